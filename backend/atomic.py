@@ -1,0 +1,118 @@
+"""Atomic outputs: build beside the destination, rename at the end, never leave half a result.
+
+A temporary sibling (same filesystem, so ``os.replace`` is atomic) is named
+``.<name>.partial-<pid>``; stale ones from killed runs are removed on the next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+PARTIAL_MARK = ".partial-"
+
+
+def _partial_sibling(target: Path) -> Path:
+    return target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}")
+
+
+def remove_stale_partials(target: Path) -> None:
+    """Delete leftovers of earlier killed runs aimed at ``target``."""
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    prefix = f".{target.name}{PARTIAL_MARK}"
+    for entry in parent.iterdir():
+        if entry.name.startswith(prefix):
+            pid_text = entry.name[len(prefix):]
+            if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
+                continue  # another live run owns it
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    entry.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder; on success it becomes ``target`` in one rename.
+
+    On any exception (including ``Cancelled`` and KeyboardInterrupt) the temporary folder is removed
+    and ``target`` is untouched. With ``overwrite`` an existing target is replaced only after the new
+    one is complete.
+    """
+    target = Path(target).absolute()
+    if target.exists() and not overwrite:
+        from backend.errors import StudioError
+
+        raise StudioError("output already exists", target, "choose another --out or remove it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(target)
+    tmp = _partial_sibling(target)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+@contextlib.contextmanager
+def atomic_file(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary file path; on success it replaces ``target`` atomically."""
+    target = Path(target).absolute()
+    if target.exists() and not overwrite:
+        from backend.errors import StudioError
+
+        raise StudioError("output already exists", target, "choose another output or remove it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(target)
+    tmp = _partial_sibling(target)
+    try:
+        yield tmp
+        if tmp.exists():
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+            _fsync_dir(target.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_text_atomic(target: str | Path, text: str) -> None:
+    with atomic_file(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -1,0 +1,77 @@
+"""`rollout-studio <command>`: every backend operation, headless (no Qt is imported here).
+
+Each command lives in its own module of this package exposing ``register(subparsers)``; the module
+sets ``func`` on its parser, a callable taking the parsed args and returning the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from backend import __version__
+from backend.errors import Cancelled, StudioError
+
+# Order is the order shown in --help. A module that does not exist yet is simply not offered.
+COMMAND_MODULES = [
+    "inspect_cmd",
+    "validate_cmd",
+    "demo_data_cmd",
+    "convert_cmd",
+    "cosmos_cmd",
+    "idm_cmd",
+    "record_cmd",
+    "virtual_arm_cmd",
+    "calibrate_cmd",
+    "jobs_cmd",
+    "compare_cmd",
+    "curate_cmd",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rollout-studio",
+        description="Rollout Studio: SO-101 data studio. Without a command the GUI opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"rollout-studio {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        qualified = f"{__name__}.{name}"
+        if importlib.util.find_spec(qualified) is None:
+            continue
+        importlib.import_module(qualified).register(subparsers)
+    return parser
+
+
+def command_names() -> set[str]:
+    parser = build_parser()
+    for action in parser._actions:  # argparse keeps subcommands only here
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except StudioError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

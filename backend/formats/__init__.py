@@ -1,0 +1,64 @@
+"""Format registry: probe a path, open it as a Dataset, validate it, create writers.
+
+Each format module in this package exposes:
+    detect(path: Path) -> DatasetFormat | None
+    open(path: Path) -> backend.model.Dataset
+    validate(path: Path) -> list[backend.validation.Problem]
+    create_writer(fmt, out, spec, overwrite) -> backend.formats.base.DatasetWriter   (writable formats)
+A new format is one new module added to FORMAT_MODULES.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from backend.errors import StudioError, UnknownFormatError
+from backend.formats.base import DatasetWriter, WriterSpec
+from backend.model import Dataset, DatasetFormat
+from backend.validation import Problem
+
+FORMAT_MODULES = [
+    "backend.formats.leisaac_hdf5",
+    "backend.formats.lerobot",
+    "backend.formats.cosmos_outputs",
+]
+
+
+def _modules() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in FORMAT_MODULES]
+
+
+def detect_format(path: str | Path) -> tuple[DatasetFormat, ModuleType]:
+    path = Path(path)
+    if not path.exists():
+        raise StudioError("no such file or folder", path)
+    for module in _modules():
+        fmt = module.detect(path)
+        if fmt is not None:
+            return fmt, module
+    raise UnknownFormatError(
+        "not a dataset the studio knows",
+        path,
+        "expected a LeIsaac .hdf5, a LeRobot folder (meta/info.json) or a folder of Cosmos <name>.mp4 + <name>.json",
+    )
+
+
+def open_dataset(path: str | Path) -> Dataset:
+    """Open any supported dataset; raises StudioError with the file and the problem."""
+    _, module = detect_format(path)
+    return module.open(Path(path))
+
+
+def validate_path(path: str | Path) -> list[Problem]:
+    _, module = detect_format(path)
+    return module.validate(Path(path))
+
+
+def open_writer(fmt: DatasetFormat | str, out: str | Path, spec: WriterSpec, overwrite: bool = False) -> DatasetWriter:
+    fmt = DatasetFormat(fmt)
+    for module in _modules():
+        if fmt in getattr(module, "WRITABLE", ()):
+            return module.create_writer(fmt, Path(out), spec, overwrite)
+    raise StudioError(f"cannot write {fmt.value}")
