@@ -11,6 +11,7 @@ A new format is one new module added to FORMAT_MODULES.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -27,7 +28,7 @@ FORMAT_MODULES = [
 
 
 def _modules() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in FORMAT_MODULES]
+    return [importlib.import_module(n) for n in FORMAT_MODULES if importlib.util.find_spec(n) is not None]
 
 
 def detect_format(path: str | Path) -> tuple[DatasetFormat, ModuleType]:

@@ -1,0 +1,35 @@
+"""`rollout-studio validate PATH [--json]`: exit 0 clean, 1 problems found, 2 unreadable."""
+
+from __future__ import annotations
+
+import argparse
+
+from backend.cli._common import print_json
+from backend.formats import detect_format, validate_path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("validate", help="check a dataset's consistency (exit 1 on problems)")
+    parser.add_argument("path")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--strict", action="store_true", help="warnings count as problems too")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt, _ = detect_format(args.path)
+    problems = validate_path(args.path)
+    errors = [p for p in problems if p.severity == "error" or args.strict]
+    if args.json:
+        print_json({
+            "path": args.path,
+            "format": fmt.value,
+            "ok": not errors,
+            "problems": [p.to_dict() for p in problems],
+        })
+    else:
+        for problem in problems:
+            print(f"{problem.severity}: {problem.line()}")
+        print(f"{args.path}: {'clean' if not errors else f'{len(errors)} problem(s)'}"
+              f"{f', {len(problems) - len(errors)} warning(s)' if len(problems) > len(errors) else ''}")
+    return 1 if errors else 0

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Rollout Studio set-up and entry points. Everything a fresh machine needs is installed here.
+#   ./dev.sh demo         set up, then open the studio on its built-in demo workspace
+#   ./dev.sh test         set up, then run the whole test suite (what CI runs)
+#   ./dev.sh screenshots  regenerate docs/screenshots/
+#   ./dev.sh bench        run every benchmark (JSON on stdout)
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+VENV=.venv
+
+# System packages: Qt's xcb platform for a real window / Xvfb, and Slurm + munge for the
+# Slurm-runner tests (a one-node cluster on localhost). Installed only when missing and root.
+SYSTEM_PACKAGES=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
+                 libegl1 libgl1 libfontconfig1 fonts-dejavu-core slurm-wlm munge)
+
+install_system_packages() {
+    local missing=()
+    for pkg in "${SYSTEM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "note: missing system packages (${missing[*]}); some tests will skip" >&2
+        return 0
+    fi
+    echo "installing system packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup_venv() {
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    local stamp="$VENV/.rollout-studio-installed"
+    local want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        "$VENV/bin/python" -m pip install -q --upgrade pip
+        "$VENV/bin/python" -m pip install -q -e '.[test]'
+        echo "$want" > "$stamp"
+    fi
+}
+
+cmd=${1:-help}
+shift || true
+case "$cmd" in
+    demo)
+        install_system_packages
+        setup_venv
+        if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && command -v xvfb-run >/dev/null; then
+            echo "no display: running under xvfb-run (use --screenshot FILE.png to see it)" >&2
+            exec xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/rollout-studio" --demo "$@"
+        fi
+        exec "$VENV/bin/rollout-studio" --demo "$@"
+        ;;
+    test)
+        install_system_packages
+        setup_venv
+        "$VENV/bin/lint-imports"
+        "$VENV/bin/ruff" check .
+        QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    screenshots)
+        install_system_packages
+        setup_venv
+        exec "$VENV/bin/python" scripts/screenshots.py "$@"
+        ;;
+    bench)
+        setup_venv
+        for script in benchmarks/*.py; do
+            echo "== $script" >&2
+            "$VENV/bin/python" "$script" "$@"
+        done
+        ;;
+    *)
+        sed -n '2,6p' "$0"
+        exit 2
+        ;;
+esac
