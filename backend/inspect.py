@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.formats import open_dataset
-from backend.model import Dataset, FeatureKind
+from backend.model import Dataset
 
 
 def summarize(dataset: Dataset) -> dict[str, Any]:

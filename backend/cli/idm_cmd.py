@@ -1,0 +1,64 @@
+"""`rollout-studio idm prepare|kit`: GR00T-Dreams IDM inputs."""
+
+from __future__ import annotations
+
+import argparse
+
+from backend.cli._common import TerminalProgress, print_json
+from backend.idm.kit import KitOptions, build_kit
+from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("idm", help="GR00T-Dreams IDM inputs: prepared datasets and embodiment kits")
+    sub = parser.add_subparsers(dest="idm_command", metavar="SUBCOMMAND", required=True)
+
+    prep = sub.add_parser("prepare", help="Cosmos outputs -> the IDM's input dataset (256x256, 16 fps)")
+    prep.add_argument("cosmos_out")
+    prep.add_argument("--embodiment", default="so101")
+    prep.add_argument("--out", required=True, help="folder named <embodiment>.<name>, e.g. so101.generated")
+    prep.add_argument("--source-dataset", help="LeRobot dataset: prompt fallback and stats.json")
+    prep.add_argument("--metadata", help="folder with modality.json + stats.json (instead of computing them)")
+    prep.add_argument("--min-frames", type=int, default=93)
+    prep.add_argument("--json", action="store_true")
+    prep.set_defaults(func=run_prepare)
+
+    kit = sub.add_parser("kit", help="modality.json, stats.json, DataConfig and conf.yaml for an embodiment")
+    kit.add_argument("dataset")
+    kit.add_argument("--embodiment", default="so101", help="preset key or a preset JSON file")
+    kit.add_argument("--out", required=True)
+    kit.add_argument("--camera", action="append", help="camera(s) to include (default: the preset's)")
+    kit.add_argument("--checkpoint", help="IDM checkpoint folder to receive experiment_cfg/conf.yaml")
+    kit.add_argument("--overwrite-conf", action="store_true")
+    kit.add_argument("--json", action="store_true")
+    kit.set_defaults(func=run_kit)
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    options = PrepareOptions(embodiment=args.embodiment, source_dataset=args.source_dataset,
+                             metadata_dir=args.metadata, min_frames=args.min_frames)
+    summary = prepare_idm_dataset(args.cosmos_out, args.out, options, TerminalProgress("idm prepare"))
+    if args.json:
+        print_json(summary.to_dict())
+    else:
+        print(f"{summary.out}: {len(summary.episodes)} episodes in {len(summary.tasks)} task(s)")
+        for folder, prompt in summary.tasks.items():
+            print(f"  task {folder}: {prompt}")
+        for skipped in summary.skipped:
+            print(f"  skipped {skipped['sample']}: {skipped['reason']}")
+    return 0
+
+
+def run_kit(args: argparse.Namespace) -> int:
+    options = KitOptions(embodiment=args.embodiment, cameras=args.camera, checkpoint=args.checkpoint,
+                         overwrite_conf=args.overwrite_conf)
+    summary = build_kit(args.dataset, args.out, options, TerminalProgress("idm kit"))
+    if args.json:
+        print_json(summary.__dict__)
+    else:
+        print(f"{summary.out}:")
+        for name in summary.files:
+            print(f"  {name}")
+        if summary.conf_yaml:
+            print(f"  installed {summary.conf_yaml}")
+    return 0
