@@ -1,0 +1,211 @@
+"""Shared pieces of the LeIsaac HDF5 reader, validator and writer: names, units, file opening.
+
+Layout (formats.md section 1)::
+
+    /data                attrs total, env_args (JSON string)
+    /data/demo_N         attrs num_samples, seed, success (only once the demo ended)
+        actions, processed_actions, obs/..., states/..., initial_state/...
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from backend.errors import FormatError
+from backend.units import SO101_JOINTS, JointSpace, Unit
+
+SUFFIXES = (".hdf5", ".h5", ".he5")
+DEMO_NAME = re.compile(r"^demo_(\d+)$")
+DEFAULT_FPS = 30.0
+CHUNK_FRAMES = 100  # LeIsaac's streaming writer appends and chunks by 100 steps
+INITIAL_STATE = "initial_state"
+# demo attributes the writer owns (everything else in Episode.extra["attrs"] is copied through)
+OWN_DEMO_ATTRS = ("num_samples", "seed", "success", "task")
+# /data attributes the writer owns
+OWN_DATA_ATTRS = ("total", "env_args", "fps", "rollout_studio_provenance")
+PROVENANCE_ATTR = "rollout_studio_provenance"
+ACTION_KEYS = ("actions", "processed_actions", "obs/actions")
+BI_ARMS = ("left_", "right_")
+# joint vectors holding absolute joint positions (radians): these are rescalable
+_POSITION_NAMES = ("joint_pos", "joint_pos_target", "joint_position")
+# per-joint vectors that are not absolute positions (velocities, offsets): names yes, unit OTHER
+_PER_JOINT_NAMES = ("joint_vel", "joint_pos_rel", "joint_vel_rel", "joint_velocity")
+_POSE_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz"]
+_TWIST_NAMES = ["vx", "vy", "vz", "wx", "wy", "wz"]
+
+
+def demo_number(name: str) -> int | None:
+    match = DEMO_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
+def demo_names(data: h5py.Group) -> list[str]:
+    """demo_N group names ordered by N (h5py lists them lexicographically: demo_10 before demo_2)."""
+    names = [n for n in data.keys() if demo_number(n) is not None]
+    return sorted(names, key=lambda n: demo_number(n) or 0)
+
+
+def short_error(error: BaseException) -> str:
+    """h5py/HDF5 messages on one line, without the C call stack."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def open_h5(path: Path, **kwargs: Any) -> h5py.File:
+    """Open read-only or raise FormatError naming the file and what is wrong with it."""
+    try:
+        return h5py.File(path, "r", **kwargs)
+    except OSError as error:
+        first = error
+    retries: list[dict[str, Any]] = [{"swmr": True}]  # SWMR files left open by a killed recorder
+    if "lock" in str(first).lower():  # a recorder still has it open for writing
+        retries.insert(0, {"locking": False})
+    for extra in retries:
+        try:
+            return h5py.File(path, "r", **kwargs, **extra)
+        except (OSError, ValueError, TypeError):
+            continue
+    raise FormatError(
+        f"cannot read the HDF5 file ({short_error(first)})",
+        path,
+        "the file is truncated or corrupt, e.g. a recording killed before its first flush; "
+        "if it was written with libver='latest' try `h5clear -s` on a copy",
+    ) from None
+
+
+def to_python(value: Any) -> Any:
+    """An HDF5 attribute as a plain Python value (JSON friendly; arrays stay numpy arrays)."""
+    if isinstance(value, bytes | np.bytes_):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "SO":
+        return [to_python(v) for v in value.tolist()]
+    return value
+
+
+def attrs_dict(obj: h5py.Group | h5py.Dataset) -> dict[str, Any]:
+    return {name: to_python(value) for name, value in obj.attrs.items()}
+
+
+def parse_env_args(raw: Any) -> dict[str, Any] | None:
+    """The /data env_args attribute (a JSON string) as a dict; None when absent or not JSON."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def iter_datasets(group: h5py.Group, prefix: str = "") -> Iterator[tuple[str, h5py.Dataset]]:
+    """(relative key, dataset) of every dataset below ``group``, depth first, sorted by name."""
+    for name in sorted(group.keys()):
+        item = group.get(name)
+        key = f"{prefix}{name}"
+        if isinstance(item, h5py.Dataset):
+            yield key, item
+        elif isinstance(item, h5py.Group):
+            yield from iter_datasets(item, key + "/")
+
+
+def frame_datasets(demo: h5py.Group) -> Iterator[tuple[str, h5py.Dataset]]:
+    """Per-frame datasets of a demo: everything except the initial_state tree."""
+    for key, dataset in iter_datasets(demo):
+        if key == INITIAL_STATE or key.startswith(INITIAL_STATE + "/"):
+            continue
+        yield key, dataset
+
+
+def is_image(key: str, shape: tuple[int, ...], dtype: np.dtype) -> bool:
+    """obs/<camera>: (T, H, W, C) arrays under obs/ (C 1, 3 or 4), normally uint8 RGB."""
+    parts = key.split("/")
+    return len(parts) >= 2 and parts[0] == "obs" and len(shape) == 4 and shape[-1] in (1, 3, 4)
+
+
+def camera_name(key: str) -> str:
+    """'obs/front' -> 'front' (nested observation groups keep their path: 'policy/front')."""
+    return key.split("/", 1)[1]
+
+
+def arm_prefix(key: str) -> str:
+    """'left_' / 'right_' / '' for the arm a joint vector belongs to."""
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "states" and parts[1] == "articulation":
+        art = parts[2]
+        for prefix in BI_ARMS:
+            if art.startswith(prefix):
+                return prefix
+        return ""
+    name = parts[-1]
+    for prefix in BI_ARMS:
+        if name.startswith(prefix):
+            return prefix
+    return ""
+
+
+def _generic(key: str, width: int) -> tuple[str, ...]:
+    return tuple(f"{key}[{i}]" for i in range(width))
+
+
+def joint_space_for(key: str, width: int, joint_actions: bool) -> JointSpace | None:
+    """The joint space of a (T, width) vector by its HDF5 key; None when it is not per-joint.
+
+    ``joint_actions`` is False when the file's ``actions`` are not joint targets (keyboard /
+    gamepad IK teleop, width 8): then no action-like key is treated as joints.
+    """
+    n = len(SO101_JOINTS)
+    if key in ACTION_KEYS:
+        if joint_actions and width == n:
+            return JointSpace.so101(Unit.RADIANS)
+        if joint_actions and width == 2 * n:
+            return JointSpace.so101(Unit.RADIANS, BI_ARMS)
+        return JointSpace(_generic(key, width), Unit.OTHER)
+    prefix = arm_prefix(key)
+    base = key.split("/")[-1]
+    if key.split("/")[0] == "obs" and prefix:
+        base = base[len(prefix) :]
+    if base in _POSITION_NAMES or base in _PER_JOINT_NAMES:
+        unit = Unit.RADIANS if base in _POSITION_NAMES else Unit.OTHER
+        if width == n:
+            return JointSpace.so101(unit, (prefix,))
+        if width == 2 * n and not prefix:
+            return JointSpace.so101(unit, BI_ARMS)
+        return JointSpace(_generic(key, width), Unit.OTHER)
+    return None
+
+
+def vector_names(key: str, width: int) -> list[str] | None:
+    """Readable component names of non-joint vectors (poses, twists)."""
+    base = key.split("/")[-1]
+    if width == 7 and (base in ("root_pose", "ee_frame_state") or base.endswith("_pose")):
+        return list(_POSE_NAMES)
+    if width == 6 and base in ("root_velocity",):
+        return list(_TWIST_NAMES)
+    return None
+
+
+def actions_are_joints(width: int | None) -> bool:
+    return width in (len(SO101_JOINTS), 2 * len(SO101_JOINTS))
+
+
+def read_tree(group: h5py.Group) -> dict[str, Any]:
+    """A group as a nested dict of numpy arrays (initial_state and the like)."""
+    out: dict[str, Any] = {}
+    for name in group.keys():
+        item = group.get(name)
+        if isinstance(item, h5py.Dataset):
+            out[name] = item[()]
+        elif isinstance(item, h5py.Group):
+            out[name] = read_tree(item)
+    return out

@@ -1,0 +1,370 @@
+"""Open a LeIsaac / Isaac Lab recording HDF5 as a ``Dataset``.
+
+Listing reads attributes and shapes only; arrays and frames are read on demand through one lock per
+file (h5py must not be entered by two threads at once for one file). The file stays open read-only
+until ``Dataset.close()``.
+
+Bi-arm files have ``obs/left_joint_pos`` and ``obs/right_joint_pos`` but no ``obs/joint_pos``; the
+reader then exposes a synthetic ``obs/joint_pos`` feature (12 joints, left_* then right_*, the same
+order as the 12-wide ``actions``) that concatenates the two. It is listed in
+``Dataset.info["synthetic_features"]`` and never written back by the writer.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from backend.errors import FormatError
+from backend.formats.leisaac_hdf5._common import (
+    BI_ARMS,
+    DEFAULT_FPS,
+    INITIAL_STATE,
+    PROVENANCE_ATTR,
+    actions_are_joints,
+    attrs_dict,
+    camera_name,
+    demo_names,
+    demo_number,
+    frame_datasets,
+    is_image,
+    iter_datasets,
+    joint_space_for,
+    open_h5,
+    parse_env_args,
+    read_tree,
+    short_error,
+    vector_names,
+)
+from backend.model import (
+    ArrayStream,
+    Dataset,
+    DatasetFormat,
+    DatasetReader,
+    Episode,
+    Feature,
+    FeatureKind,
+    Stream,
+    VideoInfo,
+)
+from backend.units import JointSpace, Unit
+
+STATE_KEY = "obs/joint_pos"
+BI_STATE_PARTS = ("obs/left_joint_pos", "obs/right_joint_pos")
+# chunk cache (per open dataset) big enough for one whole image chunk: LeIsaac chunks 100 frames
+# (640x480 RGB: 92 MB) so stepping through frames decompresses each chunk once, not once per frame;
+# the memory is held only while a stream of that camera is open
+_MAX_IMAGE_CACHE = 512 << 20
+
+
+class _Rows:
+    """The first ``length`` rows of an h5py dataset, indexable like an array (for ArrayStream)."""
+
+    def __init__(self, dataset: h5py.Dataset, length: int) -> None:
+        self._dataset = dataset
+        self.shape = (min(length, dataset.shape[0]), *dataset.shape[1:])
+        self.dtype = dataset.dtype
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return self._dataset[index]
+
+
+class _ImageStream(ArrayStream):
+    """Frames of obs/<camera>; grey (H, W, 1) frames are expanded to RGB."""
+
+    def __init__(
+        self, name: str, frames: _Rows, fps: float, lock: threading.Lock, path: Path, where: str
+    ) -> None:
+        super().__init__(name, frames, fps, lock)
+        self._path = path
+        self._where = where
+
+    def frame(self, index: int) -> np.ndarray:
+        try:
+            image = super().frame(index)
+        except OSError as error:
+            raise FormatError(
+                f"cannot read frame {index} of {self._where} ({short_error(error)})", self._path
+            ) from None
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = np.repeat(image, 3, axis=-1)
+        elif image.ndim == 3 and image.shape[-1] == 4:
+            image = np.ascontiguousarray(image[..., :3])
+        return image
+
+    def close(self) -> None:
+        self._frames = None  # drop the dataset (and its chunk cache)
+
+
+class LeIsaacReader(DatasetReader):
+    """Reads arrays and frames of one open HDF5 file; all h5py calls hold ``lock``."""
+
+    def __init__(self, path: Path, h5: h5py.File, synthetic: dict[str, tuple[str, ...]]) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self._h5: h5py.File | None = h5
+        self._synthetic = synthetic
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _file(self) -> h5py.File:
+        if self._h5 is None:
+            raise FormatError("dataset is closed", self.path)
+        return self._h5
+
+    def _demo(self, episode: Episode) -> h5py.Group:
+        return self._file()["data"][episode.extra["demo"]]
+
+    def _dataset(self, episode: Episode, key: str) -> h5py.Dataset:
+        demo = self._demo(episode)
+        item = demo.get(key)
+        if not isinstance(item, h5py.Dataset):
+            raise FormatError(f"{episode.extra['demo']} has no {key}", self.path)
+        return item
+
+    def _rows(self, episode: Episode, key: str, start: int, stop: int) -> np.ndarray:
+        dataset = self._dataset(episode, key)
+        if dataset.shape[0] < stop:
+            raise FormatError(
+                f"{episode.extra['demo']}/{key} has {dataset.shape[0]} frames, the demo has {episode.length}",
+                self.path,
+                "run `rollout-studio validate` on the file",
+            )
+        try:
+            return np.asarray(dataset[start:stop])
+        except OSError as error:
+            raise FormatError(
+                f"cannot read {episode.extra['demo']}/{key} ({short_error(error)})", self.path
+            ) from None
+
+    # -- DatasetReader ------------------------------------------------------------------------------
+    def read_array(self, episode: Episode, key: str) -> np.ndarray:
+        with self.lock:
+            if key in self._synthetic:
+                values = np.concatenate(
+                    [self._rows(episode, part, 0, episode.length) for part in self._synthetic[key]], axis=1
+                )
+            else:
+                values = self._rows(episode, key, 0, episode.length)
+        feature = episode.dataset.features[key]
+        if feature.space is not None and feature.space.unit is not Unit.OTHER:
+            episode.dataset.check_finite(values, key, episode)
+        return values
+
+    def read_block(self, episode: Episode, key: str, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop-1 of a stored key (images included), read in one call."""
+        with self.lock:
+            return self._rows(episode, key, start, stop)
+
+    def read_frames(self, episode: Episode, camera: str, start: int, stop: int) -> np.ndarray:
+        return self.read_block(episode, episode.dataset.cameras[camera], start, stop)
+
+    def open_stream(self, episode: Episode, camera: str) -> Stream:
+        key = episode.dataset.cameras[camera]
+        with self.lock:
+            demo = self._demo(episode)
+            if not isinstance(demo.get(key), h5py.Dataset):
+                raise FormatError(f"{episode.extra['demo']} has no {key}", self.path)
+            dataset = demo[key]
+        return _ImageStream(
+            camera,
+            _Rows(dataset, episode.length),
+            episode.dataset.fps,
+            self.lock,
+            self.path,
+            f"{episode.extra['demo']}/{key}",
+        )
+
+    def read_initial_state(self, episode: Episode) -> dict[str, Any]:
+        """The demo's initial_state tree as nested dicts of arrays ({} when absent)."""
+        with self.lock:
+            group = self._demo(episode).get(INITIAL_STATE)
+            return read_tree(group) if isinstance(group, h5py.Group) else {}
+
+    def close(self) -> None:
+        with self.lock:
+            if self._h5 is not None:
+                self._h5.close()
+            self._h5 = None
+
+
+def _image_cache_bytes(h5: h5py.File) -> int:
+    """Bytes of the largest image chunk of the first demo (0 when none or small)."""
+    data = h5.get("data")
+    if not isinstance(data, h5py.Group):
+        return 0
+    for name in demo_names(data):
+        obs = data[name].get("obs")
+        if not isinstance(obs, h5py.Group):
+            continue
+        largest = 0
+        for key, item in iter_datasets(obs, "obs/"):
+            if item.chunks and is_image(key, item.shape, item.dtype):
+                largest = max(largest, int(np.prod(item.chunks)) * item.dtype.itemsize)
+        return largest if largest > (1 << 20) else 0
+    return 0
+
+
+def _feature(key: str, dataset: h5py.Dataset, fps: float, joint_actions: bool) -> Feature:
+    shape = tuple(int(s) for s in dataset.shape[1:])
+    dtype = str(dataset.dtype)
+    if is_image(key, dataset.shape, dataset.dtype):
+        height, width = shape[0], shape[1]
+        return Feature(
+            key,
+            FeatureKind.IMAGE,
+            dtype,
+            shape,
+            ["height", "width", "channels"],
+            video=VideoInfo(None, width, height, fps),
+        )
+    if len(shape) == 0:
+        return Feature(key, FeatureKind.SCALAR, dtype, shape, [key])
+    width = int(np.prod(shape))
+    space = joint_space_for(key, width, joint_actions) if len(shape) == 1 else None
+    names = list(space.names) if space is not None else vector_names(key, width)
+    return Feature(key, FeatureKind.VECTOR, dtype, shape, names, space=space)
+
+
+def _robot_type(features: dict[str, Feature], env_name: str) -> str:
+    if "lekiwi" in env_name.lower():
+        return "lekiwi"
+    bi = all(k in features for k in BI_STATE_PARTS) or any(
+        f.space is not None and f.space.width == 12 and f.space.is_so101 for f in features.values()
+    )
+    return "bi_so101_follower" if bi else "so101_follower"
+
+
+def open_dataset(path: Path, fps: float | None = None) -> Dataset:
+    """Open ``path`` read-only; ``fps`` overrides the file's rate (attribute ``fps``, else 30)."""
+    path = Path(path)
+    h5 = open_h5(path)
+    try:
+        cache = _image_cache_bytes(h5)
+    except (OSError, KeyError, ValueError):
+        cache = 0
+    if cache:  # reopen with a chunk cache that holds one whole image chunk per open dataset
+        h5.close()
+        h5 = open_h5(path, rdcc_nbytes=min(cache + (1 << 20), _MAX_IMAGE_CACHE), rdcc_nslots=10007)
+    try:
+        return _build(path, h5, fps)
+    except FormatError:
+        h5.close()
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        h5.close()
+        raise FormatError(f"cannot read the LeIsaac layout ({short_error(error)})", path) from None
+
+
+def _build(path: Path, h5: h5py.File, fps_override: float | None) -> Dataset:
+    data = h5.get("data")
+    if not isinstance(data, h5py.Group):
+        raise FormatError("no /data group: not a LeIsaac / Isaac Lab recording", path)
+    data_attrs = attrs_dict(data)
+    env_args = parse_env_args(data_attrs.get("env_args"))
+    env_name = str((env_args or {}).get("env_name") or "")
+    fps = float(fps_override or data_attrs.get("fps") or DEFAULT_FPS)
+    names = demo_names(data)
+
+    # features: the first demo (by number) that has any per-frame data defines the layout
+    features: dict[str, Feature] = {}
+    for name in names:
+        group = data[name]
+        shapes = dict(frame_datasets(group))
+        if not shapes:
+            continue
+        action = shapes.get("actions")
+        joint_actions = action is not None and action.ndim == 2 and actions_are_joints(action.shape[1])
+        for key, dataset in shapes.items():
+            if dataset.ndim == 0:
+                continue
+            features[key] = _feature(key, dataset, fps, joint_actions)
+        break
+
+    synthetic: dict[str, tuple[str, ...]] = {}
+    if STATE_KEY not in features and all(k in features for k in BI_STATE_PARTS):
+        left, right = (features[k] for k in BI_STATE_PARTS)
+        if left.shape == right.shape == (6,):
+            space = JointSpace.so101(Unit.RADIANS, BI_ARMS)
+            features[STATE_KEY] = Feature(
+                STATE_KEY, FeatureKind.VECTOR, left.dtype, (12,), list(space.names), space
+            )
+            synthetic[STATE_KEY] = BI_STATE_PARTS
+
+    roles: dict[str, str] = {}
+    if "actions" in features:
+        roles["action"] = "actions"
+    if STATE_KEY in features:
+        roles["state"] = STATE_KEY
+    cameras = {camera_name(k): k for k, f in features.items() if f.kind is FeatureKind.IMAGE}
+
+    reader = LeIsaacReader(path, h5, synthetic)
+    info: dict[str, Any] = {
+        "attrs": data_attrs,
+        "total": data_attrs.get("total"),
+        "env_args": env_args,
+        "env_name": env_name,
+        "synthetic_features": {k: list(v) for k, v in synthetic.items()},
+        "other_groups": [n for n in data.keys() if demo_number(n) is None],
+    }
+    if PROVENANCE_ATTR in data_attrs:
+        info["provenance"] = parse_env_args(data_attrs[PROVENANCE_ATTR])
+    dataset = Dataset(
+        path=path,
+        format=DatasetFormat.LEISAAC_HDF5,
+        fps=fps,
+        robot_type=_robot_type(features, env_name),
+        features=features,
+        tasks=[],
+        reader=reader,
+        roles=roles,
+        cameras=cameras,
+        info=info,
+    )
+    length_key = (
+        "actions" if "actions" in features else next((k for k in features if k not in synthetic), None)
+    )
+    tasks: list[str] = []
+    for name in names:
+        group = data[name]
+        attrs = attrs_dict(group)
+        stored = group.get(length_key) if length_key else None
+        num_samples = attrs.get("num_samples")
+        if isinstance(stored, h5py.Dataset) and stored.ndim > 0:
+            length = int(stored.shape[0])
+        else:
+            length = int(num_samples or 0)
+        success = bool(attrs["success"]) if "success" in attrs else None
+        task = str(attrs.get("task") or env_name) or None
+        if task and task not in tasks:
+            tasks.append(task)
+        dataset.episodes.append(
+            Episode(
+                dataset,
+                demo_number(name) or 0,
+                length,
+                task=task,
+                success=success,
+                source=name,
+                extra={
+                    "demo": name,
+                    "seed": attrs.get("seed"),
+                    "num_samples": num_samples,
+                    "attrs": attrs,
+                    "interrupted": "success" not in attrs,
+                },
+            )
+        )
+    dataset.tasks = tasks
+    return dataset
+
+
+def read_initial_state(episode: Episode) -> dict[str, Any]:
+    """The initial_state tree of an HDF5 episode ({} for other formats or when absent)."""
+    reader = episode.dataset.reader
+    if isinstance(reader, LeIsaacReader):
+        return reader.read_initial_state(episode)
+    return {}

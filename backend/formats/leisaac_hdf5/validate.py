@@ -1,0 +1,201 @@
+"""Consistency checks of a LeIsaac HDF5 file, one Problem per finding (formats.md section 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from backend.errors import FormatError
+from backend.formats.leisaac_hdf5._common import (
+    SO101_JOINTS,
+    actions_are_joints,
+    attrs_dict,
+    demo_names,
+    demo_number,
+    frame_datasets,
+    is_image,
+    open_h5,
+    parse_env_args,
+    short_error,
+)
+from backend.validation import Problem
+
+_FIX_REWRITE = "re-export the file with `rollout-studio convert` (it rewrites lengths and attributes)"
+
+
+def validate(path: Path) -> list[Problem]:
+    path = Path(path)
+    try:
+        h5 = open_h5(path)
+    except FormatError as error:
+        return [Problem(str(path), error.problem, error.hint or "re-record or restore the file")]
+    try:
+        return _validate(path, h5)
+    except OSError as error:  # damaged B-trees or chunks found while walking
+        return [
+            Problem(
+                str(path),
+                f"cannot read the HDF5 file ({short_error(error)})",
+                "the file is corrupt; re-record or restore it",
+            )
+        ]
+    finally:
+        h5.close()
+
+
+def _validate(path: Path, h5: h5py.File) -> list[Problem]:
+    file = str(path)
+    problems: list[Problem] = []
+
+    def add(problem: str, fix: str, severity: str = "error", where: str | None = None) -> None:
+        problems.append(Problem(f"{file}:{where}" if where else file, problem, fix, severity))
+
+    data = h5.get("data")
+    if not isinstance(data, h5py.Group):
+        add("no /data group: not a LeIsaac / Isaac Lab recording", "open a file recorded by LeIsaac")
+        return problems
+    attrs = attrs_dict(data)
+    if "env_args" not in attrs:
+        add(
+            "no env_args attribute on /data (the task id for replay is unknown)",
+            "pass --task to LeIsaac replay, or re-export with an env name",
+            "warning",
+            "/data",
+        )
+    elif parse_env_args(attrs["env_args"]) is None:
+        add(
+            f"env_args is not a JSON object: {str(attrs['env_args'])[:80]!r}",
+            "re-export with a valid env_args",
+            "error",
+            "/data",
+        )
+
+    names = demo_names(data)
+    others = [n for n in data.keys() if demo_number(n) is None]
+    if others:
+        add(f"/data holds groups that are not demo_N: {others[:5]}", "they are ignored", "warning", "/data")
+    if not names:
+        add("no demo_N groups in /data", "record at least one episode", "warning", "/data")
+        return problems
+    numbers = [demo_number(n) or 0 for n in names]
+    if numbers != list(range(len(numbers))):
+        add(
+            f"demo numbers are not 0..{len(numbers) - 1} (LeIsaac resume would write demo_{len(numbers)}"
+            f"{', which exists' if len(numbers) in numbers else ''})",
+            "renumber by re-exporting before resuming a recording into this file",
+            "warning",
+            "/data",
+        )
+
+    finished_total = 0
+    missing_seed: list[str] = []
+    missing_initial: list[str] = []
+    for name in names:
+        demo = data[name]
+        where = f"/data/{name}"
+        demo_attrs = attrs_dict(demo)
+        arrays = dict(frame_datasets(demo))
+        lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.ndim > 0}
+        actions = arrays.get("actions")
+        if actions is None:
+            add("no actions dataset", "this demo cannot be replayed; remove it", "error", where)
+        length = lengths.get("actions", max(lengths.values(), default=0))
+        if len(set(lengths.values())) > 1:
+            odd = {k: v for k, v in lengths.items() if v != length}
+            add(
+                f"arrays have different lengths: actions {length}, "
+                + ", ".join(f"{k} {v}" for k, v in list(odd.items())[:6]),
+                _FIX_REWRITE,
+                "error",
+                where,
+            )
+        num_samples = demo_attrs.get("num_samples")
+        if num_samples is None:
+            add("no num_samples attribute", _FIX_REWRITE, "error", where)
+        elif int(num_samples) != length:
+            add(
+                f"num_samples is {num_samples} but the demo has {length} frames", _FIX_REWRITE, "error", where
+            )
+        if "success" not in demo_attrs:
+            add(
+                "no success attribute: the recording was interrupted (listed, not counted in total)",
+                "keep it as a failure, or drop it when converting",
+                "warning",
+                where,
+            )
+        else:
+            finished_total += int(num_samples) if num_samples is not None else length
+        if "seed" not in demo_attrs:
+            missing_seed.append(name)
+        if "initial_state" not in demo:
+            missing_initial.append(name)
+
+        joint_actions = actions is not None and actions.ndim == 2 and actions_are_joints(actions.shape[1])
+        if actions is not None and actions.ndim == 2 and not joint_actions:
+            add(
+                f"actions have width {actions.shape[1]}, not {len(SO101_JOINTS)} or {2 * len(SO101_JOINTS)}: "
+                "not joint positions (keyboard/gamepad IK teleop?)",
+                "they are kept as they are and never rescaled to LeRobot ranges",
+                "warning",
+                where,
+            )
+        for key, dataset in arrays.items():
+            if is_image(key, dataset.shape, dataset.dtype):
+                if dataset.dtype != np.uint8 or dataset.shape[-1] != 3:
+                    add(
+                        f"{key} has shape {tuple(dataset.shape)} {dataset.dtype}, expected (T, H, W, 3) uint8 RGB",
+                        "re-record the camera as RGB uint8",
+                        "error",
+                        where,
+                    )
+                continue
+            if key.startswith("obs/") and dataset.ndim == 3 and dataset.dtype == np.uint8:
+                add(
+                    f"{key} has shape {tuple(dataset.shape)}: an image without a channel axis",
+                    "re-record the camera as (T, H, W, 3) RGB uint8",
+                    "error",
+                    where,
+                )
+                continue
+            if dataset.ndim != 2 or dataset.dtype.kind != "f":
+                continue
+            values = dataset[()]
+            bad = ~np.isfinite(values)
+            if bad.any():
+                frame = int(np.argwhere(bad)[0][0])
+                add(
+                    f"{key} has {int(bad.sum())} NaN/inf values (first at frame {frame})",
+                    "trim or drop this demo before converting or replaying",
+                    "error",
+                    where,
+                )
+
+    total = attrs.get("total")
+    if total is None:
+        add("no total attribute on /data", _FIX_REWRITE, "warning", "/data")
+    elif int(total) != finished_total:
+        add(
+            f"total is {total} but the finished demos have {finished_total} samples",
+            _FIX_REWRITE,
+            "warning",
+            "/data",
+        )
+    if missing_seed:
+        add(
+            f"{len(missing_seed)} demo(s) have no seed attribute ({', '.join(missing_seed[:4])}"
+            f"{' ...' if len(missing_seed) > 4 else ''})",
+            "replay resets with seed 0 for them",
+            "warning",
+            "/data",
+        )
+    if missing_initial:
+        add(
+            f"{len(missing_initial)} demo(s) have no initial_state ({', '.join(missing_initial[:4])}"
+            f"{' ...' if len(missing_initial) > 4 else ''})",
+            "LeIsaac replay cannot reset the scene for them; copy one from the source recording",
+            "warning",
+            "/data",
+        )
+    return problems

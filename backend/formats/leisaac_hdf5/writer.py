@@ -1,0 +1,424 @@
+"""Streaming LeIsaac HDF5 writer (the layout of LeIsaac's StreamingHDF5DatasetFileHandler).
+
+Every per-frame dataset is created with ``maxshape=(None, ...)`` and ``chunks=(100, ...)`` and is
+appended 100 frames at a time from a fixed buffer, so an episode is never held in memory. Images
+are lzf-compressed. ``end()`` sets ``num_samples``, ``seed`` and ``success`` on the demo; ``finish()``
+sets ``/data`` attrs ``total`` (sum of num_samples of ended demos), ``env_args`` (JSON string),
+``fps`` and ``rollout_studio_provenance`` (JSON) and renames the temporary sibling into place.
+
+``begin_episode(task, seed=..., initial_state={...}, attrs={...}, states={...})``: mappings other
+than ``attrs`` are written as whole groups (``initial_state`` with leading dimension 1); ``attrs``
+are copied onto the demo group (the writer's own num_samples/seed/success/task win).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from backend import __version__
+from backend.atomic import atomic_file
+from backend.errors import Cancelled, StudioError
+from backend.formats.base import DatasetWriter, EpisodeWriter, WriterSpec
+from backend.formats.leisaac_hdf5._common import (
+    CHUNK_FRAMES,
+    OWN_DATA_ATTRS,
+    OWN_DEMO_ATTRS,
+    PROVENANCE_ATTR,
+)
+from backend.model import FeatureKind
+
+
+def _dtype(text: str) -> np.dtype:
+    try:
+        dtype = np.dtype(text)
+    except TypeError:
+        return np.dtype(np.float32)
+    return dtype if dtype.kind in "biuf" else np.dtype(np.float32)
+
+
+def env_args_text(spec: WriterSpec) -> str:
+    """env_args as LeIsaac writes it: JSON ``{"env_name": ..., "type": 2}`` (or the given value)."""
+    given = spec.options.get("env_args")
+    if isinstance(given, str):
+        return given
+    if isinstance(given, Mapping):
+        return json.dumps(dict(given))
+    return json.dumps({"env_name": str(spec.options.get("env_name", "") or ""), "type": 2})
+
+
+def write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
+    """Nested dicts of arrays as groups and datasets (initial_state, whole states trees)."""
+    for name, value in tree.items():
+        if isinstance(value, Mapping):
+            existing = group.get(name)
+            if existing is not None and not isinstance(existing, h5py.Group):
+                raise StudioError(f"{group.name}/{name} is both a dataset and a group")
+            write_tree(group.require_group(name), value)
+        else:
+            if name in group:
+                raise StudioError(f"{group.name}/{name} is written twice (a feature and an extra tree?)")
+            group.create_dataset(name, data=np.asarray(value))
+
+
+def _set_attr(obj: h5py.Group, name: str, value: Any) -> None:
+    if value is None:
+        return
+    try:
+        obj.attrs[name] = value
+    except (TypeError, ValueError):
+        obj.attrs[name] = json.dumps(value, default=str)
+
+
+class _Column:
+    """One appended dataset and its 100-frame buffer."""
+
+    def __init__(
+        self,
+        group: h5py.Group,
+        key: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype,
+        compression: str | None,
+        chunk_frames: int,
+        buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] | None = None,
+    ) -> None:
+        self.key = key
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.chunk = chunk_frames
+        self.dataset = group.create_dataset(
+            key,
+            shape=(0, *self.shape),
+            maxshape=(None, *self.shape),
+            chunks=(chunk_frames, *self.shape),
+            dtype=dtype,
+            compression=compression,
+        )
+        # one buffer per key reused from episode to episode (a 100-frame camera block is 92 MB)
+        pool = buffers if buffers is not None else {}
+        slot = (key, (chunk_frames, *self.shape), dtype.str)
+        if slot not in pool:
+            pool[slot] = np.empty((chunk_frames, *self.shape), dtype=dtype)
+        self.buffer = pool[slot]
+        self.filled = 0
+        self.written = 0
+
+    def coerce(self, value: Any) -> np.ndarray:
+        array = np.asarray(value)
+        if array.shape != self.shape:
+            if array.size != int(np.prod(self.shape, dtype=np.int64)):
+                raise StudioError(f"{self.key}: a frame of shape {array.shape}, expected {self.shape}")
+            array = array.reshape(self.shape)
+        return array
+
+    def coerce_block(self, values: Any) -> np.ndarray:
+        values = np.asarray(values)
+        if values.shape[1:] != self.shape:
+            per_frame = int(np.prod(self.shape, dtype=np.int64))
+            if values.ndim == 0 or values.size != len(values) * per_frame:
+                raise StudioError(f"{self.key}: a block of shape {values.shape}, expected (T, *{self.shape})")
+            values = values.reshape(len(values), *self.shape)
+        return values
+
+    def add(self, value: Any) -> None:
+        self.buffer[self.filled] = self.coerce(value)
+        self.filled += 1
+        if self.filled == self.chunk:
+            self.flush()
+
+    def add_block(self, values: np.ndarray) -> None:
+        values = self.coerce_block(values)
+        start = 0
+        while start < len(values):
+            take = min(self.chunk - self.filled, len(values) - start)
+            self.buffer[self.filled : self.filled + take] = values[start : start + take]
+            self.filled += take
+            start += take
+            if self.filled == self.chunk:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.filled:
+            return
+        end = self.written + self.filled
+        self.dataset.resize((end, *self.shape))
+        self.dataset[self.written : end] = self.buffer[: self.filled]
+        self.written, self.filled = end, 0
+
+    @property
+    def length(self) -> int:
+        return self.written + self.filled
+
+
+class LeIsaacEpisodeWriter(EpisodeWriter):
+    def __init__(
+        self, writer: LeIsaacHDF5Writer, index: int, group: h5py.Group, task: str, extra: dict[str, Any]
+    ) -> None:
+        self._writer = writer
+        self.index = index
+        self.name = group.name.rsplit("/", 1)[-1]
+        self._group = group
+        self._seed = extra.pop("seed", None)
+        attrs = dict(extra.pop("attrs", None) or {})
+        if self._seed is None:
+            self._seed = attrs.get("seed")
+        spec = writer.spec
+        chunk = writer.chunk_frames
+        self._columns: dict[str, _Column] = {}
+        for key in spec.vector_keys():
+            feature = spec.features[key]
+            self._columns[key] = _Column(
+                group,
+                key,
+                tuple(feature.shape),
+                _dtype(feature.dtype),
+                writer.vector_compression,
+                chunk,
+                writer.buffers,
+            )
+        self._images: dict[str, _Column] = {}
+        for camera in spec.cameras:
+            self._images[camera.name] = _Column(
+                group,
+                f"obs/{camera.name}",
+                (camera.height, camera.width, 3),
+                np.dtype(np.uint8),
+                writer.image_compression,
+                chunk,
+                writer.buffers,
+            )
+        for name, value in extra.items():
+            if isinstance(value, Mapping):
+                write_tree(group.require_group(name), value)
+            elif value is not None:
+                attrs.setdefault(name, value)
+        for name, value in attrs.items():
+            if name not in OWN_DEMO_ATTRS:
+                _set_attr(group, name, value)
+        if task:
+            group.attrs["task"] = str(task)
+        self._open = True
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StudioError(f"episode {self.name} is already ended")
+
+    def add_frame(
+        self, values: Mapping[str, np.ndarray], images: Mapping[str, np.ndarray] | None = None
+    ) -> None:
+        self._check_open()
+        self._check_keys(values, images)
+        # check every value before appending any, so a bad frame leaves the columns aligned
+        rows = {key: column.coerce(values[key]) for key, column in self._columns.items()}
+        frames = {name: column.coerce(images[name]) for name, column in self._images.items()}  # type: ignore[index]
+        for key, column in self._columns.items():
+            column.add(rows[key])
+        for name, column in self._images.items():
+            column.add(frames[name])
+
+    def add_frames(
+        self, values: Mapping[str, np.ndarray], images: Mapping[str, Iterable[np.ndarray]] | None = None
+    ) -> None:
+        self._check_open()
+        self._check_keys(values, images)
+        blocks = {key: column.coerce_block(values[key]) for key, column in self._columns.items()}
+        lengths = {len(v) for v in blocks.values()}
+        arrays = {name: frames for name, frames in (images or {}).items() if isinstance(frames, np.ndarray)}
+        lengths |= {len(v) for v in arrays.values()}
+        if len(lengths) > 1:
+            raise StudioError(f"a block of frames with different lengths {sorted(lengths)}")
+        for name, frames in arrays.items():
+            arrays[name] = self._images[name].coerce_block(frames)
+        for key, column in self._columns.items():
+            column.add_block(blocks[key])
+        for name, column in self._images.items():
+            if name in arrays:
+                column.add_block(arrays[name])
+            else:
+                for frame in images[name]:  # type: ignore[index]
+                    column.add(frame)
+
+    def _check_keys(self, values: Mapping[str, Any], images: Mapping[str, Any] | None) -> None:
+        missing = [k for k in self._columns if k not in values]
+        unknown = [k for k in values if k not in self._columns]
+        missing_cams = [n for n in self._images if n not in (images or {})]
+        unknown_cams = [n for n in (images or {}) if n not in self._images]
+        if missing or unknown or missing_cams or unknown_cams:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if unknown:
+                parts.append(f"unknown {unknown}")
+            if missing_cams:
+                parts.append(f"missing cameras {missing_cams}")
+            if unknown_cams:
+                parts.append(f"unknown cameras {unknown_cams}")
+            raise StudioError(f"frame does not match the writer's spec: {'; '.join(parts)}")
+
+    @property
+    def length(self) -> int:
+        columns = list(self._columns.values()) + list(self._images.values())
+        return columns[0].length if columns else 0
+
+    def end(self, success: bool | None = True) -> int:
+        self._check_open()
+        columns = list(self._columns.values()) + list(self._images.values())
+        for column in columns:
+            column.flush()
+        lengths = {c.key: c.length for c in columns}
+        if len(set(lengths.values())) > 1:
+            raise StudioError(f"episode {self.name}: features got different numbers of frames {lengths}")
+        length = self.length
+        self._group.attrs["num_samples"] = length
+        if self._seed is not None:
+            self._group.attrs["seed"] = int(self._seed)
+        if success is not None:
+            self._group.attrs["success"] = bool(success)
+        self._open = False
+        self._writer._episode_ended(self, length, success)
+        return self.index
+
+    def discard(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        self._columns.clear()
+        self._images.clear()
+        self._writer._episode_discarded(self)
+
+
+class LeIsaacHDF5Writer(DatasetWriter):
+    """Write a LeIsaac HDF5 file; see the module docstring. Options (``spec.options``):
+
+    env_args (dict or JSON string), env_name, data_attrs (dict copied onto /data),
+    compression (images, default "lzf"; None for none), vector_compression (default None),
+    chunk_frames (default 100).
+    """
+
+    def __init__(self, out: str | Path, spec: WriterSpec, overwrite: bool = False) -> None:
+        super().__init__(out, spec, overwrite)
+        options = spec.options
+        self.chunk_frames = int(options.get("chunk_frames") or CHUNK_FRAMES)
+        self.image_compression: str | None = options.get("compression", "lzf")
+        self.vector_compression: str | None = options.get("vector_compression")
+        for key in spec.vector_keys():
+            feature = spec.features[key]
+            if key.startswith("obs/") and key[4:] in {c.name for c in spec.cameras}:
+                raise StudioError(f"feature {key} clashes with camera {key[4:]}")
+            if feature.kind is FeatureKind.VECTOR and not feature.shape:
+                raise StudioError(f"vector feature {key} has no shape")
+        self.buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] = {}
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_file(self.out, overwrite=overwrite))
+        try:
+            self._h5: h5py.File | None = h5py.File(self._tmp, "w")
+            self._data = self._h5.create_group("data")
+            self._data.attrs["total"] = 0
+            self._data.attrs["env_args"] = env_args_text(spec)
+            self._h5.flush()  # a flushed skeleton survives a crash (environment-notes.md)
+        except BaseException:
+            self._close_file()
+            self._stack.__exit__(Cancelled, Cancelled(), None)
+            raise
+        self._next = 0
+        self._total = 0
+        self._episodes = 0
+        self._current: LeIsaacEpisodeWriter | None = None
+        self._done = False
+
+    # -- episodes -------------------------------------------------------------------------------------
+    def begin_episode(self, task: str = "", **extra: Any) -> LeIsaacEpisodeWriter:
+        if self._h5 is None or self._done:
+            raise StudioError("writer is finished", self.out)
+        if self._current is not None:
+            raise StudioError(
+                f"episode {self._current.name} is still open: end() or discard() it first", self.out
+            )
+        name = f"demo_{self._next}"
+        group = self._data.create_group(name)
+        try:
+            self._current = LeIsaacEpisodeWriter(self, self._next, group, task, dict(extra))
+        except BaseException:
+            del self._data[name]
+            raise
+        return self._current
+
+    def _episode_ended(self, episode: LeIsaacEpisodeWriter, length: int, success: bool | None) -> None:
+        if success is not None:
+            self._total += length
+        self._data.attrs["total"] = self._total
+        self._episodes += 1
+        self._next += 1
+        self._current = None
+        assert self._h5 is not None
+        self._h5.flush()
+
+    def _episode_discarded(self, episode: LeIsaacEpisodeWriter) -> None:
+        del self._data[episode.name]
+        self._current = None
+
+    @property
+    def num_episodes(self) -> int:
+        return self._episodes
+
+    # -- publish / roll back --------------------------------------------------------------------------
+    def finish(self) -> Path:
+        if self._done:
+            return self.out.absolute()
+        if self._h5 is None:
+            raise StudioError("writer was aborted", self.out)
+        try:
+            if self._current is not None:  # like Ctrl+C in LeIsaac: kept, no success attribute
+                if self._current.length:
+                    self._current.end(success=None)
+                else:
+                    self._current.discard()
+            self._data.attrs["total"] = self._total
+            self._data.attrs["fps"] = float(self.spec.fps)
+            for name, value in (self.spec.options.get("data_attrs") or {}).items():
+                if name not in OWN_DATA_ATTRS:
+                    _set_attr(self._data, name, value)
+            if self.spec.provenance is not None:
+                self._data.attrs[PROVENANCE_ATTR] = json.dumps(self.spec.provenance, default=str)
+            self._close_file()
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        self._stack.close()  # renames the temporary sibling onto self.out
+        return self.out.absolute()
+
+    def abort(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._current = None
+        self._close_file()
+        self._stack.__exit__(Cancelled, Cancelled(), None)
+
+    def _close_file(self) -> None:
+        self.buffers = {}
+        h5 = getattr(self, "_h5", None)
+        if h5 is not None:
+            with contextlib.suppress(Exception):
+                h5.close()
+        self._h5 = None
+
+
+def default_provenance(
+    operation: str, inputs: list[str], parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "tool": "rollout-studio",
+        "version": __version__,
+        "operation": operation,
+        "inputs": inputs,
+        "parameters": parameters or {},
+    }
