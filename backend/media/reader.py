@@ -1,74 +1,522 @@
-"""Frame-accurate random access to a video file by frame index, with an LRU frame cache.
+"""Frame-accurate random access to a video file by frame index, with an LRU cache and prefetch.
 
-Seeks go to the keyframe at or before the target (from the probed packet table) and decode
-forward; every frame decoded on the way is cached, so stepping and scrubbing near the playhead
-are cache hits.
+How a frame is found: the probe gives every frame's pts and the keyframes; a decoder seeks to the
+keyframe at or before the target and decodes forward, or simply keeps decoding when the target lies
+ahead in the same GOP. Frames decoded on the way (up to half the cache) are converted and cached too,
+so stepping back and scrubbing near the playhead are cache hits even with long GOPs.
+
+Threads: ``frame()`` decodes on the caller's thread with the foreground decoder (one lock).
+``prefetch()`` and ``request()`` hand work to one background thread per reader, which owns a second
+decoder (its own container), so a long-GOP prefetch never blocks a foreground seek. Both follow
+"latest request wins": a new request cancels the one in flight, a new prefetch replaces the old one.
+The thread starts on first use and ends after a few idle seconds or on ``close()``.
+
+Frames are RGB uint8 (H, W, 3) arrays marked read-only (they are shared through the cache): copy
+before drawing on them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from backend.errors import FormatError
 from backend.media.probe import VideoProbe, probe
 
+log = logging.getLogger(__name__)
+
+FrameCallback = Callable[[int, np.ndarray], None]
+ErrorCallback = Callable[[int, BaseException], None]
+_IDLE_EXIT_S = 5.0
+
+
+class _FrameCache:
+    """LRU of index -> frame; frames inside the protected window are evicted last.
+
+    Entries are RGB arrays (read-only) or decoded ``av.VideoFrame``s not converted yet: frames a
+    decode passes on its way to a target are kept as they come out of the decoder (no cost, half the
+    memory of RGB) and converted to RGB (~0.15 ms at 640x480) the first time someone reads them.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(1, int(capacity))
+        self._items: OrderedDict[int, np.ndarray | av.VideoFrame] = OrderedDict()
+        self._lock = threading.Lock()
+        self._protect = (0, -1)
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, index: int, count: bool = True) -> np.ndarray | None:
+        with self._lock:
+            frame = self._items.get(index)
+            if count:
+                if frame is None:
+                    self.misses += 1
+                else:
+                    self.hits += 1
+            if frame is None:
+                return None
+            self._items.move_to_end(index)
+            if isinstance(frame, np.ndarray):
+                return frame
+            # convert under the lock: a frame's converter must not run on two threads at once
+            rgb = frame.to_ndarray(format="rgb24")
+            rgb.flags.writeable = False
+            self._items[index] = rgb
+            return rgb
+
+    def __contains__(self, index: int) -> bool:
+        return index in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, index: int, frame: np.ndarray | av.VideoFrame) -> None:
+        if isinstance(frame, np.ndarray):
+            frame.flags.writeable = False
+        with self._lock:
+            self._items[index] = frame
+            self._items.move_to_end(index)
+            lo, hi = self._protect
+            spins = 0
+            while len(self._items) > self.capacity:
+                oldest, value = self._items.popitem(last=False)
+                if lo <= oldest <= hi and spins < len(self._items):
+                    self._items[oldest] = value  # keep the playhead window; evict the next oldest
+                    spins += 1
+
+    def protect(self, lo: int, hi: int) -> None:
+        self._protect = (lo, hi)
+
+    def missing(self, lo: int, hi: int) -> list[int]:
+        with self._lock:
+            return [i for i in range(lo, hi + 1) if i not in self._items]
+
+    def indices(self) -> list[int]:
+        with self._lock:
+            return sorted(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class _Decoder:
+    """One container + decoder on the file, positioned after the last frame it produced.
+
+    Not thread safe: its owner (the foreground lock or the background thread) serialises use.
+    """
+
+    def __init__(self, path: Path, info: VideoProbe, thread_type: str = "SLICE") -> None:
+        self.path = path
+        self.info = info
+        self.thread_type = thread_type
+        self.next_index = -1  # frame the decoder yields next; -1: unknown (seek first)
+        self._container: av.container.InputContainer | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._fresh = False  # just opened: positioned at the start without a seek
+        self._floor = 0  # frames before the keyframe we seeked to are not trusted
+        assert info.pts is not None
+        self._pts = info.pts
+        self._pts_index = {int(p): i for i, p in enumerate(info.pts)}
+
+    def _open(self) -> None:
+        self.close()
+        try:
+            self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError) as error:
+            raise FormatError(
+                f"cannot open video ({error})", self.path, "the file is truncated or not a video"
+            ) from error
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = self.thread_type
+        self._fresh = True
+
+    def close(self) -> None:
+        if self._container is not None:
+            try:
+                self._container.close()
+            except Exception:  # noqa: BLE001 - closing a broken container
+                pass
+        self._container = None
+        self._stream = None
+        self._frames = None
+        self.next_index = -1
+
+    def can_continue_to(self, target: int) -> bool:
+        """Whether decoding on (no seek) reaches ``target`` at least as cheaply as seeking."""
+        return (
+            self._frames is not None
+            and 0 <= self.next_index <= target
+            and self.info.keyframe_before(target) <= self.next_index
+        )
+
+    def seek_for(self, target: int) -> None:
+        key = self.info.keyframe_before(target)
+        if self._container is None:
+            self._open()
+        assert self._container is not None and self._stream is not None
+        if not (self._fresh and key == 0):
+            try:
+                self._container.seek(int(self._pts[key]), stream=self._stream, backward=True, any_frame=False)
+            except av.error.FFmpegError as error:
+                self.close()
+                raise FormatError(f"seeking to frame {target} failed ({error})", self.path) from error
+        self._fresh = False
+        self._frames = self._container.decode(self._stream)
+        self._floor = key
+        self.next_index = key
+
+    def restart_from_zero(self) -> None:
+        """Reopen and decode from the very start (when a seek landed past the target)."""
+        self._open()
+        assert self._container is not None and self._stream is not None
+        self._fresh = False
+        self._frames = self._container.decode(self._stream)
+        self._floor = 0
+        self.next_index = 0
+
+    def index_of(self, frame: av.VideoFrame) -> int:
+        pts = frame.pts
+        if pts is not None:
+            index = self._pts_index.get(int(pts))
+            if index is not None:
+                return index
+            pos = int(np.searchsorted(self._pts, pts))
+        else:
+            pos = int(np.searchsorted(self.info.frame_times, float(frame.time or 0.0) - 1e-6))
+        return min(max(pos, 0), self.info.num_frames - 1)
+
+    def decode_to(
+        self,
+        target: int,
+        keep_from: int,
+        store: Callable[[int, np.ndarray | av.VideoFrame], None],
+        wanted: Callable[[int], bool],
+        stop: Callable[[], bool] | None = None,
+        need_from: int | None = None,
+    ) -> np.ndarray | None:
+        """Decode until frame ``target``; frames >= ``keep_from`` that ``wanted`` are converted and
+        stored (``keep_from`` never causes an earlier seek; ``need_from`` does: every frame from
+        there on passes through). Returns the target's RGB, or None when ``stop()`` said to give up
+        (the position stays valid, so a later call continues from here)."""
+        first = target if need_from is None else min(need_from, target)
+        if not self.can_continue_to(first):
+            self.seek_for(first)
+        restarted = False
+        while True:
+            assert self._frames is not None
+            try:
+                for frame in self._frames:
+                    index = self.index_of(frame)
+                    if index < self._floor:
+                        continue  # leading pictures of an open GOP: references before the seek
+                    self.next_index = index + 1
+                    if index == target:
+                        rgb = frame.to_ndarray(format="rgb24")
+                        store(index, rgb)
+                        return rgb
+                    if index > target:
+                        break  # target missing from the stream after this seek
+                    if index >= keep_from and wanted(index):
+                        store(index, frame)  # converted to RGB when first read
+                    if stop is not None and stop():
+                        return None
+                else:
+                    self._frames = None  # end of stream
+            except av.error.FFmpegError as error:
+                self.close()
+                raise FormatError(
+                    f"decoding frame {target} failed ({error})", self.path, "the video is corrupt"
+                ) from error
+            if restarted:
+                self.close()
+                raise FormatError(
+                    f"frame {target} of {self.info.num_frames} could not be decoded",
+                    self.path,
+                    "the video is truncated or corrupt",
+                )
+            restarted = True
+            self.restart_from_zero()
+
 
 class VideoReader:
-    def __init__(self, path: str | Path, cache_frames: int = 96) -> None:
+    """Frames of one video file by index (0-based), RGB uint8.
+
+    ``cache_frames``: LRU capacity (640x480 RGB is 0.9 MB a frame).
+    ``prefetch_container``: give the background thread its own container (default); False shares
+    the foreground decoder (a long prefetch then blocks ``frame()``; kept for measurements).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        cache_frames: int = 96,
+        prefetch_container: bool = True,
+        thread_type: str = "SLICE",
+    ) -> None:
         self.path = Path(path)
         self.info: VideoProbe = probe(self.path)
         self.num_frames = self.info.num_frames
         self.fps = self.info.fps
         self.width, self.height = self.info.width, self.info.height
         self.codec = self.info.codec
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_frames = cache_frames
-        self._lock = threading.RLock()
-        self._container: av.container.InputContainer | None = None
-        self._decoder = None
-        self._next_index = -1  # index the open decoder will produce next
-        self._time_base = None
+        self._cache = _FrameCache(cache_frames)
+        self._keep_before = max(0, self._cache.capacity // 2 - 1)
+        self._fg = _Decoder(self.path, self.info, thread_type)
+        self._fg_lock = threading.Lock()
+        self._bg = _Decoder(self.path, self.info, thread_type) if prefetch_container else self._fg
+        self._bg_lock = threading.Lock() if prefetch_container else self._fg_lock
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._busy = False
+        self._req: tuple[int, int, FrameCallback, ErrorCallback | None, tuple[int, int] | None] | None = None
+        self._req_gen = 0
+        self._pf: tuple[int, int, int, int] | None = None  # (gen, lo, hi, center)
+        self._pf_gen = 0
 
-    # -- public -----------------------------------------------------------------------------------
+    # -- properties -------------------------------------------------------------------------------
     @property
     def frame_times(self) -> np.ndarray:
         """Seconds of each frame relative to the first frame."""
         return self.info.frame_times - self.info.frame_times[0]
 
-    def frame(self, index: int) -> np.ndarray:
-        """RGB uint8 frame ``index`` (0-based)."""
+    @property
+    def keyframes(self) -> np.ndarray:
+        return self.info.keyframes
+
+    def keyframe_before(self, index: int) -> int:
+        return self.info.keyframe_before(index)
+
+    @property
+    def cache_capacity(self) -> int:
+        return self._cache.capacity
+
+    def cache_info(self) -> dict[str, int]:
+        return {
+            "hits": self._cache.hits,
+            "misses": self._cache.misses,
+            "size": len(self._cache),
+            "capacity": self._cache.capacity,
+        }
+
+    # -- synchronous access ------------------------------------------------------------------------
+    def _check(self, index: int) -> int:
+        index = int(index)
         if not 0 <= index < self.num_frames:
             raise IndexError(f"frame {index} outside 0..{self.num_frames - 1} of {self.path}")
-        with self._lock:
-            cached = self._cache.get(index)
-            if cached is not None:
-                self._cache.move_to_end(index)
-                return cached
-            self._decode_until(index)
-            return self._cache[index]
+        return index
 
-    def frames(self, start: int = 0, stop: int | None = None):
-        """Yield frames start..stop-1 in order (sequential decode, one seek at most)."""
-        stop = self.num_frames if stop is None else min(stop, self.num_frames)
-        for index in range(start, stop):
-            yield self.frame(index)
+    def frame(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        """RGB uint8 frame ``index`` (read-only); ``size=(w, h)`` gives a downscaled copy."""
+        index = self._check(index)
+        rgb = self._cache.get(index)
+        if rgb is None:
+            with self._fg_lock:
+                rgb = self._cache.get(index, count=False)
+                if rgb is None:
+                    rgb = self._fg.decode_to(
+                        index, index - self._keep_before, self._cache.put, self._not_cached
+                    )
+                    assert rgb is not None
+        return _resize(rgb, size) if size is not None else rgb
 
     def cached(self, index: int) -> np.ndarray | None:
-        with self._lock:
-            return self._cache.get(index)
+        """The frame if it is in the cache (never decodes)."""
+        return self._cache.get(int(index), count=False)
+
+    def cached_indices(self) -> list[int]:
+        return self._cache.indices()
+
+    def nearest_cached(self, index: int, max_distance: int | None = None) -> tuple[int, np.ndarray] | None:
+        """The cached frame closest to ``index`` (a placeholder to show while ``request`` decodes)."""
+        indices = self._cache.indices()
+        if not indices:
+            return None
+        pos = int(np.searchsorted(indices, index))
+        best = min(indices[max(0, pos - 1) : pos + 1], key=lambda i: abs(i - index))
+        if max_distance is not None and abs(best - index) > max_distance:
+            return None
+        frame = self._cache.get(best, count=False)
+        return (best, frame) if frame is not None else None
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Yield frames start..stop-1 in order: one sequential decode on a private container,
+        bypassing the cache (so a long export does not flush the playhead's neighbourhood)."""
+        stop = self.num_frames if stop is None else min(int(stop), self.num_frames)
+        start = max(0, int(start))
+        if start >= stop:
+            return
+        decoder = _Decoder(self.path, self.info, self._fg.thread_type)
+        try:
+            for index in range(start, stop):
+                rgb = decoder.decode_to(index, index, _discard, _never)
+                assert rgb is not None
+                yield rgb
+        finally:
+            decoder.close()
+
+    def thumbnails(
+        self,
+        count_or_indices: int | Sequence[int],
+        size: tuple[int, int] = (160, 120),
+        exact: bool | None = None,
+        within: tuple[int, int] | None = None,
+    ) -> tuple[list[int], list[np.ndarray]]:
+        """Small frames for a timeline strip: ``count`` evenly spread (or the given indices).
+
+        With ``exact=False`` (default when the keyframes are dense enough) positions snap to the
+        nearest keyframe and only keyframes are decoded, which is much faster on long videos.
+        ``within=(lo, hi)`` keeps snapped positions inside frames lo..hi (an episode's window).
+        Returns (frame indices, RGB frames of ``size``). Uses a private container.
+        """
+        if isinstance(count_or_indices, int):
+            count = max(1, min(count_or_indices, self.num_frames))
+            wanted = [int(round(x)) for x in np.linspace(0, self.num_frames - 1, count)]
+        else:
+            wanted = [self._check(i) for i in count_or_indices]
+        keys = self.info.keyframes
+        if within is not None:
+            keys = keys[(keys >= within[0]) & (keys <= within[1])]
+        if len(keys) == 0:
+            exact = True
+        elif exact is None:
+            exact = len(keys) < 2 * len(set(wanted)) or len(keys) == self.num_frames
+        if not exact:
+            snapped = [int(keys[int(np.argmin(np.abs(keys - i)))]) for i in wanted]
+            frames = self._keyframe_thumbnails(sorted(set(snapped)), size)
+            return snapped, [frames[i] for i in snapped]
+        decoder = _Decoder(self.path, self.info, self._fg.thread_type)
+        got: dict[int, np.ndarray] = {}
+        try:
+            for index in sorted(set(wanted)):
+                rgb = decoder.decode_to(index, index, _discard, _never)
+                assert rgb is not None
+                got[index] = _resize(rgb, size)
+        finally:
+            decoder.close()
+        return wanted, [got[i] for i in wanted]
+
+    def _keyframe_thumbnails(self, indices: list[int], size: tuple[int, int]) -> dict[int, np.ndarray]:
+        got: dict[int, np.ndarray] = {}
+        want = set(indices)
+        try:
+            container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError) as error:
+            raise FormatError(f"cannot open video ({error})", self.path) from error
+        try:
+            stream = container.streams.video[0]
+            stream.codec_context.skip_frame = "NONKEY"
+            index_of = _Decoder(self.path, self.info).index_of
+            for frame in container.decode(stream):
+                index = index_of(frame)
+                if index in want:
+                    got[index] = frame.to_ndarray(
+                        width=size[0], height=size[1], format="rgb24", interpolation="AREA"
+                    )
+                    if len(got) == len(want):
+                        break
+        except av.error.FFmpegError as error:
+            raise FormatError(f"decoding keyframes failed ({error})", self.path) from error
+        finally:
+            container.close()
+        for index in want - set(got):  # a keyframe the decoder skipped: decode it exactly
+            got[index] = _resize(self.frame(index), size)
+        return got
+
+    # -- background decoding ----------------------------------------------------------------------
+    def prefetch(self, center: int, before: int = 15, after: int = 15) -> int:
+        """Decode frames center-before..center+after into the cache on the background thread.
+
+        Replaces any earlier prefetch (latest wins); the window is protected from eviction until the
+        next prefetch. Returns how many frames of the window were missing (0: nothing to do).
+        """
+        center = min(max(int(center), 0), self.num_frames - 1)
+        span = self._cache.capacity - 1
+        before, after = max(0, int(before)), max(0, int(after))
+        if before + after > span:  # the window must fit the cache
+            scale = span / (before + after)
+            before, after = int(before * scale), int(after * scale)
+        lo, hi = max(0, center - before), min(self.num_frames - 1, center + after)
+        self._cache.protect(lo, hi)
+        missing = len(self._cache.missing(lo, hi))
+        with self._cond:
+            self._pf_gen += 1
+            if missing:
+                self._pf = (self._pf_gen, lo, hi, center)
+                self._wake()
+            else:
+                self._pf = None
+        return missing
+
+    def request(
+        self,
+        index: int,
+        callback: FrameCallback,
+        on_error: ErrorCallback | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> bool:
+        """Ask for frame ``index`` without blocking; ``callback(index, frame)`` gets it.
+
+        Latest request wins: an older request still in flight is dropped (its callback never runs).
+        When the frame is cached the callback runs at once on the caller's thread and this returns
+        True; otherwise it runs later on the decode thread (marshal to the GUI thread yourself).
+        Decoding errors go to ``on_error(index, error)`` (or the log).
+        """
+        index = self._check(index)
+        rgb = self._cache.get(index)
+        with self._cond:
+            self._req_gen += 1
+            if rgb is None:
+                self._req = (self._req_gen, index, callback, on_error, size)
+                self._wake()
+                return False
+            self._req = None
+        callback(index, _resize(rgb, size) if size is not None else rgb)
+        return True
+
+    def cancel(self) -> None:
+        """Drop the pending request and prefetch."""
+        with self._cond:
+            self._req_gen += 1
+            self._pf_gen += 1
+            self._req = None
+            self._pf = None
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the background thread has nothing left to do (tests, benchmarks)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._busy and self._req is None and self._pf is None, timeout
+            )
 
     def close(self) -> None:
-        with self._lock:
-            if self._container is not None:
-                self._container.close()
-            self._container = None
-            self._decoder = None
-            self._cache.clear()
+        """Stop the background thread and release both decoders and the cache."""
+        with self._cond:
+            self._stopping = True
+            self._req = None
+            self._pf = None
+            thread = self._thread
+            self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        with self._fg_lock:
+            self._fg.close()
+        with self._bg_lock:
+            self._bg.close()
+        self._cache.clear()
+        with self._cond:
+            self._stopping = False
+            self._thread = None if thread is not threading.current_thread() else self._thread
 
     def __enter__(self) -> VideoReader:
         return self
@@ -76,65 +524,131 @@ class VideoReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- decoding ---------------------------------------------------------------------------------
-    def _keyframe_before(self, index: int) -> int:
-        keys = self.info.keyframes
-        pos = int(np.searchsorted(keys, index, side="right")) - 1
-        return int(keys[pos]) if pos >= 0 else 0
+    # -- worker ------------------------------------------------------------------------------------
+    def _not_cached(self, index: int) -> bool:
+        return index not in self._cache
 
-    def _open(self) -> None:
-        try:
-            self._container = av.open(str(self.path))
-        except av.error.FFmpegError as error:
-            raise FormatError(f"cannot open video ({error})", self.path) from error
-        stream = self._container.streams.video[0]
-        stream.thread_type = "SLICE"
-        self._time_base = stream.time_base
-        self._stream = stream
+    def _wake(self) -> None:
+        """Called with self._cond held."""
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._worker, name=f"VideoReader:{self.path.name}", daemon=True
+            )
+            self._thread.start()
+        self._cond.notify_all()
 
-    def _seek_to(self, index: int) -> None:
-        if self._container is None:
-            self._open()
-        key = self._keyframe_before(index)
-        pts = int(round(self.info.frame_times[key] / float(self._time_base)))
-        self._container.seek(pts, stream=self._stream, backward=True, any_frame=False)
-        self._decoder = self._container.decode(self._stream)
-        self._next_index = -1  # unknown until the first frame tells its pts
+    def _worker(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+                while not self._stopping and self._req is None and self._pf is None:
+                    if not self._cond.wait(timeout=_IDLE_EXIT_S) and self._req is None and self._pf is None:
+                        if self._thread is me:
+                            self._thread = None
+                        return
+                if self._stopping:
+                    if self._thread is me:
+                        self._thread = None
+                    return
+                self._busy = True
+                req, pf = self._req, self._pf
+                self._req = None
+            try:
+                if req is not None:
+                    self._serve(req)
+                elif pf is not None:
+                    done = self._run_prefetch(pf)
+                    with self._cond:
+                        if (done or done is None) and self._pf is not None and self._pf[0] == pf[0]:
+                            self._pf = None
+            except Exception:  # noqa: BLE001 - keep the thread alive; errors go to callbacks or the log
+                log.exception("background decoding of %s failed", self.path)
 
-    def _index_of(self, frame: av.VideoFrame) -> int:
-        seconds = float(frame.pts * self._time_base) if frame.pts is not None else float(frame.time)
-        pos = int(np.searchsorted(self.info.frame_times, seconds - 1e-6))
-        return min(pos, self.num_frames - 1)
+    def _serve(
+        self, req: tuple[int, int, FrameCallback, ErrorCallback | None, tuple[int, int] | None]
+    ) -> None:
+        gen, index, callback, on_error, size = req
 
-    def _decode_until(self, index: int) -> None:
-        gop_guess = 64
-        near = 0 <= self._next_index <= index and index - self._next_index <= gop_guess
-        if self._decoder is None or not near:
-            self._seek_to(index)
-        try:
-            for frame in self._decoder:
-                got = self._index_of(frame)
-                self._next_index = got + 1
-                if got >= index - self._cache_frames // 2 or got == index:
-                    self._store(got, frame.to_ndarray(format="rgb24"))
-                if got >= index:
-                    break
-        except av.error.FFmpegError as error:
-            raise FormatError(f"decoding frame {index} failed ({error})", self.path) from error
-        if index not in self._cache:
-            # decoder ran dry or landed after the target: restart from a keyframe once
-            self._seek_to(index)
-            for frame in self._decoder:
-                got = self._index_of(frame)
-                self._next_index = got + 1
-                self._store(got, frame.to_ndarray(format="rgb24"))
-                if got >= index:
-                    break
-            if index not in self._cache:
-                raise FormatError(f"frame {index} could not be decoded", self.path)
+        def superseded() -> bool:
+            return self._req_gen != gen or self._stopping
 
-    def _store(self, index: int, rgb: np.ndarray) -> None:
-        self._cache[index] = rgb
-        self._cache.move_to_end(index)
-        while len(self._cache) > self._cache_frames:
-            self._cache.popitem(last=False)
+        rgb = self._cache.get(index, count=False)
+        if rgb is None:
+            try:
+                with self._bg_lock:
+                    rgb = self._bg.decode_to(
+                        index, index - self._keep_before, self._cache.put, self._not_cached, superseded
+                    )
+            except FormatError as error:
+                if superseded():
+                    return
+                if on_error is not None:
+                    on_error(index, error)
+                else:
+                    log.warning("%s", error)
+                return
+        if rgb is None or superseded():
+            return
+        callback(index, _resize(rgb, size) if size is not None else rgb)
+
+    def _run_prefetch(self, pf: tuple[int, int, int, int]) -> bool | None:
+        """True when the window is complete, False when interrupted, None when it failed."""
+        gen, lo, hi, center = pf
+
+        def interrupted() -> bool:
+            return self._req is not None or self._pf_gen != gen or self._stopping
+
+        missing = self._cache.missing(lo, hi)
+        if not missing:
+            return True
+        runs: list[tuple[int, int]] = []
+        for index in missing:
+            if runs and runs[-1][1] == index - 1:
+                runs[-1] = (runs[-1][0], index)
+            else:
+                runs.append((index, index))
+        spare = max(0, self._cache.capacity - (hi - lo + 1) - 2)
+        with self._bg_lock:
+            decoder = self._bg
+
+            def order(run: tuple[int, int]) -> tuple[int, int]:
+                start, end = run
+                distance = 0 if start <= center <= end else min(abs(start - center), abs(end - center))
+                return (0 if decoder.can_continue_to(start) else 1, distance)
+
+            for start, end in sorted(runs, key=order):
+                if interrupted():
+                    return False
+                keep_from = start
+                if not decoder.can_continue_to(start):
+                    # a seek decodes from the keyframe anyway: keep what fits the spare cache too,
+                    # so scrubbing backwards through a long GOP stays in the cache
+                    keep_from = max(self.info.keyframe_before(start), start - spare)
+                try:
+                    rgb = decoder.decode_to(
+                        end, keep_from, self._cache.put, self._not_cached, interrupted, need_from=start
+                    )
+                except FormatError as error:
+                    log.warning("prefetch: %s", error)
+                    return None
+                if rgb is None:
+                    return False
+        return True
+
+
+def _discard(index: int, frame: np.ndarray | av.VideoFrame) -> None:
+    pass
+
+
+def _never(index: int) -> bool:
+    return False
+
+
+def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    width, height = int(size[0]), int(size[1])
+    if (width, height) == (rgb.shape[1], rgb.shape[0]):
+        return rgb
+    shrink = width < rgb.shape[1] or height < rgb.shape[0]
+    return cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
