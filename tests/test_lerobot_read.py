@@ -177,7 +177,9 @@ def test_picknplace_frames_equal_direct_decode(pnp: Path) -> None:
 
 def test_picknplace_validation_reports_quirks(pnp: Path) -> None:
     problems = lerobot.validate(pnp)
-    assert [p for p in problems if p.severity == "error"] == []
+    # the two quirks LeRobot's own loader trips over are errors (validate exits 1), the rest warnings
+    errors = sorted(p.problem.split(" ")[0] for p in problems if p.severity == "error")
+    assert errors == ["feature", "timestamps"]
     text = "\n".join(p.line() for p in problems)
     assert "total_chunks is 0" in text
     assert "(frame_index + 1) / fps" in text and "episodes 0, 1, 2, 3, 4" in text

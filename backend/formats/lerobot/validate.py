@@ -198,7 +198,7 @@ def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], versi
 def _check_features(report: _Report, dataset: Dataset) -> None:
     for key, feature in dataset.features.items():
         if feature.kind is FeatureKind.VIDEO and not feature.has_files:
-            report.warn(
+            report.error(
                 report.root / INFO_PATH,
                 f"feature {key!r} is listed as a video but has no video files",
                 "readers skip it; remove it from info.json features if no tool needs it",
@@ -267,7 +267,7 @@ def _check_episodes(report: _Report, dataset: Dataset) -> None:
                     )
     data_dir = report.root / "data"
     if offset_quirk:
-        report.warn(
+        report.error(
             data_dir,
             f"timestamps are (frame_index + 1) / fps, one frame late, in episodes {_ranges(offset_quirk)} "
             f"(first row {1 / fps:.3f} s instead of 0; video frames are at frame_index / fps). "
