@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from backend.errors import FormatError, StudioError
 from backend.units import JointSpace, JointValues, Unit
 
 
-class DatasetFormat(str, Enum):
+class DatasetFormat(StrEnum):
     LEISAAC_HDF5 = "leisaac_hdf5"
     LEROBOT_V20 = "lerobot_v2.0"
     LEROBOT_V21 = "lerobot_v2.1"
@@ -27,7 +27,7 @@ class DatasetFormat(str, Enum):
     COSMOS_OUTPUTS = "cosmos_outputs"
 
 
-class FeatureKind(str, Enum):
+class FeatureKind(StrEnum):
     VECTOR = "vector"  # (T, N) numbers per frame
     SCALAR = "scalar"  # (T,) numbers per frame
     VIDEO = "video"  # frames in video files
@@ -55,7 +55,7 @@ class Feature:
     has_files: bool = True  # False for features listed in metadata without any data behind them
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """What a feature means, whatever the format calls it."""
 
     ACTION = "action"

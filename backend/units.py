@@ -18,14 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 from backend.errors import UnitError
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     RADIANS = "rad"
     SIM_DEGREES = "deg"
     LEROBOT_RANGE = "lerobot"

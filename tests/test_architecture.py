@@ -29,7 +29,7 @@ def test_cli_runs_without_loading_qt() -> None:
     code = (
         "import sys, backend.cli, backend.formats, backend.inspect;"
         "backend.cli.build_parser();"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (FORBIDDEN[:6],)
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN[:6]!r}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"

@@ -25,7 +25,9 @@ def outputs(tmp_path: Path) -> Path:
     folder = tmp_path / "cosmos_out"
     folder.mkdir()
     _video(folder / "sample_10.mp4", 93)
-    (folder / "sample_10.json").write_text(json.dumps({"name": "sample_10", "prompt": "Pick the rubik's cube.", "seed": 21}))
+    (folder / "sample_10.json").write_text(
+        json.dumps({"name": "sample_10", "prompt": "Pick the rubik's cube.", "seed": 21})
+    )
     _video(folder / "sample_2.mp4", 77)
     (folder / "sample_2.json").write_text(json.dumps({"name": "sample_2", "seed": 0}))  # no prompt
     _video(folder / "sample_3_seed7.mp4", 93)

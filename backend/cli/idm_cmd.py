@@ -10,16 +10,29 @@ from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("idm", help="GR00T-Dreams IDM inputs: prepared datasets and embodiment kits")
+    parser = subparsers.add_parser(
+        "idm", help="GR00T-Dreams IDM inputs: prepared datasets and embodiment kits"
+    )
     sub = parser.add_subparsers(dest="idm_command", metavar="SUBCOMMAND", required=True)
 
     prep = sub.add_parser("prepare", help="Cosmos outputs -> the IDM's input dataset (256x256, 16 fps)")
-    prep.add_argument("cosmos_out")
-    prep.add_argument("--embodiment", default="so101")
-    prep.add_argument("--out", required=True, help="folder named <embodiment>.<name>, e.g. so101.generated")
+    prep.add_argument("cosmos_out", help="Cosmos inference output folder (<name>.mp4 + <name>.json)")
+    prep.add_argument("--embodiment", default="so101", help="preset key or a preset JSON file")
+    prep.add_argument(
+        "--out",
+        required=True,
+        help="folder named <embodiment>.<name>, e.g. so101.generated (with --split-tasks: any folder)",
+    )
     prep.add_argument("--source-dataset", help="LeRobot dataset: prompt fallback and stats.json")
-    prep.add_argument("--metadata", help="folder with modality.json + stats.json (instead of computing them)")
+    prep.add_argument(
+        "--metadata", help="folder with modality.json + stats.json, e.g. a kit's global_metadata/so101"
+    )
+    prep.add_argument("--camera", help="video key of the embodiment to write (default: the preset's first)")
     prep.add_argument("--min-frames", type=int, default=93)
+    prep.add_argument("--fps", type=float, help="frame rate the IDM expects (default: the preset's, 16)")
+    prep.add_argument(
+        "--split-tasks", action="store_true", help="one dataset per task: OUT/<embodiment>.<Task_Folder>"
+    )
     prep.add_argument("--json", action="store_true")
     prep.set_defaults(func=run_prepare)
 
@@ -35,26 +48,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    options = PrepareOptions(embodiment=args.embodiment, source_dataset=args.source_dataset,
-                             metadata_dir=args.metadata, min_frames=args.min_frames)
+    options = PrepareOptions(
+        embodiment=args.embodiment,
+        source_dataset=args.source_dataset,
+        metadata_dir=args.metadata,
+        min_frames=args.min_frames,
+        fps=args.fps,
+        camera=args.camera,
+        split_tasks=args.split_tasks,
+    )
     summary = prepare_idm_dataset(args.cosmos_out, args.out, options, TerminalProgress("idm prepare"))
     if args.json:
         print_json(summary.to_dict())
     else:
         print(f"{summary.out}: {len(summary.episodes)} episodes in {len(summary.tasks)} task(s)")
         for folder, prompt in summary.tasks.items():
-            print(f"  task {folder}: {prompt}")
+            count = sum(1 for e in summary.episodes if e["task_folder"] == folder)
+            print(f"  task {folder}: {count} episode(s), {prompt!r}")
+        for path in summary.datasets:
+            print(f"  dataset {path}")
         for skipped in summary.skipped:
             print(f"  skipped {skipped['sample']}: {skipped['reason']}")
     return 0
 
 
 def run_kit(args: argparse.Namespace) -> int:
-    options = KitOptions(embodiment=args.embodiment, cameras=args.camera, checkpoint=args.checkpoint,
-                         overwrite_conf=args.overwrite_conf)
+    options = KitOptions(
+        embodiment=args.embodiment,
+        cameras=args.camera,
+        checkpoint=args.checkpoint,
+        overwrite_conf=args.overwrite_conf,
+    )
     summary = build_kit(args.dataset, args.out, options, TerminalProgress("idm kit"))
     if args.json:
-        print_json(summary.__dict__)
+        print_json(summary.to_dict())
     else:
         print(f"{summary.out}:")
         for name in summary.files:

@@ -3,6 +3,11 @@
 The GR00T post-training experiment samples 93-frame windows, so a clip needs MORE than 93 frames;
 shorter episodes are listed and left out (or kept on request). Stems are 1..N in episode order, as
 the tutorial's users name them by hand; ``episodes.json`` records which episode each stem is.
+Videos must be H.264: a per-episode H.264 file is copied as is, anything else (AV1, a window of a
+shared v3.0 file, a trimmed episode, HDF5 images) is encoded to H.264.
+
+``plan_trainset`` says what ``build_trainset`` will do without writing anything (the wizard's
+preview); both take the same options.
 """
 
 from __future__ import annotations
@@ -10,13 +15,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from backend import __version__
 from backend.atomic import atomic_dir
-from backend.cosmos.selection import pick_camera, pick_episodes
+from backend.cosmos.selection import Selected, pick_camera, select
 from backend.errors import StudioError
 from backend.formats import open_dataset
-from backend.media.export import export_episode_video
+from backend.media.export import export_episode_video, plain_file_of
 from backend.progress import Progress, ensure_progress
 
 DEFAULT_PROMPT_TEMPLATE = "The robot arm is performing a task. {task}"
@@ -29,29 +35,124 @@ class TrainsetOptions:
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
     episodes: list[int] | None = None
     keep_short: bool = False
-    default_task: str = ""
+    default_task: str = ""  # used when an episode has no task
+    curation: bool | str | None = None  # True: the dataset's curation sidecar; a path: that file
 
 
 @dataclass
 class TrainsetSummary:
     out: str
     camera: str
-    written: list[dict] = field(default_factory=list)  # {stem, episode, frames, prompt, copied}
+    written: list[dict] = field(default_factory=list)  # {stem, episode, frames, prompt, copied, source_codec}
     too_short: list[dict] = field(default_factory=list)  # {episode, frames}
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 def render_prompt(template: str, task: str | None) -> str:
+    """``template`` with ``{task}`` replaced by the episode's task (other braces: ``{{`` ``}}``)."""
     try:
         return template.format(task=(task or "").strip()).strip()
-    except (KeyError, IndexError, ValueError) as error:
-        raise StudioError(f"prompt template {template!r} is invalid ({error}); use {{task}} for the task") from error
+    except (KeyError, IndexError, ValueError, AttributeError) as error:
+        raise StudioError(
+            f"prompt template {template!r} is invalid ({error})",
+            hint="use {task} for the episode's task and {{ }} for literal braces",
+        ) from error
+
+
+def short_message(too_short: list[dict]) -> str:
+    listed = ", ".join(f"{s['episode']} ({s['frames']} frames)" for s in too_short[:20])
+    more = f" and {len(too_short) - 20} more" if len(too_short) > 20 else ""
+    return f"episodes with {TRAIN_WINDOW_FRAMES} frames or fewer: {listed}{more}"
+
+
+def _rows(selection: list[Selected], options: TrainsetOptions) -> list[dict[str, Any]]:
+    rows = []
+    stem = 0
+    for item in selection:
+        short = item.length <= TRAIN_WINDOW_FRAMES
+        kept = not short or options.keep_short
+        row: dict[str, Any] = {
+            "episode": item.index,
+            "frames": item.length,
+            "range": [item.start, item.stop],
+            "task": item.task or options.default_task or "",
+            "kept": kept,
+            "reason": (f"{item.length} frames, needs more than {TRAIN_WINDOW_FRAMES}" if short else ""),
+        }
+        if kept:
+            stem += 1
+            row["stem"] = str(stem)
+            row["prompt"] = render_prompt(options.prompt_template, row["task"])
+        rows.append(row)
+    return rows
+
+
+def _video_plan(selection: list[Selected], camera: str) -> dict[int, str]:
+    """episode -> 'copy' (already a per-episode H.264 file) or 'encode' (with the source codec)."""
+    plans = {}
+    for item in selection:
+        stream = item.episode.stream(camera)
+        try:
+            codec = stream.codec or "images"
+            plain = plain_file_of(stream) if item.whole else None
+        finally:
+            stream.close()
+        plans[item.index] = "copy" if plain is not None else f"encode {codec} -> h264"
+    return plans
+
+
+def plan_trainset(dataset_path: str | Path, options: TrainsetOptions | None = None) -> dict[str, Any]:
+    """What ``build_trainset`` would write: episodes kept/left out and why, prompts, copy or encode."""
+    options = options or TrainsetOptions()
+    render_prompt(options.prompt_template, "x")
+    with open_dataset(dataset_path) as dataset:
+        camera = pick_camera(dataset, options.camera)
+        selection = select(dataset, options.episodes, options.curation)
+        rows = _rows(selection, options)
+        videos = _video_plan(selection, camera)
+        for row in rows:
+            row["video"] = videos[row["episode"]]
+        cameras = sorted(dataset.cameras)
+    kept = [r for r in rows if r["kept"]]
+    short = [
+        {"episode": r["episode"], "frames": r["frames"]} for r in rows if r["frames"] <= TRAIN_WINDOW_FRAMES
+    ]
+    errors, warnings = [], []
+    if not kept:
+        errors.append(
+            f"no episode has more than {TRAIN_WINDOW_FRAMES} frames ({short_message(short)}); "
+            "keep short episodes to write them anyway"
+        )
+    elif short and not options.keep_short:
+        warnings.append(f"left out: {short_message(short)}")
+    elif short:
+        warnings.append(
+            f"kept although too short for the {TRAIN_WINDOW_FRAMES}-frame training window: "
+            f"{short_message(short)}"
+        )
+    for row in kept:
+        if not row["task"]:
+            warnings.append(f"episode {row['episode']} has no task: its prompt is {row['prompt']!r}")
+    return {
+        "camera": camera,
+        "cameras": cameras,
+        "episodes": rows,
+        "too_short": short,
+        "errors": errors,
+        "warnings": warnings,
+        "tree": ["videos/" + f"{r['stem']}.mp4" for r in kept[:50]]
+        + ["metas/" + f"{r['stem']}.txt" for r in kept[:50]]
+        + ["episodes.json"],
+    }
 
 
 def build_trainset(
-    dataset_path: str | Path, out: str | Path, options: TrainsetOptions | None = None,
+    dataset_path: str | Path,
+    out: str | Path,
+    options: TrainsetOptions | None = None,
     progress: Progress | None = None,
 ) -> TrainsetSummary:
     options = options or TrainsetOptions()
@@ -59,40 +160,97 @@ def build_trainset(
     render_prompt(options.prompt_template, "x")  # fail early on a bad template
     with open_dataset(dataset_path) as dataset:
         camera = pick_camera(dataset, options.camera)
-        episodes = pick_episodes(dataset, options.episodes)
+        selection = select(dataset, options.episodes, options.curation)
+        rows = _rows(selection, options)
         summary = TrainsetSummary(out=str(Path(out).absolute()), camera=camera)
-        kept = []
-        for episode in episodes:
-            if episode.length <= TRAIN_WINDOW_FRAMES and not options.keep_short:
-                summary.too_short.append({"episode": episode.index, "frames": episode.length})
-            else:
-                kept.append(episode)
+        summary.too_short = [
+            {"episode": r["episode"], "frames": r["frames"]}
+            for r in rows
+            if r["frames"] <= TRAIN_WINDOW_FRAMES
+        ]
+        kept = [(item, row) for item, row in zip(selection, rows, strict=True) if row["kept"]]
         if not kept:
             raise StudioError(
-                f"no episode has more than {TRAIN_WINDOW_FRAMES} frames", dataset_path,
-                "record longer episodes or pass --keep-short",
+                f"no episode has more than {TRAIN_WINDOW_FRAMES} frames: {short_message(summary.too_short)}",
+                dataset_path,
+                "record longer episodes, or pass --keep-short",
             )
         with atomic_dir(out) as tmp:
             (tmp / "videos").mkdir()
             (tmp / "metas").mkdir()
-            for number, episode in enumerate(kept, start=1):
-                progress.report(number - 1, len(kept), f"episode {episode.index}")
-                stem = str(number)
-                prompt = render_prompt(options.prompt_template, episode.task or options.default_task)
-                result = export_episode_video(episode, camera, tmp / "videos" / f"{stem}.mp4", progress=progress)
-                (tmp / "metas" / f"{stem}.txt").write_text(prompt + "\n", encoding="utf-8")
-                summary.written.append({"stem": stem, "episode": episode.index, "frames": result["frames"],
-                                        "prompt": prompt, "copied": result["copied"]})
+            for number, (item, row) in enumerate(kept):
+                progress.report(number, len(kept), f"episode {item.index}")
+                stem = row["stem"]
+                result = export_episode_video(
+                    item.episode,
+                    camera,
+                    tmp / "videos" / f"{stem}.mp4",
+                    frames=(item.start, item.stop),
+                    progress=progress,
+                )
+                (tmp / "metas" / f"{stem}.txt").write_text(
+                    row["prompt"], encoding="utf-8"
+                )  # no newline: the caption as is
+                summary.written.append(
+                    {
+                        "stem": stem,
+                        "episode": item.index,
+                        "frames": result["frames"],
+                        "range": row["range"],
+                        "prompt": row["prompt"],
+                        "copied": result["copied"],
+                        "source_codec": result["source_codec"],
+                    }
+                )
+                item.episode.unload()
+            if summary.too_short and not options.keep_short:
+                summary.warnings.append(f"left out {short_message(summary.too_short)}")
+            elif summary.too_short:
+                summary.warnings.append(f"kept although too short: {short_message(summary.too_short)}")
             record = {
                 "tool": f"rollout-studio {__version__}",
+                "operation": "cosmos trainset",
                 "source": str(Path(dataset_path).absolute()),
                 "camera": camera,
                 "prompt_template": options.prompt_template,
+                "curation": str(options.curation) if options.curation else None,
                 "episodes": summary.written,
                 "too_short": summary.too_short,
+                "keep_short": options.keep_short,
             }
-            (tmp / "episodes.json").write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+            (tmp / "episodes.json").write_text(
+                json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             progress.report(len(kept), len(kept), "done")
-    for short in summary.too_short:
-        progress.warn(f"episode {short['episode']} has {short['frames']} frames (needs > {TRAIN_WINDOW_FRAMES}): left out")
+    for warning in summary.warnings:
+        progress.warn(warning)
     return summary
+
+
+def read_trainset(path: str | Path) -> list[dict[str, Any]]:
+    """Check a post-training set folder: one txt per mp4, same stems; returns {stem, frames, prompt}."""
+    from backend.media.probe import probe
+
+    path = Path(path)
+    videos = {p.stem: p for p in (path / "videos").glob("*.mp4")}
+    metas = {p.stem: p for p in (path / "metas").glob("*.txt")}
+    if not videos:
+        raise StudioError("no videos/*.mp4", path)
+    missing = sorted(set(videos) ^ set(metas))
+    if missing:
+        raise StudioError(f"videos and metas do not pair up: {missing}", path)
+    items = []
+    for stem in sorted(videos, key=lambda s: (len(s), s)):
+        info = probe(videos[stem])
+        items.append(
+            {
+                "stem": stem,
+                "frames": info.num_frames,
+                "codec": info.codec,
+                "fps": info.fps,
+                "width": info.width,
+                "height": info.height,
+                "prompt": metas[stem].read_text(encoding="utf-8").strip(),
+            }
+        )
+    return items

@@ -5,12 +5,16 @@ raw_to_lerobot.py: samples are grouped by prompt (task folders with safe names),
 letterboxed to the embodiment's 256x256 at 16 fps, and a LeRobot v2.1 dataset is written with zero
 state/action placeholders, tasks/episodes jsonl and the embodiment's modality.json + stats.json.
 The IDM takes the embodiment from the folder name up to the first dot, so the output folder must
-start with the embodiment key (``so101.cosmos_pick``).
+start with the embodiment key (``so101.cosmos_pick``). With ``split_tasks`` every task folder
+becomes its own dataset ``<out>/<key>.<Task_Folder>`` (what the tutorial's step 4 makes per task).
+
+A sample's prompt is the ``prompt`` (or ``prompt_path``) of its ``<name>.json``; without one, the
+task of the source dataset's episode whose index ends the sample name (``..._episode_000012``,
+``..._000012_seed3``). Every sample left out is reported with its reason; nothing is dropped silently.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import shutil
@@ -22,170 +26,488 @@ import numpy as np
 
 from backend import __version__
 from backend.atomic import atomic_dir
-from backend.errors import StudioError
+from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
-from backend.formats.cosmos_outputs import open as open_cosmos_outputs
+from backend.formats.cosmos_outputs import prompt_of, sample_json
 from backend.idm.kit import build_modality, build_stats, load_preset
 from backend.idm.names import task_folder_name
 from backend.media.export import letterbox
-from backend.model import DatasetFormat, Feature, FeatureKind
+from backend.media.probe import probe
+from backend.media.reader import VideoReader
+from backend.model import Dataset, DatasetFormat, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
 
 _TRAILING_NUMBER = re.compile(r"(\d+)(?:_seed\d+)?$")
+_SEED_SUFFIX = re.compile(r"^(?P<base>.+)_seed(?P<seed>\d+)$")
+SUMMARY_NAME = "rollout_studio_idm_prepare.json"
 
 
 @dataclass
 class PrepareOptions:
-    embodiment: str = "so101"
+    embodiment: str | dict[str, Any] = "so101"  # preset key, preset file, or a preset dict
     source_dataset: str | None = None  # prompt fallback and stats source
-    metadata_dir: str | None = None  # a folder with modality.json + stats.json (e.g. a kit's global_metadata/<emb>)
+    metadata_dir: str | None = (
+        None  # a folder with modality.json + stats.json (e.g. a kit's global_metadata/<emb>)
+    )
     min_frames: int = 93
-    fps: float = 16.0
+    fps: float | None = None  # default: the preset's idm_fps (16)
     camera: str | None = None  # the embodiment video key to write (default: the preset's first)
+    split_tasks: bool = False  # one dataset per task folder: <out>/<key>.<Task_Folder>
 
 
 @dataclass
 class PrepareSummary:
     out: str
-    episodes: list[dict[str, Any]] = field(default_factory=list)  # {episode, name, task, task_folder, frames}
+    datasets: list[str] = field(default_factory=list)  # written dataset folders
+    episodes: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # {episode, name, task, task_folder, frames, ...}
     skipped: list[dict[str, str]] = field(default_factory=list)  # {sample, reason}
     tasks: dict[str, str] = field(default_factory=dict)  # task folder -> prompt
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def source_index_of(name: str, position: int) -> int:
-    """The source episode a Cosmos sample came from: the trailing number of its name, else its position."""
+@dataclass
+class _Sample:
+    name: str
+    video: Path
+    frames: int
+    fps: float
+    width: int
+    height: int
+    codec: str
+    prompt: str
+    prompt_from: str  # "json" | "source episode N"
+    folder: str = ""
+
+
+def source_index_of(name: str) -> int | None:
+    """The source episode a Cosmos sample came from: the number ending its name, if any."""
     match = _TRAILING_NUMBER.search(name)
-    return int(match.group(1)) if match else position
+    return int(match.group(1)) if match else None
+
+
+def check_out_name(out: Path, key: str, split_tasks: bool = False) -> None:
+    if split_tasks:
+        return
+    if out.name.split(".")[0] != key or "." not in out.name:
+        raise StudioError(
+            f"IDM dataset folder must be named '{key}.<name>' (the IDM reads the embodiment from the name up to "
+            "the first dot)",
+            out,
+            f"name it e.g. {key}.{out.name.split('.')[-1] or 'generated'}",
+        )
+
+
+def _scan(
+    cosmos_out: Path, source: Dataset | None, fps: float, min_frames: int
+) -> tuple[list[_Sample], list[dict[str, str]]]:
+    """Every sample of the folder: usable ones with their prompt, and the skipped ones with a reason."""
+    if not cosmos_out.is_dir():
+        raise StudioError("Cosmos output folder not found", cosmos_out)
+    videos = sorted((p for p in cosmos_out.glob("*.mp4") if p.is_file()), key=lambda p: _natural(p.stem))
+    samples: list[_Sample] = []
+    skipped: list[dict[str, str]] = []
+    stems = {v.stem for v in videos}
+    for json_path in sorted(cosmos_out.glob("*.json"), key=lambda p: _natural(p.stem)):
+        has_seed_videos = any(
+            _SEED_SUFFIX.match(s) and _SEED_SUFFIX.match(s)["base"] == json_path.stem for s in stems
+        )
+        if json_path.stem not in stems and not has_seed_videos:
+            skipped.append(
+                {
+                    "sample": json_path.stem,
+                    "reason": f"{json_path.name} has no {json_path.stem}.mp4 beside it",
+                }
+            )
+    source_tasks = {e.index: e.task for e in source.episodes} if source is not None else {}
+    for video in videos:
+        name = video.stem
+        try:
+            info = probe(video)
+        except FormatError as error:
+            skipped.append({"sample": name, "reason": f"unreadable video ({error.problem})"})
+            continue
+        try:
+            _json_path, args = sample_json(video)
+        except FormatError as error:
+            skipped.append({"sample": name, "reason": f"{Path(error.path or '').name}: {error.problem}"})
+            continue
+        prompt, prompt_from = prompt_of(args, video), "json"
+        if not prompt:
+            index = source_index_of(name)
+            why = "no <name>.json" if args is None else "its json has no prompt"
+            if source is None:
+                skipped.append(
+                    {"sample": name, "reason": f"{why} and no source dataset to take the task from"}
+                )
+                continue
+            if index is None:
+                skipped.append({"sample": name, "reason": f"{why} and its name ends in no episode number"})
+                continue
+            if index not in source_tasks:
+                skipped.append(
+                    {"sample": name, "reason": f"{why} and the source dataset has no episode {index}"}
+                )
+                continue
+            if not source_tasks[index]:
+                skipped.append({"sample": name, "reason": f"{why} and source episode {index} has no task"})
+                continue
+            prompt, prompt_from = source_tasks[index].strip(), f"source episode {index}"
+        if abs(info.fps - fps) > 1e-3:
+            skipped.append({"sample": name, "reason": f"{info.fps:g} fps, the IDM expects {fps:g} fps"})
+            continue
+        if info.num_frames < min_frames:
+            skipped.append(
+                {
+                    "sample": name,
+                    "reason": f"{info.num_frames} frames, the IDM expects at least {min_frames} at {fps:g} fps",
+                }
+            )
+            continue
+        samples.append(
+            _Sample(
+                name,
+                video,
+                info.num_frames,
+                info.fps,
+                info.width,
+                info.height,
+                info.codec,
+                prompt,
+                prompt_from,
+            )
+        )
+    return samples, skipped
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def _group(samples: list[_Sample]) -> dict[str, list[_Sample]]:
+    """Task folder -> samples, folders named after the prompt; distinct prompts get distinct folders."""
+    folder_of: dict[str, str] = {}
+    groups: dict[str, list[_Sample]] = {}
+    for sample in samples:
+        if sample.prompt not in folder_of:
+            base = folder = task_folder_name(sample.prompt)
+            n = 2
+            while folder in groups:  # two prompts that differ only in punctuation
+                folder, n = f"{base}_{n}", n + 1
+            folder_of[sample.prompt] = folder
+            groups[folder] = []
+        sample.folder = folder_of[sample.prompt]
+        groups[sample.folder].append(sample)
+    return dict(sorted(groups.items()))
+
+
+def _resolve(options: PrepareOptions) -> tuple[dict[str, Any], float, str]:
+    preset = load_preset(options.embodiment)
+    fps = float(options.fps or preset.get("idm_fps", 16))
+    camera = options.camera or preset["video_keys"][0]
+    return preset, fps, camera
+
+
+def plan_prepare(
+    cosmos_out: str | Path, out: str | Path | None, options: PrepareOptions | None = None
+) -> dict[str, Any]:
+    """The wizard's preview: samples kept and skipped (with reasons), task folders, output names."""
+    options = options or PrepareOptions()
+    preset, fps, camera = _resolve(options)
+    key = preset["key"]
+    errors: list[str] = []
+    warnings: list[str] = []
+    source = open_dataset(options.source_dataset) if options.source_dataset else None
+    try:
+        samples, skipped = _scan(Path(cosmos_out), source, fps, options.min_frames)
+        if source is not None and not options.metadata_dir:
+            missing = [k for k in (preset["state_key"], preset["action_key"]) if k not in source.features]
+            if missing:
+                errors.append(
+                    f"the source dataset has no {missing} for stats.json: use the LeRobot dataset the IDM was "
+                    "trained on, or a kit's global_metadata folder"
+                )
+    finally:
+        if source is not None:
+            source.close()
+    groups = _group(samples)
+    if out is not None:
+        try:
+            check_out_name(Path(out), key, options.split_tasks)
+        except StudioError as error:
+            errors.append(f"{error.problem} ({error.hint})")
+    if not samples:
+        errors.append("no usable sample")
+    if not options.metadata_dir and not options.source_dataset:
+        errors.append(
+            "stats.json needs the training dataset (source dataset) or a kit's global_metadata folder"
+        )
+    width, height = preset.get("idm_size", [256, 256])
+    sizes = {(s.width, s.height) for s in samples}
+    for w, h in sorted(sizes):
+        if abs(w / h - width / height) > 0.01:
+            warnings.append(f"{w}x{h} videos are letterboxed to {width}x{height} with black bars")
+    codecs = sorted({s.codec for s in samples} - {"h264"})
+    if codecs:
+        warnings.append(f"videos in {codecs} are re-encoded to H.264")
+    out_path = Path(out) if out is not None else None
+    names = (
+        [f"{key}.{folder}" for folder in groups]
+        if options.split_tasks
+        else [out_path.name if out_path is not None else f"{key}.generated"]
+    )
+    return {
+        "embodiment": key,
+        "fps": fps,
+        "camera": camera,
+        "size": [width, height],
+        "samples": [
+            {
+                "sample": s.name,
+                "frames": s.frames,
+                "fps": s.fps,
+                "size": f"{s.width}x{s.height}",
+                "prompt": s.prompt,
+                "prompt_from": s.prompt_from,
+                "task_folder": s.folder,
+                "kept": True,
+                "reason": "",
+            }
+            for s in samples
+        ]
+        + [{"sample": s["sample"], "kept": False, "reason": s["reason"]} for s in skipped],
+        "tasks": {folder: group[0].prompt for folder, group in groups.items()},
+        "skipped": skipped,
+        "datasets": names,
+        "errors": errors,
+        "warnings": warnings,
+    }
 
 
 def prepare_idm_dataset(
-    cosmos_out: str | Path, out: str | Path, options: PrepareOptions | None = None,
+    cosmos_out: str | Path,
+    out: str | Path,
+    options: PrepareOptions | None = None,
     progress: Progress | None = None,
 ) -> PrepareSummary:
     options = options or PrepareOptions()
     progress = ensure_progress(progress)
-    preset = load_preset(options.embodiment)
+    preset, fps, camera = _resolve(options)
     key = preset["key"]
     out = Path(out).absolute()
-    if out.name.split(".")[0] != key:
-        raise StudioError(
-            f"IDM dataset folder must start with the embodiment key '{key}' (the IDM reads it from the name)",
-            out, f"name it e.g. {key}.{out.name}",
+    check_out_name(out, key, options.split_tasks)
+    source = open_dataset(options.source_dataset) if options.source_dataset else None
+    try:
+        samples, skipped = _scan(Path(cosmos_out), source, fps, options.min_frames)
+        if not samples:
+            raise StudioError(
+                "no usable sample",
+                cosmos_out,
+                "; ".join(f"{s['sample']}: {s['reason']}" for s in skipped[:5]) or None,
+            )
+        modality, stats = _metadata(preset, camera, source, options.metadata_dir, progress)
+    finally:
+        if source is not None:
+            source.close()
+    groups = _group(samples)
+    summary = PrepareSummary(
+        out=str(out), skipped=skipped, tasks={folder: group[0].prompt for folder, group in groups.items()}
+    )
+    width, height = preset.get("idm_size", [256, 256])
+    total = len(samples)
+    done = [0]
+    with atomic_dir(out, overwrite=True) as tmp:
+        if options.split_tasks:
+            for folder, group in groups.items():
+                name = f"{key}.{folder}"
+                _write_dataset(
+                    tmp / name,
+                    {folder: group},
+                    preset,
+                    camera,
+                    (width, height),
+                    fps,
+                    modality,
+                    stats,
+                    cosmos_out,
+                    options,
+                    summary,
+                    progress,
+                    done,
+                    total,
+                )
+                summary.datasets.append(str(out / name))
+        else:
+            _write_dataset(
+                tmp / ".dataset",
+                groups,
+                preset,
+                camera,
+                (width, height),
+                fps,
+                modality,
+                stats,
+                cosmos_out,
+                options,
+                summary,
+                progress,
+                done,
+                total,
+            )
+            for item in (tmp / ".dataset").iterdir():
+                shutil.move(str(item), tmp / item.name)
+            (tmp / ".dataset").rmdir()
+            summary.datasets.append(str(out))
+        record = tmp / SUMMARY_NAME if options.split_tasks else tmp / "meta" / SUMMARY_NAME
+        record.write_text(
+            json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-    camera = options.camera or preset["video_keys"][0]
-
-    with contextlib.ExitStack() as stack:
-        source = stack.enter_context(open_dataset(options.source_dataset)) if options.source_dataset else None
-        cosmos = stack.enter_context(open_cosmos_outputs(Path(cosmos_out)))
-        summary = _prepare(cosmos, source, preset, camera, out, options, progress)
-    for skipped in summary.skipped:
-        progress.warn(f"skipped {skipped['sample']}: {skipped['reason']}")
+    progress.report(total, total, "done")
+    for item in skipped:
+        progress.warn(f"skipped {item['sample']}: {item['reason']}")
+    for warning in summary.warnings:
+        progress.warn(warning)
     return summary
 
 
-def _prepare(cosmos, source, preset, camera, out: Path, options: PrepareOptions, progress: Progress) -> PrepareSummary:
+def _write_dataset(
+    target: Path,
+    groups: dict[str, list[_Sample]],
+    preset: dict[str, Any],
+    camera: str,
+    size: tuple[int, int],
+    fps: float,
+    modality: dict[str, Any],
+    stats: dict[str, Any],
+    cosmos_out: str | Path,
+    options: PrepareOptions,
+    summary: PrepareSummary,
+    progress: Progress,
+    done: list[int],
+    total: int,
+) -> None:
     key = preset["key"]
-    joints = preset["joints"]
-    width, height = preset.get("idm_size", [256, 256])
-    modality, stats = _metadata(preset, camera, source, options.metadata_dir, progress)
-    summary = PrepareSummary(out=str(out))
-    # group samples by task, as the IDM pipeline's task folders would
-    groups: dict[str, list[tuple[Any, str]]] = {}
-    for position, episode in enumerate(cosmos.episodes):
-        name = episode.extra["name"]
-        prompt = episode.task
-        if not prompt and source is not None:
-            index = source_index_of(name, position)
-            try:
-                prompt = source.episode(index).task
-            except StudioError:
-                prompt = None
-        if not prompt:
-            summary.skipped.append({"sample": name, "reason": "no prompt in its json and no source episode task"})
-            continue
-        if abs(episode.extra["fps"] - options.fps) > 1e-3:
-            summary.skipped.append({"sample": name, "reason": f"fps {episode.extra['fps']:g}, the IDM expects {options.fps:g}"})
-            continue
-        if episode.length < options.min_frames:
-            summary.skipped.append({"sample": name, "reason": f"{episode.length} frames, the IDM expects at least {options.min_frames}"})
-            continue
-        groups.setdefault(prompt, []).append((episode, name))
-    if not groups:
-        raise StudioError("no usable sample", cosmos.path, "; ".join(f"{s['sample']}: {s['reason']}" for s in summary.skipped[:5]))
+    joints = _joint_names(preset)
+    width, height = size
 
-    folders: dict[str, str] = {}
-    for prompt in groups:
-        folder = task_folder_name(prompt)
-        base, n = folder, 2
-        while folder in folders.values():  # two prompts that differ only in punctuation
-            folder, n = f"{base}_{n}", n + 1
-        folders[prompt] = folder
-    summary.tasks = {folders[p]: p for p in groups}
+    def vector(name: str) -> Feature:
+        return Feature(name, FeatureKind.VECTOR, "float32", (len(joints),), [f"{j}.pos" for j in joints])
 
-    vector = lambda name: Feature(name, FeatureKind.VECTOR, "float32", (len(joints),),  # noqa: E731
-                                  [f"{j}.pos" for j in joints])
     spec = WriterSpec(
-        fps=options.fps,
+        fps=fps,
         robot_type=key,
         features={"observation.state": vector("observation.state"), "action": vector("action")},
         cameras=[CameraSpec(camera, width, height)],
-        options={"codec": "h264", "gop": 30, "crf": 18},
-        provenance={"tool": f"rollout-studio {__version__}", "operation": "idm prepare",
-                    "inputs": [str(cosmos.path.absolute())] + ([str(options.source_dataset)] if source else []),
-                    "embodiment": key},
+        options={
+            "codec": "h264",
+            "gop": 30,
+            "crf": 18,
+            "preset": "veryfast",
+            "modality": modality,
+            "tasks": [group[0].prompt for group in groups.values()],
+            "image_stats": False,
+        },
+        provenance={
+            "tool": f"rollout-studio {__version__}",
+            "operation": "idm prepare",
+            "inputs": [str(Path(cosmos_out).absolute())]
+            + ([str(Path(options.source_dataset).absolute())] if options.source_dataset else []),
+            "embodiment": key,
+        },
     )
-    total = sum(len(v) for v in groups.values())
     zeros = np.zeros(len(joints), dtype=np.float32)
-    with atomic_dir(out, overwrite=True) as tmp:
-        dataset_dir = tmp / "dataset"
-        writer = open_writer(DatasetFormat.LEROBOT_V21, dataset_dir, spec)
-        try:
-            done = 0
-            for prompt in sorted(groups, key=lambda p: folders[p]):
-                for episode, name in groups[prompt]:
-                    progress.report(done, total, name)
-                    sink = writer.begin_episode(prompt)
-                    stream = episode.stream("video")
-                    try:
-                        for index in range(stream.num_frames):
-                            frame = letterbox(stream.frame(index), width, height)
-                            sink.add_frame({"observation.state": zeros, "action": zeros}, {camera: frame})
-                    finally:
-                        stream.close()
-                    out_index = sink.end(success=True)
-                    summary.episodes.append({"episode": out_index, "name": name, "task": prompt,
-                                             "task_folder": folders[prompt], "frames": episode.length,
-                                             "source_episode": source_index_of(name, episode.index)})
-                    done += 1
-            writer.finish()
-        except BaseException:
-            writer.abort()
-            raise
-        for item in dataset_dir.iterdir():
-            shutil.move(str(item), tmp / item.name)
-        dataset_dir.rmdir()
-        meta = tmp / "meta"
-        (meta / "modality.json").write_text(json.dumps(modality, indent=4) + "\n", encoding="utf-8")
-        (meta / "stats.json").write_text(json.dumps(stats, indent=4) + "\n", encoding="utf-8")
-        (meta / "rollout_studio_idm_prepare.json").write_text(
-            json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return summary
+    writer = open_writer(DatasetFormat.LEROBOT_V21, target, spec)
+    written: list[tuple[int, _Sample]] = []
+    try:
+        for folder, group in groups.items():
+            for sample in group:
+                progress.report(done[0], total, sample.name)
+                sink = writer.begin_episode(sample.prompt)
+                with VideoReader(sample.video, cache_frames=4, prefetch_container=False) as reader:
+                    for index in range(reader.num_frames):
+                        sink.add_frame(
+                            {"observation.state": zeros, "action": zeros},
+                            {camera: letterbox(reader.frame(index), width, height)},
+                        )
+                        if index % 16 == 0:
+                            progress.check_cancelled()
+                out_index = sink.end(success=True)
+                written.append((out_index, sample))
+                summary.episodes.append(
+                    {
+                        "dataset": target.name if options.split_tasks else "",
+                        "episode": out_index,
+                        "name": sample.name,
+                        "task": sample.prompt,
+                        "task_folder": folder,
+                        "prompt_from": sample.prompt_from,
+                        "frames": sample.frames,
+                        "source_episode": source_index_of(sample.name),
+                    }
+                )
+                done[0] += 1
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    meta = target / "meta"
+    (meta / "stats.json").write_text(json.dumps(stats, indent=4) + "\n", encoding="utf-8")
+    _verify(target, camera, fps, written, summary)
 
 
-def _metadata(preset: dict[str, Any], camera: str, source, metadata_dir: str | None,
-              progress: Progress) -> tuple[dict[str, Any], dict[str, Any]]:
+def _verify(
+    target: Path, camera: str, fps: float, written: list[tuple[int, _Sample]], summary: PrepareSummary
+) -> None:
+    """Frame counts and fps of what was written, against the samples."""
+    info = json.loads((target / "meta" / "info.json").read_text(encoding="utf-8"))
+    if abs(float(info["fps"]) - fps) > 1e-6:
+        raise StudioError(f"wrote fps {info['fps']}, expected {fps:g}", target)
+    for index, sample in written:
+        video = target / info["video_path"].format(
+            episode_chunk=index // int(info.get("chunks_size", 1000)),
+            video_key=f"observation.images.{camera}",
+            episode_index=index,
+        )
+        result = probe(video)
+        if result.num_frames != sample.frames or abs(result.fps - fps) > 1e-3:
+            raise StudioError(
+                f"episode {index} has {result.num_frames} frames at {result.fps:g} fps, expected "
+                f"{sample.frames} at {fps:g}",
+                video,
+            )
+
+
+def _joint_names(preset: dict[str, Any]) -> list[str]:
+    slices = preset.get("action_slices")
+    if slices:
+        width = max(int(v[1]) for v in slices.values())
+        names = [""] * width
+        for name, (start, end) in slices.items():
+            for i in range(int(start), int(end)):
+                names[i] = name if end - start == 1 else f"{name}_{i - int(start)}"
+        return [n or f"dim_{i}" for i, n in enumerate(names)]
+    return list(preset["joints"])
+
+
+def _metadata(
+    preset: dict[str, Any], camera: str, source: Dataset | None, metadata_dir: str | None, progress: Progress
+) -> tuple[dict[str, Any], dict[str, Any]]:
     if metadata_dir:
         folder = Path(metadata_dir)
         try:
             modality = json.loads((folder / "modality.json").read_text(encoding="utf-8"))
             stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
         except FileNotFoundError as error:
-            raise StudioError(f"missing {Path(error.filename).name}", folder,
-                              "point --metadata at a folder with modality.json and stats.json") from error
+            raise StudioError(
+                f"missing {Path(error.filename).name}",
+                folder,
+                "point --metadata at a kit's global_metadata/<embodiment> folder",
+            ) from error
         except json.JSONDecodeError as error:
             raise StudioError(f"invalid JSON ({error})", folder) from error
         return modality, stats
@@ -194,4 +516,6 @@ def _metadata(preset: dict[str, Any], camera: str, source, metadata_dir: str | N
             "stats.json needs the real dataset's statistics",
             hint="pass --source-dataset (the LeRobot dataset the IDM was trained on) or --metadata DIR",
         )
-    return build_modality(preset, [camera]), build_stats(source, preset["state_key"], preset["action_key"], progress)
+    return build_modality(preset, [camera]), build_stats(
+        source, preset["state_key"], preset["action_key"], progress
+    )

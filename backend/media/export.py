@@ -42,16 +42,6 @@ def letterbox(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def letterbox_box(src_w: int, src_h: int, width: int, height: int) -> tuple[int, int, int, int]:
-    """(left, top, picture width, picture height) of ``letterbox`` for a source size."""
-    if (src_w, src_h) == (width, height):
-        return 0, 0, width, height
-    scale = min(width / src_w, height / src_h)
-    new_w = min(width, max(1, round(src_w * scale)))
-    new_h = min(height, max(1, round(src_h * scale)))
-    return (width - new_w) // 2, (height - new_h) // 2, new_w, new_h
-
-
 def whole_file_of(stream: object) -> Path | None:
     """The mp4 a stream plays in full, when it plays a whole file (v2.1 episodes, Cosmos outputs)."""
     path = getattr(stream, "path", None) or getattr(getattr(stream, "_reader", None), "path", None)
@@ -104,16 +94,28 @@ def export_episode_video(
         whole = (start, stop) == (0, stream.num_frames)
         source = whole_file_of(stream) if whole else None
         source_codec = stream.codec
-        if source is not None and size in (None, (stream.width, stream.height)) and abs(out_fps - stream.fps) < 1e-6:
+        if (
+            source is not None
+            and size in (None, (stream.width, stream.height))
+            and abs(out_fps - stream.fps) < 1e-6
+        ):
             info = probe(source)
             source_codec = info.codec
             if is_plain_h264(info):
                 shutil.copyfile(source, dst)
-                return {"frames": info.num_frames, "copied": True, "width": info.width,
-                        "height": info.height, "fps": info.fps, "source_codec": info.codec}
+                return {
+                    "frames": info.num_frames,
+                    "copied": True,
+                    "width": info.width,
+                    "height": info.height,
+                    "fps": info.fps,
+                    "source_codec": info.codec,
+                }
         width, height = size or (stream.width, stream.height)
         width, height = width + width % 2, height + height % 2  # yuv420p needs even sizes
-        with VideoWriter(dst, width, height, out_fps, codec="h264", crf=crf, gop=gop, preset="veryfast") as writer:
+        with VideoWriter(
+            dst, width, height, out_fps, codec="h264", crf=crf, gop=gop, preset="veryfast"
+        ) as writer:
             for number, index in enumerate(range(start, stop)):
                 frame = stream.frame(index)
                 if (frame.shape[1], frame.shape[0]) != (width, height):
@@ -121,7 +123,13 @@ def export_episode_video(
                 writer.write(frame)
                 if progress is not None and number % 30 == 0:
                     progress.check_cancelled()
-        return {"frames": stop - start, "copied": False, "width": width, "height": height, "fps": out_fps,
-                "source_codec": source_codec}
+        return {
+            "frames": stop - start,
+            "copied": False,
+            "width": width,
+            "height": height,
+            "fps": out_fps,
+            "source_codec": source_codec,
+        }
     finally:
         stream.close()
