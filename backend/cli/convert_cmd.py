@@ -1,0 +1,286 @@
+"""`rollout-studio convert ...`: HDF5 <-> LeRobot, LeRobot v3.0 <-> v2.1, H.264 transcoding.
+
+Every subcommand takes ``--plan`` (print the preview as JSON and write nothing) and ``--json``
+(print the result summary as JSON); otherwise it draws a progress bar on stderr and prints a short
+summary. User errors are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from backend.cli._common import TerminalProgress, print_json
+from backend.errors import StudioError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert datasets: hdf5-to-lerobot, lerobot-to-hdf5, lerobot-v3-to-v2, lerobot-v2-to-v3, transcode",
+        description="Convert between LeIsaac HDF5, LeRobot v2.1/v3.0 and H.264 videos.",
+    )
+    sub = parser.add_subparsers(dest="conversion", metavar="CONVERSION")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+    p = sub.add_parser("hdf5-to-lerobot", help="LeIsaac HDF5 recordings -> LeRobot dataset")
+    p.add_argument("sources", nargs="+", type=Path, metavar="SRC.hdf5")
+    p.add_argument("--out", required=True, type=Path, help="output dataset folder (must not exist)")
+    p.add_argument("--task", default="", help="task text of every episode")
+    p.add_argument(
+        "--task-for",
+        action="append",
+        default=[],
+        metavar="FILE=TEXT",
+        help="task text of one input file (repeatable)",
+    )
+    p.add_argument("--format", default="v2.1", choices=["v2.1", "v3.0"])
+    p.add_argument("--robot", default="auto", choices=["auto", "so101", "bi_so101"])
+    p.add_argument("--codec", default="h264", choices=["h264", "av1"])
+    p.add_argument("--crf", type=int, default=None)
+    p.add_argument("--gop", type=int, default=None, help="keyframe interval (frames)")
+    p.add_argument(
+        "--preset", default=None, help="encoder preset (x264: ultrafast..veryslow; svt-av1: 0..13)"
+    )
+    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument("--skip-frames", type=int, default=5, help="frames dropped at the start of each demo (5)")
+    p.add_argument("--min-length", type=int, default=10, help="demos shorter than this are skipped (10)")
+    p.add_argument("--include-failed", action="store_true", help="keep demos with success = False")
+    p.add_argument(
+        "--include-incomplete", action="store_true", help="keep interrupted demos (no success attribute)"
+    )
+    p.add_argument("--cameras", default=None, help="comma-separated cameras to include (default: all)")
+    p.add_argument("--demos", default=None, help="comma-separated demo numbers to convert (default: all)")
+    _common_flags(p)
+    p.set_defaults(func=_run_hdf5_to_lerobot)
+
+    p = sub.add_parser(
+        "lerobot-to-hdf5", help="LeRobot / IDM actions + source HDF5 -> replayable LeIsaac HDF5"
+    )
+    p.add_argument("dataset", type=Path, metavar="DATASET")
+    p.add_argument("--template", required=True, type=Path, help="the source LeIsaac .hdf5")
+    p.add_argument("--out", required=True, type=Path, help="output .hdf5 (must not exist)")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="EPISODE=DEMO",
+        help="pair LeRobot episode EPISODE with template demo_DEMO (repeatable)",
+    )
+    p.add_argument(
+        "--frame-offset",
+        type=int,
+        default=None,
+        help="first demo frame of every episode (default: from provenance, else detected, else 0)",
+    )
+    p.add_argument(
+        "--action-unit",
+        default=None,
+        choices=["lerobot", "lerobot_deg", "deg", "rad"],
+        help="unit of the LeRobot actions when the dataset does not say",
+    )
+    p.add_argument("--episodes", default=None, help="comma-separated LeRobot episode indices (default: all)")
+    p.add_argument("--copy-states", action="store_true", help="copy the demo's states for the same frames")
+    _common_flags(p)
+    p.set_defaults(func=_run_lerobot_to_hdf5)
+
+    for name, target, helptext in (
+        (
+            "lerobot-v3-to-v2",
+            "v2.1",
+            "LeRobot v3.0 -> v2.1 for GR00T / IDM (per-episode files, jsonl, H.264)",
+        ),
+        ("lerobot-v2-to-v3", "v3.0", "LeRobot v2.0/v2.1 -> v3.0"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("source", type=Path, metavar="SRC")
+        p.add_argument("--out", required=True, type=Path)
+        p.add_argument(
+            "--codec",
+            default="keep" if target == "v3.0" else "h264",
+            choices=["keep", "h264"],
+            help="keep: copy video packets as they are; h264: re-encode videos that are not H.264",
+        )
+        p.add_argument("--reencode", action="store_true", help="re-encode every video, even H.264 ones")
+        p.add_argument("--crf", type=int, default=None)
+        p.add_argument("--gop", type=int, default=None)
+        p.add_argument("--preset", default=None)
+        if target == "v2.1":
+            p.add_argument(
+                "--modality",
+                default="auto",
+                help="meta/modality.json: auto (keep the source's or make one for SO-101), none, or a file",
+            )
+        _common_flags(p)
+        p.set_defaults(func=_run_versions, target=target)
+
+    p = sub.add_parser("transcode", help="re-encode a dataset's videos to H.264 (new folder or in place)")
+    p.add_argument("source", type=Path, metavar="SRC")
+    p.add_argument("--codec", default="h264", choices=["h264"])
+    p.add_argument(
+        "--out", type=Path, default=None, help="new dataset folder; without it, in place (atomically)"
+    )
+    p.add_argument("--crf", type=int, default=None)
+    p.add_argument("--gop", type=int, default=None)
+    p.add_argument("--preset", default=None)
+    p.add_argument("--force", action="store_true", help="re-encode videos that are already H.264 too")
+    _common_flags(p, overwrite=False)
+    p.set_defaults(func=_run_transcode)
+
+
+def _common_flags(p: argparse.ArgumentParser, overwrite: bool = True) -> None:
+    if overwrite:
+        p.add_argument(
+            "--overwrite", action="store_true", help="replace an existing output (only once complete)"
+        )
+    p.add_argument(
+        "--hash",
+        dest="hash_mode",
+        default="auto",
+        choices=["auto", "full", "fast"],
+        help="input checksums in the provenance record (fast: size + first/last MiB)",
+    )
+    p.add_argument("--plan", action="store_true", help="print the preview as JSON and write nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _split(text: str | None, cast: Any = str) -> list[Any] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        return [cast(t) for t in items]
+    except ValueError as error:
+        raise StudioError(f"cannot read the list {text!r} ({error})") from None
+
+
+def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise StudioError(f"{what} expects KEY=VALUE, got {item!r}")
+        pairs.append((key.strip(), value.strip()))
+    return pairs
+
+
+def _finish(args: argparse.Namespace, module: Any, inputs: Any, options: Any, label: str) -> int:
+    if args.plan:
+        result = module.plan(inputs, options)
+        print_json(result.to_dict())
+        return 0 if result.ok else 2
+    progress = TerminalProgress(label, quiet=args.quiet)
+    summary = module.run(inputs, options, progress)
+    if args.json:
+        data = summary.to_dict()
+        data.pop("provenance", None)
+        print_json(data)
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: Any) -> None:
+    line = f"wrote {summary.output} ({summary.output_format})"
+    if summary.episodes_written or summary.frames_written:
+        line += f": {summary.episodes_written} episodes, {summary.frames_written} frames"
+    line += f" in {summary.seconds:.1f} s"
+    print(line)
+    for key, value in summary.details.items():
+        if isinstance(value, (int, float, str)) and key != "frames_per_second":
+            print(f"  {key}: {value}")
+    for skipped in summary.skipped:
+        print(
+            f"  skipped {skipped.get('episode')} of {Path(str(skipped.get('source'))).name}: {skipped.get('reason')}"
+        )
+    for warning in summary.warnings:
+        print(f"  warning: {warning}", file=sys.stderr)
+
+
+def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
+    from backend.convert import hdf5_to_lerobot as module
+
+    demos = _split(args.demos, int)
+    options = module.Hdf5ToLerobotOptions(
+        out=args.out,
+        task=args.task,
+        tasks=dict(_pairs(args.task_for, "--task-for")),
+        format=args.format,
+        robot=args.robot,
+        fps=args.fps,
+        skip_frames=args.skip_frames,
+        min_length=args.min_length,
+        include_failed=args.include_failed,
+        include_incomplete=args.include_incomplete,
+        cameras=_split(args.cameras),
+        codec=args.codec,
+        crf=args.crf,
+        gop=args.gop,
+        preset=args.preset,
+        demos={str(p): demos for p in args.sources} if demos is not None else None,
+        overwrite=args.overwrite,
+        hash_mode=args.hash_mode,
+    )
+    return _finish(args, module, list(args.sources), options, "hdf5 -> lerobot")
+
+
+def _run_lerobot_to_hdf5(args: argparse.Namespace) -> int:
+    from backend.convert import lerobot_to_hdf5 as module
+
+    mapping = {}
+    for key, value in _pairs(args.map, "--map"):
+        try:
+            mapping[int(key)] = int(value.removeprefix("demo_"))
+        except ValueError:
+            raise StudioError(f"--map expects EPISODE=DEMO numbers, got {key}={value}") from None
+    options = module.LerobotToHdf5Options(
+        out=args.out,
+        template=args.template,
+        mapping=mapping,
+        frame_offset=args.frame_offset,
+        action_unit=args.action_unit,
+        episodes=_split(args.episodes, int),
+        copy_states=args.copy_states,
+        overwrite=args.overwrite,
+        hash_mode=args.hash_mode,
+    )
+    return _finish(args, module, args.dataset, options, "lerobot -> hdf5")
+
+
+def _run_versions(args: argparse.Namespace) -> int:
+    from backend.convert import lerobot_versions as module
+
+    options = module.LerobotVersionOptions(
+        out=args.out,
+        target=args.target,
+        codec=args.codec,
+        reencode=args.reencode,
+        crf=args.crf,
+        gop=args.gop,
+        preset=args.preset,
+        modality=getattr(args, "modality", "none"),
+        overwrite=args.overwrite,
+        hash_mode=args.hash_mode,
+    )
+    return _finish(args, module, args.source, options, f"lerobot -> {args.target}")
+
+
+def _run_transcode(args: argparse.Namespace) -> int:
+    from backend.convert import transcode as module
+
+    options = module.TranscodeOptions(
+        out=args.out,
+        codec=args.codec,
+        crf=args.crf,
+        gop=args.gop,
+        preset=args.preset,
+        force=args.force,
+        hash_mode=args.hash_mode,
+    )
+    return _finish(args, module, args.source, options, "transcode")

@@ -1,0 +1,554 @@
+"""LeIsaac HDF5 recordings -> a LeRobot dataset (v2.1 by default, v3.0 on request).
+
+What LeIsaac's ``isaaclab2lerobot.py`` does, with its hard-coded choices made options and its traps
+removed: demos are read in demo-number order (not h5py's lexicographic order), nothing is filtered
+silently (every skipped demo is listed with its reason), the codec is an option (H.264 by default),
+frames are streamed (never a whole demo in memory) and the joint mapping goes through
+``JointSpace.convert`` (radians -> LeRobot -100..100 / 0..100, formats.md section 2). Action vectors
+that are not joint positions (keyboard / gamepad IK, width 8) are copied unscaled, with a warning.
+
+Selection rules, in order (the first that applies is the reason shown):
+  not selected -> failed (success = False, unless include_failed) -> interrupted (no success
+  attribute, unless include_incomplete; when no demo of a file has the attribute they are all kept)
+  -> shorter than ``min_length`` source frames (LeIsaac counts before skipping) -> nothing left after
+  skipping ``skip_frames`` -> a camera or array missing.
+Output frame ``t`` of an episode is source frame ``skip_frames + t``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.convert import provenance as prov
+from backend.convert.common import (
+    ConversionSummary,
+    EpisodePlan,
+    FramePrefetcher,
+    Plan,
+    Timer,
+    check_output_target,
+    lerobot_tree,
+    options_dict,
+    sample_values,
+)
+from backend.errors import Cancelled, FormatError, StudioError
+from backend.formats import open_dataset, open_writer
+from backend.formats.base import CameraSpec, WriterSpec
+from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
+from backend.progress import Progress, ensure_progress
+from backend.units import JointSpace, Unit, lerobot_joint_names
+
+KIND = "hdf5_to_lerobot"
+FORMATS = {"v2.1": DatasetFormat.LEROBOT_V21, "v3.0": DatasetFormat.LEROBOT_V30}
+ROBOTS = {"so101": ("so101_follower", 6), "bi_so101": ("bi_so101_follower", 12)}
+CODECS = ("h264", "av1")
+PREFETCH_FRAMES = 48  # frames read ahead per camera
+
+
+@dataclass
+class Hdf5ToLerobotOptions:
+    out: Path
+    task: str = ""
+    tasks: dict[str, str] = field(default_factory=dict)  # per input file (path or file name) -> task
+    format: str = "v2.1"  # "v2.1" | "v3.0"
+    robot: str = "auto"  # "auto" | "so101" | "bi_so101"
+    fps: float = 30.0
+    skip_frames: int = 5
+    min_length: int = 10
+    include_failed: bool = False
+    include_incomplete: bool = False
+    cameras: list[str] | None = None  # None: every camera of the recording
+    codec: str = "h264"  # "h264" | "av1"
+    crf: int | None = None
+    gop: int | None = None
+    preset: str | None = None
+    # per input file (path or name) -> demo numbers to convert; None: all demos
+    demos: dict[str, list[int]] | None = None
+    overwrite: bool = False
+    hash_mode: str = "auto"  # provenance checksums: auto | full | fast
+
+
+# --------------------------------------------------------------------------------------------------
+# inputs and selection (shared by plan and run)
+
+
+@dataclass
+class _Source:
+    path: Path
+    dataset: Dataset
+    task: str
+    robot: str
+    action_space: JointSpace
+    state_space: JointSpace | None
+    cameras: list[str]
+    has_success_attr: bool
+
+
+def _lookup(mapping: dict[str, Any] | None, path: Path) -> Any:
+    if not mapping:
+        return None
+    for key in (str(path), str(path.absolute()), path.name):
+        if key in mapping:
+            return mapping[key]
+    return None
+
+
+def _check_options(options: Hdf5ToLerobotOptions) -> None:
+    if options.format not in FORMATS:
+        raise StudioError(f"unknown output format {options.format!r}", hint="use v2.1 or v3.0")
+    if options.codec not in CODECS:
+        raise StudioError(f"unknown codec {options.codec!r}", hint="use h264 or av1")
+    if options.robot not in ("auto", *ROBOTS):
+        raise StudioError(f"unknown robot {options.robot!r}", hint="use so101 or bi_so101")
+    if options.skip_frames < 0 or options.min_length < 0:
+        raise StudioError("--skip-frames and --min-length must be >= 0")
+    if not options.fps or options.fps <= 0:
+        raise StudioError(f"fps must be positive, got {options.fps}")
+
+
+def _open_source(path: Path, options: Hdf5ToLerobotOptions) -> _Source:
+    path = Path(path)
+    dataset = open_dataset(path)
+    try:
+        if dataset.format is not DatasetFormat.LEISAAC_HDF5:
+            raise StudioError(f"is a {dataset.format.value} dataset, not a LeIsaac HDF5 recording", path)
+        if "action" not in dataset.roles:
+            raise FormatError("has no actions", path, "is it a LeIsaac / Isaac Lab recording?")
+        action = dataset.features[dataset.roles["action"]]
+        action_space = action.space or JointSpace(tuple(action.names or ()), Unit.OTHER)
+        width = action_space.width
+        robot = options.robot
+        if robot == "auto":
+            robot = "bi_so101" if (width == 12 or dataset.robot_type.startswith("bi_")) else "so101"
+        joints = ROBOTS[robot][1]
+        if action_space.unit is not Unit.OTHER and width != joints:
+            raise StudioError(
+                f"actions are {width} wide but robot {robot} has {joints} joints",
+                path,
+                "choose the robot that recorded the file",
+            )
+        state_space = None
+        if "state" in dataset.roles:
+            state = dataset.features[dataset.roles["state"]]
+            state_space = state.space
+            if state_space is not None and state_space.width != joints:
+                raise StudioError(
+                    f"{dataset.roles['state']} is {state_space.width} wide but robot {robot} has {joints} joints",
+                    path,
+                )
+        task = _lookup(options.tasks, path) or options.task
+        if not (task or "").strip():
+            raise StudioError("no task text", path, 'give --task "Pick the orange..." (or a task per file)')
+        available = sorted(dataset.cameras)
+        if options.cameras is None:
+            cameras = available
+        else:
+            missing = [c for c in options.cameras if c not in dataset.cameras]
+            if missing:
+                raise StudioError(
+                    f"has no camera {', '.join(missing)}", path, f"cameras: {', '.join(available) or 'none'}"
+                )
+            cameras = list(options.cameras)
+        has_success = any(e.success is not None for e in dataset.episodes)
+        return _Source(path, dataset, task.strip(), robot, action_space, state_space, cameras, has_success)
+    except BaseException:
+        dataset.close()
+        raise
+
+
+def _open_sources(inputs: list[Path], options: Hdf5ToLerobotOptions) -> list[_Source]:
+    if not inputs:
+        raise StudioError("no input files", hint="give one or more LeIsaac .hdf5 files")
+    sources: list[_Source] = []
+    try:
+        for path in inputs:
+            sources.append(_open_source(Path(path), options))
+        first = sources[0]
+        for other in sources[1:]:
+            if other.robot != first.robot:
+                raise StudioError(
+                    f"is a {other.robot} recording, {first.path.name} is {first.robot}", other.path
+                )
+            if (
+                other.action_space.width != first.action_space.width
+                or other.action_space.unit != first.action_space.unit
+            ):
+                raise StudioError(
+                    f"actions ({other.action_space.width}, {other.action_space.unit.value}) differ from "
+                    f"{first.path.name} ({first.action_space.width}, {first.action_space.unit.value})",
+                    other.path,
+                )
+            if other.cameras != first.cameras:
+                raise StudioError(
+                    f"cameras {other.cameras} differ from {first.path.name} {first.cameras}",
+                    other.path,
+                    "pick the cameras to include (--cameras)",
+                )
+            for cam in first.cameras:
+                a, b = first.dataset.camera_info(cam), other.dataset.camera_info(cam)
+                if a and b and (a.width, a.height) != (b.width, b.height):
+                    raise StudioError(
+                        f"camera {cam} is {b.width}x{b.height}, {first.path.name} has {a.width}x{a.height}",
+                        other.path,
+                    )
+        return sources
+    except BaseException:
+        for source in sources:
+            source.dataset.close()
+        raise
+
+
+def _select(source: _Source, episode: Episode, options: Hdf5ToLerobotOptions) -> str:
+    """Why ``episode`` is skipped, or '' when it is kept."""
+    chosen = _lookup(options.demos, source.path)
+    if chosen is not None and episode.index not in set(int(i) for i in chosen):
+        return "not selected"
+    if episode.success is False and not options.include_failed:
+        return "failed demo (success = False); include failed demos to keep it"
+    if episode.success is None and source.has_success_attr and not options.include_incomplete:
+        return "interrupted recording (no success attribute); include incomplete demos to keep it"
+    if episode.length < options.min_length:
+        return f"{episode.length} frames < minimum length {options.min_length}"
+    if episode.length <= options.skip_frames:
+        return f"{episode.length} frames: nothing left after skipping {options.skip_frames}"
+    for cam in source.cameras:
+        try:
+            stream = episode.stream(cam)
+        except (FormatError, KeyError):
+            return f"has no {source.dataset.cameras[cam]}"
+        try:
+            if stream.num_frames < episode.length:
+                return f"camera {cam} has {stream.num_frames} frames, actions {episode.length}"
+        finally:
+            stream.close()
+    return ""
+
+
+def _features(source: _Source) -> tuple[dict[str, Feature], list[str]]:
+    """Output vector features and warnings."""
+    warnings: list[str] = []
+    features: dict[str, Feature] = {}
+    action = source.action_space
+    if action.unit is Unit.OTHER or not action.is_so101:
+        warnings.append(
+            f"actions are {action.width} wide and not joint positions (keyboard / IK teleop?): "
+            "copied unscaled, they are not in LeRobot's -100..100 range"
+        )
+        names = [n.replace("actions", "action") for n in action.names]
+        features["action"] = Feature(
+            "action",
+            FeatureKind.VECTOR,
+            "float32",
+            (action.width,),
+            names,
+            JointSpace(tuple(names), Unit.OTHER),
+        )
+    else:
+        names = lerobot_joint_names(action.names)
+        features["action"] = Feature(
+            "action",
+            FeatureKind.VECTOR,
+            "float32",
+            (action.width,),
+            names,
+            JointSpace(tuple(names), Unit.LEROBOT_RANGE),
+        )
+    state = source.state_space
+    if state is not None:
+        if state.unit is Unit.OTHER or not state.is_so101:
+            warnings.append("joint positions are not SO-101 joints: copied unscaled")
+            names = list(state.names)
+            features["observation.state"] = Feature(
+                "observation.state",
+                FeatureKind.VECTOR,
+                "float32",
+                (state.width,),
+                names,
+                JointSpace(tuple(names), Unit.OTHER),
+            )
+        else:
+            names = lerobot_joint_names(state.names)
+            features["observation.state"] = Feature(
+                "observation.state",
+                FeatureKind.VECTOR,
+                "float32",
+                (state.width,),
+                names,
+                JointSpace(tuple(names), Unit.LEROBOT_RANGE),
+            )
+    else:
+        warnings.append(f"{source.path.name} has no joint positions (obs/joint_pos): no observation.state")
+    return features, warnings
+
+
+def _convert(values: np.ndarray, space: JointSpace, target: Feature) -> np.ndarray:
+    assert target.space is not None
+    if target.space.unit is Unit.OTHER:
+        return np.asarray(values, dtype=np.float32)
+    return space.convert(values, target.space.unit).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------------------
+# plan
+
+
+def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
+    """What the conversion will do, without writing anything."""
+    inputs = [Path(p) for p in inputs]
+    result = Plan(KIND, str(Path(options.out).absolute()), FORMATS.get(options.format, FORMATS["v2.1"]).value)
+    try:
+        _check_options(options)
+    except StudioError as error:
+        result.errors.append(error.message)
+        return result
+    try:
+        check_output_target(Path(options.out), options.overwrite, inputs)
+    except StudioError as error:
+        result.errors.append(error.message)
+    try:
+        sources = _open_sources(inputs, options)
+    except StudioError as error:
+        result.errors.append(error.message)
+        return result
+    try:
+        features, warnings = _features(sources[0])
+        result.warnings += warnings
+        output_index = 0
+        for source in sources:
+            if not source.has_success_attr and source.dataset.episodes:
+                result.warnings.append(f"{source.path.name}: no demo has a success attribute: all demos kept")
+            for episode in source.dataset.episodes:
+                reason = _select(source, episode, options)
+                entry = EpisodePlan(
+                    source=str(source.path),
+                    source_index=episode.index,
+                    source_name=episode.source or f"demo_{episode.index}",
+                    length=episode.length,
+                    kept=not reason,
+                    reason=reason,
+                    task=source.task,
+                    extra={"success": episode.success, "seed": episode.extra.get("seed")},
+                )
+                if not reason:
+                    entry.output_index = output_index
+                    entry.frame_offset = options.skip_frames
+                    entry.frames_out = episode.length - options.skip_frames
+                    output_index += 1
+                result.episodes.append(entry)
+        first = next(
+            ((s, e) for s in sources for e in s.dataset.episodes if not _select(s, e, options)), None
+        )
+        if first is not None:
+            source, episode = first
+            frame = options.skip_frames
+            name = episode.source or f"demo_{episode.index}"
+            action = episode.array(source.dataset.roles["action"])[frame]
+            result.samples.append(
+                sample_values(
+                    "action",
+                    name,
+                    frame,
+                    source.action_space,
+                    action,
+                    features["action"].space.unit,
+                    _convert(action[None], source.action_space, features["action"])[0],
+                )
+            )
+            if source.state_space is not None and "observation.state" in features:
+                state = episode.array(source.dataset.roles["state"])[frame]
+                target = features["observation.state"]
+                result.samples.append(
+                    sample_values(
+                        "state",
+                        name,
+                        frame,
+                        source.state_space,
+                        state,
+                        target.space.unit,
+                        _convert(state[None], source.state_space, target)[0],
+                    )
+                )
+            episode.unload()
+        if not result.kept:
+            result.errors.append("no demo is kept: nothing to convert (see the reasons)")
+        keys = [f"observation.images.{c}" for c in sources[0].cameras]
+        result.tree = lerobot_tree(options.format, len(result.kept), keys, [prov.LEROBOT_FILE])
+        result.details = {
+            "robot": sources[0].robot,
+            "robot_type": ROBOTS[sources[0].robot][0],
+            "cameras": sources[0].cameras,
+            "available_cameras": sorted(sources[0].dataset.cameras),
+            "action_width": sources[0].action_space.width,
+            "codec": options.codec,
+            "fps": options.fps,
+            "tasks": {str(s.path): s.task for s in sources},
+        }
+    finally:
+        for source in sources:
+            source.dataset.close()
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# run
+
+
+def run(
+    inputs: list[Path], options: Hdf5ToLerobotOptions, progress: Progress | None = None
+) -> ConversionSummary:
+    """Convert; the output appears at ``options.out`` only when complete."""
+    progress = ensure_progress(progress)
+    timer = Timer()
+    _check_options(options)
+    inputs = [Path(p) for p in inputs]
+    out = Path(options.out)
+    check_output_target(out, options.overwrite, inputs)
+    fmt = FORMATS[options.format]
+    progress.report(0, 0, "checking inputs")
+    sources = _open_sources(inputs, options)
+    summary = ConversionSummary(KIND, str(out.absolute()), fmt.value)
+    try:
+        features, warnings = _features(sources[0])
+        for message in warnings:
+            progress.warn(message)
+        summary.warnings += warnings
+        selected: list[tuple[int, _Source, Episode]] = []
+        for number, source in enumerate(sources):
+            if not source.has_success_attr and source.dataset.episodes:
+                message = f"{source.path.name}: no demo has a success attribute: all demos kept"
+                progress.warn(message)
+                summary.warnings.append(message)
+            for episode in source.dataset.episodes:
+                reason = _select(source, episode, options)
+                if reason:
+                    summary.skipped.append(
+                        {"source": str(source.path), "episode": episode.source, "reason": reason}
+                    )
+                else:
+                    selected.append((number, source, episode))
+        if not selected:
+            raise StudioError(
+                "no demo is kept: nothing to convert",
+                inputs[0],
+                "; ".join(f"{s['episode']}: {s['reason']}" for s in summary.skipped[:5]),
+            )
+        total = sum(e.length - options.skip_frames for _, _, e in selected)
+        progress.report(0, total, "hashing inputs")
+        record = prov.new_record(
+            KIND,
+            [(s.path, "source") for s in sources],
+            options_dict(options),
+            out,
+            fmt.value,
+            options.hash_mode,
+        )
+        first = sources[0]
+        cameras = []
+        for cam in first.cameras:
+            info = first.dataset.camera_info(cam)
+            cameras.append(CameraSpec(cam, info.width, info.height))
+        # threaded: each camera encodes on its own worker thread while frames are read ahead
+        writer_options: dict[str, Any] = {"codec": options.codec, "threaded": True}
+        for key in ("crf", "gop", "preset"):
+            if getattr(options, key) is not None:
+                writer_options[key] = getattr(options, key)
+        spec = WriterSpec(
+            fps=float(options.fps),
+            robot_type=ROBOTS[first.robot][0],
+            features=features,
+            cameras=cameras,
+            options=writer_options,
+            provenance=record,
+        )
+        done = 0
+        writer = open_writer(fmt, out, spec, overwrite=options.overwrite)
+        with writer:
+            for number, source, episode in selected:
+                done = _write_episode(
+                    writer, number, source, episode, features, options, record, summary, progress, done, total
+                )
+        summary.frames_written = done
+        summary.episodes_written = len(record["episodes"])
+        summary.provenance = record
+        summary.seconds = timer.seconds
+        summary.details = {"frames_per_second": done / max(summary.seconds, 1e-9)}
+        with contextlib.suppress(Cancelled):  # the output is published: too late to cancel
+            progress.report(total, total, "done")
+        return summary
+    finally:
+        for source in sources:
+            source.dataset.close()
+
+
+def _write_episode(
+    writer: Any,
+    number: int,
+    source: _Source,
+    episode: Episode,
+    features: dict[str, Feature],
+    options: Hdf5ToLerobotOptions,
+    record: dict[str, Any],
+    summary: ConversionSummary,
+    progress: Progress,
+    done: int,
+    total: int,
+) -> int:
+    skip = options.skip_frames
+    name = episode.source or f"demo_{episode.index}"
+    dataset = source.dataset
+    values: dict[str, np.ndarray] = {
+        "action": _convert(
+            episode.array(dataset.roles["action"])[skip:], source.action_space, features["action"]
+        )
+    }
+    if "observation.state" in features:
+        assert source.state_space is not None
+        values["observation.state"] = _convert(
+            episode.array(dataset.roles["state"])[skip:], source.state_space, features["observation.state"]
+        )
+    episode.unload()
+    length = episode.length - skip
+    streams = {cam: episode.stream(cam) for cam in source.cameras}
+    try:
+        for cam, stream in streams.items():
+            if stream.num_frames < episode.length:
+                raise FormatError(
+                    f"{name}/{cam} has {stream.num_frames} frames, actions have {episode.length}", source.path
+                )
+        out_episode = writer.begin_episode(task=source.task)
+        # one reader thread per camera, 48 frames ahead: a whole HDF5 chunk (100 frames) is decompressed
+        # once into the stream's chunk cache while the frames already read keep the encoders busy
+        prefetcher = FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES)
+        try:
+            with prefetcher as frames:
+                for t, images in frames:
+                    i = t - skip
+                    out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
+                    done += 1
+                    if done % 10 == 0 or i == length - 1:
+                        progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
+            index = out_episode.end(success=episode.success if episode.success is not None else True)
+        except BaseException:
+            out_episode.discard()
+            raise
+    finally:
+        for stream in streams.values():
+            stream.close()
+    prov.add_episode(
+        record,
+        index,
+        number,
+        episode.index,
+        name,
+        skip,
+        length,
+        task=source.task,
+        success=episode.success,
+        seed=episode.extra.get("seed"),
+    )
+    return done

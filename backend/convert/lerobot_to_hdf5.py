@@ -1,0 +1,546 @@
+"""A LeRobot dataset (or an IDM output) + the source LeIsaac HDF5 -> a replayable LeIsaac HDF5.
+
+For every LeRobot episode, the matching demo of the template HDF5 gives ``initial_state``, ``seed``
+and its attributes; the LeRobot actions are denormalized to radians (``JointSpace.convert``) and
+written to ``actions``, ``processed_actions`` and ``obs/actions``; ``num_samples`` is the new length
+and ``/data.attrs.total`` is recomputed by the writer; ``env_args`` is copied.
+
+Unlike LeIsaac's merge scripts: each episode gets its own demo's initial state (not demo_0's for
+all), demos are matched by number (not by h5py's lexicographic order), no template array of the
+wrong length is kept, and when the LeRobot episode starts at frame N of the demo (the first N frames
+were dropped on the way to LeRobot) the initial state is the scene as it was at frame N: LeIsaac
+records ``states`` after each step, so that is ``states[N - 1]`` of the demo.
+
+Matching (output episode -> template demo, frame offset N), first that applies:
+  1. ``options.mapping`` (episode -> demo number), with ``options.frame_offset`` or the offset below;
+  2. the dataset's provenance record, traced back to an HDF5 that is the template (same checksum or
+     same path): demo and offset as recorded;
+  3. by episode index: episode e -> demo_e; offset ``options.frame_offset``, else found by matching the
+     LeRobot ``observation.state`` against the demo's ``obs/joint_pos``, else 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.convert import provenance as prov
+from backend.convert.common import (
+    ConversionSummary,
+    EpisodePlan,
+    Plan,
+    Timer,
+    check_output_target,
+    options_dict,
+    sample_values,
+)
+from backend.errors import FormatError, StudioError
+from backend.formats import open_dataset, open_writer
+from backend.formats.base import WriterSpec
+from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
+from backend.progress import Progress, ensure_progress
+from backend.units import JointSpace, Unit
+
+KIND = "lerobot_to_hdf5"
+ACTION_KEYS = ("actions", "processed_actions", "obs/actions")
+LEROBOT_FORMATS = (DatasetFormat.LEROBOT_V20, DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30)
+UNITS = {u.value: u for u in (Unit.LEROBOT_RANGE, Unit.LEROBOT_DEGREES, Unit.SIM_DEGREES, Unit.RADIANS)}
+# offsets tried when the LeRobot state is matched against the demo's joint positions
+MAX_DETECT_OFFSET = 60
+DETECT_TOLERANCE = 1e-3  # radians
+
+
+@dataclass
+class LerobotToHdf5Options:
+    out: Path
+    template: Path
+    mapping: dict[int, int] = field(default_factory=dict)  # LeRobot episode -> template demo number
+    frame_offset: int | None = None  # None: from provenance, else detected, else 0
+    action_unit: str | None = None  # None: as the dataset says; else lerobot | lerobot_deg | deg | rad
+    episodes: list[int] | None = None  # LeRobot episode indices to convert; None: all
+    copy_states: bool = False  # copy the demo's states for the same frames (when the demo is long enough)
+    overwrite: bool = False
+    hash_mode: str = "auto"
+
+
+@dataclass
+class _Match:
+    episode: Episode
+    demo: Episode | None
+    offset: int
+    how: str  # "mapping" | "provenance" | "index"
+    offset_how: str  # "option" | "provenance" | "detected" | "default"
+    reason: str = ""
+
+
+def _open_inputs(dataset_path: Path, options: LerobotToHdf5Options) -> tuple[Dataset, Dataset]:
+    dataset = open_dataset(dataset_path)
+    try:
+        if dataset.format not in LEROBOT_FORMATS:
+            raise StudioError(f"is a {dataset.format.value} dataset, not a LeRobot dataset", dataset_path)
+        if "action" not in dataset.roles:
+            raise FormatError("has no action feature", dataset_path)
+        template = open_dataset(options.template)
+    except BaseException:
+        dataset.close()
+        raise
+    if template.format is not DatasetFormat.LEISAAC_HDF5:
+        template.close()
+        dataset.close()
+        raise StudioError(
+            f"template is a {template.format.value} dataset, not a LeIsaac HDF5", options.template
+        )
+    if "action" not in template.roles:
+        template.close()
+        dataset.close()
+        raise FormatError("template has no actions", options.template)
+    return dataset, template
+
+
+def _action_spaces(
+    dataset: Dataset, template: Dataset, options: LerobotToHdf5Options
+) -> tuple[JointSpace, JointSpace]:
+    """(LeRobot action space as read, template action space)."""
+    target = template.features[template.roles["action"]]
+    target_space = target.space or JointSpace(tuple(target.names or ()), Unit.OTHER)
+    feature = dataset.features[dataset.roles["action"]]
+    width = int(np.prod(feature.shape)) if feature.shape else 0
+    if width != target_space.width:
+        raise StudioError(
+            f"LeRobot actions are {width} wide, the template's are {target_space.width}",
+            dataset.path,
+            "pick the template recorded with the same robot",
+        )
+    space = feature.space
+    if options.action_unit:
+        if options.action_unit not in UNITS:
+            raise StudioError(
+                f"unknown action unit {options.action_unit!r}", hint=f"use one of {sorted(UNITS)}"
+            )
+        unit = UNITS[options.action_unit]
+        if space is not None and space.is_so101:
+            space = space.with_unit(unit)
+        elif target_space.is_so101:
+            space = JointSpace(target_space.names, unit)
+        else:
+            raise StudioError(
+                "the template's actions are not joint positions: no unit applies", options.template
+            )
+    if target_space.unit is Unit.OTHER or not target_space.is_so101:
+        return space or JointSpace(tuple(feature.names or target_space.names), Unit.OTHER), target_space
+    if space is None or space.unit is Unit.OTHER or not space.is_so101:
+        raise StudioError(
+            "LeRobot action names are not SO-101 joints, so their unit is unknown",
+            dataset.path,
+            "declare it with --action-unit lerobot|lerobot_deg|deg|rad",
+        )
+    if Unit.RADIANS not in space.convertible_units():
+        raise StudioError(
+            f"actions in {space.unit.value} cannot be converted to radians without a calibration",
+            dataset.path,
+        )
+    return space, target_space
+
+
+def _template_source(record: dict[str, Any] | None, template: Path, hash_mode: str) -> tuple[bool, str]:
+    """Whether the provenance traces back to ``template``; a note for the preview."""
+    if not record:
+        return False, "no provenance record: matched by episode index"
+    first = prov.trace(record, record["episodes"][0]["output_episode"]) if record.get("episodes") else None
+    if first is None:
+        return False, "provenance has no episode mapping: matched by episode index"
+    source = Path(str(first["source_path"]))
+    if source.suffix.lower() not in (".hdf5", ".h5", ".he5"):
+        return False, f"provenance leads to {source.name}, not an HDF5: matched by episode index"
+    same_path = source.absolute() == Path(template).absolute()
+    same_hash = False
+    if first.get("sha256"):
+        try:
+            same_hash = (
+                prov.hash_input(template, first.get("hash_mode") or hash_mode)["sha256"] == first["sha256"]
+            )
+        except OSError:
+            same_hash = False
+    if same_hash or same_path:
+        return True, f"matched from the provenance record (source {source.name})"
+    return (
+        False,
+        f"provenance says the episodes came from {source}, not the template: matched by episode index",
+    )
+
+
+def _detect_offset(episode: Episode, demo: Episode, dataset: Dataset, template: Dataset) -> int | None:
+    """The N where LeRobot observation.state[t] == demo obs/joint_pos[N + t] (in radians), if any."""
+    state_key = dataset.roles.get("state")
+    demo_key = template.roles.get("state")
+    if not state_key or not demo_key:
+        return None
+    space = dataset.features[state_key].space
+    demo_space = template.features[demo_key].space
+    if space is None or demo_space is None or not space.is_so101 or not demo_space.is_so101:
+        return None
+    if space.width != demo_space.width or Unit.RADIANS not in space.convertible_units():
+        return None
+    values = episode.array(state_key)
+    if not len(values) or not np.any(values):
+        return None  # IDM outputs carry zero placeholders
+    probe = space.convert(values[: min(len(values), 8)], Unit.RADIANS)
+    reference = demo_space.convert(demo.array(demo_key), Unit.RADIANS)
+    for offset in range(0, min(MAX_DETECT_OFFSET, len(reference) - len(probe)) + 1):
+        if np.max(np.abs(reference[offset : offset + len(probe)] - probe)) < DETECT_TOLERANCE:
+            return offset
+    return None
+
+
+def _match(
+    dataset: Dataset,
+    template: Dataset,
+    options: LerobotToHdf5Options,
+    record: dict[str, Any] | None,
+    use_provenance: bool,
+) -> list[_Match]:
+    demos = {e.index: e for e in template.episodes}
+    chosen = None if options.episodes is None else {int(i) for i in options.episodes}
+    matches: list[_Match] = []
+    for episode in dataset.episodes:
+        if chosen is not None and episode.index not in chosen:
+            matches.append(_Match(episode, None, 0, "", "", "not selected"))
+            continue
+        traced = prov.trace(record, episode.index) if use_provenance else None
+        if episode.index in options.mapping:
+            number, how = int(options.mapping[episode.index]), "mapping"
+        elif traced is not None:
+            number, how = int(traced["source_episode"]), "provenance"
+        else:
+            number, how = episode.index, "index"
+        demo = demos.get(number)
+        if demo is None:
+            matches.append(_Match(episode, None, 0, how, "", f"the template has no demo_{number}"))
+            continue
+        if options.frame_offset is not None:
+            offset, offset_how = int(options.frame_offset), "option"
+        elif traced is not None and how == "provenance":
+            offset, offset_how = int(traced["frame_offset"]), "provenance"
+        else:
+            detected = _detect_offset(episode, demo, dataset, template)
+            offset, offset_how = (detected, "detected") if detected is not None else (0, "default")
+        reason = ""
+        if offset < 0 or offset >= max(demo.length, 1):
+            reason = f"frame offset {offset} is outside demo_{number} ({demo.length} frames)"
+        elif episode.length == 0:
+            reason = "episode has no frames"
+        matches.append(_Match(episode, demo, offset, how, offset_how, reason))
+    return matches
+
+
+def _initial_state(template: Dataset, demo: Episode, offset: int, warnings: list[str]) -> dict[str, Any]:
+    """The scene before frame ``offset``: initial_state at 0, else states[offset - 1] of each entry."""
+    reader = template.reader
+    initial = reader.read_initial_state(demo) if hasattr(reader, "read_initial_state") else {}
+    if offset == 0:
+        return initial
+    missing: list[str] = []
+
+    def rebuild(tree: dict[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in tree.items():
+            key = f"{prefix}/{name}"
+            if isinstance(value, dict):
+                out[name] = rebuild(value, key)
+                continue
+            states_key = "states" + key
+            try:
+                out[name] = np.asarray(reader.read_block(demo, states_key, offset - 1, offset))
+            except (FormatError, KeyError):
+                missing.append(states_key)
+                out[name] = value
+        return out
+
+    rebuilt = rebuild(initial, "")
+    if missing:
+        warnings.append(
+            f"{demo.source}: no {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}: "
+            f"that part of the initial state is the demo's start, not frame {offset}"
+        )
+    return rebuilt
+
+
+def _states(template: Dataset, demo: Episode, offset: int, length: int) -> dict[str, Any] | None:
+    if offset + length > demo.length:
+        return None
+    tree: dict[str, Any] = {}
+    for key in template.features:
+        if not key.startswith("states/"):
+            continue
+        parts = key.split("/")[1:]
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = np.asarray(template.reader.read_block(demo, key, offset, offset + length))
+    return tree or None
+
+
+def _previous_action_convention(template: Dataset, demo: Episode) -> bool:
+    """True when the template's obs/actions[t] is actions[t - 1] (Isaac Lab's last_action term)."""
+    if "obs/actions" not in template.features or demo.length < 3:
+        return False
+    actions = demo.array(template.roles["action"])
+    previous = demo.array("obs/actions")
+    return bool(np.allclose(previous[1:], actions[:-1], atol=1e-6)) and not np.allclose(
+        previous, actions, atol=1e-6
+    )
+
+
+def _hdf5_tree(matches: list[_Match], copy_states: bool) -> list[str]:
+    """Paths of the output file (attributes are described in the details)."""
+    kept = [m for m in matches if not m.reason]
+    per_demo = ["actions", "processed_actions", "obs/actions", "initial_state/..."]
+    if copy_states:
+        per_demo.append("states/...")
+    lines: list[str] = []
+    names = [f"data/demo_{i}" for i in range(len(kept))]
+    shown = names if len(names) <= 4 else [*names[:3], names[-1]]
+    for number, name in enumerate(shown):
+        if len(names) > 4 and number == 3:
+            lines.append(f"data/... ({len(names) - 4} more demos)")
+        lines += [f"{name}/{item}" for item in per_demo]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def plan(dataset_path: Path, options: LerobotToHdf5Options) -> Plan:
+    dataset_path = Path(dataset_path)
+    result = Plan(KIND, str(Path(options.out).absolute()), DatasetFormat.LEISAAC_HDF5.value)
+    try:
+        check_output_target(Path(options.out), options.overwrite, [dataset_path, Path(options.template)])
+    except StudioError as error:
+        result.errors.append(error.message)
+    try:
+        dataset, template = _open_inputs(dataset_path, options)
+    except StudioError as error:
+        result.errors.append(error.message)
+        return result
+    try:
+        try:
+            space, target_space = _action_spaces(dataset, template, options)
+        except StudioError as error:
+            result.errors.append(error.message)
+            return result
+        record = prov.read_provenance(dataset_path)
+        use_provenance, note = _template_source(record, options.template, options.hash_mode)
+        result.details["mapping_note"] = note
+        matches = _match(dataset, template, options, record, use_provenance)
+        output_index = 0
+        for m in matches:
+            entry = EpisodePlan(
+                source=str(dataset_path),
+                source_index=m.episode.index,
+                source_name=f"episode {m.episode.index}",
+                length=m.episode.length,
+                kept=not m.reason,
+                reason=m.reason,
+                task=m.episode.task or "",
+                extra={
+                    "demo": m.demo.index if m.demo else None,
+                    "demo_name": m.demo.source if m.demo else None,
+                    "matched_by": m.how,
+                    "offset_from": m.offset_how,
+                },
+            )
+            if not m.reason:
+                entry.output_index = output_index
+                entry.frame_offset = m.offset
+                entry.frames_out = m.episode.length
+                output_index += 1
+                if m.demo is not None and m.offset + m.episode.length > m.demo.length and options.copy_states:
+                    entry.reason = f"demo_{m.demo.index} is shorter than offset + length: states not copied"
+            result.episodes.append(entry)
+        if space.unit is Unit.OTHER:
+            result.warnings.append("actions are not joint positions: copied unscaled")
+        first = next((m for m in matches if not m.reason), None)
+        if first is not None:
+            row = first.episode.array(dataset.roles["action"])[0]
+            out_unit = Unit.RADIANS if space.unit is not Unit.OTHER else Unit.OTHER
+            result.samples.append(
+                sample_values("action", f"episode {first.episode.index}", 0, space, row, out_unit)
+            )
+            if first.demo is not None and first.offset < first.demo.length:
+                original = first.demo.array(template.roles["action"])[first.offset]
+                result.details["template_action_at_offset"] = [float(v) for v in original]
+        if not result.kept:
+            result.errors.append("no episode can be converted (see the reasons)")
+        result.tree = _hdf5_tree(matches, options.copy_states)
+        result.details.update(
+            {
+                "template_demos": [
+                    {"index": e.index, "name": e.source, "length": e.length, "success": e.success}
+                    for e in template.episodes
+                ],
+                "action_unit": space.unit.value,
+                "env_args": template.info.get("env_args"),
+            }
+        )
+    finally:
+        dataset.close()
+        template.close()
+    return result
+
+
+def run(
+    dataset_path: Path, options: LerobotToHdf5Options, progress: Progress | None = None
+) -> ConversionSummary:
+    progress = ensure_progress(progress)
+    timer = Timer()
+    dataset_path = Path(dataset_path)
+    out = Path(options.out)
+    check_output_target(out, options.overwrite, [dataset_path, Path(options.template)])
+    progress.report(0, 0, "checking inputs")
+    dataset, template = _open_inputs(dataset_path, options)
+    summary = ConversionSummary(KIND, str(out.absolute()), DatasetFormat.LEISAAC_HDF5.value)
+    try:
+        space, target_space = _action_spaces(dataset, template, options)
+        record_in = prov.read_provenance(dataset_path)
+        use_provenance, note = _template_source(record_in, options.template, options.hash_mode)
+        summary.details["mapping_note"] = note
+        matches = _match(dataset, template, options, record_in, use_provenance)
+        for m in matches:
+            if m.reason:
+                summary.skipped.append(
+                    {"source": str(dataset_path), "episode": m.episode.index, "reason": m.reason}
+                )
+        kept = [m for m in matches if not m.reason]
+        if not kept:
+            raise StudioError(
+                "no episode can be converted",
+                dataset_path,
+                "; ".join(f"episode {s['episode']}: {s['reason']}" for s in summary.skipped[:5]),
+            )
+        if space.unit is Unit.OTHER:
+            message = "actions are not joint positions: copied unscaled"
+            progress.warn(message)
+            summary.warnings.append(message)
+        progress.report(0, len(kept), "hashing inputs")
+        record = prov.new_record(
+            KIND,
+            [(dataset_path, "source"), (options.template, "template")],
+            options_dict(options),
+            out,
+            DatasetFormat.LEISAAC_HDF5.value,
+            options.hash_mode,
+        )
+        dtype = str(template.features[template.roles["action"]].dtype)
+        features = {
+            key: Feature(
+                key, FeatureKind.VECTOR, dtype, (target_space.width,), list(target_space.names), target_space
+            )
+            for key in ACTION_KEYS
+        }
+        data_attrs = {k: v for k, v in (template.info.get("attrs") or {}).items() if k != prov.HDF5_ATTR}
+        spec = WriterSpec(
+            fps=float(dataset.fps),
+            robot_type=template.robot_type,
+            features=features,
+            options={
+                "env_args": template.info.get("env_args")
+                or {"env_name": template.info.get("env_name", ""), "type": 2},
+                "data_attrs": data_attrs,
+            },
+            provenance=record,
+        )
+        writer = open_writer(DatasetFormat.LEISAAC_HDF5, out, spec, overwrite=options.overwrite)
+        frames = 0
+        with writer:
+            for number, m in enumerate(kept):
+                frames += _write_one(
+                    writer, m, dataset, template, space, target_space, options, record, summary
+                )
+                m.episode.unload()
+                progress.report(number + 1, len(kept), f"episode {m.episode.index} -> demo_{number}")
+        summary.episodes_written = len(kept)
+        summary.frames_written = frames
+        summary.provenance = record
+        summary.seconds = timer.seconds
+        return summary
+    finally:
+        dataset.close()
+        template.close()
+
+
+def _write_one(
+    writer: Any,
+    m: _Match,
+    dataset: Dataset,
+    template: Dataset,
+    space: JointSpace,
+    target_space: JointSpace,
+    options: LerobotToHdf5Options,
+    record: dict[str, Any],
+    summary: ConversionSummary,
+) -> int:
+    assert m.demo is not None
+    demo = m.demo
+    values = m.episode.array(dataset.roles["action"])
+    dtype = np.dtype(str(template.features[template.roles["action"]].dtype))
+    if space.unit is Unit.OTHER or target_space.unit is Unit.OTHER:
+        actions = np.asarray(values, dtype=dtype)
+    else:
+        actions = space.convert(values, target_space.unit).astype(dtype)
+    if _previous_action_convention(template, demo):
+        previous = demo.array("obs/actions")
+        first = previous[m.offset] if m.offset < len(previous) else actions[0]
+        obs_actions = np.vstack([np.asarray(first, dtype=dtype)[None, :], actions[:-1]])
+    else:
+        obs_actions = actions.copy()
+    warnings: list[str] = []
+    extra: dict[str, Any] = {
+        "seed": demo.extra.get("seed"),
+        "attrs": {
+            **(demo.extra.get("attrs") or {}),
+            "rollout_studio_source_demo": demo.source,
+            "rollout_studio_frame_offset": int(m.offset),
+        },
+        "initial_state": _initial_state(template, demo, m.offset, warnings),
+    }
+    if options.copy_states:
+        states = _states(template, demo, m.offset, len(actions))
+        if states is None:
+            warnings.append(
+                f"{demo.source} has {demo.length} frames < offset {m.offset} + {len(actions)}: "
+                "states not copied"
+            )
+        else:
+            extra["states"] = states
+    if not extra["initial_state"]:
+        warnings.append(f"{demo.source} has no initial_state: replay cannot reset this episode")
+    for message in warnings:
+        summary.warnings.append(message)
+    episode = writer.begin_episode(task=m.episode.task or "", **extra)
+    try:
+        episode.add_frames(
+            {"actions": actions, "processed_actions": actions.copy(), "obs/actions": obs_actions}
+        )
+        success = demo.success
+        index = episode.end(success=success)
+    except BaseException:
+        episode.discard()
+        raise
+    # the pairing later panes need: output demo -> the template demo it replays, from frame N
+    prov.add_episode(
+        record,
+        index,
+        1,
+        demo.index,
+        demo.source,
+        m.offset,
+        len(actions),
+        lerobot_episode=m.episode.index,
+        matched_by=m.how,
+        offset_from=m.offset_how,
+    )
+    demo.unload()
+    return len(actions)

@@ -1,0 +1,268 @@
+"""Re-encode a LeRobot dataset's videos to H.264 (from AV1, HEVC or anything PyAV decodes).
+
+Frame counts and frame times stay exact (``backend.media.transcode``: frame i at i / fps), so the
+parquet timestamps and v3.0 from/to timestamps keep pointing at the same frames; ``info.json`` is
+updated to say what the files now are. The result is checked with the LeRobot validator before it
+is published.
+
+Into a new folder (``out``) or in place (``out=None``): the new dataset is built in a hidden sibling
+and then swapped with the original in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``), so the
+dataset path always holds either the old or the new dataset, whatever happens. Videos that already
+are H.264 are copied unless ``force``; running again after an interruption finishes the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend.atomic import PARTIAL_MARK, remove_stale_partials
+from backend.convert import provenance as prov
+from backend.convert.common import (
+    ConversionSummary,
+    EpisodePlan,
+    Plan,
+    Timer,
+    check_output_target,
+    link_or_copy,
+    options_dict,
+    replace_dir,
+)
+from backend.errors import Cancelled, StudioError
+from backend.formats import open_dataset, validate_path
+from backend.media import probe, transcode
+from backend.model import DatasetFormat, FeatureKind
+from backend.progress import Progress, ensure_progress
+
+KIND = "transcode"
+LEROBOT_FORMATS = (DatasetFormat.LEROBOT_V20, DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30)
+INFO = "meta/info.json"
+
+
+@dataclass
+class TranscodeOptions:
+    out: Path | None = None  # None: in place
+    codec: str = "h264"
+    crf: int | None = None
+    gop: int | None = None
+    preset: str | None = None
+    force: bool = False  # re-encode videos that already are H.264
+    overwrite: bool = False  # replace an existing ``out``
+    hash_mode: str = "auto"
+
+
+@dataclass
+class _Video:
+    relative: str
+    key: str | None
+    codec: str
+    frames: int
+    action: str  # "transcode" | "copy"
+
+
+def _videos(root: Path, keys: list[str], options: TranscodeOptions) -> list[_Video]:
+    videos = []
+    for path in sorted((root / "videos").rglob("*.mp4")) if (root / "videos").is_dir() else []:
+        relative = path.relative_to(root).as_posix()
+        key = next((k for k in keys if k in path.relative_to(root).parts), None)
+        info = probe(path)
+        action = "transcode" if (options.force or info.codec != options.codec) else "copy"
+        videos.append(_Video(relative, key, info.codec, info.num_frames, action))
+    return videos
+
+
+def _check(source: Path, options: TranscodeOptions) -> tuple[Any, list[str]]:
+    if options.codec != "h264":
+        raise StudioError(f"transcoding writes H.264 only, not {options.codec!r}")
+    dataset = open_dataset(source)
+    if dataset.format not in LEROBOT_FORMATS:
+        dataset.close()
+        raise StudioError(
+            f"is a {dataset.format.value} dataset; transcoding works on LeRobot folders", source
+        )
+    keys = [k for k, f in dataset.features.items() if f.kind is FeatureKind.VIDEO]
+    return dataset, keys
+
+
+def plan(source: Path, options: TranscodeOptions) -> Plan:
+    source = Path(source)
+    target = Path(options.out) if options.out else source
+    result = Plan(KIND, str(target.absolute()), "")
+    if options.out:
+        try:
+            check_output_target(Path(options.out), options.overwrite, [source])
+        except StudioError as error:
+            result.errors.append(error.message)
+    try:
+        dataset, keys = _check(source, options)
+    except StudioError as error:
+        result.errors.append(error.message)
+        return result
+    try:
+        result.output_format = dataset.format.value
+        videos = _videos(source, keys, options)
+        for episode in dataset.episodes:
+            result.episodes.append(
+                EpisodePlan(
+                    str(source),
+                    episode.index,
+                    f"episode {episode.index}",
+                    episode.length,
+                    True,
+                    output_index=episode.index,
+                    frames_out=episode.length,
+                    task=episode.task or "",
+                )
+            )
+        result.tree = [
+            f"{v.relative}  ({v.codec} -> h264)"
+            if v.action == "transcode"
+            else f"{v.relative}  (already {v.codec}: copied)"
+            for v in videos
+        ]
+        result.tree += [INFO + "  (codec updated)", prov.LEROBOT_FILE]
+        todo = [v for v in videos if v.action == "transcode"]
+        result.details = {
+            "in_place": options.out is None,
+            "videos": len(videos),
+            "to_transcode": len(todo),
+            "frames_to_encode": sum(v.frames for v in todo),
+            "codecs": sorted({v.codec for v in videos}),
+        }
+        if not videos:
+            result.errors.append("the dataset has no video files")
+        elif not todo:
+            result.warnings.append(
+                "every video already is H.264: nothing to re-encode (use force to re-encode)"
+            )
+    finally:
+        dataset.close()
+    return result
+
+
+def _update_info(folder: Path, keys_done: set[str], results: dict[str, dict[str, Any]]) -> None:
+    path = folder / INFO
+    info = json.loads(path.read_text(encoding="utf-8"))
+    for key, feature in info.get("features", {}).items():
+        if key not in keys_done or not isinstance(feature, dict):
+            continue
+        block_name = "info" if isinstance(feature.get("info"), dict) else "video_info"
+        block = feature.setdefault(block_name, {})
+        result = results.get(key, {})
+        block["video.codec"] = "h264"
+        block["video.pix_fmt"] = "yuv420p"
+        for name, value in (
+            ("video.g", result.get("gop")),
+            ("video.crf", result.get("crf")),
+            ("video.preset", result.get("preset")),
+        ):
+            if name in block and value is not None:
+                block[name] = value
+    tmp = path.with_name(".info.json.tmp")
+    tmp.write_text(json.dumps(info, indent=4, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run(source: Path, options: TranscodeOptions, progress: Progress | None = None) -> ConversionSummary:
+    progress = ensure_progress(progress)
+    timer = Timer()
+    source = Path(source).absolute()
+    in_place = options.out is None
+    target = source if in_place else Path(options.out).absolute()
+    if not in_place:
+        check_output_target(target, options.overwrite, [source])
+    remove_stale_partials(target)
+    dataset, keys = _check(source, options)
+    try:
+        fmt = dataset.format.value
+        episodes = [(e.index, e.length) for e in dataset.episodes]
+    finally:
+        dataset.close()
+    videos = _videos(source, keys, options)
+    summary = ConversionSummary(KIND, str(target), fmt)
+    todo = [v for v in videos if v.action == "transcode"]
+    total = sum(v.frames for v in todo)
+    progress.report(0, total, "hashing the input")
+    record = prov.new_record(
+        KIND, [(source, "source")], options_dict(options), target, fmt, options.hash_mode
+    )
+    for index, length in episodes:
+        prov.add_episode(record, index, 0, index, f"episode {index}", 0, length)
+    tmp = target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        # everything that is not a video to transcode: linked in place (never modified), copied otherwise
+        keep = link_or_copy if in_place else _copy
+        video_paths = {v.relative for v in todo}
+        for path in sorted(source.rglob("*")):
+            relative = path.relative_to(source).as_posix()
+            if path.is_dir() or relative in video_paths or relative == prov.LEROBOT_FILE:
+                continue
+            keep(path, tmp / relative)
+        done = 0
+        results: dict[str, dict[str, Any]] = {}
+        for video in todo:
+            offset = done
+
+            class _Sub(Progress):
+                def report(self, d: int, t: int, text: str = "", _o: int = offset) -> None:  # noqa: ARG002
+                    progress.report(_o + d, total, text)
+
+            (tmp / video.relative).parent.mkdir(parents=True, exist_ok=True)
+            result = transcode(
+                source / video.relative,
+                tmp / video.relative,
+                codec="h264",
+                crf=options.crf,
+                gop=options.gop,
+                preset=options.preset,
+                progress=_Sub(),
+            )
+            if result.get("retimed"):
+                raise StudioError(
+                    f"{video.relative} has frames off the 1/fps grid: re-encoding would move them",
+                    source / video.relative,
+                    "the parquet timestamps would no longer match",
+                )
+            if video.key:
+                results[video.key] = result
+            done += video.frames
+        _update_info(tmp, set(results), results)
+        prov.write_lerobot_provenance(tmp, record)
+        problems = [p for p in validate_path(tmp) if p.severity == "error"]
+        if problems:
+            raise StudioError(f"the transcoded dataset does not validate: {problems[0].line()}", target)
+        if in_place:
+            replace_dir(tmp, target)
+        else:
+            if target.exists():
+                replace_dir(tmp, target)
+            else:
+                os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    summary.episodes_written = len(episodes)
+    summary.frames_written = total
+    summary.provenance = record
+    summary.details = {
+        "videos_transcoded": len(todo),
+        "videos_copied": len(videos) - len(todo),
+        "in_place": in_place,
+    }
+    summary.seconds = timer.seconds
+    with contextlib.suppress(Cancelled):  # the output is published: too late to cancel
+        progress.report(total, total, "done")
+    return summary
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)

@@ -1,0 +1,210 @@
+"""`rollout-studio convert ...` as real subprocesses: plans, summaries, one-line errors, and kill -9
+at random moments (nothing partial at the destination, sources untouched, a rerun completes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend.convert import provenance as prov
+from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+from backend.formats import validate_path
+from backend.media import probe
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, SVT_LOG="1")
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli", "convert", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def start(*args: str) -> subprocess.Popen:
+    env = dict(os.environ, SVT_LOG="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "convert", *map(str, args)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    demos = [DemoSpec(40) for _ in range(6)] + [DemoSpec(40, success=False)]
+    return write_recording(
+        tmp_path_factory.mktemp("cli") / "rec.hdf5", RecordingSpec(demos, width=160, height=120)
+    )
+
+
+def _errors(path: Path) -> list[str]:
+    return [p.line() for p in validate_path(path) if p.severity == "error"]
+
+
+def test_plan_run_and_errors(recording: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    done = cli("hdf5-to-lerobot", recording, "--out", out, "--task", "Pick the orange", "--plan")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["summary"]["episodes_kept"] == 6 and not out.exists()
+    assert plan["episodes"][6]["reason"].startswith("failed demo")
+    done = cli(
+        "hdf5-to-lerobot",
+        recording,
+        "--out",
+        out,
+        "--task",
+        "Pick the orange",
+        "--skip-frames",
+        "3",
+        "--min-length",
+        "5",
+        "--fps",
+        "30",
+        "--include-failed",
+        "--cameras",
+        "front",
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "7 episodes, 259 frames" in done.stdout
+    assert _errors(out) == []
+    done = cli("lerobot-to-hdf5", out, "--template", recording, "--out", tmp_path / "back.hdf5", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["episodes_written"] == 7 and "provenance" in result["details"]["mapping_note"]
+    done = cli("lerobot-v2-to-v3", out, "--out", tmp_path / "v3", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = cli("lerobot-v3-to-v2", tmp_path / "v3", "--out", tmp_path / "v2", "--quiet", "--modality", "none")
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "v2/meta/modality.json").exists()
+    done = cli("transcode", tmp_path / "v2", "--out", tmp_path / "t", "--force", "--quiet")
+    assert done.returncode == 0, done.stderr
+    # user errors: exit 2 and one line naming the problem
+    for args, expected in (
+        (("hdf5-to-lerobot", tmp_path / "nope.hdf5", "--out", tmp_path / "x", "--task", "t"), "no such file"),
+        (("hdf5-to-lerobot", recording, "--out", out, "--task", "t"), "already exists"),
+        (("hdf5-to-lerobot", recording, "--out", tmp_path / "x"), "no task text"),
+        (("lerobot-to-hdf5", out, "--template", out, "--out", tmp_path / "x.hdf5"), "not a LeIsaac HDF5"),
+        (
+            ("lerobot-to-hdf5", out, "--template", recording, "--out", tmp_path / "x.hdf5", "--map", "a=b"),
+            "--map",
+        ),
+        (("lerobot-v3-to-v2", out, "--out", tmp_path / "x"), "lerobot-v2-to-v3"),
+    ):
+        done = cli(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        errors = [line for line in done.stderr.strip().splitlines() if line.startswith("error: ")]
+        assert len(errors) == 1 and expected in errors[0], done.stderr
+        assert done.stderr.strip().splitlines()[-1] == errors[0]
+        assert "Traceback" not in done.stderr
+
+
+def _partials(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)
+
+
+def _wait_for_partial(process: subprocess.Popen, folder: Path) -> None:
+    deadline = time.monotonic() + 60
+    while process.poll() is None and not _partials(folder) and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _write_window(args: list, folder: Path) -> float:
+    """Seconds between the output starting to appear (a ``.partial-`` sibling) and the end of a full run."""
+    process = start(*args)
+    _wait_for_partial(process, folder)
+    started = time.monotonic()
+    assert process.wait(timeout=120) == 0
+    return time.monotonic() - started
+
+
+def _kill_at_random(args: list, folder: Path, window: float, runs: int, rng: random.Random, check) -> int:
+    """Start ``args`` ``runs`` times and kill -9 it at a random moment while it writes its output;
+    ``check()`` runs after every kill. Returns how many runs were killed mid-write."""
+    mid_write = 0
+    for _ in range(runs):
+        process = start(*args)
+        _wait_for_partial(process, folder)
+        time.sleep(rng.uniform(0.0, 0.9 * window))
+        if process.poll() is None:
+            mid_write += bool(_partials(folder))
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        check()
+    return mid_write
+
+
+def test_kill_9_leaves_nothing_partial_and_a_rerun_completes(recording: Path, tmp_path: Path) -> None:
+    rng = random.Random(4)
+    before = prov.hash_input(recording, "full")["sha256"]
+    out = tmp_path / "killed"
+    window = _write_window(
+        ["hdf5-to-lerobot", recording, "--out", tmp_path / "timed", "--task", "t"], tmp_path
+    )
+
+    def check() -> None:  # nothing at the destination (or all of it), the source unchanged
+        assert not out.exists() or _errors(out) == []
+        assert prov.hash_input(recording, "full")["sha256"] == before
+
+    args = ["hdf5-to-lerobot", recording, "--out", out, "--task", "t", "--quiet"]
+    assert _kill_at_random(args, tmp_path, window, 4, rng, check) >= 3
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert _errors(out) == []
+    assert _partials(tmp_path) == []  # leftovers of the killed runs are gone
+    # an HDF5 output too
+    target = tmp_path / "replay.hdf5"
+    args = ["lerobot-to-hdf5", out, "--template", recording, "--out", target]
+    window = _write_window(
+        ["lerobot-to-hdf5", out, "--template", recording, "--out", tmp_path / "t.hdf5"], tmp_path
+    )
+
+    def check_hdf5() -> None:
+        assert not target.exists() or _errors(target) == []
+        assert prov.hash_input(recording, "full")["sha256"] == before
+
+    _kill_at_random(args, tmp_path, window, 2, rng, check_hdf5)
+    if target.exists():
+        target.unlink()
+    assert cli(*args).returncode == 0
+    assert _errors(target) == [] and _partials(tmp_path) == []
+
+
+def test_kill_9_during_in_place_transcode_keeps_a_whole_dataset(recording: Path, tmp_path: Path) -> None:
+    dataset = tmp_path / "av1"
+    done = cli("hdf5-to-lerobot", recording, "--out", dataset, "--task", "t", "--codec", "av1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    rng = random.Random(7)
+    window = _write_window(["transcode", dataset, "--out", tmp_path / "timed"], tmp_path)
+
+    def check() -> None:  # whatever the moment, the path holds a whole dataset: old (AV1) or new (H.264)
+        assert _errors(dataset) == []
+        assert {probe(p).codec for p in dataset.rglob("*.mp4")} in ({"av1"}, {"h264"})
+
+    args = ["transcode", dataset, "--quiet"]
+    assert _kill_at_random(args, tmp_path, window, 3, rng, check) >= 1
+    done = cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert {probe(p).codec for p in dataset.rglob("*.mp4")} == {"h264"}
+    assert _errors(dataset) == [] and _partials(tmp_path) == []

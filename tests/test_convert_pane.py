@@ -1,0 +1,183 @@
+"""The Convert pane: inputs by drag and drop, live preview, run with progress, cancel, done page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.context import AppContext
+from app.panes.convert_pane import ConvertPane
+from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+from backend.formats import validate_path
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture()
+def context(tmp_path: Path, qtbot) -> AppContext:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    return AppContext(settings, tmp_path / "workspace")
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    demos = [DemoSpec(20), DemoSpec(20, success=False), DemoSpec(7), DemoSpec(22)]
+    return write_recording(tmp_path_factory.mktemp("pane") / "teleop.hdf5", RecordingSpec(demos))
+
+
+def _drop(widget, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
+    widget.dropEvent(event)
+
+
+def _wait_preview(qtbot, wizard) -> dict:
+    qtbot.waitUntil(wizard.preview_ready, timeout=WAIT_MS)
+    return wizard.plan()
+
+
+def test_hdf5_wizard_preview_run_and_open(
+    qtbot, context: AppContext, recording: Path, tmp_path: Path
+) -> None:
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    pane.show()
+    assert pane.chooser.count() == 5
+    wizard = pane.select("hdf5_to_lerobot")
+    family = wizard.family
+    assert not wizard.frame.next_button.isEnabled()  # no inputs yet
+    (tmp_path / "notes.txt").write_text("x")
+    _drop(family.sources, [recording, tmp_path / "notes.txt"])
+    assert family.sources.paths() == [str(recording)]
+    assert "notes.txt" in family.sources.message.text()
+    assert wizard.frame.next_button.isEnabled()
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    assert wizard.step() == 1
+    plan = _wait_preview(qtbot, wizard)
+    assert any("no task text" in e for e in plan["errors"])
+    assert not wizard.frame.next_button.isEnabled()
+    family.task.setText("Pick the orange")
+    family.out.setPath(tmp_path / "out")
+    plan = _wait_preview(qtbot, wizard)
+    assert plan["errors"] == [], plan["errors"]
+    assert plan["summary"] == {"episodes_kept": 2, "episodes_skipped": 2, "frames_out": 32}
+    view = wizard.preview
+    assert view.episodes.rowCount() == 4
+    reasons = [view.episodes.item(r, view.REASON_COLUMN).text() for r in range(4)]
+    assert "failed demo" in reasons[1] and "minimum length" in reasons[2]
+    view.filter.setCurrentIndex(2)
+    assert view.episodes.rowCount() == 2
+    assert view.values.rowCount() == 12  # 6 action + 6 state joints
+    headers = [view.values.horizontalHeaderItem(c).text() for c in range(view.values.columnCount())]
+    assert "rad" in headers and "LeRobot" in headers and "deg" in headers
+    assert view.tree.topLevelItemCount() == 1
+    assert [family.cameras.item(i).text() for i in range(family.cameras.count())] == ["front", "wrist"]
+    family.demos.setText("0-1, x")
+    qtbot.waitUntil(lambda: "not a number" in view.messages.text(), timeout=WAIT_MS)
+    assert not wizard.frame.next_button.isEnabled()
+    family.demos.setText("3")
+    plan = _wait_preview(qtbot, wizard)
+    assert plan["summary"]["episodes_kept"] == 1
+    family.demos.setText("")
+    # a change re-plans (latest wins): skip fewer frames
+    family.skip.setValue(2)
+    plan = _wait_preview(qtbot, wizard)
+    assert plan["summary"]["frames_out"] == 38
+    assert wizard.frame.next_button.isEnabled()
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wizard.step() == 3 or wizard.last_error is not None, timeout=WAIT_MS)
+    assert wizard.last_error is None
+    assert wizard.last_summary["episodes_written"] == 2
+    assert [p for p in validate_path(tmp_path / "out") if p.severity == "error"] == []
+    assert "skip teleop.hdf5 demo_1" in wizard.run_view.log.toPlainText()
+    record = json.loads(wizard.done_view.provenance.toPlainText())
+    assert record["conversion"] == "hdf5_to_lerobot" and len(record["episodes"]) == 2
+    with qtbot.waitSignal(context.openDatasetRequested, timeout=2000) as opened:
+        qtbot.mouseClick(wizard.done_view.open_button, Qt.MouseButton.LeftButton)
+    assert opened.args == [str((tmp_path / "out").absolute())]
+    assert pane.save_state() == {"family": "hdf5_to_lerobot"}
+
+
+def test_cancel_leaves_nothing(qtbot, context: AppContext, tmp_path: Path) -> None:
+    big = write_recording(
+        tmp_path / "big.hdf5", RecordingSpec([DemoSpec(150) for _ in range(4)], width=160, height=120)
+    )
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    wizard = pane.select("hdf5_to_lerobot")
+    wizard.family.sources.addPaths([big])
+    wizard.family.task.setText("t")
+    wizard.family.out.setPath(tmp_path / "cancelled")
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    _wait_preview(qtbot, wizard)
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    assert wizard.step() == 2
+    qtbot.waitUntil(
+        lambda: wizard.run_view.bar.maximum() > 0 and wizard.run_view.bar.value() > 0, timeout=WAIT_MS
+    )
+    qtbot.mouseClick(wizard.run_view.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not wizard.run_view.running, timeout=WAIT_MS)
+    assert wizard.last_error == "cancelled"
+    assert not (tmp_path / "cancelled").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
+    assert wizard.frame.back_button.isEnabled()
+
+
+def test_lerobot_to_hdf5_wizard_mapping(qtbot, context: AppContext, recording: Path, tmp_path: Path) -> None:
+    from backend.convert import hdf5_to_lerobot as h2l
+
+    dataset = tmp_path / "lerobot"
+    h2l.run([recording], h2l.Hdf5ToLerobotOptions(out=dataset, task="t"))
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    wizard = pane.select("lerobot_to_hdf5")
+    family = wizard.family
+    _drop(family.dataset, [dataset])
+    _drop(family.template, [recording])
+    assert family.dataset.path() == str(dataset) and family.template.path() == str(recording)
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    plan = _wait_preview(qtbot, wizard)
+    assert plan["errors"] == [], plan["errors"]
+    assert family.out.path().endswith("lerobot_replay.hdf5")
+    assert family.mapping.rowCount() == 2
+    combo = family.mapping.cellWidget(1, 1)
+    assert combo.currentData() == 3  # from the provenance: episode 1 came from demo_3
+    combo.setCurrentIndex(combo.findData(0))
+    plan = _wait_preview(qtbot, wizard)
+    assert (
+        plan["episodes"][1]["extra"]["demo"] == 0 and plan["episodes"][1]["extra"]["matched_by"] == "mapping"
+    )
+    family.out.setPath(tmp_path / "replay.hdf5")
+    _wait_preview(qtbot, wizard)
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: wizard.step() == 3 or wizard.last_error is not None, timeout=WAIT_MS)
+    assert wizard.last_error is None and (tmp_path / "replay.hdf5").is_file()
+
+
+def test_other_families_build_and_preview(
+    qtbot, context: AppContext, shared_data: Path, tmp_path: Path
+) -> None:
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    wizard = pane.select("lerobot_v3_to_v2")
+    wizard.family.source.setPath(shared_data / "lerobot061_so101_v30_h264")
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    plan = _wait_preview(qtbot, wizard)
+    assert plan["errors"] == [] and plan["details"]["modality"] == "made for SO-101"
+    wizard = pane.select("transcode")
+    wizard.family.source.setPath(shared_data / "lerobot061_so101_v30_h264")
+    wizard.family.in_place.setChecked(True)
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    plan = _wait_preview(qtbot, wizard)
+    assert plan["details"]["to_transcode"] == 0 and plan["details"]["in_place"] is True
+    wizard = pane.select("lerobot_v2_to_v3")
+    assert wizard.step() == 0 and not wizard.frame.next_button.isEnabled()
+    pane.restore_state({"family": "transcode"})
+    assert pane.stack.currentWidget() is pane.wizards["transcode"]
