@@ -49,7 +49,7 @@ def test_hdf5_wizard_preview_run_and_open(
     pane = ConvertPane(context)
     qtbot.addWidget(pane)
     pane.show()
-    assert pane.chooser.count() == 5
+    assert pane.chooser.count() == 5 + 4  # five conversions, four Cosmos/IDM wizards
     wizard = pane.select("hdf5_to_lerobot")
     family = wizard.family
     assert not wizard.frame.next_button.isEnabled()  # no inputs yet
@@ -181,3 +181,20 @@ def test_other_families_build_and_preview(
     assert wizard.step() == 0 and not wizard.frame.next_button.isEnabled()
     pane.restore_state({"family": "transcode"})
     assert pane.stack.currentWidget() is pane.wizards["transcode"]
+
+
+def test_cosmos_and_idm_wizards_are_listed_and_open(qtbot, tmp_path) -> None:
+    from PySide6.QtCore import QSettings, Qt
+
+    from app.context import AppContext
+    from app.panes.convert_pane import ConvertPane
+    from app.wizards.cosmos_idm import WIZARD_FAMILIES
+
+    context = AppContext(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), tmp_path / "ws")
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    keys = [pane.chooser.item(r).data(Qt.ItemDataRole.UserRole) for r in range(pane.chooser.count())]
+    assert keys[-4:] == [key for key, _title, _factory in WIZARD_FAMILIES]
+    wizard = pane.select("idm_kit")
+    assert pane.stack.currentWidget() is wizard
+    assert pane.save_state() == {"family": "idm_kit"}

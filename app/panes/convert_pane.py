@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.tasks import Task, run_task
+from app.wizards.cosmos_idm import WIZARD_FAMILIES
 from backend.convert import CONVERSIONS, ConversionInfo, module_for
 from widgets.wizard_done import DoneView
 from widgets.wizard_frame import WizardFrame
@@ -788,13 +789,19 @@ class ConvertPane(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, info.key)
             item.setToolTip(f"{info.summary}\nInputs: {info.inputs}")
             self.chooser.addItem(item)
+        # Cosmos / IDM inputs (issue 5) live in their own module with the same wizard shape
+        self.extra_factories = {key: factory for key, _title, factory in WIZARD_FAMILIES}
+        for key, title, _factory in WIZARD_FAMILIES:
+            item = QListWidgetItem(title)
+            item.setData(Qt.ItemDataRole.UserRole, key)
+            self.chooser.addItem(item)
         self.stack = QStackedWidget()
         self.empty = QLabel(
             "Choose a conversion on the left.\nEvery conversion shows a preview before it writes anything."
         )
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.empty)
-        self.wizards: dict[str, ConversionWizard] = {}
+        self.wizards: dict[str, QWidget] = {}
         splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -810,9 +817,13 @@ class ConvertPane(QWidget):
             lambda item, _prev: self.select(item.data(Qt.ItemDataRole.UserRole)) if item else None
         )
 
-    def select(self, key: str) -> ConversionWizard:
+    def select(self, key: str) -> QWidget:
         wizard = self.wizards.get(key)
-        if wizard is None:
+        if wizard is None and key in self.extra_factories:
+            wizard = self.extra_factories[key](self.context, None)
+            self.wizards[key] = wizard
+            self.stack.addWidget(wizard)
+        elif wizard is None:
             info = next(i for i in CONVERSIONS if i.key == key)
             family = FAMILIES[key](info, Path(getattr(self.context, "workspace", Path.home())))
             wizard = ConversionWizard(family, self.context)
@@ -826,7 +837,8 @@ class ConvertPane(QWidget):
         return wizard
 
     def status_fields(self) -> dict[str, str]:
-        running = [w.family.info.title for w in self.wizards.values() if w.run_view.running]
+        running = [w.family.info.title for w in self.wizards.values()
+                   if isinstance(w, ConversionWizard) and w.run_view.running]
         return {"convert": f"converting: {running[0]}"} if running else {}
 
     def save_state(self) -> dict[str, Any]:
@@ -836,5 +848,5 @@ class ConvertPane(QWidget):
 
     def restore_state(self, state: dict[str, Any]) -> None:
         key = (state or {}).get("family")
-        if key in FAMILIES:
+        if key in FAMILIES or key in self.extra_factories:
             self.select(key)
