@@ -7,6 +7,7 @@ A temporary sibling (same filesystem, so ``os.replace`` is atomic) is named
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 from collections.abc import Iterator
@@ -47,6 +48,37 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_RENAME_EXCHANGE = 2
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE). False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    result = renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), _RENAME_EXCHANGE)
+    return result == 0
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` at ``target`` (which exists) so that ``target`` is never missing.
+
+    With RENAME_EXCHANGE the swap is one atomic step and the old content ends up at ``new``'s name
+    (a ``.partial-`` sibling that the next run removes if we die before deleting it).
+    """
+    if exchange_paths(new, target):
+        shutil.rmtree(new, ignore_errors=True)
+        return
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -81,10 +113,7 @@ def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
+        replace_dir(tmp, target)
     else:
         os.replace(tmp, target)
     _fsync_dir(target.parent)

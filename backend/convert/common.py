@@ -8,7 +8,6 @@ selection logic, so what the preview says is kept or skipped is exactly what the
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import enum
 import os
 import shutil
@@ -225,40 +224,6 @@ def check_output_target(out: Path, overwrite: bool, inputs: list[Path]) -> None:
             raise StudioError("output would be written inside or over an input", out, "choose another --out")
     if out.exists() and not overwrite:
         raise StudioError("output already exists", out, "choose another --out or pass --overwrite")
-
-
-# --------------------------------------------------------------------------------------------------
-# atomic swap of two folders (in-place rewrites)
-
-_RENAME_EXCHANGE = 2
-
-
-def exchange_paths(a: Path, b: Path) -> bool:
-    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE). False where unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd = -100
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    result = renameat2(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), _RENAME_EXCHANGE)
-    return result == 0
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    """Put folder ``new`` at ``target`` (which exists) so that ``target`` is never missing.
-
-    With RENAME_EXCHANGE the swap is one atomic step and the old content ends up at ``new``'s name
-    (a ``.partial-`` sibling that the next run removes if we die before deleting it).
-    """
-    if exchange_paths(new, target):
-        shutil.rmtree(new, ignore_errors=True)
-        return
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

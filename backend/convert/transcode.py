@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.atomic import PARTIAL_MARK, remove_stale_partials
+from backend.atomic import PARTIAL_MARK, remove_stale_partials, replace_dir
 from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
@@ -31,7 +31,6 @@ from backend.convert.common import (
     check_output_target,
     link_or_copy,
     options_dict,
-    replace_dir,
 )
 from backend.errors import Cancelled, StudioError
 from backend.formats import open_dataset, validate_path
