@@ -11,6 +11,7 @@ Slurm's queue stays ``queued`` with ``external_id`` set and ``external_state`` =
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -54,6 +55,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     pid_start TEXT,
     pgid INTEGER,
     cancel_requested REAL,
+    stop_sent REAL,
     progress_done REAL,
     progress_total REAL,
     progress_text TEXT,
@@ -65,14 +67,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     log_path TEXT,
     job_dir TEXT,
     log_offset INTEGER NOT NULL DEFAULT 0,
-    rev INTEGER NOT NULL DEFAULT 0,
+    rev INTEGER NOT NULL DEFAULT 0
+);
+-- what a job runs, kept apart so that listing the queue reads a compact table
+CREATE TABLE IF NOT EXISTS job_specs (
+    job_id INTEGER PRIMARY KEY,
     cwd TEXT,
     submit_cwd TEXT,
     argv TEXT,
     env TEXT,
     params TEXT,
     template_spec TEXT,
-    profile_spec TEXT
+    profile_spec TEXT,
+    run_spec TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, priority DESC, id);
 CREATE INDEX IF NOT EXISTS jobs_rev ON jobs(rev);
@@ -105,19 +112,49 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 # Columns read for listings (no JSON blobs): keep in step with Job's leading fields.
 LIGHT_COLUMNS = (
-    "id", "name", "template", "runner", "profile", "state", "priority", "attempt", "max_retries",
-    "gpus", "gpu_ids", "created_at", "started_at", "ended_at", "exit_code", "error", "external_id",
-    "external_state", "pid", "pid_start", "pgid", "cancel_requested", "progress_done",
-    "progress_total", "progress_text", "loss", "progress_t0", "progress_d0", "progress_t", "eta_hint",
-    "log_path", "job_dir", "log_offset", "rev",
+    "id",
+    "name",
+    "template",
+    "runner",
+    "profile",
+    "state",
+    "priority",
+    "attempt",
+    "max_retries",
+    "gpus",
+    "gpu_ids",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "exit_code",
+    "error",
+    "external_id",
+    "external_state",
+    "pid",
+    "pid_start",
+    "pgid",
+    "cancel_requested",
+    "stop_sent",
+    "progress_done",
+    "progress_total",
+    "progress_text",
+    "loss",
+    "progress_t0",
+    "progress_d0",
+    "progress_t",
+    "eta_hint",
+    "log_path",
+    "job_dir",
+    "log_offset",
+    "rev",
 )
-HEAVY_COLUMNS = ("cwd", "submit_cwd", "argv", "env", "params", "template_spec", "profile_spec")
-_JSON_COLUMNS = {"argv", "env", "params", "template_spec", "profile_spec"}
+HEAVY_COLUMNS = ("cwd", "submit_cwd", "argv", "env", "params", "template_spec", "profile_spec", "run_spec")
+_JSON_COLUMNS = {"argv", "env", "params", "template_spec", "profile_spec", "run_spec"}
 _LIGHT_SQL = ", ".join(LIGHT_COLUMNS)
-_ALL_SQL = ", ".join(LIGHT_COLUMNS + HEAVY_COLUMNS)
+_ALL_SQL = ", ".join([f"j.{c}" for c in LIGHT_COLUMNS] + [f"s.{c}" for c in HEAVY_COLUMNS])
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     id: int
     name: str
@@ -141,6 +178,7 @@ class Job:
     pid_start: str | None = None
     pgid: int | None = None
     cancel_requested: float | None = None
+    stop_sent: float | None = None  # when the stop signal went out (sent once, by whoever claims it)
     progress_done: float | None = None
     progress_total: float | None = None
     progress_text: str | None = None
@@ -161,6 +199,7 @@ class Job:
     params: dict[str, Any] | None = None
     template_spec: dict[str, Any] | None = None
     profile_spec: dict[str, Any] | None = None
+    run_spec: dict[str, Any] | None = None  # what the runner actually started (argv, env, artifacts...)
     deps: list[int] = field(default_factory=list)
 
     @property
@@ -200,7 +239,8 @@ class Job:
         return max(0.0, end - self.started_at)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _JOB_FIELDS}
+        data["deps"] = list(self.deps)
         data["eta"] = self.eta()
         data["fraction"] = self.fraction
         return data
@@ -226,8 +266,10 @@ class Artifact:
         return asdict(self)
 
 
+_JOB_FIELDS = tuple(Job.__dataclass_fields__)
+
 # Light rows are built positionally: the dataclass must start with exactly these fields.
-assert tuple(Job.__dataclass_fields__)[: len(LIGHT_COLUMNS)] == LIGHT_COLUMNS
+assert tuple(Job.__dataclass_fields__)[: len(LIGHT_COLUMNS)] == LIGHT_COLUMNS  # noqa: S101
 
 
 def _row_to_job(row: tuple, columns: tuple[str, ...]) -> Job:
@@ -247,7 +289,9 @@ class JobStore:
         if not self.path.exists() and not create:
             raise StudioError("no job store here", self.path, "submit a job first or pass --db")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        self.conn = sqlite3.connect(
+            str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+        )
         self.conn.execute("PRAGMA busy_timeout=30000")
         mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # pragma: no cover - exotic filesystems
@@ -264,7 +308,8 @@ class JobStore:
                 self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         elif version > SCHEMA_VERSION:
             raise StudioError(
-                f"job store has schema {version}, this studio knows {SCHEMA_VERSION}", self.path,
+                f"job store has schema {version}, this studio knows {SCHEMA_VERSION}",
+                self.path,
                 "update Rollout Studio",
             )
 
@@ -297,7 +342,11 @@ class JobStore:
         self.conn.execute("COMMIT")
 
     def _next_rev(self) -> int:
-        return int(self.conn.execute("UPDATE meta SET value = value + 1 WHERE key='rev' RETURNING value").fetchone()[0])
+        return int(
+            self.conn.execute("UPDATE meta SET value = value + 1 WHERE key='rev' RETURNING value").fetchone()[
+                0
+            ]
+        )
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (cheap change detection)."""
@@ -335,12 +384,32 @@ class JobStore:
             rev = self._next_rev()
             cursor = self.conn.execute(
                 "INSERT INTO jobs(name, template, runner, profile, state, priority, max_retries, gpus, "
-                "created_at, rev, cwd, submit_cwd, argv, env, params, template_spec, profile_spec) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "created_at, rev) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    name, template, runner, profile, QUEUED, int(priority), int(max_retries), int(gpus),
-                    time.time(), rev, cwd, submit_cwd, json.dumps(argv), json.dumps(env),
-                    json.dumps(params), json.dumps(template_spec),
+                    name,
+                    template,
+                    runner,
+                    profile,
+                    QUEUED,
+                    int(priority),
+                    int(max_retries),
+                    int(gpus),
+                    time.time(),
+                    rev,
+                ),
+            )
+            job_id = int(cursor.lastrowid)
+            self.conn.execute(
+                "INSERT INTO job_specs(job_id, cwd, submit_cwd, argv, env, params, template_spec, profile_spec) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    job_id,
+                    cwd,
+                    submit_cwd,
+                    json.dumps(argv),
+                    json.dumps(env),
+                    json.dumps(params),
+                    json.dumps(template_spec),
                     json.dumps(profile_spec) if profile_spec is not None else None,
                 ),
             )
@@ -350,12 +419,17 @@ class JobStore:
                 "UPDATE jobs SET job_dir=?, log_path=? WHERE id=?",
                 (str(job_dir), str(job_dir / "attempt-1.log"), job_id),
             )
-            self.conn.executemany("INSERT INTO deps(job_id, dep_id) VALUES (?, ?)", [(job_id, d) for d in deps])
+            self.conn.executemany(
+                "INSERT INTO deps(job_id, dep_id) VALUES (?, ?)", [(job_id, d) for d in deps]
+            )
         job_dir.mkdir(parents=True, exist_ok=True)
         return job_id
 
     def get(self, job_id: int) -> Job:
-        row = self.conn.execute(f"SELECT {_ALL_SQL} FROM jobs WHERE id=?", (int(job_id),)).fetchone()
+        row = self.conn.execute(
+            f"SELECT {_ALL_SQL} FROM jobs j LEFT JOIN job_specs s ON s.job_id = j.id WHERE j.id=?",
+            (int(job_id),),
+        ).fetchone()
         if row is None:
             raise StudioError(f"no job {job_id}", self.path, "see `rollout-studio jobs list`")
         job = _row_to_job(row, LIGHT_COLUMNS + HEAVY_COLUMNS)
@@ -387,61 +461,110 @@ class JobStore:
         return [Job(*row) for row in rows]
 
     def changed_since(self, rev: int) -> list[Job]:
-        rows = self.conn.execute(f"SELECT {_LIGHT_SQL} FROM jobs WHERE rev > ? ORDER BY id DESC", (int(rev),)).fetchall()
+        rows = self.conn.execute(
+            f"SELECT {_LIGHT_SQL} FROM jobs WHERE rev > ? ORDER BY id DESC", (int(rev),)
+        ).fetchall()
         return [Job(*row) for row in rows]
 
     def update(self, job_id: int, **fields: Any) -> None:
         """Set columns of one job (JSON columns take Python values) and bump its revision."""
-        if not fields:
-            return
+        if fields:
+            self._write(job_id, None, fields)
+
+    def update_quietly(self, job_id: int, **fields: Any) -> None:
+        """Bookkeeping that viewers need not see (e.g. the supervisor's log offset): no new revision."""
         for key in fields:
-            if key not in LIGHT_COLUMNS and key not in HEAVY_COLUMNS or key in ("id", "rev"):
+            if key not in LIGHT_COLUMNS or key in ("id", "rev"):
                 raise KeyError(key)
-        names = list(fields)
-        values = [json.dumps(fields[k]) if k in _JSON_COLUMNS and fields[k] is not None else fields[k] for k in names]
         with self.tx():
-            rev = self._next_rev()
             self.conn.execute(
-                f"UPDATE jobs SET {', '.join(f'{n}=?' for n in names)}, rev=? WHERE id=?",
-                (*values, rev, int(job_id)),
+                f"UPDATE jobs SET {', '.join(f'{n}=?' for n in fields)} WHERE id=?",
+                (*fields.values(), int(job_id)),
             )
 
     def transition(self, job_id: int, from_states: Iterable[str], **fields: Any) -> bool:
         """Update only if the job is still in one of ``from_states`` (compare-and-set)."""
-        from_states = list(from_states)
-        names = list(fields)
-        values = [json.dumps(fields[k]) if k in _JSON_COLUMNS and fields[k] is not None else fields[k] for k in names]
+        return self._write(job_id, list(from_states), fields)
+
+    def _write(self, job_id: int, from_states: list[str] | None, fields: dict[str, Any]) -> bool:
+        light, heavy = [], []
+        for key in fields:
+            if key in ("id", "rev") or (key not in LIGHT_COLUMNS and key not in HEAVY_COLUMNS):
+                raise KeyError(key)
+            (heavy if key in HEAVY_COLUMNS else light).append(key)
+
+        def value(key: str) -> Any:
+            item = fields[key]
+            return json.dumps(item) if key in _JSON_COLUMNS and item is not None else item
+
+        with self.tx():
+            rev = self._next_rev()
+            sql = f"UPDATE jobs SET {''.join(f'{n}=?, ' for n in light)}rev=? WHERE id=?"
+            args: list[Any] = [*(value(k) for k in light), rev, int(job_id)]
+            if from_states is not None:
+                sql += f" AND state IN ({','.join('?' * len(from_states))})"
+                args.extend(from_states)
+            if self.conn.execute(sql, args).rowcount != 1:
+                return False
+            if heavy:
+                self.conn.execute(
+                    f"UPDATE job_specs SET {', '.join(f'{n}=?' for n in heavy)} WHERE job_id=?",
+                    (*(value(k) for k in heavy), int(job_id)),
+                )
+            return True
+
+    def claim_stop(self, job_id: int) -> bool:
+        """True for exactly one caller: the one that may send the job its stop signal (a second
+        Ctrl+C would interrupt a tool's own clean-up)."""
         with self.tx():
             rev = self._next_rev()
             cursor = self.conn.execute(
-                f"UPDATE jobs SET {', '.join(f'{n}=?' for n in names)}, rev=? WHERE id=? "
-                f"AND state IN ({','.join('?' * len(from_states))})",
-                (*values, rev, int(job_id), *from_states),
+                "UPDATE jobs SET stop_sent=?, rev=? WHERE id=? AND stop_sent IS NULL",
+                (time.time(), rev, int(job_id)),
             )
             return cursor.rowcount == 1
 
-    def delete(self, job_id: int) -> None:
+    def delete(self, job_id: int, remove_logs: bool = True) -> None:
+        """Forget a job (its outputs stay; its own log folder under the store goes too)."""
+        row = self.conn.execute("SELECT job_dir FROM jobs WHERE id=?", (int(job_id),)).fetchone()
         with self.tx():
-            for table, column in (("jobs", "id"), ("points", "job_id"), ("artifacts", "job_id")):
+            for table, column in (
+                ("jobs", "id"),
+                ("job_specs", "job_id"),
+                ("points", "job_id"),
+                ("artifacts", "job_id"),
+            ):
                 self.conn.execute(f"DELETE FROM {table} WHERE {column}=?", (int(job_id),))
             self.conn.execute("DELETE FROM deps WHERE job_id=? OR dep_id=?", (int(job_id), int(job_id)))
             self.conn.execute("UPDATE meta SET value = value + 1 WHERE key='epoch'")
             self._next_rev()
+        if remove_logs and row and row[0]:
+            folder = Path(row[0])
+            if folder.parent == self.root / "logs" and folder.name == str(int(job_id)):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def count(self, states: Iterable[str] | None = None) -> int:
         if states:
             states = list(states)
-            return int(self.conn.execute(
-                f"SELECT COUNT(*) FROM jobs WHERE state IN ({','.join('?' * len(states))})", states
-            ).fetchone()[0])
+            return int(
+                self.conn.execute(
+                    f"SELECT COUNT(*) FROM jobs WHERE state IN ({','.join('?' * len(states))})", states
+                ).fetchone()[0]
+            )
         return int(self.conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
 
     # -- dependencies -------------------------------------------------------------------------------
     def deps_of(self, job_id: int) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT dep_id FROM deps WHERE job_id=? ORDER BY dep_id", (job_id,))]
+        return [
+            r[0]
+            for r in self.conn.execute("SELECT dep_id FROM deps WHERE job_id=? ORDER BY dep_id", (job_id,))
+        ]
 
     def dependents_of(self, job_id: int) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT job_id FROM deps WHERE dep_id=? ORDER BY job_id", (job_id,))]
+        return [
+            r[0]
+            for r in self.conn.execute("SELECT job_id FROM deps WHERE dep_id=? ORDER BY job_id", (job_id,))
+        ]
 
     def all_edges(self) -> list[tuple[int, int]]:
         """(job, dependency) pairs."""
@@ -462,7 +585,8 @@ class JobStore:
     # -- progress points and artifacts ---------------------------------------------------------------
     def add_points(self, job_id: int, attempt: int, points: Iterable[Point]) -> None:
         rows = [
-            (job_id, attempt, p.step, p.t, p.loss, json.dumps(p.metrics) if p.metrics else None) for p in points
+            (job_id, attempt, p.step, p.t, p.loss, json.dumps(p.metrics) if p.metrics else None)
+            for p in points
         ]
         if rows:
             with self.tx():
@@ -477,7 +601,9 @@ class JobStore:
             sql += " AND step > ?"
             args.append(after_step)
         sql += " ORDER BY step"
-        return [Point(s, t, loss, json.loads(m) if m else None) for s, t, loss, m in self.conn.execute(sql, args)]
+        return [
+            Point(s, t, loss, json.loads(m) if m else None) for s, t, loss, m in self.conn.execute(sql, args)
+        ]
 
     def add_artifacts(self, job_id: int, items: Iterable[tuple[str, str, str | None]]) -> int:
         """Register (path, kind, label); returns how many were new."""
@@ -486,7 +612,8 @@ class JobStore:
         with self.tx():
             for path, kind, label in items:
                 cursor = self.conn.execute(
-                    "INSERT OR IGNORE INTO artifacts VALUES (?,?,?,?,?)", (job_id, str(path), kind, label, now)
+                    "INSERT OR IGNORE INTO artifacts VALUES (?,?,?,?,?)",
+                    (job_id, str(path), kind, label, now),
                 )
                 added += cursor.rowcount
             if added:

@@ -1,0 +1,1 @@
+"""Built-in job templates (YAML) and their JSON schema; data only."""
