@@ -53,4 +53,7 @@ class AppContext(QObject):
 
     @property
     def jobs_db(self) -> Path:
-        return self.workspace / "jobs" / "jobs.sqlite"
+        # one store for the GUI and the CLI (`rollout-studio jobs ...`), whatever the workspace
+        from backend.jobs.paths import default_db_path
+
+        return default_db_path()
