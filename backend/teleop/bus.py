@@ -53,8 +53,8 @@ class BusChecksumError(BusError):
 
 
 HINT_NOT_FOUND = (
-    "check the USB cable and the arm's power; `rollout-studio virtual-arm` or the Teleop pane's "
-    "port list shows what exists; udev names like /dev/leader need their rule"
+    "check the USB cable and the arm's power; `rollout-studio ports` lists the ports there are; "
+    "udev names like /dev/leader need their rule"
 )
 HINT_PERMISSION = "add your user to the dialout group (sudo usermod -aG dialout $USER) and log in again"
 HINT_BUSY = "another program (or another studio window) has the port open; close it"
@@ -91,16 +91,16 @@ def open_serial(port: str, baudrate: int = DEFAULT_BAUDRATE, timeout: float = 0.
         if _is_url(port):
             ser = serial.serial_for_url(port, baudrate=baudrate, timeout=timeout, write_timeout=1.0)
         else:
-            ser = serial.Serial(
-                port, baudrate=baudrate, timeout=timeout, write_timeout=1.0, exclusive=True
-            )
+            ser = serial.Serial(port, baudrate=baudrate, timeout=timeout, write_timeout=1.0, exclusive=True)
     except serial.SerialException as error:
         code = getattr(error, "errno", None)
         text = str(error)
         if code == errno.ENOENT or "No such file" in text:
             raise PortNotFoundError("serial port not found", port, HINT_NOT_FOUND) from error
         if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
-            raise PortPermissionError("no permission to open the serial port", port, HINT_PERMISSION) from error
+            raise PortPermissionError(
+                "no permission to open the serial port", port, HINT_PERMISSION
+            ) from error
         if code == errno.EBUSY or "lock" in text.lower() or "busy" in text.lower():
             raise PortBusyError("serial port is busy", port, HINT_BUSY) from error
         raise BusError(f"cannot open serial port: {text}", port, HINT_NOT_FOUND) from error
@@ -181,7 +181,7 @@ class FeetechBus:
             raise self._disconnected(error) from error
         self.stats.tx_bytes += len(packet)
 
-    def _receive(self, expected_id: int, deadline: float) -> P.Packet:
+    def _receive(self, expected_id: int, deadline: float, later_ids: tuple[int, ...] = ()) -> P.Packet:
         ser = self._require_open()
         while True:
             item = self._parser.next()
@@ -191,6 +191,9 @@ class FeetechBus:
                     f"Incorrect status packet from id {item.servo_id} (checksum)", self.port
                 )
             if item is not None:
+                if item.servo_id in later_ids:  # the expected servo stayed silent
+                    self.stats.timeouts += 1
+                    raise BusTimeoutError(f"There is no status packet from id {expected_id}", self.port)
                 if item.servo_id != expected_id:
                     self.stats.checksum_errors += 1
                     raise BusChecksumError(
@@ -223,7 +226,9 @@ class FeetechBus:
                 self._send(packet)
                 deadline = time.perf_counter() + budget
                 try:
-                    return [self._receive(i, deadline) for i in reply_ids]
+                    return [
+                        self._receive(i, deadline, tuple(reply_ids[k + 1 :])) for k, i in enumerate(reply_ids)
+                    ]
                 except (BusTimeoutError, BusChecksumError) as error:
                     last = error
                     self.stats.last_error = error.problem

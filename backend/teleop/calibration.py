@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ MOTOR_IDS: dict[str, int] = {name: i + 1 for i, name in enumerate(JOINTS)}
 MAX_HOMING_MAGNITUDE = 2047
 
 
-class NormMode(str, Enum):
+class NormMode(StrEnum):
     RANGE_M100_100 = "range_m100_100"
     RANGE_0_100 = "range_0_100"
     DEGREES = "degrees"
@@ -174,7 +174,9 @@ def load_calibration(path: str | Path) -> Calibration:
     path = Path(path)
     if not path.is_file():
         raise CalibrationError(
-            "calibration file not found", path, "calibrate the arm first (Teleop > Calibrate, or `rollout-studio calibrate`)"
+            "calibration file not found",
+            path,
+            "calibrate the arm first (Teleop > Calibrate, or `rollout-studio calibrate`)",
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

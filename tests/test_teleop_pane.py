@@ -1,0 +1,149 @@
+"""The Teleop pane on the demo (virtual arms, file-backed cameras) and the calibration wizard."""
+
+from __future__ import annotations
+
+import time
+
+import h5py
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app.context import AppContext
+from app.panes import teleop_pane
+from app.settings import make_settings
+from backend.teleop.calibration import JOINTS, load_calibration
+from backend.teleop.hdf5_recorder import Hdf5Recorder, find_unfinished
+from backend.teleop.motions import MID_POSE
+from backend.teleop.steps import EpisodeMeta
+from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration
+from widgets.calibration_wizard import CalibrationWizard
+
+
+@pytest.fixture
+def context(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROLLOUT_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    return AppContext(make_settings(), tmp_path / "workspace")
+
+
+@pytest.fixture
+def pane(qtbot, context, monkeypatch):
+    monkeypatch.setattr(teleop_pane, "DEMO_VIDEO_SIZE", (160, 120))
+    widget = teleop_pane.TeleopPane(context)
+    qtbot.addWidget(widget)
+    widget.resize(1300, 760)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def test_demo_records_with_keys_and_buttons(qtbot, pane, context):
+    statuses = []
+    context.statusChanged.connect(lambda field, text: statuses.append((field, text)))
+    pane.start_demo()
+    qtbot.waitUntil(lambda: pane.session is not None, timeout=30000)
+    qtbot.waitUntil(
+        lambda: all(t.index >= 0 for t in pane.video.tiles.values()) and len(pane.video.tiles) == 2,
+        timeout=10000,
+    )
+    qtbot.waitUntil(
+        lambda: "loop" in pane.stats_label.text() and pane.plots.curve_data(0)[0].size > 10, timeout=5000
+    )
+    assert pane.start_button.isEnabled()
+    pane.setFocus()
+    qtbot.keyClick(pane, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: pane.session.state == "recording", timeout=3000)
+    qtbot.waitUntil(lambda: "RECORDING" in pane.record_indicator.text(), timeout=2000)
+    assert pane.success_button.isEnabled() and not pane.start_button.isEnabled()
+    qtbot.wait(600)
+    qtbot.keyClick(pane, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: any(r.success for r in pane.session.results()), timeout=5000)
+    qtbot.mouseClick(pane.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: pane.session.state == "recording", timeout=3000)
+    qtbot.wait(300)
+    qtbot.mouseClick(pane.fail_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(pane.session.results()) == 2, timeout=5000)
+    qtbot.waitUntil(lambda: "kept 2 (success 1, fail 1)" in pane.counter_label.text(), timeout=2000)
+    assert any(f == "arm" and "connected" in t for f, t in statuses)
+    # typing B in the task field types a letter, it does not start an episode
+    pane.task_edit.setFocus()
+    qtbot.keyClick(pane.task_edit, Qt.Key.Key_B)
+    qtbot.wait(100)
+    assert pane.session.state != "recording" and pane.task_edit.text().endswith("b")
+    out = pane.session.writer.recorder.path
+    follower_values = pane.session.snapshot().state_lerobot
+    assert np.all(np.isfinite(follower_values))
+    pane.disconnect_session()
+    qtbot.waitUntil(
+        lambda: pane.connect_button.text() == "Connect" and pane.connect_button.isEnabled(), timeout=10000
+    )
+    with h5py.File(out) as f:
+        demos = f["data"]
+        assert [bool(demos[d].attrs["success"]) for d in ("demo_0", "demo_1")] == [True, False]
+        assert demos["demo_0/obs/front"].shape[1:] == (120, 160, 3)
+        assert demos["demo_0"].attrs["rs_task"] == "Pick up the orange and place it on the plate."
+
+
+def test_recovery_banner_closes_a_crashed_recording(qtbot, context, monkeypatch):
+    folder = context.workspace / "recordings"
+    path = folder / "crashed.hdf5"
+    rec = Hdf5Recorder(path)
+    rec.open()
+    rec.begin_episode(EpisodeMeta(0, "t", 60, time.time(), 1, {}, False))
+    rec._file.close()  # as if the process died: demo_0 stays "recording"
+    widget = teleop_pane.TeleopPane(context)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.recover_box.isVisible(), timeout=15000)
+    assert "crashed.hdf5" in widget.recover_label.text()
+    qtbot.mouseClick(widget.recover_keep, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Recovered" in widget.connect_status.text(), timeout=10000)
+    assert not find_unfinished(path)
+    with h5py.File(path) as f:
+        assert f["data/demo_0"].attrs["rs_status"] == "interrupted"
+    widget.shutdown()
+
+
+def test_calibration_wizard_with_live_gauges(qtbot, tmp_path):
+    arm = VirtualSO101("still", wire_delay=False).start()
+    try:
+        out = tmp_path / "leader.json"
+        wizard = CalibrationWizard(arm.port, "leader", "my_leader", str(out))
+        qtbot.addWidget(wizard)
+        wizard.show()
+        qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: wizard.step == 1, timeout=5000)
+        arm.set_pose(MID_POSE)
+        qtbot.waitUntil(lambda: wizard.middle_gauges.raw.get("gripper") is not None, timeout=3000)
+        qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: wizard.step == 2, timeout=5000)
+        for u in (-1.0, 1.0):
+            pose = np.full(6, u)
+            pose[5] = (u + 1) / 2
+            arm.set_pose(pose)
+            expected = arm.expected_present(pose)
+            qtbot.waitUntil(
+                lambda e=expected: [wizard.sweep_gauges.raw.get(j) for j in JOINTS] == e.tolist(),
+                timeout=3000,
+            )
+            qtbot.wait(60)
+        assert "[" in wizard.sweep_gauges.text_for("elbow_flex")
+        qtbot.mouseClick(wizard.next_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: wizard.step == 3, timeout=5000)
+        assert wizard.saved_path == str(out)
+        assert load_calibration(out) == ideal_calibration(arm)
+        assert "homing offset" in wizard.done_label.text()
+        wizard.accept()
+        # loading an existing LeRobot file writes it to the servos
+        other = VirtualSO101("still", wire_delay=False).start()
+        try:
+            loader = CalibrationWizard(other.port, "leader", save_path=str(tmp_path / "unused.json"))
+            qtbot.addWidget(loader)
+            with qtbot.waitSignal(loader.calibrationSaved, timeout=5000):
+                loader.load_file(str(out))
+            assert other.register(3, "Homing_Offset") == ideal_calibration(arm)["elbow_flex"].homing_offset
+            loader.reject()
+        finally:
+            other.stop()
+    finally:
+        arm.stop()
