@@ -6,6 +6,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # the recorder's writer process in frozen (PyInstaller) builds
     argv = list(sys.argv[1:] if argv is None else argv)
     from backend.cli import command_names
 
