@@ -20,8 +20,18 @@ JOINT_COLORS: dict[str, str] = {
 }
 # for joints that are not SO-101 joints, by position
 EXTRA_COLORS = [
-    "#56b4e9", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#0072b2", "#f0e442", "#999999",
-    "#8fbcbb", "#ebcb8b", "#a3be8c", "#bf616a",
+    "#56b4e9",
+    "#e69f00",
+    "#009e73",
+    "#cc79a7",
+    "#d55e00",
+    "#0072b2",
+    "#f0e442",
+    "#999999",
+    "#8fbcbb",
+    "#ebcb8b",
+    "#a3be8c",
+    "#bf616a",
 ]
 B_ALPHA = 110  # translucent second source (0..255)
 
@@ -78,7 +88,7 @@ def _base(name: str) -> str:
     core = name.split(".")[0]
     for prefix in ("left_", "right_"):
         if core.startswith(prefix):
-            core = core[len(prefix):]
+            core = core[len(prefix) :]
     return core
 
 
@@ -90,7 +100,9 @@ def joint_color(name: str, position: int = 0) -> QColor:
     return QColor(hex_color)
 
 
-def joint_pen(name: str, position: int = 0, state: bool = False, second: bool = False, width: float = 1.6) -> QPen:
+def joint_pen(
+    name: str, position: int = 0, state: bool = False, second: bool = False, width: float = 1.6
+) -> QPen:
     """Action: solid; state: dashed; second source: translucent."""
     qcolor = joint_color(name, position)
     if second:

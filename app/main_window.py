@@ -1,0 +1,601 @@
+"""The studio window: a left rail of panes, menus, shortcuts, status bar, drag and drop.
+
+Panes come from ``app.panes.PANES`` and are built the first time they are shown (the window
+opens fast and a pane that fails to import shows its error instead of taking the window down).
+Window geometry, dock layout and each pane's ``save_state()`` persist in the settings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPlainTextEdit,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.context import AppContext
+from app.error_dialog import show_error
+from app.panes import PANES, PaneSpec
+from app.settings import get_json, set_json
+from widgets.icons import pane_icon
+from widgets.toast import Toast
+
+STATUS_FIELDS = ["dataset", "episode", "frame", "jobs", "arm"]
+SHORTCUTS = [
+    ("Space", "Play / pause"),
+    ("Left / Right", "Previous / next frame"),
+    ("Shift+Left / Shift+Right", "10 frames back / forward"),
+    ("Up / Down", "Previous / next episode (in the table's order)"),
+    ("Home / End", "First / last frame"),
+    ("I / O", "Trim in / out at the playhead"),
+    ("F", "Flag the episode"),
+    ("G / B", "Rate good / bad"),
+    ("X", "Exclude from the curated export"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo a curation change"),
+    ("Ctrl+O", "Open a dataset"),
+    ("Ctrl+E", "Export the curated dataset"),
+    ("Ctrl+1 … Ctrl+5", "Teleop, Browse, Convert, Jobs, Compare"),
+    ("F1", "This list"),
+    ("B / N / R (Teleop)", "Start / success / fail (only while Teleop has focus)"),
+]
+
+
+class PlaceholderPane(QWidget):
+    """Shown where a pane is not available: says why, with the error folded below."""
+
+    def __init__(
+        self, spec: PaneSpec, error: str = "", details: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.error = error
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        title = QLabel(f"{spec.title} is not available yet")
+        title.setObjectName("emptyTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        text = QLabel(
+            f"The {spec.title} pane could not be loaded: {error}"
+            if error
+            else f"The {spec.title} pane is not part of this build."
+        )
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setObjectName("mutedLabel")
+        layout.addWidget(text)
+        if details:
+            box = QPlainTextEdit(details)
+            box.setReadOnly(True)
+            box.setMaximumHeight(220)
+            box.setVisible(False)
+            toggle = QToolButton()
+            toggle.setText("Show details")
+            toggle.setCheckable(True)
+            toggle.toggled.connect(box.setVisible)
+            toggle.toggled.connect(lambda on: toggle.setText("Hide details" if on else "Show details"))
+            row = QHBoxLayout()
+            row.addStretch(1)
+            row.addWidget(toggle)
+            row.addStretch(1)
+            layout.addLayout(row)
+            layout.addWidget(box)
+        layout.addStretch(2)
+
+
+class RailButton(QToolButton):
+    def __init__(self, spec: PaneSpec, number: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.spec = spec
+        self.setText(spec.title)
+        self.setIcon(pane_icon(spec.key))
+        self.setIconSize(QSize(26, 26))
+        self.setCheckable(True)
+        self.setToolTip(f"{spec.title} (Ctrl+{number})")
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setObjectName("railButton")
+        self.setFixedSize(76, 58)
+
+
+class MainWindow(QMainWindow):
+    paneCreated = Signal(str, object)  # key, widget
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.settings = context.settings
+        self.setObjectName("RolloutStudioMainWindow")
+        self.setAcceptDrops(True)
+        self.panes: dict[str, QWidget] = {}
+        self.pane_errors: dict[str, str] = {}
+        self._pane_index: dict[str, int] = {}
+        self.current_key = ""
+        self.dataset_path: str | None = None
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.rail = QFrame()
+        self.rail.setObjectName("rail")
+        rail_layout = QVBoxLayout(self.rail)
+        rail_layout.setContentsMargins(4, 8, 4, 8)
+        rail_layout.setSpacing(4)
+        self.rail_group = QButtonGroup(self)
+        self.rail_group.setExclusive(True)
+        self.rail_buttons: dict[str, RailButton] = {}
+        self.stack = QStackedWidget()
+        for number, spec in enumerate(PANES, start=1):
+            button = RailButton(spec, number)
+            button.clicked.connect(lambda _=False, key=spec.key: self.show_pane(key))
+            self.rail_group.addButton(button)
+            self.rail_buttons[spec.key] = button
+            rail_layout.addWidget(button)
+            holder = QWidget()  # replaced by the pane when first shown
+            self._pane_index[spec.key] = self.stack.addWidget(holder)
+        rail_layout.addStretch(1)
+        row.addWidget(self.rail)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self._build_status_bar()
+        self._build_menus()
+        self.toast = Toast(self)
+        context.statusChanged.connect(self.set_status)
+        context.showPaneRequested.connect(self.show_pane)
+        context.openDatasetRequested.connect(self.open_dataset)
+        context.datasetOpened.connect(self._on_dataset_opened)
+        self._update_title()
+        self.resize(1480, 920)
+        self._restore_window()
+        self.show_pane(str(self.settings.value("window/pane", "browse")))
+
+    # -- panes ------------------------------------------------------------------------------------
+    def spec(self, key: str) -> PaneSpec:
+        for spec in PANES:
+            if spec.key == key:
+                return spec
+        raise KeyError(key)
+
+    def pane(self, key: str) -> QWidget:
+        """The pane widget for ``key``, built on first use."""
+        if key in self.panes:
+            return self.panes[key]
+        spec = self.spec(key)
+        try:
+            module = importlib.import_module(spec.module)
+            cls = getattr(module, spec.class_name)
+            widget = cls(self.context, self)
+        except ModuleNotFoundError as error:
+            if error.name and spec.module.startswith(error.name):
+                widget = PlaceholderPane(spec)
+            else:
+                widget = PlaceholderPane(spec, f"{type(error).__name__}: {error}", traceback.format_exc())
+            self.pane_errors[key] = str(error)
+        except Exception as error:  # noqa: BLE001 - one broken pane must not take the window down
+            widget = PlaceholderPane(spec, f"{type(error).__name__}: {error}", traceback.format_exc())
+            self.pane_errors[key] = str(error)
+        index = self._pane_index[key]
+        old = self.stack.widget(index)
+        self.stack.removeWidget(old)
+        old.deleteLater()
+        self.stack.insertWidget(index, widget)
+        self.panes[key] = widget
+        state = get_json(self.settings, f"panes/{key}/state")
+        if state and hasattr(widget, "restore_state"):
+            try:
+                widget.restore_state(state)
+            except Exception:  # noqa: BLE001 - a stale layout must not break the pane
+                pass
+        if hasattr(widget, "status_fields"):
+            try:
+                for name, text in widget.status_fields().items():
+                    self.set_status(name, text)
+            except Exception:  # noqa: BLE001
+                pass
+        if key == "browse":
+            widget.undoStateChanged.connect(self._update_undo_actions)
+        self.paneCreated.emit(key, widget)
+        return widget
+
+    @property
+    def browse(self):
+        return self.pane("browse")
+
+    def show_pane(self, key: str) -> None:
+        if key not in self._pane_index:
+            key = "browse"
+        widget = self.pane(key)
+        self.stack.setCurrentWidget(widget)
+        self.rail_buttons[key].setChecked(True)
+        self.current_key = key
+        for pane_key, action in self.pane_actions.items():
+            action.setChecked(pane_key == key)
+        self.settings.setValue("window/pane", key)
+        widget.setFocus()
+
+    # -- menus ------------------------------------------------------------------------------------
+    def _action(
+        self, menu, text: str, slot, shortcut: str | QKeySequence | None = None, tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(lambda _=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(
+            file_menu,
+            "&Open dataset…",
+            self.open_dataset_dialog,
+            "Ctrl+O",
+            "Open a LeIsaac .hdf5, a LeRobot folder or a Cosmos output folder",
+        )
+        self._action(file_menu, "Open dataset &folder…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        self._action(file_menu, "Open &workspace…", self.open_workspace_dialog)
+        self._action(file_menu, "Show workspace folder", lambda: self._reveal(self.context.workspace))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self._action(
+            edit_menu, "&Undo", lambda: self.browse.undo(), QKeySequence.StandardKey.Undo
+        )
+        self.redo_action = self._action(edit_menu, "&Redo", lambda: self.browse.redo(), "Ctrl+Shift+Z")
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+
+        view_menu = bar.addMenu("&View")
+        self.pane_actions: dict[str, QAction] = {}
+        for number, spec in enumerate(PANES, start=1):
+            action = self._action(
+                view_menu, spec.title, lambda k=spec.key: self.show_pane(k), f"Ctrl+{number}"
+            )
+            action.setCheckable(True)
+            self.pane_actions[spec.key] = action
+        view_menu.addSeparator()
+        self._action(view_menu, "Reset &layout", self.reset_layout)
+        theme_menu = view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        current = str(self.settings.value("ui/theme", "dark"))
+        for name in ("dark", "light"):
+            action = self._action(theme_menu, name.capitalize(), lambda n=name: self.set_theme(n))
+            action.setCheckable(True)
+            action.setChecked(name == current)
+            group.addAction(action)
+
+        dataset_menu = bar.addMenu("&Dataset")
+        self.export_action = self._action(
+            dataset_menu,
+            "&Export curated dataset…",
+            lambda: self._with_dataset(lambda b: b.export_curated_dialog()),
+            "Ctrl+E",
+        )
+        self._action(
+            dataset_menu,
+            "Export &decisions as JSON…",
+            lambda: self._with_dataset(lambda b: b.export_decisions_dialog()),
+        )
+        self._action(dataset_menu, "&Validate", lambda: self._with_dataset(lambda b: b.validate_current()))
+        self._action(dataset_menu, "Show curation file", self._reveal_curation)
+
+        convert_menu = bar.addMenu("&Convert")
+        self._action(convert_menu, "Open the Convert pane", lambda: self.show_pane("convert"))
+        jobs_menu = bar.addMenu("&Jobs")
+        self._action(jobs_menu, "Show jobs", lambda: self.show_pane("jobs"))
+        tools_menu = bar.addMenu("&Tools")
+        self._action(tools_menu, "Compare episodes", lambda: self.show_pane("compare"))
+        self._action(
+            tools_menu, "Show settings file", lambda: self._reveal(Path(self.settings.fileName()).parent)
+        )
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "Keyboard &shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About Rollout Studio", self.show_about)
+
+        self.workspace_combo = QComboBox()
+        self.workspace_combo.setObjectName("workspaceCombo")
+        self.workspace_combo.setToolTip("Workspace: recordings, datasets, outputs and job logs live under it")
+        self._fill_workspaces()
+        self.workspace_combo.activated.connect(self._workspace_chosen)
+        bar.setCornerWidget(self.workspace_combo, Qt.Corner.TopRightCorner)
+
+    def _with_dataset(self, fn) -> None:
+        browse = self.browse
+        if browse.dataset is None:
+            self.toast.show_message("Open a dataset first (File > Open dataset, Ctrl+O).")
+            return
+        self.show_pane("browse")
+        fn(browse)
+
+    def _update_undo_actions(self) -> None:
+        curation = self.browse.curation
+        self.undo_action.setEnabled(bool(curation and curation.can_undo))
+        self.redo_action.setEnabled(bool(curation and curation.can_redo))
+        self.undo_action.setText(
+            f"&Undo {curation.undo_label}" if curation and curation.can_undo else "&Undo"
+        )
+        self.redo_action.setText(
+            f"&Redo {curation.redo_label}" if curation and curation.can_redo else "&Redo"
+        )
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.context.recent_datasets()
+        if not recent:
+            action = self.recent_menu.addAction("No recent datasets")
+            action.setEnabled(False)
+            return
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.setEnabled(Path(path).exists())
+            action.triggered.connect(lambda _=False, p=path: self.open_dataset(p))
+        self.recent_menu.addSeparator()
+        self.recent_menu.addAction("Clear list", lambda: self.settings.setValue("recent/datasets", []))
+
+    def _fill_workspaces(self) -> None:
+        self.workspace_combo.blockSignals(True)
+        self.workspace_combo.clear()
+        items = [str(self.context.workspace)]
+        for path in get_json(self.settings, "recent/workspaces", []) or []:
+            if path not in items:
+                items.append(path)
+        for path in items[:10]:
+            self.workspace_combo.addItem(Path(path).name or path, path)
+            self.workspace_combo.setItemData(
+                self.workspace_combo.count() - 1, path, Qt.ItemDataRole.ToolTipRole
+            )
+        self.workspace_combo.addItem("Open workspace…", "")
+        self.workspace_combo.setCurrentIndex(0)
+        self.workspace_combo.blockSignals(False)
+
+    def _workspace_chosen(self, index: int) -> None:
+        path = self.workspace_combo.itemData(index)
+        if not path:
+            self.open_workspace_dialog()
+        else:
+            self.set_workspace(Path(path))
+
+    def set_workspace(self, path: Path) -> None:
+        path = Path(path).expanduser().absolute()
+        path.mkdir(parents=True, exist_ok=True)
+        self.context.workspace = path
+        self.settings.setValue("workspace/current", str(path))
+        recent = [str(path)] + [
+            p for p in get_json(self.settings, "recent/workspaces", []) or [] if p != str(path)
+        ]
+        set_json(self.settings, "recent/workspaces", recent[:10])
+        self._fill_workspaces()
+        self._update_title()
+        self.context.set_status("workspace", f"workspace {path.name}")
+
+    # -- opening ----------------------------------------------------------------------------------
+    def open_dataset_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open dataset",
+            self.context.last_folder("datasets"),
+            "Datasets (*.hdf5 *.h5 info.json *.mp4);;All files (*)",
+        )
+        if path:
+            self.open_dataset(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Open dataset folder", self.context.last_folder("datasets")
+        )
+        if path:
+            self.open_dataset(path)
+
+    def open_workspace_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open workspace", str(self.context.workspace))
+        if path:
+            self.set_workspace(Path(path))
+        else:
+            self._fill_workspaces()
+
+    def open_dataset(self, path: str, episode: int | None = None, frame: int | None = None) -> None:
+        from app.panes.browse_pane import _resolve_dataset_path
+
+        resolved = _resolve_dataset_path(path)
+        if not resolved.exists():
+            show_error(
+                self,
+                "Could not open the dataset",
+                "no such file or folder",
+                None,
+                str(resolved),
+                "check the path, or pick it with File > Open dataset",
+            )
+            return
+        browse = self.browse
+        self.show_pane("browse")
+        if episode is None and frame is None:
+            remembered = browse.remembered_position(str(resolved))
+            if remembered:
+                episode, frame = remembered
+        browse.open_path(resolved, episode, frame)
+        self.dataset_path = str(resolved.absolute())
+        self.context.add_recent_dataset(self.dataset_path)
+        self.context.set_last_folder("datasets", str(resolved.absolute().parent))
+        self._update_title()
+
+    def _on_dataset_opened(self, dataset: Any) -> None:
+        self.dataset_path = str(Path(dataset.path).absolute())
+        self._update_title()
+
+    def _update_title(self) -> None:
+        parts = ["Rollout Studio"]
+        if self.dataset_path:
+            parts.insert(0, Path(self.dataset_path).name)
+        parts.append(f"workspace {self.context.workspace}")
+        self.setWindowTitle(" — ".join(parts))
+
+    # -- drag and drop ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_dataset(paths[0])
+
+    # -- status bar -------------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setSizeGripEnabled(True)
+        self.status_labels: dict[str, QLabel] = {}
+        for name in STATUS_FIELDS:
+            self._status_label(name)
+        self.set_status("dataset", "no dataset")
+
+    def _status_label(self, name: str) -> QLabel:
+        label = self.status_labels.get(name)
+        if label is None:
+            label = QLabel("")
+            label.setObjectName(f"status_{name}")
+            label.setProperty("statusField", True)
+            self.statusBar().addPermanentWidget(label, 3 if name == "dataset" else 1)
+            self.status_labels[name] = label
+            label.setVisible(False)
+        return label
+
+    def set_status(self, name: str, text: str) -> None:
+        label = self._status_label(name)
+        label.setText(text)
+        label.setToolTip(text)
+        label.setVisible(bool(text))
+
+    def status_text(self, name: str) -> str:
+        label = self.status_labels.get(name)
+        return label.text() if label else ""
+
+    # -- layout persistence -----------------------------------------------------------------------
+    def _restore_window(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, (QByteArray, bytes)):
+            self.restoreGeometry(QByteArray(geometry))
+        state = self.settings.value("window/state")
+        if isinstance(state, (QByteArray, bytes)):
+            self.restoreState(QByteArray(state))
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        for key, widget in self.panes.items():
+            if hasattr(widget, "save_state"):
+                try:
+                    set_json(self.settings, f"panes/{key}/state", widget.save_state())
+                except (TypeError, ValueError):
+                    pass
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        for key, widget in self.panes.items():
+            if hasattr(widget, "reset_layout"):
+                widget.reset_layout()
+            self.settings.remove(f"panes/{key}/state")
+        self.resize(1480, 920)
+        self.toast.show_message("Layout reset to the default.")
+
+    def set_theme(self, name: str) -> None:
+        from app.gui_main import apply_theme
+
+        apply_theme(QApplication.instance(), name)
+        self.settings.setValue("ui/theme", name)
+        self.toast.show_message(f"{name.capitalize()} theme. Plots switch fully after a restart.")
+
+    # -- help -------------------------------------------------------------------------------------
+    def show_shortcuts(self) -> QDialog:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(SHORTCUTS), 2)
+        table.setHorizontalHeaderLabels(["Keys", "Action"])
+        for row, (keys, text) in enumerate(SHORTCUTS):
+            table.setItem(row, 0, QTableWidgetItem(keys))
+            table.setItem(row, 1, QTableWidgetItem(text))
+        table.verticalHeader().hide()
+        table.horizontalHeader().setStretchLastSection(True)
+        table.resizeColumnToContents(0)
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(table)
+        dialog.resize(560, 480)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_about(self) -> None:
+        from backend import __version__
+
+        self.toast.show_message(
+            f"Rollout Studio {__version__}: record, curate, convert, generate and compare SO-101 demonstrations."
+        )
+
+    def _reveal(self, path: Path | str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+    def _reveal_curation(self) -> None:
+        curation = self.browse.curation
+        if curation is None:
+            self.toast.show_message("Open a dataset first.")
+            return
+        self.toast.show_message(
+            f"Curation file: {curation.path}", [("Show folder", lambda: self._reveal(curation.path.parent))]
+        )
+
+    # -- demo -------------------------------------------------------------------------------------
+    def start_demo_panes(self) -> None:
+        """Call ``start_demo()`` on every pane that has one (Teleop starts a virtual arm)."""
+        for spec in PANES:
+            widget = self.pane(spec.key)
+            start = getattr(widget, "start_demo", None)
+            if callable(start):
+                try:
+                    start()
+                except Exception as error:  # noqa: BLE001 - the demo goes on without that pane
+                    self.toast.show_message(f"{spec.title} demo could not start: {error}")
+
+    # -- closing ----------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.save_layout()
+        for widget in self.panes.values():
+            for name in ("shutdown", "stop_demo"):
+                fn = getattr(widget, name, None)
+                if callable(fn):
+                    try:
+                        fn()
+                    except Exception:  # noqa: BLE001 - closing goes on
+                        traceback.print_exc()
+        super().closeEvent(event)

@@ -1,0 +1,299 @@
+"""Curation sidecar: decisions, undo/redo, persistence, location; curated export and its content."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from backend.curation import (
+    SCHEMA,
+    Curation,
+    EpisodeDecision,
+    export_curated,
+    export_decisions_json,
+    fallback_sidecar,
+    preferred_sidecar,
+    sidecar_path,
+)
+from backend.errors import Cancelled, StudioError
+from backend.formats import open_dataset, validate_path
+from backend.progress import Progress
+from backend.units import SO101_JOINTS, JointSpace, Unit
+from tests.browse_data import frame_value, joint_values, memory_dataset
+
+
+def test_sidecar_sits_next_to_the_dataset(tmp_path):
+    assert preferred_sidecar(tmp_path / "pick.hdf5") == tmp_path / "pick.hdf5.curation.json"
+    folder = tmp_path / "so101_pick"
+    folder.mkdir()
+    assert sidecar_path(folder) == tmp_path / "so101_pick.curation.json"
+
+
+def test_read_only_folder_falls_back_to_data_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    share = tmp_path / "share"
+    (share / "ds").mkdir(parents=True)
+    os.chmod(share, 0o555)
+    try:
+        path = sidecar_path(share / "ds")
+        assert path == fallback_sidecar(share / "ds")
+        assert str(path).startswith(str(tmp_path / "data-home" / "rollout-studio" / "curation"))
+        curation = Curation(share / "ds")
+        curation.set(0, rating="good")
+        assert path.exists() and not (share / "ds.curation.json").exists()
+        assert Curation.load(share / "ds").decision(0).rating == "good"
+    finally:
+        os.chmod(share, 0o755)
+
+
+def test_changes_undo_redo_and_persist(tmp_path):
+    dataset = memory_dataset(tmp_path / "d.hdf5")
+    curation = Curation.load(dataset.path, dataset)
+    seen = []
+    curation.add_listener(seen.append)
+    assert curation.set(1, rating="good")
+    assert not curation.set(1, rating="good")  # no change, no command
+    curation.set(1, flagged=True, note="gripper slips")
+    curation.set_trim_in(2, 5, 50)
+    curation.set_trim_out(2, 44, 50)
+    curation.set(0, task="Pick the orange slowly", excluded=True)
+    assert seen == [[1], [1], [2], [2], [0]]
+    assert curation.decision(2).kept_range(50) == (5, 45)
+    assert curation.undo_label == "Edit excluded, task of episode 0"
+
+    # the file on disk is the sidecar with every decision
+    data = json.loads(curation.path.read_text())
+    assert data["schema"] == SCHEMA
+    assert data["episodes"]["1"] == {"rating": "good", "flagged": True, "note": "gripper slips"}
+    assert data["episodes"]["2"] == {"trim_in": 5, "trim_out": 44}
+
+    assert curation.undo().label.startswith("Edit excluded")
+    assert not curation.decision(0).excluded and curation.decision(0).task is None
+    curation.undo()  # trim out
+    assert curation.decision(2).kept_range(50) == (5, 50)
+    curation.redo()
+    assert curation.decision(2).kept_range(50) == (5, 45)
+
+    # a restart finds decisions and history again
+    again = Curation.load(dataset.path, dataset)
+    assert again.decision(1) == EpisodeDecision(rating="good", flagged=True, note="gripper slips")
+    assert again.decision(0).is_default()
+    assert again.can_redo and again.redo_label.startswith("Edit excluded")
+    again.redo()
+    assert again.decision(0).excluded
+    again.undo()
+    again.undo()
+    again.undo()  # trim in
+    assert again.decision(2).is_default() and 2 not in again.decisions
+
+
+def test_trim_points_stay_ordered(tmp_path):
+    curation = Curation(tmp_path / "d.hdf5")
+    curation.set_trim_out(0, 10, 40)
+    curation.set_trim_in(0, 20, 40)  # after the out point: the out point goes
+    assert (curation.decision(0).trim_in, curation.decision(0).trim_out) == (20, None)
+    curation.set_trim_out(0, 5, 40)  # before the in point: the in point goes
+    assert (curation.decision(0).trim_in, curation.decision(0).trim_out) == (None, 5)
+    curation.set_trim_out(0, 39, 40)  # the last frame is no trim at all
+    assert curation.decision(0).is_default()
+
+
+def test_bad_values_and_bad_files_are_clear_errors(tmp_path):
+    curation = Curation(tmp_path / "d.hdf5")
+    with pytest.raises(StudioError, match="rating must be"):
+        curation.set(0, rating="meh")
+    with pytest.raises(StudioError, match="trim_in must be"):
+        curation.set(0, trim_in=-3)
+    curation.path.write_text("{not json")
+    with pytest.raises(StudioError, match="unreadable"):
+        Curation.load(tmp_path / "d.hdf5")
+    curation.path.write_text(json.dumps({"schema": "other"}))
+    with pytest.raises(StudioError, match="not a curation file"):
+        Curation.load(tmp_path / "d.hdf5")
+
+
+def test_changed_dataset_is_reported(tmp_path):
+    dataset = memory_dataset(tmp_path / "d.hdf5", lengths=(40, 30, 50))
+    curation = Curation.load(dataset.path, dataset)
+    curation.set(2, trim_out=40)
+    curation.set(1, flagged=True)
+    shorter = memory_dataset(tmp_path / "d.hdf5", lengths=(40, 35))
+    again = Curation.load(shorter.path, shorter)
+    assert any("episode 2" in w and "not in the dataset" in w for w in again.warnings)
+    assert any("episode 1 changed length (30 -> 35)" in w for w in again.warnings)
+
+
+def test_decisions_json_says_what_export_will_do(tmp_path):
+    dataset = memory_dataset(tmp_path / "d.hdf5", lengths=(40, 30, 50))
+    curation = Curation.load(dataset.path, dataset)
+    curation.set(1, excluded=True, rating="bad")
+    curation.set(2, trim_in=10, trim_out=19, task='Lift the "red" cube')
+    out = export_decisions_json(dataset, curation, tmp_path / "out" / "decisions.json")
+    data = json.loads(out.read_text())
+    assert "history" not in data
+    assert data["summary"]["kept"] == 2 and data["summary"]["frames_kept"] == 40 + 10
+    assert data["plan"][1] == {"episode": 1, "keep": False, "frames": [0, 30], "task": "Lift the cube"}
+    assert data["plan"][2]["frames"] == [10, 20] and data["plan"][2]["task"] == 'Lift the "red" cube'
+
+
+# -- curated export: real writers, real files ------------------------------------------------------
+
+
+def _curated(tmp_path):
+    dataset = memory_dataset(tmp_path / "src.hdf5", lengths=(40, 30, 50))
+    curation = Curation.load(dataset.path, dataset)
+    curation.set(1, excluded=True)
+    curation.set(2, trim_in=10, trim_out=19, task="Lift the cube, it's red")
+    curation.set(0, rating="good", note="clean")
+    return dataset, curation
+
+
+def _errors(path):
+    return [p.line() for p in validate_path(path) if p.severity == "error"]
+
+
+def test_export_hdf5_applies_exclusions_trims_and_tasks(tmp_path):
+    dataset, curation = _curated(tmp_path)
+    out = export_curated(dataset, curation, tmp_path / "out" / "curated.hdf5", "leisaac_hdf5")
+    assert _errors(out) == []
+    with open_dataset(out) as result:
+        assert [e.length for e in result.episodes] == [40, 10]
+        assert [e.task for e in result.episodes] == ["Pick the orange", "Lift the cube, it's red"]
+        second = result.episodes[1]
+        assert np.allclose(second.array("actions"), joint_values(2, 50, "action")[10:20])
+        assert np.allclose(second.array("obs/joint_pos"), joint_values(2, 50, "state")[10:20])
+        assert second.stream("front").frame(0)[0, 0, 0] == frame_value(2, 10, 0)
+        assert second.stream("wrist").frame(9)[5, 5, 1] == frame_value(2, 19, 1)
+        assert second.extra["attrs"]["source_episode"] == 2
+    assert not (tmp_path / "src.hdf5").exists()  # the source was in memory: nothing written beside it
+
+
+def test_export_to_lerobot_converts_joint_units(tmp_path):
+    dataset, curation = _curated(tmp_path)
+    out = export_curated(dataset, curation, tmp_path / "lerobot", "lerobot_v3.0")
+    assert _errors(out) == []
+    with open_dataset(out) as result:
+        assert result.format.value == "lerobot_v3.0"
+        assert [e.length for e in result.episodes] == [40, 10]
+        expected = JointSpace(SO101_JOINTS, Unit.RADIANS).convert(
+            joint_values(2, 50, "action")[10:20], Unit.LEROBOT_RANGE
+        )
+        assert np.allclose(result.episodes[1].array("action"), expected, atol=1e-3)
+        frame = result.episodes[1].stream("front").frame(3)
+        assert abs(int(frame[12, 16, 0]) - frame_value(2, 13, 0)) <= 4  # lossy H.264
+        assert result.episodes[1].task == "Lift the cube, it's red"
+
+
+def test_cancelled_export_leaves_nothing(tmp_path):
+    dataset, curation = _curated(tmp_path)
+    progress = Progress(on_report=lambda done, total, text: progress.cancel() if done >= 20 else None)
+    with pytest.raises(Cancelled):
+        export_curated(dataset, curation, tmp_path / "out" / "c.hdf5", "leisaac_hdf5", progress=progress)
+    leftovers = list((tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+    assert leftovers == []
+
+
+def test_export_refuses_empty_and_self(tmp_path):
+    dataset, curation = _curated(tmp_path)
+    curation.set_many([0, 2], excluded=True)
+    with pytest.raises(StudioError, match="every episode is excluded"):
+        export_curated(dataset, curation, tmp_path / "x.hdf5")
+    curation.undo()
+    with pytest.raises(StudioError, match="cannot go into the dataset"):
+        export_curated(dataset, curation, tmp_path / "src.hdf5" / "inner")
+
+
+def test_export_real_lerobot_dataset(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    source = shared_data / "lerobot061_so101_v30_h264"
+    with open_dataset(source) as dataset:
+        curation = Curation(source, sidecar=tmp_path / "c.json")
+        curation.set(0, trim_in=5, trim_out=44)
+        curation.set(1, task="Lift the red cube, then put it down.")
+        out = export_curated(dataset, curation, tmp_path / "curated", "lerobot_v3.0")
+        assert _errors(out) == []
+        with open_dataset(out) as result:
+            assert [e.length for e in result.episodes] == [40, 60]
+            assert np.allclose(result.episodes[0].array("action"), dataset.episodes[0].array("action")[5:45])
+            assert result.episodes[1].task == "Lift the red cube, then put it down."
+            # frame t of episode 0 has gray level 20 + 7 t: output frame 0 is source frame 5
+            source_frame = dataset.episodes[0].stream("front").frame(5)
+            exported = result.episodes[0].stream("front").frame(0)
+            assert np.abs(exported.astype(int) - source_frame.astype(int)).mean() < 3.0
+
+
+def test_cli_set_show_undo_export(tmp_path, monkeypatch, capsys):
+    from backend.cli import main
+    from tests.browse_data import write_hdf5
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    source = write_hdf5(tmp_path / "rec.hdf5")
+    assert (
+        main(["curate", "set", str(source), "2", "--trim-in", "10", "--trim-out", "19", "--task", "Lift it"])
+        == 0
+    )
+    assert main(["curate", "set", str(source), "1", "--exclude", "--rating", "bad"]) == 0
+    assert main(["curate", "set", str(source), "0", "--trim-in", "45"]) == 2  # outside the episode
+    capsys.readouterr()
+    assert main(["curate", "show", str(source), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["summary"]["kept"] == 2 and shown["sidecar"] == str(tmp_path / "rec.hdf5.curation.json")
+    assert shown["episodes"][2]["kept_frames"] == [10, 20] and shown["episodes"][2]["task"] == "Lift it"
+    assert main(["curate", "undo", str(source)]) == 0  # the exclusion of episode 1
+    assert main(["curate", "redo", str(source)]) == 0
+    out = tmp_path / "curated"
+    assert main(["curate", "export", str(source), "--out", str(out), "--format", "v3.0", "--quiet"]) == 0
+    with open_dataset(out) as result:
+        assert [e.length for e in result.episodes] == [40, 10]
+        assert [e.task for e in result.episodes] == ["Pick the orange", "Lift it"]
+    assert main(["curate", "export", str(source), "--out", str(out)]) == 2  # exists: clear error, exit 2
+    assert main(["curate", "export", str(source), "--decisions", str(tmp_path / "d.json")]) == 0
+    assert json.loads((tmp_path / "d.json").read_text())["summary"]["excluded"] == 1
+
+
+def test_trimmed_hdf5_demo_starts_from_the_state_before_its_first_frame(tmp_path):
+    from backend.formats import open_writer
+    from backend.formats.base import CameraSpec, WriterSpec
+    from backend.formats.leisaac_hdf5 import read_initial_state
+    from backend.model import Feature, FeatureKind
+
+    space = JointSpace(SO101_JOINTS, Unit.RADIANS)
+    key = "states/articulation/robot/joint_position"
+    spec = WriterSpec(
+        fps=30.0,
+        robot_type="so101_follower",
+        features={
+            "actions": Feature("actions", FeatureKind.VECTOR, "float32", (6,), list(SO101_JOINTS), space),
+            key: Feature(key, FeatureKind.VECTOR, "float32", (6,), list(SO101_JOINTS), space),
+        },
+        cameras=[CameraSpec("front", 32, 24)],
+        options={"env_name": "LeIsaac-SO101-PickOrange-v0"},
+    )
+    source = tmp_path / "rec.hdf5"
+    states = np.arange(40 * 6, dtype=np.float32).reshape(40, 6) / 100.0
+    with open_writer("leisaac_hdf5", source, spec) as writer:
+        episode = writer.begin_episode(
+            "Pick the orange",
+            seed=7,
+            initial_state={"articulation": {"robot": {"joint_position": np.zeros((1, 6), np.float32)}}},
+        )
+        for t in range(40):
+            episode.add_frame(
+                {"actions": states[t] + 1, key: states[t]}, {"front": np.full((24, 32, 3), t, np.uint8)}
+            )
+        episode.end(success=True)
+    with open_dataset(source) as dataset:
+        curation = Curation(source, sidecar=tmp_path / "c.json")
+        curation.set(0, trim_in=10, trim_out=29)
+        out = export_curated(dataset, curation, tmp_path / "out.hdf5")
+    assert _errors(out) == []
+    with open_dataset(out) as result:
+        demo = result.episodes[0]
+        assert demo.length == 20 and demo.extra["seed"] == 7
+        assert np.allclose(demo.array(key), states[10:30])
+        assert np.allclose(read_initial_state(demo)["articulation"]["robot"]["joint_position"][0], states[9])
+        assert demo.extra["attrs"]["source_first_frame"] == 10
+        assert demo.stream("front").frame(0)[0, 0, 0] == 10
