@@ -1,8 +1,27 @@
-"""Console entry point: a known command runs headless; anything else opens the GUI."""
+"""Console entry point: a command word runs headless; anything else opens the GUI.
+
+`rollout-studio` / `rollout-studio PATH` / `rollout-studio --demo ...` open the window;
+`rollout-studio inspect PATH` and every other command run without loading Qt.
+"""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+CLI_FLAGS = ("-h", "--help", "--version")
+
+
+def wants_gui(argv: list[str]) -> bool:
+    """Decided without importing the CLI modules (that costs time before the first frame)."""
+    if not argv:
+        return True
+    first = argv[0]
+    if first in CLI_FLAGS:
+        return False
+    if first.startswith("-"):
+        return True  # GUI options: --demo, --screenshot, --workspace, ...
+    return Path(first).exists()  # a dataset to open; otherwise it is a command word
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -10,10 +29,7 @@ def main(argv: list[str] | None = None) -> int:
 
     multiprocessing.freeze_support()  # the recorder's writer process in frozen (PyInstaller) builds
     argv = list(sys.argv[1:] if argv is None else argv)
-    from backend.cli import command_names
-
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first in command_names() or (argv and argv[0] in ("-h", "--help", "--version")):
+    if not wants_gui(argv):
         from backend.cli import main as cli_main
 
         return cli_main(argv)

@@ -258,6 +258,8 @@ def run_gui(argv: list[str]) -> int:
     except ValueError:
         pass
     window.show()
+    if not args.screenshot:
+        QTimer.singleShot(500, lambda: _reattach_jobs(context))
 
     timings: dict[str, float] = {"window_shown_s": time.time() - LAUNCH_TIME}
     wants_dataset = bool(args.path or args.demo)
@@ -334,3 +336,15 @@ def run_gui(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(run_gui(sys.argv[1:]))
+
+
+def _reattach_jobs(context) -> None:
+    """Queued and running jobs go on (and chains advance) whether or not the Jobs pane is open."""
+    if not Path(context.jobs_db).exists():
+        return
+    try:
+        from backend.jobs.daemon import ensure_supervisor
+
+        ensure_supervisor(context.jobs_db)
+    except Exception as error:  # noqa: BLE001 - the window works without it; the Jobs pane retries
+        context.set_status("jobs", f"job supervisor not started: {error}")

@@ -298,8 +298,9 @@ class MainWindow(QMainWindow):
         self.export_action = self._action(
             dataset_menu,
             "&Export curated dataset…",
-            lambda: self._with_dataset(lambda b: b.export_curated_dialog()),
+            self._export_current,
             "Ctrl+E",
+            "Export what the current pane shows (Browse: the curated dataset; Compare: the report)",
         )
         self._action(
             dataset_menu,
@@ -328,6 +329,15 @@ class MainWindow(QMainWindow):
         self._fill_workspaces()
         self.workspace_combo.activated.connect(self._workspace_chosen)
         bar.setCornerWidget(self.workspace_combo, Qt.Corner.TopRightCorner)
+
+    def _export_current(self) -> None:
+        """Ctrl+E exports from the visible pane when it has its own export, else the curated dataset."""
+        current = self.panes.get(getattr(self, "current_key", ""))
+        export = getattr(current, "export_dialog", None) if self.current_key != "browse" else None
+        if callable(export):
+            export()
+            return
+        self._with_dataset(lambda b: b.export_curated_dialog())
 
     def _with_dataset(self, fn) -> None:
         browse = self.browse
