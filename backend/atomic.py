@@ -79,6 +79,58 @@ def replace_dir(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def refuse_inside_inputs(target: str | Path, inputs: list[str | Path | None]) -> None:
+    """Raise when ``target`` is one of ``inputs`` or lies inside one (inputs are never modified)."""
+    from backend.errors import StudioError
+
+    out = Path(target).absolute()
+    for source in inputs:
+        if source is None:
+            continue
+        src = Path(source).absolute()
+        if out == src or src in out.parents:
+            raise StudioError("output would be written inside or over an input", out, "choose another output")
+
+
+def _make_parents(target: Path) -> list[Path]:
+    """Create the missing folders above ``target``; returns those created (outermost first).
+
+    A location where nothing can be written is a user-fixable problem, not a crash.
+    """
+    from backend.errors import StudioError
+
+    missing = [p for p in reversed(target.parents) if not p.exists()]
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _remove_created(missing)
+        raise StudioError(
+            f"cannot create the output folder ({error.strerror or error})",
+            target.parent,
+            "choose an output in a writable folder",
+        ) from None
+    return missing
+
+
+def _remove_created(created: list[Path]) -> None:
+    """Remove the (still empty) folders ``_make_parents`` created, innermost first."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
+def _unwritable(target: Path, error: OSError) -> Exception:
+    from backend.errors import StudioError
+
+    return StudioError(
+        f"cannot write the output here ({error.strerror or error})",
+        target,
+        "choose an output in a writable folder",
+    )
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -101,16 +153,21 @@ def atomic_dir(target: str | Path, overwrite: bool = False) -> Iterator[Path]:
         from backend.errors import StudioError
 
         raise StudioError("output already exists", target, "choose another --out or remove it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(target)
     remove_stale_partials(target)
     tmp = _partial_sibling(target)
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir()
+    try:
+        tmp.mkdir()
+    except OSError as error:
+        _remove_created(created)
+        raise _unwritable(target, error) from None
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_created(created)
         raise
     if target.exists():
         replace_dir(tmp, target)
@@ -127,19 +184,31 @@ def atomic_file(target: str | Path, overwrite: bool = True) -> Iterator[Path]:
         from backend.errors import StudioError
 
         raise StudioError("output already exists", target, "choose another output or remove it")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(target)
     remove_stale_partials(target)
     tmp = _partial_sibling(target)
+    published = False
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as error:
+            if error.filename is not None and Path(os.fsdecode(error.filename)) == tmp:
+                raise _unwritable(target, error) from None  # the folder takes no new file
+            raise
         if tmp.exists():
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except OSError as error:
+                raise _unwritable(target, error) from None
+            published = True
             _fsync_dir(target.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if not published:
+            _remove_created(created)
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 
 from backend import __version__
@@ -74,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
+    except OSError as error:  # disk full, permissions, a file where a folder should be: not a crash
+        where = os.fsdecode(error.filename) if error.filename is not None else None
+        problem = error.strerror or str(error)
+        print(f"error: {where}: {problem}" if where else f"error: {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

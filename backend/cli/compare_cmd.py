@@ -4,14 +4,19 @@ Two episodes: per-joint metrics. Two whole datasets (no episode numbers): every 
 generated dataset) against its source episode in A, paired through provenance records (or by
 index), printed as a table, worst first. One side with an episode, the other without: that
 side's partner is found through the pairing.
+
+Exit codes: 0 compared; 1 a batch where some episodes could not be compared (their rows say why);
+2 nothing could be compared (unreadable input, unknown feature, ...), with one ``error:`` line.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from typing import Any
 
+from backend.atomic import refuse_inside_inputs
 from backend.cli._common import TerminalProgress, print_json
 from backend.compare.align import ALIGN_MODES
 from backend.compare.batch import SORT_KEYS, BatchResult, compare_batch
@@ -78,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     unit_b = UNITS[args.b_unit] if args.b_unit else None
     if args.band_s <= 0:
         raise StudioError("--band-s must be positive")
+    if args.report:
+        refuse_inside_inputs(args.report, [spec_a.path, spec_b.path])
     with DatasetCache() as cache:
         source, generated = cache.get(spec_a.path), cache.get(spec_b.path)
         if (
@@ -100,6 +107,12 @@ def run(args: argparse.Namespace) -> int:
                 sort_key=args.sort,
                 progress=progress,
             )
+            failed = [row for row in batch.rows if row.error]
+            if batch.rows and len(failed) == len(batch.rows):
+                raise StudioError(
+                    f"none of the {len(batch.rows)} episodes could be compared; episode "
+                    f"{failed[0].generated}: {failed[0].error}"
+                )
             if args.report:
                 write_report(args.report, None, batch=batch, overwrite=True)
             if args.json:
@@ -109,6 +122,13 @@ def run(args: argparse.Namespace) -> int:
                 print_json(out)
             else:
                 print(format_batch(batch, args.limit))
+            if failed:
+                print(
+                    f"warning: {len(failed)} of {len(batch.rows)} episodes could not be compared "
+                    "(see their rows)",
+                    file=sys.stderr,
+                )
+                return 1
             return 0
 
         # one pair: find the missing episode through the pairing

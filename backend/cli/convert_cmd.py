@@ -28,7 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hdf5-to-lerobot", help="LeIsaac HDF5 recordings -> LeRobot dataset")
     p.add_argument("sources", nargs="+", type=Path, metavar="SRC.hdf5")
     p.add_argument("--out", required=True, type=Path, help="output dataset folder (must not exist)")
-    p.add_argument("--task", default="", help="task text of every episode")
+    p.add_argument(
+        "--task",
+        default="",
+        help="task text of every episode (default: the task the demos record, when they all have one)",
+    )
     p.add_argument(
         "--task-for",
         action="append",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from backend.cli._common import TerminalProgress, print_json
 from backend.cosmos.batch import BatchOptions, build_batch, check_batch_file, parse_setting
@@ -13,6 +14,7 @@ from backend.cosmos.trainset import (
     TrainsetOptions,
     build_trainset,
 )
+from backend.errors import StudioError
 
 
 def _selection_args(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override a sample key: inference_type, seed, guidance, resolution, num_output_frames, "
         "num_steps, enable_autoregressive, chunk_size, chunk_overlap, negative_prompt, prompt",
     )
+    batch.add_argument("--overwrite", action="store_true", help="replace an existing batch file")
     batch.add_argument("--json", action="store_true")
     batch.set_defaults(func=run_batch)
 
@@ -106,6 +109,9 @@ def run_trainset(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     settings = dict(parse_setting(item) for item in args.set)
+    out = Path(args.out).absolute()
+    if out.exists() and not (args.overwrite and out.is_file()):
+        raise StudioError("output already exists", out, "choose another --out or pass --overwrite")
     options = BatchOptions(
         camera=args.camera,
         episodes=parse_indices(args.episodes),
@@ -125,6 +131,17 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def run_check_batch(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        raise StudioError("no such file", path)
+    if not path.is_file():
+        raise StudioError("is a folder, not a batch file", path, "give the .jsonl / .json file")
+    try:
+        path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise StudioError(
+            f"is not a text file ({error.reason})", path, "give the .jsonl batch file"
+        ) from None
     errors, warnings = check_batch_file(args.file)
     if args.json:
         print_json({"file": args.file, "errors": errors, "warnings": warnings})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from backend.cli._common import TerminalProgress, print_json
+from backend.errors import StudioError
 from backend.idm.kit import KitOptions, build_kit
 from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
 
@@ -33,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.add_argument(
         "--split-tasks", action="store_true", help="one dataset per task: OUT/<embodiment>.<Task_Folder>"
     )
+    prep.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     prep.add_argument("--json", action="store_true")
     prep.set_defaults(func=run_prepare)
 
@@ -43,11 +46,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kit.add_argument("--camera", action="append", help="camera(s) to include (default: the preset's)")
     kit.add_argument("--checkpoint", help="IDM checkpoint folder to receive experiment_cfg/conf.yaml")
     kit.add_argument("--overwrite-conf", action="store_true")
+    kit.add_argument("--overwrite", action="store_true", help="replace an existing kit folder")
     kit.add_argument("--json", action="store_true")
     kit.set_defaults(func=run_kit)
 
 
+def _refuse_existing(out: str, overwrite: bool) -> None:
+    target = Path(out).absolute()
+    if target.exists() and not (overwrite and target.is_dir()):
+        raise StudioError("output already exists", target, "choose another --out or pass --overwrite")
+
+
 def run_prepare(args: argparse.Namespace) -> int:
+    _refuse_existing(args.out, args.overwrite)
     options = PrepareOptions(
         embodiment=args.embodiment,
         source_dataset=args.source_dataset,
@@ -73,6 +84,7 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_kit(args: argparse.Namespace) -> int:
+    _refuse_existing(args.out, args.overwrite)
     options = KitOptions(
         embodiment=args.embodiment,
         cameras=args.camera,

@@ -38,14 +38,20 @@ class _DashDashParser(argparse.ArgumentParser):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    top = argparse.ArgumentParser(add_help=False)
+    top.add_argument("--db", help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)")
+    # the actions repeat --db without a default, so `jobs --db X list` keeps X (argparse lets a
+    # subparser's default overwrite the value parsed before the action)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)")
+    common.add_argument(
+        "--db", default=argparse.SUPPRESS, help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)"
+    )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="machine-readable output")
 
     parser = subparsers.add_parser(
         "jobs",
-        parents=[common],
+        parents=[top],
         help="job queue: submit, watch, cancel and retry tool runs",
         description="Queue Cosmos, IDM, LeIsaac and GR00T runs locally or on Slurm; they go on when the GUI is closed.",
     )

@@ -1,11 +1,16 @@
-"""`rollout-studio validate PATH [--json]`: exit 0 clean, 1 problems found, 2 unreadable."""
+"""`rollout-studio validate PATH [--json]`: exit 0 clean, 1 problems found, 2 unreadable.
+
+Unreadable: the path is missing or of no known format, or the dataset cannot be opened at all
+(truncated HDF5, missing or broken meta files); its problems are still listed, one line each.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from backend.cli._common import print_json
-from backend.formats import detect_format, validate_path
+from backend.errors import StudioError
+from backend.formats import detect_format, open_dataset, validate_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,11 +25,18 @@ def run(args: argparse.Namespace) -> int:
     fmt, _ = detect_format(args.path)
     problems = validate_path(args.path)
     errors = [p for p in problems if p.severity == "error" or args.strict]
+    readable = True
+    if errors:
+        try:  # findings in a dataset that opens: 1; a path that cannot be read at all: 2
+            open_dataset(args.path).close()
+        except StudioError:
+            readable = False
     if args.json:
         print_json({
             "path": args.path,
             "format": fmt.value,
             "ok": not errors,
+            "readable": readable,
             "problems": [p.to_dict() for p in problems],
         })
     else:
@@ -32,4 +44,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{problem.severity}: {problem.line()}")
         print(f"{args.path}: {'clean' if not errors else f'{len(errors)} problem(s)'}"
               f"{f', {len(problems) - len(errors)} warning(s)' if len(problems) > len(errors) else ''}")
+    if not readable:
+        return 2
     return 1 if errors else 0

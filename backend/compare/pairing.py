@@ -224,6 +224,26 @@ def secondary_sources(record: dict[str, Any] | None, base: Path, target: Path) -
     return out
 
 
+def secondary_refs(record: dict[str, Any] | None, base: Path) -> dict[int, SourceRef]:
+    """Like ``secondary_sources`` but as references into the record's "source" input, whatever it is,
+    so the lineage can be followed from there (replayed HDF5 -> IDM dataset -> ... -> LeRobot)."""
+    if not record:
+        return {}
+    inputs = _inputs(record, base)
+    which = next((i for i, (_, role, _) in enumerate(inputs) if role == "source"), None)
+    if which is None:
+        return {}
+    path, _, embedded = inputs[which]
+    out: dict[int, SourceRef] = {}
+    for entry in record.get("episodes") or []:
+        if not isinstance(entry, dict) or _as_int(entry.get("output_episode")) is None:
+            continue
+        keys = [k for k in entry if k.endswith("_episode") and k not in ("source_episode", "output_episode")]
+        if len(keys) == 1 and _as_int(entry[keys[0]]) is not None:
+            out[int(entry["output_episode"])] = SourceRef(path, int(entry[keys[0]]), 0, embedded)
+    return out
+
+
 def dataset_sources(dataset: Dataset) -> dict[int, SourceRef]:
     """Every per-episode source the dataset's records state (provenance, IDM prepare)."""
     base = _base(dataset.path)
@@ -310,6 +330,7 @@ def pair_episodes(generated: Dataset, source: Dataset, overrides: dict[int, int]
     overrides = overrides or {}
     recorded = dataset_sources(generated)
     secondary = secondary_sources(read_provenance(generated), _base(generated.path), source.path)
+    further = secondary_refs(read_provenance(generated), _base(generated.path))
     source_indices = {e.index for e in source.episodes}
     pairs: list[Pair] = []
     for episode in generated.episodes:
@@ -356,6 +377,12 @@ def pair_episodes(generated: Dataset, source: Dataset, overrides: dict[int, int]
             pairs.append(
                 Pair(g, secondary[g], "provenance", "recorded as this episode's source dataset episode")
             )
+            continue
+        via = further.get(g)
+        found = trace_to(via, source.path) if via is not None else None
+        if via is not None and found is not None and found.episode in source_indices:
+            name = via.path.name if via.path is not None else "?"
+            pairs.append(Pair(g, found.episode, "lineage", f"via {name}:{via.episode}", found.frame_offset))
             continue
         if g in source_indices:
             pairs.append(Pair(g, g, "index", note))

@@ -37,6 +37,8 @@ def parse_source(text: str | Path) -> SourceSpec:
             return SourceSpec(Path(head), int(tail))
     if sep and tail.strip().lstrip("-").isdigit() and head and not Path(text).exists():
         raise StudioError(f"episode {tail} is not a valid episode number", head)
+    if sep and head and Path(head).exists() and not Path(text).exists():
+        raise StudioError(f"{tail!r} is not an episode number", head, f"write {head}:EPISODE, e.g. {head}:0")
     return SourceSpec(Path(text), None)
 
 

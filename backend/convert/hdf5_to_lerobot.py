@@ -111,6 +111,13 @@ def _check_options(options: Hdf5ToLerobotOptions) -> None:
         raise StudioError(f"fps must be positive, got {options.fps}")
 
 
+def _recorded_task(dataset: Dataset) -> str:
+    """The task text the demos carry (the studio's recorder writes a ``task`` attribute per demo),
+    when every demo has the same one; else "" (LeIsaac's own files carry none)."""
+    texts = {str((e.extra.get("attrs") or {}).get("task") or "").strip() for e in dataset.episodes}
+    return texts.pop() if len(texts) == 1 else ""
+
+
 def _open_source(path: Path, options: Hdf5ToLerobotOptions) -> _Source:
     path = Path(path)
     dataset = open_dataset(path)
@@ -141,7 +148,7 @@ def _open_source(path: Path, options: Hdf5ToLerobotOptions) -> _Source:
                     f"{dataset.roles['state']} is {state_space.width} wide but robot {robot} has {joints} joints",
                     path,
                 )
-        task = _lookup(options.tasks, path) or options.task
+        task = _lookup(options.tasks, path) or options.task or _recorded_task(dataset)
         if not (task or "").strip():
             raise StudioError("no task text", path, 'give --task "Pick the orange..." (or a task per file)')
         available = sorted(dataset.cameras)

@@ -239,7 +239,7 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
         }
         if modality is not None:
             writer_options["modality"] = modality
-        elif options.modality == "none":
+        elif options.modality == "none" and options.target == "v2.1":  # v3.0 keeps the source's
             writer_options["modality"] = None
         with atomic_dir(out, overwrite=options.overwrite) as tmp:
             inner = tmp / "dataset"

@@ -184,6 +184,9 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
         dataset.close()
     videos = _videos(source, keys, options)
     summary = ConversionSummary(KIND, str(target), fmt)
+    # problems the source already has (e.g. the GR00T demo data's quirks) are carried over, not blamed
+    # on the transcode; only new ones stop it
+    known = {_problem_key(p, source) for p in validate_path(source) if p.severity == "error"}
     todo = [v for v in videos if v.action == "transcode"]
     total = sum(v.frames for v in todo)
     progress.report(0, total, "hashing the input")
@@ -195,7 +198,14 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
     tmp = target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as error:
+        raise StudioError(
+            f"cannot write the output here ({error.strerror or error})",
+            target,
+            "choose an output in a writable folder",
+        ) from None
     try:
         # everything that is not a video to transcode: linked in place (never modified), copied otherwise
         keep = link_or_copy if in_place else _copy
@@ -236,8 +246,14 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
         _update_info(tmp, set(results), results)
         prov.write_lerobot_provenance(tmp, record)
         problems = [p for p in validate_path(tmp) if p.severity == "error"]
-        if problems:
-            raise StudioError(f"the transcoded dataset does not validate: {problems[0].line()}", target)
+        new = [p for p in problems if _problem_key(p, tmp) not in known]
+        if new:
+            line = new[0].line().replace(str(tmp), str(target))
+            raise StudioError(f"the transcoded dataset does not validate: {line}", target)
+        for problem in problems:
+            message = f"{problem.line().replace(str(tmp), str(source))} (carried over from the source)"
+            summary.warnings.append(message)
+            progress.warn(message)
         if in_place:
             replace_dir(tmp, target)
         else:
@@ -249,17 +265,24 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     summary.episodes_written = len(episodes)
-    summary.frames_written = total
+    summary.frames_written = sum(length for _, length in episodes)
     summary.provenance = record
     summary.details = {
         "videos_transcoded": len(todo),
         "videos_copied": len(videos) - len(todo),
+        "video_frames_encoded": total,
         "in_place": in_place,
     }
     summary.seconds = timer.seconds
     with contextlib.suppress(Cancelled):  # the output is published: too late to cancel
         progress.report(total, total, "done")
     return summary
+
+
+def _problem_key(problem: Any, root: Path) -> tuple[str, str]:
+    """A validation problem without the dataset's location, to match source and output problems."""
+    where = str(root)
+    return problem.file.replace(where, ""), problem.problem.replace(where, "")
 
 
 def _copy(src: Path, dst: Path) -> None:

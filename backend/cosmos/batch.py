@@ -25,7 +25,7 @@ from typing import Any
 
 import cv2
 
-from backend.atomic import atomic_dir, atomic_file
+from backend.atomic import atomic_dir, atomic_file, refuse_inside_inputs
 from backend.cosmos.selection import Selected, pick_camera, select
 from backend.cosmos.trainset import DEFAULT_PROMPT_TEMPLATE, render_prompt
 from backend.errors import StudioError
@@ -195,7 +195,9 @@ def _input_kind(item: Selected, camera: str | None, inference_type: str) -> tupl
         finally:
             stream.close()
         if plain is not None:
-            return "reference", plain
+            # absolute: a path relative to the working directory would not resolve against the
+            # batch file's folder, which is how Cosmos reads it
+            return "reference", Path(plain).absolute()
     return "encode", None
 
 
@@ -288,6 +290,7 @@ def build_batch(
     if out.suffix != ".jsonl":
         raise StudioError("a batch file with one sample per line must end in .jsonl", out)
     inputs_dir = out.with_name(out.stem + "_inputs")
+    refuse_inside_inputs(out, [dataset_path])
     samples: list[dict[str, Any]] = []
     with open_dataset(dataset_path) as dataset:
         camera = pick_camera(dataset, options.camera) if settings["inference_type"] != "text2world" else None

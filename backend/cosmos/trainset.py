@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import __version__
-from backend.atomic import atomic_dir
+from backend.atomic import atomic_dir, refuse_inside_inputs
 from backend.cosmos.selection import Selected, pick_camera, select
 from backend.errors import StudioError
 from backend.formats import open_dataset
@@ -158,6 +158,7 @@ def build_trainset(
     options = options or TrainsetOptions()
     progress = ensure_progress(progress)
     render_prompt(options.prompt_template, "x")  # fail early on a bad template
+    refuse_inside_inputs(out, [dataset_path])
     with open_dataset(dataset_path) as dataset:
         camera = pick_camera(dataset, options.camera)
         selection = select(dataset, options.episodes, options.curation)

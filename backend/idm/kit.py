@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from backend.atomic import atomic_dir, write_text_atomic
+from backend.atomic import atomic_dir, refuse_inside_inputs, write_text_atomic
 from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.model import Dataset, DatasetFormat, FeatureKind
@@ -550,6 +550,8 @@ def plan_kit(dataset_path: str | Path, options: KitOptions | None = None) -> dic
 
 def checkpoint_problems(checkpoint: str | Path, overwrite: bool) -> tuple[list[str], list[str]]:
     folder = Path(checkpoint)
+    if folder.exists() and not folder.is_dir():
+        return [f"checkpoint {folder} is a file, not a checkpoint folder"], []
     if not folder.is_dir():
         return [f"checkpoint folder {folder} does not exist"], []
     warnings = []
@@ -572,6 +574,7 @@ def build_kit(
     options = options or KitOptions()
     preset = load_preset(options.embodiment)
     progress = ensure_progress(progress)
+    refuse_inside_inputs(out, [dataset_path])
     if options.checkpoint:
         problems, _ = checkpoint_problems(options.checkpoint, options.overwrite_conf)
         if problems:

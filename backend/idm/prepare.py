@@ -15,6 +15,7 @@ task of the source dataset's episode whose index ends the sample name (``..._epi
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -24,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from backend import __version__
-from backend.atomic import atomic_dir
+from backend.atomic import atomic_dir, refuse_inside_inputs
+from backend.convert import provenance as prov
 from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
@@ -301,6 +302,7 @@ def prepare_idm_dataset(
     key = preset["key"]
     out = Path(out).absolute()
     check_out_name(out, key, options.split_tasks)
+    refuse_inside_inputs(out, [cosmos_out, options.source_dataset, options.metadata_dir])
     source = open_dataset(options.source_dataset) if options.source_dataset else None
     try:
         samples, skipped = _scan(Path(cosmos_out), source, fps, options.min_frames)
@@ -308,7 +310,8 @@ def prepare_idm_dataset(
             raise StudioError(
                 "no usable sample",
                 cosmos_out,
-                "; ".join(f"{s['sample']}: {s['reason']}" for s in skipped[:5]) or None,
+                "; ".join(f"{s['sample']}: {s['reason']}" for s in skipped[:5])
+                or "the folder has no Cosmos <name>.mp4 videos",
             )
         modality, stats = _metadata(preset, camera, source, options.metadata_dir, progress)
     finally:
@@ -321,6 +324,14 @@ def prepare_idm_dataset(
     width, height = preset.get("idm_size", [256, 256])
     total = len(samples)
     done = [0]
+    # a provenance record that chains to the source dataset's own (and so to the source HDF5), so
+    # that the IDM output (which keeps meta/) converts back to HDF5 with the right demos and offsets
+    inputs: list[tuple[str | Path, str]] = [(Path(cosmos_out), "cosmos_outputs")]
+    if options.source_dataset:
+        inputs.append((Path(options.source_dataset), "source"))
+    progress.report(0, total, "hashing the inputs")
+    record = prov.new_record("idm_prepare", inputs, options, out, DatasetFormat.LEROBOT_V21.value)
+    record.update({"operation": "idm prepare", "embodiment": key})
     with atomic_dir(out, overwrite=True) as tmp:
         if options.split_tasks:
             for folder, group in groups.items():
@@ -334,7 +345,8 @@ def prepare_idm_dataset(
                     fps,
                     modality,
                     stats,
-                    cosmos_out,
+                    record,
+                    out / name,
                     options,
                     summary,
                     progress,
@@ -352,7 +364,8 @@ def prepare_idm_dataset(
                 fps,
                 modality,
                 stats,
-                cosmos_out,
+                record,
+                out,
                 options,
                 summary,
                 progress,
@@ -384,7 +397,8 @@ def _write_dataset(
     fps: float,
     modality: dict[str, Any],
     stats: dict[str, Any],
-    cosmos_out: str | Path,
+    base_record: dict[str, Any],
+    final_path: Path,
     options: PrepareOptions,
     summary: PrepareSummary,
     progress: Progress,
@@ -398,6 +412,8 @@ def _write_dataset(
     def vector(name: str) -> Feature:
         return Feature(name, FeatureKind.VECTOR, "float32", (len(joints),), [f"{j}.pos" for j in joints])
 
+    record = copy.deepcopy(base_record)
+    record["output"]["path"] = str(final_path)
     spec = WriterSpec(
         fps=fps,
         robot_type=key,
@@ -412,13 +428,7 @@ def _write_dataset(
             "tasks": [group[0].prompt for group in groups.values()],
             "image_stats": False,
         },
-        provenance={
-            "tool": f"rollout-studio {__version__}",
-            "operation": "idm prepare",
-            "inputs": [str(Path(cosmos_out).absolute())]
-            + ([str(Path(options.source_dataset).absolute())] if options.source_dataset else []),
-            "embodiment": key,
-        },
+        provenance=record,
     )
     zeros = np.zeros(len(joints), dtype=np.float32)
     writer = open_writer(DatasetFormat.LEROBOT_V21, target, spec)
@@ -438,6 +448,19 @@ def _write_dataset(
                             progress.check_cancelled()
                 out_index = sink.end(success=True)
                 written.append((out_index, sample))
+                source_episode = source_index_of(sample.name)
+                if options.source_dataset and source_episode is not None:
+                    # generated frame 0 continues the source episode's first frame: offset 0
+                    prov.add_episode(
+                        record,
+                        out_index,
+                        1,
+                        source_episode,
+                        f"episode {source_episode}",
+                        0,
+                        sample.frames,
+                        sample=sample.name,
+                    )
                 summary.episodes.append(
                     {
                         "dataset": target.name if options.split_tasks else "",

@@ -288,12 +288,35 @@ class JobStore:
         self.path = Path(path).expanduser().absolute()
         if not self.path.exists() and not create:
             raise StudioError("no job store here", self.path, "submit a job first or pass --db")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(
-            str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self.conn.execute("PRAGMA busy_timeout=30000")
-        mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if self.path.is_dir():
+            raise StudioError("is a folder, not a job store", self.path, "pass --db with a .sqlite file")
+        if self.path.is_file() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as handle:  # SQLite would overwrite a short non-database file
+                if handle.read(16) != b"SQLite format 3\x00":
+                    raise StudioError(
+                        "is not a job store (not an SQLite database)",
+                        self.path,
+                        "pass --db with another file; this one is left as it is",
+                    )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as error:
+            raise StudioError(
+                f"cannot open the job store ({error})", self.path, "pass --db with a writable location"
+            ) from None
+        try:
+            self.conn.execute("PRAGMA busy_timeout=30000")
+            mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.Error as error:
+            self.conn.close()
+            raise StudioError(
+                f"cannot use the job store ({error})",
+                self.path,
+                "is it a job store? pass --db with another file, or move this one away",
+            ) from None
         if str(mode).lower() != "wal":  # pragma: no cover - exotic filesystems
             raise StudioError("cannot use WAL mode for the job store", self.path, "put it on a local disk")
         self.conn.execute("PRAGMA synchronous=NORMAL")

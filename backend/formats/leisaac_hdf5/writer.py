@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -318,7 +319,16 @@ class LeIsaacHDF5Writer(DatasetWriter):
         self._stack = contextlib.ExitStack()
         self._tmp = self._stack.enter_context(atomic_file(self.out, overwrite=overwrite))
         try:
-            self._h5: h5py.File | None = h5py.File(self._tmp, "w")
+            try:
+                self._h5: h5py.File | None = h5py.File(self._tmp, "w")
+            except OSError as error:  # h5py names the hidden temporary file: name the output instead
+                self._h5 = None
+                reason = os.strerror(error.errno) if error.errno else "the file cannot be created"
+                raise StudioError(
+                    f"cannot write the output here ({reason})",
+                    self.out,
+                    "choose an output in a writable folder",
+                ) from None
             self._data = self._h5.create_group("data")
             self._data.attrs["total"] = 0
             self._data.attrs["env_args"] = env_args_text(spec)

@@ -143,6 +143,14 @@ def copy_dataset(
             tasks = episode.extra.get("tasks") or ([episode.task] if episode.task is not None else [])
             ew = writer.begin_episode(episode.task if episode.task is not None else "", tasks=tasks)
             values = {target: episode.array(source) for source, target in keys.items()}
+            for key, array in values.items():
+                if len(array) != episode.length:
+                    raise StudioError(
+                        f"episode {episode.index}: {key} has {len(array)} rows for a length of "
+                        f"{episode.length}",
+                        dataset.path,
+                        "validate the dataset; fix or drop the episode",
+                    )
             images = {}
             streams = []
             for name in dataset.cameras:

@@ -31,6 +31,7 @@ from backend.media import VideoProbe, probe
 from backend.model import Dataset, Episode, FeatureKind
 from backend.validation import Problem
 
+DREAM_PREFIX = "<DREAM>"
 REWRITE = "rewrite it with the studio (convert to LeRobot v2.1 or v3.0), which regenerates the metadata"
 
 
@@ -40,7 +41,9 @@ class _Report:
         self.problems: list[Problem] = []
 
     def add(self, file: Path | str, problem: str, fix: str, severity: str = "error") -> None:
-        self.problems.append(Problem(str(file), problem, fix, severity))
+        found = Problem(str(file), problem, fix, severity)
+        if found not in self.problems:  # episodes sharing one broken file report it once
+            self.problems.append(found)
 
     def error(self, file: Path | str, problem: str, fix: str) -> None:
         self.add(file, problem, fix, "error")
@@ -80,7 +83,9 @@ def validate_lerobot(path: Path) -> list[Problem]:
     try:
         dataset = open_lerobot(root)
     except FormatError as error:
-        report.from_error(error)
+        # a missing meta file is already reported by _check_meta_files: not twice
+        if not any(p.file == str(error.path) and p.severity == "error" for p in report.problems):
+            report.from_error(error)
         return report.problems
     with dataset:
         _check_totals(report, dataset, info, version)
@@ -181,6 +186,15 @@ def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], versi
             if task not in known:
                 unknown[task].append(episode.index)
     for task, episodes in unknown.items():
+        if DREAM_PREFIX + task in known:
+            # GR00T-Dreams' IDM dump prefixes tasks.jsonl only; loaders read tasks by task_index
+            report.warn(
+                report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL),
+                f"task {task!r} of episodes {_ranges(episodes)} is listed as {DREAM_PREFIX + task!r} "
+                "(the IDM dump prefixes the task list only)",
+                "harmless: loaders read the task through task_index; " + REWRITE + " to make them agree",
+            )
+            continue
         report.error(
             report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL),
             f"task {task!r} of episodes {_ranges(episodes)} is not in the task list",

@@ -19,12 +19,28 @@ Options (``WriterSpec.options``):
     tasks        list[str]   task texts registered first, in this order (keeps task_index of a source)
     modality     dict        written as meta/modality.json (GR00T / IDM)
     image_stats  bool        compute image statistics (default True)
+    publish_each_episode  False   v2.1 only: write in place, every episode final at end() (below)
+
+Publish each episode (``options["publish_each_episode"] = True``, or ``LeRobotWriter.open_append``):
+for recording, where a crash must not cost the finished episodes. The writer works inside the
+destination folder instead of a hidden sibling. Frames are encoded into ``<out>/.staging/``; at
+``end()`` the episode's parquet (written in ``.staging`` too) and mp4 files are fsynced and renamed
+into place, then ``meta/`` is rebuilt in ``.meta.new/meta`` (info.json last) and swapped with
+``meta/`` in one step (renameat2 RENAME_EXCHANGE; two renames where that is missing). So at any
+moment ``meta/`` describes only finished episodes whose files are complete, and ``rollout-studio
+validate`` accepts the folder whatever moment the process died. Episode rows carry ``"success"``
+when ``end(success)`` got True or False. An existing v2.1 dataset (same fps, columns and cameras)
+is resumed: ``recover_append()`` first drops what a crash left (the running episode's staged files,
+files of episodes that meta/ does not list, a cut-short meta swap), then numbering continues at the
+next episode index. ``finish()`` rewrites meta/ once more; ``abort()`` drops the running episode
+only (finished episodes are final). ``overwrite`` is ignored in this mode.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -36,7 +52,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backend import __version__
-from backend.atomic import atomic_dir
+from backend.atomic import atomic_dir, exchange_paths
 from backend.errors import Cancelled, StudioError
 from backend.formats.base import CameraSpec, DatasetWriter, EpisodeWriter, WriterSpec
 from backend.formats.lerobot.common import (
@@ -65,6 +81,8 @@ from backend.formats.lerobot.common import (
     episode_chunk,
     fps_value,
     next_chunk_file,
+    read_json,
+    read_jsonl,
     total_chunks,
     write_json,
     write_jsonl,
@@ -426,9 +444,6 @@ class LeRobotWriter(DatasetWriter):
         for task in options.get("tasks") or []:
             self.tasks.setdefault(str(task), len(self.tasks))
 
-        self._atomic = atomic_dir(self.out, overwrite)
-        self.tmp: Path = self._atomic.__enter__()
-        self.staging = self.tmp / ".staging"
         self._current: LeRobotEpisodeWriter | None = None
         self._finished = False
         self.total_frames = 0
@@ -444,6 +459,165 @@ class LeRobotWriter(DatasetWriter):
         self._video_files: dict[str, PacketFile] = {}
         self._video_at: dict[str, tuple[int, int]] = {}
 
+        self.live = bool(options.get("publish_each_episode", False))
+        if self.live:
+            if self.version != V21:
+                raise StudioError(
+                    "publish_each_episode writes LeRobot v2.1 only", self.out, "write v2.1 and convert"
+                )
+            self._atomic = None
+            self.out = self.out.absolute()
+            self.tmp: Path = self.out  # written in place
+            self.staging = self.out / STAGING
+            self._open_live()
+        else:
+            self._atomic = atomic_dir(self.out, overwrite)
+            self.tmp = self._atomic.__enter__()
+            self.staging = self.tmp / ".staging"
+
+    @classmethod
+    def open_append(cls, path: str | Path, spec: WriterSpec) -> LeRobotWriter:
+        """A v2.1 writer that publishes each episode at ``end()``; creates ``path`` or resumes it.
+
+        Same as ``LeRobotWriter(LEROBOT_V21, path, spec)`` with ``publish_each_episode=True``.
+        """
+        options = dict(spec.options or {})
+        options["publish_each_episode"] = True
+        spec = WriterSpec(
+            fps=spec.fps,
+            robot_type=spec.robot_type,
+            features=spec.features,
+            cameras=spec.cameras,
+            options=options,
+            provenance=spec.provenance,
+        )
+        return cls(DatasetFormat.LEROBOT_V21, path, spec)
+
+    @property
+    def num_episodes(self) -> int:
+        """Finished episodes (in publish mode: those on disk, resumed ones included)."""
+        return len(self.episodes)
+
+    # -- publish each episode ---------------------------------------------------------------------
+    def _open_live(self) -> None:
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise StudioError("the output is a file, not a folder", out, "choose a folder")
+        if out.is_dir() and any((out / name).exists() for name in (INFO_PATH, META_NEW, META_OLD, STAGING)):
+            recover_append(out)
+            if (out / INFO_PATH).is_file():
+                self._resume_live()
+                return
+        if out.is_dir() and any(out.iterdir()):
+            raise StudioError(
+                "the folder is not empty and holds no LeRobot dataset", out, "choose a new or empty folder"
+            )
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StudioError(
+                f"cannot create the output folder ({error.strerror or error})",
+                out,
+                "choose a writable folder",
+            ) from None
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.publish()  # an empty but valid dataset from the first moment
+
+    def _resume_live(self) -> None:
+        out = self.out
+        info = read_json(out / INFO_PATH)
+        if info.get("codebase_version") != V21:
+            raise StudioError(
+                f"can only add episodes to a LeRobot v2.1 dataset (this one is "
+                f"{info.get('codebase_version')})",
+                out,
+                "choose another output",
+            )
+        if float(info.get("fps") or 0) != float(self.spec.fps):
+            raise StudioError(
+                f"the dataset is at {info.get('fps')} fps, the writer at {float(self.spec.fps):g}",
+                out,
+                "use the same rate or another output",
+            )
+        features = info.get("features") or {}
+        have_videos = {k for k, v in features.items() if isinstance(v, dict) and v.get("dtype") == "video"}
+        wanted_videos = {key for key, _ in self.cameras.values()}
+        if have_videos != wanted_videos:
+            raise StudioError(
+                f"the dataset's cameras {sorted(have_videos)} differ from {sorted(wanted_videos)}",
+                out,
+                "use the same cameras or another output",
+            )
+        have_columns = {
+            k: [int(x) for x in (v.get("shape") or [1])]
+            for k, v in features.items()
+            if isinstance(v, dict) and v.get("dtype") != "video" and k not in DEFAULT_FEATURES
+        }
+        wanted_columns = {
+            k: [int(x) for x in f.shape] if f.kind is FeatureKind.VECTOR else [1]
+            for k, f in self.columns.items()
+        }
+        if have_columns != wanted_columns:
+            raise StudioError(
+                f"the dataset's columns {have_columns} differ from {wanted_columns}",
+                out,
+                "use the same features or another output",
+            )
+        total = int(info.get("total_episodes") or 0)
+        self.chunks_size = int(info.get("chunks_size") or self.chunks_size)
+        self.episodes = read_jsonl(out / EPISODES_JSONL)[:total]
+        stats_rows = read_jsonl(out / EPISODES_STATS_JSONL) if (out / EPISODES_STATS_JSONL).is_file() else []
+        by_index = {int(row["episode_index"]): row.get("stats") or {} for row in stats_rows}
+        self.episode_stats = [
+            {
+                key: {name: np.asarray(v) for name, v in entry.items()}
+                for key, entry in by_index.get(int(row["episode_index"]), {}).items()
+            }
+            for row in self.episodes
+        ]
+        preset = list(self.tasks)
+        self.tasks = {}
+        for row in read_jsonl(out / TASKS_JSONL):
+            self.tasks[str(row["task"])] = int(row["task_index"])
+        for task in preset:
+            self.tasks.setdefault(task, len(self.tasks))
+        self.total_frames = sum(int(row.get("length", 0)) for row in self.episodes)
+        self.videos_written = int(info.get("total_videos") or 0)
+        for key in wanted_videos:
+            first = next(iter(sorted((out / "videos").glob(f"chunk-*/{key}/episode_*.mp4"))), None)
+            if first is not None:
+                self.video_info[key] = {"probe": probe(first), "copied": False}
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _move_into_place(self, source: Path, target: Path) -> None:
+        _fsync_file(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+    def publish(self) -> None:
+        """Publish mode: rebuild meta/ for the finished episodes beside it and swap it in."""
+        if not self.live:
+            raise StudioError("publish() is for a writer with publish_each_episode", self.out)
+        root = self.out
+        new_root = root / META_NEW
+        shutil.rmtree(new_root, ignore_errors=True)
+        new_root.mkdir(parents=True)
+        keep_tmp = self.tmp
+        try:
+            self.tmp = new_root  # the meta writers write meta/... under self.tmp
+            self._write_meta_v21(aggregate_all(self.episode_stats, self.feature_order()))
+            if self.modality is not None:
+                write_json(new_root / MODALITY_PATH, self.modality)
+            write_json(new_root / PROVENANCE_PATH, self._provenance())
+            write_json(new_root / INFO_PATH, self._info())  # last: marks the new meta complete
+        finally:
+            self.tmp = keep_tmp
+        for path in (new_root / "meta").rglob("*"):
+            if path.is_file():
+                _fsync_file(path)
+        _fsync_dir(new_root / "meta")
+        _swap_meta(root)
+
     # -- schema ----------------------------------------------------------------------------------
     def _schema(self) -> pa.Schema:
         list_type = "Sequence" if self.version == V21 else "List"
@@ -454,6 +628,8 @@ class LeRobotWriter(DatasetWriter):
 
     # -- paths -----------------------------------------------------------------------------------
     def encode_path(self, index: int, key: str) -> Path:
+        if self.live:  # moved into place at end()
+            return self.staging / f"{key}-episode_{index:06d}.mp4"
         if self.version == V21:
             return self.tmp / V21_VIDEO_PATH.format(
                 episode_chunk=episode_chunk(index, self.chunks_size), video_key=key, episode_index=index
@@ -551,11 +727,26 @@ class LeRobotWriter(DatasetWriter):
             "length": episode.length,
         }
         if self.version == V21:
-            path = self.tmp / V21_DATA_PATH.format(
-                episode_chunk=episode_chunk(episode.index, self.chunks_size), episode_index=episode.index
-            )
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path)
+            chunk = episode_chunk(episode.index, self.chunks_size)
+            path = self.tmp / V21_DATA_PATH.format(episode_chunk=chunk, episode_index=episode.index)
+            if self.live:
+                if success is not None:
+                    row["success"] = bool(success)
+                staged = self.staging / f"episode_{episode.index:06d}.parquet"
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(table, staged)
+                for camera in episode._cameras.values():
+                    if camera.path is not None:
+                        final = self.tmp / V21_VIDEO_PATH.format(
+                            episode_chunk=chunk, video_key=camera.key, episode_index=episode.index
+                        )
+                        self._move_into_place(camera.path, final)
+                        camera.path = final
+                self._move_into_place(staged, path)
+                _fsync_dir(path.parent)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(table, path)
             for camera in episode._cameras.values():
                 if camera.path is not None:
                     self._note_video(camera.key, camera.path, camera.copied)
@@ -568,6 +759,8 @@ class LeRobotWriter(DatasetWriter):
         self.episodes.append(row)
         self.episode_stats.append(stats)
         self.total_frames += episode.length
+        if self.live:
+            self.publish()
 
     # -- v3.0 shared files -------------------------------------------------------------------------
     def _append_data(self, table: pa.Table) -> dict[str, Any]:
@@ -892,6 +1085,13 @@ class LeRobotWriter(DatasetWriter):
     def finish(self) -> Path:
         if self._finished:
             return self.out
+        if self.live:
+            if self._current is not None:
+                self._current.discard()
+            self.publish()
+            shutil.rmtree(self.staging, ignore_errors=True)
+            self._finished = True
+            return self.out
         try:
             if self._current is not None:
                 self._current.discard()
@@ -933,7 +1133,119 @@ class LeRobotWriter(DatasetWriter):
         for file in self._video_files.values():
             file.abort()
         self._video_files.clear()
+        if self.live:  # finished episodes are final: only the running one goes
+            shutil.rmtree(self.staging, ignore_errors=True)
+            return
         self._atomic.__exit__(type(error), error, error.__traceback__)
 
     def abort(self) -> None:
         self._abort_with(Cancelled())
+
+
+# -- publish each episode: files on disk -----------------------------------------------------------
+STAGING = ".staging"
+META_NEW = ".meta.new"
+META_OLD = ".meta.old"
+
+
+def _fsync_file(path: Path) -> None:
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _swap_meta(root: Path) -> None:
+    """``.meta.new/meta`` -> ``meta``: one atomic exchange, or two renames that recovery repairs."""
+    new, current = root / META_NEW / "meta", root / "meta"
+    if current.exists() and exchange_paths(new, current):
+        _fsync_dir(root)
+        shutil.rmtree(root / META_NEW, ignore_errors=True)  # holds the old meta now
+        return
+    old = root / META_OLD
+    shutil.rmtree(old, ignore_errors=True)
+    if current.exists():
+        os.replace(current, old)
+    os.replace(new, current)
+    _fsync_dir(root)
+    shutil.rmtree(root / META_NEW, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _episode_number(path: Path) -> int | None:
+    try:
+        return int(path.stem.split("_")[-1])
+    except ValueError:
+        return None
+
+
+def _unlisted_episode_files(root: Path, total: int) -> list[Path]:
+    found = []
+    for folder in ("data", "videos"):
+        base = root / folder
+        if base.is_dir():
+            for path in base.rglob("episode_*"):
+                number = _episode_number(path)
+                if number is not None and number >= total and path.is_file():
+                    found.append(path)
+    return sorted(found)
+
+
+def has_unfinished_append(root: str | Path) -> bool:
+    """True when a dataset written with publish_each_episode holds what a crash left behind: the
+    running episode's staged files, files of an episode that meta/ does not list, a half-done swap."""
+    root = Path(root)
+    if (root / META_NEW).exists() or (root / META_OLD).exists():
+        return True
+    staging = root / STAGING
+    if staging.is_dir() and any(staging.iterdir()):
+        return True
+    info_path = root / INFO_PATH
+    if not info_path.is_file():
+        return (root / "data").is_dir()
+    try:
+        total = int(read_json(info_path).get("total_episodes", 0))
+    except (StudioError, ValueError, TypeError):
+        return True
+    return bool(_unlisted_episode_files(root, total))
+
+
+def recover_append(root: str | Path) -> list[str]:
+    """Repair a dataset written with publish_each_episode after a crash; returns what was done.
+
+    Finishes or undoes a cut-short meta/ swap, then removes the running episode's staged files and
+    any data/video file of an episode that meta/ does not list. Finished episodes are untouched.
+    """
+    root = Path(root)
+    done: list[str] = []
+    current, old, new = root / "meta", root / META_OLD, root / META_NEW / "meta"
+    if not (current / "info.json").is_file():
+        if (new / "info.json").is_file():
+            shutil.rmtree(current, ignore_errors=True)
+            os.replace(new, current)
+            done.append("finished an interrupted metadata update")
+        elif (old / "info.json").is_file():
+            shutil.rmtree(current, ignore_errors=True)
+            os.replace(old, current)
+            done.append("restored the previous metadata")
+    shutil.rmtree(root / META_NEW, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    staging = root / STAGING
+    if staging.exists():
+        if staging.is_dir() and any(staging.iterdir()):
+            done.append("removed the unfinished episode's staged files")
+        shutil.rmtree(staging, ignore_errors=True)
+    if not (current / "info.json").is_file():
+        return done
+    total = int(read_json(current / "info.json").get("total_episodes", 0))
+    for path in _unlisted_episode_files(root, total):
+        path.unlink()
+        done.append(f"removed {path.relative_to(root)} of an unfinished episode")
+    return done
