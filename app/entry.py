@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from backend.cli import COMMAND_WORDS
+
 CLI_FLAGS = ("-h", "--help", "--version")
 
 
@@ -17,7 +19,7 @@ def wants_gui(argv: list[str]) -> bool:
     if not argv:
         return True
     first = argv[0]
-    if first in CLI_FLAGS:
+    if first in CLI_FLAGS or first in COMMAND_WORDS:
         return False
     if first.startswith("-"):
         return True  # GUI options: --demo, --screenshot, --workspace, ...

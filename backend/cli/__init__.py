@@ -31,6 +31,13 @@ COMMAND_MODULES = [
     "curate_cmd",
 ]
 
+# The command words, known without importing the command modules (the GUI entry point uses them to
+# route `rollout-studio WORD ...` quickly); tests/test_entry.py keeps it equal to the parser's.
+COMMAND_WORDS = frozenset({
+    "inspect", "validate", "demo-data", "convert", "cosmos", "idm", "record", "recover-recording",
+    "virtual-arm", "calibrate", "ports", "jobs", "compare", "curate",
+})
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
