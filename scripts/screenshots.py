@@ -1,15 +1,25 @@
-"""Regenerate docs/screenshots/ with `rollout-studio ... --screenshot FILE.png` (offscreen).
+"""Regenerate docs/screenshots/: every pane, populated with real data, offscreen, no hardware.
 
-    python scripts/screenshots.py [--out docs/screenshots] [--only browse,browse-lerobot,...]
-                                  [--workspace DIR] [--xvfb]
+    python scripts/screenshots.py [--out docs/screenshots] [--only browse,jobs,...]
+                                  [--workspace DIR] [--xvfb] [--list]
 
-Shots (each a fresh process with private settings, so nothing on this machine changes):
+Shots (each scene is a fresh process with private settings and, for Jobs and Teleop, a private
+job store / workspace, so nothing on this machine changes):
   browse.png          the demo workspace, a few curation decisions made (rated, flagged, trimmed)
   browse-lerobot.png  the real LeRobot v3.0 dataset from ../shared/data (skipped when absent)
   browse-light.png    the demo in the light theme
   browse-empty.png    no dataset yet: the empty state
-  pane-<key>.png      the window on each other pane (teleop, convert, jobs, compare) with the demo
-The demo workspace is generated on first use (default: .cache/screenshots-workspace, git-ignored).
+  teleop.png          the virtual SO-101 arms of the demo connected, an episode recording (B pressed)
+  convert.png         HDF5 -> LeRobot wizard on the demo recording: preview, kept/skipped episodes
+  convert-values.png  the same preview, sample values before/after in both units
+  convert-cosmos.png  the Cosmos post-training set wizard on the demo recording, at its preview
+  jobs.png            finished, failed, running and waiting jobs: real `python -c` subprocesses run
+                      through the `command` template, printing Hugging Face Trainer-style loss lines
+  compare.png         demo episode 2 (A, LeIsaac HDF5) against its LeRobot conversion (B)
+  compare-batch.png   the Batch tab: every converted episode ranked against its source
+The demo workspace and its LeRobot conversion are made on first use (default:
+.cache/screenshots-workspace, git-ignored). Browse shots go through `rollout-studio --screenshot`;
+the others drive the panes through their public methods (`--scene NAME`, internal).
 Prints a JSON list of what was written. Look at the PNGs after changing the window.
 """
 
@@ -23,14 +33,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 REAL = REPO.parent / "shared" / "data" / "lerobot061_so101_v30_h264"
-PANES = ("teleop", "convert", "jobs", "compare")
+SIZE = (1480, 920)
+TASK = "Pick up the orange and place it on the plate."
+
+# scene -> the PNGs it writes (in order)
+SCENES: dict[str, list[str]] = {
+    "teleop": ["teleop"],
+    "convert": ["convert", "convert-values"],
+    "convert-cosmos": ["convert-cosmos"],
+    "jobs": ["jobs"],
+    "compare": ["compare", "compare-batch"],
+}
 
 
+# -- data -------------------------------------------------------------------------------------------
 def seed_demo(workspace: Path, data_home: Path) -> Path:
     """Generate the demo data (first use) and make a few curation decisions to show."""
     os.environ["XDG_DATA_HOME"] = str(data_home)
@@ -52,41 +74,288 @@ def seed_demo(workspace: Path, data_home: Path) -> Path:
     return path
 
 
-def shoot(name: str, args: list[str], out: Path, env: dict[str, str], xvfb: bool) -> dict:
-    target = out / name
-    command = [sys.executable, "-m", "app.entry", *args, "--screenshot", str(target)]
+def converted_demo(workspace: Path, demo: Path) -> Path:
+    """The demo recording converted to LeRobot v2.1 with the default options (made once, ~6 s)."""
+    from backend.convert.hdf5_to_lerobot import Hdf5ToLerobotOptions, run
+
+    out = workspace / "generated" / f"{demo.stem}_lerobot"
+    if not (out / "meta" / "info.json").is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        run([demo], Hdf5ToLerobotOptions(out=out, task=TASK, overwrite=True))
+    return out
+
+
+# -- helpers used inside a scene process -------------------------------------------------------------
+def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def settle(seconds: float) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def signal_flag(signal) -> dict[str, bool]:
+    flag = {"fired": False}
+    signal.connect(lambda *_a: flag.__setitem__("fired", True))
+    return flag
+
+
+# -- scenes -----------------------------------------------------------------------------------------
+def scene_teleop(window, snap, demo: Path, generated: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    pane = window.pane("teleop")
+    window.show_pane("teleop")
+    pane.start_demo()
+    wait_until(pane.start_button.isEnabled, 60, "the virtual arms to connect")
+    settle(1.0)
+    pane.setFocus()
+    QTest.keyClick(pane, Qt.Key.Key_B)  # B: start recording (Teleop's own shortcut)
+    wait_until(pane.success_button.isEnabled, 10, "the recording to start")
+    settle(2.5)
+    snap("teleop")
+
+
+def scene_convert(window, snap, demo: Path, generated: Path) -> None:
+    pane = window.pane("convert")
+    window.show_pane("convert")
+    wizard = pane.select("hdf5_to_lerobot")
+    wizard.family.sources.setPaths([demo])
+    wizard.frame.next_button.click()
+    wizard.family.task.setText(TASK)
+    wait_until(wizard.preview_ready, 30, "the conversion preview")
+    settle(0.5)
+    snap("convert")
+    wizard.preview.tabs.setCurrentIndex(1)  # Values
+    settle(0.3)
+    snap("convert-values")
+
+
+def scene_convert_cosmos(window, snap, demo: Path, generated: Path) -> None:
+    pane = window.pane("convert")
+    window.show_pane("convert")
+    wizard = pane.select("cosmos_trainset")
+    wizard.dataset.setPath(demo)
+    wizard.frame.next_button.click()
+    wait_until(wizard.preview_ready, 30, "the Cosmos preview")
+    settle(0.5)
+    snap("convert-cosmos")
+
+
+TRAINER = r"""
+import sys, time
+steps, delay, code = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+print("***** Running training *****", flush=True)
+print(f"  Total optimization steps = {steps}", flush=True)
+for step in range(1, steps + 1):
+    sys.stdout.write(f"\r{100*step//steps:3d}%|{'#'*(10*step//steps):10s}| {step}/{steps} [00:0{step%10}<00:10,  9.50it/s]")
+    if step % 5 == 0:
+        loss = 1.4 * 0.93 ** step + 0.05 + 0.02 * ((step * 7) % 5) / 5
+        sys.stdout.write(f"\n{{'loss': {loss:.4f}, 'grad_norm': {1.5 + 0.1 * (step % 3):.2f}, 'learning_rate': {1e-4 * (1 - step / steps):.2e}, 'epoch': {step / steps:.2f}}}\n")
+    sys.stdout.flush()
+    if code and step == steps // 2:
+        print("\nTraceback (most recent call last):", flush=True)
+        print('  File "train.py", line 88, in <module>', flush=True)
+        print("RuntimeError: CUDA out of memory (a stand-in error: this job exits 1 on purpose)", flush=True)
+        sys.exit(code)
+    time.sleep(delay)
+print(f"\n{{'train_runtime': {steps * delay:.1f}, 'train_loss': 0.12, 'epoch': 1.0}}", flush=True)
+"""
+
+
+def scene_jobs(window, snap, demo: Path, generated: Path) -> None:
+    from backend.jobs import service
+    from backend.jobs.store import JobStore
+
+    store = JobStore(window.context.jobs_db)
+    py = sys.executable
+
+    def trainer(steps: int, delay: float, code: int = 0) -> dict:
+        return {"args": [py, "-c", TRAINER, str(steps), str(delay), str(code)], "total": float(steps)}
+
+    cwd = str(window.context.workspace)
+    done = service.submit(store, "command", trainer(60, 0.01), name="train (finished)", submit_cwd=cwd)
+    failed = service.submit(store, "command", trainer(40, 0.01, 1), name="train (fails)", submit_cwd=cwd)
+    running = service.submit(store, "command", trainer(400, 0.1), name="train (running)", submit_cwd=cwd)
+    waiting = service.submit(
+        store,
+        "command",
+        {"args": [py, "-c", "print('evaluated')"]},
+        name="evaluate (waits)",
+        after=[running],
+        submit_cwd=cwd,
+    )
+    try:
+        service.wait(store, done, timeout=30)
+        service.wait(store, failed, timeout=30)
+        pane = window.pane("jobs")
+        window.show_pane("jobs")
+        wait_until(lambda: pane.model.job(running) is not None, 10, "the jobs in the table")
+        wait_until(lambda: (store.get(running).progress_done or 0) >= 40, 30, "the running job's progress")
+        pane.select_job(running)
+        settle(1.5)
+        snap("jobs")
+    finally:
+        for job_id in (waiting, running):
+            service.cancel(store, job_id)
+        for job_id in (waiting, running):
+            service.wait(store, job_id, timeout=15)
+
+
+def scene_compare(window, snap, demo: Path, generated: Path) -> None:
+    pane = window.pane("compare")
+    window.show_pane("compare")
+    ready = signal_flag(pane.comparisonReady)
+    pane.open_pair(str(demo), 2, str(generated), 2)
+    wait_until(lambda: ready["fired"], 40, "the comparison")
+    pane.set_time(1.6)
+    settle(1.5)
+    snap("compare")
+    batch = signal_flag(pane.batchReady)
+    pane.run_batch(str(demo), str(generated))
+    wait_until(lambda: batch["fired"], 60, "the batch comparison")
+    settle(0.5)
+    snap("compare-batch")
+
+
+SCENE_FUNCTIONS = {
+    "teleop": scene_teleop,
+    "convert": scene_convert,
+    "convert-cosmos": scene_convert_cosmos,
+    "jobs": scene_jobs,
+    "compare": scene_compare,
+}
+
+
+def run_scene(name: str, out: Path, wanted: set[str], workspace: Path, demo: Path, generated: Path) -> int:
+    """In this process: the window like `rollout-studio --demo`, the scene driven, PNGs saved."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui_main import apply_theme
+    from app.settings import APPLICATION, ORGANIZATION, make_settings
+
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    app = QApplication([sys.argv[0]])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    settings = make_settings()
+    apply_theme(app, "dark")
+
+    from app.context import AppContext
+    from app.main_window import MainWindow
+
+    context = AppContext(settings, workspace.absolute())
+    window = MainWindow(context)
+    window.set_workspace(workspace)
+    window.resize(*SIZE)
+    window.show()
+    # the status bar shows the dataset as in every other shot
+    browse = window.browse
+    shown = signal_flag(browse.firstFrameShown)
+    window.open_dataset(str(demo), 2, 48)
+    wait_until(lambda: shown["fired"], 30, "the demo dataset in Browse")
+
+    def snap(shot: str) -> None:
+        if shot not in wanted:
+            return
+        settle(0.2)
+        target = out / f"{shot}.png"
+        if not window.grab().save(str(target)):
+            raise OSError(f"cannot write {target}")
+        print(f"screenshot saved: {target}", file=sys.stderr, flush=True)
+
+    code = 0
+    try:
+        SCENE_FUNCTIONS[name](window, snap, demo, generated)
+    except Exception:  # noqa: BLE001 - reported to the parent, which lists the shot as failed
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    window.close()  # panes stop their work (Teleop's virtual arms, Jobs' tails)
+    settle(0.3)
+    return code
+
+
+# -- driver -----------------------------------------------------------------------------------------
+def run(command: list[str], names: list[str], out: Path, env: dict[str, str], xvfb: bool) -> list[dict]:
     if xvfb and shutil.which("xvfb-run"):
         command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *command]
         env = {k: v for k, v in env.items() if k != "QT_QPA_PLATFORM"}
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    entry = {
-        "file": str(target.relative_to(REPO) if target.is_relative_to(REPO) else target),
-        "ok": result.returncode == 0 and target.is_file(),
-        "seconds": round(time.monotonic() - started, 1),
-    }
-    if not entry["ok"]:
-        entry["error"] = result.stderr.strip().splitlines()[-3:]
-    if "did not close" in result.stderr:
-        entry["note"] = "the window did not close in time (a pane kept running)"
-        if os.environ.get("ROLLOUT_STUDIO_DEBUG_EXIT"):
-            entry["stderr"] = result.stderr[-6000:]
-    return entry
+    seconds = round(time.monotonic() - started, 1)
+    entries = []
+    for name in names:
+        target = out / f"{name}.png"
+        entry = {
+            "file": str(target.relative_to(REPO) if target.is_relative_to(REPO) else target),
+            "ok": result.returncode == 0
+            and target.is_file()
+            and target.stat().st_mtime >= time.time() - seconds - 1,
+            "seconds": seconds,
+        }
+        if not entry["ok"]:
+            entry["error"] = result.stderr.strip().splitlines()[-6:]
+        if "did not close" in result.stderr:
+            entry["note"] = "the window did not close in time (a pane kept running)"
+        entries.append(entry)
+    return entries
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
-    parser.add_argument("--only", help="comma-separated shot names (without .png)")
+    parser.add_argument("--only", help="comma-separated shot names (without .png), e.g. jobs,compare")
     parser.add_argument("--workspace", default=str(REPO / ".cache" / "screenshots-workspace"))
     parser.add_argument("--xvfb", action="store_true", help="render under xvfb-run instead of offscreen")
+    parser.add_argument("--list", action="store_true", help="print the shot names and exit")
+    parser.add_argument("--scene", help=argparse.SUPPRESS)  # internal: run one scene in this process
     args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(args.out).absolute()
+    workspace = Path(args.workspace).absolute()
+
+    if args.scene:
+        wanted = set(args.only.split(",")) if args.only else set(SCENES[args.scene])
+        demo = Path((workspace / ".demo-dataset").read_text(encoding="utf-8").strip())
+        generated = workspace / "generated" / f"{demo.stem}_lerobot"
+        scene_workspace = Path(os.environ.get("RS_SCENE_WORKSPACE", workspace))
+        return run_scene(args.scene, out, wanted, scene_workspace, demo, generated)
+
+    browse_shots = ["browse", "browse-light", "browse-empty"] + (["browse-lerobot"] if REAL.is_dir() else [])
+    every = browse_shots + [shot for shots in SCENES.values() for shot in shots]
+    if args.list:
+        print("\n".join(every))
+        return 0
+    wanted = set(args.only.split(",")) if args.only else set(every)
+    unknown = wanted - set(every) - ({"browse-lerobot"} if not REAL.is_dir() else set())
+    if unknown:
+        parser.error(f"unknown shot(s): {', '.join(sorted(unknown))} (see --list)")
+    if "browse-lerobot" in wanted and not REAL.is_dir():
+        print(f"skipping browse-lerobot: {REAL} is absent", file=sys.stderr)
+    elif not REAL.is_dir():
+        print(f"note: browse-lerobot skipped ({REAL} is absent)", file=sys.stderr)
+
     out.mkdir(parents=True, exist_ok=True)
-    workspace = Path(args.workspace)
     tmp = Path(tempfile.mkdtemp(prefix="rs-screenshots-"))
     data_home = tmp / "data-home"
-    seed_demo(workspace, data_home)
+    demo = seed_demo(workspace, data_home)
+    if wanted & {"compare", "compare-batch"}:
+        converted_demo(workspace, demo)
     env = dict(os.environ)
     env.update(
         {
@@ -94,34 +363,60 @@ def main() -> int:
             "ROLLOUT_STUDIO_SETTINGS": str(tmp / "settings.ini"),
             "XDG_DATA_HOME": str(data_home),
             "SVT_LOG": "1",
+            # a private job store: the Jobs shot never touches the user's jobs
+            "ROLLOUT_STUDIO_HOME": str(tmp / "studio-home"),
+            "ROLLOUT_STUDIO_SUPERVISOR_ARGS": "--poll 0.1 --idle-exit 3",
         }
     )
-    demo = ["--demo", "--workspace", str(workspace)]
-    shots: dict[str, list[str]] = {
-        "browse": [*demo, "--episode", "2", "--frame", "48"],
-        "browse-light": [*demo, "--theme", "light", "--episode", "1", "--frame", "60"],
-        "browse-empty": ["--workspace", str(tmp / "empty-ws"), "--pane", "browse"],
-    }
-    if REAL.is_dir():
-        shots["browse-lerobot"] = [
-            str(REAL),
-            "--workspace",
-            str(workspace),
-            "--episode",
-            "1",
-            "--frame",
-            "30",
-        ]
-    for key in PANES:
-        shots[f"pane-{key}"] = [*demo, "--pane", key, "--settle", "2500"]
-    wanted = set(args.only.split(",")) if args.only else set(shots)
-    results = []
-    for name, shot_args in shots.items():
-        if name not in wanted:
-            continue
-        # each shot starts from the same settings: no layout or theme carried over
-        (tmp / "settings.ini").unlink(missing_ok=True)
-        results.append(shoot(f"{name}.png", shot_args, out, env, args.xvfb))
+    env.pop("ROLLOUT_STUDIO_JOBS_DB", None)
+    results: list[dict] = []
+    try:
+        demo_args = ["--demo", "--workspace", str(workspace)]
+        browse: dict[str, list[str]] = {
+            "browse": [*demo_args, "--episode", "2", "--frame", "48"],
+            "browse-light": [*demo_args, "--theme", "light", "--episode", "1", "--frame", "60"],
+            "browse-empty": ["--workspace", str(tmp / "empty-ws"), "--pane", "browse"],
+            "browse-lerobot": [str(REAL), "--workspace", str(workspace), "--episode", "1", "--frame", "30"],
+        }
+        for name in browse_shots:
+            if name in wanted:
+                (tmp / "settings.ini").unlink(missing_ok=True)  # each shot starts from the same settings
+                command = [
+                    sys.executable,
+                    "-m",
+                    "app.entry",
+                    *browse[name],
+                    "--screenshot",
+                    str(out / f"{name}.png"),
+                ]
+                results += run(command, [name], out, env, args.xvfb)
+        for scene, shots in SCENES.items():
+            names = [s for s in shots if s in wanted]
+            if not names:
+                continue
+            (tmp / "settings.ini").unlink(missing_ok=True)
+            scene_env = dict(env)
+            if scene == "teleop":  # recordings go to a throw-away workspace, demo videos are reused
+                scene_ws = tmp / "teleop" / workspace.name
+                media = workspace / "demo-media"
+                if media.is_dir():
+                    shutil.copytree(media, scene_ws / "demo-media", dirs_exist_ok=True)
+                scene_env["RS_SCENE_WORKSPACE"] = str(scene_ws)
+            command = [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--scene",
+                scene,
+                "--only",
+                ",".join(names),
+                "--out",
+                str(out),
+                "--workspace",
+                str(workspace),
+            ]
+            results += run(command, names, out, scene_env, args.xvfb)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=1))
     return 0 if all(r["ok"] for r in results) else 1
 

@@ -18,6 +18,14 @@ JOINT_COLORS: dict[str, str] = {
     "wrist_roll": "#b48ead",
     "gripper": "#f6d32d",
 }
+# the same hues, deeper where the dark-theme colour is too pale on white (light theme only)
+JOINT_COLORS_LIGHT: dict[str, str] = {
+    "shoulder_pan": "#2f7de1",
+    "shoulder_lift": "#e8890c",
+    "elbow_flex": "#1f9d63",
+    "wrist_roll": "#95689a",
+    "gripper": "#c49a00",
+}
 # for joints that are not SO-101 joints, by position
 EXTRA_COLORS = [
     "#56b4e9",
@@ -94,7 +102,9 @@ def _base(name: str) -> str:
 
 def joint_color(name: str, position: int = 0) -> QColor:
     """The colour of a joint ("shoulder_pan", "left_gripper", "gripper.pos"), else by position."""
-    hex_color = JOINT_COLORS.get(_base(name))
+    base = _base(name)
+    light = JOINT_COLORS_LIGHT.get(base) if _current_theme == "light" else None
+    hex_color = light or JOINT_COLORS.get(base)
     if hex_color is None:
         hex_color = EXTRA_COLORS[position % len(EXTRA_COLORS)]
     return QColor(hex_color)

@@ -112,6 +112,8 @@ class TimelineBar(QWidget):
                 target = QRectF(left, track.top(), max(1.0, right - left), track.height())
                 painter.drawImage(target, image)
             painter.fillRect(track, QColor(0, 0, 0, 60))
+        elif self.num_frames > 1:
+            self._paint_ruler(painter, track)
         if self.num_frames > 1:
             shade = QColor(0, 0, 0, 170)
             if self.trim_in is not None:
@@ -146,6 +148,30 @@ class TimelineBar(QWidget):
             painter.setPen(palette.color("muted"))
             painter.drawText(track, Qt.AlignmentFlag.AlignCenter, "No episode")
         painter.end()
+
+    def _paint_ruler(self, painter: QPainter, track: QRectF) -> None:
+        """Second ticks with labels (seconds and frames) when there are no thumbnails to show."""
+        duration = (self.num_frames - 1) / self.fps
+        steps = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300)
+        step = next((s for s in steps if track.width() * s / duration >= 90), 600)
+        painter.setPen(QPen(palette.color("grid"), 1))
+        font = painter.font()
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        painter.setFont(font)
+        k = 0
+        while k * step <= duration + 1e-9:
+            t = k * step
+            x = self.x_for(t * self.fps)
+            painter.setPen(QPen(palette.color("grid"), 1))
+            painter.drawLine(int(x), int(track.bottom()) - 8, int(x), int(track.bottom()))
+            if k and x < track.right() - 50:
+                painter.setPen(palette.color("muted"))
+                painter.drawText(
+                    QRectF(x + 3, track.top(), 90, track.height() - 4),
+                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                    f"{t:g} s · {round(t * self.fps)}",
+                )
+            k += 1
 
     # -- mouse ------------------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -77,8 +77,9 @@ class PreviewView(QWidget):
         self.episodes = QTableWidget(0, len(self.EPISODE_COLUMNS))
         self.episodes.setHorizontalHeaderLabels(self.EPISODE_COLUMNS)
         self.episodes.verticalHeader().setVisible(False)
+        # the reason takes the spare width (elided, full text in its tooltip): never scrolled away
         self.episodes.horizontalHeader().setSectionResizeMode(
-            len(self.EPISODE_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch
+            self.REASON_COLUMN, QHeaderView.ResizeMode.Stretch
         )
         self.episodes.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         episodes_page = QWidget()
@@ -170,8 +171,9 @@ class PreviewView(QWidget):
             for column, cell in enumerate(cells):
                 table.setItem(i, column, cell)
         table.resizeColumnsToContents()
-        if table.columnWidth(self.REASON_COLUMN) > 380:
-            table.setColumnWidth(self.REASON_COLUMN, 380)
+        # one input file: its name is in every row and in the title, so the column only costs width
+        sources = {str(r.get("source", "")) for r in self._plan.get("episodes", [])}
+        table.setColumnHidden(len(self.EPISODE_COLUMNS) - 1, len(sources) <= 1)
 
     def _fill_values(self) -> None:
         samples = self._plan.get("samples", [])

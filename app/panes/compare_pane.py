@@ -358,16 +358,17 @@ class ComparePane(QWidget):
         self.metrics.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.metrics.setMinimumHeight(150)
-        right_layout.addWidget(self.metrics, 2)
+        right_layout.addWidget(self.metrics, 3)  # six joints and the mean readable without scrolling
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         right_layout.addWidget(self.summary_label)
         self.arm = ArmView()
-        right_layout.addWidget(self.arm, 3)
+        right_layout.addWidget(self.arm, 2)
         self.horizontal.addWidget(right)
         self.horizontal.setStretchFactor(0, 3)
         self.horizontal.setStretchFactor(1, 2)
+        self.horizontal.setSizes([600, 400])  # 60/40: the metrics table's columns fit beside the plots
         self.vertical.addWidget(self.horizontal)
         self.vertical.setStretchFactor(0, 2)
         self.vertical.setStretchFactor(1, 3)
@@ -837,7 +838,7 @@ class ComparePane(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 else:
                     item.setForeground(palette.joint_color(name, row))
-                if name == worst and col == 2:
+                if name == worst and col == 2 and (m.rmse or 0.0) >= 5e-4:
                     item.setForeground(palette.color("bad"))
                 self.metrics.setItem(row, col, item)
         s = r.summary()
@@ -854,7 +855,9 @@ class ComparePane(QWidget):
         self.metrics.setHorizontalHeaderLabels(
             [METRIC_HEADERS[0]]
             + [
-                f"{h} ({unit})" if h in ("MAE", "RMSE", "max dev", "DTW", "bias") else h
+                f"{h}\n({unit})"
+                if h in ("MAE", "RMSE", "max dev", "DTW", "bias")
+                else h.replace("at s", "at\n(s)")
                 for h in METRIC_HEADERS[1:]
             ]
         )

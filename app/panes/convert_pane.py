@@ -187,7 +187,9 @@ class Hdf5ToLerobotFamily(Family):
         self.task = QLineEdit()
         self.task.setPlaceholderText("e.g. Pick up the orange and place it on the plate.")
         self.tasks = QTableWidget(0, 2)
-        self.tasks.setHorizontalHeaderLabels(["file", "task (empty: the text above)"])
+        self.tasks.setHorizontalHeaderLabels(["file", "task (empty: as above)"])
+        self.tasks.horizontalHeaderItem(1).setToolTip("Leave empty to use the Task above for this file")
+        self.tasks.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.tasks.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.tasks.verticalHeader().setVisible(False)
         self.tasks.setMaximumHeight(110)
@@ -783,7 +785,7 @@ class ConvertPane(QWidget):
         super().__init__(parent)
         self.context = context
         self.chooser = QListWidget()
-        self.chooser.setMaximumWidth(230)
+        self.chooser.setMaximumWidth(300)
         for info in CONVERSIONS:
             item = QListWidgetItem(info.title)
             item.setData(Qt.ItemDataRole.UserRole, info.key)
@@ -795,6 +797,9 @@ class ConvertPane(QWidget):
             item = QListWidgetItem(title)
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.chooser.addItem(item)
+        # every title readable, no horizontal scroll bar
+        self.chooser.setMinimumWidth(self.chooser.sizeHintForColumn(0) + 2 * self.chooser.frameWidth() + 12)
+        self.chooser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()
         self.empty = QLabel(
             "Choose a conversion on the left.\nEvery conversion shows a preview before it writes anything."

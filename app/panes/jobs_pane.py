@@ -927,7 +927,7 @@ class JobsPane(QWidget):
             (COL_ID, 56),
             (COL_NAME, 200),
             (COL_TEMPLATE, 150),
-            (COL_RUNNER, 60),
+            (COL_RUNNER, 72),
             (COL_STATE, 130),
             (COL_PROGRESS, 240),
             (COL_ETA, 70),
@@ -936,6 +936,7 @@ class JobsPane(QWidget):
             (COL_ELAPSED, 80),
         ):
             header.resizeSection(column, width)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         delete_shortcut = QAction(self.table, shortcut=QKeySequence.StandardKey.Delete)
         delete_shortcut.triggered.connect(lambda: self.act("cancel"))

@@ -110,6 +110,7 @@ def fill_table(
 ) -> None:
     table.setColumnCount(len(headers))
     table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)  # row numbers from 1 beside episode numbers from 0 confuse
     table.setRowCount(len(rows))
     red = QBrush(color("bad"))
     for r, row in enumerate(rows):
