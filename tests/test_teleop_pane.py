@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import h5py
@@ -37,7 +38,10 @@ def pane(qtbot, context, monkeypatch):
     widget.shutdown()
 
 
-def test_demo_records_with_keys_and_buttons(qtbot, pane, context):
+@pytest.mark.parametrize("mode", ["process", "thread"])
+def test_demo_records_with_keys_and_buttons(qtbot, pane, context, monkeypatch, mode):
+    """process: the session in its own process (the default); thread: in the GUI process."""
+    monkeypatch.setattr(teleop_pane, "SESSION_MODE", mode)
     statuses = []
     context.statusChanged.connect(lambda field, text: statuses.append((field, text)))
     pane.start_demo()
@@ -70,18 +74,40 @@ def test_demo_records_with_keys_and_buttons(qtbot, pane, context):
     qtbot.keyClick(pane.task_edit, Qt.Key.Key_B)
     qtbot.wait(100)
     assert pane.session.state != "recording" and pane.task_edit.text().endswith("b")
-    out = pane.session.writer.recorder.path
-    follower_values = pane.session.snapshot().state_lerobot
+    session = pane.session
+    assert type(session).__name__ == ("SessionProcess" if mode == "process" else "TeleopSession")
+    out = session.writer.recorder.path
+    follower_values = session.snapshot().state_lerobot
     assert np.all(np.isfinite(follower_values))
     pane.disconnect_session()
     qtbot.waitUntil(
         lambda: pane.connect_button.text() == "Connect" and pane.connect_button.isEnabled(), timeout=10000
     )
+    if mode == "process":
+        assert not session.alive and session.state == "stopped"
     with h5py.File(out) as f:
         demos = f["data"]
         assert [bool(demos[d].attrs["success"]) for d in ("demo_0", "demo_1")] == [True, False]
         assert demos["demo_0/obs/front"].shape[1:] == (120, 160, 3)
         assert demos["demo_0"].attrs["rs_task"] == "Pick up the orange and place it on the plate."
+
+
+def test_closing_the_pane_stops_the_session_process(qtbot, pane):
+    pane.start_demo()
+    qtbot.waitUntil(lambda: pane.session is not None, timeout=30000)
+    session = pane.session
+    qtbot.waitUntil(lambda: session.snapshot() is not None and session.snapshot().tick > 10, timeout=5000)
+    pane.start_episode()
+    qtbot.waitUntil(lambda: session.state == "recording", timeout=3000)
+    qtbot.wait(300)
+    pid = session._proc.pid
+    pane.shutdown()  # what the main window calls on close
+    assert not session.alive and session.state == "stopped"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with h5py.File(session.writer.recorder.path) as f:  # the running demo was closed as interrupted
+        assert f["data/demo_0"].attrs["rs_status"] == "interrupted"
+    assert not find_unfinished(session.writer.recorder.path)
 
 
 def test_recovery_banner_closes_a_crashed_recording(qtbot, context, monkeypatch):

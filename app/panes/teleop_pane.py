@@ -5,9 +5,11 @@ camera tiles; right: live joint plots (leader solid, follower dashed), loop rate
 fps, dropped frames, disk rate; bottom: task text, episode timer, counters, Start (B) / Success (N)
 / Fail (R) / Re-record buttons and a RECORDING indicator. Banners say when an arm or a camera is lost.
 
-The control loop, the cameras and the writer run in their own threads (backend.teleop.session); this
-pane polls the loop's latest snapshot with a ~30 Hz timer. Connecting (ports, first camera frames)
-runs on a worker. ``start_demo()`` starts two virtual SO-101 arms on pseudo-terminals and two
+The session (control loop, cameras) runs in its own process (backend.teleop.session_process), the
+writer in another: a busy GUI thread cannot delay the loop's ticks. This pane polls the latest
+snapshot, plot history and camera previews from shared memory with a ~30 Hz timer. With
+``SESSION_MODE = "thread"`` the session runs in this process instead (threads; tests, comparisons).
+Connecting (ports, first camera frames) runs on a worker. ``start_demo()`` starts two virtual SO-101 arms on pseudo-terminals and two
 file-backed cameras and connects to them. On start the pane looks for recordings a crash left
 unfinished in the workspace and offers to recover them.
 """
@@ -49,13 +51,21 @@ from widgets.live_joint_plots import LiveJointPlots
 from widgets.video_tile import VideoGrid
 
 POLL_MS = 33
+SESSION_MODE = "process"  # "process": the session in its own process; "thread": in the GUI process
 DEMO_VIDEO_SIZE = (640, 480)  # the demo's file-backed cameras (tests make them smaller)
 SETTINGS_KEY = "teleop/form"
 UNITS = [("LeRobot", "lerobot"), ("rad", "rad")]
 
 
 # -- work done in worker threads ----------------------------------------------------------------
-def _connect_job(settings: Any, recover_mode: str | None, progress=None) -> Any:
+def _connect_job(settings: Any, recover_mode: str | None, mode: str = "process", progress=None) -> Any:
+    if mode == "process":
+        from backend.teleop.session_process import SessionProcess
+
+        progress.report(0, 1, "starting the session process: connecting the arms and cameras")
+        session = SessionProcess(settings, recover_mode)
+        notes = session.start()
+        return session, notes
     from backend.teleop.factory import build_session
 
     progress.report(0, 2, "connecting the arms and cameras")
@@ -490,7 +500,12 @@ class TeleopPane(QWidget):
         self.connect_status.setText("Connecting…")
         self.connect_button.setEnabled(False)
         self._connect_task = run_task(
-            _connect_job, settings, recover_mode, on_done=self._connected, on_error=self._connect_failed
+            _connect_job,
+            settings,
+            recover_mode,
+            SESSION_MODE,
+            on_done=self._connected,
+            on_error=self._connect_failed,
         )
 
     def _connected(self, result: Any) -> None:
@@ -541,6 +556,12 @@ class TeleopPane(QWidget):
         run_task(_stop_job, session, on_done=done, on_error=lambda m, d: done(None))
         self.out_edit.setText(self._default_output())
 
+    def _session_lost(self, message: str) -> None:
+        """The session process died (the writer process closes a running episode by itself)."""
+        self.banner.setText(f"The recording session stopped: {message}. Connect again to go on.")
+        self.banner.setVisible(True)
+        self.disconnect_session()
+
     # -- episode controls ---------------------------------------------------------------------------
     def start_episode(self) -> None:
         if self.session is not None:
@@ -586,6 +607,9 @@ class TeleopPane(QWidget):
     def _poll(self) -> None:
         session = self.session
         if session is None:
+            return
+        if getattr(session, "error", "") and getattr(session, "alive", True) is False:
+            self._session_lost(session.error)
             return
         snap = session.snapshot()
         if snap is None:

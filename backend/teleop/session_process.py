@@ -28,6 +28,7 @@ import atexit
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import threading
 import time
 import traceback
@@ -164,6 +165,29 @@ class _Preview:
                 self.shm.unlink()
 
 
+def timing_summary(periods: list[float] | np.ndarray, rate_hz: float, overruns: int = 0) -> dict[str, Any]:
+    """Loop periods (s) -> count, p50/p99/p99.9/max period and p50/p99 jitter (|period - 1/rate|), ms."""
+    values = np.asarray(periods, dtype=np.float64)
+    if values.size == 0:
+        return {"ticks": 0}
+    ms = values * 1000.0
+    jitter = np.abs(values - 1.0 / rate_hz) * 1000.0
+    return {
+        "ticks": int(values.size),
+        "rate_hz": float(rate_hz),
+        "loop_hz": float(1.0 / values.mean()),
+        "period_p50_ms": float(np.percentile(ms, 50)),
+        "period_p99_ms": float(np.percentile(ms, 99)),
+        "period_p999_ms": float(np.percentile(ms, 99.9)),
+        "period_max_ms": float(ms.max()),
+        "jitter_p50_ms": float(np.percentile(jitter, 50)),
+        "jitter_p99_ms": float(np.percentile(jitter, 99)),
+        "late_over_2ms": int((jitter > 2.0).sum()),
+        "late_at_s": [round(float(t), 2) for t in np.cumsum(values)[jitter > 2.0][:20]],
+        "overruns": int(overruns),
+    }
+
+
 # -- snapshot <-> JSON ------------------------------------------------------------------------------
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
@@ -264,7 +288,9 @@ class SessionProcess:
         self.notes: dict[str, Any] = {}
         self.error = ""
         self.details = ""
-        self.priority = ""
+        self.priority = ""  # the loop thread's scheduling, as the child reports it
+        self.main_priority = ""
+        self.timing: dict[str, Any] = {}  # the loop's periods since mark_timing(), sent at the end
         self._results: list[EpisodeResult] = []
         self._results_lock = threading.Lock()
         self._ready = threading.Event()
@@ -389,6 +415,10 @@ class SessionProcess:
     def set_task(self, task: str) -> None:
         self._send({"cmd": "task", "task": task})
 
+    def mark_timing(self) -> None:
+        """Benchmarks: ``timing`` (filled at stop()) covers the loop's periods from now on."""
+        self._send({"cmd": "mark"})
+
     # -- state --------------------------------------------------------------------------------------
     def poll(self) -> bool:
         """Copy the latest snapshot, history and new camera previews out of shared memory.
@@ -419,6 +449,7 @@ class SessionProcess:
         except (ValueError, KeyError, TypeError):
             return False
         self.priority = data.get("priority", self.priority)
+        self.main_priority = data.get("main_priority", self.main_priority)
         self._snapshot = snap
         self._history = history
         self._state = snap.state
@@ -474,6 +505,8 @@ class SessionProcess:
             elif kind == "result":
                 with self._results_lock:
                     self._results.append(EpisodeResult(**event["result"]))
+            elif kind == "timing":
+                self.timing = event.get("timing") or {}
 
 
 # -- the child process ----------------------------------------------------------------------------
@@ -507,7 +540,11 @@ def _child_main(conn: Any, events: Any, lock: Any, config_text: str) -> None:
         _close_child(block, previews, events)
         return
 
+    main_priority = _claim_main_priority()
     sent_results = 0
+    mark = 0  # index into session.periods where the benchmark's window starts
+    mark_overruns = 0
+    mark_reads = 0
     last_seq: dict[str, int] = {}
 
     def publish() -> None:
@@ -519,7 +556,9 @@ def _child_main(conn: Any, events: Any, lock: Any, config_text: str) -> None:
         for result in results[sent_results:]:
             emit({"event": "result", "result": asdict(result)})
         sent_results = len(results)
-        payload = json.dumps({"snapshot": snapshot_to_dict(snap), "priority": session.priority}).encode()
+        payload = json.dumps(
+            {"snapshot": snapshot_to_dict(snap), "priority": session.priority, "main_priority": main_priority}
+        ).encode()
         history = session.history()
         new_frames = {}
         for name, frame in snap.frames.items():
@@ -562,14 +601,25 @@ def _child_main(conn: Any, events: Any, lock: Any, config_text: str) -> None:
                     session.rerecord()
                 elif kind == "task":
                     session.set_task(str(cmd.get("task", "")))
+                elif kind == "mark":
+                    mark, mark_overruns = len(session.periods), session._overruns
+                    mark_reads = len(session.read_latencies)
             now = time.perf_counter()
             if now >= next_publish:
                 publish()
                 next_publish = max(next_publish + period, now)
     finally:
         try:
+            periods = list(session.periods[mark:])
+            overruns = session._overruns - mark_overruns
+            reads = np.asarray(session.read_latencies[mark_reads:]) * 1000.0
             session.stop()
             publish()
+            timing = timing_summary(periods, session.config.rate_hz, overruns)
+            if reads.size:
+                timing["leader_read_p99_ms"] = float(np.percentile(reads, 99))
+                timing["leader_read_max_ms"] = float(reads.max())
+            emit({"event": "timing", "timing": timing})
         except Exception:  # noqa: BLE001 - reported; the child ends either way
             emit(
                 {
@@ -579,6 +629,18 @@ def _child_main(conn: Any, events: Any, lock: Any, config_text: str) -> None:
                 }
             )
         _close_child(block, previews, events)
+
+
+def _claim_main_priority() -> str:
+    """SCHED_FIFO 1 for the child's main thread where allowed (as `rollout-studio record` does): it
+    publishes snapshots and takes commands, and must not be preempted while it holds the GIL that
+    the loop thread (SCHED_FIFO 10) waits for. Called after the session started, so the writer
+    process and the camera threads keep their own priorities."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        return "SCHED_FIFO 1"
+    except (OSError, AttributeError):
+        return "normal"
 
 
 def _plain_notes(notes: dict[str, Any]) -> dict[str, Any]:
