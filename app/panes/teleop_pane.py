@@ -16,6 +16,8 @@ unfinished in the workspace and offers to recover them.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,21 @@ def _recover_job(paths: list[str], mode: str, progress=None) -> list[str]:
     return lines
 
 
+# Demo arm processes still running: stopped at interpreter exit even if the pane never got to it
+# (e.g. the window closed while the demo was still starting).
+_LIVE_DEMO_ARMS: set[Any] = set()
+
+
+@atexit.register
+def _stop_demo_arms() -> None:
+    for proc in list(_LIVE_DEMO_ARMS):
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in list(_LIVE_DEMO_ARMS):
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=3)
+
+
 def _demo_job(workspace: str, size: tuple[int, int] = DEMO_VIDEO_SIZE, progress=None) -> dict[str, Any]:
     """Two calibrated virtual arms, each served by its own `rollout-studio virtual-arm` process (as
     real servos would be: outside the studio's process), and two demo videos."""
@@ -143,6 +160,7 @@ def _demo_job(workspace: str, size: tuple[int, int] = DEMO_VIDEO_SIZE, progress=
                 "--write-calibration",
                 files[name],
                 "--realtime",
+                "--exit-with-parent",
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -151,6 +169,7 @@ def _demo_job(workspace: str, size: tuple[int, int] = DEMO_VIDEO_SIZE, progress=
             cwd=str(Path(__file__).resolve().parents[2]),
         )
         arms.append(proc)
+        _LIVE_DEMO_ARMS.add(proc)
         devices[name] = proc.stdout.readline().strip()
         if not devices[name]:
             for other in arms:
@@ -788,6 +807,7 @@ class TeleopPane(QWidget):
         arms, self._demo_arms = self._demo_arms, []
         for arm in arms:  # virtual-arm processes
             arm.terminate()
+            _LIVE_DEMO_ARMS.discard(arm)
         for arm in arms:
             try:
                 arm.wait(timeout=5)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
+import time
 
 from backend.errors import StudioError
 
@@ -41,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--start-on-connect", action="store_true", help="start the motion at the first request")
     p.add_argument("--seconds", type=float, help="stop after this long")
+    p.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started it is gone (the studio's demo arms use this)",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,7 +85,13 @@ def run(args: argparse.Namespace) -> int:
             f"virtual SO-101 '{args.name}' on {arm.port} (motion {args.motion}); Ctrl+C stops",
             file=sys.stderr,
         )
-        stop.wait(args.seconds)
+        parent = os.getppid()
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while not stop.wait(0.5):
+            if args.exit_with_parent and os.getppid() != parent:
+                break  # reparented: whoever started us died without stopping us
+            if deadline is not None and time.monotonic() >= deadline:
+                break
     finally:
         arm.stop()
         with contextlib.suppress(OSError):
