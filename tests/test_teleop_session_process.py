@@ -76,7 +76,7 @@ def test_proxy_drives_the_session_in_its_own_process(tmp_path, leader):
         assert hist["t"].shape == (600,) and hist["leader"].shape == (600, 6)
         assert np.isfinite(hist["leader"][-1]).all() and np.isnan(hist["follower"]).all()
         # the loop's own stats come through
-        assert 50 < snap.loop_hz < 70 and snap.period_p50_ms > 0
+        assert 30 < snap.loop_hz < 70 and snap.period_p50_ms > 0  # ~60; loose: CI machines get loaded
 
         session.begin_episode("Pick up the orange")
         assert wait_for(lambda: session.state == "recording")

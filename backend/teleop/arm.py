@@ -83,7 +83,13 @@ class SO101Arm:
     def connect(self, check_motors: bool = True) -> SO101Arm:
         self.bus.open()
         if check_motors:
-            self.check_motors()
+            # setup is not time-critical: wait longer than the control loop does for each reply
+            loop_timeout, loop_retries = self.bus.timeout, self.bus.retries
+            self.bus.timeout, self.bus.retries = max(loop_timeout, 0.1), max(loop_retries, 4)
+            try:
+                self.check_motors()
+            finally:
+                self.bus.timeout, self.bus.retries = loop_timeout, loop_retries
         return self
 
     def disconnect(self, disable_torque: bool = True) -> None:
