@@ -56,11 +56,15 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
             self.plots[0].legend.addItem(self.follower_curves[0], "follower")
 
     def set_unit(self, unit: str) -> None:
-        """The unit goes in the bottom axis title; the joint axes keep their short names."""
+        """Every joint axis names its unit (ui.md: units on every axis)."""
         if unit == self.unit or not self.plots:
             return
         self.unit = unit
-        self.plots[-1].setLabel("bottom", f"time (s) · joints in {unit}" if unit else "time (s)")
+        for i, (joint, plot) in enumerate(zip(self.joints, self.plots, strict=False)):
+            name = SHORT.get(joint, joint)
+            plot.setLabel("left", f"{name} ({unit})" if unit else name,
+                          color=palette.joint_color(joint, i).name())
+        self.plots[-1].setLabel("bottom", "time (s)")
 
     def set_data(self, t: np.ndarray, leader: np.ndarray, follower: np.ndarray | None = None) -> None:
         """``t`` seconds (e.g. relative to now, negative), ``leader``/``follower`` (N, joints)."""

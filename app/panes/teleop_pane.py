@@ -304,7 +304,7 @@ class TeleopPane(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(300)
+        scroll.setMinimumWidth(390)  # ports, calibration paths and buttons readable without scrolling
         splitter.addWidget(scroll)
 
         # centre: cameras
@@ -332,7 +332,7 @@ class TeleopPane(QWidget):
         self.stats_label.setWordWrap(True)
         right_box.addWidget(self.stats_label)
         splitter.addWidget(right)
-        splitter.setSizes([320, 640, 420])
+        splitter.setSizes([400, 620, 420])
 
         # bottom: task, timer, counters, buttons
         bottom = QHBoxLayout()
