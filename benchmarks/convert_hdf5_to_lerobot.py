@@ -137,6 +137,8 @@ def child(mode: str, src: Path, out: Path, skip: int, preset: str | None) -> Non
     result = (run_studio if mode == "studio" else run_baseline)(src, out, skip, preset)
     after = os.times()
     cpu = (after.user - before.user) + (after.system - before.system)
+    # the studio's frame-reader worker process is a child: count its CPU too
+    cpu += (after.children_user - before.children_user) + (after.children_system - before.children_system)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     result["episode_frames_per_s"] = result["frames"] / result["seconds"]
     result["cpu_ms_per_episode_frame"] = 1000.0 * cpu / result["frames"]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from backend.convert import frame_worker
 from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
@@ -474,11 +475,18 @@ def run(
         )
         done = 0
         writer = open_writer(fmt, out, spec, overwrite=options.overwrite)
-        with writer:
-            for number, source, episode in selected:
-                done = _write_episode(
-                    writer, number, source, episode, features, options, record, summary, progress, done, total
-                )
+        # HDF5 chunks are decompressed in a worker process beside the encoders (see frame_worker)
+        worker = _start_worker(selected, options.skip_frames, first.cameras)
+        try:
+            with writer:
+                for number, source, episode in selected:
+                    done = _write_episode(
+                        writer, number, source, episode, features, options, record, summary, progress, done,
+                        total, worker,
+                    )
+        finally:
+            if worker is not None:
+                worker.close()
         summary.frames_written = done
         summary.episodes_written = len(record["episodes"])
         summary.provenance = record
@@ -504,6 +512,7 @@ def _write_episode(
     progress: Progress,
     done: int,
     total: int,
+    worker: frame_worker.FrameWorker | None = None,
 ) -> int:
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
@@ -530,15 +539,21 @@ def _write_episode(
         out_episode = writer.begin_episode(task=source.task)
         # one reader thread per camera, 48 frames ahead: a whole HDF5 chunk (100 frames) is decompressed
         # once into the stream's chunk cache while the frames already read keep the encoders busy
-        prefetcher = FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES)
+        # (or, where it can, a worker process reads them: see frame_worker)
         try:
-            with prefetcher as frames:
-                for t, images in frames:
-                    i = t - skip
-                    out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
-                    done += 1
-                    if done % 10 == 0 or i == length - 1:
-                        progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
+            if worker is not None:
+                frames = worker.frames(skip, episode.length)
+                try:
+                    done = _feed(out_episode, frames, values, skip, length, done, total, progress, source, name)
+                except frame_worker.WorkerError as error:
+                    raise FormatError(
+                        f"cannot read frames from {error.frame} of {name} ({error})", source.path
+                    ) from None
+                finally:
+                    frames.close()
+            else:
+                with FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES) as frames:
+                    done = _feed(out_episode, frames, values, skip, length, done, total, progress, source, name)
             index = out_episode.end(success=episode.success if episode.success is not None else True)
         except BaseException:
             out_episode.discard()
@@ -558,4 +573,69 @@ def _write_episode(
         success=episode.success,
         seed=episode.extra.get("seed"),
     )
+    return done
+
+
+def _worker_datasets(streams: dict[str, Any]) -> dict[str, tuple[str, tuple[int, ...], Any]] | None:
+    """Where each camera's frames are in the HDF5 file, when a worker process can read them all
+    as they are (uint8 RGB); None otherwise (frames are then read on threads)."""
+    located = {}
+    for cam, stream in streams.items():
+        where = getattr(stream, "h5_location", None)
+        info = where() if where is not None else None
+        if info is None:
+            return None
+        _, shape, dtype = info
+        if np.dtype(dtype) != np.uint8 or len(shape) != 4 or shape[-1] != 3:
+            return None
+        located[cam] = info
+    return located or None
+
+
+def _start_worker(
+    selected: list[tuple[int, _Source, Episode]], skip: int, cameras: list[str]
+) -> frame_worker.FrameWorker | None:
+    """A worker process reading every selected episode's frames, when it can read them all."""
+    if not frame_worker.available():
+        return None
+    jobs = []
+    for _, source, episode in selected:
+        if list(source.cameras) != list(cameras):
+            return None
+        streams = {cam: episode.stream(cam) for cam in source.cameras}
+        try:
+            located = _worker_datasets(streams)
+        finally:
+            for stream in streams.values():
+                stream.close()
+        if located is None or any(info[1][0] < episode.length for info in located.values()):
+            return None
+        jobs.append((source.path, located, skip, episode.length))
+    worker = frame_worker.FrameWorker()
+    try:
+        worker.submit(jobs)
+    except OSError:
+        worker.close()
+        return None
+    return worker
+
+
+def _feed(
+    out_episode: Any,
+    frames: Any,
+    values: dict[str, np.ndarray],
+    skip: int,
+    length: int,
+    done: int,
+    total: int,
+    progress: Progress,
+    source: _Source,
+    name: str,
+) -> int:
+    for t, images in frames:
+        i = t - skip
+        out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
+        done += 1
+        if done % 10 == 0 or i == length - 1:
+            progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
     return done

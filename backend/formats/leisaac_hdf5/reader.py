@@ -96,6 +96,14 @@ class _ImageStream(ArrayStream):
             image = np.ascontiguousarray(image[..., :3])
         return image
 
+    def h5_location(self) -> tuple[str, tuple[int, ...], np.dtype] | None:
+        """(dataset name inside the file, shape, dtype), for readers in another process."""
+        frames = self._frames
+        if not isinstance(frames, _Rows):
+            return None
+        with self._lock:
+            return frames._dataset.name, tuple(frames.shape), frames.dtype
+
     def close(self) -> None:
         self._frames = None  # drop the dataset (and its chunk cache)
 
