@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.tasks import Task, run_task
 from app.wizards.cosmos_idm import WIZARD_FAMILIES
+from app.wizards.plumbing import WizardRunEndings
 from backend.convert import CONVERSIONS, ConversionInfo, module_for
 from widgets.wizard_done import DoneView
 from widgets.wizard_frame import WizardFrame
@@ -547,7 +548,7 @@ FAMILIES = {
 # the wizard (same for every family)
 
 
-class ConversionWizard(QWidget):
+class ConversionWizard(WizardRunEndings, QWidget):
     finished = Signal(dict)  # the summary dict when a run completes
 
     def __init__(self, family: Family, context: Any, parent: QWidget | None = None) -> None:
@@ -743,35 +744,7 @@ class ConversionWizard(QWidget):
         self._status("")
         self.finished.emit(summary)
 
-    def _run_failed(self, message: str, details: str) -> None:
-        self.last_error = message
-        self.run_view.finish(False, f"failed: {message} (nothing was written)")
-        self._update_next()
-        self._status("")
-        try:
-            from app.error_dialog import show_error
-
-            show_error(self, "The conversion failed", message, details)
-        except ImportError:  # pragma: no cover - the dialog module is optional
-            pass
-
-    def _run_cancelled(self) -> None:
-        self.last_error = "cancelled"
-        self.run_view.finish(False, "cancelled: nothing was written")
-        self._update_next()
-        self._status("")
-
-    def _status(self, text: str) -> None:
-        if hasattr(self.context, "set_status"):
-            self.context.set_status("convert", text)
-
     # done -----------------------------------------------------------------------------------------
-    def _open_in_browse(self, path: str) -> None:
-        if not path:
-            return
-        self.context.openDatasetRequested.emit(path)
-        self.context.showPaneRequested.emit("browse")
-
     def _open_folder(self, path: str) -> None:
         if not path:
             return

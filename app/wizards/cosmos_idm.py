@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.tasks import Task, run_task
+from app.wizards.plumbing import WizardRunEndings
 from backend.cosmos.batch import (
     COSMOS_FPS,
     DEFAULTS,
@@ -138,7 +139,7 @@ def _spin(minimum: int, maximum: int, value: int) -> QSpinBox:
 # the shared wizard
 
 
-class CosmosIdmWizard(QWidget):
+class CosmosIdmWizard(WizardRunEndings, QWidget):
     """Inputs -> options with live preview -> run -> done. Subclasses fill in the hooks."""
 
     key = ""
@@ -459,35 +460,9 @@ class CosmosIdmWizard(QWidget):
         self._status("")
         self.finished.emit(result)
 
-    def _run_failed(self, message: str, details: str) -> None:
-        self.last_error = message
-        self.run_view.finish(False, f"failed: {message} (nothing was written)")
-        self._update_next()
-        self._status("")
-        try:
-            from app.error_dialog import show_error
-
-            show_error(self, f"{self.title} failed", message, details)
-        except ImportError:  # pragma: no cover - the dialog module is optional
-            pass
-
-    def _run_cancelled(self) -> None:
-        self.last_error = "cancelled"
-        self.run_view.finish(False, "cancelled: nothing was written")
-        self._update_next()
-        self._status("")
-
-    def _status(self, text: str) -> None:
-        if hasattr(self.context, "set_status"):
-            self.context.set_status("convert", text)
-
     # -- done -------------------------------------------------------------------------------------
-    def _open_in_browse(self, path: str) -> None:
-        if not path:
-            return
-        self.context.openDatasetRequested.emit(path)
-        if hasattr(self.context, "showPaneRequested"):
-            self.context.showPaneRequested.emit("browse")
+    def failure_title(self) -> str:
+        return f"{self.title} failed"
 
     def _open_folder(self, _path: str) -> None:
         target = Path(getattr(self, "_done_folder", "") or self.out.path())
