@@ -94,9 +94,10 @@ def test_proxy_drives_the_session_in_its_own_process(tmp_path, leader):
         results = session.results()
         assert [r.success for r in results] == [True, None, False] and results[1].reason == "dropped"
         assert wait_for(lambda: session.snapshot().episodes_kept == 2)
+        # the snapshot is republished ~30 times a second: wait for the one that names the last episode
+        assert wait_for(lambda: (r := session.snapshot().last_result) is not None and r.name == "demo_1")
         snap = session.snapshot()
         assert (snap.successes, snap.failures, snap.dropped) == (1, 1, 1)
-        assert snap.last_result is not None and snap.last_result.name == "demo_1"
         pid = session._proc.pid
     finally:
         session.stop()
