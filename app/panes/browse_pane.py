@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -57,6 +56,7 @@ from widgets.episode_table import (
 from widgets.frame_loader import FrameLoader
 from widgets.icons import media_icon
 from widgets.joint_plots import JointPlotStack
+from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
 from widgets.timeline import TransportBar
 from widgets.toast import Toast
 from widgets.video_tile import VideoGrid
@@ -454,20 +454,13 @@ class BrowsePane(QWidget):
         return button
 
     def _shortcuts(self) -> None:
-        def add(keys: str, slot) -> None:
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        add_transport_shortcuts(self, self.toggle_play, self.step, self.set_position, self._last_frame)
 
-        add("Space", self.toggle_play)
-        add("Left", lambda: self.step(-1))
-        add("Right", lambda: self.step(1))
-        add("Shift+Left", lambda: self.step(-10))
-        add("Shift+Right", lambda: self.step(10))
+        def add(keys: str, slot) -> None:
+            add_pane_shortcut(self, keys, slot)
+
         add("Up", lambda: self.next_episode(-1))
         add("Down", lambda: self.next_episode(1))
-        add("Home", lambda: self.set_position(0))
-        add("End", lambda: self.set_position(self._last_frame()))
         add("I", self.trim_in_here)
         add("O", self.trim_out_here)
         add("F", self.toggle_flag)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -55,6 +54,7 @@ from widgets.arm_view import ArmView
 from widgets.compare_batch import RowTable
 from widgets.compare_plots import CompareJointPlots
 from widgets.frame_loader import FrameLoader
+from widgets.shortcuts import add_transport_shortcuts
 from widgets.timeline import TransportBar
 from widgets.video_tile import VideoTile
 
@@ -447,18 +447,7 @@ class ComparePane(QWidget):
         self.schedule_compute()
 
     def _shortcuts(self) -> None:
-        def add(keys: str, slot) -> None:
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
-
-        add("Space", self.toggle_play)
-        add("Left", lambda: self.step(-1))
-        add("Right", lambda: self.step(1))
-        add("Shift+Left", lambda: self.step(-10))
-        add("Shift+Right", lambda: self.step(10))
-        add("Home", lambda: self.seek_frame(0))
-        add("End", lambda: self.seek_frame(self._last_frame()))
+        add_transport_shortcuts(self, self.toggle_play, self.step, self.seek_frame, self._last_frame)
 
     def _show_empty(self) -> None:
         self._set_tiles([])

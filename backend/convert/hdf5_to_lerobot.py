@@ -237,8 +237,13 @@ def _select(source: _Source, episode: Episode, options: Hdf5ToLerobotOptions) ->
     return ""
 
 
+def _vector(key: str, names: list[str], unit: Unit) -> Feature:
+    return Feature(key, FeatureKind.VECTOR, "float32", (len(names),), names, JointSpace(tuple(names), unit))
+
+
 def _features(source: _Source) -> tuple[dict[str, Feature], list[str]]:
-    """Output vector features and warnings."""
+    """Output vector features and warnings. Joint positions go to LeRobot's range; anything else
+    (keyboard / IK actions, non-SO-101 joints) is copied unscaled and said so."""
     warnings: list[str] = []
     features: dict[str, Feature] = {}
     action = source.action_space
@@ -247,50 +252,19 @@ def _features(source: _Source) -> tuple[dict[str, Feature], list[str]]:
             f"actions are {action.width} wide and not joint positions (keyboard / IK teleop?): "
             "copied unscaled, they are not in LeRobot's -100..100 range"
         )
-        names = [n.replace("actions", "action") for n in action.names]
-        features["action"] = Feature(
-            "action",
-            FeatureKind.VECTOR,
-            "float32",
-            (action.width,),
-            names,
-            JointSpace(tuple(names), Unit.OTHER),
-        )
+        features["action"] = _vector("action", [n.replace("actions", "action") for n in action.names], Unit.OTHER)
     else:
-        names = lerobot_joint_names(action.names)
-        features["action"] = Feature(
-            "action",
-            FeatureKind.VECTOR,
-            "float32",
-            (action.width,),
-            names,
-            JointSpace(tuple(names), Unit.LEROBOT_RANGE),
-        )
+        features["action"] = _vector("action", lerobot_joint_names(action.names), Unit.LEROBOT_RANGE)
     state = source.state_space
-    if state is not None:
-        if state.unit is Unit.OTHER or not state.is_so101:
-            warnings.append("joint positions are not SO-101 joints: copied unscaled")
-            names = list(state.names)
-            features["observation.state"] = Feature(
-                "observation.state",
-                FeatureKind.VECTOR,
-                "float32",
-                (state.width,),
-                names,
-                JointSpace(tuple(names), Unit.OTHER),
-            )
-        else:
-            names = lerobot_joint_names(state.names)
-            features["observation.state"] = Feature(
-                "observation.state",
-                FeatureKind.VECTOR,
-                "float32",
-                (state.width,),
-                names,
-                JointSpace(tuple(names), Unit.LEROBOT_RANGE),
-            )
-    else:
+    if state is None:
         warnings.append(f"{source.path.name} has no joint positions (obs/joint_pos): no observation.state")
+    elif state.unit is Unit.OTHER or not state.is_so101:
+        warnings.append("joint positions are not SO-101 joints: copied unscaled")
+        features["observation.state"] = _vector("observation.state", list(state.names), Unit.OTHER)
+    else:
+        features["observation.state"] = _vector(
+            "observation.state", lerobot_joint_names(state.names), Unit.LEROBOT_RANGE
+        )
     return features, warnings
 
 
