@@ -215,3 +215,20 @@ def test_timeline_hover_preview_and_length_slider(qtbot):
     assert values[-1][0] == 10 and 55 <= values[-1][1] <= 65  # the high handle followed the mouse
     slider.setValue((90, 30))  # reversed: sorted
     assert slider.value() == (30, 90)
+
+
+def test_transport_keys_move_the_playhead(qtbot, window, tmp_path):
+    browse, _dataset = _open_memory(qtbot, window, tmp_path)
+    browse.table.setFocus()
+    browse.set_position(20)
+    qtbot.keyClick(browse.table, Qt.Key.Key_Right)
+    assert browse.position == 21
+    qtbot.keyClick(browse.table, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert browse.position == 31
+    qtbot.keyClick(browse.table, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(browse.table, Qt.Key.Key_Left)
+    assert browse.position == 20
+    qtbot.keyClick(browse.table, Qt.Key.Key_End)
+    assert browse.position == browse._last_frame()
+    qtbot.keyClick(browse.table, Qt.Key.Key_Home)
+    assert browse.position == 0
