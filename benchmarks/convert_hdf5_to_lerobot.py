@@ -60,8 +60,9 @@ def run_baseline(src: Path, out: Path, skip: int, preset: str | None) -> dict:  
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from backend.formats.lerobot.stats import downsample, sample_indices
+    from backend.formats.lerobot.stats import sample_indices
     from backend.media import VideoWriter
+    from backend.media.image_stats import downsample
     from backend.units import JointSpace, Unit
 
     space = JointSpace.so101(Unit.RADIANS)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.convert import frame_worker
+from backend.convert import camera_worker
 from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
@@ -40,6 +40,7 @@ from backend.convert.common import (
 from backend.errors import Cancelled, FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
+from backend.formats.lerobot.stats import ImageStats
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
 from backend.units import JointSpace, Unit, lerobot_joint_names
@@ -252,7 +253,9 @@ def _features(source: _Source) -> tuple[dict[str, Feature], list[str]]:
             f"actions are {action.width} wide and not joint positions (keyboard / IK teleop?): "
             "copied unscaled, they are not in LeRobot's -100..100 range"
         )
-        features["action"] = _vector("action", [n.replace("actions", "action") for n in action.names], Unit.OTHER)
+        features["action"] = _vector(
+            "action", [n.replace("actions", "action") for n in action.names], Unit.OTHER
+        )
     else:
         features["action"] = _vector("action", lerobot_joint_names(action.names), Unit.LEROBOT_RANGE)
     state = source.state_space
@@ -420,47 +423,68 @@ def run(
                 "; ".join(f"{s['episode']}: {s['reason']}" for s in summary.skipped[:5]),
             )
         total = sum(e.length - options.skip_frames for _, _, e in selected)
-        progress.report(0, total, "hashing inputs")
-        record = prov.new_record(
-            KIND,
-            [(s.path, "source") for s in sources],
-            options_dict(options),
-            out,
-            fmt.value,
-            options.hash_mode,
-        )
         first = sources[0]
-        cameras = []
-        for cam in first.cameras:
-            info = first.dataset.camera_info(cam)
-            cameras.append(CameraSpec(cam, info.width, info.height))
-        # threaded: each camera encodes on its own worker thread while frames are read ahead
-        writer_options: dict[str, Any] = {"codec": options.codec, "threaded": True}
-        for key in ("crf", "gop", "preset"):
-            if getattr(options, key) is not None:
-                writer_options[key] = getattr(options, key)
-        spec = WriterSpec(
-            fps=float(options.fps),
-            robot_type=ROBOTS[first.robot][0],
-            features=features,
-            cameras=cameras,
-            options=writer_options,
-            provenance=record,
-        )
-        done = 0
-        writer = open_writer(fmt, out, spec, overwrite=options.overwrite)
-        # HDF5 chunks are decompressed in a worker process beside the encoders (see frame_worker)
-        worker = _start_worker(selected, options.skip_frames, first.cameras)
+        located = _locate_frames(selected, first.cameras)
+        # one encoder process per camera (see camera_worker), started now so that its imports
+        # overlap the hashing and the writer's set-up; frames are read on threads where it cannot
+        workers = camera_worker.CameraWorkers(first.cameras) if located is not None else None
         try:
-            with writer:
-                for number, source, episode in selected:
-                    done = _write_episode(
-                        writer, number, source, episode, features, options, record, summary, progress, done,
-                        total, worker,
-                    )
+            progress.report(0, total, "hashing inputs")
+            record = prov.new_record(
+                KIND,
+                [(s.path, "source") for s in sources],
+                options_dict(options),
+                out,
+                fmt.value,
+                options.hash_mode,
+            )
+            cameras = []
+            for cam in first.cameras:
+                info = first.dataset.camera_info(cam)
+                cameras.append(CameraSpec(cam, info.width, info.height))
+            # threaded: each camera encodes on its own worker thread while frames are read ahead
+            writer_options: dict[str, Any] = {"codec": options.codec, "threaded": True}
+            for key in ("crf", "gop", "preset"):
+                if getattr(options, key) is not None:
+                    writer_options[key] = getattr(options, key)
+            spec = WriterSpec(
+                fps=float(options.fps),
+                robot_type=ROBOTS[first.robot][0],
+                features=features,
+                cameras=cameras,
+                options=writer_options,
+                provenance=record,
+            )
+            done = 0
+            with open_writer(fmt, out, spec, overwrite=options.overwrite) as writer:
+                if workers is not None:
+                    assert located is not None
+                    jobs = _submit(workers, writer, located, selected, cameras, options)
+                    for k, (number, source, episode) in enumerate(selected):
+                        done = _adopt_episode(
+                            writer,
+                            k,
+                            number,
+                            source,
+                            episode,
+                            features,
+                            options,
+                            record,
+                            progress,
+                            done,
+                            total,
+                            workers,
+                            jobs,
+                            selected,
+                        )
+                else:
+                    for number, source, episode in selected:
+                        done = _write_episode(
+                            writer, number, source, episode, features, options, record, progress, done, total
+                        )
         finally:
-            if worker is not None:
-                worker.close()
+            if workers is not None:
+                workers.close()
         summary.frames_written = done
         summary.episodes_written = len(record["episodes"])
         summary.provenance = record
@@ -474,22 +498,10 @@ def run(
             source.dataset.close()
 
 
-def _write_episode(
-    writer: Any,
-    number: int,
-    source: _Source,
-    episode: Episode,
-    features: dict[str, Feature],
-    options: Hdf5ToLerobotOptions,
-    record: dict[str, Any],
-    summary: ConversionSummary,
-    progress: Progress,
-    done: int,
-    total: int,
-    worker: frame_worker.FrameWorker | None = None,
-) -> int:
-    skip = options.skip_frames
-    name = episode.source or f"demo_{episode.index}"
+def _episode_values(
+    source: _Source, episode: Episode, features: dict[str, Feature], skip: int
+) -> dict[str, np.ndarray]:
+    """The episode's vectors from frame ``skip`` on, in the output's units."""
     dataset = source.dataset
     values: dict[str, np.ndarray] = {
         "action": _convert(
@@ -502,6 +514,176 @@ def _write_episode(
             episode.array(dataset.roles["state"])[skip:], source.state_space, features["observation.state"]
         )
     episode.unload()
+    return values
+
+
+def _add_provenance(
+    record: dict[str, Any], index: int, number: int, source: _Source, episode: Episode, skip: int
+) -> None:
+    prov.add_episode(
+        record,
+        index,
+        number,
+        episode.index,
+        episode.source or f"demo_{episode.index}",
+        skip,
+        episode.length - skip,
+        task=source.task,
+        success=episode.success,
+        seed=episode.extra.get("seed"),
+    )
+
+
+def _success(episode: Episode) -> bool:
+    return episode.success if episode.success is not None else True
+
+
+# -- frames encoded by camera processes ------------------------------------------------------------
+
+
+def _locate_frames(
+    selected: list[tuple[int, _Source, Episode]], cameras: list[str]
+) -> list[dict[str, str]] | None:
+    """Per selected episode, {camera: dataset name in the HDF5 file} when a camera process can read
+    every frame as it is (uint8 RGB, all frames there); None otherwise (frames are then read here)."""
+    located = []
+    for _, source, episode in selected:
+        if list(source.cameras) != list(cameras):
+            return None
+        names = {}
+        for cam in cameras:
+            stream = episode.stream(cam)
+            try:
+                where = getattr(stream, "h5_location", None)
+                info = where() if where is not None else None
+            finally:
+                stream.close()
+            if info is None:
+                return None
+            name, shape, dtype = info
+            if np.dtype(dtype) != np.uint8 or len(shape) != 4 or shape[-1] != 3 or shape[0] < episode.length:
+                return None
+            names[cam] = name
+        located.append(names)
+    return located
+
+
+def _submit(
+    workers: camera_worker.CameraWorkers,
+    writer: Any,
+    located: list[dict[str, str]],
+    selected: list[tuple[int, _Source, Episode]],
+    cameras: list[CameraSpec],
+    options: Hdf5ToLerobotOptions,
+) -> dict[str, list[camera_worker.EncodeJob]]:
+    """Give every camera process all its episodes; each mp4 goes where the writer would encode it."""
+    if writer.num_episodes:
+        raise StudioError("the output writer already has episodes", writer.out)
+    jobs: dict[str, list[camera_worker.EncodeJob]] = {c.name: [] for c in cameras}
+    for k, ((_, source, episode), names) in enumerate(zip(selected, located, strict=True)):
+        for cam in cameras:
+            key = writer.cameras[cam.name][0]
+            jobs[cam.name].append(
+                camera_worker.EncodeJob(
+                    str(source.path),
+                    names[cam.name],
+                    options.skip_frames,
+                    episode.length,
+                    str(writer.encode_path(k, key)),
+                )
+            )
+    first = cameras[0]
+    video = camera_worker.VideoSettings(
+        width=first.width,
+        height=first.height,
+        fps=float(options.fps),
+        codec=options.codec,
+        crf=options.crf,
+        gop=options.gop,
+        preset=options.preset,
+        threads=camera_worker.encoder_threads(len(cameras)),
+        image_stats=writer.image_stats,
+    )
+    workers.submit(jobs, video)
+    return jobs
+
+
+def _adopt_episode(
+    writer: Any,
+    k: int,
+    number: int,
+    source: _Source,
+    episode: Episode,
+    features: dict[str, Feature],
+    options: Hdf5ToLerobotOptions,
+    record: dict[str, Any],
+    progress: Progress,
+    done: int,
+    total: int,
+    workers: camera_worker.CameraWorkers,
+    jobs: dict[str, list[camera_worker.EncodeJob]],
+    selected: list[tuple[int, _Source, Episode]],
+) -> int:
+    """Episode ``k``: its rows from here, its videos from the camera processes."""
+    skip = options.skip_frames
+    name = episode.source or f"demo_{episode.index}"
+    length = episode.length - skip
+    values = _episode_values(source, episode, features, skip)
+    out_episode = writer.begin_episode(task=source.task)
+    try:
+        out_episode.add_frames(values)
+
+        def report() -> None:
+            encoded = workers.frames_encoded()
+            progress.report(
+                encoded, total, f"{source.path.name} {name} frame {min(length, encoded - done)}/{length}"
+            )
+
+        try:
+            videos = workers.wait(k, report)
+        except camera_worker.WorkerError as error:
+            at = selected[error.job] if 0 <= error.job < len(selected) else (number, source, episode)
+            failed = at[2].source or f"demo_{at[2].index}"
+            where = f"frames from {error.frame} of " if error.frame is not None else ""
+            raise FormatError(f"cannot convert {where}{failed} ({error})", at[1].path) from None
+        for cam, video in videos.items():
+            if video.frames != length:
+                raise FormatError(
+                    f"{name}/{cam} gave {video.frames} frames, actions have {length}", source.path
+                )
+            out_episode.add_encoded_video(
+                cam,
+                Path(jobs[cam][k].out),
+                video.frames,
+                ImageStats.from_counts(video.hist, video.stats_frames),
+                video.settings,
+            )
+        index = out_episode.end(success=_success(episode))
+    except BaseException:
+        out_episode.discard()
+        raise
+    _add_provenance(record, index, number, source, episode, skip)
+    return done + length
+
+
+# -- frames read here (threads) --------------------------------------------------------------------
+
+
+def _write_episode(
+    writer: Any,
+    number: int,
+    source: _Source,
+    episode: Episode,
+    features: dict[str, Feature],
+    options: Hdf5ToLerobotOptions,
+    record: dict[str, Any],
+    progress: Progress,
+    done: int,
+    total: int,
+) -> int:
+    skip = options.skip_frames
+    name = episode.source or f"demo_{episode.index}"
+    values = _episode_values(source, episode, features, skip)
     length = episode.length - skip
     streams = {cam: episode.stream(cam) for cam in source.cameras}
     try:
@@ -513,103 +695,20 @@ def _write_episode(
         out_episode = writer.begin_episode(task=source.task)
         # one reader thread per camera, 48 frames ahead: a whole HDF5 chunk (100 frames) is decompressed
         # once into the stream's chunk cache while the frames already read keep the encoders busy
-        # (or, where it can, a worker process reads them: see frame_worker)
         try:
-            if worker is not None:
-                frames = worker.frames(skip, episode.length)
-                try:
-                    done = _feed(out_episode, frames, values, skip, length, done, total, progress, source, name)
-                except frame_worker.WorkerError as error:
-                    raise FormatError(
-                        f"cannot read frames from {error.frame} of {name} ({error})", source.path
-                    ) from None
-                finally:
-                    frames.close()
-            else:
-                with FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES) as frames:
-                    done = _feed(out_episode, frames, values, skip, length, done, total, progress, source, name)
-            index = out_episode.end(success=episode.success if episode.success is not None else True)
+            with FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES) as frames:
+                for t, images in frames:
+                    i = t - skip
+                    out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
+                    done += 1
+                    if done % 10 == 0 or i == length - 1:
+                        progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
+            index = out_episode.end(success=_success(episode))
         except BaseException:
             out_episode.discard()
             raise
     finally:
         for stream in streams.values():
             stream.close()
-    prov.add_episode(
-        record,
-        index,
-        number,
-        episode.index,
-        name,
-        skip,
-        length,
-        task=source.task,
-        success=episode.success,
-        seed=episode.extra.get("seed"),
-    )
-    return done
-
-
-def _worker_datasets(streams: dict[str, Any]) -> dict[str, tuple[str, tuple[int, ...], Any]] | None:
-    """Where each camera's frames are in the HDF5 file, when a worker process can read them all
-    as they are (uint8 RGB); None otherwise (frames are then read on threads)."""
-    located = {}
-    for cam, stream in streams.items():
-        where = getattr(stream, "h5_location", None)
-        info = where() if where is not None else None
-        if info is None:
-            return None
-        _, shape, dtype = info
-        if np.dtype(dtype) != np.uint8 or len(shape) != 4 or shape[-1] != 3:
-            return None
-        located[cam] = info
-    return located or None
-
-
-def _start_worker(
-    selected: list[tuple[int, _Source, Episode]], skip: int, cameras: list[str]
-) -> frame_worker.FrameWorker | None:
-    """A worker process reading every selected episode's frames, when it can read them all."""
-    if not frame_worker.available():
-        return None
-    jobs = []
-    for _, source, episode in selected:
-        if list(source.cameras) != list(cameras):
-            return None
-        streams = {cam: episode.stream(cam) for cam in source.cameras}
-        try:
-            located = _worker_datasets(streams)
-        finally:
-            for stream in streams.values():
-                stream.close()
-        if located is None or any(info[1][0] < episode.length for info in located.values()):
-            return None
-        jobs.append((source.path, located, skip, episode.length))
-    worker = frame_worker.FrameWorker()
-    try:
-        worker.submit(jobs)
-    except OSError:
-        worker.close()
-        return None
-    return worker
-
-
-def _feed(
-    out_episode: Any,
-    frames: Any,
-    values: dict[str, np.ndarray],
-    skip: int,
-    length: int,
-    done: int,
-    total: int,
-    progress: Progress,
-    source: _Source,
-    name: str,
-) -> int:
-    for t, images in frames:
-        i = t - skip
-        out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
-        done += 1
-        if done % 10 == 0 or i == length - 1:
-            progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
+    _add_provenance(record, index, number, source, episode, skip)
     return done

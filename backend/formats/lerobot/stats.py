@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from backend.formats.lerobot.common import QUANTILE_KEYS, QUANTILES
+from backend.media.image_stats import image_histogram
 
 Stats = dict[str, np.ndarray]
 
@@ -31,15 +32,6 @@ def sample_indices(length: int) -> list[int]:
     if count <= 0:
         return []
     return np.round(np.linspace(0, length - 1, count)).astype(int).tolist()
-
-
-def downsample(frame: np.ndarray, target: int = 150, threshold: int = 300) -> np.ndarray:
-    """(H, W, C) frame strided to about ``target`` px on its long side when bigger than ``threshold``."""
-    height, width = frame.shape[:2]
-    if max(width, height) < threshold:
-        return frame
-    factor = int(width / target) if width > height else int(height / target)
-    return frame[::factor, ::factor]
 
 
 def vector_stats(values: np.ndarray, quantiles: bool) -> Stats:
@@ -75,14 +67,20 @@ class ImageStats:
         self.hist: np.ndarray | None = None
         self.frames = 0
 
+    @classmethod
+    def from_counts(cls, hist: np.ndarray | None, frames: int) -> ImageStats:
+        """Stats from a histogram counted elsewhere (a camera worker process)."""
+        stats = cls()
+        if hist is not None and frames > 0:
+            stats.hist = np.asarray(hist, dtype=np.int64)
+            stats.frames = int(frames)
+        return stats
+
     def add(self, frame: np.ndarray) -> None:
-        small = downsample(np.asarray(frame))
-        channels = small.shape[2] if small.ndim == 3 else 1
-        flat = small.reshape(-1, channels)
+        counts = image_histogram(frame)
         if self.hist is None:
-            self.hist = np.zeros((channels, 256), dtype=np.int64)
-        for c in range(channels):
-            self.hist[c] += np.bincount(flat[:, c].astype(np.uint8, copy=False), minlength=256)
+            self.hist = np.zeros(counts.shape, dtype=np.int64)
+        self.hist += counts
         self.frames += 1
 
     def stats(self, quantiles: bool) -> Stats | None:

@@ -98,6 +98,7 @@ from backend.formats.lerobot.stats import (
     vector_stats,
 )
 from backend.media import VideoProbe, VideoWriter, probe
+from backend.media.image_stats import streamed_sample
 from backend.model import DatasetFormat, Feature, FeatureKind
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -136,15 +137,6 @@ def _hf_feature(feature: Feature, list_type: str) -> dict[str, Any]:
     for size in reversed(feature.shape or (1,)):
         value = {"feature": value, "length": int(size), "_type": list_type}
     return value
-
-
-def _sampled(t: int) -> bool:
-    """Frames used for image stats while streaming (length unknown): all of the first 100, then every
-    2nd up to 200, every 4th up to 400, ... (about 100 + 50 per doubling, like LeRobot's ~length**0.75)."""
-    if t < 100:
-        return True
-    stride = 1 << (int(np.log2(t / 100)) + 1)
-    return t % stride == 0
 
 
 def _rgb(frame) -> np.ndarray:
@@ -261,7 +253,7 @@ class LeRobotEpisodeWriter(EpisodeWriter):
         if frame.dtype != np.uint8:
             raise StudioError(f"camera {camera.spec.name!r}: frames must be uint8 RGB, got {frame.dtype}")
         camera.encoder.write(frame)
-        if self.writer.image_stats and _sampled(camera.frames):
+        if self.writer.image_stats and streamed_sample(camera.frames):
             camera.stats.add(frame)
         camera.frames += 1
 
@@ -341,6 +333,36 @@ class LeRobotEpisodeWriter(EpisodeWriter):
         else:
             cam.copy = (Path(source), info, first, count)
         cam.frames = count
+
+    def add_encoded_video(
+        self,
+        camera: str,
+        path: Path,
+        frames: int,
+        stats: ImageStats | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Use the mp4 at ``path``, encoded elsewhere with this writer's video options (a camera
+        worker process), for ``camera``: ``frames`` frames, their image ``stats`` and the encoder's
+        crf / gop / preset. The file is moved to where this episode's encoder would have written it
+        (same file system: give a path inside ``writer.staging``)."""
+        self._check_open()
+        cam = self._camera(camera)
+        if cam.encoder is not None or cam.copy is not None or cam.copied or cam.path is not None:
+            raise StudioError(f"camera {camera!r} of episode {self.index} already has frames")
+        target = self.writer.encode_path(self.index, cam.key)
+        if Path(path) != target:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        cam.path = target
+        cam.frames = int(frames)
+        if stats is not None and self.writer.image_stats:
+            cam.stats = stats
+        opts = self.writer.video_options
+        used = dict(settings or {})
+        self.writer.encoder_settings.setdefault(
+            cam.key, {key: used.get(key, opts[key]) for key in ("crf", "gop", "preset")}
+        )
 
     def _stats_sink(self, camera: _Camera, count: int):
         if not self.writer.image_stats:

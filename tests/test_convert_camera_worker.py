@@ -1,0 +1,131 @@
+"""Camera encoder processes: exactly the frames h5py reads, encoded as the in-process writer would."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import av
+import h5py
+import numpy as np
+import pytest
+
+from backend.convert import camera_worker, hdf5_to_lerobot
+from backend.convert.camera_worker import CameraWorkers, EncodeJob, VideoSettings, WorkerError
+from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+from backend.media.image_stats import image_histogram, streamed_sample
+from backend.media.writer import VideoWriter
+
+
+def _packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+def _write_frames(path: Path, lengths: dict[str, int], chunk: int = 10) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    frames = {}
+    with h5py.File(path, "w") as f:
+        for demo, length in lengths.items():
+            # smooth images (noise would make x264 slow and the test pointless)
+            base = rng.integers(0, 255, size=(1, 6, 8, 3)).astype(np.float32)
+            ramp = np.linspace(0, 60, length, dtype=np.float32)[:, None, None, None]
+            small = np.clip(base + ramp, 0, 255).astype(np.uint8)
+            data = np.repeat(np.repeat(small, 8, axis=1), 8, axis=2)  # (length, 48, 64, 3)
+            f.create_dataset(f"data/{demo}/obs/front", data=data, chunks=(chunk, 48, 64, 3), compression="lzf")
+            frames[demo] = data
+    return frames
+
+
+def test_videos_are_bit_identical_to_in_process_encoding_across_episodes(tmp_path: Path) -> None:
+    source = tmp_path / "frames.hdf5"
+    frames = _write_frames(source, {"demo_0": 37, "demo_1": 23})
+    settings = VideoSettings(width=64, height=48, fps=30.0, threads=1)
+    jobs = [
+        EncodeJob(str(source), "data/demo_0/obs/front", 5, 37, str(tmp_path / "out" / "e0.mp4")),
+        EncodeJob(str(source), "data/demo_1/obs/front", 0, 23, str(tmp_path / "out" / "e1.mp4")),
+    ]
+    progress_calls = []
+    with CameraWorkers(["front"]) as workers:
+        workers.submit({"front": jobs}, settings)
+        first = workers.wait(0, lambda: progress_calls.append(workers.frames_encoded()))["front"]
+        second = workers.wait(1, lambda: None)["front"]
+        assert workers.frames_encoded() == 32 + 23
+    assert (first.frames, second.frames) == (32, 23)
+    assert progress_calls and max(progress_calls) >= 32
+    assert first.settings == {"crf": 30, "gop": 2, "preset": "veryfast"}
+    for job, video, demo in ((jobs[0], first, "demo_0"), (jobs[1], second, "demo_1")):
+        expected = frames[demo][job.start : job.stop]
+        reference = tmp_path / f"reference-{demo}.mp4"
+        with VideoWriter(reference, 64, 48, 30.0, options={"threads": "1"}) as writer:
+            for frame in expected:
+                writer.write(frame)
+        assert _packets(Path(job.out)) == _packets(reference)
+        sampled = [frame for i, frame in enumerate(expected) if streamed_sample(i)]
+        assert video.stats_frames == len(sampled)
+        assert np.array_equal(video.hist, sum(image_histogram(frame) for frame in sampled))
+
+
+def test_a_missing_frame_is_reported_with_its_episode(tmp_path: Path) -> None:
+    source = tmp_path / "frames.hdf5"
+    _write_frames(source, {"demo_0": 20, "demo_1": 12})
+    jobs = [
+        EncodeJob(str(source), "data/demo_0/obs/front", 0, 20, str(tmp_path / "e0.mp4")),
+        EncodeJob(str(source), "data/demo_1/obs/front", 0, 30, str(tmp_path / "e1.mp4")),  # 12 there
+    ]
+    with CameraWorkers(["front"]) as workers:
+        workers.submit({"front": jobs}, VideoSettings(width=64, height=48, fps=30.0))
+        assert workers.wait(0, lambda: None)["front"].frames == 20
+        with pytest.raises(WorkerError) as raised:
+            workers.wait(1, lambda: None)
+    assert raised.value.job == 1
+    assert "has 12 frames, 30 needed" in str(raised.value)
+
+
+def test_close_stops_a_working_child(tmp_path: Path) -> None:
+    source = tmp_path / "frames.hdf5"
+    _write_frames(source, {"demo_0": 400}, chunk=100)
+    workers = CameraWorkers(["front"])
+    proc = workers.workers["front"]._proc
+    assert proc is not None
+    workers.submit(
+        {"front": [EncodeJob(str(source), "data/demo_0/obs/front", 0, 400, str(tmp_path / "e0.mp4"))]},
+        VideoSettings(width=64, height=48, fps=30.0, preset="medium"),
+    )
+    workers.close()
+    assert proc.poll() is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(proc.pid, 0)
+
+
+def test_worker_and_thread_paths_write_the_same_dataset(tmp_path: Path, monkeypatch) -> None:
+    spec = RecordingSpec([DemoSpec(30), DemoSpec(26)], cameras=("front", "wrist"), width=64, height=48)
+    source = write_recording(tmp_path / "rec.hdf5", spec)
+    outputs = {}
+    for path_kind in ("workers", "threads"):
+        if path_kind == "threads":  # as for frames a camera process cannot read
+            monkeypatch.setattr(hdf5_to_lerobot, "_locate_frames", lambda *a: None)
+        out = tmp_path / path_kind
+        summary = hdf5_to_lerobot.run(
+            [source], hdf5_to_lerobot.Hdf5ToLerobotOptions(out=out, task="Pick", hash_mode="fast")
+        )
+        assert summary.frames_written == 25 + 21
+        outputs[path_kind] = out
+    a, b = outputs["workers"], outputs["threads"]
+    for name in ("episodes.jsonl", "episodes_stats.jsonl", "tasks.jsonl"):
+        assert (a / "meta" / name).read_text() == (b / "meta" / name).read_text(), name
+    info_a, info_b = (json.loads((o / "meta/info.json").read_text()) for o in (a, b))
+    assert info_a == info_b
+    for parquet in sorted((a / "data").rglob("*.parquet")):
+        assert parquet.read_bytes() == (b / parquet.relative_to(a)).read_bytes()
+    videos = sorted((a / "videos").rglob("*.mp4"))
+    assert len(videos) == 4
+    for video in videos:
+        assert len(_packets(video)) == len(_packets(b / video.relative_to(a)))
+
+
+def test_encoder_threads_share_the_cores() -> None:
+    cores = os.cpu_count() or 1
+    assert camera_worker.encoder_threads(1) == cores
+    assert camera_worker.encoder_threads(cores * 4) == 1
