@@ -15,6 +15,8 @@ Transport (no pickling; the writer process's patterns):
   ~30 Hz timer copies it out (``poll()``), so nothing queues up however busy the GUI is.
 - camera previews: one shared-memory block per camera holding its latest frame, downscaled to fit
   ``PREVIEW_MAX`` (width, height), with its sequence number.
+- the shared memory is ``SharedBuffer``s (anonymous memory that a ``kill -9`` of either process
+  cannot leak), handed to the child in its ``Process`` arguments; the JSON config holds settings.
 
 The loop thread never touches any of this: the child's main thread reads ``session.snapshot()`` and
 ``session.history()`` as the GUI did. If the GUI dies, the command pipe reaches EOF and the child
@@ -34,12 +36,12 @@ import time
 import traceback
 import weakref
 from dataclasses import asdict, fields
-from multiprocessing import shared_memory
 from typing import Any
 
 import numpy as np
 
 from backend.errors import StudioError
+from backend.shared_buffer import SharedBuffer, SharedBufferHandle
 from backend.teleop.cameras import CameraStats, Frame
 from backend.teleop.steps import EpisodeResult
 
@@ -81,13 +83,14 @@ def _downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class _StateBlock:
-    """The shared snapshot: header, JSON, then the history arrays (float64)."""
+    """The shared snapshot: header, JSON, then the history arrays (float64). A new one, or the
+    child's view of ``handle``'s."""
 
-    def __init__(self, history_len: int, name: str | None = None) -> None:
+    def __init__(self, history_len: int, handle: SharedBufferHandle | None = None) -> None:
         self.n = history_len
         sizes = {"t": history_len, **{k: history_len * 6 for k in _HISTORY_KEYS[1:]}}
         size = _HEADER + JSON_MAX + 8 * sum(sizes.values())
-        self.shm = shared_memory.SharedMemory(name=name, create=name is None, size=size)
+        self.shm = SharedBuffer(size, "state") if handle is None else SharedBuffer.attach(handle)
         buf = self.shm.buf
         self.header = np.ndarray((2,), np.int64, buf, 0)
         self.text = np.ndarray((JSON_MAX,), np.uint8, buf, _HEADER)
@@ -97,7 +100,7 @@ class _StateBlock:
             shape = (history_len,) if key == "t" else (history_len, 6)
             self.arrays[key] = np.ndarray(shape, np.float64, buf, offset)
             offset += 8 * sizes[key]
-        if name is None:
+        if handle is None:
             self.header[:] = 0
 
     def write(self, payload: bytes, history: dict[str, np.ndarray]) -> None:
@@ -116,25 +119,24 @@ class _StateBlock:
         version, n = int(self.header[0]), int(self.header[1])
         return version, self.text[:n].tobytes(), {k: v.copy() for k, v in self.arrays.items()}
 
-    def close(self, unlink: bool = False) -> None:
+    def close(self) -> None:
         self.header = self.text = None
         self.arrays = {}
-        with contextlib.suppress(Exception):
-            self.shm.close()
-        if unlink:
-            with contextlib.suppress(Exception):
-                self.shm.unlink()
+        self.shm.close()
 
 
 class _Preview:
     """One camera's latest (downscaled) frame: int64 [seq, capture_time_us, height, width], pixels."""
 
-    def __init__(self, name: str | None = None, limit: tuple[int, int] = PREVIEW_MAX) -> None:
+    def __init__(
+        self, handle: SharedBufferHandle | None = None, limit: tuple[int, int] = PREVIEW_MAX
+    ) -> None:
         w, h = limit
-        self.shm = shared_memory.SharedMemory(name=name, create=name is None, size=32 + w * h * 3)
+        size = 32 + w * h * 3
+        self.shm = SharedBuffer(size, "preview") if handle is None else SharedBuffer.attach(handle)
         self.header = np.ndarray((4,), np.int64, self.shm.buf, 0)
         self.pixels = np.ndarray((w * h * 3,), np.uint8, self.shm.buf, 32)
-        if name is None:
+        if handle is None:
             self.header[:] = [-1, 0, 0, 0]
 
     def write(self, frame: Frame, limit: tuple[int, int]) -> None:
@@ -156,13 +158,9 @@ class _Preview:
         image = self.pixels[: h * w * 3].reshape(h, w, 3).copy()
         return Frame(image, seq, t / 1e6, -1)
 
-    def close(self, unlink: bool = False) -> None:
+    def close(self) -> None:
         self.header = self.pixels = None
-        with contextlib.suppress(Exception):
-            self.shm.close()
-        if unlink:
-            with contextlib.suppress(Exception):
-                self.shm.unlink()
+        self.shm.close()
 
 
 def timing_summary(periods: list[float] | np.ndarray, rate_hz: float, overruns: int = 0) -> dict[str, Any]:
@@ -323,16 +321,15 @@ class SessionProcess:
             {
                 "settings": settings_to_json(self.settings),
                 "recover_mode": self.recover_mode,
-                "state": self._block.shm.name,
                 "history_len": self.history_len,
-                "previews": {n: p.shm.name for n, p in self._previews.items()},
                 "preview_limit": list(self.preview_limit),
                 "publish_hz": self.publish_hz,
             }
         )
+        previews = {n: p.shm.handle for n, p in self._previews.items()}
         self._proc = ctx.Process(
             target=_child_main,
-            args=(child_cmd, child_evt, self._lock, config),
+            args=(child_cmd, child_evt, self._lock, config, self._block.shm.handle, previews),
             daemon=False,  # it starts the writer process: daemons may not have children
             name="teleop-session",
         )
@@ -349,6 +346,7 @@ class SessionProcess:
         self._reader.start()
         if not self._ready.wait(timeout):
             self.error = self.error or "the session process did not start"
+        self._unlink_shared()  # the child has attached (or is gone): names, where any, can go
         if self.error:
             message = self.error
             self.stop()
@@ -379,13 +377,24 @@ class SessionProcess:
         if self._state not in ("finished", "stopped"):
             self._state = "stopped"
 
+    def _unlink_shared(self) -> None:
+        """Where shared memory is named (no memfd: macOS), remove the names once the child attached."""
+        if self._block is not None:
+            self._block.shm.unlink()
+        for preview in self._previews.values():
+            preview.shm.unlink()
+
     def _release_shared(self) -> None:
         if self._block is not None:
-            self._block.close(unlink=True)
+            self._block.close()
             self._block = None
         for preview in self._previews.values():
-            preview.close(unlink=True)
+            preview.close()
         self._previews = {}
+        # spawn makes the lock a named POSIX semaphore (/dev/shm/sem.mp-*): multiprocessing unlinks
+        # the name when the lock is collected, so let it go (a killed GUI's is left to its
+        # resource tracker)
+        self._lock = None
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._exited.wait(timeout)
@@ -510,7 +519,14 @@ class SessionProcess:
 
 
 # -- the child process ----------------------------------------------------------------------------
-def _child_main(conn: Any, events: Any, lock: Any, config_text: str) -> None:
+def _child_main(
+    conn: Any,
+    events: Any,
+    lock: Any,
+    config_text: str,
+    state_handle: SharedBufferHandle,
+    preview_handles: dict[str, SharedBufferHandle],
+) -> None:
     config = json.loads(config_text)
 
     def emit(payload: dict) -> None:
@@ -518,8 +534,8 @@ def _child_main(conn: Any, events: Any, lock: Any, config_text: str) -> None:
             events.send_bytes(json.dumps(payload).encode())
 
     limit = tuple(config["preview_limit"])
-    block = _StateBlock(config["history_len"], config["state"])
-    previews = {n: _Preview(name, limit) for n, name in config["previews"].items()}
+    block = _StateBlock(config["history_len"], state_handle)
+    previews = {n: _Preview(handle, limit) for n, handle in preview_handles.items()}
     session = None
     try:
         from backend.teleop.factory import build_session

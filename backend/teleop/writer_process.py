@@ -6,7 +6,9 @@ control loop wait for it (priority inversion: tens of milliseconds measured on 2
 A separate process removes that coupling. Same interface as ``RecordingWriter``.
 
 Transport, no pickling of data: each ``Step`` is packed into a fixed numpy record and sent with
-``send_bytes``; camera frames go through a shared-memory ring per camera (``RING_SLOTS`` frames).
+``send_bytes``; camera frames go through a shared-memory ring per camera (``RING_SLOTS`` frames;
+``SharedBuffer``: anonymous memory that even a ``kill -9`` of either process cannot leak, handed to
+the child in its ``Process`` arguments).
 The loop copies a frame into the ring only when it is new (a 60 Hz loop sees each 30 fps frame
 twice), and only into a slot the writer has finished with; if the writer is that far behind, the
 step reuses the previous frame and the frame is counted in ``frames_dropped_backlog``.
@@ -24,11 +26,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from multiprocessing import shared_memory
 from typing import Any
 
 import numpy as np
 
+from backend.shared_buffer import SharedBuffer, SharedBufferHandle
 from backend.teleop.cameras import Frame
 from backend.teleop.steps import EpisodeMeta, EpisodeResult, Step
 
@@ -81,20 +83,20 @@ def _step_dtype(cameras: list[str]) -> np.dtype:
 
 
 class _Ring:
-    def __init__(self, shape: tuple[int, int], slots: int, name: str | None = None) -> None:
+    """``slots`` frames of one camera; a new one, or the child's view of ``handle``'s."""
+
+    def __init__(self, shape: tuple[int, int], slots: int, handle: SharedBufferHandle | None = None) -> None:
         h, w = shape
-        size = slots * h * w * 3
-        self.shm = shared_memory.SharedMemory(name=name, create=name is None, size=max(1, size))
+        if handle is None:
+            self.shm = SharedBuffer(slots * h * w * 3, "ring")
+        else:
+            self.shm = SharedBuffer.attach(handle)
         self.frames = np.ndarray((slots, h, w, 3), dtype=np.uint8, buffer=self.shm.buf)
         self.slots = slots
 
-    def close(self, unlink: bool = False) -> None:
+    def close(self) -> None:
         self.frames = None
-        with contextlib.suppress(Exception):
-            self.shm.close()
-        if unlink:
-            with contextlib.suppress(Exception):
-                self.shm.unlink()
+        self.shm.close()
 
 
 class ProcessWriter:
@@ -112,7 +114,7 @@ class ProcessWriter:
         self.dtype = _step_dtype(self.names)
         self.slots = slots
         self.rings = {n: _Ring(spec.cameras[n], slots) for n in self.names}
-        self.counters_shm = shared_memory.SharedMemory(create=True, size=8 * (_COUNTERS + len(self.names)))
+        self.counters_shm = SharedBuffer(8 * (_COUNTERS + len(self.names)), "counters")
         self.counters = np.ndarray(
             (_COUNTERS + len(self.names),), dtype=np.int64, buffer=self.counters_shm.buf
         )
@@ -143,13 +145,15 @@ class ProcessWriter:
         config = json.dumps(
             {
                 "spec": asdict(self.spec),
-                "rings": {n: r.shm.name for n, r in self.rings.items()},
-                "counters": self.counters_shm.name,
                 "slots": self.slots,
             }
         )
+        rings = {n: r.shm.handle for n, r in self.rings.items()}
         self._proc = ctx.Process(
-            target=_child_main, args=(parent_cmd, parent_evt, config), daemon=False, name="recording-writer"
+            target=_child_main,
+            args=(parent_cmd, parent_evt, config, rings, self.counters_shm.handle),
+            daemon=False,
+            name="recording-writer",
         )
         try:
             self._proc.start()
@@ -163,6 +167,7 @@ class ProcessWriter:
         self._reader.start()
         if not self._ready.wait(timeout):
             self.error = self.error or "the writer process did not start"
+        self._unlink_shared()  # the child has attached (or is gone): names, where any, can go
         if self.error:
             from backend.errors import StudioError
 
@@ -186,15 +191,19 @@ class ProcessWriter:
             self._conn.close()
         self._release_shared()
 
+    def _unlink_shared(self) -> None:
+        """Where shared memory is named (no memfd: macOS), remove the names once the child attached."""
+        for ring in self.rings.values():
+            ring.shm.unlink()
+        self.counters_shm.unlink()
+
     def _release_shared(self) -> None:
         for ring in self.rings.values():
-            ring.close(unlink=True)
+            ring.close()
         if self.counters is not None:
             self._final_bytes = int(self.counters[1])
         self.counters = None
-        with contextlib.suppress(Exception):
-            self.counters_shm.close()
-            self.counters_shm.unlink()
+        self.counters_shm.close()
 
     # -- called by the loop -----------------------------------------------------------------------
     def _send(self, payload: dict) -> None:
@@ -305,7 +314,13 @@ class _PathOnly:
 
 
 # -- the child process ------------------------------------------------------------------------------
-def _child_main(conn: Any, events: Any, config_text: str) -> None:
+def _child_main(
+    conn: Any,
+    events: Any,
+    config_text: str,
+    ring_handles: dict[str, SharedBufferHandle],
+    counters_handle: SharedBufferHandle,
+) -> None:
     # Normal priority on purpose: the loop and the cameras have real-time priority where allowed, and
     # a starved writer would lose more of the running episode on a power cut.
     config = json.loads(config_text)
@@ -318,8 +333,8 @@ def _child_main(conn: Any, events: Any, config_text: str) -> None:
     )
     names = list(spec.cameras)
     dtype = _step_dtype(names)
-    rings = {n: _Ring(spec.cameras[n], config["slots"], config["rings"][n]) for n in names}
-    counters_shm = shared_memory.SharedMemory(name=config["counters"])
+    rings = {n: _Ring(spec.cameras[n], config["slots"], ring_handles[n]) for n in names}
+    counters_shm = SharedBuffer.attach(counters_handle)
     counters = np.ndarray((_COUNTERS + len(names),), dtype=np.int64, buffer=counters_shm.buf)
 
     def emit(payload: dict) -> None:
@@ -457,5 +472,5 @@ def _child_main(conn: Any, events: Any, config_text: str) -> None:
                 break
     for ring in rings.values():
         ring.close()
-    with contextlib.suppress(Exception):
-        counters_shm.close()
+    counters = None
+    counters_shm.close()
