@@ -48,7 +48,7 @@ def test_videos_are_bit_identical_to_in_process_encoding_across_episodes(tmp_pat
     ]
     progress_calls = []
     with CameraWorkers(["front"]) as workers:
-        workers.submit({"front": jobs}, settings)
+        workers.submit({"front": jobs}, {"front": settings})
         first = workers.wait(0, lambda: progress_calls.append(workers.frames_encoded()))["front"]
         second = workers.wait(1, lambda: None)["front"]
         assert workers.frames_encoded() == 32 + 23
@@ -75,7 +75,7 @@ def test_a_missing_frame_is_reported_with_its_episode(tmp_path: Path) -> None:
         EncodeJob(str(source), "data/demo_1/obs/front", 0, 30, str(tmp_path / "e1.mp4")),  # 12 there
     ]
     with CameraWorkers(["front"]) as workers:
-        workers.submit({"front": jobs}, VideoSettings(width=64, height=48, fps=30.0))
+        workers.submit({"front": jobs}, {"front": VideoSettings(width=64, height=48, fps=30.0)})
         assert workers.wait(0, lambda: None)["front"].frames == 20
         with pytest.raises(WorkerError) as raised:
             workers.wait(1, lambda: None)
@@ -91,7 +91,7 @@ def test_close_stops_a_working_child(tmp_path: Path) -> None:
     assert proc is not None
     workers.submit(
         {"front": [EncodeJob(str(source), "data/demo_0/obs/front", 0, 400, str(tmp_path / "e0.mp4"))]},
-        VideoSettings(width=64, height=48, fps=30.0, preset="medium"),
+        {"front": VideoSettings(width=64, height=48, fps=30.0, preset="medium")},
     )
     workers.close()
     assert proc.poll() is not None
@@ -129,3 +129,23 @@ def test_encoder_threads_share_the_cores() -> None:
     cores = os.cpu_count() or 1
     assert camera_worker.encoder_threads(1) == cores
     assert camera_worker.encoder_threads(cores * 4) == 1
+
+
+def test_cameras_of_different_sizes_keep_their_own_size(tmp_path: Path) -> None:
+    spec = RecordingSpec([DemoSpec(20)], cameras=("front", "wrist"), width=64, height=48)
+    source = write_recording(tmp_path / "rec.hdf5", spec)
+    with h5py.File(source, "r+") as f:
+        wrist = f["data/demo_0/obs/wrist"]
+        small = np.ascontiguousarray(wrist[:, ::2, ::2])
+        del f["data/demo_0/obs/wrist"]
+        f.create_dataset("data/demo_0/obs/wrist", data=small, chunks=(10, 24, 32, 3), compression="lzf")
+    out = tmp_path / "out"
+    hdf5_to_lerobot.run([source], hdf5_to_lerobot.Hdf5ToLerobotOptions(out=out, task="Pick", hash_mode="fast"))
+    info = json.loads((out / "meta/info.json").read_text())
+    sizes = {}
+    for key in ("observation.images.front", "observation.images.wrist"):
+        with av.open(str(next((out / "videos").rglob(f"{key}/*.mp4")))) as container:
+            stream = container.streams.video[0]
+            sizes[key] = (stream.width, stream.height, stream.frames)
+        assert info["features"][key]["shape"][:2] == [sizes[key][1], sizes[key][0]]
+    assert sizes == {"observation.images.front": (64, 48, 15), "observation.images.wrist": (32, 24, 15)}

@@ -156,11 +156,12 @@ class CameraWorkers:
         self._frames: dict[str, list[int]] = {}  # camera -> frames encoded per episode
         self._finished: dict[str, int] = {}  # camera -> episodes delivered
 
-    def submit(self, jobs: dict[str, list[EncodeJob]], video: VideoSettings) -> None:
+    def submit(self, jobs: dict[str, list[EncodeJob]], videos: dict[str, VideoSettings]) -> None:
+        """Every camera's episodes, in order, and its video settings."""
         for camera, worker in self.workers.items():
             self._frames[camera] = [0] * len(jobs[camera])
             self._finished[camera] = 0
-            worker.submit(jobs[camera], video)
+            worker.submit(jobs[camera], videos[camera])
 
     def frames_encoded(self) -> int:
         """Frames finished by the slowest camera, over every episode so far."""

@@ -427,7 +427,7 @@ def run(
         located = _locate_frames(selected, first.cameras)
         # one encoder process per camera (see camera_worker), started now so that its imports
         # overlap the hashing and the writer's set-up; frames are read on threads where it cannot
-        workers = camera_worker.CameraWorkers(first.cameras) if located is not None else None
+        workers = camera_worker.CameraWorkers(first.cameras) if located and first.cameras else None
         try:
             progress.report(0, total, "hashing inputs")
             record = prov.new_record(
@@ -592,19 +592,21 @@ def _submit(
                     str(writer.encode_path(k, key)),
                 )
             )
-    first = cameras[0]
-    video = camera_worker.VideoSettings(
-        width=first.width,
-        height=first.height,
-        fps=float(options.fps),
-        codec=options.codec,
-        crf=options.crf,
-        gop=options.gop,
-        preset=options.preset,
-        threads=camera_worker.encoder_threads(len(cameras)),
-        image_stats=writer.image_stats,
-    )
-    workers.submit(jobs, video)
+    videos = {
+        cam.name: camera_worker.VideoSettings(
+            width=cam.width,
+            height=cam.height,
+            fps=float(options.fps),
+            codec=options.codec,
+            crf=options.crf,
+            gop=options.gop,
+            preset=options.preset,
+            threads=camera_worker.encoder_threads(len(cameras)),
+            image_stats=writer.image_stats,
+        )
+        for cam in cameras
+    }
+    workers.submit(jobs, videos)
     return jobs
 
 
