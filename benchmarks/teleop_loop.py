@@ -64,6 +64,32 @@ def bare_loop(rate: float, seconds: float) -> dict:
     return {"period": pct(periods), "jitter_p99_ms": round(float(np.percentile(jitter, 99) * 1000), 3)}
 
 
+def thread_policies(pid: int) -> list[str]:
+    """'name policy/rtprio' of each thread of ``pid`` (Linux /proc), to see who can hold the GIL."""
+    names = {0: "OTHER", 1: "FIFO", 2: "RR", 3: "BATCH", 5: "IDLE"}
+    out = []
+    for task in sorted(Path(f"/proc/{pid}/task").glob("*")):
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        rtprio, policy = int(fields[37]), int(fields[38])
+        out.append(f"{comm} {names.get(policy, policy)}/{rtprio}")
+    return out
+
+
+def by_minute(periods: list[float], nominal: float) -> list[float]:
+    """p99 jitter (ms) of each minute of ticks, to see whether late ticks grow with the run."""
+    values = np.asarray(periods, dtype=np.float64)
+    if not values.size:
+        return []
+    minute = (np.cumsum(values) // 60.0).astype(int)
+    jitter = np.abs(values - nominal) * 1000.0
+    return [round(float(np.percentile(jitter[minute == m], 99)), 3) for m in range(minute.max() + 1)]
+
+
 def start_arm(tmp: Path, name: str, assembly: int) -> tuple[subprocess.Popen, str, str]:
     cal = tmp / f"{name}.json"
     proc = subprocess.Popen(
@@ -159,6 +185,13 @@ def main() -> int:
     )
     session.start()
     time.sleep(1.0)
+    threads = {
+        "recording process": thread_policies(os.getpid()),
+        "leader arm process": thread_policies(leader_proc.pid),
+    }
+    writer_proc = getattr(getattr(session.writer, "_proc", None), "pid", None)
+    if writer_proc:
+        threads["writer process"] = thread_policies(writer_proc)
     n_to_ready, gaps, dups, lag_max = [], {n: 0 for n in cameras}, {n: 0 for n in cameras}, 0
     cam_dropped0 = {n: c.stats().dropped for n, c in cameras.items()}
     started = time.monotonic()
@@ -219,12 +252,14 @@ def main() -> int:
             "loop_priority": session.priority,
         },
         "baseline_bare_sleep_loop": baseline,
+        "threads": threads,
         "loop": {
             "ticks": len(periods),
             "period": pct(periods),
             "jitter_p99_ms": round(float(np.percentile(jitter, 99) * 1000), 3),
             "jitter_max_ms": round(float(jitter.max() * 1000), 3),
             "ticks_over_2ms_late_pct": round(float((jitter > 0.002).mean() * 100), 3),
+            "jitter_p99_by_minute_ms": by_minute(periods, nominal),
             "overruns": snap.overruns,
         },
         "leader_read_latency": pct(latencies),
