@@ -24,7 +24,7 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 SLAB = 10  # frames read at a time
-READ_AHEAD = 3  # slabs waiting for the encoder
+READ_AHEAD = 3  # slabs read ahead of the encoder
 
 
 @dataclass
@@ -92,6 +92,9 @@ class CameraWorker:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        # no BLAS here: idle OpenBLAS threads spin on sched_yield (~10% of a core measured)
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        env.setdefault("OMP_NUM_THREADS", "1")
         # started before the jobs are known: its imports overlap the parent's set-up
         self._proc: subprocess.Popen | None = subprocess.Popen(
             [sys.executable, "-m", "backend.convert.camera_worker"],
@@ -258,16 +261,35 @@ def _open_file(path: str) -> Any:
         return open_h5(Path(path))
 
 
-def _slabs(dataset: Any, start: int, stop: int) -> Iterator[tuple[int, np.ndarray]]:
-    for t0 in range(start, stop, SLAB):
-        t1 = min(stop, t0 + SLAB)
-        block = np.empty((t1 - t0, *dataset.shape[1:]), dtype=dataset.dtype)
-        dataset.read_direct(block, np.s_[t0:t1], np.s_[0 : t1 - t0])
-        yield t0, block
+class _Buffers:
+    """Slab buffers used over and over: fresh memory for every slab costs page faults (the kernel
+    zeroing ~9 MB per slab measured at 5% of the process)."""
+
+    def __init__(self, count: int, stop: threading.Event) -> None:
+        self._free: queue.Queue = queue.Queue()
+        self._stop = stop
+        for _ in range(count):
+            self._free.put(None)  # allocated on first use, in the shape asked for
+
+    def take(self, shape: tuple[int, ...]) -> np.ndarray | None:
+        """A buffer of ``shape`` (uint8), or None when stopped."""
+        while not self._stop.is_set():
+            try:
+                buffer = self._free.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if buffer is None or buffer.shape != shape:
+                buffer = np.empty(shape, dtype=np.uint8)
+            return buffer
+        return None
+
+    def give_back(self, buffer: np.ndarray) -> None:
+        self._free.put(buffer)
 
 
-def _reader(jobs: list[dict[str, Any]], out: queue.Queue, stop: threading.Event) -> None:
-    """Read every job's frames in order into ``out``: (job, t0, block), then (job, None, None)."""
+def _reader(jobs: list[dict[str, Any]], out: queue.Queue, buffers: _Buffers, stop: threading.Event) -> None:
+    """Read every job's frames in order into ``out``: (job, t0, frames, buffer) per slab, then
+    (job, None, None, None); the consumer gives each buffer back once it is done with the frames."""
     files: dict[str, Any] = {}
     try:
         for number, job in enumerate(jobs):
@@ -281,21 +303,20 @@ def _reader(jobs: list[dict[str, Any]], out: queue.Queue, stop: threading.Event)
                     raise ValueError(f"{job['dataset']} is {dataset.shape} {dataset.dtype}, not RGB uint8")
                 if dataset.shape[0] < int(job["stop"]):
                     raise ValueError(f"{job['dataset']} has {dataset.shape[0]} frames, {job['stop']} needed")
-                for t0, block in _slabs(dataset, int(job["start"]), int(job["stop"])):
-                    while not stop.is_set():
-                        try:
-                            out.put((number, t0, block), timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                stop_at = int(job["stop"])
+                for t0 in range(int(job["start"]), stop_at, SLAB):
+                    t1 = min(stop_at, t0 + SLAB)
+                    buffer = buffers.take((SLAB, *dataset.shape[1:]))
+                    if buffer is None:
                         return
+                    dataset.read_direct(buffer, np.s_[t0:t1], np.s_[0 : t1 - t0])
+                    out.put((number, t0, buffer[: t1 - t0], buffer))
                 del dataset
             except Exception as error:  # noqa: BLE001 - handed to the encoding thread
                 text = str(error).splitlines()[0] if str(error) else type(error).__name__
-                out.put((number, t0, ReadFailure(text)))
+                out.put((number, t0, ReadFailure(text), None))
                 return
-            out.put((number, None, None))
+            out.put((number, None, None, None))
     finally:
         for h5 in files.values():
             h5.close()
@@ -304,6 +325,17 @@ def _reader(jobs: list[dict[str, Any]], out: queue.Queue, stop: threading.Event)
 class ReadFailure:
     def __init__(self, message: str) -> None:
         self.message = message
+
+
+def _limit_opencv_threads(threads: int) -> None:
+    """OpenCV's colour conversion may use as many threads as the encoder (the camera processes
+    share the cores between them)."""
+    try:
+        import cv2  # noqa: PLC0415
+
+        cv2.setNumThreads(max(1, threads))
+    except (ImportError, AttributeError):
+        pass
 
 
 def _child() -> int:  # noqa: C901
@@ -321,14 +353,18 @@ def _child() -> int:  # noqa: C901
         return 0
     work = json.loads(line)
     jobs, video = work["jobs"], work["video"]
-    blocks: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+    blocks: queue.Queue = queue.Queue()  # bounded by the buffers
     stop = threading.Event()
-    reader = threading.Thread(target=_reader, args=(jobs, blocks, stop), name="hdf5-reader", daemon=True)
+    buffers = _Buffers(READ_AHEAD + 1, stop)
+    reader = threading.Thread(
+        target=_reader, args=(jobs, blocks, buffers, stop), name="hdf5-reader", daemon=True
+    )
     reader.start()  # the first chunk is decompressed while the encoder's modules load
     from backend.errors import StudioError  # noqa: PLC0415
     from backend.media.image_stats import image_histogram, streamed_sample  # noqa: PLC0415
     from backend.media.writer import VideoWriter  # noqa: PLC0415
 
+    _limit_opencv_threads(int(video["threads"]))
     try:
         for number, job in enumerate(jobs):
             out = Path(job["out"])
@@ -352,7 +388,7 @@ def _child() -> int:  # noqa: C901
                 return 1
             with writer:
                 while True:
-                    got, t0, block = blocks.get()
+                    got, t0, block, buffer = blocks.get()
                     if got != number:
                         raise RuntimeError(f"reader out of step (episode {got}, expected {number})")
                     if block is None:
@@ -371,6 +407,7 @@ def _child() -> int:  # noqa: C901
                             hist = counts if hist is None else hist + counts
                             sampled += 1
                         frames += 1
+                    buffers.give_back(buffer)
                     send({"progress": number, "frames": frames})
             send(
                 {
