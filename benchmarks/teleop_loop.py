@@ -143,11 +143,6 @@ def main() -> int:
     parser.add_argument("--out", help="keep the recording here (default: a temp folder, removed)")
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
-    if not args.main_normal:
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
-        except (OSError, AttributeError):
-            pass
     tmp = Path(tempfile.mkdtemp(prefix="rs-bench-"))
     load_start = os.getloadavg()
     baseline = bare_loop(args.rate, args.baseline_seconds)
@@ -184,6 +179,11 @@ def main() -> int:
         leader, follower, cameras, recorder, SessionConfig(rate_hz=args.rate, task="benchmark")
     )
     session.start()
+    if not args.main_normal:  # after the arm, camera and writer processes/threads started, as the pane does
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except (OSError, AttributeError):
+            pass
     time.sleep(1.0)
     threads = {
         "recording process": thread_policies(os.getpid()),
