@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from backend.compare.kinematics import TIP, default_model
 from backend.compare.testdata import (
     DEG,
     GeneratedSpec,
@@ -19,6 +18,7 @@ from backend.compare.testdata import (
     write_generated_hdf5,
     write_source_hdf5,
 )
+from backend.kinematics import TIP, default_model
 from backend.units import Unit
 
 LENGTHS = (90, 120)

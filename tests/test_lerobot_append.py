@@ -209,3 +209,13 @@ def test_resume_refuses_a_different_dataset(tmp_path):
     with pytest.raises(StudioError, match="not empty"):
         LeRobotWriter.open_append(other, spec())
     assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_a_dataset_before_its_first_episode_is_valid_and_empty(tmp_path):
+    out = tmp_path / "ds"
+    writer = LeRobotWriter.open_append(out, spec())
+    assert writer.num_episodes == 0
+    assert errors(out) == []  # its cameras have no video files yet: that is no problem
+    record(writer, 0, 12)
+    assert errors(out) == []
+    check_episodes(out, [12])

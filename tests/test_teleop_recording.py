@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from backend.kinematics import default_model
 from backend.teleop.arm import SO101Arm
 from backend.teleop.calibration import JOINTS
 from backend.teleop.cameras import Camera, PatternSource
@@ -169,6 +170,10 @@ def test_hdf5_has_the_exact_joint_values(tmp_path, arms, writer):
                 demo["initial_state/articulation/robot/joint_position"][()], pos[:1]
             )
             assert demo["states/articulation/robot/root_pose"].shape == (n, 7)
+            ee = demo["obs/ee_frame_state"][()]
+            assert ee.shape == (n, 7) and ee.dtype == np.float32
+            np.testing.assert_allclose(ee, default_model().ee_frame_state(pos), atol=1e-6)
+            np.testing.assert_allclose(np.linalg.norm(ee[:, 3:], axis=1), 1.0, atol=1e-6)
             t = demo["extras/t"][()]
             assert t[0] == 0.0 and np.all(np.diff(t) > 0)
             for cam in ("front", "wrist"):

@@ -19,8 +19,8 @@ import numpy as np
 
 from backend.compare import align as align_mod
 from backend.compare import metrics as metrics_mod
-from backend.compare.kinematics import default_model, degrees_to_rad_so101
 from backend.errors import StudioError
+from backend.kinematics import default_model, degrees_to_rad_so101
 from backend.model import Episode, Role
 from backend.units import JointSpace, JointValues, Unit, base_joint_name
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from backend.compare.align import Alignment
 from backend.compare.core import PairResult, Trajectory, compare_trajectories
-from backend.compare.kinematics import default_model, joint_angles_rad
 from backend.errors import StudioError
+from backend.kinematics import default_model, joint_angles_rad
 from backend.model import Dataset
 from backend.progress import Progress, ensure_progress
 
@@ -126,7 +126,7 @@ class CompareView:
         s = self.sides[side]
         if s.points is None:
             return None
-        from backend.compare.kinematics import TIP
+        from backend.kinematics import TIP
 
         return s.points[:, TIP]
 

@@ -210,6 +210,8 @@ def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], versi
 
 
 def _check_features(report: _Report, dataset: Dataset) -> None:
+    if not dataset.num_episodes:  # a dataset being recorded, before its first episode: no files yet
+        return
     for key, feature in dataset.features.items():
         if feature.kind is FeatureKind.VIDEO and not feature.has_files:
             report.error(

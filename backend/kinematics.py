@@ -23,7 +23,7 @@ import numpy as np
 from backend.errors import StudioError
 from backend.units import SO101_JOINTS, JointSpace, Unit, base_joint_name
 
-RESOURCE = Path(__file__).resolve().parents[2] / "resources" / "so101" / "so101_kinematics.json"
+RESOURCE = Path(__file__).resolve().parents[1] / "resources" / "so101" / "so101_kinematics.json"
 
 # Points the stick figure draws, in this order (names of links or extra drawing points).
 POINT_NAMES = (
@@ -166,6 +166,53 @@ class ArmModel:
     def tip(self, q: np.ndarray) -> np.ndarray:
         """Gripper frame positions (T, 3) in metres."""
         return self.link_transforms(q)["gripper_frame_link"][:, :3, 3]
+
+    def ee_frame_state(self, q: np.ndarray) -> np.ndarray:
+        """(T, 7) gripper frame poses in the base frame, xyz (m) + quaternion wxyz: what LeIsaac
+        records as ``obs/ee_frame_state``."""
+        pose = self.link_transforms(q)["gripper_frame_link"]
+        return np.concatenate([pose[:, :3, 3], quaternion_wxyz(pose[:, :3, :3])], axis=1)
+
+
+def quaternion_wxyz(rotations: np.ndarray) -> np.ndarray:
+    """(T, 4) unit quaternions (w, x, y, z), w >= 0, of rotation matrices (T, 3, 3).
+
+    Shepperd's method: each row uses the largest of w, x, y, z to divide by, so it stays exact near
+    half turns."""
+    m = np.asarray(rotations, dtype=np.float64).reshape(-1, 3, 3)
+    trace = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    candidates = np.stack([trace, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], axis=1)
+    pick = np.argmax(candidates, axis=1)
+    q = np.empty((len(m), 4))
+    for case in range(4):
+        rows = pick == case
+        if not rows.any():
+            continue
+        r = m[rows]
+        if case == 0:
+            s = np.sqrt(1.0 + trace[rows]) * 2.0
+            q[rows] = np.stack(
+                [
+                    0.25 * s,
+                    (r[:, 2, 1] - r[:, 1, 2]) / s,
+                    (r[:, 0, 2] - r[:, 2, 0]) / s,
+                    (r[:, 1, 0] - r[:, 0, 1]) / s,
+                ],
+                axis=1,
+            )
+            continue
+        i = case - 1
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = np.sqrt(1.0 + r[:, i, i] - r[:, j, j] - r[:, k, k]) * 2.0
+        out = np.empty((len(r), 4))
+        out[:, 0] = (r[:, k, j] - r[:, j, k]) / s
+        out[:, 1 + i] = 0.25 * s
+        out[:, 1 + j] = (r[:, j, i] + r[:, i, j]) / s
+        out[:, 1 + k] = (r[:, k, i] + r[:, i, k]) / s
+        q[rows] = out
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    q[q[:, 0] < 0] *= -1.0
+    return q
 
 
 @lru_cache(maxsize=1)

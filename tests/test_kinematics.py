@@ -3,7 +3,7 @@
 The references come from a second, independent description of the same arm: TheRobotStudio
 SO-ARM100 ``Simulation/SO101/so101_new_calib.xml`` (commit 07be617), whose bodies are given as
 position + quaternion (not URDF rpy). Composing those here with quaternion algebra must land every
-link where the URDF-based ``backend.compare.kinematics`` puts it.
+link where the URDF-based ``backend.kinematics`` puts it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pytest
 
-from backend.compare.kinematics import POINT_NAMES, RESOURCE, TIP, ArmModel, default_model, joint_angles_rad
+from backend.kinematics import POINT_NAMES, RESOURCE, TIP, ArmModel, default_model, joint_angles_rad
 from backend.units import JointSpace, Unit
 
 # body name, pos, quat (w, x, y, z) of so101_new_calib.xml; each body's hinge is its local z axis
@@ -162,3 +162,51 @@ def test_resource_names_its_source():
         "wrist_roll",
         "gripper",
     ]
+
+
+def _matrix_of(q: np.ndarray) -> np.ndarray:
+    w, x, y, z = q
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def test_quaternions_of_known_and_random_rotations() -> None:
+    from backend.kinematics import axis_angle_matrices, quaternion_wxyz
+
+    half_turn_x = axis_angle_matrices(np.array([1.0, 0.0, 0.0]), np.array([np.pi]))
+    quarter_z = axis_angle_matrices(np.array([0.0, 0.0, 1.0]), np.array([np.pi / 2]))
+    known = quaternion_wxyz(np.concatenate([np.eye(3)[None], half_turn_x, quarter_z]))
+    np.testing.assert_allclose(known[0], [1, 0, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(known[1], [0, 1, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(known[2], [np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)], atol=1e-12)
+    rng = np.random.default_rng(5)
+    axes = rng.normal(size=(200, 3))
+    angles = rng.uniform(-np.pi, np.pi, size=200)
+    rotations = np.stack(
+        [
+            axis_angle_matrices(a / np.linalg.norm(a), np.array([t]))[0]
+            for a, t in zip(axes, angles, strict=True)
+        ]
+    )
+    quats = quaternion_wxyz(rotations)
+    assert np.all(quats[:, 0] >= 0)
+    for q, r in zip(quats, rotations, strict=True):
+        np.testing.assert_allclose(_matrix_of(q), r, atol=1e-9)
+
+
+def test_ee_frame_state_is_the_gripper_frame_pose() -> None:
+    from backend.kinematics import default_model
+
+    model = default_model()
+    q = np.random.default_rng(2).uniform(-1.0, 1.0, size=(20, 6))
+    state = model.ee_frame_state(q)
+    assert state.shape == (20, 7)
+    np.testing.assert_allclose(state[:, :3], model.tip(q), atol=1e-12)
+    frames = model.link_transforms(q)["gripper_frame_link"]
+    for row, frame in zip(state, frames, strict=True):
+        np.testing.assert_allclose(_matrix_of(row[3:]), frame[:3, :3], atol=1e-9)
