@@ -9,7 +9,7 @@ and paints lines and discs, so it works everywhere, including ``grab()`` for rep
     view.set_paths(tip_path_a, tip_path_b) # optional (T, 3) gripper paths drawn as trails
 
 Drag to orbit, wheel to zoom, double-click to reset. The skeleton (segments between points) is
-``backend.compare.kinematics.SKELETON`` unless another is given.
+``backend.kinematics.SKELETON`` unless another is given.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from backend.compare.kinematics import SKELETON
+from backend.kinematics import SKELETON
 from widgets import palette
 
 DEFAULT_AZIMUTH = -135.0  # degrees, camera around the vertical axis (from +x towards +y)

@@ -42,12 +42,12 @@ from app.tasks import run_task
 from backend.compare.align import ALIGN_MODES
 from backend.compare.batch import COLUMNS as BATCH_COLUMNS
 from backend.compare.batch import BatchResult, BatchRow, compare_batch
-from backend.compare.kinematics import TIP
 from backend.compare.pairing import Pair, pair_episodes
 from backend.compare.report import write_report
 from backend.compare.session import LETTERS, CompareView, SideRequest, build_view
 from backend.compare.sources import parse_source
 from backend.formats import open_dataset
+from backend.kinematics import TIP
 from backend.model import Dataset
 from widgets import palette
 from widgets.arm_view import ArmView
