@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -89,6 +89,17 @@ class _Source:
     state_space: JointSpace | None
     cameras: list[str]
     has_success_attr: bool
+
+
+class _Target(NamedTuple):
+    """Where and how episodes are written (the same for every episode of a run)."""
+
+    writer: Any
+    features: dict[str, Feature]
+    options: Hdf5ToLerobotOptions
+    record: dict[str, Any]
+    progress: Progress
+    total: int
 
 
 def _lookup(mapping: dict[str, Any] | None, path: Path) -> Any:
@@ -460,28 +471,15 @@ def run(
                 if workers is not None:
                     assert located is not None
                     jobs = _submit(workers, writer, located, selected, cameras, options)
+                    target = _Target(writer, features, options, record, progress, total)
                     for k, (number, source, episode) in enumerate(selected):
                         done = _adopt_episode(
-                            writer,
-                            k,
-                            number,
-                            source,
-                            episode,
-                            features,
-                            options,
-                            record,
-                            progress,
-                            done,
-                            total,
-                            workers,
-                            jobs,
-                            selected,
+                            target, k, number, source, episode, done, workers, jobs, selected
                         )
                 else:
+                    target = _Target(writer, features, options, record, progress, total)
                     for number, source, episode in selected:
-                        done = _write_episode(
-                            writer, number, source, episode, features, options, record, progress, done, total
-                        )
+                        done = _write_episode(target, number, source, episode, done)
         finally:
             if workers is not None:
                 workers.close()
@@ -611,22 +609,18 @@ def _submit(
 
 
 def _adopt_episode(
-    writer: Any,
+    target: _Target,
     k: int,
     number: int,
     source: _Source,
     episode: Episode,
-    features: dict[str, Feature],
-    options: Hdf5ToLerobotOptions,
-    record: dict[str, Any],
-    progress: Progress,
     done: int,
-    total: int,
     workers: camera_worker.CameraWorkers,
     jobs: dict[str, list[camera_worker.EncodeJob]],
     selected: list[tuple[int, _Source, Episode]],
 ) -> int:
     """Episode ``k``: its rows from here, its videos from the camera processes."""
+    writer, features, options, record, progress, total = target
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
     length = episode.length - skip
@@ -671,18 +665,8 @@ def _adopt_episode(
 # -- frames read here (threads) --------------------------------------------------------------------
 
 
-def _write_episode(
-    writer: Any,
-    number: int,
-    source: _Source,
-    episode: Episode,
-    features: dict[str, Feature],
-    options: Hdf5ToLerobotOptions,
-    record: dict[str, Any],
-    progress: Progress,
-    done: int,
-    total: int,
-) -> int:
+def _write_episode(target: _Target, number: int, source: _Source, episode: Episode, done: int) -> int:
+    writer, features, options, record, progress, total = target
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
     values = _episode_values(source, episode, features, skip)
