@@ -189,3 +189,89 @@ def test_provenance_is_followed_through_a_v3_copy(pipeline, tmp_path: Path) -> N
     l2h.run(v3, l2h.LerobotToHdf5Options(out=tmp_path / "r.hdf5", template=src))
     with h5py.File(src) as a, h5py.File(tmp_path / "r.hdf5") as b:
         np.testing.assert_allclose(b["data/demo_3/actions"][:], a["data/demo_4/actions"][5:], atol=4e-7)
+
+
+def _at_16_fps(dataset: Path, out: Path, keep_provenance: bool) -> tuple[Path, dict[int, np.ndarray]]:
+    """The LeRobot dataset as an IDM output at 16 fps: actions a ramp in time (LeRobot units)."""
+    shutil.copytree(dataset, out)
+    if not keep_provenance:
+        (out / prov.LEROBOT_FILE).unlink()
+    info = json.loads((out / "meta/info.json").read_text())
+    info["fps"] = 16
+    (out / "meta/info.json").write_text(json.dumps(info))
+    ramps = {}
+    for path in sorted((out / "data").rglob("*.parquet")):
+        table = pq.read_table(path)
+        n = table.num_rows
+        t = np.arange(n) / 16.0
+        ramp = np.stack([10.0 * j - 20.0 + (5.0 + j) * t for j in range(6)], axis=1).astype(np.float32)
+        ramp[:, 5] = 10.0 + 20.0 * t  # gripper 0..100
+        ramps[int(table.column("episode_index")[0].as_py())] = ramp
+        action = pa.array(ramp.tolist(), type=table.schema.field("action").type)
+        table = table.set_column(table.schema.get_field_index("action"), "action", action)
+        stamps = pa.array(t.astype(np.float32), type=table.schema.field("timestamp").type)
+        table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamps)
+        pq.write_table(table, path)
+    return out, ramps
+
+
+def test_16_fps_actions_are_resampled_to_the_templates_rate(pipeline, tmp_path: Path) -> None:
+    from backend.units import JointSpace, Unit, lerobot_joint_names
+
+    src, dataset = pipeline
+    idm, ramps = _at_16_fps(dataset, tmp_path / "idm16", keep_provenance=True)
+    out = tmp_path / "replay.hdf5"
+    plan = l2h.plan(idm, l2h.LerobotToHdf5Options(out=out, template=src))
+    assert plan.ok, plan.errors
+    assert plan.details["replay_fps"] == 30.0 and plan.details["replay_fps_from"] == "provenance"
+    assert any("resampled to 30 fps" in w for w in plan.warnings)
+    lengths = [int(np.floor((n - 1) * 30 / 16 + 1e-9)) + 1 for n in (17, 21, 25, 13)]
+    assert [e.frames_out for e in plan.kept] == lengths
+    summary = l2h.run(idm, l2h.LerobotToHdf5Options(out=out, template=src))
+    assert summary.frames_written == sum(lengths)
+    names = lerobot_joint_names(
+        ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
+    )
+    space = JointSpace(tuple(names), Unit.LEROBOT_RANGE)
+    record = prov.read_provenance(out)
+    with h5py.File(out) as f:
+        for k, length in enumerate(lengths):
+            t = np.arange(length) / 30.0
+            ramp = ramps[k]
+            expected_lerobot = np.stack(
+                [np.interp(t, np.arange(len(ramp)) / 16.0, ramp[:, j]) for j in range(6)], axis=1
+            )
+            expected = space.convert(expected_lerobot, Unit.RADIANS)
+            got = f[f"data/demo_{k}/actions"][:]
+            assert got.shape == (length, 6)
+            np.testing.assert_allclose(got, expected, atol=2e-6)
+            assert f[f"data/demo_{k}"].attrs["num_samples"] == length
+    entry = record["episodes"][0]
+    assert entry["resampled_from_fps"] == 16.0 and entry["fps"] == 30.0
+
+
+def test_replay_rate_option_and_unknown_rate(pipeline, tmp_path: Path) -> None:
+    src, dataset = pipeline
+    idm, _ = _at_16_fps(dataset, tmp_path / "idm16", keep_provenance=False)
+    options = l2h.LerobotToHdf5Options(out=tmp_path / "a.hdf5", template=src, frame_offset=5)
+    plan = l2h.plan(idm, options)
+    assert plan.details["replay_fps"] == 16.0 and plan.details["replay_fps_from"] == "dataset"
+    assert any("template's rate is unknown" in w for w in plan.warnings)
+    assert [e.frames_out for e in plan.kept] == [17, 21, 25, 13]  # not resampled
+    options.replay_fps = 60.0
+    plan = l2h.plan(idm, options)
+    assert plan.details["replay_fps"] == 60.0 and plan.details["replay_fps_from"] == "option"
+    summary = l2h.run(idm, options)
+    with h5py.File(options.out) as f:
+        n0 = int(np.floor(16 * 60 / 16 + 1e-9)) + 1  # episode 0: 17 frames at 16 fps span 1 s
+        assert f["data/demo_0/actions"].shape[0] == n0
+    assert summary.frames_written > sum([17, 21, 25, 13])
+
+
+def test_resample_keeps_the_first_frame_and_the_span() -> None:
+    values = np.array([[0.0, 1.0], [1.6, 2.0], [3.2, 3.0]], dtype=np.float32)  # 16 fps, 0.125 s
+    out = l2h.resample(values, 16.0, 32.0)
+    np.testing.assert_allclose(out, [[0, 1], [0.8, 1.5], [1.6, 2.0], [2.4, 2.5], [3.2, 3.0]], atol=1e-6)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(l2h.resample(values, 30.0, 30.0), values)
+    assert l2h.resample(values, 16.0, 8.0).shape == (2, 2)

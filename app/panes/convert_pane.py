@@ -369,6 +369,17 @@ class LerobotToHdf5Family(Family):
             ]
         )
         self.copy_states = QCheckBox("copy the demo's states for the same frames")
+        self.replay_fps = QDoubleSpinBox()
+        self.replay_fps.setRange(0.0, 1000.0)
+        self.replay_fps.setDecimals(1)
+        self.replay_fps.setSuffix(" fps")
+        self.replay_fps.setSpecialValueText("auto (the template's rate, from provenance)")
+        self.replay_fps.setToolTip(
+            "One HDF5 step per action: IDM outputs (16 fps) are resampled to this rate. "
+            "auto: the rate of the LeRobot dataset made from the template, when the provenance says it"
+        )
+        self.replay_rate_note = QLabel("")
+        self.replay_rate_note.setWordWrap(True)
         self.mapping = QTableWidget(0, 3)
         self.mapping.setHorizontalHeaderLabels(["LeRobot episode", "template demo", "matched by"])
         self.mapping.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
@@ -380,10 +391,14 @@ class LerobotToHdf5Family(Family):
         self.form.addRow("Frame offset", offset_row)
         self.form.addRow("Action unit", self.unit)
         self.form.addRow("", self.copy_states)
+        self.form.addRow("Replay rate", self.replay_fps)
+        self.form.addRow("", self.replay_rate_note)
         self.form.addRow("Mapping", self.mapping_note)
         self.form.addRow(self.mapping)
         self.dataset.pathChanged.connect(lambda _p: (self._overrides.clear(), self.refresh_default_out()))
-        self.watch(self.dataset, self.template, self.offset_auto, self.offset, self.unit, self.copy_states)
+        self.watch(
+            self.dataset, self.template, self.offset_auto, self.offset, self.unit, self.copy_states, self.replay_fps
+        )
 
     def out_is_folder(self) -> bool:
         return False
@@ -410,11 +425,19 @@ class LerobotToHdf5Family(Family):
             frame_offset=None if self.offset_auto.isChecked() else self.offset.value(),
             action_unit=self.unit.currentData(),
             copy_states=self.copy_states.isChecked(),
+            replay_fps=self.replay_fps.value() or None,
         )
 
     def plan_arrived(self, plan: dict[str, Any]) -> None:
         details = plan.get("details") or {}
         self.mapping_note.setText(details.get("mapping_note", ""))
+        if details.get("replay_fps"):
+            fps_in, fps_out = details.get("dataset_fps"), details["replay_fps"]
+            how = {"option": "as set", "provenance": "from provenance", "dataset": "the dataset's"}
+            resampled = f"resampled from {fps_in:g} fps" if fps_in != fps_out else "not resampled"
+            self.replay_rate_note.setText(
+                f"{fps_out:g} actions per second ({how.get(details.get('replay_fps_from'), '')}), {resampled}"
+            )
         demos = details.get("template_demos") or []
         episodes = plan.get("episodes") or []
         self.mapping.blockSignals(True)

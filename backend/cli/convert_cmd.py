@@ -87,6 +87,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--episodes", default=None, help="comma-separated LeRobot episode indices (default: all)")
     p.add_argument("--copy-states", action="store_true", help="copy the demo's states for the same frames")
+    p.add_argument(
+        "--replay-fps",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="resample the actions to HZ, one HDF5 step each (default: the rate of the LeRobot dataset "
+        "made from the template, from provenance; else as they are). IDM outputs are 16 fps",
+    )
     _common_flags(p)
     p.set_defaults(func=_run_lerobot_to_hdf5)
 
@@ -251,6 +259,7 @@ def _run_lerobot_to_hdf5(args: argparse.Namespace) -> int:
         action_unit=args.action_unit,
         episodes=_split(args.episodes, int),
         copy_states=args.copy_states,
+        replay_fps=args.replay_fps,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )

@@ -17,6 +17,13 @@ Matching (output episode -> template demo, frame offset N), first that applies:
      same path): demo and offset as recorded;
   3. by episode index: episode e -> demo_e; offset ``options.frame_offset``, else found by matching the
      LeRobot ``observation.state`` against the demo's ``obs/joint_pos``, else 0.
+
+Replay rate: one HDF5 step per action. IDM outputs come at Cosmos' 16 fps, while a template step is
+one frame of the LeRobot dataset made from it (30 fps by default): replayed step by step, 16 fps actions
+would run the motion 1.9x too fast. The actions are resampled in time (linear interpolation per joint)
+to ``options.replay_fps``, or else to the rate of the HDF5 -> LeRobot conversion found in the
+provenance chain; without either they are kept as they are (and the plan warns when the rate is not
+30 fps).
 """
 
 from __future__ import annotations
@@ -62,6 +69,7 @@ class LerobotToHdf5Options:
     action_unit: str | None = None  # None: as the dataset says; else lerobot | lerobot_deg | deg | rad
     episodes: list[int] | None = None  # LeRobot episode indices to convert; None: all
     copy_states: bool = False  # copy the demo's states for the same frames (when the demo is long enough)
+    replay_fps: float | None = None  # None: the template's rate from provenance, else the dataset's
     overwrite: bool = False
     hash_mode: str = "auto"
 
@@ -294,6 +302,70 @@ def _previous_action_convention(template: Dataset, demo: Episode) -> bool:
     )
 
 
+LEISAAC_LEROBOT_FPS = 30.0  # the rate LeIsaac's and the studio's HDF5 -> LeRobot conversions use
+
+
+def _resampled_length(length: int, fps_in: float, fps_out: float) -> int:
+    if fps_in == fps_out or length < 2:
+        return length
+    return int(np.floor((length - 1) / fps_in * fps_out + 1e-9)) + 1
+
+
+def conversion_fps(record: dict[str, Any] | None) -> float | None:
+    """The fps of the HDF5 -> LeRobot conversion in ``record``'s chain (a template step is one frame
+    at that rate); None when the chain has none."""
+    pending = [record] if record else []
+    while pending:
+        current = pending.pop()
+        options = current.get("options") or {}
+        if current.get("conversion") == "hdf5_to_lerobot" and options.get("fps"):
+            return float(options["fps"])
+        pending.extend(i["provenance"] for i in current.get("inputs") or [] if i.get("provenance"))
+    return None
+
+
+def replay_rate(
+    dataset: Dataset, options: LerobotToHdf5Options, record: dict[str, Any] | None
+) -> tuple[float, str]:
+    """(actions per second of the output, where that comes from: option | provenance | dataset)."""
+    if options.replay_fps:
+        if options.replay_fps <= 0:
+            raise StudioError(f"the replay rate must be positive, got {options.replay_fps}")
+        return float(options.replay_fps), "option"
+    traced = conversion_fps(record)
+    if traced:
+        return traced, "provenance"
+    return float(dataset.fps), "dataset"
+
+
+def resample(values: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """(N, A) values at ``fps_in`` -> (M, A) at ``fps_out`` over the same time span (first frame kept,
+    M = floor((N - 1) * fps_out / fps_in) + 1), linearly interpolated per column."""
+    values = np.asarray(values)
+    if fps_in == fps_out or len(values) < 2:
+        return values.copy()
+    count = _resampled_length(len(values), fps_in, fps_out)
+    t_in = np.arange(len(values)) / fps_in
+    t_out = np.arange(count) / fps_out
+    columns = [np.interp(t_out, t_in, values[:, c].astype(np.float64)) for c in range(values.shape[1])]
+    return np.stack(columns, axis=1).astype(values.dtype)
+
+
+def _rate_warning(fps_in: float, fps_out: float, how: str) -> str:
+    if fps_in != fps_out:
+        source = {
+            "option": "as asked",
+            "provenance": "the rate of the LeRobot dataset made from the template",
+        }
+        return f"actions at {fps_in:g} fps are resampled to {fps_out:g} fps ({source[how]})"
+    if how == "dataset" and fps_in != LEISAAC_LEROBOT_FPS:
+        return (
+            f"actions are at {fps_in:g} fps and the template's rate is unknown: each is replayed as one "
+            f"step; give the replay rate (e.g. {LEISAAC_LEROBOT_FPS:g}) to resample them"
+        )
+    return ""
+
+
 def _hdf5_tree(matches: list[_Match], copy_states: bool) -> list[str]:
     """Paths of the output file (attributes are described in the details)."""
     kept = [m for m in matches if not m.reason]
@@ -335,6 +407,16 @@ def plan(dataset_path: Path, options: LerobotToHdf5Options) -> Plan:
         use_provenance, note = _template_source(record, options.template, options.hash_mode)
         result.details["mapping_note"] = note
         matches = _match(dataset, template, options, record, use_provenance)
+        try:
+            fps_out, rate_how = replay_rate(dataset, options, record if use_provenance else None)
+        except StudioError as error:
+            result.errors.append(error.message)
+            return result
+        fps_in = float(dataset.fps)
+        rate_note = _rate_warning(fps_in, fps_out, rate_how)
+        if rate_note:
+            result.warnings.append(rate_note)
+        result.details.update({"dataset_fps": fps_in, "replay_fps": fps_out, "replay_fps_from": rate_how})
         output_index = 0
         for m in matches:
             entry = EpisodePlan(
@@ -355,9 +437,9 @@ def plan(dataset_path: Path, options: LerobotToHdf5Options) -> Plan:
             if not m.reason:
                 entry.output_index = output_index
                 entry.frame_offset = m.offset
-                entry.frames_out = m.episode.length
+                entry.frames_out = _resampled_length(m.episode.length, fps_in, fps_out)
                 output_index += 1
-                if m.demo is not None and m.offset + m.episode.length > m.demo.length and options.copy_states:
+                if m.demo is not None and m.offset + entry.frames_out > m.demo.length and options.copy_states:
                     entry.reason = f"demo_{m.demo.index} is shorter than offset + length: states not copied"
             result.episodes.append(entry)
         if space.unit is Unit.OTHER:
@@ -408,6 +490,12 @@ def run(
         use_provenance, note = _template_source(record_in, options.template, options.hash_mode)
         summary.details["mapping_note"] = note
         matches = _match(dataset, template, options, record_in, use_provenance)
+        fps_out, rate_how = replay_rate(dataset, options, record_in if use_provenance else None)
+        rate_note = _rate_warning(float(dataset.fps), fps_out, rate_how)
+        if rate_note:
+            progress.warn(rate_note)
+            summary.warnings.append(rate_note)
+        summary.details["replay_fps"] = fps_out
         for m in matches:
             if m.reason:
                 summary.skipped.append(
@@ -442,7 +530,7 @@ def run(
         }
         data_attrs = {k: v for k, v in (template.info.get("attrs") or {}).items() if k != prov.HDF5_ATTR}
         spec = WriterSpec(
-            fps=float(dataset.fps),
+            fps=fps_out,
             robot_type=template.robot_type,
             features=features,
             options={
@@ -457,7 +545,7 @@ def run(
         with writer:
             for number, m in enumerate(kept):
                 frames += _write_one(
-                    writer, m, dataset, template, space, target_space, options, record, summary
+                    writer, m, dataset, template, space, target_space, options, record, summary, fps_out
                 )
                 m.episode.unload()
                 progress.report(number + 1, len(kept), f"episode {m.episode.index} -> demo_{number}")
@@ -481,10 +569,12 @@ def _write_one(
     options: LerobotToHdf5Options,
     record: dict[str, Any],
     summary: ConversionSummary,
+    fps_out: float,
 ) -> int:
     assert m.demo is not None
     demo = m.demo
-    values = m.episode.array(dataset.roles["action"])
+    fps_in = float(dataset.fps)
+    values = resample(m.episode.array(dataset.roles["action"]), fps_in, fps_out)
     dtype = np.dtype(str(template.features[template.roles["action"]].dtype))
     if space.unit is Unit.OTHER or target_space.unit is Unit.OTHER:
         actions = np.asarray(values, dtype=dtype)
@@ -541,6 +631,7 @@ def _write_one(
         lerobot_episode=m.episode.index,
         matched_by=m.how,
         offset_from=m.offset_how,
+        **({"resampled_from_fps": fps_in, "fps": fps_out} if fps_in != fps_out else {}),
     )
     demo.unload()
     return len(actions)
