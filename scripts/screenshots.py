@@ -47,6 +47,7 @@ SCENES: dict[str, list[str]] = {
     "teleop": ["teleop"],
     "convert": ["convert", "convert-values"],
     "convert-cosmos": ["convert-cosmos"],
+    "convert-replay": ["convert-replay"],
     "jobs": ["jobs"],
     "compare": ["compare", "compare-batch"],
 }
@@ -155,6 +156,18 @@ def scene_convert_cosmos(window, snap, demo: Path, generated: Path) -> None:
     snap("convert-cosmos")
 
 
+def scene_convert_replay(window, snap, demo: Path, generated: Path) -> None:
+    pane = window.pane("convert")
+    window.show_pane("convert")
+    wizard = pane.select("lerobot_to_hdf5")
+    wizard.family.dataset.setPath(generated)
+    wizard.family.template.setPath(demo)
+    wizard.frame.next_button.click()
+    wait_until(wizard.preview_ready, 60, "the replay preview")
+    settle(0.5)
+    snap("convert-replay")
+
+
 TRAINER = r"""
 import sys, time
 steps, delay, code = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
@@ -235,6 +248,7 @@ SCENE_FUNCTIONS = {
     "teleop": scene_teleop,
     "convert": scene_convert,
     "convert-cosmos": scene_convert_cosmos,
+    "convert-replay": scene_convert_replay,
     "jobs": scene_jobs,
     "compare": scene_compare,
 }
