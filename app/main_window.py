@@ -544,7 +544,11 @@ class MainWindow(QMainWindow):
 
         apply_theme(QApplication.instance(), name)
         self.settings.setValue("ui/theme", name)
-        self.toast.show_message(f"{name.capitalize()} theme. Plots switch fully after a restart.")
+        for widget in self.findChildren(QWidget):  # plots draw with colours of their own
+            restyle = getattr(widget, "restyle_theme", None)
+            if callable(restyle):
+                restyle()
+        self.toast.show_message(f"{name.capitalize()} theme.")
 
     # -- help -------------------------------------------------------------------------------------
     def show_shortcuts(self) -> QDialog:

@@ -232,3 +232,31 @@ def test_transport_keys_move_the_playhead(qtbot, window, tmp_path):
     assert browse.position == browse._last_frame()
     qtbot.keyClick(browse.table, Qt.Key.Key_Home)
     assert browse.position == 0
+
+
+def test_theme_switch_recolours_the_plots_in_place(qtbot, window, tmp_path):
+    from widgets import palette
+    from widgets.joint_plots import few_ticks
+
+    browse, _ = _open_memory(qtbot, window, tmp_path)
+    browse.set_position(12)
+    plots = browse.plots
+    names = list(plots.names)
+    before = plots.action_curves[0].opts["pen"].color().name()
+    assert before == palette.joint_color(names[0], 0).name()
+    window.set_theme("light")
+    try:
+        assert plots.view.backgroundBrush().color().name() == palette.THEMES["light"]["plot_bg"]
+        after = [curve.opts["pen"].color().name() for curve in plots.action_curves]
+        assert after == [palette.joint_color(n, j).name() for j, n in enumerate(names)]
+        assert after[0] != before  # the light theme has its own joint colours
+        assert plots.playhead_x() == pytest.approx(float(plots.t[12]))
+        # a few round ticks per short plot
+        for plot in plots.plots:
+            ticks = plot.getAxis("left")._tickLevels[0]
+            assert 1 <= len(ticks) <= 3
+    finally:
+        window.set_theme("dark")
+    assert few_ticks(0.35, 1.25) == [(0.5, "0.5"), (1.0, "1.0")]
+    assert few_ticks(-0.2, 0.2) == [(-0.2, "-0.2"), (0.0, "0.0"), (0.2, "0.2")]
+    assert few_ticks(-100.0, 100.0) == [(-100.0, "-100"), (0.0, "0"), (100.0, "100")]

@@ -38,6 +38,8 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
         self.a: np.ndarray | None = None
         self.b: np.ndarray | None = None
         self.label_a, self.label_b = "A", "B"
+        self._shown: tuple[tuple, dict] | None = None  # the last set_comparison arguments
+        self._playhead_t = 0.0
         self.scene().sigMouseClicked.connect(self._on_click)
         self.show_message("Pick two sources to compare their joints")
 
@@ -75,6 +77,7 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
     ) -> None:
         """A and B (N, J) at A times ``times``; ``extras``: (label, times, values) of more sources;
         ``note`` is added to the time axis label."""
+        self._shown = ((times, names, unit, a, b), {"labels": labels, "extras": extras, "note": note})
         self._reset()
         self.times = np.asarray(times, dtype=np.float64)
         self.names, self.unit = list(names), unit
@@ -142,8 +145,19 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
         if len(self.times):
             self.plots[0].setXRange(float(self.times[0]), float(self.times[-1]), padding=0.01)
 
+    def restyle_theme(self) -> None:
+        """Redraw with the current theme's colours (after a theme switch), keeping what is shown."""
+        self.setBackground(palette.color("plot_bg"))
+        if self._shown is not None and not self.message:
+            args, kwargs = self._shown
+            self.set_comparison(*args, **kwargs)
+            self.set_playhead(self._playhead_t)
+        elif self.message:
+            self.show_message(self.message)
+
     def set_playhead(self, t: float) -> None:
         """Move every playhead to A time ``t`` and show A, B and |B - A| there."""
+        self._playhead_t = float(t)
         for head in self.playheads:
             head.setValue(float(t))
         if self.a is None or not len(self.times):

@@ -39,6 +39,28 @@ def _label_fill():
     return pg.mkBrush(fill)
 
 
+def few_ticks(low: float, high: float, most: int = 3) -> list[tuple[float, str]]:
+    """At most ``most`` round values (steps of 1, 2 or 5 x 10^k) inside [low, high], labelled."""
+    span = high - low
+    if not np.isfinite(span) or span <= 0:
+        return [(low, f"{low:g}")]
+    step = 10.0 ** np.floor(np.log10(span / most))
+    for factor in (1.0, 2.0, 5.0, 10.0, 20.0):
+        values = np.arange(np.ceil(low / (step * factor)), np.floor(high / (step * factor)) + 1)
+        if len(values) <= most:
+            step *= factor
+            break
+    else:
+        step *= 50.0
+    first = np.ceil(low / step) * step
+    decimals = max(0, int(-np.floor(np.log10(step)))) if step < 1 else 0
+    ticks = []
+    for value in np.arange(first, high + step * 1e-9, step):
+        value = 0.0 if abs(value) < step * 1e-9 else float(value)
+        ticks.append((value, f"{value:.{decimals}f}"))
+    return ticks
+
+
 class JointPlotStack(QWidget):
     seekRequested = Signal(float)  # seconds, from a click in a plot
 
@@ -253,6 +275,23 @@ class JointPlotStack(QWidget):
             self._y_ranges[j] = (low - pad, high + pad, low, high)
             plot.disableAutoRange(axis="y")
             plot.setYRange(low - pad, high + pad, padding=0)
+            if not self.overlay:  # short stacked plots: a few round values, not a crowd of labels
+                plot.getAxis("left").setTicks([few_ticks(low - pad, high + pad)])
+
+    def restyle_theme(self) -> None:
+        """Redraw with the current theme's colours (after a theme switch), keeping what is shown."""
+        if self.view is None:
+            return
+        self.view.setBackground(palette.color("plot_bg"))
+        if not self.plots or self.showing_message():
+            return
+        trim = getattr(self, "_trim", (None, None))
+        self._build(len(self.plots))
+        self._layout_names = list(self.names)
+        self._y_ranges = {}
+        self._fill()
+        self.set_trim(*trim)
+        self.set_playhead(self._readout_index)
 
     def reset_ranges(self) -> None:
         """Forget the y ranges seen so far (another dataset); the next series fits anew."""
@@ -308,6 +347,7 @@ class JointPlotStack(QWidget):
         return "   ".join(parts)
 
     def set_trim(self, trim_in: int | None, trim_out: int | None) -> None:
+        self._trim = (trim_in, trim_out)
         if not len(self.t) or not self.plots:
             return
         start, end = float(self.t[0]), float(self.t[-1])

@@ -55,6 +55,15 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
             self.plots[0].legend.addItem(self.leader_curves[0], "leader")
             self.plots[0].legend.addItem(self.follower_curves[0], "follower")
 
+    def restyle_theme(self) -> None:
+        """The current theme's colours (after a theme switch)."""
+        self.setBackground(palette.color("plot_bg"))
+        for i, joint in enumerate(self.joints):
+            self.leader_curves[i].setPen(palette.joint_pen(joint, i))
+            self.follower_curves[i].setPen(palette.joint_pen(joint, i, state=True))
+        unit, self.unit = self.unit, None
+        self.set_unit(unit or "")  # the axis labels in the joints' new colours
+
     def set_unit(self, unit: str) -> None:
         """Every joint axis names its unit (ui.md: units on every axis)."""
         if unit == self.unit or not self.plots:
