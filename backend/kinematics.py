@@ -232,6 +232,43 @@ def joint_angles_rad(values: np.ndarray, space: JointSpace) -> np.ndarray | None
     return rad[:, order]
 
 
+BI_ARM_SPACING_M = 0.40  # drawing only: the two bases this far apart along y (left at +y)
+
+
+def arm_angles_rad(values: np.ndarray, space: JointSpace) -> list[np.ndarray] | None:
+    """Per arm, (T, 6) radians in SO101_JOINTS order: one arm, or left and right of a bi-arm
+    (names ``left_*`` / ``right_*``); None when the values are not SO-101 joint positions."""
+    single = joint_angles_rad(values, space)
+    if single is not None:
+        return [single]
+    if space.unit is Unit.OTHER or not space.is_so101 or space.width != 2 * len(SO101_JOINTS):
+        return None
+    arms = []
+    for side in ("left_", "right_"):
+        columns = [i for i, n in enumerate(space.names) if n.split(".")[0].startswith(side)]
+        if len(columns) != len(SO101_JOINTS):
+            return None
+        half = JointSpace(tuple(space.names[i] for i in columns), space.unit)
+        angles = joint_angles_rad(np.asarray(values)[:, columns], half)
+        if angles is None:
+            return None
+        arms.append(angles)
+    return arms
+
+
+def stick_figures(values: np.ndarray, space: JointSpace) -> np.ndarray | None:
+    """(T, K * arms, 3) stick-figure points of every arm (see ``POINT_NAMES``; a bi-arm's left arm
+    first, bases ``BI_ARM_SPACING_M`` apart); None when the values are not SO-101 joints."""
+    arms = arm_angles_rad(values, space)
+    if arms is None:
+        return None
+    model = default_model()
+    if len(arms) == 1:
+        return model.points(arms[0])
+    shifts = (np.array([0.0, BI_ARM_SPACING_M / 2, 0.0]), np.array([0.0, -BI_ARM_SPACING_M / 2, 0.0]))
+    return np.concatenate([model.points(q) + shift for q, shift in zip(arms, shifts, strict=True)], axis=1)
+
+
 def degrees_to_rad_so101(values_deg: np.ndarray, names: tuple[str, ...]) -> np.ndarray | None:
     """(T, 6) radians in SO101_JOINTS order from sim-degree values with joint ``names``."""
     return joint_angles_rad(np.asarray(values_deg), JointSpace(tuple(names), Unit.SIM_DEGREES))

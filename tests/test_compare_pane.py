@@ -204,3 +204,25 @@ def test_real_humanoid_dataset_plots_the_worst_dimensions(qtbot, pane, shared_da
     assert pane.arm.points_a is None  # not an SO-101: no arm to draw
     pane.set_time(1.0)
     qtbot.waitUntil(lambda: pane.tiles[0].index == 20 and pane.tiles[1].index == 20, timeout=10000)
+
+
+def test_arm_view_draws_both_arms_of_a_bi_arm(qtbot):
+    from backend.kinematics import SO101_JOINTS, stick_figures
+    from backend.units import JointSpace
+    from widgets.arm_view import ArmView
+
+    names = tuple(f"{side}_{j}.pos" for side in ("left", "right") for j in SO101_JOINTS)
+    points = stick_figures(np.zeros((1, 12)), JointSpace(names, Unit.SIM_DEGREES))[0]
+    view = ArmView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.azimuth, view.elevation = 0.0, 0.0  # looking along -x: left arm on the left of the image
+    view.set_arms(points)
+    image = view.grab().toImage()
+    background = image.pixelColor(2, 2)
+    screen, _ = view.project(points)
+    k = len(points) // 2
+    for block in (screen[:k], screen[k:]):  # something is drawn at each arm's elbow
+        x, y = (int(round(v)) for v in block[3])
+        assert image.pixelColor(x, y) != background
+    assert screen[:k, 0].mean() != pytest.approx(screen[k:, 0].mean(), abs=20)

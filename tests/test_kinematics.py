@@ -210,3 +210,25 @@ def test_ee_frame_state_is_the_gripper_frame_pose() -> None:
     frames = model.link_transforms(q)["gripper_frame_link"]
     for row, frame in zip(state, frames, strict=True):
         np.testing.assert_allclose(_matrix_of(row[3:]), frame[:3, :3], atol=1e-9)
+
+
+def test_bi_arm_values_give_two_stick_figures_side_by_side() -> None:
+    from backend.kinematics import BI_ARM_SPACING_M, SO101_JOINTS, arm_angles_rad, stick_figures
+
+    names = tuple(f"{side}_{j}.pos" for side in ("left", "right") for j in SO101_JOINTS)
+    space = JointSpace(names, Unit.SIM_DEGREES)
+    rng = np.random.default_rng(4)
+    values = rng.uniform(-40, 40, size=(5, 12))
+    arms = arm_angles_rad(values, space)
+    assert arms is not None and len(arms) == 2
+    np.testing.assert_allclose(arms[0], np.radians(values[:, :6]))
+    np.testing.assert_allclose(arms[1], np.radians(values[:, 6:]))
+    points = stick_figures(values, space)
+    k = len(POINT_NAMES)
+    assert points.shape == (5, 2 * k, 3)
+    model = default_model()
+    np.testing.assert_allclose(points[:, :k], model.points(arms[0]) + [0, BI_ARM_SPACING_M / 2, 0])
+    np.testing.assert_allclose(points[:, k:], model.points(arms[1]) - [0, BI_ARM_SPACING_M / 2, 0])
+    single = JointSpace(tuple(f"{j}.pos" for j in SO101_JOINTS), Unit.SIM_DEGREES)
+    assert stick_figures(values[:, :6], single).shape == (5, k, 3)
+    assert stick_figures(values, JointSpace(names, Unit.OTHER)) is None

@@ -21,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from backend.kinematics import SKELETON
+from backend.kinematics import POINT_NAMES, SKELETON
 from widgets import palette
 
 DEFAULT_AZIMUTH = -135.0  # degrees, camera around the vertical axis (from +x towards +y)
@@ -170,13 +170,23 @@ class ArmView(QWidget):
         painter.drawPath(trail)
 
     def _draw_arm(self, painter: QPainter, points: np.ndarray, color: QColor, width: float) -> None:
+        """One stick figure per block of ``len(POINT_NAMES)`` points (a bi-arm has two)."""
+        block = len(POINT_NAMES)
+        if len(points) > block and len(points) % block == 0:
+            for start in range(0, len(points), block):
+                self._draw_one_arm(painter, points[start : start + block], color, width)
+        else:
+            self._draw_one_arm(painter, points, color, width)
+
+    def _draw_one_arm(self, painter: QPainter, points: np.ndarray, color: QColor, width: float) -> None:
         screen, depth = self.project(points)
-        # base plate
+        # base plate, under the arm's base
         base = QColor(color)
         base.setAlpha(min(color.alpha(), 90))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(base)
-        ring = np.array(
+        centre = np.array([points[0][0], points[0][1], 0.0])
+        ring = centre + np.array(
             [[0.05 * math.cos(a), 0.05 * math.sin(a), 0.0] for a in np.linspace(0, 2 * math.pi, 24)]
         )
         ring_screen, _ = self.project(ring)

@@ -20,7 +20,7 @@ import numpy as np
 from backend.compare.align import Alignment
 from backend.compare.core import PairResult, Trajectory, compare_trajectories
 from backend.errors import StudioError
-from backend.kinematics import default_model, joint_angles_rad
+from backend.kinematics import stick_figures
 from backend.model import Dataset
 from backend.progress import Progress, ensure_progress
 
@@ -134,8 +134,7 @@ class CompareView:
 def _stick_figure(trajectory: Trajectory | None) -> np.ndarray | None:
     if trajectory is None:
         return None
-    q = joint_angles_rad(trajectory.values, trajectory.space)
-    return None if q is None else default_model().points(q)
+    return stick_figures(trajectory.values, trajectory.space)
 
 
 def build_view(
