@@ -135,6 +135,20 @@ def _write_window(args: list, folder: Path) -> float:
     return time.monotonic() - started
 
 
+def _camera_workers() -> list[int]:
+    """Pids of live camera encoder processes (Linux /proc; [] elsewhere)."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"backend.convert.camera_worker" in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
 def _kill_at_random(args: list, folder: Path, window: float, runs: int, rng: random.Random, check) -> int:
     """Start ``args`` ``runs`` times and kill -9 it at a random moment while it writes its output;
     ``check()`` runs after every kill. Returns how many runs were killed mid-write."""
@@ -162,6 +176,10 @@ def test_kill_9_leaves_nothing_partial_and_a_rerun_completes(recording: Path, tm
     def check() -> None:  # nothing at the destination (or all of it), the source unchanged
         assert not out.exists() or _errors(out) == []
         assert prov.hash_input(recording, "full")["sha256"] == before
+        deadline = time.monotonic() + 5  # the camera encoder processes die with their parent
+        while _camera_workers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _camera_workers() == []
 
     args = ["hdf5-to-lerobot", recording, "--out", out, "--task", "t", "--quiet"]
     assert _kill_at_random(args, tmp_path, window, 4, rng, check) >= 3
