@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.tasks import Task, run_task
 from app.wizards.cosmos_idm import WIZARD_FAMILIES
-from app.wizards.plumbing import WizardRunEndings
+from app.wizards.plumbing import WizardRunEndings, WizardSteps, watch_changes
 from backend.convert import CONVERSIONS, ConversionInfo, module_for
 from widgets.wizard_done import DoneView
 from widgets.wizard_frame import WizardFrame
@@ -155,19 +155,7 @@ class Family(QObject):
             self.out.setPath(default)
 
     def watch(self, *widgets: QWidget) -> None:
-        for widget in widgets:
-            for name in (
-                "valueChanged",
-                "currentIndexChanged",
-                "toggled",
-                "textChanged",
-                "itemChanged",
-                "pathChanged",
-                "pathsChanged",
-            ):
-                signal = getattr(widget, name, None)
-                if signal is not None:
-                    signal.connect(lambda *_a: self.changed.emit())
+        watch_changes(widgets, self.changed.emit)
 
     def out_path(self) -> Path:
         text = self.out.path()
@@ -574,7 +562,8 @@ FAMILIES = {
 # the wizard (same for every family)
 
 
-class ConversionWizard(WizardRunEndings, QWidget):
+class ConversionWizard(WizardSteps, WizardRunEndings, QWidget):
+    run_label = "Convert"
     finished = Signal(dict)  # the summary dict when a run completes
 
     def __init__(self, family: Family, context: Any, parent: QWidget | None = None) -> None:
@@ -627,46 +616,20 @@ class ConversionWizard(WizardRunEndings, QWidget):
         self.done_view.againRequested.connect(lambda: self._go(0))
         self._go(0)
 
-    # navigation -----------------------------------------------------------------------------------
-    def step(self) -> int:
-        return self.frame.current()
+    # navigation (WizardSteps) ---------------------------------------------------------------------
+    def entering_options(self) -> None:
+        self.family.refresh_default_out()
+        self.schedule_preview(immediate=True)
 
-    def _go(self, index: int) -> None:
-        self.frame.setCurrent(index)
-        if index == 1:
-            self.frame.setNextText("Convert")
-            self.family.refresh_default_out()
-            self.schedule_preview(immediate=True)
-        else:
-            self.frame.setNextText("Next")
-        self._update_next()
+    def inputs_ready(self) -> tuple[bool, str]:
+        return self.family.ready()
 
-    def _next(self, current: int) -> None:
-        if current == 0:
-            self._go(1)
-        elif current == 1:
-            self.start_run()
-
-    def _back(self, current: int) -> None:
-        if current == 2 and self.run_view.running:
-            return
-        self._go(1 if current >= 2 else 0)
-
-    def _update_next(self) -> None:
-        step = self.frame.current()
-        if step == 0:
-            ok, note = self.family.ready()
-            self.frame.setNextEnabled(ok, note)
-        elif step == 1:
-            fresh = self._plan_generation == self._generation and bool(self._plan)
-            if not fresh:
-                self.frame.setNextEnabled(False, "computing the preview…")
-            elif self._plan.get("errors"):
-                self.frame.setNextEnabled(False, "fix the problems shown in the preview")
-            else:
-                self.frame.setNextEnabled(True, "")
-        elif step == 2:
-            self.frame.setBackEnabled(not self.run_view.running)
+    def options_ready(self) -> tuple[bool, str]:
+        if not (self._plan_generation == self._generation and bool(self._plan)):
+            return False, "computing the preview…"
+        if self._plan.get("errors"):
+            return False, "fix the problems shown in the preview"
+        return True, ""
 
     # preview --------------------------------------------------------------------------------------
     def _on_changed(self) -> None:

@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.tasks import Task, run_task
-from app.wizards.plumbing import WizardRunEndings
+from app.wizards.plumbing import WizardRunEndings, WizardSteps, watch_changes
 from backend.cosmos.batch import (
     COSMOS_FPS,
     DEFAULTS,
@@ -139,7 +139,7 @@ def _spin(minimum: int, maximum: int, value: int) -> QSpinBox:
 # the shared wizard
 
 
-class CosmosIdmWizard(WizardRunEndings, QWidget):
+class CosmosIdmWizard(WizardSteps, WizardRunEndings, QWidget):
     """Inputs -> options with live preview -> run -> done. Subclasses fill in the hooks."""
 
     key = ""
@@ -255,19 +255,7 @@ class CosmosIdmWizard(WizardRunEndings, QWidget):
 
     # -- helpers for subclasses -------------------------------------------------------------------
     def watch(self, *widgets: QWidget) -> None:
-        for widget in widgets:
-            for name in (
-                "valueChanged",
-                "currentIndexChanged",
-                "toggled",
-                "textChanged",
-                "itemChanged",
-                "pathChanged",
-            ):
-                signal = getattr(widget, name, None)
-                if signal is not None:
-                    signal.connect(self._changed)
-                    break
+        watch_changes(widgets, self._changed)
 
     def add_tab(self, widget: QWidget, title: str) -> QWidget:
         self.tabs.addTab(widget, title)
@@ -276,33 +264,19 @@ class CosmosIdmWizard(WizardRunEndings, QWidget):
     def out_path(self) -> Path:
         return Path(self.out.path())
 
-    # -- navigation -------------------------------------------------------------------------------
-    def step(self) -> int:
-        return self.frame.current()
+    # -- navigation (WizardSteps) ------------------------------------------------------------------
+    def entering_options(self) -> None:
+        if not self._out_touched:
+            default = self.default_out()
+            if default is not None and self.out.path() != str(default):
+                self.out.setPath(default)
+        self.schedule_preview(immediate=True)
 
-    def _go(self, index: int) -> None:
-        self.frame.setCurrent(index)
-        if index == 1:
-            self.frame.setNextText("Run")
-            if not self._out_touched:
-                default = self.default_out()
-                if default is not None and self.out.path() != str(default):
-                    self.out.setPath(default)
-            self.schedule_preview(immediate=True)
-        else:
-            self.frame.setNextText("Next")
-        self._update_next()
+    def inputs_ready(self) -> tuple[bool, str]:
+        return self.ready()
 
-    def _next(self, current: int) -> None:
-        if current == 0:
-            self._go(1)
-        elif current == 1:
-            self.start_run()
-
-    def _back(self, current: int) -> None:
-        if current == 2 and self.run_view.running:
-            return
-        self._go(1 if current >= 2 else 0)
+    def options_ready(self) -> tuple[bool, str]:
+        return self.can_run()
 
     def preview_ready(self) -> bool:
         return self._plan_generation == self._generation and bool(self._plan)
@@ -318,17 +292,6 @@ class CosmosIdmWizard(WizardRunEndings, QWidget):
         if self._plan.get("errors"):
             return False, "fix the problems shown in the preview"
         return True, ""
-
-    def _update_next(self) -> None:
-        step = self.frame.current()
-        if step == 0:
-            ok, note = self.ready()
-            self.frame.setNextEnabled(ok, note)
-        elif step == 1:
-            ok, note = self.can_run()
-            self.frame.setNextEnabled(ok, note)
-        elif step == 2:
-            self.frame.setBackEnabled(not self.run_view.running)
 
     # -- preview ----------------------------------------------------------------------------------
     def _changed(self, *_args: Any) -> None:

@@ -1,9 +1,84 @@
-"""What every conversion wizard does when a run ends, shared by the Convert pane's families and the
-Cosmos/IDM flows (one shape, one behaviour)."""
+"""What every conversion wizard shares, the Convert pane's families and the Cosmos/IDM flows (one
+shape, one behaviour): moving between its four steps, watching option widgets, ending a run."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+CHANGE_SIGNALS = (
+    "valueChanged",
+    "currentIndexChanged",
+    "toggled",
+    "textChanged",
+    "itemChanged",
+    "pathChanged",
+    "pathsChanged",
+)
+
+
+def watch_changes(widgets: tuple[Any, ...], slot: Callable[..., Any]) -> None:
+    """Call ``slot`` whenever one of ``widgets`` changes (every change signal it has: a path list that
+    is also a list widget says so through both)."""
+    for widget in widgets:
+        for name in CHANGE_SIGNALS:
+            signal = getattr(widget, name, None)
+            if signal is not None:
+                signal.connect(lambda *_a: slot())
+
+
+class WizardSteps:
+    """Mixin for the steps inputs (0) -> options + preview (1) -> run (2) -> done (3) of a wizard
+    with ``frame`` (a WizardFrame) and ``run_view``. Subclasses say what entering the options step
+    does, whether each step may go on, and start the run."""
+
+    frame: Any
+    run_view: Any
+    run_label = "Run"
+
+    def step(self) -> int:
+        return self.frame.current()
+
+    def _go(self, index: int) -> None:
+        self.frame.setCurrent(index)
+        if index == 1:
+            self.frame.setNextText(self.run_label)
+            self.entering_options()
+        else:
+            self.frame.setNextText("Next")
+        self._update_next()
+
+    def _next(self, current: int) -> None:
+        if current == 0:
+            self._go(1)
+        elif current == 1:
+            self.start_run()
+
+    def _back(self, current: int) -> None:
+        if current == 2 and self.run_view.running:
+            return
+        self._go(1 if current >= 2 else 0)
+
+    def _update_next(self) -> None:
+        step = self.frame.current()
+        if step in (0, 1):
+            ok, note = self.inputs_ready() if step == 0 else self.options_ready()
+            self.frame.setNextEnabled(ok, note)
+        elif step == 2:
+            self.frame.setBackEnabled(not self.run_view.running)
+
+    # what each wizard says
+    def entering_options(self) -> None:
+        """The options step is shown: fill defaults, start the preview."""
+
+    def inputs_ready(self) -> tuple[bool, str]:  # pragma: no cover - every wizard defines it
+        raise NotImplementedError
+
+    def options_ready(self) -> tuple[bool, str]:  # pragma: no cover - every wizard defines it
+        raise NotImplementedError
+
+    def start_run(self) -> None:  # pragma: no cover - every wizard defines it
+        raise NotImplementedError
 
 
 class WizardRunEndings:
@@ -42,5 +117,5 @@ class WizardRunEndings:
         if hasattr(self.context, "showPaneRequested"):
             self.context.showPaneRequested.emit("browse")
 
-    def _update_next(self) -> None:  # pragma: no cover - every wizard defines it
+    def _update_next(self) -> None:  # pragma: no cover - WizardSteps defines it
         raise NotImplementedError
