@@ -625,7 +625,7 @@ class ConversionWizard(WizardSteps, WizardRunEndings, QWidget):
         return self.family.ready()
 
     def options_ready(self) -> tuple[bool, str]:
-        if not (self._plan_generation == self._generation and bool(self._plan)):
+        if not self.preview_ready():
             return False, "computing the preview…"
         if self._plan.get("errors"):
             return False, "fix the problems shown in the preview"
@@ -637,13 +637,6 @@ class ConversionWizard(WizardSteps, WizardRunEndings, QWidget):
         self._update_next()
         if self.frame.current() == 1:
             self.schedule_preview()
-
-    def schedule_preview(self, immediate: bool = False) -> None:
-        if immediate:
-            self._timer.stop()
-            self.refresh_preview()
-        else:
-            self._timer.start()
 
     def refresh_preview(self) -> None:
         ok, note = self.family.ready()
@@ -684,12 +677,6 @@ class ConversionWizard(WizardSteps, WizardRunEndings, QWidget):
         self._plan_generation = generation
         self.preview.setError(message)
         self.frame.setNextEnabled(False, "fix the problem shown in the preview")
-
-    def plan(self) -> dict[str, Any]:
-        return self._plan
-
-    def preview_ready(self) -> bool:
-        return self._plan_generation == self._generation and bool(self._plan)
 
     # run ------------------------------------------------------------------------------------------
     def start_run(self) -> None:

@@ -278,9 +278,6 @@ class CosmosIdmWizard(WizardSteps, WizardRunEndings, QWidget):
     def options_ready(self) -> tuple[bool, str]:
         return self.can_run()
 
-    def preview_ready(self) -> bool:
-        return self._plan_generation == self._generation and bool(self._plan)
-
     def can_run(self) -> tuple[bool, str]:
         if not self.out.path():
             return False, "choose an output"
@@ -300,13 +297,6 @@ class CosmosIdmWizard(WizardSteps, WizardRunEndings, QWidget):
         self._update_next()
         if self.frame.current() == 1:
             self.schedule_preview()
-
-    def schedule_preview(self, immediate: bool = False) -> None:
-        if immediate:
-            self._timer.stop()
-            self.refresh_preview()
-        else:
-            self._timer.start()
 
     def refresh_preview(self) -> None:
         ok, note = self.ready()
@@ -352,9 +342,6 @@ class CosmosIdmWizard(WizardSteps, WizardRunEndings, QWidget):
         self.status.setText("The preview failed.")
         self._show_messages()
         self._update_next()
-
-    def plan(self) -> dict[str, Any]:
-        return self._plan
 
     def _show_messages(self) -> None:
         local_errors, local_warnings = self.local_problems()

@@ -67,7 +67,30 @@ class WizardSteps:
         elif step == 2:
             self.frame.setBackEnabled(not self.run_view.running)
 
+    # the preview: latest request wins (``_generation`` counts option changes, ``_plan_generation``
+    # says which one the plan shown belongs to; ``_timer`` debounces; ``refresh_preview`` asks)
+    _generation: int
+    _plan_generation: int
+    _plan: dict[str, Any]
+    _timer: Any
+
+    def schedule_preview(self, immediate: bool = False) -> None:
+        if immediate:
+            self._timer.stop()
+            self.refresh_preview()
+        else:
+            self._timer.start()
+
+    def preview_ready(self) -> bool:
+        return self._plan_generation == self._generation and bool(self._plan)
+
+    def plan(self) -> dict[str, Any]:
+        return self._plan
+
     # what each wizard says
+    def refresh_preview(self) -> None:  # pragma: no cover - every wizard defines it
+        raise NotImplementedError
+
     def entering_options(self) -> None:
         """The options step is shown: fill defaults, start the preview."""
 
