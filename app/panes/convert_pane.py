@@ -608,13 +608,7 @@ class ConversionWizard(WizardSteps, WizardRunEndings, QWidget):
         layout.addWidget(self.frame, 1)
 
         family.changed.connect(self._on_changed)
-        self.frame.nextRequested.connect(self._next)
-        self.frame.backRequested.connect(self._back)
-        self.run_view.cancelRequested.connect(self.cancel)
-        self.done_view.openRequested.connect(self._open_in_browse)
-        self.done_view.openFolderRequested.connect(self._open_folder)
-        self.done_view.againRequested.connect(lambda: self._go(0))
-        self._go(0)
+        self.connect_steps()
 
     # navigation (WizardSteps) ---------------------------------------------------------------------
     def entering_options(self) -> None:

@@ -215,13 +215,7 @@ class CosmosIdmWizard(WizardSteps, WizardRunEndings, QWidget):
         self.options_form.addRow("Output", self.out)
         self.watch(self.out)
 
-        self.frame.nextRequested.connect(self._next)
-        self.frame.backRequested.connect(self._back)
-        self.run_view.cancelRequested.connect(self.cancel)
-        self.done_view.openRequested.connect(self._open_in_browse)
-        self.done_view.openFolderRequested.connect(self._open_folder)
-        self.done_view.againRequested.connect(lambda: self._go(0))
-        self._go(0)
+        self.connect_steps()
 
     # -- hooks ------------------------------------------------------------------------------------
     def make_out(self) -> DropPath:

@@ -34,7 +34,18 @@ class WizardSteps:
 
     frame: Any
     run_view: Any
+    done_view: Any
     run_label = "Run"
+
+    def connect_steps(self) -> None:
+        """Wire the frame's and the run and done pages' buttons; show the inputs step."""
+        self.frame.nextRequested.connect(self._next)
+        self.frame.backRequested.connect(self._back)
+        self.run_view.cancelRequested.connect(self.cancel)
+        self.done_view.openRequested.connect(self._open_in_browse)
+        self.done_view.openFolderRequested.connect(self._open_folder)
+        self.done_view.againRequested.connect(lambda: self._go(0))
+        self._go(0)
 
     def step(self) -> int:
         return self.frame.current()
@@ -101,6 +112,12 @@ class WizardSteps:
         raise NotImplementedError
 
     def start_run(self) -> None:  # pragma: no cover - every wizard defines it
+        raise NotImplementedError
+
+    def cancel(self) -> None:  # pragma: no cover - every wizard defines it
+        raise NotImplementedError
+
+    def _open_folder(self, path: str) -> None:  # pragma: no cover - every wizard defines it
         raise NotImplementedError
 
 
