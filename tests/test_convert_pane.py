@@ -128,6 +128,12 @@ def test_cancel_leaves_nothing(qtbot, context: AppContext, tmp_path: Path) -> No
     assert not (tmp_path / "cancelled").exists()
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
     assert wizard.frame.back_button.isEnabled()
+    # the camera encoder processes are gone and wrote nothing after the cancel
+    from tests.test_convert_cli import _camera_workers
+
+    qtbot.wait(500)
+    assert _camera_workers() == []
+    assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
 
 
 def test_lerobot_to_hdf5_wizard_mapping(qtbot, context: AppContext, recording: Path, tmp_path: Path) -> None:

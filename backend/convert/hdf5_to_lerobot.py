@@ -470,12 +470,18 @@ def run(
             with open_writer(fmt, out, spec, overwrite=options.overwrite) as writer:
                 if workers is not None:
                     assert located is not None
-                    jobs = _submit(workers, writer, located, selected, cameras, options)
-                    target = _Target(writer, features, options, record, progress, total)
-                    for k, (number, source, episode) in enumerate(selected):
-                        done = _adopt_episode(
-                            target, k, number, source, episode, done, workers, jobs, selected
-                        )
+                    try:
+                        jobs = _submit(workers, writer, located, selected, cameras, options)
+                        target = _Target(writer, features, options, record, progress, total)
+                        for k, (number, source, episode) in enumerate(selected):
+                            done = _adopt_episode(
+                                target, k, number, source, episode, done, workers, jobs, selected
+                            )
+                    except BaseException:
+                        # stop the encoders before the writer removes its folder: one still
+                        # writing would make the folder again after the abort
+                        workers.close()
+                        raise
                 else:
                     target = _Target(writer, features, options, record, progress, total)
                     for number, source, episode in selected:
