@@ -275,3 +275,30 @@ def test_resample_keeps_the_first_frame_and_the_span() -> None:
     assert out.dtype == np.float32
     np.testing.assert_array_equal(l2h.resample(values, 30.0, 30.0), values)
     assert l2h.resample(values, 16.0, 8.0).shape == (2, 2)
+
+
+def test_conversion_fps_follows_records_that_do_not_map_episodes(tmp_path: Path) -> None:
+    template = tmp_path / "teleop.hdf5"
+    h2l_record = {
+        "conversion": "hdf5_to_lerobot",
+        "options": {"fps": 25.0},
+        "inputs": [{"path": str(template), "role": "source"}],
+    }
+    idm_record = {  # Cosmos -> IDM prepare: inputs chain back, no episode mapping to the HDF5
+        "conversion": "idm_prepare",
+        "options": {},
+        "inputs": [
+            {
+                "path": "/x/cosmos_out",
+                "provenance": {
+                    "conversion": "cosmos_trainset",
+                    "options": {},
+                    "inputs": [{"path": "/x/lerobot", "provenance": h2l_record}],
+                },
+            }
+        ],
+    }
+    assert l2h.conversion_fps(idm_record, template) == 25.0
+    assert l2h.conversion_fps(idm_record, tmp_path / "elsewhere" / "teleop.hdf5") == 25.0  # moved file
+    assert l2h.conversion_fps(idm_record, tmp_path / "other.hdf5") is None
+    assert l2h.conversion_fps(None, template) is None

@@ -311,17 +311,28 @@ def _resampled_length(length: int, fps_in: float, fps_out: float) -> int:
     return int(np.floor((length - 1) / fps_in * fps_out + 1e-9)) + 1
 
 
-def conversion_fps(record: dict[str, Any] | None) -> float | None:
+def conversion_fps(record: dict[str, Any] | None, template: Path | None = None) -> float | None:
     """The fps of the HDF5 -> LeRobot conversion in ``record``'s chain (a template step is one frame
-    at that rate); None when the chain has none."""
+    at that rate), of ``template`` when given (its path or file name among the conversion's inputs:
+    IDM outputs chain through Cosmos and IDM records that do not map episodes back); None when the
+    chain has none."""
     pending = [record] if record else []
     while pending:
         current = pending.pop()
         options = current.get("options") or {}
+        inputs = current.get("inputs") or []
         if current.get("conversion") == "hdf5_to_lerobot" and options.get("fps"):
-            return float(options["fps"])
-        pending.extend(i["provenance"] for i in current.get("inputs") or [] if i.get("provenance"))
+            if template is None or any(_same_file(i.get("path"), template) for i in inputs):
+                return float(options["fps"])
+        pending.extend(i["provenance"] for i in inputs if isinstance(i.get("provenance"), dict))
     return None
+
+
+def _same_file(recorded: Any, template: Path) -> bool:
+    if not recorded:
+        return False
+    path = Path(str(recorded))
+    return path.name == Path(template).name or path.absolute() == Path(template).absolute()
 
 
 def replay_rate(
@@ -332,7 +343,7 @@ def replay_rate(
         if options.replay_fps <= 0:
             raise StudioError(f"the replay rate must be positive, got {options.replay_fps}")
         return float(options.replay_fps), "option"
-    traced = conversion_fps(record)
+    traced = conversion_fps(record, Path(options.template))
     if traced:
         return traced, "provenance"
     return float(dataset.fps), "dataset"
@@ -408,7 +419,7 @@ def plan(dataset_path: Path, options: LerobotToHdf5Options) -> Plan:
         result.details["mapping_note"] = note
         matches = _match(dataset, template, options, record, use_provenance)
         try:
-            fps_out, rate_how = replay_rate(dataset, options, record if use_provenance else None)
+            fps_out, rate_how = replay_rate(dataset, options, record)
         except StudioError as error:
             result.errors.append(error.message)
             return result
@@ -490,7 +501,7 @@ def run(
         use_provenance, note = _template_source(record_in, options.template, options.hash_mode)
         summary.details["mapping_note"] = note
         matches = _match(dataset, template, options, record_in, use_provenance)
-        fps_out, rate_how = replay_rate(dataset, options, record_in if use_provenance else None)
+        fps_out, rate_how = replay_rate(dataset, options, record_in)
         rate_note = _rate_warning(float(dataset.fps), fps_out, rate_how)
         if rate_note:
             progress.warn(rate_note)
