@@ -149,3 +149,19 @@ def test_cameras_of_different_sizes_keep_their_own_size(tmp_path: Path) -> None:
             sizes[key] = (stream.width, stream.height, stream.frames)
         assert info["features"][key]["shape"][:2] == [sizes[key][1], sizes[key][0]]
     assert sizes == {"observation.images.front": (64, 48, 15), "observation.images.wrist": (32, 24, 15)}
+
+
+def test_a_child_that_ends_at_once_is_reported(tmp_path: Path) -> None:
+    workers = CameraWorkers(["front"])
+    proc = workers.workers["front"]._proc
+    assert proc is not None
+    proc.kill()  # as if it crashed while starting
+    proc.wait()
+    job = EncodeJob(str(tmp_path / "none.hdf5"), "data/demo_0/obs/front", 0, 5, str(tmp_path / "e.mp4"))
+    try:
+        workers.submit({"front": [job]}, {"front": VideoSettings(width=64, height=48, fps=30.0)})
+        with pytest.raises(WorkerError) as raised:
+            workers.wait(0, lambda: None)
+    finally:
+        workers.close()
+    assert "front encoder process ended early" in str(raised.value)

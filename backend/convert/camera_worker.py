@@ -108,8 +108,11 @@ class CameraWorker:
     def submit(self, jobs: list[EncodeJob], video: VideoSettings) -> None:
         assert self._proc is not None and self._proc.stdin is not None
         message = {"jobs": [asdict(job) for job in jobs], "video": asdict(video)}
-        self._proc.stdin.write((json.dumps(message) + "\n").encode())
-        self._proc.stdin.flush()
+        try:
+            self._proc.stdin.write((json.dumps(message) + "\n").encode())
+            self._proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # the child already ended: the reader reports its exit status
         self._reader = threading.Thread(target=self._read, name=f"camera-worker:{self.camera}", daemon=True)
         self._reader.start()
 
