@@ -236,7 +236,7 @@ def test_transport_keys_move_the_playhead(qtbot, window, tmp_path):
 
 def test_theme_switch_recolours_the_plots_in_place(qtbot, window, tmp_path):
     from widgets import palette
-    from widgets.joint_plots import few_ticks
+    from widgets.plot_parts import few_ticks
 
     browse, _ = _open_memory(qtbot, window, tmp_path)
     browse.set_position(12)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 
 from widgets import palette
+from widgets.plot_parts import corner_text, few_ticks, playhead_line, style_joint_plot
 
 FILL_ALPHA = 70
 
@@ -84,17 +85,9 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
         self.a, self.b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
         self.label_a, self.label_b = labels
         muted = palette.color("muted")
-        axis_pen = QPen(muted)
         for j, name in enumerate(self.names):
             plot = self.addPlot(row=j, col=0)
-            plot.setMenuEnabled(False)
-            plot.hideButtons()
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setMouseEnabled(x=True, y=False)
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setPen(axis_pen)
-                plot.getAxis(side).setTextPen(muted)
-            plot.getAxis("left").setWidth(62)
+            style_joint_plot(plot, left_width=62)
             if j < len(self.names) - 1:
                 plot.getAxis("bottom").setStyle(showValues=False)
                 plot.getAxis("bottom").setHeight(4)
@@ -105,10 +98,7 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
                 plot.setXLink(self.plots[0])
             # the axis carries the unit; the joint's name sits inside the plot, in its colour
             plot.setLabel("left", unit or "value", color=muted.name(), size="8pt")
-            title = pg.TextItem(name, color=palette.joint_color(name, j), anchor=(0, 0))
-            title.setParentItem(plot.vb)
-            title.setPos(QPointF(4, 0))
-            title.setZValue(30)
+            title = corner_text(plot, right=False, color=palette.joint_color(name, j), text=name)
             curve_a = plot.plot(self.times, self.a[:, j], pen=palette.joint_pen(name, j, width=1.8))
             curve_b = plot.plot(
                 self.times, self.b[:, j], pen=palette.joint_pen(name, j, second=True, width=1.8)
@@ -122,18 +112,17 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
             for _label, t_extra, values in extras or []:
                 pen = palette.joint_pen(name, j, state=True, second=True)
                 extra.append(plot.plot(np.asarray(t_extra), np.asarray(values)[:, j], pen=pen))
-            head = pg.InfiniteLine(
-                float(self.times[0]) if len(self.times) else 0.0,
-                angle=90,
-                movable=False,
-                pen=pg.mkPen(palette.color("playhead"), width=1),
+            values = np.concatenate(
+                [self.a[:, j], self.b[:, j]] + [np.asarray(v)[:, j] for _l, _t, v in extras or []]
             )
-            head.setZValue(20)
-            plot.addItem(head)
-            readout = pg.TextItem("", color=palette.color("text"), anchor=(1, 0))
-            readout.setParentItem(plot.vb)
-            readout.setZValue(30)
-            plot.vb.sigResized.connect(lambda vb, item=readout: item.setPos(QPointF(vb.width() - 4, 0)))
+            values = values[np.isfinite(values)]
+            if values.size:  # a fixed range with a few round ticks: short plots stay readable
+                low, high = float(values.min()), float(values.max())
+                pad = max((high - low) * 0.08, 1e-3)
+                plot.setYRange(low - pad, high + pad, padding=0)
+                plot.getAxis("left").setTicks([few_ticks(low - pad, high + pad, margin=0.1)])
+            head = playhead_line(plot, float(self.times[0]) if len(self.times) else 0.0)
+            readout = corner_text(plot, right=True, color=palette.color("text"))
             self.plots.append(plot)
             self.curves_a.append(curve_a)
             self.curves_b.append(curve_b)

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from widgets import palette
+from widgets.plot_parts import corner_text, few_ticks, playhead_line, style_joint_plot
 
 MAX_STACKED = 8
 pg: Any = None
@@ -37,28 +38,6 @@ def _label_fill():
     fill = QColor(palette.color("plot_bg"))
     fill.setAlpha(200)
     return pg.mkBrush(fill)
-
-
-def few_ticks(low: float, high: float, most: int = 3) -> list[tuple[float, str]]:
-    """At most ``most`` round values (steps of 1, 2 or 5 x 10^k) inside [low, high], labelled."""
-    span = high - low
-    if not np.isfinite(span) or span <= 0:
-        return [(low, f"{low:g}")]
-    step = 10.0 ** np.floor(np.log10(span / most))
-    for factor in (1.0, 2.0, 5.0, 10.0, 20.0):
-        values = np.arange(np.ceil(low / (step * factor)), np.floor(high / (step * factor)) + 1)
-        if len(values) <= most:
-            step *= factor
-            break
-    else:
-        step *= 50.0
-    first = np.ceil(low / step) * step
-    decimals = max(0, int(-np.floor(np.log10(step)))) if step < 1 else 0
-    ticks = []
-    for value in np.arange(first, high + step * 1e-9, step):
-        value = 0.0 if abs(value) < step * 1e-9 else float(value)
-        ticks.append((value, f"{value:.{decimals}f}"))
-    return ticks
 
 
 class JointPlotStack(QWidget):
@@ -168,23 +147,14 @@ class JointPlotStack(QWidget):
     def _build(self, count: int) -> None:
         self.clear_plots()
         pg = _pyqtgraph()
-        axis_pen = QPen(palette.color("muted"))
         text_color = palette.color("muted")
         for row in range(count):
             plot = self.view.addPlot(row=row, col=0)
-            plot.setMenuEnabled(False)
-            plot.hideButtons()
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setMouseEnabled(x=True, y=False)
-            for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setPen(axis_pen)
-                axis.setTextPen(text_color)
+            style_joint_plot(plot, left_width=48)
             for side in ("left", "bottom"):
                 # axes draw the grid across the whole plot: cache them as pixmaps so a moving
                 # playhead repaints a blit, not every tick label (QPicture replay ~2 ms per axis)
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            plot.getAxis("left").setWidth(48)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
             if row < count - 1:
@@ -193,20 +163,13 @@ class JointPlotStack(QWidget):
                 plot.setLabel("bottom", "time", units="s", color=text_color.name())
             # x-linked by hand: ViewBox.setXLink crashes PySide6 6.12 at exit (refcount bug)
             plot.sigXRangeChanged.connect(self._on_x_range)
-            title = pg.TextItem("", color=palette.color("text"), anchor=(0, 0), fill=_label_fill())
-            title.setParentItem(plot.vb)
-            title.setZValue(30)
-            title.setPos(QPointF(2, 0))
+            title = corner_text(plot, right=False, color=palette.color("text"), fill=_label_fill())
             action_curve = plot.plot([], [], name="action")
             state_curve = plot.plot([], [], name="state")
             for curve in (action_curve, state_curve):
                 curve.setClipToView(True)
                 curve.setDownsampling(auto=True, method="peak")
-            head = pg.InfiniteLine(
-                0.0, angle=90, movable=False, pen=pg.mkPen(palette.color("playhead"), width=1)
-            )
-            head.setZValue(20)
-            plot.addItem(head)
+            head = playhead_line(plot)
             shade = QColor(0, 0, 0, 120)
             regions = []
             for _ in range(2):
@@ -215,10 +178,7 @@ class JointPlotStack(QWidget):
                 region.hide()
                 plot.addItem(region)
                 regions.append(region)
-            readout = pg.TextItem("", color=palette.color("text"), anchor=(1, 0), fill=_label_fill())
-            readout.setParentItem(plot.vb)
-            readout.setZValue(30)
-            plot.vb.sigResized.connect(lambda vb, item=readout: item.setPos(QPointF(vb.width() - 4, 0)))
+            readout = corner_text(plot, right=True, color=palette.color("text"), fill=_label_fill())
             self.plots.append(plot)
             self.action_curves.append(action_curve)
             self.state_curves.append(state_curve)
@@ -276,7 +236,7 @@ class JointPlotStack(QWidget):
             plot.disableAutoRange(axis="y")
             plot.setYRange(low - pad, high + pad, padding=0)
             if not self.overlay:  # short stacked plots: a few round values, not a crowd of labels
-                plot.getAxis("left").setTicks([few_ticks(low - pad, high + pad)])
+                plot.getAxis("left").setTicks([few_ticks(low - pad, high + pad, most=2, margin=0.1)])
 
     def restyle_theme(self) -> None:
         """Redraw with the current theme's colours (after a theme switch), keeping what is shown."""
