@@ -165,3 +165,21 @@ def test_a_child_that_ends_at_once_is_reported(tmp_path: Path) -> None:
     finally:
         workers.close()
     assert "front encoder process ended early" in str(raised.value)
+
+
+def test_frozen_bundles_convert_on_threads(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not camera_worker.available()
+
+    def no_processes(*_a, **_k):
+        raise AssertionError("a camera process was started in a frozen bundle")
+
+    monkeypatch.setattr(camera_worker, "CameraWorkers", no_processes)
+    spec = RecordingSpec([DemoSpec(20)], cameras=("front",), width=64, height=48)
+    source = write_recording(tmp_path / "rec.hdf5", spec)
+    summary = hdf5_to_lerobot.run(
+        [source], hdf5_to_lerobot.Hdf5ToLerobotOptions(out=tmp_path / "out", task="Pick", hash_mode="fast")
+    )
+    assert summary.frames_written == 15

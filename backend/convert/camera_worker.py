@@ -78,6 +78,12 @@ class WorkerError(Exception):
         self.frame = frame
 
 
+def available() -> bool:
+    """Whether camera processes can start: ``python -m`` needs a Python, which a frozen
+    (PyInstaller) bundle's executable is not; conversions there read frames on threads."""
+    return not getattr(sys, "frozen", False)
+
+
 def encoder_threads(cameras: int) -> int:
     """x264 threads per camera process so that the processes together use every core once."""
     return max(1, (os.cpu_count() or 1) // max(1, cameras))

@@ -438,7 +438,8 @@ def run(
         located = _locate_frames(selected, first.cameras)
         # one encoder process per camera (see camera_worker), started now so that its imports
         # overlap the hashing and the writer's set-up; frames are read on threads where it cannot
-        workers = camera_worker.CameraWorkers(first.cameras) if located and first.cameras else None
+        use_workers = bool(located and first.cameras and camera_worker.available())
+        workers = camera_worker.CameraWorkers(first.cameras) if use_workers else None
         try:
             progress.report(0, total, "hashing inputs")
             record = prov.new_record(
