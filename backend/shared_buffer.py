@@ -200,3 +200,92 @@ class SharedBuffer:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+class SharedLock:
+    """A lock between a process and its ``multiprocessing`` children that nothing can leak.
+
+    ``multiprocessing.Lock`` is a named POSIX semaphore (``/dev/shm/sem.*``), left behind when its
+    owners are killed and the resource tracker is killed with them. This is a POSIX record lock
+    (``fcntl.lockf``) on an unlinked temporary file: record locks belong to processes, so the parent
+    and a child exclude each other although they share the descriptor, and the kernel drops a dead
+    process's lock. Not for threads of one process (they share its locks): one user per process.
+    Hand ``handle`` to the child in its ``Process`` arguments; ``SharedLock.attach(handle)`` there.
+    """
+
+    def __init__(self, fd: int | None = None) -> None:
+        import tempfile  # noqa: PLC0415
+
+        if fd is None:
+            self._file = tempfile.TemporaryFile(prefix="rollout-studio-lock-")
+            fd = self._file.fileno()
+        else:
+            self._file = None
+        self._fd = fd
+
+    @property
+    def handle(self) -> Any:
+        return _SharedLockHandle(self._fd)
+
+    @classmethod
+    def attach(cls, handle: Any) -> SharedLock:
+        fd, handle.fd = handle.fd, -1
+        if fd < 0:
+            raise ValueError("this lock handle was already used")
+        return cls(fd)
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Wait for the lock (``timeout`` seconds at most; None: as long as it takes)."""
+        import fcntl  # noqa: PLC0415
+        import time  # noqa: PLC0415
+
+        if timeout is None:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+            return True
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.0002)
+
+    def release(self) -> None:
+        import fcntl  # noqa: PLC0415
+
+        fcntl.lockf(self._fd, fcntl.LOCK_UN)
+
+    def __enter__(self) -> SharedLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        elif self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+        self._fd = -1
+
+
+class _SharedLockHandle:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        if self.fd < 0:
+            raise ValueError("this lock handle was already used")
+        return (_rebuild_lock_handle, (reduction.DupFd(self.fd),))
+
+
+def _rebuild_lock_handle(dup: Any) -> _SharedLockHandle:
+    fd = dup.detach()
+    with contextlib.suppress(OSError):
+        os.set_inheritable(fd, False)
+    return _SharedLockHandle(fd)

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from backend.shared_buffer import SharedBuffer, memfd_available
+from backend.shared_buffer import SharedBuffer, SharedLock, memfd_available
 from backend.teleop.cameras import Frame
 from backend.teleop.hdf5_recorder import check_readable, find_unfinished
 from backend.teleop.session_process import SessionProcess
@@ -89,6 +89,17 @@ def _fill(handle, conn, seed: int) -> None:
         time.sleep(60)
     array = None
     view.close()
+
+
+def _hold_lock(handle, conn, hold: bool) -> None:
+    """Child: try the lock, report, optionally keep it until killed."""
+    lock = SharedLock.attach(handle)
+    got = lock.acquire(timeout=0.1)
+    conn.send(got)
+    if hold and got:
+        time.sleep(60)
+    elif got:
+        lock.release()
 
 
 def _expected(size: int, seed: int) -> bytes:
@@ -287,3 +298,28 @@ def test_writer_process_on_the_named_fallback_unlinks_the_names_once_the_child_i
     assert shm_entries() - before == set()
     with h5py.File(out) as f:
         np.testing.assert_array_equal(f["data/demo_0/obs/front"][()], np.stack([_image(i) for i in range(5)]))
+
+
+def test_shared_lock_excludes_a_child_and_dies_with_it() -> None:
+    before = shm_entries()
+    lock = SharedLock()
+    try:
+        assert lock.acquire(timeout=0)
+        parent_end, child_end = CTX.Pipe(duplex=False)
+        child = CTX.Process(target=_hold_lock, args=(lock.handle, child_end, False))
+        child.start()
+        assert parent_end.recv() is False  # the parent holds it
+        child.join(10)
+        lock.release()
+        parent_end, child_end = CTX.Pipe(duplex=False)
+        child = CTX.Process(target=_hold_lock, args=(lock.handle, child_end, True))
+        child.start()
+        assert parent_end.recv() is True  # free: the child takes it and keeps it
+        assert not lock.acquire(timeout=0.05)
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        assert lock.acquire(timeout=2.0)  # the kernel dropped the dead child's lock
+        lock.release()
+    finally:
+        lock.close()
+    assert shm_entries() - before == set()  # nothing named, not even a semaphore

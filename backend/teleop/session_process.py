@@ -11,7 +11,8 @@ Transport (no pickling; the writer process's patterns):
 - commands: JSON over a ``multiprocessing`` Pipe, GUI -> child; events (ready, error, episode
   results): JSON over a second Pipe, read by a thread of the proxy.
 - state: one shared-memory block that the child's main thread rewrites ~30 times a second under a
-  ``multiprocessing`` Lock: the snapshot's scalars as JSON plus the plot history arrays. The GUI's
+  ``SharedLock`` (a record lock the kernel drops with its process; no named semaphore to leak): the
+  snapshot's scalars as JSON plus the plot history arrays. The GUI's
   ~30 Hz timer copies it out (``poll()``), so nothing queues up however busy the GUI is.
 - camera previews: one shared-memory block per camera holding its latest frame, downscaled to fit
   ``PREVIEW_MAX`` (width, height), with its sequence number.
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from backend.errors import StudioError
-from backend.shared_buffer import SharedBuffer, SharedBufferHandle
+from backend.shared_buffer import SharedBuffer, SharedBufferHandle, SharedLock
 from backend.teleop.cameras import CameraStats, Frame
 from backend.teleop.steps import EpisodeResult
 
@@ -313,7 +314,7 @@ class SessionProcess:
         ctx = mp.get_context("spawn")
         self._block = _StateBlock(self.history_len)
         self._previews = {name: _Preview(limit=self.preview_limit) for name in self.cameras}
-        self._lock = ctx.Lock()
+        self._lock = SharedLock()
         child_cmd, parent_cmd = ctx.Pipe(duplex=False)
         parent_evt, child_evt = ctx.Pipe(duplex=False)
         self._cmd, self._events = parent_cmd, parent_evt
@@ -329,7 +330,7 @@ class SessionProcess:
         previews = {n: p.shm.handle for n, p in self._previews.items()}
         self._proc = ctx.Process(
             target=_child_main,
-            args=(child_cmd, child_evt, self._lock, config, self._block.shm.handle, previews),
+            args=(child_cmd, child_evt, self._lock.handle, config, self._block.shm.handle, previews),
             daemon=False,  # it starts the writer process: daemons may not have children
             name="teleop-session",
         )
@@ -391,10 +392,9 @@ class SessionProcess:
         for preview in self._previews.values():
             preview.close()
         self._previews = {}
-        # spawn makes the lock a named POSIX semaphore (/dev/shm/sem.mp-*): multiprocessing unlinks
-        # the name when the lock is collected, so let it go (a killed GUI's is left to its
-        # resource tracker)
-        self._lock = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._exited.wait(timeout)
@@ -522,7 +522,7 @@ class SessionProcess:
 def _child_main(
     conn: Any,
     events: Any,
-    lock: Any,
+    lock_handle: Any,
     config_text: str,
     state_handle: SharedBufferHandle,
     preview_handles: dict[str, SharedBufferHandle],
@@ -534,6 +534,7 @@ def _child_main(
             events.send_bytes(json.dumps(payload).encode())
 
     limit = tuple(config["preview_limit"])
+    lock = SharedLock.attach(lock_handle)
     block = _StateBlock(config["history_len"], state_handle)
     previews = {n: _Preview(handle, limit) for n, handle in preview_handles.items()}
     session = None
