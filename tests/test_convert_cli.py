@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,6 +90,20 @@ def test_plan_run_and_errors(recording: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["episodes_written"] == 7 and "provenance" in result["details"]["mapping_note"]
+    # a 16 fps copy (as IDM writes): resampled, the warning said once, a bad rate refused
+    idm = tmp_path / "idm16"
+    shutil.copytree(out, idm)
+    info = json.loads((idm / "meta/info.json").read_text())
+    info["fps"] = 16
+    (idm / "meta/info.json").write_text(json.dumps(info))
+    done = cli("lerobot-to-hdf5", idm, "--template", recording, "--out", tmp_path / "r.hdf5", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "replay_fps: 30.0" in done.stdout
+    assert done.stderr.count("resampled to 30 fps") == 1
+    for rate in ("0", "-5"):
+        done = cli("lerobot-to-hdf5", idm, "--template", recording, "--out", tmp_path / "r0.hdf5", "--replay-fps", rate)
+        assert done.returncode == 2 and "the replay rate must be positive" in done.stderr
+        assert not (tmp_path / "r0.hdf5").exists()
     done = cli("lerobot-v2-to-v3", out, "--out", tmp_path / "v3", "--quiet")
     assert done.returncode == 0, done.stderr
     done = cli("lerobot-v3-to-v2", tmp_path / "v3", "--out", tmp_path / "v2", "--quiet", "--modality", "none")

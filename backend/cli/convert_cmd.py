@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -194,11 +195,12 @@ def _finish(args: argparse.Namespace, module: Any, inputs: Any, options: Any, la
         data.pop("provenance", None)
         print_json(data)
     else:
-        _print_summary(summary)
+        _print_summary(summary, shown=set(progress.warnings))
     return 0
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: Any, shown: Collection[str] = ()) -> None:
+    """The summary; warnings the progress line already printed (``shown``) are not repeated."""
     line = f"wrote {summary.output} ({summary.output_format})"
     if summary.episodes_written or summary.frames_written:
         line += f": {summary.episodes_written} episodes, {summary.frames_written} frames"
@@ -212,7 +214,8 @@ def _print_summary(summary: Any) -> None:
             f"  skipped {skipped.get('episode')} of {Path(str(skipped.get('source'))).name}: {skipped.get('reason')}"
         )
     for warning in summary.warnings:
-        print(f"  warning: {warning}", file=sys.stderr)
+        if warning not in shown:
+            print(f"  warning: {warning}", file=sys.stderr)
 
 
 def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:

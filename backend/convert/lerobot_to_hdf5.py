@@ -339,7 +339,7 @@ def replay_rate(
     dataset: Dataset, options: LerobotToHdf5Options, record: dict[str, Any] | None
 ) -> tuple[float, str]:
     """(actions per second of the output, where that comes from: option | provenance | dataset)."""
-    if options.replay_fps:
+    if options.replay_fps is not None:
         if options.replay_fps <= 0:
             raise StudioError(f"the replay rate must be positive, got {options.replay_fps}")
         return float(options.replay_fps), "option"
