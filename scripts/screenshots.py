@@ -6,7 +6,8 @@
 Shots (each scene is a fresh process with private settings and, for Jobs and Teleop, a private
 job store / workspace, so nothing on this machine changes):
   browse.png          the demo workspace, a few curation decisions made (rated, flagged, trimmed)
-  browse-lerobot.png  the real LeRobot v3.0 dataset from ../shared/data (skipped when absent)
+  browse-lerobot.png  the real LeRobot v3.0 dataset from ../shared/data, opened from a private copy
+                      (../shared is never written; skipped when absent)
   browse-light.png    the demo in the light theme
   browse-empty.png    no dataset yet: the empty state
   teleop.png          the virtual SO-101 arms of the demo connected, an episode recording (B pressed)
@@ -73,6 +74,16 @@ def seed_demo(workspace: Path, data_home: Path) -> Path:
         curation.set(3, rating="bad", excluded=True, note="orange dropped")
         curation.set(5, task="Pick up the orange and put it on the white plate.")
     return path
+
+
+def private_copy(source: Path, folder: Path) -> Path:
+    """A writable copy of a shared input: the GUI may write curation decisions beside what it opens, and
+    decisions left beside the original (by an earlier run) must not show in the docs."""
+    target = folder / source.name
+    shutil.copytree(source, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)  # copytree keeps the share's read-only modes
+    return target
 
 
 def converted_demo(workspace: Path, demo: Path) -> Path:
@@ -386,11 +397,12 @@ def main() -> int:
     results: list[dict] = []
     try:
         demo_args = ["--demo", "--workspace", str(workspace)]
+        real = private_copy(REAL, tmp / "real") if "browse-lerobot" in wanted and REAL.is_dir() else REAL
         browse: dict[str, list[str]] = {
             "browse": [*demo_args, "--episode", "2", "--frame", "48"],
             "browse-light": [*demo_args, "--theme", "light", "--episode", "1", "--frame", "60"],
             "browse-empty": ["--workspace", str(tmp / "empty-ws"), "--pane", "browse"],
-            "browse-lerobot": [str(REAL), "--workspace", str(workspace), "--episode", "1", "--frame", "30"],
+            "browse-lerobot": [str(real), "--workspace", str(workspace), "--episode", "1", "--frame", "30"],
         }
         for name in browse_shots:
             if name in wanted:

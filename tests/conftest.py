@@ -1,9 +1,11 @@
-"""Test setup: headless Qt, private caches, and the real shared datasets."""
+"""Test setup: headless Qt, private caches, and the real shared datasets (read, never written)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,19 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="rs-test-cache-"))
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="rs-test-config-"))
+# curation decisions about read-only datasets go to $XDG_DATA_HOME: never the user's own store
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="rs-test-data-")
 os.environ.setdefault("SVT_LOG", "1")
 # job store, logs and user templates of the tests stay out of the user's home
 os.environ.setdefault("ROLLOUT_STUDIO_HOME", tempfile.mkdtemp(prefix="rs-test-home-"))
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("ROLLOUT_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED = REPO.parent / "shared"
+SHARED_DATA = Path(os.environ.get("ROLLOUT_SHARED_DATA", SHARED / "data"))
+# files up to this size are compared by content too (every file of ../shared today: ~7 MB in all)
+HASH_LIMIT = 8 << 20
+
+Fingerprint = dict[str, tuple]
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +33,84 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real datasets not found at {SHARED_DATA} (clone ../shared beside the repo)")
     return SHARED_DATA
+
+
+def shared_roots() -> list[Path]:
+    """The folders the tests read from and must leave exactly as they found them."""
+    roots = [SHARED]
+    if not SHARED_DATA.absolute().is_relative_to(SHARED.absolute()):
+        roots.append(SHARED_DATA)
+    return [root for root in roots if root.is_dir()]
+
+
+def fingerprint(root: Path) -> Fingerprint:
+    """Every entry under ``root`` (itself included): kind, size, mtime and, for small files, a sha256."""
+    found: Fingerprint = {}
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        here = Path(folder)
+        found[str(here)] = _entry(here)
+        for name in sorted(files) + [d for d in dirs if (here / d).is_symlink()]:
+            found[str(here / name)] = _entry(here / name)
+    return found
+
+
+def _entry(path: Path) -> tuple:
+    try:
+        st = path.lstat()
+    except OSError as error:  # vanished while walking
+        return ("gone", str(error))
+    if path.is_symlink():
+        return ("link", os.readlink(path), st.st_mtime_ns)
+    if path.is_dir():
+        return ("dir", st.st_mtime_ns, st.st_mode)
+    digest = ""
+    if st.st_size <= HASH_LIMIT:
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as error:
+            digest = f"unreadable: {error}"
+    return ("file", st.st_size, st.st_mtime_ns, st.st_mode, digest)
+
+
+def fingerprint_changes(before: Fingerprint, after: Fingerprint) -> list[str]:
+    """One line per entry that appeared, disappeared or changed between two fingerprints."""
+    lines = [f"appeared:    {p}" for p in sorted(after.keys() - before.keys())]
+    lines += [f"disappeared: {p}" for p in sorted(before.keys() - after.keys())]
+    for path in sorted(before.keys() & after.keys()):
+        if before[path] != after[path]:
+            lines.append(f"changed:     {_describe(path, before[path], after[path])}")
+    return lines
+
+
+_FIELDS = {
+    "file": ("size", "mtime", "mode", "content"),
+    "dir": ("mtime", "mode"),
+    "link": ("target", "mtime"),
+}
+
+
+def _describe(path: str, old: tuple, new: tuple) -> str:
+    if old[0] != new[0]:
+        return f"{path} ({old[0]} -> {new[0]})"
+    fields = _FIELDS.get(old[0], ())
+    what = [name for name, a, b in zip(fields, old[1:], new[1:], strict=False) if a != b]
+    return f"{path} ({', '.join(what) or 'changed'})"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_stays_untouched() -> Iterator[None]:
+    """Fail the run when any test (or anything it started) wrote under ../shared: inputs are read-only."""
+    roots = shared_roots()
+    before = {root: fingerprint(root) for root in roots}
+    yield
+    changes = [line for root in roots for line in fingerprint_changes(before[root], fingerprint(root))]
+    if changes:
+        shown = "\n  ".join(changes[:50]) + (
+            f"\n  ... and {len(changes) - 50} more" if len(changes) > 50 else ""
+        )
+        pytest.fail(
+            f"the tests changed the shared inputs under {', '.join(map(str, roots))} "
+            f"(tests must copy what they modify into tmp_path):\n  {shown}",
+            pytrace=False,
+        )

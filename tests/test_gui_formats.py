@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -48,8 +49,12 @@ def test_hdf5_with_images_inside(qtbot, window, tmp_path):
     assert window.windowTitle().startswith("rec.hdf5 — Rollout Studio")
 
 
-def test_lerobot_v30_real_dataset(qtbot, window, shared_data):
-    path = shared_data / "lerobot061_so101_v30_h264"
+def test_lerobot_v30_real_dataset(qtbot, window, shared_data, tmp_path):
+    # a copy in a read-only folder: rating it must not write beside the real dataset in ../shared
+    share = tmp_path / "share"
+    path = share / "lerobot061_so101_v30_h264"
+    shutil.copytree(shared_data / "lerobot061_so101_v30_h264", path)
+    share.chmod(0o555)
     browse = _open(qtbot, window, path, episode=1, frame=30)
     _shown(qtbot, browse, 30)
     # frame t of episode e: a gray level that grows by 7 per frame, white lines at column 3 t and row 2 t
@@ -72,9 +77,14 @@ def test_lerobot_v30_real_dataset(qtbot, window, shared_data):
     _, y = browse.plots.curve_data(5, "action")
     expected = JointSpace(tuple(SO101_JOINTS), Unit.LEROBOT_RANGE).convert(action, Unit.RADIANS)[:, 5]
     assert np.allclose(y, expected, atol=1e-5)
-    # read-only share: the decisions go to the fallback folder, never into the dataset
-    browse.rate("bad")
-    assert browse.curation.path.is_file() and path not in browse.curation.path.parents
+    # read-only share: the decisions go to the fallback folder, never into or beside the dataset
+    try:
+        browse.rate("bad")
+        assert sorted(p.name for p in share.iterdir()) == [path.name]
+    finally:
+        share.chmod(0o755)
+    assert browse.curation.path.parent == tmp_path / "data-home" / "rollout-studio" / "curation"
+    assert json.loads(browse.curation.path.read_text())["episodes"] == {"1": {"rating": "bad"}}
 
 
 def test_lerobot_v20_gr00t_humanoid(qtbot, window, shared_data):
