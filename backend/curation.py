@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from backend import __version__
-from backend.atomic import atomic_file, write_text_atomic
+from backend.atomic import atomic_file, check_output, write_text_atomic
 from backend.errors import StudioError
 from backend.progress import Progress, ensure_progress
 
@@ -461,7 +461,8 @@ def export_decisions_json(dataset: Any, curation: Curation, out: str | Path) -> 
         for e in dataset.episodes
     ]
     out = Path(out)
-    with atomic_file(out) as tmp:
+    # the file dialog asked before replacing; still, only a decisions file the studio wrote is replaced
+    with atomic_file(out, overwrite=True, inputs=[dataset.path]) as tmp:
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return out
 
@@ -630,10 +631,8 @@ def export_curated(
 
     progress = ensure_progress(progress)
     fmt = DatasetFormat(fmt or dataset.format)
-    out = Path(out).absolute()
     source = Path(dataset.path).absolute()
-    if out == source or source in out.parents:
-        raise StudioError("the export cannot go into the dataset it reads", out, "choose another folder")
+    out = check_output(out, [source, curation.path], overwrite)
     plan = _plan_export(dataset, fmt, options)
     kept = [e for e in dataset.episodes if not curation.decision(e.index).excluded]
     if not kept:

@@ -510,8 +510,6 @@ class TranscodeFamily(Family):
         layout.addWidget(QLabel("LeRobot dataset whose videos become H.264"))
         layout.addWidget(self.source)
         layout.addStretch(1)
-        self.in_place = QCheckBox("in place (the folder is replaced atomically when done)")
-        self.in_place.toggled.connect(lambda on: self.out.setEnabled(not on))
         self.crf = _spin(-1, 51, -1, "default")
         self.gop = _spin(0, 1000, 0, "default")
         self.preset = _combo(
@@ -519,14 +517,13 @@ class TranscodeFamily(Family):
             + [(p, p) for p in ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium")]
         )
         self.force = QCheckBox("re-encode videos that are already H.264")
-        self.form.addRow("", self.in_place)
         self.form.addRow("Output folder", self.out)
         self.form.addRow("CRF", self.crf)
         self.form.addRow("GOP (frames)", self.gop)
         self.form.addRow("Preset", self.preset)
         self.form.addRow("", self.force)
         self.source.pathChanged.connect(lambda _p: self.refresh_default_out())
-        self.watch(self.source, self.in_place, self.crf, self.gop, self.preset, self.force)
+        self.watch(self.source, self.crf, self.gop, self.preset, self.force)
 
     def ready(self) -> tuple[bool, str]:
         return (True, "") if self.source.path() else (False, "drop a LeRobot dataset folder")
@@ -540,7 +537,7 @@ class TranscodeFamily(Family):
 
     def options(self) -> Any:
         return self.module.TranscodeOptions(
-            out=None if self.in_place.isChecked() else self.out_path(),
+            out=self.out_path(),
             codec="h264",
             crf=None if self.crf.value() < 0 else self.crf.value(),
             gop=self.gop.value() or None,

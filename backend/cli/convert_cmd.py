@@ -129,24 +129,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         _common_flags(p)
         p.set_defaults(func=_run_versions, target=target)
 
-    p = sub.add_parser("transcode", help="re-encode a dataset's videos to H.264 (new folder or in place)")
+    p = sub.add_parser("transcode", help="re-encode a dataset's videos to H.264 into a new folder")
     p.add_argument("source", type=Path, metavar="SRC")
     p.add_argument("--codec", default="h264", choices=["h264"])
     p.add_argument(
-        "--out", type=Path, default=None, help="new dataset folder; without it, in place (atomically)"
+        "--out",
+        type=Path,
+        default=None,
+        help="new dataset folder (default: SRC_h264 beside the source; the source is never changed)",
     )
     p.add_argument("--crf", type=int, default=None)
     p.add_argument("--gop", type=int, default=None)
     p.add_argument("--preset", default=None)
     p.add_argument("--force", action="store_true", help="re-encode videos that are already H.264 too")
-    _common_flags(p, overwrite=False)
+    _common_flags(p)
     p.set_defaults(func=_run_transcode)
 
 
 def _common_flags(p: argparse.ArgumentParser, overwrite: bool = True) -> None:
     if overwrite:
         p.add_argument(
-            "--overwrite", action="store_true", help="replace an existing output (only once complete)"
+            "--overwrite",
+            action="store_true",
+            help="replace an earlier output of the studio (only once the new one is complete; never a "
+            "folder or file the studio did not write)",
         )
     p.add_argument(
         "--hash",
@@ -297,6 +303,7 @@ def _run_transcode(args: argparse.Namespace) -> int:
         gop=args.gop,
         preset=args.preset,
         force=args.force,
+        overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )
     return _finish(args, module, args.source, options, "transcode")

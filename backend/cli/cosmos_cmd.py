@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = sub.add_parser("trainset", help="videos/<n>.mp4 + metas/<n>.txt for post-training")
     train.add_argument("dataset")
     train.add_argument("--out", required=True)
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier training set of the studio (only that)"
+    )
     train.add_argument("--camera", help="camera name (default: front, else the first)")
     train.add_argument(
         "--prompt-template", default=DEFAULT_PROMPT_TEMPLATE, help="{task} is the episode's task"
@@ -73,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override a sample key: inference_type, seed, guidance, resolution, num_output_frames, "
         "num_steps, enable_autoregressive, chunk_size, chunk_overlap, negative_prompt, prompt",
     )
-    batch.add_argument("--overwrite", action="store_true", help="replace an existing batch file")
+    batch.add_argument("--overwrite", action="store_true", help="replace an earlier batch file of the studio (never a file it did not write)")
     batch.add_argument("--json", action="store_true")
     batch.set_defaults(func=run_batch)
 
@@ -90,6 +93,7 @@ def run_trainset(args: argparse.Namespace) -> int:
         episodes=parse_indices(args.episodes),
         keep_short=args.keep_short,
         curation=_curation(args),
+        overwrite=args.overwrite,
     )
     summary = build_trainset(args.dataset, args.out, options, TerminalProgress("trainset"))
     if args.json:
@@ -109,9 +113,6 @@ def run_trainset(args: argparse.Namespace) -> int:
 
 def run_batch(args: argparse.Namespace) -> int:
     settings = dict(parse_setting(item) for item in args.set)
-    out = Path(args.out).absolute()
-    if out.exists() and not (args.overwrite and out.is_file()):
-        raise StudioError("output already exists", out, "choose another --out or pass --overwrite")
     options = BatchOptions(
         camera=args.camera,
         episodes=parse_indices(args.episodes),
@@ -119,6 +120,7 @@ def run_batch(args: argparse.Namespace) -> int:
         prompt_template=args.prompt_template,
         settings=settings,
         curation=_curation(args),
+        overwrite=args.overwrite,
     )
     result = build_batch(args.dataset, args.out, options, TerminalProgress("batch"))
     if args.json:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from backend.cli._common import TerminalProgress, print_json
-from backend.errors import StudioError
 from backend.idm.kit import KitOptions, build_kit
 from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
 
@@ -51,14 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kit.set_defaults(func=run_kit)
 
 
-def _refuse_existing(out: str, overwrite: bool) -> None:
-    target = Path(out).absolute()
-    if target.exists() and not (overwrite and target.is_dir()):
-        raise StudioError("output already exists", target, "choose another --out or pass --overwrite")
-
-
 def run_prepare(args: argparse.Namespace) -> int:
-    _refuse_existing(args.out, args.overwrite)
     options = PrepareOptions(
         embodiment=args.embodiment,
         source_dataset=args.source_dataset,
@@ -67,6 +58,7 @@ def run_prepare(args: argparse.Namespace) -> int:
         fps=args.fps,
         camera=args.camera,
         split_tasks=args.split_tasks,
+        overwrite=args.overwrite,
     )
     summary = prepare_idm_dataset(args.cosmos_out, args.out, options, TerminalProgress("idm prepare"))
     if args.json:
@@ -84,12 +76,12 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 
 def run_kit(args: argparse.Namespace) -> int:
-    _refuse_existing(args.out, args.overwrite)
     options = KitOptions(
         embodiment=args.embodiment,
         cameras=args.camera,
         checkpoint=args.checkpoint,
         overwrite_conf=args.overwrite_conf,
+        overwrite=args.overwrite,
     )
     summary = build_kit(args.dataset, args.out, options, TerminalProgress("idm kit"))
     if args.json:

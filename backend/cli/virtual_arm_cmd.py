@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
 import threading
 import time
 
+from backend.atomic import register_state_root, remove_path
 from backend.errors import StudioError
 
 
@@ -94,6 +94,6 @@ def run(args: argparse.Namespace) -> int:
                 break
     finally:
         arm.stop()
-        with contextlib.suppress(OSError):
-            entry.unlink()
+        register_state_root(entry.parent)
+        remove_path(entry)
     return 0

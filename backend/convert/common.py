@@ -7,7 +7,6 @@ selection logic, so what the preview says is kept or skipped is exactly what the
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 import shutil
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.errors import StudioError
+from backend.atomic import check_output, remove_path
 from backend.units import JointSpace, Unit
 
 # --------------------------------------------------------------------------------------------------
@@ -216,21 +215,14 @@ class Timer:
 
 
 def check_output_target(out: Path, overwrite: bool, inputs: list[Path]) -> None:
-    """Refuse outputs that exist (without overwrite) or that are one of the inputs."""
-    out = Path(out).absolute()
-    for src in inputs:
-        src = Path(src).absolute()
-        if out == src or src in out.parents:
-            raise StudioError("output would be written inside or over an input", out, "choose another --out")
-    if out.exists() and not overwrite:
-        raise StudioError("output already exists", out, "choose another --out or pass --overwrite")
+    """Refuse outputs that overlap an input, exist (without overwrite) or are not the studio's."""
+    check_output(out, inputs, overwrite)
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
     """Hard-link an unchanged file into a new output (falls back to a copy)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
-        dst.unlink()
+    remove_path(dst)
     try:
         os.link(src, dst)
     except OSError:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.atomic import atomic_dir
+from backend.atomic import atomic_dir, remove_empty_dir
 from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
@@ -241,12 +241,12 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
             writer_options["modality"] = modality
         elif options.modality == "none" and options.target == "v2.1":  # v3.0 keeps the source's
             writer_options["modality"] = None
-        with atomic_dir(out, overwrite=options.overwrite) as tmp:
+        with atomic_dir(out, overwrite=options.overwrite, inputs=[source]) as tmp:
             inner = tmp / "dataset"
             copy_dataset(dataset, inner, fmt, progress, codec, options=writer_options)
             for entry in os.listdir(inner):
                 os.replace(inner / entry, tmp / entry)
-            inner.rmdir()
+            remove_empty_dir(inner)
             provenance = _merge_provenance(tmp, record)
             prov.write_lerobot_provenance(tmp, provenance)
         summary.episodes_written = dataset.num_episodes

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.atomic import PARTIAL_MARK, remove_stale_partials, replace_dir
+from backend.atomic import atomic_dir
 from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
@@ -29,7 +29,6 @@ from backend.convert.common import (
     Plan,
     Timer,
     check_output_target,
-    link_or_copy,
     options_dict,
 )
 from backend.errors import Cancelled, StudioError
@@ -88,15 +87,24 @@ def _check(source: Path, options: TranscodeOptions) -> tuple[Any, list[str]]:
     return dataset, keys
 
 
+def default_out(source: Path) -> Path:
+    """Where a transcode goes without ``--out``: ``<SRC>_h264`` beside the source (never in place)."""
+    source = Path(os.path.abspath(os.path.expanduser(source)))
+    return source.with_name(f"{source.name}_h264")
+
+
+def _target(source: Path, options: TranscodeOptions) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(options.out))) if options.out else default_out(source)
+
+
 def plan(source: Path, options: TranscodeOptions) -> Plan:
     source = Path(source)
-    target = Path(options.out) if options.out else source
-    result = Plan(KIND, str(target.absolute()), "")
-    if options.out:
-        try:
-            check_output_target(Path(options.out), options.overwrite, [source])
-        except StudioError as error:
-            result.errors.append(error.message)
+    target = _target(source, options)
+    result = Plan(KIND, str(target), "")
+    try:
+        check_output_target(target, options.overwrite, [source])
+    except StudioError as error:
+        result.errors.append(error.message)
     try:
         dataset, keys = _check(source, options)
     except StudioError as error:
@@ -127,7 +135,6 @@ def plan(source: Path, options: TranscodeOptions) -> Plan:
         result.tree += [INFO + "  (codec updated)", prov.LEROBOT_FILE]
         todo = [v for v in videos if v.action == "transcode"]
         result.details = {
-            "in_place": options.out is None,
             "videos": len(videos),
             "to_transcode": len(todo),
             "frames_to_encode": sum(v.frames for v in todo),
@@ -167,15 +174,74 @@ def _update_info(folder: Path, keys_done: set[str], results: dict[str, dict[str,
     os.replace(tmp, path)
 
 
+def _write(
+    source: Path,
+    tmp: Path,
+    target: Path,
+    todo: list[Any],
+    total: int,
+    known: set[Any],
+    record: dict[str, Any],
+    summary: ConversionSummary,
+    options: TranscodeOptions,
+    progress: Progress,
+) -> None:
+    """Fill ``tmp`` with the transcoded dataset (it becomes ``target`` when this returns)."""
+    # everything that is not a video to transcode is copied (never linked: the source stays the user's)
+    keep = _copy
+    video_paths = {v.relative for v in todo}
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source).as_posix()
+        if path.is_dir() or relative in video_paths or relative == prov.LEROBOT_FILE:
+            continue
+        keep(path, tmp / relative)
+    done = 0
+    results: dict[str, dict[str, Any]] = {}
+    for video in todo:
+        offset = done
+
+        class _Sub(Progress):
+            def report(self, d: int, t: int, text: str = "", _o: int = offset) -> None:  # noqa: ARG002
+                progress.report(_o + d, total, text)
+
+        (tmp / video.relative).parent.mkdir(parents=True, exist_ok=True)
+        result = transcode(
+            source / video.relative,
+            tmp / video.relative,
+            codec="h264",
+            crf=options.crf,
+            gop=options.gop,
+            preset=options.preset,
+            progress=_Sub(),
+        )
+        if result.get("retimed"):
+            raise StudioError(
+                f"{video.relative} has frames off the 1/fps grid: re-encoding would move them",
+                source / video.relative,
+                "the parquet timestamps would no longer match",
+            )
+        if video.key:
+            results[video.key] = result
+        done += video.frames
+    _update_info(tmp, set(results), results)
+    prov.write_lerobot_provenance(tmp, record)
+    problems = [p for p in validate_path(tmp) if p.severity == "error"]
+    new = [p for p in problems if _problem_key(p, tmp) not in known]
+    if new:
+        line = new[0].line().replace(str(tmp), str(target))
+        raise StudioError(f"the transcoded dataset does not validate: {line}", target)
+    for problem in problems:
+        message = f"{problem.line().replace(str(tmp), str(source))} (carried over from the source)"
+        summary.warnings.append(message)
+        progress.warn(message)
+
+
 def run(source: Path, options: TranscodeOptions, progress: Progress | None = None) -> ConversionSummary:
     progress = ensure_progress(progress)
     timer = Timer()
-    source = Path(source).absolute()
-    in_place = options.out is None
-    target = source if in_place else Path(options.out).absolute()
-    if not in_place:
-        check_output_target(target, options.overwrite, [source])
-    remove_stale_partials(target)
+    source = Path(os.path.abspath(os.path.expanduser(source)))
+    target = _target(source, options)
+    check_output_target(target, options.overwrite, [source])
     dataset, keys = _check(source, options)
     try:
         fmt = dataset.format.value
@@ -195,75 +261,8 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
     )
     for index, length in episodes:
         prov.add_episode(record, index, 0, index, f"episode {index}", 0, length)
-    tmp = target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        tmp.mkdir(parents=True)
-    except OSError as error:
-        raise StudioError(
-            f"cannot write the output here ({error.strerror or error})",
-            target,
-            "choose an output in a writable folder",
-        ) from None
-    try:
-        # everything that is not a video to transcode: linked in place (never modified), copied otherwise
-        keep = link_or_copy if in_place else _copy
-        video_paths = {v.relative for v in todo}
-        for path in sorted(source.rglob("*")):
-            relative = path.relative_to(source).as_posix()
-            if path.is_dir() or relative in video_paths or relative == prov.LEROBOT_FILE:
-                continue
-            keep(path, tmp / relative)
-        done = 0
-        results: dict[str, dict[str, Any]] = {}
-        for video in todo:
-            offset = done
-
-            class _Sub(Progress):
-                def report(self, d: int, t: int, text: str = "", _o: int = offset) -> None:  # noqa: ARG002
-                    progress.report(_o + d, total, text)
-
-            (tmp / video.relative).parent.mkdir(parents=True, exist_ok=True)
-            result = transcode(
-                source / video.relative,
-                tmp / video.relative,
-                codec="h264",
-                crf=options.crf,
-                gop=options.gop,
-                preset=options.preset,
-                progress=_Sub(),
-            )
-            if result.get("retimed"):
-                raise StudioError(
-                    f"{video.relative} has frames off the 1/fps grid: re-encoding would move them",
-                    source / video.relative,
-                    "the parquet timestamps would no longer match",
-                )
-            if video.key:
-                results[video.key] = result
-            done += video.frames
-        _update_info(tmp, set(results), results)
-        prov.write_lerobot_provenance(tmp, record)
-        problems = [p for p in validate_path(tmp) if p.severity == "error"]
-        new = [p for p in problems if _problem_key(p, tmp) not in known]
-        if new:
-            line = new[0].line().replace(str(tmp), str(target))
-            raise StudioError(f"the transcoded dataset does not validate: {line}", target)
-        for problem in problems:
-            message = f"{problem.line().replace(str(tmp), str(source))} (carried over from the source)"
-            summary.warnings.append(message)
-            progress.warn(message)
-        if in_place:
-            replace_dir(tmp, target)
-        else:
-            if target.exists():
-                replace_dir(tmp, target)
-            else:
-                os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with atomic_dir(target, overwrite=options.overwrite, inputs=[source]) as tmp:
+        _write(source, tmp, target, todo, total, known, record, summary, options, progress)
     summary.episodes_written = len(episodes)
     summary.frames_written = sum(length for _, length in episodes)
     summary.provenance = record
@@ -271,7 +270,6 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
         "videos_transcoded": len(todo),
         "videos_copied": len(videos) - len(todo),
         "video_frames_encoded": total,
-        "in_place": in_place,
     }
     summary.seconds = timer.seconds
     with contextlib.suppress(Cancelled):  # the output is published: too late to cancel

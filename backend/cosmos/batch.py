@@ -25,7 +25,7 @@ from typing import Any
 
 import cv2
 
-from backend.atomic import atomic_dir, atomic_file, refuse_inside_inputs
+from backend.atomic import atomic_dir, atomic_file, check_output
 from backend.cosmos.selection import Selected, pick_camera, select
 from backend.cosmos.trainset import DEFAULT_PROMPT_TEMPLATE, render_prompt
 from backend.errors import StudioError
@@ -97,6 +97,7 @@ class BatchOptions:
     prompt_template: str = DEFAULT_PROMPT_TEMPLATE
     settings: dict[str, Any] = field(default_factory=dict)  # overrides of DEFAULTS
     curation: bool | str | None = None
+    overwrite: bool = False  # replace an earlier batch file (and its inputs folder) of the studio
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
@@ -290,7 +291,8 @@ def build_batch(
     if out.suffix != ".jsonl":
         raise StudioError("a batch file with one sample per line must end in .jsonl", out)
     inputs_dir = out.with_name(out.stem + "_inputs")
-    refuse_inside_inputs(out, [dataset_path])
+    check_output(out, [dataset_path], options.overwrite)
+    check_output(inputs_dir, [dataset_path], options.overwrite)
     samples: list[dict[str, Any]] = []
     with open_dataset(dataset_path) as dataset:
         camera = pick_camera(dataset, options.camera) if settings["inference_type"] != "text2world" else None
@@ -308,7 +310,7 @@ def build_batch(
                 if warning:
                     warnings.append(warning)
         needs_dir = any(r["input"] in ("png", "encode") for r in rows)
-        context = atomic_dir(inputs_dir, overwrite=True) if needs_dir else contextlib.nullcontext(None)
+        context = atomic_dir(inputs_dir, options.overwrite, [dataset_path]) if needs_dir else contextlib.nullcontext(None)
         with context as tmp_inputs:
             for number, (item, row) in enumerate(zip(selection, rows, strict=True)):
                 progress.report(number, len(rows), f"episode {item.index}")
@@ -331,7 +333,7 @@ def build_batch(
                     sample["input_path"] = _relative(inputs_dir / target.name, out.parent)
                 samples.append(sample)
                 item.episode.unload()
-    with atomic_file(out) as tmp:
+    with atomic_file(out, options.overwrite, [dataset_path]) as tmp:
         tmp.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n" for s in samples), encoding="utf-8")
         # checked as Cosmos will read it (relative paths against the file's folder) before it is published
         errors, _ = check_batch_file(tmp, base=out.parent)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import __version__
-from backend.atomic import atomic_dir, refuse_inside_inputs
+from backend.atomic import atomic_dir, check_output
 from backend.cosmos.selection import Selected, pick_camera, select
 from backend.errors import StudioError
 from backend.formats import open_dataset
@@ -37,6 +37,7 @@ class TrainsetOptions:
     keep_short: bool = False
     default_task: str = ""  # used when an episode has no task
     curation: bool | str | None = None  # True: the dataset's curation sidecar; a path: that file
+    overwrite: bool = False  # replace an earlier training set of the studio (never anything else)
 
 
 @dataclass
@@ -158,7 +159,7 @@ def build_trainset(
     options = options or TrainsetOptions()
     progress = ensure_progress(progress)
     render_prompt(options.prompt_template, "x")  # fail early on a bad template
-    refuse_inside_inputs(out, [dataset_path])
+    check_output(out, [dataset_path], options.overwrite)
     with open_dataset(dataset_path) as dataset:
         camera = pick_camera(dataset, options.camera)
         selection = select(dataset, options.episodes, options.curation)
@@ -176,7 +177,7 @@ def build_trainset(
                 dataset_path,
                 "record longer episodes, or pass --keep-short",
             )
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, options.overwrite, [dataset_path]) as tmp:
             (tmp / "videos").mkdir()
             (tmp / "metas").mkdir()
             for number, (item, row) in enumerate(kept):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import time
 from dataclasses import asdict, dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from backend.atomic import atomic_dir, refuse_inside_inputs, write_text_atomic
+from backend.atomic import atomic_dir, atomic_file, check_output, studio_wrote
 from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.model import Dataset, DatasetFormat, FeatureKind
@@ -436,6 +438,7 @@ class KitOptions:
     cameras: list[str] | None = None
     checkpoint: str | None = None  # a checkpoint folder that gets experiment_cfg/conf.yaml
     overwrite_conf: bool = False
+    overwrite: bool = False  # replace an earlier kit of the studio (never anything else)
 
 
 @dataclass
@@ -574,7 +577,7 @@ def build_kit(
     options = options or KitOptions()
     preset = load_preset(options.embodiment)
     progress = ensure_progress(progress)
-    refuse_inside_inputs(out, [dataset_path])
+    check_output(out, [dataset_path, options.checkpoint], options.overwrite)
     if options.checkpoint:
         problems, _ = checkpoint_problems(options.checkpoint, options.overwrite_conf)
         if problems:
@@ -591,7 +594,7 @@ def build_kit(
     key = preset["key"]
     summary = KitSummary(out=str(Path(out).absolute()), warnings=warnings)
     conf_text = conf_yaml_text(preset, cameras)
-    with atomic_dir(out, overwrite=True) as tmp:
+    with atomic_dir(out, overwrite=options.overwrite, inputs=[dataset_path, options.checkpoint]) as tmp:
         meta = tmp / "global_metadata" / key
         meta.mkdir(parents=True)
         (meta / "modality.json").write_text(json.dumps(modality, indent=4) + "\n", encoding="utf-8")
@@ -622,7 +625,12 @@ def install_conf(checkpoint: str | Path, conf_text: str, overwrite: bool = False
     target = checkpoint / "experiment_cfg" / "conf.yaml"
     if target.exists() and not overwrite:
         raise StudioError("conf.yaml already exists", target, "pass --overwrite-conf to replace it")
-    write_text_atomic(target, conf_text)
+    if target.exists() and studio_wrote(target) is not None:
+        # not ours: kept beside, never deleted
+        kept = target.with_name(f"conf.yaml.before-rollout-studio-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(target, kept)
+    with atomic_file(target, overwrite=True) as tmp:
+        tmp.write_text(conf_text, encoding="utf-8")
     return target
 
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backend.atomic import atomic_dir, refuse_inside_inputs
+from backend.atomic import atomic_dir, check_output, remove_empty_dir
 from backend.convert import provenance as prov
 from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
@@ -55,6 +55,7 @@ class PrepareOptions:
     fps: float | None = None  # default: the preset's idm_fps (16)
     camera: str | None = None  # the embodiment video key to write (default: the preset's first)
     split_tasks: bool = False  # one dataset per task folder: <out>/<key>.<Task_Folder>
+    overwrite: bool = False  # replace an earlier output of the studio (never anything else)
 
 
 @dataclass
@@ -302,7 +303,7 @@ def prepare_idm_dataset(
     key = preset["key"]
     out = Path(out).absolute()
     check_out_name(out, key, options.split_tasks)
-    refuse_inside_inputs(out, [cosmos_out, options.source_dataset, options.metadata_dir])
+    check_output(out, [cosmos_out, options.source_dataset, options.metadata_dir], options.overwrite)
     source = open_dataset(options.source_dataset) if options.source_dataset else None
     try:
         samples, skipped = _scan(Path(cosmos_out), source, fps, options.min_frames)
@@ -332,7 +333,9 @@ def prepare_idm_dataset(
     progress.report(0, total, "hashing the inputs")
     record = prov.new_record("idm_prepare", inputs, options, out, DatasetFormat.LEROBOT_V21.value)
     record.update({"operation": "idm prepare", "embodiment": key})
-    with atomic_dir(out, overwrite=True) as tmp:
+    with atomic_dir(
+        out, overwrite=options.overwrite, inputs=[cosmos_out, options.source_dataset, options.metadata_dir]
+    ) as tmp:
         if options.split_tasks:
             for folder, group in groups.items():
                 name = f"{key}.{folder}"
@@ -373,8 +376,8 @@ def prepare_idm_dataset(
                 total,
             )
             for item in (tmp / ".dataset").iterdir():
-                shutil.move(str(item), tmp / item.name)
-            (tmp / ".dataset").rmdir()
+                os.replace(item, tmp / item.name)
+            remove_empty_dir(tmp / ".dataset")
             summary.datasets.append(str(out))
         record = tmp / SUMMARY_NAME if options.split_tasks else tmp / "meta" / SUMMARY_NAME
         record.write_text(

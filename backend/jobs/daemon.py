@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.atomic import register_state_root, remove_path
 from backend.errors import StudioError
 from backend.jobs import local, slurm
 from backend.jobs.logtail import LogTail
@@ -666,7 +667,8 @@ class Supervisor:
         now: float,
     ) -> bool:
         exit_path = local.exit_file(job)
-        exit_path.unlink(missing_ok=True)
+        register_state_root(exit_path.parent)
+        remove_path(exit_path)
         script_path = local.attempt_file(job, "sbatch")
         try:
             script = slurm.render_script(

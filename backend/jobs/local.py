@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from backend.atomic import register_state_root, remove_path
 from backend.jobs.procs import alive, proc_start_time, signal_group, signal_number
 from backend.jobs.store import Job
 
@@ -35,7 +36,8 @@ def start(
     job_dir = Path(job.job_dir or ".")
     job_dir.mkdir(parents=True, exist_ok=True)
     exit_path = exit_file(job)
-    exit_path.unlink(missing_ok=True)
+    register_state_root(job_dir)
+    remove_path(exit_path)
     spec = {
         "job_id": job.id,
         "attempt": job.attempt,

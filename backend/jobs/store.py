@@ -11,7 +11,6 @@ Slurm's queue stays ``queued`` with ``external_id`` set and ``external_state`` =
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.atomic import register_state_root, remove_path
 from backend.errors import StudioError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -564,7 +564,8 @@ class JobStore:
         if remove_logs and row and row[0]:
             folder = Path(row[0])
             if folder.parent == self.root / "logs" and folder.name == str(int(job_id)):
-                shutil.rmtree(folder, ignore_errors=True)
+                register_state_root(self.root / "logs")
+                remove_path(folder)
 
     def count(self, states: Iterable[str] | None = None) -> int:
         if states:

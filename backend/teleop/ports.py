@@ -6,7 +6,6 @@ A running ``rollout-studio virtual-arm`` registers itself in ``$XDG_RUNTIME_DIR/
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from serial.tools import list_ports
 
+from backend.atomic import register_state_root, remove_path
 from backend.teleop.bus import BusError, FeetechBus
 
 CH340 = (0x1A86, 0x7523)
@@ -69,8 +69,8 @@ def virtual_ports() -> list[PortInfo]:
             data = json.loads(entry.read_text(encoding="utf-8"))
             os.kill(int(data["pid"]), 0)
         except (OSError, ValueError, KeyError, json.JSONDecodeError):
-            with contextlib.suppress(OSError):
-                entry.unlink()  # the virtual arm is gone
+            register_state_root(folder)
+            remove_path(entry)  # the virtual arm is gone
             continue
         if os.path.exists(data["device"]):
             out.append(PortInfo(data["device"], f"virtual SO-101 '{data['name']}'", kind="virtual"))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.atomic import place_link, remove_link
 from backend.teleop import protocol as P
 from backend.teleop.calibration import JOINTS, Calibration, MotorCalibration
 from backend.teleop.motions import MID_POSE, Motion, load_motion
@@ -211,9 +212,8 @@ class VirtualSO101:
             self._thread.join(timeout=2.0)
             self._thread = None
         self._close_pty()
-        if self.link is not None and self.link.is_symlink():
-            with contextlib.suppress(OSError):
-                self.link.unlink()
+        if self.link is not None and self.port:
+            remove_link(self.link, self.port)
 
     def __enter__(self) -> VirtualSO101:
         return self.start()
@@ -228,11 +228,7 @@ class VirtualSO101:
         self._master, self._slave = master, slave
         self.port = os.ttyname(slave)
         if self.link is not None:
-            tmp = self.link.with_name(f".{self.link.name}.tmp-{os.getpid()}")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            os.symlink(self.port, tmp)
-            os.replace(tmp, self.link)
+            place_link(self.link, self.port)
 
     def _close_pty(self) -> None:
         for fd in (self._master, self._slave):

@@ -41,7 +41,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backend import __version__
-from backend.atomic import atomic_dir, exchange_paths
+from backend.atomic import OLD_MARK, atomic_dir, exchange_paths, remove_path
 from backend.errors import Cancelled, StudioError
 from backend.formats.base import CameraSpec, DatasetWriter, EpisodeWriter, WriterSpec
 from backend.formats.lerobot.common import (
@@ -409,8 +408,7 @@ class LeRobotEpisodeWriter(EpisodeWriter):
                 camera.encoder.abort()
                 camera.encoder = None
             if camera.path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    camera.path.unlink()
+                remove_path(camera.path)
         self._blocks.clear()
         self.writer.episode_done(self)
 
@@ -542,7 +540,7 @@ class LeRobotWriter(DatasetWriter):
                 out,
                 "choose a writable folder",
             ) from None
-        shutil.rmtree(self.staging, ignore_errors=True)
+        remove_path(self.staging)
         self.publish()  # an empty but valid dataset from the first moment
 
     def _resume_live(self) -> None:
@@ -609,7 +607,7 @@ class LeRobotWriter(DatasetWriter):
             first = next(iter(sorted((out / "videos").glob(f"chunk-*/{key}/episode_*.mp4"))), None)
             if first is not None:
                 self.video_info[key] = {"probe": probe(first), "copied": False}
-        shutil.rmtree(self.staging, ignore_errors=True)
+        remove_path(self.staging)
 
     def _move_into_place(self, source: Path, target: Path) -> None:
         _fsync_file(source)
@@ -622,7 +620,7 @@ class LeRobotWriter(DatasetWriter):
             raise StudioError("publish() is for a writer with publish_each_episode", self.out)
         root = self.out
         new_root = root / META_NEW
-        shutil.rmtree(new_root, ignore_errors=True)
+        remove_path(new_root)
         new_root.mkdir(parents=True)
         keep_tmp = self.tmp
         try:
@@ -857,8 +855,7 @@ class LeRobotWriter(DatasetWriter):
         if key not in self.video_info:
             self.video_info[key] = {"probe": info, "copied": camera.copy is not None}
         if camera.copy is None:
-            with contextlib.suppress(FileNotFoundError):
-                source.unlink()
+            remove_path(source)
         return {
             f"videos/{key}/chunk_index": at[0],
             f"videos/{key}/file_index": at[1],
@@ -1111,7 +1108,7 @@ class LeRobotWriter(DatasetWriter):
             if self._current is not None:
                 self._current.discard()
             self.publish()
-            shutil.rmtree(self.staging, ignore_errors=True)
+            remove_path(self.staging)
             self._finished = True
             return self.out
         try:
@@ -1130,7 +1127,7 @@ class LeRobotWriter(DatasetWriter):
                 write_json(self.tmp / MODALITY_PATH, self.modality)
             write_json(self.tmp / PROVENANCE_PATH, self._provenance())
             write_json(self.tmp / INFO_PATH, self._info())
-            shutil.rmtree(self.staging, ignore_errors=True)
+            remove_path(self.staging)
         except BaseException as error:
             self._abort_with(error)
             raise
@@ -1156,7 +1153,7 @@ class LeRobotWriter(DatasetWriter):
             file.abort()
         self._video_files.clear()
         if self.live:  # finished episodes are final: only the running one goes
-            shutil.rmtree(self.staging, ignore_errors=True)
+            remove_path(self.staging)
             return
         self._atomic.__exit__(type(error), error, error.__traceback__)
 
@@ -1189,16 +1186,27 @@ def _swap_meta(root: Path) -> None:
     new, current = root / META_NEW / "meta", root / "meta"
     if current.exists() and exchange_paths(new, current):
         _fsync_dir(root)
-        shutil.rmtree(root / META_NEW, ignore_errors=True)  # holds the old meta now
+        remove_path(root / META_NEW)  # holds the old meta now
         return
     old = root / META_OLD
-    shutil.rmtree(old, ignore_errors=True)
+    remove_path(old)
     if current.exists():
         os.replace(current, old)
     os.replace(new, current)
     _fsync_dir(root)
-    shutil.rmtree(root / META_NEW, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_path(root / META_NEW)
+    remove_path(old)
+
+
+def _discard(path: Path, root: Path) -> None:
+    """Remove what an unfinished episode or metadata update left in ``root``: moved into the
+    writer's scratch folder first, so the delete goes through the guarded helper."""
+    if not (path.exists() or path.is_symlink()):
+        return
+    scratch = root / STAGING / f".discard{OLD_MARK}{os.getpid()}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    os.replace(path, scratch / path.name)
+    remove_path(scratch)
 
 
 def _episode_number(path: Path) -> int | None:
@@ -1250,24 +1258,24 @@ def recover_append(root: str | Path) -> list[str]:
     current, old, new = root / "meta", root / META_OLD, root / META_NEW / "meta"
     if not (current / "info.json").is_file():
         if (new / "info.json").is_file():
-            shutil.rmtree(current, ignore_errors=True)
+            _discard(current, root)
             os.replace(new, current)
             done.append("finished an interrupted metadata update")
         elif (old / "info.json").is_file():
-            shutil.rmtree(current, ignore_errors=True)
+            _discard(current, root)
             os.replace(old, current)
             done.append("restored the previous metadata")
-    shutil.rmtree(root / META_NEW, ignore_errors=True)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_path(root / META_NEW)
+    remove_path(old)
     staging = root / STAGING
     if staging.exists():
         if staging.is_dir() and any(staging.iterdir()):
             done.append("removed the unfinished episode's staged files")
-        shutil.rmtree(staging, ignore_errors=True)
+        remove_path(staging)
     if not (current / "info.json").is_file():
         return done
     total = int(read_json(current / "info.json").get("total_episodes", 0))
     for path in _unlisted_episode_files(root, total):
-        path.unlink()
+        _discard(path, root)
         done.append(f"removed {path.relative_to(root)} of an unfinished episode")
     return done
