@@ -9,8 +9,11 @@ Values are written as they are, in the source's dtype; no unit conversion happen
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from backend import __version__
 from backend.errors import StudioError
@@ -112,6 +115,14 @@ def _copyable(
     return stream.path, info, first
 
 
+def _frames_of(stream: Any) -> Iterator[np.ndarray]:
+    """Every frame of ``stream``, lazily. A function, not a generator expression in the camera loop:
+    the expression would look ``stream`` up when first read, after the loop, and every camera would
+    get the last camera's frames."""
+    for index in range(stream.num_frames):
+        yield stream.frame(index)
+
+
 def copy_dataset(
     dataset: Dataset,
     out: str | Path,
@@ -168,7 +179,7 @@ def copy_dataset(
                     path, info, first = window
                     ew.add_video(name, path, first, episode.length, info)
                 else:
-                    images[name] = (stream.frame(i) for i in range(stream.num_frames))
+                    images[name] = _frames_of(stream)
             if keys:
                 ew.add_frames(values, images)
             else:
