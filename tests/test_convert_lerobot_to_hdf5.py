@@ -104,18 +104,27 @@ def test_offset_zero_keeps_the_initial_state_and_copy_states(pipeline, tmp_path:
         assert group["states/rigid_object/orange/root_pose"].shape == (17, 7)
 
 
-def test_offset_is_detected_without_provenance(pipeline, tmp_path: Path) -> None:
+def test_without_provenance_a_mapping_is_needed_and_the_offset_is_detected(pipeline, tmp_path: Path) -> None:
     src, dataset = pipeline
     copy = tmp_path / "no_provenance"
     shutil.copytree(dataset, copy)
     (copy / prov.LEROBOT_FILE).unlink()
-    plan = l2h.plan(copy, l2h.LerobotToHdf5Options(out=tmp_path / "x.hdf5", template=src))
-    assert "by episode index" in plan.details["mapping_note"]
+    options = l2h.LerobotToHdf5Options(out=tmp_path / "x.hdf5", template=src)
+    plan = l2h.plan(copy, options)
+    assert not plan.ok and "--map EPISODE=DEMO" in plan.errors[0] and "episodes 0-3" in plan.errors[0]
+    assert "by episode index" not in plan.details["mapping_note"]
+    with pytest.raises(StudioError, match="no provenance record"):
+        l2h.run(copy, options)
+    assert not options.out.exists()
+    options.mapping = {0: 0, 1: 1, 2: 3, 3: 4}
+    plan = l2h.plan(copy, options)
+    assert plan.ok and plan.details["mapping_note"] == "matched by the given mapping"
     first = plan.kept[0]
     assert first.extra["demo"] == 0 and first.frame_offset == 5 and first.extra["offset_from"] == "detected"
-    # episode 1 is matched to demo_1 by index (the failed one): its state does not match, offset 0
+    # episode 1 mapped to demo_1 (the failed one, not its source): its state does not match, offset 0
     second = plan.kept[1]
     assert second.extra["demo"] == 1 and second.extra["offset_from"] == "default" and second.frame_offset == 0
+    assert [e.extra["matched_by"] for e in plan.kept] == ["mapping"] * 4
 
 
 def _idm_like(dataset: Path, out: Path, names: list[str] | None) -> Path:
@@ -142,18 +151,20 @@ def test_idm_output_without_joint_names_needs_a_declared_unit(pipeline, tmp_path
     plan = l2h.plan(idm, l2h.LerobotToHdf5Options(out=tmp_path / "idm.hdf5", template=src))
     assert not plan.ok and "action-unit" in plan.errors[0]
     out = tmp_path / "idm.hdf5"
-    summary = l2h.run(
-        idm, l2h.LerobotToHdf5Options(out=out, template=src, action_unit="lerobot", frame_offset=5)
-    )
-    assert summary.episodes_written == 4  # by index: episode k -> demo_k
+    options = l2h.LerobotToHdf5Options(out=out, template=src, action_unit="lerobot", frame_offset=5)
+    with pytest.raises(StudioError, match="--map EPISODE=DEMO"):  # no record says which demo: never by index
+        l2h.run(idm, options)
+    options.mapping = {0: 0, 1: 2, 2: 3, 3: 4}
+    summary = l2h.run(idm, options)
+    assert summary.episodes_written == 4
     with h5py.File(src) as a, h5py.File(out) as b:
-        # by index: episode 1 -> demo_1 (the failed demo), whose actions differ from episode 1's
-        np.testing.assert_allclose(b["data/demo_0/actions"][:], a["data/demo_0/actions"][5:], atol=4e-7)
-        assert b["data/demo_1"].attrs["rollout_studio_source_demo"] == "demo_1"
-        np.testing.assert_array_equal(
-            b["data/demo_1/initial_state/articulation/robot/joint_position"][:],
-            a["data/demo_1/states/articulation/robot/joint_position"][4:5],
-        )
+        for k, demo in enumerate((0, 2, 3, 4)):
+            np.testing.assert_allclose(b[f"data/demo_{k}/actions"][:], a[f"data/demo_{demo}/actions"][5:], atol=4e-7)
+            assert b[f"data/demo_{k}"].attrs["rollout_studio_source_demo"] == f"demo_{demo}"
+            np.testing.assert_array_equal(
+                b[f"data/demo_{k}/initial_state/articulation/robot/joint_position"][:],
+                a[f"data/demo_{demo}/states/articulation/robot/joint_position"][4:5],
+            )
 
 
 def test_bad_inputs(pipeline, tmp_path: Path) -> None:
@@ -253,7 +264,9 @@ def test_16_fps_actions_are_resampled_to_the_templates_rate(pipeline, tmp_path: 
 def test_replay_rate_option_and_unknown_rate(pipeline, tmp_path: Path) -> None:
     src, dataset = pipeline
     idm, _ = _at_16_fps(dataset, tmp_path / "idm16", keep_provenance=False)
-    options = l2h.LerobotToHdf5Options(out=tmp_path / "a.hdf5", template=src, frame_offset=5)
+    options = l2h.LerobotToHdf5Options(
+        out=tmp_path / "a.hdf5", template=src, frame_offset=5, mapping={0: 0, 1: 2, 2: 3, 3: 4}
+    )
     plan = l2h.plan(idm, options)
     assert plan.details["replay_fps"] == 16.0 and plan.details["replay_fps_from"] == "dataset"
     assert any("template's rate is unknown" in w for w in plan.warnings)

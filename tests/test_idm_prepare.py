@@ -353,7 +353,9 @@ def test_idm_dump_output_reads_in_lerobot_units_and_goes_back_to_hdf5(prepared: 
 
     template = write_demo_dataset(tmp_path / "template")
     out = tmp_path / "replay.hdf5"
-    lerobot_to_hdf5.run(dump, lerobot_to_hdf5.LerobotToHdf5Options(out=out, template=template))
+    # the template is not where the IDM episodes came from: no record pairs them, so say how
+    mapping = {0: 0, 1: 1, 2: 2, 3: 3}
+    lerobot_to_hdf5.run(dump, lerobot_to_hdf5.LerobotToHdf5Options(out=out, template=template, mapping=mapping))
     space = JointSpace(
         tuple(
             f"{j}.pos"

@@ -12,11 +12,14 @@ were dropped on the way to LeRobot) the initial state is the scene as it was at 
 records ``states`` after each step, so that is ``states[N - 1]`` of the demo.
 
 Matching (output episode -> template demo, frame offset N), first that applies:
-  1. ``options.mapping`` (episode -> demo number), with ``options.frame_offset`` or the offset below;
-  2. the dataset's provenance record, traced back to an HDF5 that is the template (same checksum or
-     same path): demo and offset as recorded;
-  3. by episode index: episode e -> demo_e; offset ``options.frame_offset``, else found by matching the
-     LeRobot ``observation.state`` against the demo's ``obs/joint_pos``, else 0.
+  1. ``options.mapping`` (episode -> demo number), with ``options.frame_offset``, else found by
+     matching the LeRobot ``observation.state`` against the demo's ``obs/joint_pos``, else 0;
+  2. the dataset's provenance record, traced back (through Cosmos / IDM prepare records too) to an
+     HDF5 that is the template (same checksum or same path): demo and offset as recorded, episode by
+     episode (a dataset converted from several recordings pairs only the template's episodes).
+Never by position: an episode that neither gives a demo is not converted, and the plan / run refuse
+with one sentence naming the dataset and saying how to pair (``UNPAIRED_HINT``). Demos are numbered
+(``demo_5`` is demo 5 whatever the file's order), and IDM prepare writes episodes grouped by task.
 
 Replay rate: one HDF5 step per action. IDM outputs come at Cosmos' 16 fps, while a template step is
 one frame of the LeRobot dataset made from it (30 fps by default): replayed step by step, 16 fps actions
@@ -58,6 +61,9 @@ UNITS = {u.value: u for u in (Unit.LEROBOT_RANGE, Unit.LEROBOT_DEGREES, Unit.SIM
 # offsets tried when the LeRobot state is matched against the demo's joint positions
 MAX_DETECT_OFFSET = 60
 DETECT_TOLERANCE = 1e-3  # radians
+UNPAIRED_HINT = "pass --map EPISODE=DEMO for each episode, e.g. --map 0=demo_0"
+MAPPING_NOTE = "matched by the given mapping"
+HDF5_SUFFIXES = (".hdf5", ".h5", ".he5")
 
 
 @dataclass
@@ -79,7 +85,7 @@ class _Match:
     episode: Episode
     demo: Episode | None
     offset: int
-    how: str  # "mapping" | "provenance" | "index"
+    how: str  # "mapping" | "provenance" | "unpaired" ("" when not selected)
     offset_how: str  # "option" | "provenance" | "detected" | "default"
     reason: str = ""
 
@@ -153,31 +159,99 @@ def _action_spaces(
     return space, target_space
 
 
-def _template_source(record: dict[str, Any] | None, template: Path, hash_mode: str) -> tuple[bool, str]:
-    """Whether the provenance traces back to ``template``; a note for the preview."""
+class _TemplateCheck:
+    """Whether a traced source file is the template: same path, else same checksum (hashed once per
+    hash mode)."""
+
+    def __init__(self, template: Path, hash_mode: str) -> None:
+        self.template = Path(template)
+        self.hash_mode = hash_mode
+        self._hashes: dict[str, str | None] = {}
+
+    def _hash(self, mode: str) -> str | None:
+        if mode not in self._hashes:
+            try:
+                self._hashes[mode] = prov.hash_input(self.template, mode)["sha256"]
+            except (OSError, ValueError):
+                self._hashes[mode] = None
+        return self._hashes[mode]
+
+    def matches(self, traced: dict[str, Any]) -> bool:
+        source = Path(str(traced.get("source_path") or ""))
+        if source.suffix.lower() not in HDF5_SUFFIXES:
+            return False
+        if source.absolute() == self.template.absolute():
+            return True
+        recorded = traced.get("sha256")
+        return bool(recorded) and self._hash(traced.get("hash_mode") or self.hash_mode) == recorded
+
+
+def _provenance_demos(
+    record: dict[str, Any] | None, episodes: list[int], template: Path, hash_mode: str
+) -> tuple[dict[int, dict[str, Any]], str]:
+    """(episode -> its traced source entry, for the episodes whose record leads to the template; why
+    the others do not, for the refusal)."""
     if not record:
-        return False, "no provenance record: matched by episode index"
-    first = prov.trace(record, record["episodes"][0]["output_episode"]) if record.get("episodes") else None
-    if first is None:
-        return False, "provenance has no episode mapping: matched by episode index"
-    source = Path(str(first["source_path"]))
-    if source.suffix.lower() not in (".hdf5", ".h5", ".he5"):
-        return False, f"provenance leads to {source.name}, not an HDF5: matched by episode index"
-    same_path = source.absolute() == Path(template).absolute()
-    same_hash = False
-    if first.get("sha256"):
-        try:
-            same_hash = (
-                prov.hash_input(template, first.get("hash_mode") or hash_mode)["sha256"] == first["sha256"]
-            )
-        except OSError:
-            same_hash = False
-    if same_hash or same_path:
-        return True, f"matched from the provenance record (source {source.name})"
-    return (
-        False,
-        f"provenance says the episodes came from {source}, not the template: matched by episode index",
+        return {}, "the dataset has no provenance record"
+    if not record.get("episodes"):
+        return {}, "its provenance record maps no episodes"
+    check = _TemplateCheck(template, hash_mode)
+    found: dict[int, dict[str, Any]] = {}
+    elsewhere: list[str] = []
+    untraced = False
+    for index in episodes:
+        traced = prov.trace(record, index)
+        if traced is None:
+            untraced = True
+        elif check.matches(traced):
+            found[index] = traced
+        else:
+            name = Path(str(traced.get("source_path") or "?")).name
+            if name not in elsewhere:
+                elsewhere.append(name)
+    if elsewhere:
+        why = f"its provenance record says they came from {', '.join(elsewhere[:3])}, not the template"
+    elif untraced:
+        why = "its provenance record names no source demo for them"
+    else:
+        why = ""
+    return found, why
+
+
+def _episode_list(indices: list[int]) -> str:
+    """[0, 1, 2, 5] -> "episodes 0-2, 5"; [3] -> "episode 3"."""
+    runs: list[str] = []
+    ordered = sorted(set(indices))
+    start = 0
+    while start < len(ordered):
+        stop = start
+        while stop + 1 < len(ordered) and ordered[stop + 1] == ordered[stop] + 1:
+            stop += 1
+        first, last = ordered[start], ordered[stop]
+        runs.append(str(first) if first == last else f"{first}-{last}")
+        start = stop + 1
+    shown = ", ".join(runs[:8]) + (", ..." if len(runs) > 8 else "")
+    return f"episode {shown}" if len(ordered) == 1 else f"episodes {shown}"
+
+
+def unpaired_error(dataset_path: Path, unpaired: list[int], why: str) -> StudioError:
+    """The refusal: the dataset, the episodes that no record or mapping pairs, and how to pair them."""
+    return StudioError(
+        f"cannot tell which template demo {_episode_list(unpaired)} came from: {why}",
+        dataset_path,
+        UNPAIRED_HINT,
     )
+
+
+def _mapping_note(matches: list[_Match], source_name: str) -> str:
+    kinds = {m.how for m in matches if m.how}
+    if kinds == {"mapping"}:
+        return MAPPING_NOTE
+    if "provenance" in kinds:
+        note = f"matched from the provenance record (source {source_name})"
+        mapped = [m.episode.index for m in matches if m.how == "mapping"]
+        return note + (f"; {_episode_list(mapped)} by the given mapping" if mapped else "")
+    return ""
 
 
 def _detect_offset(episode: Episode, demo: Episode, dataset: Dataset, template: Dataset) -> int | None:
@@ -204,26 +278,28 @@ def _detect_offset(episode: Episode, demo: Episode, dataset: Dataset, template: 
 
 
 def _match(
-    dataset: Dataset,
-    template: Dataset,
-    options: LerobotToHdf5Options,
-    record: dict[str, Any] | None,
-    use_provenance: bool,
-) -> list[_Match]:
+    dataset: Dataset, template: Dataset, options: LerobotToHdf5Options, record: dict[str, Any] | None
+) -> tuple[list[_Match], str]:
+    """A match per episode and, when some selected episode has neither a mapping nor a record that
+    leads to the template, why not (empty when every selected episode is paired)."""
     demos = {e.index: e for e in template.episodes}
     chosen = None if options.episodes is None else {int(i) for i in options.episodes}
+    selected = [e.index for e in dataset.episodes if chosen is None or e.index in chosen]
+    to_trace = [i for i in selected if i not in options.mapping]
+    traced_all, why = _provenance_demos(record, to_trace, Path(options.template), options.hash_mode)
     matches: list[_Match] = []
     for episode in dataset.episodes:
         if chosen is not None and episode.index not in chosen:
             matches.append(_Match(episode, None, 0, "", "", "not selected"))
             continue
-        traced = prov.trace(record, episode.index) if use_provenance else None
+        traced = traced_all.get(episode.index)
         if episode.index in options.mapping:
             number, how = int(options.mapping[episode.index]), "mapping"
         elif traced is not None:
             number, how = int(traced["source_episode"]), "provenance"
         else:
-            number, how = episode.index, "index"
+            matches.append(_Match(episode, None, 0, "unpaired", "", "not paired with a template demo"))
+            continue
         demo = demos.get(number)
         if demo is None:
             matches.append(_Match(episode, None, 0, how, "", f"the template has no demo_{number}"))
@@ -241,7 +317,8 @@ def _match(
         elif episode.length == 0:
             reason = "episode has no frames"
         matches.append(_Match(episode, demo, offset, how, offset_how, reason))
-    return matches
+    unpaired = [m.episode.index for m in matches if m.how == "unpaired"]
+    return matches, why if unpaired else ""
 
 
 def _initial_state(template: Dataset, demo: Episode, offset: int, warnings: list[str]) -> dict[str, Any]:
@@ -415,9 +492,14 @@ def plan(dataset_path: Path, options: LerobotToHdf5Options) -> Plan:
             result.errors.append(error.message)
             return result
         record = prov.read_provenance(dataset_path)
-        use_provenance, note = _template_source(record, options.template, options.hash_mode)
-        result.details["mapping_note"] = note
-        matches = _match(dataset, template, options, record, use_provenance)
+        matches, why = _match(dataset, template, options, record)
+        unpaired = [m.episode.index for m in matches if m.how == "unpaired"]
+        if unpaired:
+            refusal = unpaired_error(dataset_path, unpaired, why).message
+            result.errors.append(refusal)
+            result.details["mapping_note"] = refusal
+        else:
+            result.details["mapping_note"] = _mapping_note(matches, Path(options.template).name)
         try:
             fps_out, rate_how = replay_rate(dataset, options, record)
         except StudioError as error:
@@ -465,7 +547,7 @@ def plan(dataset_path: Path, options: LerobotToHdf5Options) -> Plan:
             if first.demo is not None and first.offset < first.demo.length:
                 original = first.demo.array(template.roles["action"])[first.offset]
                 result.details["template_action_at_offset"] = [float(v) for v in original]
-        if not result.kept:
+        if not result.kept and not unpaired:
             result.errors.append("no episode can be converted (see the reasons)")
         result.tree = _hdf5_tree(matches, options.copy_states)
         result.details.update(
@@ -498,9 +580,11 @@ def run(
     try:
         space, target_space = _action_spaces(dataset, template, options)
         record_in = prov.read_provenance(dataset_path)
-        use_provenance, note = _template_source(record_in, options.template, options.hash_mode)
-        summary.details["mapping_note"] = note
-        matches = _match(dataset, template, options, record_in, use_provenance)
+        matches, why = _match(dataset, template, options, record_in)
+        unpaired = [m.episode.index for m in matches if m.how == "unpaired"]
+        if unpaired:
+            raise unpaired_error(dataset_path, unpaired, why)
+        summary.details["mapping_note"] = _mapping_note(matches, Path(options.template).name)
         fps_out, rate_how = replay_rate(dataset, options, record_in)
         rate_note = _rate_warning(float(dataset.fps), fps_out, rate_how)
         if rate_note:
