@@ -230,6 +230,7 @@ def test_report_folder(files, tmp_path):
     png = b"\x89PNG\r\n\x1a\nfake"
     out = write_report(tmp_path / "report", result, picture_png=png, batch=batch)
     assert sorted(p.name for p in out.iterdir()) == [
+        ".rollout_studio_output.json",
         "batch.csv",
         "metrics.csv",
         "report.html",
@@ -252,7 +253,7 @@ def test_report_folder(files, tmp_path):
     assert not (out / "view.png").exists()
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "demo.hdf5").write_bytes(b"")
-    with pytest.raises(StudioError, match="not a comparison report"):
+    with pytest.raises(StudioError, match="did not write"):
         write_report(tmp_path / "data", result, overwrite=True)  # never replaces anything else
     assert (tmp_path / "data" / "demo.hdf5").exists()
 

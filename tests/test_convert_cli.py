@@ -224,20 +224,26 @@ def test_kill_9_leaves_nothing_partial_and_a_rerun_completes(recording: Path, tm
     assert _errors(target) == [] and _partials(tmp_path) == []
 
 
-def test_kill_9_during_in_place_transcode_keeps_a_whole_dataset(recording: Path, tmp_path: Path) -> None:
+def test_kill_9_during_transcode_leaves_the_source_and_a_whole_or_no_output(
+    recording: Path, tmp_path: Path
+) -> None:
     dataset = tmp_path / "av1"
     done = cli("hdf5-to-lerobot", recording, "--out", dataset, "--task", "t", "--codec", "av1", "--quiet")
     assert done.returncode == 0, done.stderr
+    checksum = prov.hash_input(dataset, "full")["sha256"]
     rng = random.Random(7)
     window = _write_window(["transcode", dataset, "--out", tmp_path / "timed"], tmp_path)
+    target = tmp_path / "av1_h264"
 
-    def check() -> None:  # whatever the moment, the path holds a whole dataset: old (AV1) or new (H.264)
-        assert _errors(dataset) == []
-        assert {probe(p).codec for p in dataset.rglob("*.mp4")} in ({"av1"}, {"h264"})
+    def check() -> None:  # whatever the moment: the source as it was, the output absent or whole
+        assert prov.hash_input(dataset, "full")["sha256"] == checksum
+        if target.exists():
+            assert _errors(target) == []
+            assert {probe(p).codec for p in target.rglob("*.mp4")} == {"h264"}
 
-    args = ["transcode", dataset, "--quiet"]
+    args = ["transcode", dataset, "--quiet", "--overwrite"]
     assert _kill_at_random(args, tmp_path, window, 3, rng, check) >= 1
     done = cli(*args)
     assert done.returncode == 0, done.stderr
-    assert {probe(p).codec for p in dataset.rglob("*.mp4")} == {"h264"}
-    assert _errors(dataset) == [] and _partials(tmp_path) == []
+    assert {probe(p).codec for p in target.rglob("*.mp4")} == {"h264"}
+    assert _errors(target) == [] and _partials(tmp_path) == []

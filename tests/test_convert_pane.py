@@ -179,10 +179,10 @@ def test_other_families_build_and_preview(
     assert plan["errors"] == [] and plan["details"]["modality"] == "made for SO-101"
     wizard = pane.select("transcode")
     wizard.family.source.setPath(shared_data / "lerobot061_so101_v30_h264")
-    wizard.family.in_place.setChecked(True)
+    wizard.family.out.setPath(tmp_path / "transcoded")
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
     plan = _wait_preview(qtbot, wizard)
-    assert plan["details"]["to_transcode"] == 0 and plan["details"]["in_place"] is True
+    assert plan["details"]["to_transcode"] == 0 and plan["output"] == str(tmp_path / "transcoded")
     wizard = pane.select("lerobot_v2_to_v3")
     assert wizard.step() == 0 and not wizard.frame.next_button.isEnabled()
     pane.restore_state({"family": "transcode"})

@@ -132,7 +132,7 @@ def test_v3_av1_to_v21_reencodes_to_h264(av1_datasets, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["v2.1", "v3.0"])
-def test_transcode_to_new_folder_and_in_place(av1_datasets, fmt: str, tmp_path: Path) -> None:
+def test_transcode_to_new_folder_never_in_place(av1_datasets, fmt: str, tmp_path: Path) -> None:
     import shutil
 
     src = tmp_path / "src"
@@ -151,16 +151,23 @@ def test_transcode_to_new_folder_and_in_place(av1_datasets, fmt: str, tmp_path: 
         np.testing.assert_allclose(after.frame_times, info.frame_times, atol=1e-6)
     info = json.loads((out / "meta/info.json").read_text())
     assert info["features"]["observation.images.wrist"]["info"]["video.codec"] == "h264"
-    # in place: same result at the same path, nothing left beside it; a second run has nothing to do
-    tc.run(src, tc.TranscodeOptions())
-    assert _errors(src) == []
-    assert {probe(p).codec for p in src.rglob("*.mp4")} == {"h264"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["h264", "src"]
-    again = tc.plan(src, tc.TranscodeOptions())
+    # without --out: a new folder beside the source (never in place); the source stays as it was
+    default = tc.run(src, tc.TranscodeOptions())
+    beside = tmp_path / "src_h264"
+    assert default.output == str(beside)
+    assert prov.hash_input(src, "full")["sha256"] == checksum
+    assert _errors(beside) == []
+    assert {probe(p).codec for p in beside.rglob("*.mp4")} == {"h264"}
+    assert {probe(p).codec for p in src.rglob("*.mp4")} == {"av1"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h264", "src", "src_h264"]
+    again = tc.plan(beside, tc.TranscodeOptions(out=tmp_path / "again"))
     assert again.details["to_transcode"] == 0 and again.warnings
-    with open_dataset(src) as a, open_dataset(out) as b:
+    with pytest.raises(StudioError, match="already exists"):
+        tc.run(src, tc.TranscodeOptions())
+    tc.run(src, tc.TranscodeOptions(overwrite=True))  # replaces its own earlier output
+    with open_dataset(src) as a, open_dataset(beside) as b:
         np.testing.assert_array_equal(a.episodes[1].array("action"), b.episodes[1].array("action"))
-    record = prov.read_provenance(src)
+    record = prov.read_provenance(beside)
     assert record["conversion"] == "transcode"
     assert record["inputs"][0]["provenance"]["conversion"] == "hdf5_to_lerobot"
     traced = prov.trace(record, 1)  # back through the transcode to the recording

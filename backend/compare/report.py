@@ -21,9 +21,7 @@ from backend import __version__
 from backend.atomic import atomic_dir
 from backend.compare.batch import COLUMNS, BatchResult
 from backend.compare.core import PairResult
-from backend.errors import StudioError
 
-REPORT_FILES = ("report.html", "metrics.csv", "batch.csv", "summary.json", "view.png")
 METRIC_COLUMNS = ("mae", "rmse", "max_abs", "dtw", "corr", "bias", "t_max_abs_s", "jerk_rms_a", "jerk_rms_b")
 
 
@@ -153,16 +151,10 @@ def write_report(
 ) -> Path:
     """Write the report folder atomically; returns its path.
 
-    ``overwrite`` replaces an earlier report only: a folder holding anything else is refused.
+    ``overwrite`` replaces an earlier report of the studio only (its ownership record says so): a
+    folder holding anything else is refused by ``atomic_dir``.
     """
     out_dir = Path(out_dir)
-    if overwrite and out_dir.exists():
-        foreign = [p.name for p in out_dir.iterdir()] if out_dir.is_dir() else [out_dir.name]
-        foreign = [name for name in foreign if name not in REPORT_FILES]
-        if foreign:
-            raise StudioError(
-                "exists and is not a comparison report", out_dir, "choose a new folder for the report"
-            )
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
         picture = None
         if picture_png:
