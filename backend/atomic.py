@@ -6,9 +6,10 @@ Rules (docs/conventions.md, "Data safety"):
   rename is atomic) and appears in one step; on any error or cancel the sibling is removed.
 - An output may replace only something the studio wrote before, recognised by its ownership record:
   a folder carries ``.rollout_studio_output.json`` listing every file the studio put there (a folder
-  holding any other file is refused); an HDF5 file carries the ``rollout_studio_provenance`` attribute
-  of ``/data``; any other file is listed in the studio's output ledger (``<studio home>/outputs.jsonl``,
-  path + size + mtime + inode, so a file changed since is not ours any more).
+  holding any other file is refused; a LeRobot folder from before these records counts when it has
+  the studio's provenance record and only format folders); a file is listed in the studio's output
+  ledger (``<studio home>/outputs.jsonl``: path, size, mtime and inode, so a file changed since, or
+  an HDF5 of another tool, is not the studio's).
 - An output never equals, contains or lies inside an input (compared after resolving links).
 - ``remove_path`` is the only delete: it removes staging (``.partial-``/``.old-`` siblings, the writers'
   ``.staging``/``.meta.new``/``.meta.old`` working folders and anything inside them), the studio's own
@@ -42,7 +43,6 @@ SCRATCH_NAMES = frozenset({".staging", ".meta.new", ".meta.old"})
 # a LeRobot output written before ownership records existed: its provenance record and format folders
 _LEGACY_PROVENANCE = "meta/rollout_studio_provenance.json"
 _LEGACY_TOP = frozenset({"meta", "data", "videos", "images"})
-_HDF5_SUFFIXES = (".hdf5", ".h5", ".he5")
 _STAGING_RE = re.compile(r"^\..+?(\.partial-|\.old-|\.tmp-)(\d+)$")
 
 
@@ -113,17 +113,6 @@ def _in_ledger(path: Path) -> bool:
     return False
 
 
-def _hdf5_has_provenance(path: Path) -> bool:
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            data = handle.get("data")
-            return data is not None and "rollout_studio_provenance" in data.attrs
-    except Exception:  # noqa: BLE001 - anything unreadable is not known to be ours
-        return False
-
-
 def _files_under(folder: Path) -> list[str]:
     """Every non-folder entry under ``folder`` (hidden ones too), as relative POSIX paths."""
     found = []
@@ -172,8 +161,6 @@ def studio_wrote(path: str | Path) -> str | None:
         return None
     if path.is_file():
         if _in_ledger(path):
-            return None
-        if path.suffix.lower() in _HDF5_SUFFIXES and _hdf5_has_provenance(path):
             return None
         return "is a file the studio did not write (or it changed since)"
     if path.exists():

@@ -136,16 +136,19 @@ def test_remove_path_refuses_what_the_studio_did_not_write(tmp_path: Path) -> No
     assert not staging.exists()
 
 
-def test_hdf5_with_provenance_is_ours_and_a_plain_one_is_not(tmp_path: Path) -> None:
+def test_an_hdf5_is_the_studios_only_as_the_studio_left_it(tmp_path: Path) -> None:
     ours, theirs = tmp_path / "ours.hdf5", tmp_path / "theirs.hdf5"
-    for path, attrs in ((ours, {"rollout_studio_provenance": "{}"}), (theirs, {})):
-        with h5py.File(path, "w") as handle:
-            data = handle.create_group("data")
-            data.attrs.update(attrs)
+    with atomic_file(ours) as tmp, h5py.File(tmp, "w") as handle:
+        handle.create_group("data").attrs["rollout_studio_provenance"] = "{}"
+    with h5py.File(theirs, "w") as handle:  # same content, written by another tool
+        handle.create_group("data").attrs["rollout_studio_provenance"] = "{}"
     assert studio_wrote(ours) is None
     assert studio_wrote(theirs) is not None
     with pytest.raises(UnsafeDelete):
         check_output(theirs, [], overwrite=True)
+    with h5py.File(ours, "a") as handle:  # another tool added a demo
+        handle["data"].create_group("demo_9")
+    assert studio_wrote(ours) is not None
 
 
 def test_stale_partials_of_dead_runs_are_removed_for_any_target_in_the_folder(tmp_path: Path) -> None:
