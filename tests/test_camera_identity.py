@@ -277,16 +277,18 @@ def test_lerobot_versions_keep_each_camera(
 # -- transcode -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("source", "in_place"), [("v2.1-av1", False), ("v3.0-av1", True)])
+@pytest.mark.parametrize(("source", "default_out"), [("v2.1-av1", False), ("v3.0-av1", True)])
 def test_transcode_keeps_each_camera(
-    sources: dict[str, Path], tmp_path: Path, source: str, in_place: bool
+    sources: dict[str, Path], tmp_path: Path, source: str, default_out: bool
 ) -> None:
-    if in_place:
-        target = shutil.copytree(sources[source], tmp_path / "dataset")
-        summary = tc.run(target, tc.TranscodeOptions())
+    if default_out:  # no --out: SRC_h264 beside the source
+        dataset = shutil.copytree(sources[source], tmp_path / "dataset")
+        summary = tc.run(dataset, tc.TranscodeOptions())
+        target = tmp_path / "dataset_h264"
     else:
         target = tmp_path / "out"
         summary = tc.run(sources[source], tc.TranscodeOptions(out=target))
+    assert summary.output == str(target)
     assert summary.details["videos_transcoded"] == (2 if source.startswith("v3") else 4)
     check_lerobot(target, what=f"transcode {source}")
 
