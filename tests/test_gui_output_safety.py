@@ -1,0 +1,62 @@
+"""The Convert wizards follow the same output rule as the command line: the preview refuses an output
+that holds the input or a folder the studio did not write, with the CLI's sentence, and Run stays off."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from app.context import AppContext
+from app.panes.convert_pane import ConvertPane
+from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+
+WAIT_MS = 60_000
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture()
+def pane(tmp_path: Path, qtbot) -> ConvertPane:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    widget = ConvertPane(AppContext(settings, tmp_path / "workspace"))
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+@pytest.mark.parametrize("where", ["holder", "user-folder"])
+def test_wizard_refuses_an_output_that_would_destroy_data(
+    qtbot, pane: ConvertPane, tmp_path: Path, where: str
+) -> None:
+    holder = tmp_path / "week"
+    holder.mkdir()
+    (holder / "notes.txt").write_text("precious")
+    recording = write_recording(holder / "teleop.hdf5", RecordingSpec([DemoSpec(12), DemoSpec(12)]))
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "calibration.json").write_text("{}")
+    before = _digest(tmp_path)
+    wizard = pane.select("hdf5_to_lerobot")
+    wizard.family.sources.setPaths([str(recording)])
+    wizard.family.task.setText("Pick the orange")
+    out = holder if where == "holder" else user
+    wizard.family.out.edit.clear()
+    qtbot.keyClicks(wizard.family.out.edit, str(out))  # typed, as a user does
+    qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(wizard.preview_ready, timeout=WAIT_MS)
+    plan = wizard.plan()
+    errors = plan["errors"]
+    assert plan["output"] == str(out)
+    expected = "input" if where == "holder" else "already exists"
+    assert any(str(out) in e and expected in e for e in errors), errors
+    assert not wizard.frame.next_button.isEnabled()
+    assert _digest(tmp_path) == before
