@@ -59,7 +59,7 @@ def test_tiles_plots_and_arm_show_the_same_instant(qtbot, pane, files):
     view = pane.view
     assert [s.episode for s in view.sides] == [1, 0]
     assert view.sides[0].fps == 30.0 and view.sides[1].fps == 16.0
-    assert pane.slots[1].pair_label.text().startswith("source episode 1 (provenance)")
+    assert pane.slots[1].pair_label.text().startswith("paired by provenance: B episode 0 came from demo_1 of A")
     # none alignment: B is 0.25 s late and the shaded plots show it; offset alignment finds it
     with qtbot.waitSignal(pane.comparisonReady, timeout=20000):
         pane.align_combo.setCurrentIndex(pane.align_combo.findData("offset"))

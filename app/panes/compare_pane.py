@@ -42,7 +42,7 @@ from app.tasks import run_task
 from backend.compare.align import ALIGN_MODES
 from backend.compare.batch import COLUMNS as BATCH_COLUMNS
 from backend.compare.batch import BatchResult, BatchRow, compare_batch
-from backend.compare.pairing import Pair, pair_episodes
+from backend.compare.pairing import RECORDED, Pair, disagreement, pair_episodes, pairing_sentence
 from backend.compare.report import write_report
 from backend.compare.session import LETTERS, CompareView, SideRequest, build_view
 from backend.compare.sources import parse_source
@@ -614,33 +614,30 @@ class ComparePane(QWidget):
         self._update_pair_labels()
 
     def _update_pair_labels(self) -> None:
+        """The same sentences as the CLI: how each side is paired with A, and a warning where the pair
+        shown is not the one a record states."""
         a = self.slots[0]
         for slot in self.slots[1:]:
             pair = self.pairing(slot.index)
             if pair is None or a.episode() is None:
                 slot.pair_label.setText("")
                 continue
-            if (str(slot.dataset.path), slot.episode()) in self._manual_pairs and self._manual_pairs[
-                (str(slot.dataset.path), slot.episode())
-            ] == a.episode():
-                text = "paired by hand"
-            elif pair.source == a.episode():
-                how = {
-                    "provenance": "provenance",
-                    "lineage": "lineage",
-                    "cosmos_name": "Cosmos sample name",
-                    "index": "same index",
-                    "override": "override",
-                }.get(pair.method, pair.method)
-                text = f"source episode {pair.source} ({how})"
-                if pair.frame_offset:
-                    text += f", starts at source frame {pair.frame_offset}"
-            elif pair.source is None:
-                text = "no source episode known"
+            shown, letter = int(a.episode()), slot.letter
+            manual = self._manual_pairs.get((str(slot.dataset.path), slot.episode()))
+            if pair.source == shown and pair.method in RECORDED:
+                text = pairing_sentence(pair, a.dataset, letter)
+            elif pair.method in RECORDED and pair.source is not None:
+                text = "warning: " + disagreement(shown, pair, a.dataset, letter)
+            elif manual == shown:
+                text = pairing_sentence(Pair(pair.generated, shown, "override"), a.dataset, letter)
+                text = text.replace("paired as asked", "paired by hand", 1)
+            elif pair.source == shown or pair.source is None:
+                text = pairing_sentence(pair, a.dataset, letter)
             else:
-                text = f"its source is episode {pair.source}, not {a.episode()}"
+                given = Pair(pair.generated, shown, "given", "no provenance record says where it came from")
+                text = pairing_sentence(given, a.dataset, letter)
             slot.pair_label.setText(text)
-            slot.pair_label.setToolTip(pair.note)
+            slot.pair_label.setToolTip(f"{text}\n{pair.note}" if pair.note else text)
         if a.episode() is not None and len(self.slots) > 1 and self.slots[1].dataset is not None:
             a.pair_label.setText("")
 
@@ -973,11 +970,19 @@ class ComparePane(QWidget):
                     if specs[i].episode is None and self.slots[0].episode() is not None:
                         self._pick_generated_for(i)
                 if specs[0].episode is not None and len(specs) > 1:
-                    # both named: keep A's episode even where the pairing says otherwise
+                    # both named, as in the CLI: "A:N B:N" (the same-number guess) follows B's record
+                    # when it names another partner; different numbers are kept as asked (the label
+                    # then warns what the record says)
                     pair = self.pairing(1)
-                    if pair is not None and pair.source != specs[0].episode:
-                        b = self.slots[1]
-                        self._manual_pairs[(str(b.dataset.path), b.episode())] = specs[0].episode
+                    b = self.slots[1]
+                    key = (str(b.dataset.path), b.episode())
+                    same_number = specs[1].episode == specs[0].episode
+                    if pair is not None and pair.method in RECORDED and same_number:
+                        self._manual_pairs.pop(key, None)
+                        if pair.source is not None:
+                            self.slots[0].set_episode(pair.source)
+                    elif pair is not None and pair.source != specs[0].episode:
+                        self._manual_pairs[key] = specs[0].episode
                 for i in range(1, len(specs)):
                     self._apply_pairing(i)
                 self._update_pair_labels()
@@ -1063,6 +1068,7 @@ class ComparePane(QWidget):
                     f"{Path(result.source).name} ({result.feature} in {result.units or '?'}, align {result.align})"
                     + (f", {failed} could not be compared" if failed else "")
                     + ". Worst first; click a column to sort, a row to open the pair."
+                    + "".join(f"\nwarning: {w}" for w in result.pairing_warnings)
                 )
                 self.batchReady.emit()
 

@@ -146,6 +146,10 @@ class Family(QObject):
     def plan_arrived(self, plan: dict[str, Any]) -> None:  # noqa: B027 - optional hook
         pass
 
+    def blocked(self, plan: dict[str, Any]) -> str:
+        """The sentence the Run button shows while ``plan`` has errors ("" for the generic one)."""
+        return ""
+
     # shared ---------------------------------------------------------------------------------------
     def refresh_default_out(self) -> None:
         if self._out_touched:
@@ -437,23 +441,39 @@ class LerobotToHdf5Family(Family):
             label = QTableWidgetItem(str(entry.get("source_index")))
             label.setFlags(label.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.mapping.setItem(row, 0, label)
+            extra = entry.get("extra") or {}
+            unpaired = extra.get("matched_by") == "unpaired"
             combo = QComboBox()
+            if unpaired:  # nothing pre-chosen: a demo shown here would look paired when it is not
+                combo.addItem("choose a demo…", None)
             for demo in demos:
                 combo.addItem(f"{demo['name']} ({demo['length']} frames)", demo["index"])
-            current = (entry.get("extra") or {}).get("demo")
+            current = extra.get("demo")
             if current is not None and combo.findData(current) >= 0:
                 combo.setCurrentIndex(combo.findData(current))
             episode = int(entry.get("source_index"))
+            # the episode number is bound now (default argument), not when the signal fires
             combo.currentIndexChanged.connect(
                 lambda _i, e=episode, c=combo: self._override(e, c.currentData())
             )
             self.mapping.setCellWidget(row, 1, combo)
-            how = entry.get("reason") or (entry.get("extra") or {}).get("matched_by", "")
-            self.mapping.setItem(row, 2, QTableWidgetItem(f"{how}, offset {entry.get('frame_offset')}"))
+            if unpaired:
+                text = "not paired: choose the demo this episode came from"
+            else:
+                how = entry.get("reason") or extra.get("matched_by", "")
+                text = f"{how}, offset {entry.get('frame_offset')}"
+            self.mapping.setItem(row, 2, QTableWidgetItem(text))
         self.mapping.blockSignals(False)
 
-    def _override(self, episode: int, demo: int) -> None:
-        self._overrides[episode] = int(demo)
+    def blocked(self, plan: dict[str, Any]) -> str:
+        unpaired = [e for e in plan.get("errors") or [] if self.module.UNPAIRED_HINT in e]
+        return unpaired[0] if unpaired else ""
+
+    def _override(self, episode: int, demo: int | None) -> None:
+        if demo is None:
+            self._overrides.pop(episode, None)
+        else:
+            self._overrides[episode] = int(demo)
         self.changed.emit()
 
 
@@ -619,7 +639,7 @@ class ConversionWizard(WizardSteps, WizardRunEndings, QWidget):
         if not self.preview_ready():
             return False, "computing the preview…"
         if self._plan.get("errors"):
-            return False, "fix the problems shown in the preview"
+            return False, self.family.blocked(self._plan) or "fix the problems shown in the preview"
         return True, ""
 
     # preview --------------------------------------------------------------------------------------

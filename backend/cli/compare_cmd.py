@@ -2,8 +2,13 @@
 
 Two episodes: per-joint metrics. Two whole datasets (no episode numbers): every episode of B (the
 generated dataset) against its source episode in A, paired through provenance records (or by
-index), printed as a table, worst first. One side with an episode, the other without: that
-side's partner is found through the pairing.
+position, with a warning), printed as a table, worst first. One side with an episode, the other
+without: that side's partner is found through the pairing.
+
+Pairing is never silent: the output says which pair was compared and why ("paired by provenance: B
+episode 4 came from demo_5 of A"). ``A:N B:N`` (the same number on both sides, the usual guess) takes
+A's episode from B's records when they name it; different numbers, or ``--pair B_EP=A_EP``, compare
+exactly what was asked, with a warning line where a record says otherwise.
 
 Exit codes: 0 compared; 1 a batch where some episodes could not be compared (their rows say why);
 2 nothing could be compared (unreadable input, unknown feature, ...), with one ``error:`` line.
@@ -21,10 +26,20 @@ from backend.cli._common import TerminalProgress, print_json
 from backend.compare.align import ALIGN_MODES
 from backend.compare.batch import SORT_KEYS, BatchResult, compare_batch
 from backend.compare.core import PairResult, Trajectory, compare_trajectories
-from backend.compare.pairing import generated_for, parse_overrides, source_for
+from backend.compare.pairing import (
+    Pair,
+    disagreement,
+    episode_name,
+    generated_for,
+    pairing_sentence,
+    parse_overrides,
+    recorded_pair,
+    source_for,
+)
 from backend.compare.report import write_report
-from backend.compare.sources import DatasetCache, episode_of, parse_source
+from backend.compare.sources import DatasetCache, SourceSpec, episode_of, parse_source
 from backend.errors import StudioError
+from backend.model import Dataset, Episode
 from backend.units import Unit
 
 UNITS = {u.value: u for u in Unit}
@@ -64,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--pair",
         action="append",
         metavar="B_EP=A_EP",
-        help="pair generated episode B_EP with source episode A_EP (repeatable, or comma-separated)",
+        help="pair generated episode B_EP with source episode A_EP (repeatable, or comma-separated); "
+        "wins over provenance, with a warning where they disagree",
     )
     parser.add_argument("--sort", choices=SORT_KEYS, default="rmse", help="batch: sort key, worst first")
     parser.add_argument("--limit", type=int, default=None, help="batch: print only the N worst rows")
@@ -120,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
                 if args.limit is not None:
                     out["rows"] = out["rows"][: args.limit]
                 print_json(out)
+                for warning in batch.pairing_warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
             else:
                 print(format_batch(batch, args.limit))
             if failed:
@@ -132,34 +150,7 @@ def run(args: argparse.Namespace) -> int:
             return 0
 
         # one pair: find the missing episode through the pairing
-        a_index, b_index = spec_a.episode, spec_b.episode
-        pair = None
-        if b_index is None and a_index is not None:
-            b_index = (
-                generated_for(generated, a_index, source, overrides).generated
-                if generated.num_episodes > 1
-                else generated.episodes[0].index
-            )
-        if a_index is None:
-            if source.num_episodes == 1:
-                a_index = source.episodes[0].index
-            else:
-                b_ep = episode_of(generated, b_index)
-                pair = source_for(generated, b_ep.index, source, overrides)
-                if pair.source is None:
-                    raise StudioError(
-                        f"no source episode for episode {b_ep.index}: {pair.note}",
-                        spec_b.path,
-                        f"give it: {spec_a.path}:EPISODE or --pair {b_ep.index}=N",
-                    )
-                a_index = pair.source
-        episode_a, episode_b = episode_of(source, a_index), episode_of(generated, b_index)
-        if pair is None:
-            try:
-                candidate = source_for(generated, episode_b.index, source, overrides)
-                pair = candidate if candidate.source == episode_a.index else None
-            except StudioError:
-                pair = None
+        episode_a, episode_b, pair, note, warning = _one_pair(spec_a, spec_b, source, generated, overrides)
         offset = args.offset_s
         if offset is None and args.align == "none" and pair is not None and pair.frame_offset:
             offset = pair.offset_s(source.fps)
@@ -174,16 +165,89 @@ def run(args: argparse.Namespace) -> int:
             offset_s=offset,
             with_dtw=not args.no_dtw,
         )
-        extra = {"feature": args.feature, "pairing": pair.to_json() if pair else None}
+        extra = {
+            "feature": args.feature,
+            "pairing": pair.to_json(),
+            "paired": {"a": episode_a.index, "b": episode_b.index},
+            "pairing_note": note,
+            "pairing_warning": warning,
+        }
         if args.report:
             write_report(args.report, result, overwrite=True, extra=extra)
         if args.json:
             out = result.to_json()
             out.update(extra)
             print_json(out)
+            if warning:
+                print(f"warning: {warning}", file=sys.stderr)
         else:
-            print(format_pair(result, args.feature, pair))
+            print(format_pair(result, args.feature, note, warning))
     return 0
+
+
+def _one_pair(
+    spec_a: SourceSpec, spec_b: SourceSpec, source: Dataset, generated: Dataset, overrides: dict[int, int]
+) -> tuple[Episode, Episode, Pair, str, str | None]:
+    """(A episode, B episode, the pair compared, the line saying how it was paired, a warning or None).
+
+    A missing number comes from the pairing. Both numbers given: ``A:N B:N`` follows B's record when
+    it names another partner (and says so); different numbers or ``--pair`` are compared as asked,
+    with a warning where a record disagrees.
+    """
+    a_index, b_index = spec_a.episode, spec_b.episode
+    pair: Pair | None = None
+    if b_index is None and a_index is not None:
+        if generated.num_episodes > 1:
+            pair = generated_for(generated, a_index, source, overrides)
+            b_index = pair.generated
+        else:
+            b_index = generated.episodes[0].index
+    episode_b = episode_of(generated, b_index)
+    b = episode_b.index
+    recorded = recorded_pair(generated, b, source)
+    asked = ""
+    if a_index is None:
+        if source.num_episodes == 1:
+            a_index = source.episodes[0].index
+        else:
+            pair = source_for(generated, b, source, overrides)
+            if pair.source is None:
+                raise StudioError(
+                    f"no source episode for episode {b}: {pair.note}",
+                    spec_b.path,
+                    f"give it: {spec_a.path}:EPISODE or --pair {b}=N",
+                )
+            a_index = pair.source
+    elif b in overrides:
+        if overrides[b] != a_index:
+            raise StudioError(
+                f"A:{a_index} and --pair {b}={overrides[b]} ask for two different partners of B episode {b}",
+                spec_a.path,
+                "give one of them",
+            )
+    elif (
+        spec_b.episode is not None
+        and a_index == spec_b.episode
+        and recorded is not None
+        and recorded.source != a_index
+    ):
+        # "A:4 B:4" is the same-number guess: B's record knows better, and the output says so
+        asked = f" (you asked for {episode_name(source, a_index)} of A; --pair {b}={a_index} compares that pair)"
+        a_index = int(recorded.source)
+    episode_a = episode_of(source, a_index)
+    a_index = episode_a.index
+    if pair is None or pair.source != a_index:
+        if b in overrides:
+            pair = Pair(b, a_index, "override")
+        elif recorded is not None and recorded.source == a_index:
+            pair = recorded
+        else:
+            why = "" if recorded is not None else "no provenance record says where it came from"
+            pair = Pair(b, a_index, "given", why)
+    warning = None
+    if recorded is not None and recorded.source != a_index:
+        warning = disagreement(a_index, recorded, source)
+    return episode_a, episode_b, pair, pairing_sentence(pair, source) + asked, warning
 
 
 def _num(value: Any, spec: str) -> str:
@@ -192,19 +256,19 @@ def _num(value: Any, spec: str) -> str:
     return format(value, spec)
 
 
-def format_pair(result: PairResult, feature: str = "action", pair=None) -> str:
+def format_pair(
+    result: PairResult, feature: str = "action", pairing: str = "", warning: str | None = None
+) -> str:
     unit = result.unit.label or result.unit.value
     a = result.alignment
     lines = [
         f"A  {result.a_label}  ({feature}, {result.source_units[0]}, {result.fps_a:g} fps, {result.duration_a_s:.2f} s)",
         f"B  {result.b_label}  ({feature}, {result.source_units[1]}, {result.fps_b:g} fps, {result.duration_b_s:.2f} s)",
     ]
-    if pair is not None:
-        lines.append(
-            f"pairing: {pair.method}"
-            + (f" ({pair.note})" if pair.note else "")
-            + (f", B starts at source frame {pair.frame_offset}" if pair.frame_offset else "")
-        )
+    if pairing:
+        lines.append(pairing)
+    if warning:
+        lines.append(f"warning: {warning}")
     lines.append(
         f"alignment: {a.mode}, offset {a.offset_s:+.3f} s, scale {a.scale:.3f}; compared over "
         f"{result.overlap_s:.2f} s ({100 * result.coverage:.0f}% of A); values in {unit}"
@@ -270,6 +334,7 @@ def format_batch(batch: BatchResult, limit: int | None = None) -> str:
         f"B (generated)  {batch.generated}",
         f"{len(rows)} episodes, {len(rows) - len(failed)} compared, {batch.feature} in {batch.units or '?'}, "
         f"align {batch.align}, worst first by {batch.sort_key}",
+        *(f"warning: {w}" for w in batch.pairing_warnings),
         "",
         " ".join(f"{h:>{w}}" if f != "s" else f"{h:<{w}}" for _, h, w, f in BATCH_TEXT_COLUMNS),
     ]

@@ -72,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="EPISODE=DEMO",
-        help="pair LeRobot episode EPISODE with template demo_DEMO (repeatable)",
+        help="pair LeRobot episode EPISODE with template demo DEMO (5 or demo_5; repeatable). Needed for "
+        "every episode no provenance record pairs: episodes are never paired by position",
     )
     p.add_argument(
         "--frame-offset",
@@ -254,12 +255,15 @@ def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
 def _run_lerobot_to_hdf5(args: argparse.Namespace) -> int:
     from backend.convert import lerobot_to_hdf5 as module
 
-    mapping = {}
+    mapping: dict[int, int] = {}
     for key, value in _pairs(args.map, "--map"):
         try:
-            mapping[int(key)] = int(value.removeprefix("demo_"))
+            episode, demo = int(key), int(value.removeprefix("demo_"))
         except ValueError:
             raise StudioError(f"--map expects EPISODE=DEMO numbers, got {key}={value}") from None
+        if mapping.get(episode, demo) != demo:
+            raise StudioError(f"--map pairs episode {episode} twice (demo_{mapping[episode]} and demo_{demo})")
+        mapping[episode] = demo
     options = module.LerobotToHdf5Options(
         out=args.out,
         template=args.template,

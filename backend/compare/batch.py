@@ -3,7 +3,9 @@
     rows = compare_batch(source_dataset, generated_dataset, feature="action", align="offset")
 
 A row that cannot be compared (no source partner, no joint values, no overlap) carries ``error``
-and sorts last; the batch never stops on one bad episode.
+and sorts last; the batch never stops on one bad episode. Pairs come from the records (provenance,
+lineage, Cosmos sample names) or the caller's overrides; episodes only paired by position, and
+overrides that disagree with a record, are listed in ``pairing_warnings`` for the caller to show.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from backend.compare.core import Trajectory, compare_trajectories
-from backend.compare.pairing import Pair, pair_episodes
+from backend.compare.pairing import RECORDED, Pair, disagreement, pair_episodes, position_warning
 from backend.errors import StudioError
 from backend.model import Dataset
 from backend.progress import Progress, ensure_progress
@@ -85,6 +87,7 @@ class BatchResult:
     units: str
     rows: list[BatchRow]
     sort_key: str = "rmse"
+    pairing_warnings: list[str] = field(default_factory=list)
 
     def sorted_rows(self, key: str | None = None, descending: bool = True) -> list[BatchRow]:
         return sort_rows(self.rows, key or self.sort_key, descending)
@@ -101,6 +104,7 @@ class BatchResult:
             "count": len(self.rows),
             "compared": len(done),
             "failed": len(self.rows) - len(done),
+            "pairing_warnings": list(self.pairing_warnings),
             "rows": [r.to_json() for r in self.sorted_rows()],
         }
 
@@ -172,11 +176,7 @@ def compare_batch(
     units = ""
     total = len(pairs)
     progress.report(0, total, "pairing episodes")
-    unpaired = sum(1 for p in pairs if p.method == "index")
-    if unpaired:
-        progress.warn(
-            f"{unpaired} of {total} episodes paired by index (no provenance record leads to the source)"
-        )
+    warnings = pairing_warnings(pairs, generated, source, overrides)
     for n, pair in enumerate(pairs):
         row = BatchRow(pair.generated, pair.source, pair.method, pair.note)
         if pair.source is None:
@@ -211,4 +211,24 @@ def compare_batch(
         progress.report(n + 1, total, f"episode {pair.generated}")
     for index in sources:
         source.episode(index).unload()
-    return BatchResult(str(source.path), str(generated.path), str(feature), align, units, rows, sort_key)
+    return BatchResult(
+        str(source.path), str(generated.path), str(feature), align, units, rows, sort_key, warnings
+    )
+
+
+def pairing_warnings(
+    pairs: list[Pair], generated: Dataset, source: Dataset, overrides: dict[int, int] | None = None
+) -> list[str]:
+    """What the caller must say about ``pairs``: overrides that disagree with a record, then the
+    episodes paired only by position."""
+    out: list[str] = []
+    if overrides:
+        recorded = {p.generated: p for p in pair_episodes(generated, source) if p.method in RECORDED}
+        for pair in pairs:
+            said = recorded.get(pair.generated)
+            if pair.method == "override" and said is not None and pair.source not in (None, said.source):
+                out.append(disagreement(int(pair.source), said, source))
+    warning = position_warning(pairs)
+    if warning:
+        out.append(warning)
+    return out

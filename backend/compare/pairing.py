@@ -15,7 +15,10 @@ Records read (all optional):
 Pairing a generated dataset with a chosen source dataset follows the lineage (replayed HDF5 ->
 IDM dataset -> Cosmos outputs -> LeRobot dataset -> source HDF5), through embedded records first and
 the files on disk second, until it reaches the chosen source, adding up frame offsets on the way.
-Without any record it pairs by episode index, and says so. Manual overrides win over everything.
+Without any record it pairs by episode index (method "index"), and every caller says so: the
+sentences below (``pairing_sentence``, ``disagreement``, ``position_warning``) are what the CLI and
+the Compare pane print. Manual overrides win over everything, and where they disagree with a record
+the callers say what the record says.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ PROVENANCE_ATTR = "rollout_studio_provenance"
 IDM_PREPARE_FILE = "rollout_studio_idm_prepare.json"
 MAX_HOPS = 8
 _EPISODE_NAME = re.compile(r"(?:episode|demo)[_-]?(\d+)(?:_seed\d+)?$")
+_DEMO_NAME = re.compile(r"demo_\d+")
+# methods whose partner a record (or a Cosmos sample name) states, as opposed to a guess or a request
+RECORDED = ("provenance", "lineage", "cosmos_name")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,9 @@ class SourceRef:
 class Pair:
     generated: int  # episode index in the generated dataset
     source: int | None  # episode index in the source dataset; None: no partner
-    method: str  # "override" | "provenance" | "lineage" | "cosmos_name" | "index" | "none"
+    # "override" | "provenance" | "lineage" | "cosmos_name" | "index" (a guess: same number) | "none"
+    # | "given" (both episode numbers named by the user, no record says otherwise)
+    method: str
     note: str = ""
     frame_offset: int = 0  # source frame matching the generated episode's frame 0 (0 when unknown)
 
@@ -421,3 +429,82 @@ def parse_overrides(items: list[str] | None) -> dict[int, int]:
                 raise StudioError(f"pair override {part!r} is not GENERATED=SOURCE (two episode numbers)")
             out[int(left)] = int(right)
     return out
+
+
+# -- what the pairing says --------------------------------------------------------------------------------
+def episode_name(dataset: Dataset | None, index: int) -> str:
+    """``demo_5`` for a LeIsaac demo, else ``episode 5``."""
+    if dataset is not None:
+        try:
+            name = dataset.episode(index).source
+        except StudioError:
+            name = ""
+        if isinstance(name, str) and _DEMO_NAME.fullmatch(name):
+            return name
+    return f"episode {index}"
+
+
+def _said_by(method: str) -> str:
+    return "its Cosmos sample name" if method == "cosmos_name" else "provenance"
+
+
+def pairing_sentence(pair: Pair, source: Dataset | None = None, letter: str = "B", a_letter: str = "A") -> str:
+    """One line: how generated episode ``pair.generated`` (side ``letter``) was paired with side A.
+
+    "paired by provenance: B episode 4 came from demo_5 of A", "paired by position: ...", ...
+    """
+    b = f"{letter} episode {pair.generated}"
+    if pair.source is None:
+        return f"{b} has no partner in {a_letter}" + (f": {pair.note}" if pair.note else "")
+    a = f"{episode_name(source, pair.source)} of {a_letter}"
+    if pair.method in ("provenance", "lineage"):
+        text = f"paired by provenance: {b} came from {a}"
+        if pair.method == "lineage" and pair.note:
+            text += f" ({pair.note})"
+    elif pair.method == "cosmos_name":
+        text = f"paired by Cosmos sample name: {b} came from {a}"
+    elif pair.method == "override":
+        text = f"paired as asked: {b} with {a}"
+    elif pair.method == "given":
+        text = f"compared as given: {b} with {a}" + (f" ({pair.note})" if pair.note else "")
+    else:
+        text = (
+            f"paired by position: {b} with {a} (no provenance record leads from {letter} to {a_letter}; "
+            "check the pair)"
+        )
+    if pair.frame_offset:
+        text += f", {letter} starts at source frame {pair.frame_offset}"
+    return text
+
+
+def disagreement(
+    compared: int, recorded: Pair, source: Dataset | None = None, letter: str = "B", a_letter: str = "A"
+) -> str:
+    """The warning when the pair compared is not the one a record states."""
+    g = recorded.generated
+    return (
+        f"compared {episode_name(source, compared)} of {a_letter} with {letter} episode {g} as asked; "
+        f"{_said_by(recorded.method)} says {letter} episode {g} came from "
+        f"{episode_name(source, int(recorded.source or 0))} of {a_letter}"
+    )
+
+
+def position_warning(pairs: list[Pair], letter: str = "B", a_letter: str = "A") -> str:
+    """The warning for a batch where some episodes could only be paired by position ("" when none)."""
+    guessed = [p for p in pairs if p.method == "index"]
+    if not guessed:
+        return ""
+    return (
+        f"{len(guessed)} of {len(pairs)} episodes paired by position ({letter} episode N with episode N "
+        f"of {a_letter}): no provenance record leads from {letter} to {a_letter}; check the pairs or give "
+        f"them with --pair {letter}_EP={a_letter}_EP"
+    )
+
+
+def recorded_pair(generated: Dataset, episode_index: int, source: Dataset) -> Pair | None:
+    """The partner a record states for ``episode_index`` (no overrides, no guess), or None."""
+    try:
+        pair = source_for(generated, episode_index, source)
+    except StudioError:
+        return None
+    return pair if pair.method in RECORDED and pair.source is not None else None
