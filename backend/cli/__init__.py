@@ -11,9 +11,11 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 
 from backend import __version__
 from backend.errors import Cancelled, StudioError
+from backend.output_faults import output_fault
 
 # Order is the order shown in --help. A module that does not exist yet is simply not offered.
 COMMAND_MODULES = [
@@ -63,16 +65,19 @@ def command_names() -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done, 1 findings (validate, compare), 2 an error the user can
+    act on (one ``error:`` line naming the file), 3 an unexpected error (a bug: one line too; set
+    ``ROLLOUT_STUDIO_DEBUG=1`` for the traceback), 130 cancelled."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    debug = bool(os.environ.get(DEBUG_ENV))
+    if not debug:  # HDF5 objects freed after a failed write complain on stderr: not for the user
+        sys.unraisablehook = _quiet_unraisable
     try:
         return int(args.func(args) or 0)
-    except StudioError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        return 2
     except Cancelled:
         print("cancelled", file=sys.stderr)
         return 130
@@ -82,11 +87,52 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
-    except OSError as error:  # disk full, permissions, a file where a folder should be: not a crash
-        where = os.fsdecode(error.filename) if error.filename is not None else None
-        problem = error.strerror or str(error)
-        print(f"error: {where}: {problem}" if where else f"error: {problem}", file=sys.stderr)
+    except StudioError as error:
+        _print_error(output_fault(error, _outputs(args)) or error)
         return 2
+    except OSError as error:  # disk full, permissions, a file where a folder should be: not a crash
+        fault = output_fault(error, _outputs(args))
+        if fault is None:
+            where = os.fsdecode(error.filename) if error.filename is not None else None
+            problem = error.strerror or str(error)
+            fault = StudioError(problem, where)
+        _print_error(fault)
+        return 2
+    except Exception as error:  # noqa: BLE001 - HDF5 reports a full disk as RuntimeError; else a bug
+        fault = output_fault(error, _outputs(args))
+        if fault is not None:
+            _print_error(fault)
+            return 2
+        if debug:
+            traceback.print_exc()
+        text = str(error).strip() or "(no message)"
+        _print_error(
+            StudioError(
+                f"unexpected {type(error).__name__}: {text}",
+                hint=f"a bug in rollout-studio; {DEBUG_ENV}=1 shows where",
+            )
+        )
+        return 3
+
+
+DEBUG_ENV = "ROLLOUT_STUDIO_DEBUG"
+
+
+def _print_error(error: StudioError) -> None:
+    """One line, whatever the message holds (HDF5 messages carry newlines)."""
+    print("error: " + " ".join(error.message.split()), file=sys.stderr)
+
+
+def _quiet_unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    """Exceptions Python cannot raise (in ``__del__``) are dropped: never a traceback for the user."""
+
+
+def _outputs(args: argparse.Namespace) -> list[str]:
+    """What the command writes: its --out, --report, --decisions or --db; transcode in place: SRC."""
+    found = [getattr(args, name, None) for name in ("out", "report", "decisions", "db")]
+    if getattr(args, "conversion", None) == "transcode" and getattr(args, "out", None) is None:
+        found.append(getattr(args, "source", None))
+    return [os.fspath(path) for path in found if isinstance(path, (str, os.PathLike)) and str(path)]
 
 
 if __name__ == "__main__":

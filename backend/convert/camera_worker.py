@@ -208,6 +208,10 @@ class CameraWorkers:
             )
         elif "error" in message:
             frame = message.get("frame")
+            code = message.get("errno")
+            if isinstance(code, int) and message.get("writing"):
+                # the disk, not the input: an OSError naming the file, so the output is blamed
+                raise OSError(code, os.strerror(code), message.get("path"))
             raise WorkerError(str(message["error"]), int(message.get("job", -1)), frame)
         elif "exit" in message:
             if message["exit"] == 0 and self._finished[camera] == len(self._frames[camera]):
@@ -347,16 +351,46 @@ def _limit_opencv_threads(threads: int) -> None:
         pass
 
 
-def _child() -> int:  # noqa: C901
+def _error_message(error: BaseException, job: int, frame: int | None, path: str | None) -> dict[str, Any]:
+    """An ``error`` line: the text, and for a write fault (disk full, file-size limit, read-only,
+    permission) its ``errno`` and the ``path`` written, so the parent blames the output."""
+    from backend.errors import StudioError  # noqa: PLC0415
+    from backend.output_faults import fault_errno  # noqa: PLC0415
+
+    text = error.message if isinstance(error, StudioError) else str(error) or type(error).__name__
+    message: dict[str, Any] = {"error": " ".join(text.split()), "job": job, "frame": frame}
+    code = fault_errno(error)
+    if code is not None:
+        message.update({"errno": code, "writing": True, "path": path})
+    return message
+
+
+def _child() -> int:
+    """Run the jobs; every failure is one ``error`` message on stdout, never a traceback."""
     _die_with_parent()
     if os.getppid() == 1:
         return 1
+    sys.unraisablehook = lambda _unraisable: None  # objects freed after a failure: not for the user
     stdout = sys.stdout.buffer
 
     def send(message: dict[str, Any]) -> None:
         stdout.write((json.dumps(message) + "\n").encode())
         stdout.flush()
 
+    where: dict[str, Any] = {"job": -1, "frame": None, "path": None}
+    try:
+        return _run_jobs(send, where)
+    except BrokenPipeError:
+        return 0
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which decides
+        try:
+            send(_error_message(error, where["job"], where["frame"], where["path"]))
+        except OSError:
+            pass
+        return 1
+
+
+def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> int:  # noqa: C901
     line = sys.stdin.buffer.readline()
     if not line:
         return 0
@@ -377,6 +411,7 @@ def _child() -> int:  # noqa: C901
     try:
         for number, job in enumerate(jobs):
             out = Path(job["out"])
+            where.update(job=number, frame=int(job["start"]), path=str(out))
             out.parent.mkdir(parents=True, exist_ok=True)
             hist: np.ndarray | None = None
             sampled = frames = 0
@@ -393,7 +428,7 @@ def _child() -> int:  # noqa: C901
                     options={"threads": str(int(video["threads"]))},
                 )
             except StudioError as error:
-                send({"error": error.message, "job": number, "frame": int(job["start"])})
+                send(_error_message(error, number, int(job["start"]), str(out)))
                 return 1
             with writer:
                 while True:
@@ -405,11 +440,12 @@ def _child() -> int:  # noqa: C901
                     if isinstance(block, ReadFailure):
                         send({"error": block.message, "job": number, "frame": t0})
                         return 1
+                    where["frame"] = t0
                     for frame in block:
                         try:
                             writer.write(frame)
                         except StudioError as error:
-                            send({"error": error.message, "job": number, "frame": t0})
+                            send(_error_message(error, number, t0, str(out)))
                             return 1
                         if video.get("image_stats", True) and streamed_sample(frames):
                             counts = image_histogram(frame)
@@ -418,6 +454,7 @@ def _child() -> int:  # noqa: C901
                         frames += 1
                     buffers.give_back(buffer)
                     send({"progress": number, "frames": frames})
+            where["frame"] = None  # the writer closed: the file is complete
             send(
                 {
                     "done": number,
@@ -427,8 +464,6 @@ def _child() -> int:  # noqa: C901
                     "settings": {"crf": writer.crf, "gop": writer.gop, "preset": writer.preset},
                 }
             )
-    except BrokenPipeError:
-        return 0
     finally:
         stop.set()
     return 0

@@ -9,6 +9,12 @@ sets ``/data`` attrs ``total`` (sum of num_samples of ended demos), ``env_args``
 ``begin_episode(task, seed=..., initial_state={...}, attrs={...}, states={...})``: mappings other
 than ``attrs`` are written as whole groups (``initial_state`` with leading dimension 1); ``attrs``
 are copied onto the demo group (the writer's own num_samples/seed/success/task win).
+
+A write that fails (full disk, file-size limit, read-only file system) raises one ``StudioError``
+naming the output, and the file is let go at once: HDF5 cannot close a file whose metadata it
+cannot flush, and a file left open that way crashes the process when the library shuts down
+(SIGSEGV/SIGBUS at exit). So the failed file's descriptor is pointed at /dev/null first; the close
+then completes there, and the hidden temporary file is removed as on any abort.
 """
 
 from __future__ import annotations
@@ -32,8 +38,13 @@ from backend.formats.leisaac_hdf5._common import (
     OWN_DATA_ATTRS,
     OWN_DEMO_ATTRS,
     PROVENANCE_ATTR,
+    short_error,
 )
 from backend.model import FeatureKind
+from backend.output_faults import FAULTS, fault_errno
+
+# what h5py raises when the HDF5 library fails (a failed write is an OSError or a RuntimeError)
+_H5_ERRORS = (OSError, RuntimeError)
 
 
 def _dtype(text: str) -> np.dtype:
@@ -68,6 +79,26 @@ def write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
             group.create_dataset(name, data=np.asarray(value))
 
 
+def _detach_storage(h5: h5py.File) -> None:
+    """Point the file's descriptor at /dev/null: HDF5's remaining writes (the metadata it failed
+    to flush) then succeed there, so the file can be closed and the library stays sound."""
+    with contextlib.suppress(Exception):
+        fd = h5.id.get_vfd_handle()
+        if isinstance(fd, int) and fd >= 0:
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+
+
+def release_failed_file(h5: h5py.File) -> None:
+    """Close an HDF5 file after a failed write, whatever its state; never raises."""
+    _detach_storage(h5)
+    with contextlib.suppress(Exception):
+        h5.close()
+
+
 def _set_attr(obj: h5py.Group, name: str, value: Any) -> None:
     if value is None:
         return
@@ -89,8 +120,10 @@ class _Column:
         compression: str | None,
         chunk_frames: int,
         buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] | None = None,
+        writing: Any = None,
     ) -> None:
         self.key = key
+        self._writing = writing if writing is not None else contextlib.nullcontext
         self.shape = tuple(shape)
         self.dtype = dtype
         self.chunk = chunk_frames
@@ -149,8 +182,9 @@ class _Column:
         if not self.filled:
             return
         end = self.written + self.filled
-        self.dataset.resize((end, *self.shape))
-        self.dataset[self.written : end] = self.buffer[: self.filled]
+        with self._writing():
+            self.dataset.resize((end, *self.shape))
+            self.dataset[self.written : end] = self.buffer[: self.filled]
         self.written, self.filled = end, 0
 
     @property
@@ -183,6 +217,7 @@ class LeIsaacEpisodeWriter(EpisodeWriter):
                 writer.vector_compression,
                 chunk,
                 writer.buffers,
+                writer.writing,
             )
         self._images: dict[str, _Column] = {}
         for camera in spec.cameras:
@@ -194,6 +229,7 @@ class LeIsaacEpisodeWriter(EpisodeWriter):
                 writer.image_compression,
                 chunk,
                 writer.buffers,
+                writer.writing,
             )
         for name, value in extra.items():
             if isinstance(value, Mapping):
@@ -277,11 +313,12 @@ class LeIsaacEpisodeWriter(EpisodeWriter):
         if len(set(lengths.values())) > 1:
             raise StudioError(f"episode {self.name}: features got different numbers of frames {lengths}")
         length = self.length
-        self._group.attrs["num_samples"] = length
-        if self._seed is not None:
-            self._group.attrs["seed"] = int(self._seed)
-        if success is not None:
-            self._group.attrs["success"] = bool(success)
+        with self._writer.writing():
+            self._group.attrs["num_samples"] = length
+            if self._seed is not None:
+                self._group.attrs["seed"] = int(self._seed)
+            if success is not None:
+                self._group.attrs["success"] = bool(success)
         self._open = False
         self._writer._episode_ended(self, length, success)
         return self.index
@@ -318,21 +355,24 @@ class LeIsaacHDF5Writer(DatasetWriter):
         self.buffers: dict[tuple[str, tuple[int, ...], str], np.ndarray] = {}
         self._stack = contextlib.ExitStack()
         self._tmp = self._stack.enter_context(atomic_file(self.out, overwrite=overwrite))
+        self._h5: h5py.File | None = None
         try:
             try:
-                self._h5: h5py.File | None = h5py.File(self._tmp, "w")
+                self._h5 = h5py.File(self._tmp, "w")
             except OSError as error:  # h5py names the hidden temporary file: name the output instead
-                self._h5 = None
+                if fault_errno(error) is not None:
+                    raise self._fault(error) from None
                 reason = os.strerror(error.errno) if error.errno else "the file cannot be created"
                 raise StudioError(
                     f"cannot write the output here ({reason})",
                     self.out,
                     "choose an output in a writable folder",
                 ) from None
-            self._data = self._h5.create_group("data")
-            self._data.attrs["total"] = 0
-            self._data.attrs["env_args"] = env_args_text(spec)
-            self._h5.flush()  # a flushed skeleton survives a crash (environment-notes.md)
+            with self.writing():
+                self._data = self._h5.create_group("data")
+                self._data.attrs["total"] = 0
+                self._data.attrs["env_args"] = env_args_text(spec)
+                self._h5.flush()  # a flushed skeleton survives a crash (environment-notes.md)
         except BaseException:
             self._close_file()
             self._stack.__exit__(Cancelled, Cancelled(), None)
@@ -352,27 +392,56 @@ class LeIsaacHDF5Writer(DatasetWriter):
                 f"episode {self._current.name} is still open: end() or discard() it first", self.out
             )
         name = f"demo_{self._next}"
-        group = self._data.create_group(name)
+        with self.writing():
+            group = self._data.create_group(name)
         try:
-            self._current = LeIsaacEpisodeWriter(self, self._next, group, task, dict(extra))
+            with self.writing():
+                self._current = LeIsaacEpisodeWriter(self, self._next, group, task, dict(extra))
         except BaseException:
-            del self._data[name]
+            if self._h5 is not None:  # still sound (a bad value, not a failed write)
+                with self.writing():
+                    del self._data[name]
             raise
         return self._current
 
     def _episode_ended(self, episode: LeIsaacEpisodeWriter, length: int, success: bool | None) -> None:
         if success is not None:
             self._total += length
-        self._data.attrs["total"] = self._total
         self._episodes += 1
         self._next += 1
         self._current = None
-        assert self._h5 is not None
-        self._h5.flush()
+        if self._h5 is None:
+            raise StudioError("writer was aborted", self.out)
+        with self.writing():
+            self._data.attrs["total"] = self._total
+            self._h5.flush()
 
     def _episode_discarded(self, episode: LeIsaacEpisodeWriter) -> None:
-        del self._data[episode.name]
         self._current = None
+        if self._h5 is not None:  # after a failed write the file is gone already
+            with self.writing():
+                del self._data[episode.name]
+
+    # -- failed writes ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Any:
+        """Around every HDF5 call that writes: a failure releases the file (see the module
+        docstring) and becomes one ``StudioError`` naming the output."""
+        try:
+            yield
+        except _H5_ERRORS as error:
+            raise self._fault(error) from None
+
+    def _fault(self, error: BaseException) -> StudioError:
+        h5, self._h5 = self._h5, None
+        self.buffers = {}
+        if h5 is not None:
+            release_failed_file(h5)
+        code = fault_errno(error)
+        if code is not None:
+            problem, hint = FAULTS[code]
+            return StudioError(problem, self.out, hint)
+        return StudioError(f"cannot write the HDF5 file ({short_error(error)})", self.out)
 
     @property
     def num_episodes(self) -> int:
@@ -390,14 +459,21 @@ class LeIsaacHDF5Writer(DatasetWriter):
                     self._current.end(success=None)
                 else:
                     self._current.discard()
-            self._data.attrs["total"] = self._total
-            self._data.attrs["fps"] = float(self.spec.fps)
-            for name, value in (self.spec.options.get("data_attrs") or {}).items():
-                if name not in OWN_DATA_ATTRS:
-                    _set_attr(self._data, name, value)
-            if self.spec.provenance is not None:
-                self._data.attrs[PROVENANCE_ATTR] = json.dumps(self.spec.provenance, default=str)
-            self._close_file()
+            if self._h5 is None:
+                raise StudioError("writer was aborted", self.out)
+            with self.writing():
+                self._data.attrs["total"] = self._total
+                self._data.attrs["fps"] = float(self.spec.fps)
+                for name, value in (self.spec.options.get("data_attrs") or {}).items():
+                    if name not in OWN_DATA_ATTRS:
+                        _set_attr(self._data, name, value)
+                if self.spec.provenance is not None:
+                    self._data.attrs[PROVENANCE_ATTR] = json.dumps(self.spec.provenance, default=str)
+                # the last metadata reaches the disk here: a failure must not publish the file
+                self._h5.flush()
+                self._h5.close()
+            self._h5 = None
+            self.buffers = {}
         except BaseException:
             self.abort()
             raise
@@ -414,12 +490,15 @@ class LeIsaacHDF5Writer(DatasetWriter):
         self._stack.__exit__(Cancelled, Cancelled(), None)
 
     def _close_file(self) -> None:
+        """Let the file go on abort: a close that fails (the disk is full) releases it anyway."""
         self.buffers = {}
         h5 = getattr(self, "_h5", None)
-        if h5 is not None:
-            with contextlib.suppress(Exception):
-                h5.close()
         self._h5 = None
+        if h5 is not None:
+            try:
+                h5.close()
+            except Exception:  # noqa: BLE001 - aborting: the temporary file is removed next
+                release_failed_file(h5)
 
 
 def default_provenance(
