@@ -366,5 +366,9 @@ def test_compare_pane_shows_the_pairing_sentence(qtbot, data, tmp_path) -> None:
         label = pane.slots[1].pair_label.text()
         assert "compared demo_3 of A with B episode 4 as asked" in label
         assert "provenance says B episode 4 came from demo_5 of A" in label
+        # the batch tab says when it could only pair by position
+        with qtbot.waitSignal(pane.batchReady, timeout=30_000):
+            pane.run_batch(str(data["src"]), str(data["bare"]))
+        assert "warning: 6 of 6 episodes paired by position" in pane.batch_label.text()
     finally:
         pane.shutdown()
