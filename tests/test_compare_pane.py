@@ -143,7 +143,7 @@ def test_batch_table_worst_first_and_row_opens_the_pair(qtbot, pane, files, tmp_
     # export: report folder with the picture of the view
     out = pane.export_report(tmp_path / "report")
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["batch.csv", "metrics.csv", "report.html", "summary.json", "view.png"]
+    assert names == [".rollout_studio_output.json", "batch.csv", "metrics.csv", "report.html", "summary.json", "view.png"]
     assert (out / "view.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["sources"][1]["episode"] == 0 and "pair" in summary and "batch" in summary
