@@ -96,7 +96,7 @@ def test_record_hdf5_and_lerobot_headless(virtual_arm, tmp_path):
     assert all(e["finalize_s"] < 1.0 for e in summary["episodes"])
     assert check_readable(out)["finished"] == 2
     with h5py.File(out) as f:
-        assert f["data/demo_1"].attrs["rs_task"] == "Lift the cube"
+        assert f["data/demo_1"].attrs["task"] == "Lift the cube"
         assert f["data/demo_0/obs/front"].shape[1:] == (48, 64, 3)
         assert "follower_raw" in f["data/demo_0/extras"]
 

@@ -91,7 +91,7 @@ def test_demo_records_with_keys_and_buttons(qtbot, pane, context, monkeypatch, m
         demos = f["data"]
         assert [bool(demos[d].attrs["success"]) for d in ("demo_0", "demo_1")] == [True, False]
         assert demos["demo_0/obs/front"].shape[1:] == (120, 160, 3)
-        assert demos["demo_0"].attrs["rs_task"] == "Pick up the orange and place it on the plate."
+        assert demos["demo_0"].attrs["task"] == "Pick up the orange and place it on the plate."
 
 
 def test_closing_the_pane_stops_the_session_process(qtbot, pane):

@@ -107,7 +107,7 @@ def test_proxy_drives_the_session_in_its_own_process(tmp_path, leader):
     with h5py.File(out) as f:
         demos = f["data"]
         assert [bool(demos[d].attrs["success"]) for d in ("demo_0", "demo_1")] == [True, False]
-        assert demos["demo_0"].attrs["rs_task"] == "Pick up the orange"
+        assert demos["demo_0"].attrs["task"] == "Pick up the orange"
         assert demos["demo_0/obs/front"].shape[1:] == (240, 320, 3)  # full frames recorded
     assert find_unfinished(out) == []
 

@@ -111,7 +111,7 @@ def check_output(out: str | Path, fmt: str, recover_mode: str | None) -> list[st
 def make_recorder(settings: RecordSettings, dims: dict[str, tuple[int, int]]) -> Any:
     """A RecorderSpec for a writer process (the default), or a recorder for a writer thread."""
     if settings.fmt == "hdf5":
-        options: dict[str, Any] = {"env_name": settings.env_name}
+        options: dict[str, Any] = {"env_name": settings.env_name, "fps": settings.config.rate_hz}
     else:
         options = {"fps": settings.config.rate_hz, "units": settings.config.lerobot_units}
     if settings.writer_process:

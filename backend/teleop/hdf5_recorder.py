@@ -16,6 +16,12 @@ recorded carries ``rs_status = "recording"``; at its end ``success``, ``num_samp
 ``/data.total`` are written and the status becomes ``finished``. ``recover()`` closes or drops
 demos a crash left in ``recording``.
 
+Attributes are the format's own, as ``backend.formats.leisaac_hdf5``'s writer writes them and its
+reader reads them: ``/data`` ``fps`` (the loop rate: one row per tick), ``env_args``, ``total`` and
+``rollout_studio_provenance``; per demo ``task``, ``seed``, ``num_samples``, ``success``. The
+``rs_*`` attributes are the recorder's own extras (status, start time, end reason). Recordings made
+before carried the rate and task as ``rs_rate_hz`` / ``rs_task`` only: the reader accepts those too.
+
 Images are chunked one frame per chunk (random access for the browser; LeIsaac's 100-frame image
 chunks are 92 MB each). A 60 Hz loop sees each 30 fps camera frame twice: the repeat is stored by
 copying the already-compressed chunk (``write_direct_chunk``), so lzf runs once per camera frame.
@@ -33,6 +39,9 @@ import h5py
 import numpy as np
 
 from backend.errors import FormatError, StudioError
+from backend.formats.leisaac_hdf5._common import DEFAULT_FPS, PROVENANCE_ATTR
+from backend.formats.leisaac_hdf5.reader import LEGACY_RATE_ATTR
+from backend.formats.leisaac_hdf5.writer import default_provenance
 from backend.kinematics import default_model
 from backend.teleop.steps import EpisodeMeta, Step
 
@@ -41,6 +50,9 @@ INIT = "initial_state/articulation/robot"
 ROOT_POSE = np.array([0, 0, 0, 1, 0, 0, 0], dtype=np.float32)  # xyz + quaternion wxyz
 LOW_DIM_CHUNK = 100
 STATUS_ATTR = "rs_status"
+FPS_ATTR = "fps"  # /data: the rate, as the format's writer names it
+TASK_ATTR = "task"  # demo: the task text, as the format's writer names it
+JOINT_UNITS = "rad"
 
 
 def _demo_number(name: str) -> int:
@@ -61,9 +73,13 @@ class Hdf5Recorder:
         env_name: str = "",
         image_compression: str | None = "lzf",
         fsync: bool = True,
+        fps: float | None = None,
     ) -> None:
+        """``fps``: the loop rate, checked against an existing file at ``open()`` (each episode's
+        ``EpisodeMeta.rate_hz`` is checked at its start anyway)."""
         self.path = Path(path)
         self.env_name = env_name
+        self.fps = float(fps) if fps else None
         self.image_compression = image_compression
         self.fsync = fsync
         self._file: h5py.File | None = None
@@ -94,6 +110,9 @@ class Hdf5Recorder:
             data = f.create_group("data")
             data.attrs["total"] = 0
             data.attrs["env_args"] = json.dumps({"env_name": self.env_name, "type": 2})
+            data.attrs[PROVENANCE_ATTR] = json.dumps(self.provenance())
+            if self.fps is not None:
+                data.attrs[FPS_ATTR] = self.fps
             self._flush()
         elif exists and unfinished_demos(f):
             names = ", ".join(unfinished_demos(f))
@@ -103,6 +122,46 @@ class Hdf5Recorder:
                 f"the recording has unfinished demos from a crash ({names})",
                 self.path,
                 "recover them first: Teleop pane > Recover, or `rollout-studio recover-recording`",
+            )
+        elif self.fps is not None:
+            try:
+                self._check_rate(self.fps)
+            except StudioError:
+                f.close()
+                self._file = None
+                raise
+
+    def provenance(self) -> dict:
+        """What ``/data.rollout_studio_provenance`` says about a recording this recorder starts."""
+        record = default_provenance("teleop record", [])
+        record.update({"recorded_by": "rollout-studio teleop", "joint_units": JOINT_UNITS})
+        return record
+
+    def _check_rate(self, rate: float) -> None:
+        """Episodes of one file share one rate (the reader has one fps per file): set it on a file that
+        has none yet, refuse a different one. Older recordings kept it per demo (``rs_rate_hz``);
+        files from other tools have none and are read at the default rate."""
+        data = self._file["data"]
+        if FPS_ATTR in data.attrs:
+            stored = float(data.attrs[FPS_ATTR])
+        else:
+            rates = {
+                float(data[n].attrs[LEGACY_RATE_ATTR]) for n in data if LEGACY_RATE_ATTR in data[n].attrs
+            }
+            if len(rates) > 1:
+                raise StudioError(
+                    f"the recording mixes rates {sorted(rates)}: new episodes cannot be added",
+                    self.path,
+                    "record into a new file",
+                )
+            stored = rates.pop() if rates else (DEFAULT_FPS if len(data) else float(rate))
+            if stored == float(rate):
+                data.attrs[FPS_ATTR] = stored
+        if stored != float(rate):
+            raise StudioError(
+                f"the recording is at {stored:g} fps, this session at {float(rate):g}",
+                self.path,
+                f"record at --rate {stored:g} or into a new file",
             )
 
     def close(self) -> None:
@@ -139,6 +198,7 @@ class Hdf5Recorder:
     # -- episodes ---------------------------------------------------------------------------------
     def begin_episode(self, meta: EpisodeMeta) -> str:
         assert self._file is not None, "open() first"
+        self._check_rate(meta.rate_hz)
         data = self._file["data"]
         index = len(data)
         while f"demo_{index}" in data:
@@ -148,11 +208,11 @@ class Hdf5Recorder:
         demo.attrs["num_samples"] = 0
         demo.attrs["seed"] = int(meta.seed)
         demo.attrs[STATUS_ATTR] = "recording"
-        demo.attrs["rs_task"] = meta.task
-        demo.attrs["rs_rate_hz"] = float(meta.rate_hz)
+        if meta.task:
+            demo.attrs[TASK_ATTR] = meta.task
         demo.attrs["rs_started"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(meta.started_wall))
         demo.attrs["rs_started_unix"] = float(meta.started_wall)
-        demo.attrs["rs_units"] = "rad"
+        demo.attrs["rs_units"] = JOINT_UNITS
         demo.attrs["rs_writer"] = "rollout-studio teleop"
 
         def low(path: str, width: int, dtype: str = "float32") -> None:

@@ -126,6 +126,7 @@ class ProcessWriter:
         self.frames_dropped_backlog = 0
         self._sent_steps = 0
         self.error = ""
+        self._start_error: dict[str, Any] = {}  # a StudioError of the child's open(), in its parts
         self.results: list[EpisodeResult] = []
         self.existing_episodes = 0
         self._final_bytes = 0
@@ -173,6 +174,9 @@ class ProcessWriter:
             from backend.errors import StudioError
 
             self.stop()
+            parts = self._start_error
+            if parts.get("problem"):  # the child's own error, with its file and hint (not named twice)
+                raise StudioError(parts["problem"], parts.get("path"), parts.get("hint"))
             raise StudioError(self.error, self.spec.path)
         return self
 
@@ -299,6 +303,8 @@ class ProcessWriter:
                 self._ready.set()
             elif kind == "error":
                 self.error = event["message"]
+                if not self._ready.is_set():
+                    self._start_error = {k: event.get(k) for k in ("problem", "path", "hint")}
                 self._ready.set()
             elif kind == "result":
                 result = EpisodeResult(**event["result"])
@@ -368,7 +374,15 @@ def _child_main(
         recorder = spec.build()
         recorder.open()
     except Exception as error:  # noqa: BLE001 - reported to the recording process
-        emit({"event": "error", "message": str(getattr(error, "message", error))})
+        emit(
+            {
+                "event": "error",
+                "message": str(getattr(error, "message", error)),
+                "problem": getattr(error, "problem", None),
+                "path": getattr(error, "path", None),
+                "hint": getattr(error, "hint", None),
+            }
+        )
         return
     emit({"event": "ready", "existing": int(getattr(recorder, "existing_episodes", 0))})
     state = {"recording": False, "index": -1, "rates": deque(maxlen=20)}

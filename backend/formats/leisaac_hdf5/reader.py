@@ -8,6 +8,10 @@ Bi-arm files have ``obs/left_joint_pos`` and ``obs/right_joint_pos`` but no ``ob
 reader then exposes a synthetic ``obs/joint_pos`` feature (12 joints, left_* then right_*, the same
 order as the 12-wide ``actions``) that concatenates the two. It is listed in
 ``Dataset.info["synthetic_features"]`` and never written back by the writer.
+
+Rate and task are the attributes the writer (and the studio's recorder) write: ``/data.fps`` and the
+demo's ``task``. Recordings the studio made before those names kept them as ``rs_rate_hz`` and
+``rs_task`` per demo: read too. ``Dataset.info["fps_from"]`` says where the rate came from.
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ from backend.model import (
 from backend.units import JointSpace, Unit
 
 STATE_KEY = "obs/joint_pos"
+# what recordings of the studio's recorder called the rate and the task before they used the writer's names
+LEGACY_RATE_ATTR = "rs_rate_hz"
+LEGACY_TASK_ATTR = "rs_task"
 BI_STATE_PARTS = ("obs/left_joint_pos", "obs/right_joint_pos")
 # chunk cache (per open dataset) big enough for one whole image chunk: LeIsaac chunks 100 frames
 # (640x480 RGB: 92 MB) so stepping through frames decompresses each chunk once, not once per frame;
@@ -246,6 +253,27 @@ def _robot_type(features: dict[str, Feature], env_name: str) -> str:
     return "bi_so101_follower" if bi else "so101_follower"
 
 
+def demo_task(attrs: dict[str, Any]) -> str:
+    """The task text a demo carries itself (``task``, or an older recording's ``rs_task``); "" if none."""
+    for name in ("task", LEGACY_TASK_ATTR):
+        text = attrs.get(name)
+        if text is not None and str(text) != "":
+            return str(text)
+    return ""
+
+
+def _file_rate(data: h5py.Group, data_attrs: dict[str, Any], names: list[str]) -> tuple[float, str]:
+    """(fps, where it came from): ``/data.fps``, else the rate older studio recordings kept per demo."""
+    stored = data_attrs.get("fps")
+    if stored:
+        return float(stored), "fps attribute"
+    for name in names:
+        legacy = data[name].attrs.get(LEGACY_RATE_ATTR)
+        if legacy is not None and float(legacy) > 0:
+            return float(legacy), f"{name}.{LEGACY_RATE_ATTR} (an older studio recording)"
+    return DEFAULT_FPS, "default (the file has no rate)"
+
+
 def open_dataset(path: Path, fps: float | None = None) -> Dataset:
     """Open ``path`` read-only; ``fps`` overrides the file's rate (attribute ``fps``, else 30)."""
     path = Path(path)
@@ -274,8 +302,10 @@ def _build(path: Path, h5: h5py.File, fps_override: float | None) -> Dataset:
     data_attrs = attrs_dict(data)
     env_args = parse_env_args(data_attrs.get("env_args"))
     env_name = str((env_args or {}).get("env_name") or "")
-    fps = float(fps_override or data_attrs.get("fps") or DEFAULT_FPS)
     names = demo_names(data)
+    fps, fps_from = _file_rate(data, data_attrs, names)
+    if fps_override:
+        fps, fps_from = float(fps_override), "given"
 
     # features: the first demo (by number) that has any per-frame data defines the layout
     features: dict[str, Feature] = {}
@@ -315,6 +345,7 @@ def _build(path: Path, h5: h5py.File, fps_override: float | None) -> Dataset:
         "total": data_attrs.get("total"),
         "env_args": env_args,
         "env_name": env_name,
+        "fps_from": fps_from,
         "synthetic_features": {k: list(v) for k, v in synthetic.items()},
         "other_groups": [n for n in data.keys() if demo_number(n) is None],
     }
@@ -346,7 +377,7 @@ def _build(path: Path, h5: h5py.File, fps_override: float | None) -> Dataset:
         else:
             length = int(num_samples or 0)
         success = bool(attrs["success"]) if "success" in attrs else None
-        task = str(attrs.get("task") or env_name) or None
+        task = demo_task(attrs) or env_name or None
         if task and task not in tasks:
             tasks.append(task)
         dataset.episodes.append(
