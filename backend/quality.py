@@ -1,12 +1,13 @@
 """Quality hints that help an operator decide which demonstrations to watch first.
 
-Heuristics, not verdicts: each hint names what was measured so the operator can judge.
+Heuristics, not verdicts: each hint names what was measured so the operator can judge. They are the
+motion signals of ``backend/signals.py`` (the same ones the dataset doctor reports):
 
-  short    very short: under 1 s, or under a quarter of the dataset's median length
-  static   nearly static: no body joint of the action moves more than 2 degrees
+  short    very short: under 1 s, or under a quarter of the dataset's median length (short_episode)
+  static   nearly static: no body joint of the action moves more than 2 degrees (idle_episode)
   jerky    jerky: at least 2 frames (and 1 % of frames) whose joint acceleration is above
-           5000 deg/s^2 (a 10 degree jump within one frame at 30 fps is ~18000)
-  no_grip  gripper never closes: the gripper travels less than 10 % of its range
+           5000 deg/s^2 (a 10 degree jump within one frame at 30 fps is ~18000) (jerky)
+  no_grip  gripper never closes: the gripper travels less than 10 % of its range (gripper_never_moves)
 
 Joint values are compared in SO-101 simulation degrees when the data is SO-101 joint positions
 (radians, LeRobot range or degrees convert exactly); other vectors only get the length and
@@ -21,17 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from backend import signals
 from backend.progress import Progress, ensure_progress
-from backend.units import SO101_RANGES, Unit, base_joint_name
 
-SHORT_SECONDS = 1.0
-SHORT_FRACTION_OF_MEDIAN = 0.25
-STATIC_DEGREES = 2.0
-STATIC_RELATIVE = 0.01  # non-SO-101 vectors: fraction of the largest magnitude
-JERK_ACCEL_DEG_S2 = 5000.0
-JERK_MIN_FRAMES = 2
-JERK_MIN_FRACTION = 0.01
-GRIPPER_MIN_TRAVEL = 0.10  # fraction of the gripper's range
+SHORT_SECONDS = signals.SHORT_SECONDS
+SHORT_FRACTION_OF_MEDIAN = signals.SHORT_FRACTION_OF_MEDIAN
+STATIC_DEGREES = signals.STATIC_DEGREES
+STATIC_RELATIVE = signals.STATIC_RELATIVE
+JERK_ACCEL_DEG_S2 = signals.JERK_ACCEL_DEG_S2
+JERK_MIN_FRAMES = signals.JERK_MIN_FRAMES
+JERK_MIN_FRACTION = signals.JERK_MIN_FRACTION
+GRIPPER_MIN_TRAVEL = signals.GRIPPER_MIN_TRAVEL
 
 LABELS = {
     "short": "very short",
@@ -51,19 +52,12 @@ class Hint:
         return LABELS.get(self.code, self.code)
 
 
-def _joint_values(episode: Any) -> tuple[np.ndarray, list[str], bool] | None:
-    """Action (else state) values as (T, N), joint names, and whether they are SO-101 degrees."""
-    from backend.model import Role
-
-    for role in (Role.ACTION, Role.STATE):
-        try:
-            joints = episode.joints(role)
-        except KeyError:
-            continue
-        space = joints.space
-        if space.is_so101 and Unit.SIM_DEGREES in space.convertible_units():
-            return joints.to(Unit.SIM_DEGREES).values, list(space.names), True
-        return np.asarray(joints.values, dtype=np.float64), list(space.names), False
+def _motion_track(episode: Any) -> signals.JointTrack | None:
+    """The action, else the state."""
+    for role in ("action", "state"):
+        track = signals.joint_track(episode, role)
+        if track is not None:
+            return track
     return None
 
 
@@ -72,48 +66,22 @@ def episode_hints(episode: Any, median_length: float | None = None) -> list[Hint
     hints: list[Hint] = []
     fps = float(episode.dataset.fps or 0) or 30.0
     length = int(episode.length)
-    seconds = length / fps
-    if seconds < SHORT_SECONDS:
-        hints.append(Hint("short", f"{length} frames ({seconds:.2f} s) is under {SHORT_SECONDS:g} s"))
-    elif median_length and length < SHORT_FRACTION_OF_MEDIAN * median_length:
-        hints.append(Hint("short", f"{length} frames is under a quarter of the median ({median_length:g})"))
-    loaded = _joint_values(episode)
-    if loaded is None or length < 2:
+    short = signals.short_episode(length, fps, median_length)
+    if short.fired:
+        hints.append(Hint("short", short.sentence))
+    track = _motion_track(episode)
+    if track is None or length < 2 or track.values.ndim != 2 or len(track.values) < 2:
         return hints
-    values, names, degrees = loaded
-    if values.ndim != 2 or len(values) < 2:
-        return hints
-    bases = [base_joint_name(n) for n in names]
-    body = [i for i, b in enumerate(bases) if b != "gripper"] or list(range(values.shape[1]))
-    spans = np.percentile(values, 99, axis=0) - np.percentile(values, 1, axis=0)
-    if degrees:
-        moved = float(spans[body].max())
-        if moved < STATIC_DEGREES:
-            hints.append(Hint("static", f"body joints move at most {moved:.2f} deg"))
-        accel = np.abs(np.diff(values[:, body], n=2, axis=0)) * fps * fps
-        if accel.size:
-            spikes = int((accel.max(axis=1) > JERK_ACCEL_DEG_S2).sum())
-            if spikes >= max(JERK_MIN_FRAMES, JERK_MIN_FRACTION * length):
-                hints.append(
-                    Hint(
-                        "jerky",
-                        f"{spikes} frames with joint acceleration over {JERK_ACCEL_DEG_S2:g} deg/s^2 "
-                        f"(max {float(accel.max()):.0f})",
-                    )
-                )
-        grippers = [i for i, b in enumerate(bases) if b == "gripper"]
-        for i in grippers:
-            low, high = SO101_RANGES["gripper"][0]
-            travel = float(values[:, i].max() - values[:, i].min())
-            if travel < GRIPPER_MIN_TRAVEL * (high - low):
-                hints.append(
-                    Hint("no_grip", f"{names[i]} travels {travel:.1f} deg of its {high - low:g} deg range")
-                )
-                break
-    else:
-        scale = float(np.abs(values).max()) or 1.0
-        if float(spans.max()) < STATIC_RELATIVE * scale:
-            hints.append(Hint("static", f"values change by at most {float(spans.max()):.3g}"))
+    idle = signals.idle(track)
+    if idle.fired:
+        hints.append(Hint("static", idle.sentence))
+    if track.degrees:
+        jerky = signals.acceleration(track)
+        if jerky.fired:
+            hints.append(Hint("jerky", jerky.sentence))
+        grip = signals.gripper_travel(track)
+        if grip.fired:
+            hints.append(Hint("no_grip", grip.sentence))
     return hints
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -190,40 +191,51 @@ def validate(path: Path) -> list[Problem]:
     problems: list[Problem] = []
     videos = _videos(Path(path))
     if not videos:
-        return [Problem(str(path), "no <name>.mp4 files", "point at the Cosmos inference output folder")]
+        return [Problem(str(path), "no <name>.mp4 files", "point at the Cosmos inference output folder",
+                        code="missing_file")]
     sizes: set[tuple[int, int]] = set()
     for video in videos:
+        name = video.stem
         try:
             info = probe(video)
         except FormatError as error:
-            problems.append(Problem(str(video), error.problem, "re-run inference for this sample or remove it"))
+            problems.append(Problem(str(video), error.problem, "re-run inference for this sample or remove it",
+                                    code="unreadable", episode=name))
             continue
         sizes.add((info.width, info.height))
         try:
             json_path, sample = sample_json(video)
         except FormatError as error:
-            problems.append(Problem(error.path or str(video), error.problem, "fix or delete the json"))
+            problems.append(Problem(error.path or str(video), error.problem, "fix or delete the json",
+                                    code="unreadable", episode=name))
             continue
         if json_path is None:
             problems.append(
                 Problem(str(video), "no <name>.json next to the video (prompt unknown)",
-                        "IDM prepare will take the task from the source dataset's episode", "warning")
+                        "IDM prepare will take the task from the source dataset's episode", "warning",
+                        "no_prompt", name)
             )
         elif prompt_of(sample, video) is None:
             problems.append(
                 Problem(str(json_path), "sample json has no prompt",
-                        "IDM prepare will take the task from the source dataset's episode", "warning")
+                        "IDM prepare will take the task from the source dataset's episode", "warning",
+                        "no_prompt", name)
             )
+        else:
+            bad = sorted({f"U+{ord(c):04X}" for c in prompt_of(sample, video) or "" if unicodedata.category(c) == "Cc"})
+            if bad:
+                problems.append(Problem(str(json_path), f"the prompt contains control characters ({', '.join(bad)})",
+                                        "retype the prompt", "warning", "control_characters", name, True))
         if info.codec != "h264":
             problems.append(Problem(str(video), f"codec is {info.codec}, not h264",
-                                    "transcode to H.264 for IDM/decord", "warning"))
+                                    "transcode to H.264 for IDM/decord", "warning", "video_codec", name, True))
         if abs(info.fps - IDM_FPS) > 1e-3:
             problems.append(Problem(str(video), f"fps is {info.fps:g}, the IDM expects {IDM_FPS:g}",
-                                    "check the inference settings", "warning"))
+                                    "check the inference settings", "warning", "video_fps", name))
         if info.num_frames < IDM_FRAMES:
             problems.append(Problem(str(video), f"{info.num_frames} frames, the IDM expects at least {IDM_FRAMES}",
-                                    "generate with num_output_frames >= 93", "warning"))
+                                    "generate with num_output_frames >= 93", "warning", "too_few_frames", name))
     if len(sizes) > 1:
         problems.append(Problem(str(path), f"videos have different sizes {sorted(sizes)}",
-                                "generate all samples at one resolution", "warning"))
+                                "generate all samples at one resolution", "warning", "video_size"))
     return problems

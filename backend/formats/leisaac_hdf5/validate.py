@@ -7,6 +7,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from backend import signals
 from backend.errors import FormatError
 from backend.formats.leisaac_hdf5._common import (
     SO101_JOINTS,
@@ -30,7 +31,7 @@ def validate(path: Path) -> list[Problem]:
     try:
         h5 = open_h5(path)
     except FormatError as error:
-        return [Problem(str(path), error.problem, error.hint or "re-record or restore the file")]
+        return [Problem(str(path), error.problem, error.hint or "re-record or restore the file", code="unreadable")]
     try:
         return _validate(path, h5)
     except OSError as error:  # damaged B-trees or chunks found while walking
@@ -39,6 +40,7 @@ def validate(path: Path) -> list[Problem]:
                 str(path),
                 f"cannot read the HDF5 file ({short_error(error)})",
                 "the file is corrupt; re-record or restore it",
+                code="unreadable",
             )
         ]
     finally:
@@ -49,12 +51,23 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
     file = str(path)
     problems: list[Problem] = []
 
-    def add(problem: str, fix: str, severity: str = "error", where: str | None = None) -> None:
-        problems.append(Problem(f"{file}:{where}" if where else file, problem, fix, severity))
+    def add(
+        problem: str,
+        fix: str,
+        severity: str = "error",
+        where: str | None = None,
+        code: str = "format",
+        fixable: bool = False,
+        frames: tuple[int, ...] = (),
+    ) -> None:
+        demo = where.rsplit("/", 1)[-1] if where and where.startswith("/data/demo_") else None
+        problems.append(
+            Problem(f"{file}:{where}" if where else file, problem, fix, severity, code, demo, fixable, frames)
+        )
 
     data = h5.get("data")
     if not isinstance(data, h5py.Group):
-        add("no /data group: not a LeIsaac / Isaac Lab recording", "open a file recorded by LeIsaac")
+        add("no /data group: not a LeIsaac / Isaac Lab recording", "open a file recorded by LeIsaac", code="layout")
         return problems
     attrs = attrs_dict(data)
     if "env_args" not in attrs:
@@ -63,6 +76,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             "pass --task to LeIsaac replay, or re-export with an env name",
             "warning",
             "/data",
+            "env_args",
         )
     elif parse_env_args(attrs["env_args"]) is None:
         add(
@@ -70,14 +84,18 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             "re-export with a valid env_args",
             "error",
             "/data",
+            "env_args",
+            True,
         )
 
     names = demo_names(data)
     others = [n for n in data.keys() if demo_number(n) is None]
     if others:
-        add(f"/data holds groups that are not demo_N: {others[:5]}", "they are ignored", "warning", "/data")
+        add(
+            f"/data holds groups that are not demo_N: {others[:5]}", "they are ignored", "warning", "/data", "layout"
+        )
     if not names:
-        add("no demo_N groups in /data", "record at least one episode", "warning", "/data")
+        add("no demo_N groups in /data", "record at least one episode", "warning", "/data", "no_episodes")
         return problems
     numbers = [demo_number(n) or 0 for n in names]
     if numbers != list(range(len(numbers))):
@@ -87,6 +105,8 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             "renumber by re-exporting before resuming a recording into this file",
             "warning",
             "/data",
+            "demo_numbering",
+            True,
         )
 
     finished_total = 0
@@ -100,7 +120,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
         lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.ndim > 0}
         actions = arrays.get("actions")
         if actions is None:
-            add("no actions dataset", "this demo cannot be replayed; remove it", "error", where)
+            add("no actions dataset", "this demo cannot be replayed; remove it", "error", where, "missing_column")
         length = lengths.get("actions", max(lengths.values(), default=0))
         if len(set(lengths.values())) > 1:
             odd = {k: v for k, v in lengths.items() if v != length}
@@ -110,13 +130,15 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                 _FIX_REWRITE,
                 "error",
                 where,
+                "length_mismatch",
             )
         num_samples = demo_attrs.get("num_samples")
         if num_samples is None:
-            add("no num_samples attribute", _FIX_REWRITE, "error", where)
+            add("no num_samples attribute", _FIX_REWRITE, "error", where, "num_samples", True)
         elif int(num_samples) != length:
             add(
-                f"num_samples is {num_samples} but the demo has {length} frames", _FIX_REWRITE, "error", where
+                f"num_samples is {num_samples} but the demo has {length} frames", _FIX_REWRITE, "error", where,
+                "num_samples", True,
             )
         if "success" not in demo_attrs:
             add(
@@ -124,6 +146,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                 "keep it as a failure, or drop it when converting",
                 "warning",
                 where,
+                "interrupted",
             )
         else:
             finished_total += int(num_samples) if num_samples is not None else length
@@ -140,6 +163,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                 "they are kept as they are and never rescaled to LeRobot ranges",
                 "warning",
                 where,
+                "actions_not_joints",
             )
         for key, dataset in arrays.items():
             if is_image(key, dataset.shape, dataset.dtype):
@@ -149,6 +173,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                         "re-record the camera as RGB uint8",
                         "error",
                         where,
+                        "image_layout",
                     )
                 continue
             if key.startswith("obs/") and dataset.ndim == 3 and dataset.dtype == np.uint8:
@@ -157,30 +182,27 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                     "re-record the camera as (T, H, W, 3) RGB uint8",
                     "error",
                     where,
+                    "image_layout",
                 )
                 continue
             if dataset.ndim != 2 or dataset.dtype.kind != "f":
                 continue
-            values = dataset[()]
-            bad = ~np.isfinite(values)
-            if bad.any():
-                frame = int(np.argwhere(bad)[0][0])
-                add(
-                    f"{key} has {int(bad.sum())} NaN/inf values (first at frame {frame})",
-                    "trim or drop this demo before converting or replaying",
-                    "error",
-                    where,
-                )
+            reading = signals.non_finite(dataset[()], key)
+            if reading.fired:
+                add(reading.sentence, signals.SIGNALS["non_finite"].fix, "error", where, "non_finite", True,
+                    reading.frames)
 
     total = attrs.get("total")
     if total is None:
-        add("no total attribute on /data", _FIX_REWRITE, "warning", "/data")
+        add("no total attribute on /data", _FIX_REWRITE, "warning", "/data", "totals_mismatch", True)
     elif int(total) != finished_total:
         add(
             f"total is {total} but the finished demos have {finished_total} samples",
             _FIX_REWRITE,
             "warning",
             "/data",
+            "totals_mismatch",
+            True,
         )
     if missing_seed:
         add(
@@ -189,6 +211,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             "replay resets with seed 0 for them",
             "warning",
             "/data",
+            "no_seed",
         )
     if missing_initial:
         add(
@@ -197,5 +220,31 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             "LeIsaac replay cannot reset the scene for them; copy one from the source recording",
             "warning",
             "/data",
+            "no_initial_state",
         )
     return problems
+
+
+def image_chunk_rows(path: Path) -> int:
+    """Frames per stored chunk of the first demo's camera arrays (1 when unchunked or none).
+
+    LeIsaac chunks images by 100 frames and a chunk decompresses as a whole, so the doctor samples
+    frames inside few chunks.
+    """
+    try:
+        h5 = open_h5(Path(path))
+    except FormatError:
+        return 1
+    try:
+        data = h5.get("data")
+        if not isinstance(data, h5py.Group):
+            return 1
+        for name in demo_names(data)[:1]:
+            for key, dataset in frame_datasets(data[name]):
+                if is_image(key, dataset.shape, dataset.dtype) and dataset.chunks:
+                    return int(dataset.chunks[0])
+        return 1
+    except OSError:
+        return 1
+    finally:
+        h5.close()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
 
+from backend import signals
 from backend.errors import FormatError, StudioError
 from backend.formats.lerobot.common import (
     EPISODES_DIR,
@@ -40,19 +43,30 @@ class _Report:
         self.root = root
         self.problems: list[Problem] = []
 
-    def add(self, file: Path | str, problem: str, fix: str, severity: str = "error") -> None:
-        found = Problem(str(file), problem, fix, severity)
+    def add(
+        self,
+        file: Path | str,
+        problem: str,
+        fix: str,
+        severity: str = "error",
+        code: str = "format",
+        episode: int | None = None,
+        fixable: bool = False,
+        frames: tuple[int, ...] = (),
+    ) -> None:
+        name = f"episode {episode}" if episode is not None else None
+        found = Problem(str(file), problem, fix, severity, code, name, fixable, frames)
         if found not in self.problems:  # episodes sharing one broken file report it once
             self.problems.append(found)
 
-    def error(self, file: Path | str, problem: str, fix: str) -> None:
-        self.add(file, problem, fix, "error")
+    def error(self, file: Path | str, problem: str, fix: str, code: str = "format", **where: Any) -> None:
+        self.add(file, problem, fix, "error", code, **where)
 
-    def warn(self, file: Path | str, problem: str, fix: str) -> None:
-        self.add(file, problem, fix, "warning")
+    def warn(self, file: Path | str, problem: str, fix: str, code: str = "format", **where: Any) -> None:
+        self.add(file, problem, fix, "warning", code, **where)
 
-    def from_error(self, error: StudioError, fix: str = REWRITE) -> None:
-        self.error(error.path or self.root, error.problem, error.hint or fix)
+    def from_error(self, error: StudioError, fix: str = REWRITE, code: str = "unreadable") -> None:
+        self.error(error.path or self.root, error.problem, error.hint or fix, code)
 
 
 def _ranges(indices: list[int]) -> str:
@@ -64,13 +78,16 @@ def validate_lerobot(path: Path) -> list[Problem]:
     root = Path(path)
     report = _Report(root)
     if not root.is_dir():
-        report.error(root, "not a folder", "pick the LeRobot dataset folder (the one holding meta/info.json)")
+        report.error(
+            root, "not a folder", "pick the LeRobot dataset folder (the one holding meta/info.json)", "missing_file"
+        )
         return report.problems
     if not (root / INFO_PATH).is_file():
         report.error(
             root / INFO_PATH,
             "meta/info.json is missing",
             "this is not a LeRobot dataset, or it is incomplete",
+            "missing_file",
         )
         return report.problems
     try:
@@ -92,7 +109,9 @@ def validate_lerobot(path: Path) -> list[Problem]:
         _check_features(report, dataset)
         _check_episodes(report, dataset)
         _check_videos(report, dataset)
+        before = len(report.problems)
         _check_modality(report, dataset)
+        report.problems[before:] = [replace(p, code="modality") for p in report.problems[before:]]
     return report.problems
 
 
@@ -102,47 +121,54 @@ def _check_meta_files(report: _Report, info: dict[str, Any], version: str) -> No
     if version == V30:
         for rel in (TASKS_PARQUET, EPISODES_DIR):
             if not (root / rel).exists():
-                report.error(root / rel, f"{rel} is missing", "a v3.0 dataset needs it; " + REWRITE)
+                report.error(root / rel, f"{rel} is missing", "a v3.0 dataset needs it; " + REWRITE, "missing_file")
         for key in ("data_files_size_in_mb", "video_files_size_in_mb"):
             if key not in info:
                 report.warn(
-                    root / INFO_PATH, f"info.json has no {key!r}", "LeRobot v3.0 writes it; " + REWRITE
+                    root / INFO_PATH, f"info.json has no {key!r}", "LeRobot v3.0 writes it; " + REWRITE,
+                    "info_field", fixable=True,
                 )
     else:
         for rel in (EPISODES_JSONL, TASKS_JSONL):
             if not (root / rel).is_file():
-                report.error(root / rel, f"{rel} is missing", "a v2.x dataset needs it; " + REWRITE)
+                report.error(root / rel, f"{rel} is missing", "a v2.x dataset needs it; " + REWRITE, "missing_file")
         if version == V21 and not (root / EPISODES_STATS_JSONL).is_file():
             report.warn(
                 root / EPISODES_STATS_JSONL,
                 "episodes_stats.jsonl is missing",
                 "LeRobot v2.1 reads per-episode stats from it; " + REWRITE,
+                "stats_missing",
+                fixable=True,
             )
         if info.get("total_chunks") == 0 and int(info.get("total_episodes") or 0) > 0:
             report.warn(
                 root / INFO_PATH,
                 "total_chunks is 0 although the dataset has episodes (files are in chunk-000)",
                 "harmless for the studio and GR00T; set it to ceil(total_episodes / chunks_size)",
+                "info_field",
+                fixable=True,
             )
     if not (root / STATS_PATH).is_file():
         report.warn(
             root / STATS_PATH,
             "meta/stats.json is missing",
             "training (LeRobot, GR00T) normalises with it; " + REWRITE,
+            "stats_missing",
+            fixable=True,
         )
     else:
         try:
             stats = read_json(root / STATS_PATH)
             if not isinstance(stats, dict):
-                report.error(root / STATS_PATH, "stats.json is not a JSON object", REWRITE)
+                report.error(root / STATS_PATH, "stats.json is not a JSON object", REWRITE, "unreadable")
         except FormatError as error:
             report.from_error(error)
     for key in ("data_path",):
         if not info.get(key):
-            report.error(root / INFO_PATH, f"info.json has no {key!r}", REWRITE)
+            report.error(root / INFO_PATH, f"info.json has no {key!r}", REWRITE, "info_field")
     has_video = any(isinstance(f, dict) and f.get("dtype") == "video" for f in info["features"].values())
     if has_video and not info.get("video_path"):
-        report.error(root / INFO_PATH, "info.json has video features but no 'video_path'", REWRITE)
+        report.error(root / INFO_PATH, "info.json has video features but no 'video_path'", REWRITE, "info_field")
 
 
 def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], version: str) -> None:
@@ -154,18 +180,24 @@ def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], versi
             info_path,
             f"total_episodes is {info.get('total_episodes')} but {n} episodes are listed",
             "set total_episodes to the number of episodes",
+            "totals_mismatch",
+            fixable=True,
         )
     if info.get("total_frames") != frames:
         report.error(
             info_path,
             f"total_frames is {info.get('total_frames')} but the episode lengths sum to {frames}",
             "set total_frames to the sum of the episode lengths",
+            "totals_mismatch",
+            fixable=True,
         )
     if "total_tasks" in info and info.get("total_tasks") != len(dataset.tasks):
         report.warn(
             info_path,
             f"total_tasks is {info.get('total_tasks')} but {len(dataset.tasks)} tasks are listed",
             "set total_tasks to the number of tasks",
+            "totals_mismatch",
+            fixable=True,
         )
     train = (info.get("splits") or {}).get("train")
     if isinstance(train, str) and ":" in train:
@@ -176,9 +208,14 @@ def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], versi
                     info_path,
                     f"splits train is {train!r} but there are {n} episodes",
                     f"set it to '0:{n}' (LeRobot selects episodes from it)",
+                    "info_field",
+                    fixable=True,
                 )
         except ValueError:
-            report.warn(info_path, f"splits train {train!r} is not 'start:stop'", f"set it to '0:{n}'")
+            report.warn(
+                info_path, f"splits train {train!r} is not 'start:stop'", f"set it to '0:{n}'", "info_field",
+                fixable=True,
+            )
     known = set(dataset.tasks)
     unknown = defaultdict(list)
     for episode in dataset.episodes:
@@ -193,20 +230,69 @@ def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], versi
                 f"task {task!r} of episodes {_ranges(episodes)} is listed as {DREAM_PREFIX + task!r} "
                 "(the IDM dump prefixes the task list only)",
                 "harmless: loaders read the task through task_index; " + REWRITE + " to make them agree",
+                "task_dream_prefix",
             )
             continue
         report.error(
             report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL),
             f"task {task!r} of episodes {_ranges(episodes)} is not in the task list",
             "add it to the task list or fix the episodes' tasks",
+            "task_missing",
         )
+    _check_task_texts(report, dataset, version)
+    episodes_file = report.root / (EPISODES_DIR if version == V30 else EPISODES_JSONL)
     indices = [e.index for e in dataset.episodes]
-    if indices != list(range(n)):
-        report.warn(
-            report.root / (EPISODES_DIR if version == V30 else EPISODES_JSONL),
-            f"episode indices are not 0..{n - 1} in order",
-            "LeRobot expects contiguous episode indices",
+    counts = Counter(indices)
+    twice = sorted(i for i, c in counts.items() if c > 1)
+    if twice:
+        report.error(
+            episodes_file,
+            f"episode indices {_ranges(twice)} are listed more than once",
+            "remove the duplicated lines of the episode list; " + REWRITE,
+            "episode_index_duplicate",
         )
+    elif indices != list(range(n)):
+        missing = sorted(set(range(max(indices) + 1)) - set(indices)) if indices else []
+        report.warn(
+            episodes_file,
+            f"episode indices are not 0..{n - 1} in order"
+            + (f" (missing {_ranges(missing)})" if missing else ""),
+            "LeRobot expects contiguous episode indices; " + REWRITE,
+            "episode_index_gap",
+            fixable=True,
+        )
+
+
+def _control_characters(text: str) -> list[str]:
+    return sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc"})
+
+
+def _check_task_texts(report: _Report, dataset: Dataset, version: str) -> None:
+    """Tasks the episodes never use, and task texts with control characters."""
+    tasks_file = report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL)
+    used = {t for e in dataset.episodes for t in (e.extra.get("tasks") or [])}
+    used |= {t.removeprefix(DREAM_PREFIX) for t in used}
+    unused = [t for t in dataset.tasks if t not in used and t.removeprefix(DREAM_PREFIX) not in used]
+    if unused and dataset.episodes:
+        report.add(
+            tasks_file,
+            f"{len(unused)} task(s) no episode uses: {', '.join(repr(t) for t in unused[:3])}"
+            + (" ..." if len(unused) > 3 else ""),
+            "harmless; drop them from the task list to keep task indices meaningful",
+            "info",
+            "task_unused",
+            fixable=True,
+        )
+    for text in dataset.tasks:
+        bad = _control_characters(text)
+        if bad:
+            report.warn(
+                tasks_file,
+                f"task {text!r} contains control characters ({', '.join(bad)})",
+                "retype the task text: tokenizers and prompts see these characters",
+                "control_characters",
+                fixable=True,
+            )
 
 
 def _check_features(report: _Report, dataset: Dataset) -> None:
@@ -218,6 +304,8 @@ def _check_features(report: _Report, dataset: Dataset) -> None:
                 report.root / INFO_PATH,
                 f"feature {key!r} is listed as a video but has no video files",
                 "readers skip it; remove it from info.json features if no tool needs it",
+                "phantom_camera",
+                fixable=True,
             )
 
 
@@ -227,12 +315,14 @@ def _check_episodes(report: _Report, dataset: Dataset) -> None:
     assert isinstance(reader, LeRobotReader)
     fps = dataset.fps
     columns = [k for k, f in dataset.features.items() if f.kind in (FeatureKind.VECTOR, FeatureKind.SCALAR)]
-    offset_quirk: list[int] = []
+    timing = _Timing()
     no_frame_index: list[int] = []
     index_gaps: list[int] = []
+    known_tasks = set(range(len(dataset.tasks)))
     expected_index = 0
     for episode in dataset.episodes:
         path = reader.episode_data_path(episode)
+        where = {"episode": episode.index}
         try:
             table = reader.episode_table(episode)
         except FormatError as error:
@@ -244,10 +334,12 @@ def _check_episodes(report: _Report, dataset: Dataset) -> None:
                 path,
                 f"episode {episode.index} has {table.num_rows} rows but its length is {episode.length}",
                 "fix the episode list or the parquet; " + REWRITE,
+                "row_count",
+                **where,
             )
         missing = [k for k in columns if k not in table.column_names and k != "frame_index"]
         if missing:
-            report.error(path, f"columns {missing} listed in info.json are missing", REWRITE)
+            report.error(path, f"columns {missing} listed in info.json are missing", REWRITE, "missing_column")
         values: dict[str, np.ndarray] = {}
         for key in columns:
             if key not in table.column_names:
@@ -258,43 +350,54 @@ def _check_episodes(report: _Report, dataset: Dataset) -> None:
                 report.from_error(error)
         n = table.num_rows
         if "frame_index" in values:
-            if not np.array_equal(values["frame_index"], np.arange(n)):
-                report.error(path, f"frame_index of episode {episode.index} is not 0..{n - 1}", REWRITE)
+            _check_frame_index(report, path, episode, values["frame_index"])
         else:
             no_frame_index.append(episode.index)
         if "episode_index" in values and n and not np.all(values["episode_index"] == episode.index):
-            report.error(path, f"episode_index column is not {episode.index} on every row", REWRITE)
+            report.error(
+                path, f"episode_index column is not {episode.index} on every row", REWRITE, "episode_index_column",
+                fixable=True, **where,
+            )
         if "index" in values and n:
             if not np.array_equal(values["index"], expected_index + np.arange(n)):
                 index_gaps.append(episode.index)
         expected_index += episode.length
+        if "task_index" in values and n and dataset.tasks:
+            task_indices = np.unique(np.asarray(values["task_index"]).reshape(-1))
+            unknown = [int(t) for t in task_indices if int(t) not in known_tasks]
+            if unknown:
+                report.error(
+                    path,
+                    f"task_index {unknown[:5]} of episode {episode.index} is not in the task list "
+                    f"(0..{len(dataset.tasks) - 1})",
+                    "fix the task_index column or the task list",
+                    "task_index_unknown",
+                    **where,
+                )
         if "timestamp" in values and n:
-            _check_timestamps(report, path, episode, values["timestamp"], fps, offset_quirk)
+            timing.check(report, path, episode, values["timestamp"], fps)
         for key, feature in dataset.features.items():
-            if feature.kind is FeatureKind.VECTOR and key in values and values[key].dtype.kind == "f":
-                bad = ~np.isfinite(values[key])
-                if bad.any():
-                    frame, column = np.argwhere(bad.reshape(n, -1))[0]
+            if feature.kind is FeatureKind.VECTOR and key in values:
+                reading = signals.non_finite(values[key], key)
+                if reading.fired:
                     report.error(
                         path,
-                        f"{key} of episode {episode.index} has {int(bad.sum())} NaN/inf values "
-                        f"(first at frame {frame}, joint {column})",
-                        "drop or repair the episode (curate) before training or converting",
+                        f"{reading.sentence.replace(key, f'{key} of episode {episode.index}', 1)}",
+                        signals.SIGNALS["non_finite"].fix,
+                        "non_finite",
+                        fixable=True,
+                        frames=reading.frames,
+                        **where,
                     )
     data_dir = report.root / "data"
-    if offset_quirk:
-        report.error(
-            data_dir,
-            f"timestamps are (frame_index + 1) / fps, one frame late, in episodes {_ranges(offset_quirk)} "
-            f"(first row {1 / fps:.3f} s instead of 0; video frames are at frame_index / fps). "
-            "The GR00T demo data has this quirk; LeRobot's loader rejects it (1e-4 s check)",
-            "the studio aligns by frame_index; converting with the studio writes timestamp = frame_index / fps",
-        )
+    timing.report(report, data_dir, fps)
     if no_frame_index:
         report.warn(
             data_dir,
             f"no frame_index column in episodes {_ranges(no_frame_index)}",
             "the studio uses the row order; LeRobot needs the column: " + REWRITE,
+            "no_frame_index",
+            fixable=True,
         )
     if index_gaps:
         report.warn(
@@ -302,29 +405,96 @@ def _check_episodes(report: _Report, dataset: Dataset) -> None:
             f"the global 'index' column does not run on from episode to episode in episodes "
             f"{_ranges(index_gaps)}",
             "LeRobot addresses frames by it; " + REWRITE,
+            "global_index",
+            fixable=True,
         )
 
 
-def _check_timestamps(
-    report: _Report, path: Path, episode: Episode, timestamps: np.ndarray, fps: float, quirk: list[int]
-) -> None:
-    ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
-    expected = np.arange(len(ts)) / fps
-    # float32 timestamps carry ~1e-7 relative error
-    tolerance = TOLERANCE_S + np.abs(expected) * 2e-7
-    deviation = np.abs(ts - expected)
-    if np.all(deviation <= tolerance):
+def _check_frame_index(report: _Report, path: Path, episode: Episode, frame_index: np.ndarray) -> None:
+    n = len(frame_index)
+    column = np.asarray(frame_index).reshape(-1)
+    if np.array_equal(column, np.arange(n)):
         return
-    if np.all(np.abs(ts - expected - 1.0 / fps) <= tolerance):
-        quirk.append(episode.index)
-        return
-    frame = int(np.argmax(deviation > tolerance))
+    repeated = int(n - len(np.unique(column)))
+    missing = len(set(range(n)) - set(column.tolist()))
+    wrong = np.flatnonzero(column != np.arange(n))
+    detail = ", ".join(
+        part for part in (
+            f"{repeated} repeated" if repeated else "",
+            f"{missing} of 0..{n - 1} missing" if missing else "",
+            "out of order" if not repeated and not missing else "",
+        ) if part
+    )
     report.error(
         path,
-        f"timestamp of episode {episode.index} is {ts[frame]:.6f} s at frame {frame}, "
-        f"frame_index / fps is {expected[frame]:.6f} s (max deviation {deviation.max():.6f} s)",
-        "LeRobot needs timestamp = frame_index / fps within 1e-4 s; " + REWRITE,
+        f"frame_index of episode {episode.index} is not 0..{n - 1} ({detail}; first at row {int(wrong[0])})",
+        REWRITE,
+        "frame_index",
+        episode=episode.index,
+        fixable=True,
+        frames=tuple(int(i) for i in wrong[:20]),
     )
+
+
+class _Timing:
+    """Timestamps against frame_index / fps: exact, one frame late (GR00T quirk), another rate, or off."""
+
+    def __init__(self) -> None:
+        self.one_late: list[int] = []
+        self.rates: dict[int, float] = {}
+
+    def check(self, report: _Report, path: Path, episode: Episode, timestamps: np.ndarray, fps: float) -> None:
+        ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+        expected = np.arange(len(ts)) / fps
+        # float32 timestamps carry ~1e-7 relative error
+        tolerance = TOLERANCE_S + np.abs(expected) * 2e-7
+        deviation = np.abs(ts - expected)
+        if np.all(deviation <= tolerance):
+            return
+        if np.all(np.abs(ts - expected - 1.0 / fps) <= tolerance):
+            self.one_late.append(episode.index)
+            return
+        steps = np.diff(ts)
+        if len(steps) >= 2:
+            step = float(np.median(steps))
+            if step > 0:
+                rate = 1.0 / step
+                grid = ts[0] + np.arange(len(ts)) * step
+                if abs(rate - fps) > 0.01 * fps and np.all(np.abs(ts - grid) <= TOLERANCE_S + np.abs(grid) * 2e-7):
+                    self.rates[episode.index] = rate
+                    return
+        frame = int(np.argmax(deviation > tolerance))
+        report.error(
+            path,
+            f"timestamp of episode {episode.index} is {ts[frame]:.6f} s at frame {frame}, "
+            f"frame_index / fps is {expected[frame]:.6f} s (max deviation {deviation.max():.6f} s)",
+            "LeRobot needs timestamp = frame_index / fps within 1e-4 s; " + REWRITE,
+            "timestamps",
+            episode=episode.index,
+            fixable=True,
+            frames=tuple(int(i) for i in np.flatnonzero(deviation > tolerance)[:20]),
+        )
+
+    def report(self, report: _Report, data_dir: Path, fps: float) -> None:
+        if self.one_late:
+            report.error(
+                data_dir,
+                f"timestamps are (frame_index + 1) / fps, one frame late, in episodes {_ranges(self.one_late)} "
+                f"(first row {1 / fps:.3f} s instead of 0; video frames are at frame_index / fps). "
+                "The GR00T demo data has this quirk; LeRobot's loader rejects it (1e-4 s check)",
+                "the studio aligns by frame_index; converting with the studio writes timestamp = frame_index / fps",
+                "timestamps_one_frame_late",
+                fixable=True,
+            )
+        if self.rates:
+            rates = sorted({round(r, 3) for r in self.rates.values()})
+            report.error(
+                report.root / INFO_PATH,
+                f"info.json says {fps:g} fps but the timestamps of episodes {_ranges(sorted(self.rates))} step "
+                f"at {', '.join(f'{r:g}' for r in rates)} fps",
+                "set fps in info.json to the rate the data was recorded at (and check the videos' rate)",
+                "fps_mismatch",
+            )
 
 
 # -- videos -------------------------------------------------------------------------------------------
@@ -350,7 +520,7 @@ def _check_video_file(
         return cache[path]
     info = None
     if not path.is_file():
-        report.error(path, f"video of {key} is missing", "restore the file or " + REWRITE)
+        report.error(path, f"video of {key} is missing", "restore the file or " + REWRITE, "missing_file")
     else:
         try:
             info = probe(path)
@@ -360,7 +530,7 @@ def _check_video_file(
             problem = _decode_first(path)
             if problem:
                 report.error(
-                    path, f"the video cannot be decoded ({problem})", "re-encode or restore the video"
+                    path, f"the video cannot be decoded ({problem})", "re-encode or restore the video", "unreadable"
                 )
                 info = None
     if info is not None:
@@ -369,6 +539,7 @@ def _check_video_file(
                 path,
                 f"video runs at {info.fps:.3f} fps, the dataset at {dataset.fps:g} fps",
                 "re-encode the video at the dataset's fps",
+                "video_fps",
             )
         feature = dataset.features[key]
         expected = (feature.video.height, feature.video.width) if feature.video else None
@@ -377,6 +548,8 @@ def _check_video_file(
                 path,
                 f"video is {info.width}x{info.height}, info.json says {expected[1]}x{expected[0]}",
                 "fix the feature's shape in info.json",
+                "video_size",
+                fixable=True,
             )
     cache[path] = info
     return info
@@ -409,7 +582,11 @@ def _check_videos(report: _Report, dataset: Dataset) -> None:
                     f"video of episode {episode.index} has {info.num_frames} frames, "
                     f"the parquet {episode.length} rows",
                     "re-export the episode so every row has a frame",
+                    "video_frames",
+                    episode=episode.index,
                 )
+            else:
+                _check_frame_times(report, path, info, episode, dataset.fps)
         if (
             declared
             and codecs[key]
@@ -420,6 +597,8 @@ def _check_videos(report: _Report, dataset: Dataset) -> None:
                 report.root / INFO_PATH,
                 f"{key} says codec {declared!r}, the files are {sorted(codecs[key])}",
                 "fix video.codec in info.json",
+                "video_codec",
+                fixable=True,
             )
     declared_videos = dataset.info.get("total_videos")
     files = sum(1 for path, info in cache.items() if info is not None)
@@ -428,6 +607,8 @@ def _check_videos(report: _Report, dataset: Dataset) -> None:
             report.root / INFO_PATH,
             f"total_videos is {declared_videos} but {files} video files are used",
             f"set total_videos to {files}",
+            "totals_mismatch",
+            fixable=True,
         )
     av1 = sorted(k for k, c in codecs.items() if "av1" in c)
     if av1:
@@ -435,6 +616,8 @@ def _check_videos(report: _Report, dataset: Dataset) -> None:
             report.root / "videos",
             f"videos of {av1} are AV1: GR00T / IDM tools (decord, older torchcodec) cannot decode AV1",
             "for GR00T or IDM convert to LeRobot v2.1 with codec h264",
+            "av1_for_groot",
+            fixable=True,
         )
     for key, found in codecs.items():
         unknown = [c for c in found if c not in ("h264", "hevc", "av1", "vp9", "mpeg4")]
@@ -443,7 +626,28 @@ def _check_videos(report: _Report, dataset: Dataset) -> None:
                 report.root / "videos",
                 f"{key} uses codec {unknown}, which training tools may not decode",
                 "re-encode to h264 or av1",
+                "video_codec",
+                fixable=True,
             )
+
+
+def _check_frame_times(report: _Report, path: Path, info: VideoProbe, episode: Episode, fps: float) -> None:
+    """v2.x: one file per episode, frame i must be shown at i / fps (LeRobot's 1e-4 s check)."""
+    times = np.asarray(info.frame_times, dtype=np.float64)
+    if not len(times):
+        return
+    deviation = np.abs(times - times[0] - np.arange(len(times)) / fps)
+    if deviation.max() > TOLERANCE_S:
+        frame = int(np.argmax(deviation))
+        report.error(
+            path,
+            f"episode {episode.index}: video frame {frame} is shown at {times[frame] - times[0]:.6f} s, "
+            f"{frame} / fps is {frame / fps:.6f} s (LeRobot allows {TOLERANCE_S} s)",
+            "re-encode the video with frame times at i / fps",
+            "video_timestamps",
+            episode=episode.index,
+            frames=(frame,),
+        )
 
 
 def _check_window(
@@ -451,7 +655,10 @@ def _check_window(
 ) -> None:
     video = episode.extra["lerobot"]["videos"].get(key)
     if video is None:
-        report.error(report.root / EPISODES_DIR, f"episode {episode.index} has no {key} entries", REWRITE)
+        report.error(
+            report.root / EPISODES_DIR, f"episode {episode.index} has no {key} entries", REWRITE, "missing_file",
+            episode=episode.index,
+        )
         return
     start, stop = float(video["from_timestamp"]), float(video["to_timestamp"])
     times = info.frame_times
@@ -462,6 +669,8 @@ def _check_window(
             f"episode {episode.index}: {inside} video frames lie in [{start:.4f}, {stop:.4f}) s "
             f"for {episode.length} rows",
             "fix from/to_timestamp or re-export the episode",
+            "video_frames",
+            episode=episode.index,
         )
     if abs((stop - start) - episode.length / fps) > TOLERANCE_S:
         report.error(
@@ -469,6 +678,9 @@ def _check_window(
             f"episode {episode.index} {key}: to - from is {stop - start:.6f} s, length / fps is "
             f"{episode.length / fps:.6f} s",
             "fix to_timestamp",
+            "video_timestamps",
+            episode=episode.index,
+            fixable=True,
         )
     indices = window_indices(times, start, episode.length, fps)
     if len(indices) < episode.length:
@@ -476,6 +688,8 @@ def _check_window(
             path,
             f"episode {episode.index}: the video ends after {len(indices)} of {episode.length} frames",
             "re-export the episode's video",
+            "video_frames",
+            episode=episode.index,
         )
         return
     deviation = np.abs(times[indices] - (start + np.arange(episode.length) / fps))
@@ -486,6 +700,9 @@ def _check_window(
             f"episode {episode.index}: frame {frame} is {deviation[frame]:.6f} s away from "
             f"from_timestamp + {frame}/fps (LeRobot allows {TOLERANCE_S} s)",
             "fix from_timestamp or re-encode with frame times at i / fps",
+            "video_timestamps",
+            episode=episode.index,
+            frames=(frame,),
         )
 
 

@@ -1,0 +1,258 @@
+"""Do a LeRobot dataset's stored statistics describe its data? Recompute from the parquet and compare.
+
+Training normalises every feature with ``meta/stats.json``; LeRobot v2.1 keeps per-episode stats in
+``meta/episodes_stats.jsonl``, v3.0 in the ``stats/<feature>/<stat>`` columns of ``meta/episodes``.
+Stats go stale when episodes are removed, edited or appended by hand. Vector and scalar features
+(the parquet columns) are recomputed exactly as LeRobot does (count-weighted mean, parallel
+variance); image and video stats come from sampled frames and are not compared. Quantiles are
+checked for order and bounds only: LeRobot averages per-episode quantiles, which no recomputation
+reproduces exactly. v2.x datasets (what GR00T reads) must carry q01 and q99: GR00T's loader reads them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from backend.formats.lerobot.common import (
+    EPISODES_STATS_JSONL,
+    MODALITY_PATH,
+    STATS_PATH,
+    V30,
+    read_jsonl,
+)
+from backend.formats.lerobot.reader import PARQUET_ERRORS, episode_meta_files, read_stats
+from backend.model import Dataset, Episode, FeatureKind
+from backend.validation import Problem
+
+STATS = ("min", "max", "mean", "std")
+RELATIVE_TOLERANCE = 1e-4  # of the feature's range (or magnitude): float32 sums stay far inside it
+GROOT_QUANTILES = ("q01", "q99")
+QUANTILE_ORDER = ("q01", "q10", "q50", "q90", "q99")
+
+
+class _Moments:
+    """count, mean, M2, min, max of one feature, merged episode by episode (Chan's parallel update)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean: np.ndarray | None = None
+        self.m2: np.ndarray | None = None
+        self.low: np.ndarray | None = None
+        self.high: np.ndarray | None = None
+
+    def add(self, stats: dict[str, np.ndarray]) -> None:
+        n = int(stats["count"][0])
+        if n == 0:
+            return
+        mean, m2 = stats["mean"], stats["std"] ** 2 * n
+        if self.mean is None or self.m2 is None or self.low is None or self.high is None:
+            self.count, self.mean, self.m2 = n, mean.copy(), m2
+            self.low, self.high = stats["min"].copy(), stats["max"].copy()
+            return
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.m2 = self.m2 + m2 + delta**2 * self.count * n / total
+        self.count = total
+        self.low = np.minimum(self.low, stats["min"])
+        self.high = np.maximum(self.high, stats["max"])
+
+    def stats(self) -> dict[str, np.ndarray] | None:
+        if self.mean is None or self.m2 is None or self.low is None or self.high is None:
+            return None
+        return {
+            "min": self.low,
+            "max": self.high,
+            "mean": self.mean,
+            "std": np.sqrt(self.m2 / self.count),
+            "count": np.array([self.count]),
+        }
+
+
+def episode_stats(values: np.ndarray) -> dict[str, np.ndarray]:
+    """LeRobot's per-episode stats of a (T,) or (T, N) array (float64)."""
+    data = np.asarray(values)
+    data = data.astype(np.float64) if data.dtype.kind in "biuf" else np.zeros((0, 1))
+    if data.ndim == 1:
+        data = data[:, None]
+    data = data.reshape(len(data), -1)
+    if not len(data):
+        width = data.shape[1]
+        return {k: np.zeros(width) for k in STATS} | {"count": np.array([0])}
+    return {
+        "min": data.min(axis=0),
+        "max": data.max(axis=0),
+        "mean": data.mean(axis=0),
+        "std": data.std(axis=0),
+        "count": np.array([len(data)]),
+    }
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    try:
+        array = np.asarray(value, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return None
+    return array
+
+
+def disagreement(stored: dict[str, Any], actual: dict[str, np.ndarray]) -> str | None:
+    """The first stat of ``stored`` that does not describe ``actual`` (None when they agree)."""
+    if not isinstance(stored, dict):
+        return "is not an object"
+    count = _as_array(stored.get("count")) if stored.get("count") is not None else None
+    if count is not None and count.size and np.isfinite(count[0]) and int(count[0]) != int(actual["count"][0]):
+        return f"count is {int(count[0])}, the data has {int(actual['count'][0])} frames"
+    scale = np.maximum(actual["max"] - actual["min"], np.maximum(np.abs(actual["max"]), np.abs(actual["min"])))
+    tolerance = RELATIVE_TOLERANCE * np.maximum(scale, 1e-6) + 1e-9
+    for name in STATS:
+        if name not in stored:
+            continue
+        value = _as_array(stored[name])
+        if value is None:
+            return f"{name} is not a list of numbers"
+        expected = actual[name]
+        if value.shape != expected.shape:
+            return f"{name} has {value.size} values, the feature {expected.size}"
+        off = np.abs(value - expected) > tolerance
+        if off.any():
+            j = int(np.argmax(np.abs(value - expected) - tolerance))
+            where = f"[{j}]" if expected.size > 1 else ""
+            return f"{name}{where} is {value[j]:.6g}, the data gives {expected[j]:.6g}"
+    quantiles = [(q, _as_array(stored[q])) for q in QUANTILE_ORDER if q in stored]
+    for (qa, a), (qb, b) in zip(quantiles, quantiles[1:], strict=False):
+        if a is not None and b is not None and a.shape == b.shape and np.any(a > b + tolerance):
+            return f"{qa} is above {qb}"
+    for q, value in quantiles:
+        if value is not None and value.shape == actual["min"].shape and (
+            np.any(value < actual["min"] - tolerance) or np.any(value > actual["max"] + tolerance)
+        ):
+            return f"{q} lies outside the data's min..max"
+    return None
+
+
+class StatsCheck:
+    """Feed every episode's arrays with :meth:`add`; :meth:`finish` gives the findings."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.root = Path(dataset.path)
+        self.version = str(dataset.info.get("codebase_version"))
+        self.keys = [
+            k for k, f in dataset.features.items()
+            if f.kind in (FeatureKind.VECTOR, FeatureKind.SCALAR) and f.dtype not in ("string", "str")
+        ]
+        self.stored = read_stats(self.root)
+        self.moments = {k: _Moments() for k in self.keys}
+        self.complete = True  # every episode's arrays were read
+        self.per_episode = self._stored_episode_stats()
+        self.episode_findings: list[tuple[int, str, str]] = []  # (episode, key, what)
+        # GR00T embodiment datasets (modality.json) carry the embodiment's stats by design
+        self.embodiment_stats = (self.root / MODALITY_PATH).is_file()
+
+    def _stored_episode_stats(self) -> dict[int, dict[str, Any]]:
+        if self.version == V30:
+            try:
+                files = episode_meta_files(self.root)
+            except Exception:  # noqa: BLE001 - reported by the format checks
+                return {}
+            out: dict[int, dict[str, Any]] = {}
+            for path in files:
+                try:
+                    names = pq.read_schema(path).names
+                    wanted = [n for n in names if n.startswith("stats/") and n.split("/")[1] in self.keys]
+                    if not wanted or "episode_index" not in names:
+                        continue
+                    table = pq.read_table(path, columns=["episode_index", *wanted]).to_pydict()
+                except PARQUET_ERRORS:
+                    continue
+                for row, index in enumerate(table["episode_index"]):
+                    entry = out.setdefault(int(index), {})
+                    for name in wanted:
+                        _, key, stat = name.split("/", 2)
+                        entry.setdefault(key, {})[stat] = table[name][row]
+            return out
+        path = self.root / EPISODES_STATS_JSONL
+        if not path.is_file():
+            return {}
+        try:
+            rows = read_jsonl(path)
+        except Exception:  # noqa: BLE001 - reported by the format checks
+            return {}
+        return {
+            int(r["episode_index"]): r.get("stats") or {}
+            for r in rows
+            if isinstance(r, dict) and isinstance(r.get("episode_index"), int)
+        }
+
+    def add(self, episode: Episode, arrays: dict[str, np.ndarray] | None) -> None:
+        """The episode's values per key (None: unreadable, the global comparison is skipped)."""
+        if arrays is None or any(k not in arrays for k in self.keys):
+            self.complete = False
+            return
+        stored = self.per_episode.get(episode.index, {})
+        for key in self.keys:
+            actual = episode_stats(arrays[key])
+            self.moments[key].add(actual)
+            if key in stored:
+                what = disagreement(stored[key], actual)
+                if what:
+                    self.episode_findings.append((episode.index, key, what))
+
+    def finish(self) -> list[Problem]:
+        problems: list[Problem] = []
+        per_episode_file = str(self.root / ("meta/episodes" if self.version == V30 else EPISODES_STATS_JSONL))
+        for index, key, what in self.episode_findings[:50]:
+            problems.append(Problem(
+                per_episode_file,
+                f"stored stats of {key} do not describe episode {index}: {what}",
+                "recompute the episode stats (rewrite the dataset with the studio)",
+                "error", "episode_stats_mismatch", f"episode {index}", True,
+            ))
+        if len(self.episode_findings) > 50:
+            problems.append(Problem(
+                per_episode_file, f"{len(self.episode_findings) - 50} more episode stats disagree with the data",
+                "recompute the episode stats", "error", "episode_stats_mismatch", None, True,
+            ))
+        stats_file = str(self.root / STATS_PATH)
+        if self.stored and self.complete and self.dataset.episodes:
+            for key in self.keys:
+                if key not in self.stored:
+                    continue
+                actual = self.moments[key].stats()
+                if actual is None:
+                    continue
+                what = disagreement(self.stored[key], actual)
+                if what is None:
+                    continue
+                if self.embodiment_stats:
+                    problems.append(Problem(
+                        stats_file, f"stats of {key} do not describe this data ({what}); modality.json marks a "
+                        "GR00T embodiment dataset, whose stats.json is the embodiment's",
+                        "nothing to do if the stats were copied from the embodiment on purpose",
+                        "info", "stats_mismatch", None, False,
+                    ))
+                else:
+                    problems.append(Problem(
+                        stats_file, f"stats of {key} do not describe the data: {what}",
+                        "recompute meta/stats.json (rewrite the dataset with the studio): training normalises "
+                        "with it", "error", "stats_mismatch", None, True,
+                    ))
+        if self.stored and self.version != V30:
+            lacking = [
+                k for k in self.keys
+                if isinstance(self.stored.get(k), dict)
+                and self.dataset.features[k].kind is FeatureKind.VECTOR
+                and not all(q in self.stored[k] for q in GROOT_QUANTILES)
+            ]
+            if lacking:
+                problems.append(Problem(
+                    stats_file, f"stats of {', '.join(lacking)} have no q01/q99 (GR00T's loader reads them)",
+                    "add the quantiles (rewrite with the studio, or recompute meta/stats.json)",
+                    "warning", "stats_no_quantiles", None, True,
+                ))
+        return problems
