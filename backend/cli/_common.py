@@ -1,13 +1,38 @@
-"""Shared bits for CLI commands: a terminal progress bar and JSON output."""
+"""Shared bits for CLI commands: path arguments, a terminal progress bar and JSON output."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+from backend.paths import looks_like_path, user_path
 from backend.progress import Progress
+
+
+# -- path arguments: absolute from the moment they are parsed ---------------------------------------
+# Every argument naming a file or folder uses one of these as its argparse ``type``, so the command
+# body, its threads, child processes and jobs only ever see absolute paths (``backend.paths``).
+def path_arg(text: str) -> str:
+    """A path argument as an absolute path string (``~`` expanded, the spelling otherwise kept)."""
+    try:
+        return str(user_path(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def path_type(text: str) -> Path:
+    """``path_arg`` as a Path, for command bodies that take Paths."""
+    return Path(path_arg(text))
+
+
+def name_or_path_arg(text: str) -> str:
+    """A value that is a built-in name or a file (a preset key or a JSON file, a motion name or a CSV
+    file, a port or a link to one): made absolute only when it names a file (``looks_like_path``)."""
+    return path_arg(text) if looks_like_path(text) else text
 
 
 class TerminalProgress(Progress):

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from backend.cli._common import print_json
+from backend.cli._common import name_or_path_arg, path_arg, print_json
 from backend.errors import StudioError
 
 
@@ -19,10 +19,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and save the calibration JSON. --load writes an existing file to the servos; --show prints "
         "what the servos store.",
     )
-    p.add_argument("--port", required=True, help="serial port (/dev/ttyACM0, /dev/leader, a virtual arm...)")
+    p.add_argument(
+        "--port",
+        required=True,
+        type=name_or_path_arg,
+        help="serial port (/dev/ttyACM0, /dev/leader, a virtual arm...)",
+    )
     p.add_argument("--role", choices=("leader", "follower"), default="leader")
     p.add_argument("--id", dest="arm_id", help="arm id: the file name LeRobot uses (default so101_<role>)")
-    p.add_argument("--out", help="where to save (default: LeRobot's calibration folder for the role and id)")
+    p.add_argument(
+        "--out",
+        type=path_arg,
+        help="where to save (default: LeRobot's calibration folder for the role and id)",
+    )
     p.add_argument(
         "--full-turn",
         nargs="*",
@@ -38,7 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --no-prompt: seconds before the middle pose is read",
     )
     p.add_argument("--sweep-seconds", type=float, default=15.0, help="with --no-prompt: length of the sweep")
-    p.add_argument("--load", metavar="FILE", help="write this LeRobot calibration file to the servos instead")
+    p.add_argument(
+        "--load",
+        metavar="FILE",
+        type=path_arg,
+        help="write this LeRobot calibration file to the servos instead",
+    )
     p.add_argument("--show", action="store_true", help="print the calibration stored in the servos")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=run)

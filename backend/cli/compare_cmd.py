@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 from backend.atomic import refuse_inside_inputs
-from backend.cli._common import TerminalProgress, print_json
+from backend.cli._common import TerminalProgress, path_arg, print_json
 from backend.compare.align import ALIGN_MODES
 from backend.compare.batch import SORT_KEYS, BatchResult, compare_batch
 from backend.compare.core import PairResult, Trajectory, compare_trajectories
@@ -53,8 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "jerk and end-effector divergence, in one unit (degrees for SO-101 joints). A is the source, "
         "B the generated side. Without episode numbers: all paired episodes, worst first.",
     )
-    parser.add_argument("a", metavar="A_PATH[:EPISODE]", help="source dataset, optionally :EPISODE")
-    parser.add_argument("b", metavar="B_PATH[:EPISODE]", help="generated dataset, optionally :EPISODE")
+    parser.add_argument(
+        "a", metavar="A_PATH[:EPISODE]", type=path_arg, help="source dataset, optionally :EPISODE"
+    )
+    parser.add_argument(
+        "b", metavar="B_PATH[:EPISODE]", type=path_arg, help="generated dataset, optionally :EPISODE"
+    )
     parser.add_argument("--feature", default="action", help="action (default), state, or a feature key")
     parser.add_argument(
         "--align",
@@ -86,7 +90,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, default=None, help="batch: print only the N worst rows")
     parser.add_argument("--no-dtw", action="store_true", help="skip the DTW distance (faster batches)")
     parser.add_argument(
-        "--report", metavar="DIR", help="also write report.html, metrics.csv/batch.csv, summary.json"
+        "--report",
+        metavar="DIR",
+        type=path_arg,
+        help="also write report.html, metrics.csv/batch.csv, summary.json",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=run)

@@ -13,8 +13,9 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from backend.cli._common import TerminalProgress, print_json
+from backend.cli._common import TerminalProgress, path_arg, path_type, print_json
 from backend.errors import StudioError
+from backend.paths import user_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
     p = sub.add_parser("hdf5-to-lerobot", help="LeIsaac HDF5 recordings -> LeRobot dataset")
-    p.add_argument("sources", nargs="+", type=Path, metavar="SRC.hdf5")
-    p.add_argument("--out", required=True, type=Path, help="output dataset folder (must not exist)")
+    p.add_argument("sources", nargs="+", type=path_type, metavar="SRC.hdf5")
+    p.add_argument("--out", required=True, type=path_type, help="output dataset folder (must not exist)")
     p.add_argument(
         "--task",
         default="",
@@ -64,9 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "lerobot-to-hdf5", help="LeRobot / IDM actions + source HDF5 -> replayable LeIsaac HDF5"
     )
-    p.add_argument("dataset", type=Path, metavar="DATASET")
-    p.add_argument("--template", required=True, type=Path, help="the source LeIsaac .hdf5")
-    p.add_argument("--out", required=True, type=Path, help="output .hdf5 (must not exist)")
+    p.add_argument("dataset", type=path_type, metavar="DATASET")
+    p.add_argument("--template", required=True, type=path_type, help="the source LeIsaac .hdf5")
+    p.add_argument("--out", required=True, type=path_type, help="output .hdf5 (must not exist)")
     p.add_argument(
         "--map",
         action="append",
@@ -109,8 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("lerobot-v2-to-v3", "v3.0", "LeRobot v2.0/v2.1 -> v3.0"),
     ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("source", type=Path, metavar="SRC")
-        p.add_argument("--out", required=True, type=Path)
+        p.add_argument("source", type=path_type, metavar="SRC")
+        p.add_argument("--out", required=True, type=path_type)
         p.add_argument(
             "--codec",
             default="keep" if target == "v3.0" else "h264",
@@ -125,17 +126,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.add_argument(
                 "--modality",
                 default="auto",
+                type=_modality_arg,
                 help="meta/modality.json: auto (keep the source's or make one for SO-101), none, or a file",
             )
         _common_flags(p)
         p.set_defaults(func=_run_versions, target=target)
 
     p = sub.add_parser("transcode", help="re-encode a dataset's videos to H.264 into a new folder")
-    p.add_argument("source", type=Path, metavar="SRC")
+    p.add_argument("source", type=path_type, metavar="SRC")
     p.add_argument("--codec", default="h264", choices=["h264"])
     p.add_argument(
         "--out",
-        type=Path,
+        type=path_type,
         default=None,
         help="new dataset folder (default: SRC_h264 beside the source; the source is never changed)",
     )
@@ -178,6 +180,15 @@ def _split(text: str | None, cast: Any = str) -> list[Any] | None:
         return [cast(t) for t in items]
     except ValueError as error:
         raise StudioError(f"cannot read the list {text!r} ({error})") from None
+
+
+def _modality_arg(text: str) -> str:
+    return text if text in ("auto", "none") else path_arg(text)
+
+
+def _file_key(key: str) -> str:
+    """A --task-for FILE: a path (it has a folder part or ~) made absolute; a bare file name kept."""
+    return str(user_path(key)) if "/" in key or key.startswith("~") else key
 
 
 def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
@@ -232,7 +243,7 @@ def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
     options = module.Hdf5ToLerobotOptions(
         out=args.out,
         task=args.task,
-        tasks=dict(_pairs(args.task_for, "--task-for")),
+        tasks={_file_key(key): text for key, text in _pairs(args.task_for, "--task-for")},
         format=args.format,
         robot=args.robot,
         fps=args.fps,

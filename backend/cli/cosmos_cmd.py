@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cli._common import TerminalProgress, print_json
+from backend.cli._common import TerminalProgress, path_arg, print_json
 from backend.cosmos.batch import BatchOptions, build_batch, check_batch_file, parse_setting
 from backend.cosmos.selection import parse_indices
 from backend.cosmos.trainset import (
@@ -25,7 +25,9 @@ def _selection_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="apply the dataset's curation (excluded episodes, trims, task edits from Browse)",
     )
-    group.add_argument("--curation", metavar="FILE", help="apply the curation decisions in FILE")
+    group.add_argument(
+        "--curation", metavar="FILE", type=path_arg, help="apply the curation decisions in FILE"
+    )
 
 
 def _curation(args: argparse.Namespace) -> bool | str | None:
@@ -37,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="cosmos_command", metavar="SUBCOMMAND", required=True)
 
     train = sub.add_parser("trainset", help="videos/<n>.mp4 + metas/<n>.txt for post-training")
-    train.add_argument("dataset")
-    train.add_argument("--out", required=True)
+    train.add_argument("dataset", type=path_arg)
+    train.add_argument("--out", required=True, type=path_arg)
     train.add_argument(
         "--overwrite", action="store_true", help="replace an earlier training set of the studio (only that)"
     )
@@ -56,9 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(func=run_trainset)
 
     batch = sub.add_parser("batch", help="a JSONL batch inference file, one sample per episode")
-    batch.add_argument("dataset")
+    batch.add_argument("dataset", type=path_arg)
     batch.add_argument(
-        "--out", required=True, help="FILE.jsonl (inputs that need writing go to FILE_inputs/)"
+        "--out", required=True, type=path_arg, help="FILE.jsonl (inputs that need writing go to FILE_inputs/)"
     )
     batch.add_argument("--camera")
     _selection_args(batch)
@@ -81,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     batch.set_defaults(func=run_batch)
 
     check = sub.add_parser("check-batch", help="check a batch file the way Cosmos will read it")
-    check.add_argument("file")
+    check.add_argument("file", type=path_arg)
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=run_check_batch)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from backend.cli._common import TerminalProgress, print_json
+from backend.cli._common import TerminalProgress, path_arg, print_json
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
 from backend.errors import StudioError
 
@@ -39,12 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="curate_action", metavar="ACTION", required=True)
 
     show = actions.add_parser("show", help="list the decisions stored for a dataset")
-    show.add_argument("dataset")
+    show.add_argument("dataset", type=path_arg)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
 
     edit = actions.add_parser("set", help="change the decisions of one episode (undoable)")
-    edit.add_argument("dataset")
+    edit.add_argument("dataset", type=path_arg)
     edit.add_argument("episode", type=int)
     edit.add_argument("--rating", choices=["good", "bad", "none"])
     flag = edit.add_mutually_exclusive_group()
@@ -64,19 +64,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     for name, help_text in (("undo", "undo the last change"), ("redo", "redo the last undone change")):
         sub = actions.add_parser(name, help=help_text)
-        sub.add_argument("dataset")
+        sub.add_argument("dataset", type=path_arg)
         sub.set_defaults(func=run_undo if name == "undo" else run_redo)
 
     export = actions.add_parser(
         "export", help="write a curated copy of the dataset (or the decisions as JSON)"
     )
-    export.add_argument("dataset")
+    export.add_argument("dataset", type=path_arg)
     target = export.add_mutually_exclusive_group(required=True)
     target.add_argument(
-        "--out", help="output .hdf5 file or dataset folder (must not exist unless --overwrite)"
+        "--out", type=path_arg, help="output .hdf5 file or dataset folder (must not exist unless --overwrite)"
     )
     target.add_argument(
-        "--decisions", metavar="FILE.json", help="write the decisions and the export plan as JSON"
+        "--decisions",
+        metavar="FILE.json",
+        type=path_arg,
+        help="write the decisions and the export plan as JSON",
     )
     export.add_argument("--format", help="hdf5 | v2.1 | v3.0 (default: the dataset's own format)")
     export.add_argument("--codec", choices=["h264", "av1", "hevc"], help="video codec for LeRobot outputs")

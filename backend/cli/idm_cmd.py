@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from backend.cli._common import TerminalProgress, print_json
+from backend.cli._common import TerminalProgress, name_or_path_arg, path_arg, print_json
 from backend.idm.kit import KitOptions, build_kit
 from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
 
@@ -16,16 +16,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="idm_command", metavar="SUBCOMMAND", required=True)
 
     prep = sub.add_parser("prepare", help="Cosmos outputs -> the IDM's input dataset (256x256, 16 fps)")
-    prep.add_argument("cosmos_out", help="Cosmos inference output folder (<name>.mp4 + <name>.json)")
-    prep.add_argument("--embodiment", default="so101", help="preset key or a preset JSON file")
+    prep.add_argument(
+        "cosmos_out", type=path_arg, help="Cosmos inference output folder (<name>.mp4 + <name>.json)"
+    )
+    prep.add_argument(
+        "--embodiment", default="so101", type=name_or_path_arg, help="preset key or a preset JSON file"
+    )
     prep.add_argument(
         "--out",
         required=True,
+        type=path_arg,
         help="folder named <embodiment>.<name>, e.g. so101.generated (with --split-tasks: any folder)",
     )
-    prep.add_argument("--source-dataset", help="LeRobot dataset: prompt fallback and stats.json")
     prep.add_argument(
-        "--metadata", help="folder with modality.json + stats.json, e.g. a kit's global_metadata/so101"
+        "--source-dataset", type=path_arg, help="LeRobot dataset: prompt fallback and stats.json"
+    )
+    prep.add_argument(
+        "--metadata",
+        type=path_arg,
+        help="folder with modality.json + stats.json, e.g. a kit's global_metadata/so101",
     )
     prep.add_argument("--camera", help="video key of the embodiment to write (default: the preset's first)")
     prep.add_argument("--min-frames", type=int, default=93)
@@ -38,11 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prep.set_defaults(func=run_prepare)
 
     kit = sub.add_parser("kit", help="modality.json, stats.json, DataConfig and conf.yaml for an embodiment")
-    kit.add_argument("dataset")
-    kit.add_argument("--embodiment", default="so101", help="preset key or a preset JSON file")
-    kit.add_argument("--out", required=True)
+    kit.add_argument("dataset", type=path_arg)
+    kit.add_argument(
+        "--embodiment", default="so101", type=name_or_path_arg, help="preset key or a preset JSON file"
+    )
+    kit.add_argument("--out", required=True, type=path_arg)
     kit.add_argument("--camera", action="append", help="camera(s) to include (default: the preset's)")
-    kit.add_argument("--checkpoint", help="IDM checkpoint folder to receive experiment_cfg/conf.yaml")
+    kit.add_argument(
+        "--checkpoint", type=path_arg, help="IDM checkpoint folder to receive experiment_cfg/conf.yaml"
+    )
     kit.add_argument("--overwrite-conf", action="store_true")
     kit.add_argument("--overwrite", action="store_true", help="replace an existing kit folder")
     kit.add_argument("--json", action="store_true")

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.cli._common import print_json
+from backend.cli._common import path_arg, print_json
 from backend.errors import StudioError
 
 
@@ -39,12 +39,15 @@ class _DashDashParser(argparse.ArgumentParser):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     top = argparse.ArgumentParser(add_help=False)
-    top.add_argument("--db", help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)")
+    top.add_argument("--db", type=path_arg, help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)")
     # the actions repeat --db without a default, so `jobs --db X list` keeps X (argparse lets a
     # subparser's default overwrite the value parsed before the action)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--db", default=argparse.SUPPRESS, help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)"
+        "--db",
+        default=argparse.SUPPRESS,
+        type=path_arg,
+        help="job store (default $ROLLOUT_STUDIO_HOME/jobs/jobs.sqlite)",
     )
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="machine-readable output")
@@ -146,10 +149,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tool", help="cosmos-predict2.5, cosmos-reason2, gr00t-dreams, leisaac, isaac-gr00t, ..."
     )
-    p.add_argument("--repo", help="the tool's repository checkout")
+    p.add_argument("--repo", type=_optional_path, help="the tool's repository checkout")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--python", help='interpreter command, e.g. /opt/venv/bin/python or "uv run python"')
-    group.add_argument("--venv", help="a virtual environment folder (uses its bin/python)")
+    group.add_argument("--venv", type=path_arg, help="a virtual environment folder (uses its bin/python)")
     group.add_argument("--conda", metavar="ENV", help="a conda environment (conda run -n ENV python)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra variable (repeat)")
     p.add_argument("--unset-env", action="append", default=[], metavar="KEY")
@@ -185,6 +188,11 @@ def _store(args: argparse.Namespace, create: bool = True):
     from backend.jobs.store import JobStore
 
     return JobStore(Path(args.db).expanduser() if args.db else default_db_path(), create=create)
+
+
+def _optional_path(text: str) -> str:
+    """A path argument where '' means "none" (clears the setting)."""
+    return path_arg(text) if text else ""
 
 
 def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:

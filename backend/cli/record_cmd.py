@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 
-from backend.cli._common import print_json
+from backend.cli._common import name_or_path_arg, path_arg, print_json
 from backend.errors import StudioError
 
 
@@ -23,10 +23,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "episode, N ends it as a success, R as a failure, Q (or Ctrl+C) quits. Without one, episodes "
         "start by themselves and end by the --episode-seconds timer as successes.",
     )
-    p.add_argument("--leader", required=True, metavar="PORT", help="leader arm serial port")
-    p.add_argument("--follower", metavar="PORT", help="follower arm serial port (driven from the leader)")
-    p.add_argument("--leader-calibration", metavar="FILE", help="LeRobot calibration JSON of the leader")
-    p.add_argument("--follower-calibration", metavar="FILE", help="LeRobot calibration JSON of the follower")
+    p.add_argument(
+        "--leader", required=True, metavar="PORT", type=name_or_path_arg, help="leader arm serial port"
+    )
+    p.add_argument(
+        "--follower",
+        metavar="PORT",
+        type=name_or_path_arg,
+        help="follower arm serial port (driven from the leader)",
+    )
+    p.add_argument(
+        "--leader-calibration", metavar="FILE", type=path_arg, help="LeRobot calibration JSON of the leader"
+    )
+    p.add_argument(
+        "--follower-calibration",
+        metavar="FILE",
+        type=path_arg,
+        help="LeRobot calibration JSON of the follower",
+    )
     p.add_argument("--leader-id", default="so101_leader", help="arm id to find the leader's calibration")
     p.add_argument(
         "--follower-id", default="so101_follower", help="arm id to find the follower's calibration"
@@ -44,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--camera-fps", type=float, help="frame rate asked of cameras (default 30; files: their own)"
     )
-    p.add_argument("--out", required=True, help="output .hdf5 file or LeRobot dataset folder")
+    p.add_argument("--out", required=True, type=path_arg, help="output .hdf5 file or LeRobot dataset folder")
     p.add_argument(
         "--format", dest="fmt", choices=("hdf5", "lerobot"), help="default: from --out (.hdf5 -> hdf5)"
     )
@@ -82,7 +96,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Close demos a crash left unfinished as interrupted (no success attribute, trimmed to "
         "the rows every dataset has), or drop them. For a LeRobot dataset the unfinished episode is dropped.",
     )
-    q.add_argument("path", help="the .hdf5 file or LeRobot dataset folder")
+    q.add_argument("path", type=path_arg, help="the .hdf5 file or LeRobot dataset folder")
     q.add_argument("--drop", action="store_true", help="drop unfinished demos instead of keeping them")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_recover)
@@ -96,6 +110,11 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
     except ValueError as error:
         raise StudioError(f"--camera-size {text!r} is not WxH", None, "e.g. 640x480") from error
     return w, h
+
+
+def _camera_source(source: str) -> str:
+    """A camera index or ``pattern...`` as given; a device or video file as an absolute path."""
+    return source if source.isdigit() or source.startswith("pattern") else path_arg(source)
 
 
 class _Keys:
@@ -148,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     rate = args.rate or (60.0 if fmt == "hdf5" else 30.0)
     if rate <= 0 or rate > 1000:
         raise StudioError(f"--rate {rate} is out of range", None, "use 30 or 60")
-    cameras = dict(parse_camera_arg(c) for c in args.camera)
+    cameras = {name: _camera_source(source) for name, source in map(parse_camera_arg, args.camera)}
     use_keys = sys.stdin.isatty() and not args.no_keys
     if not use_keys and args.episode_seconds is None:
         raise StudioError(

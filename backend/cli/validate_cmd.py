@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from backend.cli._common import print_json
+from backend.cli._common import path_arg, print_json
 from backend.errors import StudioError
 from backend.formats import detect_format, open_dataset, validate_path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("validate", help="check a dataset's consistency (exit 1 on problems)")
-    parser.add_argument("path")
+    parser.add_argument("path", type=path_arg)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--strict", action="store_true", help="warnings count as problems too")
     parser.set_defaults(func=run)

@@ -10,6 +10,7 @@ import threading
 import time
 
 from backend.atomic import register_state_root, remove_path
+from backend.cli._common import name_or_path_arg, path_arg
 from backend.errors import StudioError
 
 
@@ -21,14 +22,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Prints the device path on the first line, then serves until stopped (Ctrl+C).",
     )
     p.add_argument(
-        "--motion", default="wave", help="still|wave|pick|sweep|calibrate or a .csv/.json/.hdf5 file"
+        "--motion",
+        default="wave",
+        type=name_or_path_arg,
+        help="still|wave|pick|sweep|calibrate or a .csv/.json/.hdf5 file",
     )
     p.add_argument("--name", default="leader", help="name shown in port lists (default leader)")
-    p.add_argument("--link", help="also create this symlink to the device (stable across reconnects)")
+    p.add_argument(
+        "--link", type=path_arg, help="also create this symlink to the device (stable across reconnects)"
+    )
     p.add_argument("--assembly", type=int, default=0, choices=(0, 1), help="which built-in assembly offsets")
     p.add_argument("--calibrated", action="store_true", help="start with a calibration stored in the servos")
     p.add_argument(
-        "--write-calibration", metavar="FILE", help="write the arm's ideal LeRobot calibration JSON"
+        "--write-calibration",
+        metavar="FILE",
+        type=path_arg,
+        help="write the arm's ideal LeRobot calibration JSON",
     )
     p.add_argument("--speed", type=float, default=1.0, help="motion speed factor")
     p.add_argument("--fault-rate", type=float, default=0.0, help="probability of a lost or corrupt reply")

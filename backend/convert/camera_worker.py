@@ -10,6 +10,10 @@ the writer's video settings and computes LeRobot's image statistics, episode aft
 waiting for the parent. The parent only writes the parquet rows and adopts each finished mp4
 (``LeRobotEpisodeWriter.add_encoded_video``).
 
+Paths: the child works in ``WORKER_CWD``, not the parent's folder, so every path it gets is absolute
+(``CameraWorker.submit`` makes them so against the parent's working folder, and the child refuses a
+relative one): a relative path could otherwise name another file of the same name there.
+
 Messages are JSON lines (no pickle): the job list on the child's stdin; ``progress`` / ``done`` /
 ``error`` lines on its stdout. The child dies with the parent (``PR_SET_PDEATHSIG`` on Linux, or a
 broken pipe) and is killed on cancel; what it wrote lies in the writer's temporary folder, which
@@ -25,13 +29,15 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 SLAB = 10  # frames read at a time
+# the child's working folder: holds no user data, so nothing is found there by a relative name
+WORKER_CWD = Path(os.sep)
 READ_AHEAD = 3  # slabs read ahead of the encoder
 
 
@@ -101,19 +107,25 @@ class CameraWorker:
         # no BLAS here: idle OpenBLAS threads spin on sched_yield (~10% of a core measured)
         env.setdefault("OPENBLAS_NUM_THREADS", "1")
         env.setdefault("OMP_NUM_THREADS", "1")
-        # started before the jobs are known: its imports overlap the parent's set-up
+        # started before the jobs are known: its imports overlap the parent's set-up. -P: the
+        # working folder is not on sys.path (the package comes from PYTHONPATH)
         self._proc: subprocess.Popen | None = subprocess.Popen(
-            [sys.executable, "-m", "backend.convert.camera_worker"],
+            [sys.executable, "-P", "-m", "backend.convert.camera_worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
-            cwd=root,
+            cwd=WORKER_CWD,
         )
         self._reader: threading.Thread | None = None
 
     def submit(self, jobs: list[EncodeJob], video: VideoSettings) -> None:
+        """Hand the child its episodes; relative paths are made absolute here, in the parent's folder."""
         assert self._proc is not None and self._proc.stdin is not None
-        message = {"jobs": [asdict(job) for job in jobs], "video": asdict(video)}
+        absolute = [
+            replace(job, source=str(Path(job.source).absolute()), out=str(Path(job.out).absolute()))
+            for job in jobs
+        ]
+        message = {"jobs": [asdict(job) for job in absolute], "video": asdict(video)}
         try:
             self._proc.stdin.write((json.dumps(message) + "\n").encode())
             self._proc.stdin.flush()
@@ -396,6 +408,11 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
         return 0
     work = json.loads(line)
     jobs, video = work["jobs"], work["video"]
+    for number, job in enumerate(jobs):  # a relative path means another file here: never guess
+        for key in ("source", "out"):
+            if not os.path.isabs(job[key]):
+                send({"error": f"{job[key]}: not an absolute path (camera process)", "job": number})
+                return 1
     blocks: queue.Queue = queue.Queue()  # bounded by the buffers
     stop = threading.Event()
     buffers = _Buffers(READ_AHEAD + 1, stop)

@@ -18,6 +18,7 @@ from types import ModuleType
 from backend.errors import StudioError, UnknownFormatError
 from backend.formats.base import DatasetWriter, WriterSpec
 from backend.model import Dataset, DatasetFormat
+from backend.paths import file_problem, folder_problem
 from backend.validation import Problem
 
 FORMAT_MODULES = [
@@ -33,8 +34,9 @@ def _modules() -> list[ModuleType]:
 
 def detect_format(path: str | Path) -> tuple[DatasetFormat, ModuleType]:
     path = Path(path)
-    if not path.exists():
-        raise StudioError("no such file or folder", path)
+    problem = folder_problem(path) if path.is_dir() else file_problem(path)
+    if problem is not None:  # not found, permission denied: said as such, not "unknown format"
+        raise problem
     for module in _modules():
         fmt = module.detect(path)
         if fmt is not None:

@@ -18,7 +18,7 @@ import h5py
 
 from backend.errors import StudioError
 from backend.formats.base import WriterSpec
-from backend.formats.leisaac_hdf5._common import DEFAULT_FPS, SUFFIXES, demo_number
+from backend.formats.leisaac_hdf5._common import DEFAULT_FPS, SUFFIXES, demo_number, has_hdf5_signature
 from backend.formats.leisaac_hdf5.copy import copy_to_hdf5, writer_spec_for
 from backend.formats.leisaac_hdf5.reader import LeIsaacReader, open_dataset, read_initial_state
 from backend.formats.leisaac_hdf5.validate import validate
@@ -43,31 +43,13 @@ __all__ = [
     "writer_spec_for",
 ]
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-def _has_signature(path: Path) -> bool:
-    """HDF5 files start with the signature at offset 0, 512, 1024, 2048, ... (user block)."""
-    try:
-        with path.open("rb") as handle:
-            offset = 0
-            while offset <= (1 << 16):
-                handle.seek(offset)
-                if handle.read(8) == _HDF5_SIGNATURE:
-                    return True
-                offset = 512 if offset == 0 else offset * 2
-    except OSError:
-        return False
-    return False
-
-
 def detect(path: Path) -> DatasetFormat | None:
     """A file with a /data group of demo_N groups; a broken .hdf5/.h5 is claimed by its name."""
     path = Path(path)
     if not path.is_file():
         return None
     named = path.suffix.lower() in SUFFIXES
-    if not named and not _has_signature(path):
+    if not named and not has_hdf5_signature(path):
         return None
     try:
         with h5py.File(path, "r") as h5:

@@ -19,9 +19,11 @@ import h5py
 import numpy as np
 
 from backend.errors import FormatError
+from backend.paths import file_problem
 from backend.units import SO101_JOINTS, JointSpace, Unit
 
 SUFFIXES = (".hdf5", ".h5", ".he5")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 DEMO_NAME = re.compile(r"^demo_(\d+)$")
 DEFAULT_FPS = 30.0
 CHUNK_FRAMES = 100  # LeIsaac's streaming writer appends and chunks by 100 steps
@@ -58,12 +60,34 @@ def short_error(error: BaseException) -> str:
     return text or type(error).__name__
 
 
+def has_hdf5_signature(path: Path) -> bool:
+    """HDF5 files start with the signature at offset 0, 512, 1024, 2048, ... (user block)."""
+    try:
+        with Path(path).open("rb") as handle:
+            offset = 0
+            while offset <= (1 << 16):
+                handle.seek(offset)
+                if handle.read(8) == HDF5_SIGNATURE:
+                    return True
+                offset = 512 if offset == 0 else offset * 2
+    except OSError:
+        return False
+    return False
+
+
 def open_h5(path: Path, **kwargs: Any) -> h5py.File:
-    """Open read-only or raise FormatError naming the file and what is wrong with it."""
+    """Open read-only or raise a StudioError naming the file and what is wrong with it: not found,
+    permission denied, a folder (``backend.paths.file_problem``), not an HDF5 file, or (FormatError)
+    truncated or corrupt."""
     try:
         return h5py.File(path, "r", **kwargs)
     except OSError as error:
         first = error
+    problem = file_problem(path)  # no file to blame: say so, not "corrupt"
+    if problem is not None:
+        raise problem from None
+    if not has_hdf5_signature(path):
+        raise FormatError("not an HDF5 file", path, "give a LeIsaac / Isaac Lab .hdf5 recording") from None
     retries: list[dict[str, Any]] = [{"swmr": True}]  # SWMR files left open by a killed recorder
     if "lock" in str(first).lower():  # a recorder still has it open for writing
         retries.insert(0, {"locking": False})

@@ -49,6 +49,7 @@ from backend.model import (
     Stream,
     VideoInfo,
 )
+from backend.paths import NOT_FOUND, file_problem, folder_problem
 from backend.units import JointSpace, detect_lerobot_unit
 
 PARQUET_ERRORS = (pa.ArrowException, OSError, ValueError)
@@ -57,6 +58,9 @@ PARQUET_ERRORS = (pa.ArrowException, OSError, ValueError)
 # -- metadata ---------------------------------------------------------------------------------------
 def read_info(root: Path) -> dict[str, Any]:
     info_path = root / INFO_PATH
+    problem = file_problem(info_path)
+    if problem is not None and problem.problem != NOT_FOUND:  # unreadable, not broken: say which
+        raise problem
     if not info_path.is_file():
         raise FormatError(
             "not a LeRobot dataset: meta/info.json is missing",
@@ -467,8 +471,11 @@ def _video_has_files_v30(root: Path, info: dict[str, Any], key: str, rows: list[
 
 def open_lerobot(root: Path) -> Dataset:
     root = Path(root)
-    if not root.is_dir():
+    if root.is_file():
         raise FormatError("not a LeRobot dataset folder", root, "pick the folder that holds meta/info.json")
+    problem = folder_problem(root)  # not found, permission denied: said as such
+    if problem is not None:
+        raise problem
     info = read_info(root)
     fmt = format_for_version(info["codebase_version"])
     assert fmt is not None
