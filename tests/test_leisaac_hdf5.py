@@ -285,16 +285,17 @@ def test_truncated_and_garbage_files_give_one_clear_error(tmp_path: Path, single
     truncated.write_bytes(single.read_bytes()[: single.stat().st_size // 2])
     garbage = tmp_path / "garbage.h5"
     garbage.write_bytes(b"not an hdf5 file at all" * 10)
-    for path in (truncated, garbage):
+    # a file with the HDF5 signature that cannot be read is broken; one without is no HDF5 at all
+    for path, problem in ((truncated, "cannot read the HDF5 file ("), (garbage, "not an HDF5 file")):
         assert hdf5.detect(path) is DatasetFormat.LEISAAC_HDF5
         with pytest.raises(FormatError) as info:
             open_dataset(path)
         message = str(info.value)
-        assert message.startswith(f"{path}: cannot read the HDF5 file (")
+        assert message.startswith(f"{path}: {problem}")
         assert "\n" not in message and "Traceback" not in message
         problems = validate_path(path)
         assert len(problems) == 1 and problems[0].severity == "error"
-        assert problems[0].file == str(path) and problems[0].problem.startswith("cannot read the HDF5 file")
+        assert problems[0].file == str(path) and problems[0].problem.startswith(problem)
     # truncated files say what is wrong
     with pytest.raises(FormatError, match="truncated"):
         hdf5.open(truncated)
