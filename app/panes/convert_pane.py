@@ -47,6 +47,7 @@ from widgets.wizard_run import RunView
 HDF5_SUFFIXES = (".hdf5", ".h5", ".he5")
 PREVIEW_DELAY_MS = 300
 STEPS = ["Inputs", "Options", "Run", "Done"]
+RECORDED_RATE = "as recorded"  # the HDF5 -> LeRobot fps box at 0: the recordings' own rate
 
 
 def _is_hdf5(path: Path) -> bool:
@@ -189,8 +190,9 @@ class Hdf5ToLerobotFamily(Family):
         self.format = _combo([("LeRobot v2.1 (GR00T, IDM)", "v2.1"), ("LeRobot v3.0", "v3.0")])
         self.robot = _combo([("from the data", "auto"), ("SO-101", "so101"), ("bi-arm SO-101", "bi_so101")])
         self.fps = QDoubleSpinBox()
-        self.fps.setRange(1, 240)
-        self.fps.setValue(30)
+        self.fps.setRange(0, 240)
+        self.fps.setSpecialValueText(RECORDED_RATE)  # 0: the recordings' own rate, as read
+        self.fps.setValue(0)
         self.skip = _spin(0, 10000, 5)
         self.min_length = _spin(0, 100000, 10)
         self.demos = QLineEdit()
@@ -283,6 +285,9 @@ class Hdf5ToLerobotFamily(Family):
         ]
 
     def plan_arrived(self, plan: dict[str, Any]) -> None:
+        rate = (plan.get("details") or {}).get("fps")
+        if rate and not self.fps.value():
+            self.fps.setSpecialValueText(f"{RECORDED_RATE} ({rate:g})")
         available = (plan.get("details") or {}).get("available_cameras")
         if (
             available is None
@@ -310,7 +315,7 @@ class Hdf5ToLerobotFamily(Family):
             tasks=tasks,
             format=self.format.currentData(),
             robot=self.robot.currentData(),
-            fps=float(self.fps.value()),
+            fps=float(self.fps.value()) or None,
             skip_frames=self.skip.value(),
             min_length=self.min_length.value(),
             include_failed=self.include_failed.isChecked(),

@@ -18,7 +18,7 @@ Output frame ``t`` of an episode is source frame ``skip_frames + t``.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -40,6 +40,7 @@ from backend.convert.common import (
 from backend.errors import Cancelled, FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
+from backend.formats.leisaac_hdf5.reader import demo_task
 from backend.formats.lerobot.stats import ImageStats
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
@@ -59,7 +60,7 @@ class Hdf5ToLerobotOptions:
     tasks: dict[str, str] = field(default_factory=dict)  # per input file (path or file name) -> task
     format: str = "v2.1"  # "v2.1" | "v3.0"
     robot: str = "auto"  # "auto" | "so101" | "bi_so101"
-    fps: float = 30.0
+    fps: float | None = None  # None: the recordings' own rate (their fps, as the reader reads it)
     skip_frames: int = 5
     min_length: int = 10
     include_failed: bool = False
@@ -120,14 +121,29 @@ def _check_options(options: Hdf5ToLerobotOptions) -> None:
         raise StudioError(f"unknown robot {options.robot!r}", hint="use so101 or bi_so101")
     if options.skip_frames < 0 or options.min_length < 0:
         raise StudioError("--skip-frames and --min-length must be >= 0")
-    if not options.fps or options.fps <= 0:
+    if options.fps is not None and not options.fps > 0:
         raise StudioError(f"fps must be positive, got {options.fps}")
+
+
+def _with_rate(sources: list[_Source], options: Hdf5ToLerobotOptions) -> Hdf5ToLerobotOptions:
+    """``options`` with ``fps`` set: as given, else the rate the recordings were made at."""
+    if options.fps is not None:
+        return options
+    first = sources[0]
+    for other in sources[1:]:
+        if other.dataset.fps != first.dataset.fps:
+            raise StudioError(
+                f"was recorded at {other.dataset.fps:g} fps, {first.path.name} at {first.dataset.fps:g}",
+                other.path,
+                "convert them separately, or give the rate to write (--fps)",
+            )
+    return replace(options, fps=float(first.dataset.fps))
 
 
 def _recorded_task(dataset: Dataset) -> str:
     """The task text the demos carry (the studio's recorder writes a ``task`` attribute per demo),
     when every demo has the same one; else "" (LeIsaac's own files carry none)."""
-    texts = {str((e.extra.get("attrs") or {}).get("task") or "").strip() for e in dataset.episodes}
+    texts = {demo_task(e.extra.get("attrs") or {}).strip() for e in dataset.episodes}
     return texts.pop() if len(texts) == 1 else ""
 
 
@@ -312,6 +328,11 @@ def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
         result.errors.append(error.message)
         return result
     try:
+        try:
+            options = _with_rate(sources, options)
+        except StudioError as error:
+            result.errors.append(error.message)
+            return result
         features, warnings = _features(sources[0])
         result.warnings += warnings
         output_index = 0
@@ -409,6 +430,7 @@ def run(
     sources = _open_sources(inputs, options)
     summary = ConversionSummary(KIND, str(out.absolute()), fmt.value)
     try:
+        options = _with_rate(sources, options)
         features, warnings = _features(sources[0])
         for message in warnings:
             progress.warn(message)
