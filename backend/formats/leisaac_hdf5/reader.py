@@ -97,6 +97,8 @@ class _ImageStream(ArrayStream):
             raise FormatError(
                 f"cannot read frame {index} of {self._where} ({short_error(error)})", self._path
             ) from None
+        if image.dtype != np.uint8:
+            raise FormatError(f"{self._where} holds {image.dtype} frames, not uint8 RGB", self._path)
         if image.ndim == 3 and image.shape[-1] == 1:
             image = np.repeat(image, 3, axis=-1)
         elif image.ndim == 3 and image.shape[-1] == 4:
@@ -164,6 +166,9 @@ class LeIsaacReader(DatasetReader):
                 )
             else:
                 values = self._rows(episode, key, 0, episode.length)
+        if values.dtype.kind not in "biuf":  # text or objects where numbers belong
+            where = f"{episode.extra['demo']}/{key}"
+            raise FormatError(f"{where} holds {values.dtype} values, not numbers", self.path)
         feature = episode.dataset.features[key]
         if feature.space is not None and feature.space.unit is not Unit.OTHER:
             episode.dataset.check_finite(values, key, episode)
