@@ -139,6 +139,16 @@ class Episode:
     def duration(self) -> float:
         return self.length / self.dataset.fps if self.dataset.fps else 0.0
 
+    @property
+    def display_name(self) -> str:
+        """The episode as its format names it: ``demo_3`` (HDF5), ``episode 3`` (LeRobot), the sample
+        name (Cosmos outputs); messages about one episode use this."""
+        if self.dataset.format is DatasetFormat.LEISAAC_HDF5:
+            return str(self.extra.get("demo") or f"demo_{self.index}")
+        if self.dataset.format is DatasetFormat.COSMOS_OUTPUTS:
+            return str(self.extra.get("name") or self.source or self.index)
+        return f"episode {self.index}"
+
     def array(self, key: str) -> np.ndarray:
         """The episode's values of feature ``key`` (T, ...), loaded lazily."""
         with self._lock:
@@ -156,7 +166,9 @@ class Episode:
         space = feature.space or JointSpace(
             tuple(feature.names or [f"{key}[{i}]" for i in range(values.shape[1])]), Unit.OTHER
         )
-        return JointValues(np.asarray(values).reshape(len(values), -1), space)
+        values = np.asarray(values)
+        width = int(np.prod(values.shape[1:], dtype=np.int64))  # -1 cannot be inferred with 0 rows
+        return JointValues(values.reshape(len(values), width), space)
 
     def timestamps(self) -> np.ndarray:
         return np.arange(self.length, dtype=np.float64) / self.dataset.fps
@@ -244,8 +256,16 @@ class Dataset:
         return self.features[self.cameras[camera]].video
 
     def check_finite(self, values: np.ndarray, key: str, episode: Episode) -> np.ndarray:
-        """Readers call this so NaN/inf joint values surface as a clear error, not a broken plot."""
+        """Readers call this so NaN/inf joint values surface as a clear error, not a broken plot.
+
+        Corrupt values stop whatever reads them (a conversion would carry them into training data):
+        the error names the episode in its format's terms, the key and the first bad frame."""
         if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
-            bad = int(np.argwhere(~np.isfinite(values))[0][0])
-            raise FormatError(f"{key} of episode {episode.index} has NaN/inf at frame {bad}", self.path)
+            frame = int(np.argwhere(~np.isfinite(values))[0][0])
+            what = "NaN" if np.isnan(values[frame]).any() else "inf"
+            raise FormatError(
+                f"{episode.display_name}: {key} has {what} at frame {frame}",
+                self.path,
+                "exclude or trim this episode (Browse, or `rollout-studio curate`) and export a clean copy",
+            )
         return values

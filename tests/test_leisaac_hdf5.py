@@ -326,7 +326,7 @@ def test_nan_joint_values(tmp_path: Path) -> None:
     assert any("/data/demo_0: obs/joint_pos has 1 NaN/inf values (first at frame 2)" in x for x in lines)
     assert any("/data/demo_0: actions has 1 NaN/inf values (first at frame 4)" in x for x in lines)
     with hdf5.open(path) as ds:
-        with pytest.raises(FormatError, match="obs/joint_pos of episode 0 has NaN/inf at frame 2"):
+        with pytest.raises(FormatError, match="demo_0: obs/joint_pos has NaN at frame 2"):
             ds.episodes[0].array("obs/joint_pos")
 
 
