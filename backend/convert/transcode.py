@@ -31,6 +31,7 @@ from backend.convert.common import (
     check_output_target,
     options_dict,
 )
+from backend.convert.readable import check_lerobot_files
 from backend.errors import Cancelled, StudioError
 from backend.formats import open_dataset, validate_path
 from backend.media import probe, transcode
@@ -244,6 +245,8 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
     check_output_target(target, options.overwrite, [source])
     dataset, keys = _check(source, options)
     try:
+        # files other than the re-encoded videos are copied as they are: a corrupt one stops here
+        check_lerobot_files(source)
         fmt = dataset.format.value
         episodes = [(e.index, e.length) for e in dataset.episodes]
     finally:
