@@ -251,8 +251,14 @@ def _decode(path: Path) -> _Decoded:
             pts.append(int(frame.pts))
             keys.append(bool(frame.key_frame))
         return _Decoded(
-            frames, pts, keys, stream.time_base, Fraction(stream.average_rate or 30),
-            stream.codec_context.width, stream.codec_context.height, stream.codec_context.name,
+            frames,
+            pts,
+            keys,
+            stream.time_base,
+            Fraction(stream.average_rate or 30),
+            stream.codec_context.width,
+            stream.codec_context.height,
+            stream.codec_context.name,
         )
 
 
@@ -310,7 +316,9 @@ def shorten_video(path: Path, drop: int) -> tuple[int, int]:
     if drop <= 0 or drop >= before:
         raise ValueError(f"{path}: cannot drop {drop} of {before} frames")
     video.frames, video.pts, video.keyframes = (
-        video.frames[:-drop], video.pts[:-drop], video.keyframes[:-drop]
+        video.frames[:-drop],
+        video.pts[:-drop],
+        video.keyframes[:-drop],
     )
     _encode(path, video)
     return before, before - drop
@@ -342,7 +350,9 @@ def _two_cameras(info: dict[str, Any], source: str | None, target: str | None) -
     return source or keys[0], target or keys[1]
 
 
-def lerobot_identical_cameras(root: str | Path, source: str | None = None, target: str | None = None) -> Fault:
+def lerobot_identical_cameras(
+    root: str | Path, source: str | None = None, target: str | None = None
+) -> Fault:
     """Copy camera ``source``'s mp4 files over camera ``target``'s (default: first over second)."""
     root = _lerobot(root)
     source, target = _two_cameras(read_info(root), source, target)
@@ -401,14 +411,20 @@ def _change_one_value(
     return Fault(name, root, [path], details)
 
 
-def lerobot_nan_action(root: str | Path, episode: int | None = None, frame: int | None = None,
-                       joint: int = 2) -> Fault:
+def lerobot_nan_action(
+    root: str | Path, episode: int | None = None, frame: int | None = None, joint: int = 2
+) -> Fault:
     """One action value NaN (default: last episode, middle frame, elbow_flex)."""
     return _change_one_value(_lerobot(root), "nan_action", episode, frame, joint, lambda v: np.nan)
 
 
-def lerobot_action_spike(root: str | Path, episode: int | None = None, frame: int | None = None,
-                         joint: int = 1, spike: float = SPIKE) -> Fault:
+def lerobot_action_spike(
+    root: str | Path,
+    episode: int | None = None,
+    frame: int | None = None,
+    joint: int = 1,
+    spike: float = SPIKE,
+) -> Fault:
     """One joint of one action row + ``spike`` (default +90 on shoulder_lift, last episode, middle frame)."""
     return _change_one_value(_lerobot(root), "action_spike", episode, frame, joint, lambda v: v + spike)
 
@@ -430,7 +446,7 @@ def lerobot_idle_episode(root: str | Path, episode: int | None = None) -> Fault:
 
 
 def lerobot_stats_10x(root: str | Path, factor: float = 10.0) -> Fault:
-    """Every statistic of ``action`` and ``observation.state`` in meta/stats.json times ``factor`` (not count)."""
+    """Every statistic but count of ``action`` and ``observation.state`` (meta/stats.json) times ``factor``."""
     root = _lerobot(root)
     path = root / "meta" / "stats.json"
     stats = json.loads(path.read_text(encoding="utf-8"))
@@ -471,9 +487,17 @@ def lerobot_short_video(root: str | Path, camera: str | None = None, drop: int =
     camera = camera or camera_keys(read_info(root))[0]
     path = video_files(root, camera)[-1]
     before, after = shorten_video(path, drop)
-    return Fault("short_video", root, [path], {
-        "camera": camera, "episode": _last_episode(root), "frames_before": before, "frames_after": after,
-    })
+    return Fault(
+        "short_video",
+        root,
+        [path],
+        {
+            "camera": camera,
+            "episode": _last_episode(root),
+            "frames_before": before,
+            "frames_after": after,
+        },
+    )
 
 
 LEROBOT_INJECTORS: dict[str, Callable[..., Fault]] = {
@@ -521,8 +545,10 @@ def _replace_dataset(group: h5py.Group, name: str, data: np.ndarray) -> None:
         old[...] = data
         return
     attrs = dict(old.attrs)
-    kwargs = {"compression": old.compression, "chunks": old.chunks and (min(old.chunks[0], len(data)),
-                                                                         *old.chunks[1:])}
+    kwargs = {
+        "compression": old.compression,
+        "chunks": old.chunks and (min(old.chunks[0], len(data)), *old.chunks[1:]),
+    }
     del group[name]
     new = group.create_dataset(name, data=data.astype(old.dtype, copy=False), **kwargs)
     new.attrs.update(attrs)
@@ -559,8 +585,9 @@ def hdf5_frozen_camera(path: str | Path, camera: str | None = None) -> Fault:
     return Fault("frozen_camera", path, [path], {"camera": camera, "demos": names})
 
 
-def _hdf5_one_value(path: Path, name: str, demo: str | None, frame: int | None, joint: int,
-                    new: Callable[[float], float]) -> Fault:
+def _hdf5_one_value(
+    path: Path, name: str, demo: str | None, frame: int | None, joint: int, new: Callable[[float], float]
+) -> Fault:
     with h5py.File(path, "r+") as f:
         demo = _pick_demo(f["data"], demo)
         actions = f["data"][demo]["actions"]
@@ -574,13 +601,20 @@ def _hdf5_one_value(path: Path, name: str, demo: str | None, frame: int | None, 
     return Fault(name, path, [path], details)
 
 
-def hdf5_nan_action(path: str | Path, demo: str | None = None, frame: int | None = None, joint: int = 2) -> Fault:
+def hdf5_nan_action(
+    path: str | Path, demo: str | None = None, frame: int | None = None, joint: int = 2
+) -> Fault:
     """``actions[frame, joint]`` of ``demo`` (default: the last demo, middle frame) set to NaN."""
     return _hdf5_one_value(_hdf5(path), "nan_action", demo, frame, joint, lambda v: np.nan)
 
 
-def hdf5_action_spike(path: str | Path, demo: str | None = None, frame: int | None = None, joint: int = 1,
-                      spike_degrees: float = SPIKE) -> Fault:
+def hdf5_action_spike(
+    path: str | Path,
+    demo: str | None = None,
+    frame: int | None = None,
+    joint: int = 1,
+    spike_degrees: float = SPIKE,
+) -> Fault:
     """``actions[frame, joint]`` + 90 degrees (in radians, the file's unit) for one frame."""
     rad = math.radians(spike_degrees)
     return _hdf5_one_value(_hdf5(path), "action_spike", demo, frame, joint, lambda v: v + rad)
@@ -631,8 +665,9 @@ def hdf5_index_gap(path: str | Path) -> Fault:
     return Fault("index_gap", path, [path], {"before": last, "after": new})
 
 
-def hdf5_short_video(path: str | Path, demo: str | None = None, camera: str | None = None,
-                     drop: int = SHORT_BY) -> Fault:
+def hdf5_short_video(
+    path: str | Path, demo: str | None = None, camera: str | None = None, drop: int = SHORT_BY
+) -> Fault:
     """``obs/<camera>`` of ``demo`` (default: last demo, first camera) without its last ``drop`` frames."""
     path = _hdf5(path)
     with h5py.File(path, "r+") as f:
@@ -661,8 +696,10 @@ HDF5_INJECTORS: dict[str, Callable[..., Fault]] = {
 
 
 def cosmos_clips(root: str | Path) -> list[Path]:
-    return sorted(Path(root).glob("*.mp4"), key=lambda p: [int(t) if t.isdigit() else t
-                                                           for t in re.split(r"(\d+)", p.stem)])
+    return sorted(
+        Path(root).glob("*.mp4"),
+        key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.stem)],
+    )
 
 
 def _cosmos(root: str | Path, need: int = 1) -> tuple[Path, list[Path]]:
@@ -692,16 +729,21 @@ def cosmos_fps_doubled(root: str | Path) -> Fault:
     """The last clip re-timed at twice its rate (32 fps for Cosmos' 16), same frames."""
     root, clips = _cosmos(root)
     before, after = retime_video(clips[-1], 2)
-    return Fault("fps_doubled", root, [clips[-1]], {"clip": clips[-1].name, "before": str(before),
-                                                      "after": str(after)})
+    return Fault(
+        "fps_doubled", root, [clips[-1]], {"clip": clips[-1].name, "before": str(before), "after": str(after)}
+    )
 
 
 def cosmos_short_video(root: str | Path, drop: int = SHORT_BY) -> Fault:
     """The last clip without its last ``drop`` frames (its json still says ``num_output_frames``)."""
     root, clips = _cosmos(root)
     before, after = shorten_video(clips[-1], drop)
-    return Fault("short_video", root, [clips[-1]], {"clip": clips[-1].name, "frames_before": before,
-                                                     "frames_after": after})
+    return Fault(
+        "short_video",
+        root,
+        [clips[-1]],
+        {"clip": clips[-1].name, "frames_before": before, "frames_after": after},
+    )
 
 
 COSMOS_INJECTORS: dict[str, Callable[..., Fault]] = {
