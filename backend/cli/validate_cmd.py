@@ -1,7 +1,9 @@
 """`rollout-studio validate PATH [--json]`: exit 0 clean, 1 problems found, 2 unreadable.
 
 Unreadable: the path is missing or of no known format, or the dataset cannot be opened at all
-(truncated HDF5, missing or broken meta files); its problems are still listed, one line each.
+(truncated HDF5, missing or broken meta files): one ``error:`` line saying why, exit 2, no problem
+list and no summary (``--json`` still reports every finding, with ``readable: false``). A dataset
+that opens lists one line per finding and exits 1 when any is an error.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
         try:  # findings in a dataset that opens: 1; a path that cannot be read at all: 2
             open_dataset(args.path).close()
         except StudioError:
+            if not args.json:
+                raise  # one error line, no list and no summary
             readable = False
     if args.json:
         print_json({
