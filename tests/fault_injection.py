@@ -95,10 +95,19 @@ def _plain(value: Any) -> Any:
 # -- copies ------------------------------------------------------------------------------------------
 
 
+def shared_roots() -> list[Path]:
+    """Where the real datasets are: ../shared, and ROLLOUT_SHARED_DATA where the tests read them from there."""
+    roots = [_SHARED]
+    if os.environ.get("ROLLOUT_SHARED_DATA"):
+        roots.append(Path(os.environ["ROLLOUT_SHARED_DATA"]))
+    return roots
+
+
 def _refuse_shared(path: Path) -> None:
     resolved = Path(path).resolve()
-    if resolved == _SHARED.resolve() or resolved.is_relative_to(_SHARED.resolve()):
-        raise ValueError(f"{path}: refusing to inject a fault under ../shared (copy it first)")
+    for root in shared_roots():
+        if resolved == root.resolve() or resolved.is_relative_to(root.resolve()):
+            raise ValueError(f"{path}: refusing to inject a fault under ../shared (copy it first)")
 
 
 def copy_dataset(source: str | Path, target: str | Path) -> Path:
