@@ -37,11 +37,11 @@ from backend.errors import StudioError, UnitError
 from backend.formats import detect_format
 from backend.model import Dataset, DatasetFormat, Episode
 from backend.progress import Progress, ensure_progress
-from backend.validation import SEVERITIES, Problem
+from backend.validation import DEFAULT_SAMPLE_FRAMES, SEVERITIES, Problem
 
 SCHEMA = "rollout_studio.validate/1"
 SCHEMA_VERSION = 1
-DEFAULT_SAMPLE_FRAMES = 6
+LINES_PER_CODE = 10  # text output: episodes listed per finding code before the rest are summed up
 _LEROBOT = (DatasetFormat.LEROBOT_V20, DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30)
 _READ_ERRORS = (StudioError, UnitError, OSError, KeyError, ValueError, IndexError)
 
@@ -69,6 +69,25 @@ class DoctorReport:
     @property
     def ok(self) -> bool:
         return self.count("error") == 0
+
+    def lines(self, per_code: int = LINES_PER_CODE) -> list[str]:
+        """One line per finding for a terminal; past ``per_code`` episodes of one code (and severity) the
+        rest are summed up in one line (``--json`` lists them all)."""
+        shown: dict[tuple[str, str], int] = {}
+        hidden: dict[tuple[str, str], list[Problem]] = {}
+        out: list[str] = []
+        for problem in self.findings:
+            key = (problem.code, problem.severity)
+            if problem.episode is not None and shown.get(key, 0) >= per_code:
+                hidden.setdefault(key, []).append(problem)
+                continue
+            if problem.episode is not None:
+                shown[key] = shown.get(key, 0) + 1
+            out.append(problem.text())
+        for (code, severity), rest in hidden.items():
+            names = ", ".join(p.episode or "" for p in rest[:5]) + (" ..." if len(rest) > 5 else "")
+            out.append(f"{severity}: {len(rest)} more episodes with [{code}] ({names}): {rest[0].fix}")
+        return out
 
     def to_dict(self, strict: bool = False) -> dict[str, Any]:
         """The ``validate --json`` document (docs/validate.md)."""
@@ -281,9 +300,13 @@ class _Doctor:
                 if black.value < every and white.value < every:
                     add(_finding(flat, where, name))
                 continue
-            for reading in (signals.frozen_camera(sample, motion), signals.repeated_frames(sample, motion)):
-                if reading.fired:
-                    add(_finding(reading, where, name))
+            frozen = signals.frozen_camera(sample, motion)
+            if frozen.fired:  # a frozen camera repeats every frame: one finding says it
+                add(_finding(frozen, where, name))
+                continue
+            repeated = signals.repeated_frames(sample, motion)
+            if repeated.fired:
+                add(_finding(repeated, where, name))
         for a, b in combinations(sorted(samples), 2):
             if a in blank or b in blank:
                 continue

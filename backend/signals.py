@@ -22,11 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
-from backend.media.fingerprint import IDENTICAL_TOLERANCE, cameras_look_identical, frame_signature
 from backend.units import SO101_RANGES, Unit, base_joint_name
+
+# backend.media.fingerprint's tolerance (kept here so that importing the signals stays cheap: OpenCV
+# and the media layer load only when frames are sampled)
+IDENTICAL_TOLERANCE = 4.0
 
 # -- thresholds ---------------------------------------------------------------------------------------
 # STS3215 (the SO-101's servo) datasheet: 0.222 s / 60 deg no load at 7.4 V, ~270 deg/s; a joint
@@ -349,18 +351,25 @@ def acceleration(track: JointTrack) -> Reading:
     )
 
 
+def _excursions(column: np.ndarray) -> np.ndarray:
+    """How far each inner frame lies from the midpoint of its neighbours (0 for the first and last)."""
+    out = np.zeros(len(column))
+    if len(column) >= 3:
+        out[1:-1] = column[1:-1] - (column[:-2] + column[2:]) / 2
+    return out
+
+
 def _jump_frames(column: np.ndarray, limit: float) -> np.ndarray:
-    """Frames t where the value leaves its path by more than ``limit`` and comes back at t + 1."""
+    """Frames t that leave the path by more than ``limit`` and come back at t + 1 (out and back)."""
     if len(column) < 3:
         return np.zeros(0, dtype=np.int64)
     d1 = column[1:-1] - column[:-2]
     d2 = column[2:] - column[1:-1]
-    back = np.abs(column[2:] - column[:-2])
     hit = (
         (np.abs(d1) > limit)
         & (np.abs(d2) > limit)
         & (np.sign(d1) != np.sign(d2))
-        & (back < 0.5 * np.minimum(np.abs(d1), np.abs(d2)))
+        & (np.abs(_excursions(column)[1:-1]) > limit)
     )
     return np.flatnonzero(hit) + 1
 
@@ -384,7 +393,7 @@ def joint_jumps(track: JointTrack) -> list[Reading]:
         frames = _jump_frames(column, limit)
         if not len(frames):
             continue
-        size = np.minimum(np.abs(column[frames] - column[frames - 1]), np.abs(column[frames + 1] - column[frames]))
+        size = np.abs(_excursions(column)[frames])
         unit = " deg" if track.degrees else ""
         readings.append(Reading(
             "joint_jump", float(size.max()), limit, True,
@@ -556,13 +565,14 @@ def divergence(action: JointTrack, state: JointTrack) -> list[Reading]:
     if not _same_joints(action, state) or len(state.values) <= DIVERGENCE_MAX_LAG + 2:
         return []
     a, s = action.values[:, action.body], state.values[:, state.body]
-    medians = np.stack([
+    by_lag = np.stack([
         np.median(np.abs(a[: len(a) - lag] - s[lag:]), axis=0) for lag in range(DIVERGENCE_MAX_LAG + 1)
-    ]).min(axis=0)
+    ])
+    lags, medians = by_lag.argmin(axis=0), by_lag.min(axis=0)
     readings: list[Reading] = []
     for k in np.flatnonzero(medians > DIVERGENCE_DEGREES):
-        j = action.body[int(k)]
-        offset = float(np.median(a[:, k] - s[:, k]))
+        j, lag = action.body[int(k)], int(lags[k])
+        offset = float(np.median(a[: len(a) - lag, k] - s[lag:, k]))
         readings.append(Reading(
             "action_state_divergence", float(medians[k]), DIVERGENCE_DEGREES, True,
             f"{action.names[j]}: the state stays {medians[k]:.1f} deg (median) from the action "
@@ -671,6 +681,8 @@ def sample_positions(length: int, count: int, block: int = 1) -> list[int]:
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
+    import cv2
+
     frame = np.asarray(frame)
     if frame.ndim == 2:
         return frame.astype(np.uint8, copy=False)
@@ -681,6 +693,10 @@ def _grey(frame: np.ndarray) -> np.ndarray:
 
 def sample_camera(stream: Any, camera: str, positions: Sequence[int], pairs: bool = True) -> CameraSample:
     """Decode ``positions`` of a ``backend.model.Stream`` (and each one's next frame when ``pairs``)."""
+    import cv2
+
+    from backend.media.fingerprint import frame_signature
+
     indices: list[int] = []
     thumbs: list[np.ndarray] = []
     signatures: list[np.ndarray] = []
@@ -802,12 +818,14 @@ def repeated_frames(sample: CameraSample, track: JointTrack | None) -> Reading:
 
 def identical_cameras(a: CameraSample, b: CameraSample) -> Reading:
     """Two cameras whose sampled frames (same frame numbers) have the same signatures."""
+    from backend.media.fingerprint import cameras_look_identical
+
     common, ia, ib = np.intersect1d(a.indices, b.indices, return_indices=True)
     if len(common) < 2:
         return Reading("identical_cameras", 0, IDENTICAL_TOLERANCE, False, "too few common samples", (), f"{a.camera}+{b.camera}")
     sig_a, sig_b = a.signatures[ia], b.signatures[ib]
     distance = float(np.abs(sig_a - sig_b).reshape(len(common), -1).mean(axis=1).max())
-    fired = cameras_look_identical(sig_a, sig_b)
+    fired = cameras_look_identical(sig_a, sig_b, IDENTICAL_TOLERANCE)
     return Reading(
         "identical_cameras", distance, IDENTICAL_TOLERANCE, fired,
         f"{a.camera} and {b.camera} show the same picture in all {len(common)} sampled frames "

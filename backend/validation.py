@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
+# frames the doctor decodes per episode per camera (each with the next one); `validate --sample-frames`
+DEFAULT_SAMPLE_FRAMES = 6
 
 
 @dataclass(frozen=True)

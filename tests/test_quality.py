@@ -61,3 +61,26 @@ def test_short_relative_to_median(tmp_path):
     hint = episode_hints(dataset.episodes[2], median_length=400)
     assert [h.code for h in hint] == ["short"]
     assert "60 frames" in hint[0].text and hint[0].label == "very short"
+
+
+def test_hints_and_the_doctor_measure_with_the_same_signals(tmp_path):
+    """Browse's "nearly static" hint and the doctor's idle_episode finding are one signal."""
+    import h5py
+
+    from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+    from backend.doctor import DoctorOptions, diagnose
+    from backend.formats import open_dataset
+
+    path = write_recording(tmp_path / "r.hdf5", RecordingSpec([DemoSpec(60), DemoSpec(60)], cameras=()))
+    with h5py.File(path, "r+") as h5:
+        for key in ("actions", "obs/joint_pos"):
+            values = h5[f"data/demo_1/{key}"][()]
+            h5[f"data/demo_1/{key}"][...] = values[0] + 0.004 * np.sin(np.arange(60))[:, None]
+    with open_dataset(path) as dataset:
+        hints = compute_hints(dataset)
+    assert hints[0] == []
+    static = [h for h in hints[1] if h.code == "static"]
+    idle = [p for p in diagnose(path, DoctorOptions(sample_frames=0)).findings if p.code == "idle_episode"]
+    assert len(static) == 1 and len(idle) == 1 and idle[0].episode == "demo_1"
+    assert idle[0].problem == f"action: {static[0].text}"  # same measurement, same words
+    assert "body joints move at most 0.46 deg" in static[0].text

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from backend.formats.lerobot.common import (
+    DEFAULT_FEATURES,
     EPISODES_STATS_JSONL,
     MODALITY_PATH,
     STATS_PATH,
@@ -142,9 +143,11 @@ class StatsCheck:
         self.dataset = dataset
         self.root = Path(dataset.path)
         self.version = str(dataset.info.get("codebase_version"))
+        # the features training normalises (the bookkeeping columns have their own checks)
         self.keys = [
             k for k, f in dataset.features.items()
             if f.kind in (FeatureKind.VECTOR, FeatureKind.SCALAR) and f.dtype not in ("string", "str")
+            and k not in DEFAULT_FEATURES
         ]
         self.stored = read_stats(self.root)
         self.moments = {k: _Moments() for k in self.keys}
