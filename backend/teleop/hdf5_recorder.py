@@ -38,6 +38,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from backend.atomic import atomic_file, remove_stale_partials
 from backend.errors import FormatError, StudioError
 from backend.formats.leisaac_hdf5._common import DEFAULT_FPS, PROVENANCE_ATTR
 from backend.formats.leisaac_hdf5.reader import LEGACY_RATE_ATTR
@@ -98,7 +99,13 @@ class Hdf5Recorder:
     # -- file -------------------------------------------------------------------------------------
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.path.parent)
         exists = self.path.exists()
+        if not exists:
+            # a new file appears whole (its /data made in a staging sibling): a kill -9 between
+            # HDF5's create and its first flush would leave a truncated file nothing can open
+            with atomic_file(self.path) as tmp, h5py.File(tmp, "w") as staged:
+                self._write_header(staged)
         try:
             # Small chunk cache: image chunks (~1 MB) go straight to the file, low-dim ones stay cached.
             self._file = h5py.File(self.path, "a", rdcc_nbytes=256 * 1024)
@@ -107,12 +114,7 @@ class Hdf5Recorder:
         f = self._file
         self.existing_episodes = len(f["data"]) if "data" in f else 0
         if "data" not in f:
-            data = f.create_group("data")
-            data.attrs["total"] = 0
-            data.attrs["env_args"] = json.dumps({"env_name": self.env_name, "type": 2})
-            data.attrs[PROVENANCE_ATTR] = json.dumps(self.provenance())
-            if self.fps is not None:
-                data.attrs[FPS_ATTR] = self.fps
+            self._write_header(f)
             self._flush()
         elif exists and unfinished_demos(f):
             names = ", ".join(unfinished_demos(f))
@@ -130,6 +132,14 @@ class Hdf5Recorder:
                 f.close()
                 self._file = None
                 raise
+
+    def _write_header(self, f: h5py.File) -> None:
+        data = f.create_group("data")
+        data.attrs["total"] = 0
+        data.attrs["env_args"] = json.dumps({"env_name": self.env_name, "type": 2})
+        data.attrs[PROVENANCE_ATTR] = json.dumps(self.provenance())
+        if self.fps is not None:
+            data.attrs[FPS_ATTR] = self.fps
 
     def provenance(self) -> dict:
         """What ``/data.rollout_studio_provenance`` says about a recording this recorder starts."""

@@ -1,0 +1,495 @@
+"""kill -9 at random moments of every writer, as real CLI subprocesses.
+
+Writers: convert hdf5-to-lerobot / lerobot-to-hdf5 / lerobot-v3-to-v2 / lerobot-v2-to-v3 / transcode,
+curate export (LeRobot and HDF5), idm prepare, idm kit, cosmos trainset, and record (a virtual arm and
+a pattern camera). Each run is a session of its own; it is killed with SIGKILL either as a whole
+process group (an OOM killer, a logout) or the parent alone (a crash: the helper processes - camera
+encoders, the recording's writer process - must end by themselves: parent-death signal, closed pipe).
+After every kill:
+
+- no process of the run is left (a recording's writer process may first close its file);
+- the output is absent or complete and valid (the validator finds no error, or the command's own
+  reader accepts it; a recording stays readable and keeps every demo finished before the kill);
+- the inputs are byte-identical (sha256 of every file, and no file added or removed).
+
+After the series the NEXT run of the writer, into the same folder under another name, completes and
+leaves nothing hidden behind (no ``.NAME.partial-PID`` staging of the killed runs).
+
+The quick variant (2 kills per writer, right after the output starts to appear) always runs; the long
+series (20 kills per writer at uniformly random moments between the start and the expected end of a
+run) runs with ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backend.convert import hdf5_to_lerobot as h2l
+from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+from backend.cosmos.testdata import StandinSample, write_standin_outputs
+from backend.cosmos.trainset import read_trainset
+from backend.formats import validate_path
+from backend.teleop.hdf5_recorder import check_readable
+from tests.test_convert_cli import _partials
+from tests.test_teleop_recording import _start_virtual_arm, finished_demos
+
+REPO = Path(__file__).resolve().parents[1]
+QUICK_KILLS = 2
+SLOW_KILLS = 20
+GONE_SECONDS = 15.0  # a recording's writer process closes its demo before it ends
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    root: Path
+    recording: Path  # LeIsaac HDF5
+    v21: Path  # LeRobot v2.1 made from it
+    v30: Path  # LeRobot v3.0 made from it
+    cosmos: Path  # stand-in Cosmos outputs of v21's episodes
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
+    root = tmp_path_factory.mktemp("kill-inputs")
+    recording = write_recording(
+        root / "rec.hdf5", RecordingSpec([DemoSpec(60) for _ in range(4)], width=64, height=48)
+    )
+    v21, v30 = root / "v21", root / "v30"
+    for out, fmt in ((v21, "v2.1"), (v30, "v3.0")):
+        h2l.run(
+            [recording], h2l.Hdf5ToLerobotOptions(out=out, task="Pick the orange", skip_frames=0, format=fmt)
+        )
+    samples = [StandinSample(f"gen_episode_{i:06d}", i, 93, "Pick the orange") for i in range(2)]
+    cosmos = write_standin_outputs(v21, root / "cosmos", samples)
+    return Inputs(root, recording, v21, v30, cosmos)
+
+
+def digest(path: Path) -> dict[str, str]:
+    """sha256 of every file under ``path`` (or of ``path``), by relative name; folders listed too."""
+    if path.is_file():
+        return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()}
+    return {
+        p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(path.rglob("*"))
+    }
+
+
+# -- what a complete output is ---------------------------------------------------------------------
+
+
+def valid_dataset(path: Path) -> None:
+    errors = [p.line() for p in validate_path(path) if p.severity == "error"]
+    assert errors == [], (path, errors)
+
+
+def valid_kit(path: Path) -> None:
+    for name in ("README.txt", "conf.yaml", "data_config_idm.py", "preset.json"):
+        assert (path / name).is_file() and (path / name).stat().st_size > 0, name
+    json.loads((path / "preset.json").read_text(encoding="utf-8"))
+    for name in ("modality.json", "stats.json"):
+        found = list(path.glob(f"global_metadata/*/{name}"))
+        assert len(found) == 1, name
+        assert json.loads(found[0].read_text(encoding="utf-8"))
+
+
+def valid_trainset(path: Path) -> None:
+    items = read_trainset(path)
+    assert len(items) == 4 and all(item["frames"] == 60 for item in items), items
+
+
+# -- writers ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Writer:
+    name: str
+    output: str  # the output's name in the output folder
+    args: Callable[[Inputs, Path], list]  # CLI arguments writing to the given output path
+    check: Callable[[Path], None]  # asserts the output is complete and valid
+    sources: Callable[[Inputs], list[Path]]
+    appends: bool = False  # a recording continues the same file run after run
+
+
+WRITERS = [
+    Writer(
+        "hdf5-to-lerobot",
+        "ds",
+        lambda i, out: ["convert", "hdf5-to-lerobot", i.recording, "--out", out, "--task", "t", "--quiet"],
+        valid_dataset,
+        lambda i: [i.recording],
+    ),
+    Writer(
+        "lerobot-to-hdf5",
+        "replay.hdf5",
+        lambda i, out: [
+            "convert",
+            "lerobot-to-hdf5",
+            i.v21,
+            "--template",
+            i.recording,
+            "--out",
+            out,
+            "--quiet",
+        ],
+        valid_dataset,
+        lambda i: [i.v21, i.recording],
+    ),
+    Writer(
+        "lerobot-v3-to-v2",
+        "v2",
+        lambda i, out: ["convert", "lerobot-v3-to-v2", i.v30, "--out", out, "--quiet"],
+        valid_dataset,
+        lambda i: [i.v30],
+    ),
+    Writer(
+        "lerobot-v2-to-v3",
+        "v3",
+        lambda i, out: ["convert", "lerobot-v2-to-v3", i.v21, "--out", out, "--quiet"],
+        valid_dataset,
+        lambda i: [i.v21],
+    ),
+    Writer(
+        "transcode",
+        "h264",
+        lambda i, out: ["convert", "transcode", i.v30, "--out", out, "--force", "--quiet"],
+        valid_dataset,
+        lambda i: [i.v30],
+    ),
+    Writer(
+        "curate-export-lerobot",
+        "curated",
+        lambda i, out: ["curate", "export", i.v21, "--out", out, "--format", "v3.0", "--quiet"],
+        valid_dataset,
+        lambda i: [i.v21],
+    ),
+    Writer(
+        "curate-export-hdf5",
+        "curated.hdf5",
+        lambda i, out: ["curate", "export", i.recording, "--out", out, "--quiet"],
+        valid_dataset,
+        lambda i: [i.recording],
+    ),
+    Writer(
+        "idm-prepare",
+        "so101.generated",
+        lambda i, out: [
+            "idm",
+            "prepare",
+            i.cosmos,
+            "--embodiment",
+            "so101",
+            "--out",
+            out,
+            "--source-dataset",
+            i.v21,
+        ],
+        valid_dataset,
+        lambda i: [i.cosmos, i.v21],
+    ),
+    Writer(
+        "idm-kit",
+        "kit",
+        lambda i, out: ["idm", "kit", i.v21, "--embodiment", "so101", "--out", out],
+        valid_kit,
+        lambda i: [i.v21],
+    ),
+    Writer(
+        "cosmos-trainset",
+        "trainset",
+        lambda i, out: ["cosmos", "trainset", i.v21, "--out", out, "--keep-short"],
+        valid_trainset,
+        lambda i: [i.v21],
+    ),
+]
+
+
+def next_name(writer: Writer) -> str:
+    """Another output name in the same folder (same suffix; idm prepare wants 'so101.' first)."""
+    if writer.output.endswith(".hdf5"):
+        return writer.output.removesuffix(".hdf5") + "-next.hdf5"
+    return writer.output + "-next"
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid`` (Linux /proc)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def start(args: list) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", *map(str, args)],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the helpers it starts are in it too
+    )
+
+
+def run_to_end(args: list, timeout: float = 120) -> float:
+    started = time.monotonic()
+    process = start(args)
+    _, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr.decode(errors="replace")
+    assert b"Traceback" not in stderr
+    return time.monotonic() - started
+
+
+def wait_group_gone(pgid: int) -> None:
+    deadline = time.monotonic() + GONE_SECONDS
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert group_members(pgid) == [], f"processes of the killed run still alive: {group_members(pgid)}"
+
+
+def writing(process: subprocess.Popen, out: Path, writer: Writer, since: float) -> bool:
+    """This run is making its output: its staging beside it (``.NAME.partial-PID``, PID its own, not
+    the staging a killed run left) or, for a recording, the file written to since it started."""
+    if writer.appends:
+        try:
+            return out.stat().st_mtime >= since
+        except FileNotFoundError:
+            return False
+    return any(name.endswith(f".partial-{process.pid}") for name in _partials(out.parent))
+
+
+@dataclass
+class Kill:
+    killed: bool  # still running when the signal came (else it had finished)
+    mid_write: bool  # its output was being written at that moment
+
+
+def kill_once(
+    args: list, writer: Writer, out: Path, delay: float, whole_group: bool, after_start: bool
+) -> Kill:
+    """Run ``args`` and SIGKILL it ``delay`` s after it starts (``after_start``) or after its output
+    starts to appear; the whole process group or only the parent."""
+    since = time.time()
+    process = start(args)
+    if not after_start:
+        deadline = time.monotonic() + 60
+        while (
+            process.poll() is None
+            and not writing(process, out, writer, since)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.002)
+    time.sleep(delay)
+    killed = process.poll() is None
+    mid_write = killed and writing(process, out, writer, since)
+    if killed:
+        if whole_group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            os.kill(process.pid, signal.SIGKILL)
+    _, stderr = process.communicate(timeout=60)
+    if killed:
+        assert process.returncode == -signal.SIGKILL
+    else:
+        assert process.returncode == 0, stderr.decode(errors="replace")
+    wait_group_gone(process.pid)
+    return Kill(killed, mid_write)
+
+
+def remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def kill_series(
+    writer: Writer,
+    inputs: Inputs,
+    outs: Path,
+    kills: int,
+    rng: random.Random,
+    extra: list | None = None,
+    slow: bool = False,
+) -> dict[str, float]:
+    """``kills`` runs of ``writer`` killed at random; checks after each; then the next run. Returns
+    counts and seconds."""
+    extra = extra or []
+    outs.mkdir(exist_ok=True)
+    sources = writer.sources(inputs)
+    before = {str(s): digest(s) for s in sources}
+    out = outs / writer.output
+    expected = 0.0
+    if slow:  # the length of a whole run, to kill anywhere between its start and its end
+        timed = outs / f"timed-{writer.output}"
+        expected = run_to_end([*writer.args(inputs, timed), *extra])
+        writer.check(timed)
+        remove(timed)
+    finished = 0
+    stats = {"kills": 0, "mid_write": 0, "completed": 0}
+    started = time.monotonic()
+    for number in range(kills):
+        whole_group = number % 2 == 0
+        if slow:
+            kill = kill_once(
+                [*writer.args(inputs, out), *extra], writer, out, rng.uniform(0, expected), whole_group, True
+            )
+        else:
+            kill = kill_once(
+                [*writer.args(inputs, out), *extra],
+                writer,
+                out,
+                rng.uniform(0, 0.2) * number,
+                whole_group,
+                False,
+            )
+        stats["kills"] += kill.killed
+        stats["mid_write"] += kill.mid_write
+        stats["completed"] += not kill.killed
+        if out.exists():  # all of it (it finished before the signal, or the kill came after the rename)
+            writer.check(out)
+        if writer.appends:  # nothing recorded before the kill is lost
+            assert finished_demos(out) >= finished
+            finished = finished_demos(out)
+        elif out.exists():
+            remove(out)  # so that the next run writes again
+        assert {str(s): digest(s) for s in sources} == before, "an input changed"
+    stats["seconds"] = time.monotonic() - started
+    # the next run into the same folder completes and clears what the killed runs staged
+    following = outs / next_name(writer)
+    run_to_end([*writer.args(inputs, following), *extra])
+    writer.check(following)
+    hidden = sorted(p.name for p in outs.iterdir() if p.name.startswith("."))
+    assert hidden == [], f"left behind after the next run: {hidden}"
+    assert {str(s): digest(s) for s in sources} == before
+    return stats
+
+
+@pytest.fixture
+def slow_selected(request: pytest.FixtureRequest) -> None:
+    if "slow" not in (request.config.option.markexpr or ""):
+        pytest.skip("the long kill -9 series runs with -m slow")
+
+
+# -- the series ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=[w.name for w in WRITERS])
+def test_kill_9_quick(writer: Writer, inputs: Inputs, tmp_path: Path) -> None:
+    stats = kill_series(writer, inputs, tmp_path / "out folder", QUICK_KILLS, random.Random(writer.name))
+    print(writer.name, stats)
+    assert stats["mid_write"] >= 1, stats
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("writer", WRITERS, ids=[w.name for w in WRITERS])
+def test_kill_9_series(slow_selected: None, writer: Writer, inputs: Inputs, tmp_path: Path) -> None:
+    stats = kill_series(
+        writer, inputs, tmp_path / "out folder", SLOW_KILLS, random.Random(writer.name), slow=True
+    )
+    print(f"{writer.name}: {stats}")
+    assert stats["mid_write"] >= 3, stats
+
+
+# -- recording -------------------------------------------------------------------------------------
+
+
+def valid_recording(path: Path) -> None:
+    """Readable, every finished demo whole (an unfinished one is recovered by the next run)."""
+    report = check_readable(path)
+    assert report["readable"], (report, path.stat().st_size)
+
+
+@pytest.fixture
+def virtual_arm(tmp_path: Path):
+    process, device, calibration = _start_virtual_arm(tmp_path)
+    try:
+        yield device, Path(calibration)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def recorder(device: str) -> Writer:
+    return Writer(
+        "record",
+        "teleop.hdf5",
+        lambda i, out: [
+            "record",
+            "--leader",
+            device,
+            "--leader-calibration",
+            i.root / "leader.json",
+            "--camera",
+            "front=pattern:64x48@30",
+            "--out",
+            out,
+            "--episodes",
+            "1",
+            "--episode-seconds",
+            "0.6",
+            "--recover",
+            "keep",
+            "--no-keys",
+            "--quiet",
+        ],
+        valid_recording,
+        lambda i: [i.root / "leader.json"],
+        appends=True,
+    )
+
+
+def _record_series(virtual_arm, tmp_path: Path, kills: int, slow: bool) -> dict[str, float]:
+    device, calibration = virtual_arm
+    inputs = Inputs(calibration.parent, Path(), Path(), Path(), Path())
+    writer = recorder(device)
+    outs = tmp_path / "out folder"
+    stats = kill_series(writer, inputs, outs, kills, random.Random("record"), slow=slow)
+    out = outs / writer.output
+    if out.exists():  # the killed runs' file: its unfinished demo closed by a later run, or now
+        done = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "recover-recording", str(out)],
+            cwd=REPO,
+            capture_output=True,
+        )
+        assert done.returncode == 0, done.stderr
+        done = subprocess.run(
+            [sys.executable, "-m", "backend.cli", "validate", str(out)], cwd=REPO, capture_output=True
+        )
+        assert done.returncode == 0, done.stdout
+    return stats
+
+
+def test_kill_9_quick_recording(virtual_arm, tmp_path: Path) -> None:
+    stats = _record_series(virtual_arm, tmp_path, QUICK_KILLS, slow=False)
+    print(f"record: {stats}")
+    assert stats["mid_write"] >= 1, stats
+
+
+@pytest.mark.slow
+def test_kill_9_series_recording(slow_selected: None, virtual_arm, tmp_path: Path) -> None:
+    stats = _record_series(virtual_arm, tmp_path, SLOW_KILLS, slow=True)
+    print(f"record: {stats}")
+    assert stats["mid_write"] >= 3, stats
