@@ -19,6 +19,7 @@ from typing import Any
 from backend.cli._common import TerminalProgress, path_arg, print_json
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
 from backend.errors import StudioError
+from backend.task_text import check_task_text
 
 FORMAT_ALIASES = {
     "hdf5": "leisaac_hdf5",
@@ -183,7 +184,7 @@ def run_set(args: argparse.Namespace) -> int:
         if start is not None and stop is not None and stop < start:
             raise StudioError(f"trim out {stop} is before trim in {start}")
         if args.task is not None:
-            values["task"] = args.task
+            values["task"] = check_task_text(args.task)
         if args.reset_task:
             values["task"] = None
         if args.excluded is not None:

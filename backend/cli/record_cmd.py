@@ -12,6 +12,7 @@ import time
 
 from backend.cli._common import name_or_path_arg, path_arg, print_json
 from backend.errors import StudioError
+from backend.task_text import check_task_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         )
     config = SessionConfig(
         rate_hz=rate,
-        task=args.task,
+        task=check_task_text(args.task),
         episode_seconds=args.episode_seconds,
         reset_seconds=args.reset_seconds,
         auto_start=not use_keys,

@@ -44,6 +44,7 @@ from backend.formats.leisaac_hdf5.reader import demo_task
 from backend.formats.lerobot.stats import ImageStats
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
+from backend.task_text import check_task_text
 from backend.units import JointSpace, Unit, lerobot_joint_names
 
 KIND = "hdf5_to_lerobot"
@@ -123,6 +124,9 @@ def _check_options(options: Hdf5ToLerobotOptions) -> None:
         raise StudioError("--skip-frames and --min-length must be >= 0")
     if options.fps is not None and not options.fps > 0:
         raise StudioError(f"fps must be positive, got {options.fps}")
+    check_task_text(options.task)  # one line: it goes into tasks.jsonl, parquet and prompts
+    for source, text in (options.tasks or {}).items():
+        check_task_text(text, f"the task text of {Path(source).name}")
 
 
 def _with_rate(sources: list[_Source], options: Hdf5ToLerobotOptions) -> Hdf5ToLerobotOptions:
