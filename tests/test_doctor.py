@@ -537,3 +537,21 @@ def test_cli_json_schema_and_exit_codes(lerobot: dict[str, Path], tmp_path: Path
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("s)") and ": clean" in proc.stdout
+
+
+def test_every_code_is_documented(rec: Path, lerobot: dict[str, Path], tmp_path: Path) -> None:
+    """docs/validate.md lists each code the doctor can emit, with its severity."""
+    import re
+
+    from backend import signals
+
+    text = (REPO / "docs" / "validate.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z0-9_]+)`(?:, `[a-z_]+`)? \| ([a-z /]+) \|", text, re.M)}
+    for name, spec in signals.SIGNALS.items():
+        assert spec.severity in rows.get(name, ""), name
+    emitted = {p.code: p.severity for p in _diagnose(lerobot["v2.1"]) + _diagnose(rec)}
+    ds = _copy(lerobot["v3.0"], tmp_path / "ds")
+    (ds / "notes.txt").write_text("x")
+    emitted |= {p.code: p.severity for p in _diagnose(ds, frames=0)}
+    for code, severity in emitted.items():
+        assert severity in rows.get(code, ""), (code, severity)
