@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.error_dialog import show_error, show_exception
+from app.panes.browse_problems import BrowseProblems
 from app.settings import get_json, set_json
 from app.tasks import run_task
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
@@ -354,6 +355,7 @@ class BrowsePane(QWidget):
         )
         self.curation_dock.setWidget(self._build_curation_bar())
         self.inner.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.curation_dock)
+        self.problems = BrowseProblems(self)  # the doctor's findings, tabbed with Curation
         self.inner.resizeDocks([self.episodes_dock], [540], Qt.Orientation.Horizontal)
         self._default_state = self.inner.saveState()
         self.toast = Toast(self)
@@ -527,6 +529,7 @@ class BrowsePane(QWidget):
         self._update_summary()
         self.undoStateChanged.emit()
         self.datasetLoaded.emit(dataset)
+        self.problems.dataset_opened(dataset)
         self.context.datasetOpened.emit(dataset)
         if curation.warnings:
             self.toast.show_message("Curation notes:\n" + "\n".join(curation.warnings[:5]))
@@ -559,6 +562,7 @@ class BrowsePane(QWidget):
             if task is not None:
                 task.cancel()
         self._open_task = self._hint_task = self._thumb_task = None
+        self.problems.dataset_closed()
         if self.curation is not None:
             self.curation.remove_listener(self._on_curation_changed)
         if self.dataset is not None:
@@ -1278,6 +1282,7 @@ class BrowsePane(QWidget):
         for task in (self._open_task, self._hint_task, self._thumb_task, self._export_task):
             if task is not None:
                 task.cancel()
+        self.problems.shutdown()
         self.loader.shutdown()
         QThreadPool.globalInstance().waitForDone(3000)
         if self.dataset is not None:

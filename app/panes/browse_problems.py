@@ -1,0 +1,204 @@
+"""Browse's Problems dock: the dataset doctor in the background, and "Repair copy...".
+
+When a dataset opens, ``backend.doctor.diagnose`` runs through ``run_task`` with progress; a dataset
+closed or another opened cancels it and the latest wins (a token per run: an older run's answer is
+dropped). Double-clicking a finding moves Browse to its episode (and frame). "Repair copy..." asks for
+a new output and runs ``backend.repair.repair`` with progress and cancel; the dataset itself is never
+edited, and the copy is offered to open when it is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QDockWidget, QFileDialog
+
+from app.error_dialog import show_error
+from app.tasks import run_task
+from backend.doctor import diagnose, episode_name
+from backend.model import Dataset, DatasetFormat
+from backend.repair import RepairReport, repair
+from widgets.problems_view import ProblemsView
+
+
+def default_repair_path(source: Path) -> Path:
+    """``<name>_repaired`` beside the source (``<stem>_repaired.hdf5`` for a file), never taken."""
+    source = Path(source)
+    stem, suffix = (source.stem, source.suffix) if source.is_file() else (source.name, "")
+    candidate = source.with_name(f"{stem}_repaired{suffix}")
+    number = 2
+    while candidate.exists():
+        candidate = source.with_name(f"{stem}_repaired_{number}{suffix}")
+        number += 1
+    return candidate
+
+
+class BrowseProblems(QObject):
+    """Owns the Problems dock of a Browse pane (``pane.inner``, ``pane.curation_dock``, ``pane.toast``)."""
+
+    checked = Signal(object)  # backend.doctor.DoctorReport of the dataset shown
+    repairFinished = Signal(object)  # backend.repair.RepairReport
+
+    def __init__(self, pane: Any) -> None:
+        super().__init__(pane)
+        self.pane = pane
+        self.view = ProblemsView()
+        self.dock = QDockWidget("Problems", pane.inner)
+        self.dock.setObjectName("browse.problems")
+        self.dock.setFeatures(pane.curation_dock.features())
+        self.dock.setWidget(self.view)
+        pane.inner.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
+        pane.inner.tabifyDockWidget(pane.curation_dock, self.dock)
+        pane.curation_dock.raise_()
+        self.view.episodeRequested.connect(lambda index: pane.show_episode(index, 0))
+        self.view.frameRequested.connect(pane.show_episode)
+        self.view.repairRequested.connect(self.repair_dialog)
+        self.view.cancelRequested.connect(self.cancel)
+        self.view.refreshRequested.connect(self.check)
+        self.path: Path | None = None
+        self.format: DatasetFormat | None = None
+        self.names: dict[str, int] = {}
+        self.report: Any = None
+        self._token = 0
+        self._check_task: Any = None
+        self._repair_task: Any = None
+
+    # -- the doctor -------------------------------------------------------------------------------
+    def dataset_opened(self, dataset: Dataset) -> None:
+        self.path, self.format = Path(dataset.path), dataset.format
+        self.names = {episode_name(dataset, e): e.index for e in dataset.episodes}
+        self.check()
+
+    def dataset_closed(self) -> None:
+        self._token += 1
+        if self._check_task is not None:
+            self._check_task.cancel()
+        self._check_task = None
+        self.path, self.report = None, None
+        if self._repair_task is None:
+            self.view.clear("No dataset")
+
+    def check(self) -> None:
+        """Run the doctor on the dataset shown (an earlier run is cancelled: the latest wins)."""
+        if self.path is None:
+            return
+        self._token += 1
+        token = self._token
+        if self._check_task is not None:
+            self._check_task.cancel()
+        self.view.clear()
+        self.view.set_busy(f"Checking {self.path.name}…")
+        self._check_task = run_task(
+            diagnose,
+            str(self.path),
+            on_progress=lambda d, t, s: token == self._token and self.view.set_busy(s, d, t),
+            on_done=lambda report: self._checked(token, report),
+            on_error=lambda m, _d: token == self._token and self._check_failed(m),
+            on_cancelled=lambda: None,
+        )
+
+    def _checked(self, token: int, report: Any) -> None:
+        if token != self._token:
+            return  # an older dataset's answer
+        self._check_task = None
+        self.report = report
+        self.view.set_findings(report.findings, self.names.get)
+        counts = self.view.counts()
+        verdict = "no problems found" if not report.findings else ", ".join(
+            f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items() if n
+        )
+        self.view.set_done(f"{self.path.name if self.path else ''}: {verdict} ({report.seconds:.1f} s)")
+        self.checked.emit(report)
+
+    def _check_failed(self, message: str) -> None:
+        self._check_task = None
+        self.view.set_done(f"Could not check: {message}")
+
+    # -- the repair -------------------------------------------------------------------------------
+    def repair_dialog(self) -> None:
+        if self.path is None or self._repair_task is not None:
+            return
+        start = default_repair_path(self.path)
+        if self.format is DatasetFormat.LEISAAC_HDF5:
+            out, _ = QFileDialog.getSaveFileName(
+                self.pane, "Write the repaired copy to", str(start), "HDF5 (*.hdf5 *.h5)"
+            )
+        else:
+            out, _ = QFileDialog.getSaveFileName(
+                self.pane, "Write the repaired copy to (a new folder)", str(start), "",
+                options=QFileDialog.Option.DontConfirmOverwrite,
+            )
+        if out:
+            self.start_repair(Path(out))
+
+    def start_repair(self, out: Path, overwrite: bool = False) -> None:
+        """Write a repaired copy of the dataset shown to ``out`` in the background."""
+        if self.path is None or self._repair_task is not None:
+            return
+        if self._check_task is not None:
+            self._token += 1
+            self._check_task.cancel()
+            self._check_task = None
+        self.view.set_busy(f"Repairing into {out.name}…")
+        self._repair_task = run_task(
+            repair,
+            str(self.path),
+            str(out),
+            overwrite,
+            on_progress=lambda d, t, s: self.view.set_busy(s, d, t),
+            on_done=self._repaired,
+            on_error=self._repair_failed,
+            on_cancelled=self._repair_cancelled,
+        )
+
+    def cancel(self) -> None:
+        if self._repair_task is not None:
+            self.view.set_busy("Cancelling…")
+            self._repair_task.cancel()
+        elif self._check_task is not None:
+            self._token += 1
+            self._check_task.cancel()
+            self._check_task = None
+            self.view.set_done("Check cancelled")
+
+    def _repaired(self, report: RepairReport) -> None:
+        self._repair_task = None
+        self._restore()
+        out = report.output
+        if report.written:
+            left = f"{report.errors} error(s) remain" if report.errors else "the copy checks clean"
+            fixes = "\n".join(f"• {f.what}" for f in report.fixes[:6])
+            self.pane.toast.show_message(
+                f"Repaired copy written to {out}: {len(report.fixes)} fix(es), {left}.\n{fixes}",
+                [("Open the copy", lambda: self.pane.context.openDatasetRequested.emit(out))],
+                timeout_ms=30000,
+            )
+        else:
+            self.pane.toast.show_message("Nothing to fix: no copy was written.")
+        self.repairFinished.emit(report)
+
+    def _repair_failed(self, message: str, details: str) -> None:
+        self._repair_task = None
+        self._restore()
+        show_error(self.pane, "Repair failed (nothing was written)", message, details)
+
+    def _repair_cancelled(self) -> None:
+        self._repair_task = None
+        self._restore()
+        self.pane.toast.show_message("Repair cancelled; nothing was written.")
+
+    def _restore(self) -> None:
+        """Back to the findings of the dataset shown (or the empty view)."""
+        if self.path is None:
+            self.view.clear("No dataset")
+        elif self.report is not None:
+            self._checked(self._token, self.report)
+        else:
+            self.check()
+
+    def shutdown(self) -> None:
+        for task in (self._check_task, self._repair_task):
+            if task is not None:
+                task.cancel()
