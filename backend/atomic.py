@@ -550,7 +550,8 @@ def atomic_file(
             except OSError as error:
                 raise _unwritable(target, error) from None
             published = True
-            _record_file(target)
+            if not _is_scratch(target):  # a file inside another output's staging is that output's
+                _record_file(target)
             _fsync_dir(target.parent)
     finally:
         remove_path(tmp)

@@ -179,7 +179,8 @@ def test_other_families_build_and_preview(
     assert plan["errors"] == [] and plan["details"]["modality"] == "made for SO-101"
     wizard = pane.select("transcode")
     wizard.family.source.setPath(shared_data / "lerobot061_so101_v30_h264")
-    wizard.family.out.setPath(tmp_path / "transcoded")
+    wizard.family.out.edit.clear()
+    qtbot.keyClicks(wizard.family.out.edit, str(tmp_path / "transcoded"))
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
     plan = _wait_preview(qtbot, wizard)
     assert plan["details"]["to_transcode"] == 0 and plan["output"] == str(tmp_path / "transcoded")
