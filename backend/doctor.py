@@ -23,7 +23,9 @@ each episode decodes ``2 * sample_frames`` frames at most (each sampled frame an
 
 from __future__ import annotations
 
+import os
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -205,6 +207,12 @@ class _Doctor:
         long = signals.long_episode(episode.length, self.median, self.dataset.num_episodes)
         if long.fired:
             add(_finding(long, data_file, name))
+        if self.dataset.format is DatasetFormat.LEISAAC_HDF5 and episode.task:  # LeRobot / Cosmos: their checks
+            bad = sorted({f"U+{ord(c):04X}" for c in episode.task if unicodedata.category(c) == "Cc"})
+            if bad:
+                add(Problem(f"{self.dataset.path}:/data/{name}", f"task {episode.task!r} contains control "
+                            f"characters ({', '.join(bad)})", "retype the task text: tokenizers and prompts "
+                            "see these characters", "warning", "control_characters", name, True))
         tracks = self._tracks(episode)
         self._motion(episode, name, tracks)
         if self.stats is not None:
@@ -372,7 +380,7 @@ def diagnose(
     started = time.monotonic()
     options = options or DoctorOptions()
     progress = ensure_progress(progress)
-    path = Path(path)
+    path = Path(os.path.abspath(Path(path).expanduser()))  # relative, ~: like the absolute path
     fmt, module = detect_format(path)
     report = DoctorReport(str(path), fmt.value, sample_frames=max(options.sample_frames, 0))
     progress.report(0, 1, "checking the format")

@@ -195,6 +195,12 @@ def test_unused_task_and_control_characters(lerobot: dict[str, Path], tmp_path: 
     assert "U+0007" in _one(found, "control_characters", None).problem
 
 
+def test_hdf5_task_with_control_characters(rec: Path, tmp_path: Path) -> None:
+    path = _copy_and(rec, tmp_path, lambda d: d["demo_1"].attrs.__setitem__("task", "Pick the\r\norange"))
+    hit = _one(_diagnose(path, frames=0), "control_characters", "demo_1")
+    assert "U+000A, U+000D" in hit.problem and hit.file.endswith("r.hdf5:/data/demo_1")
+
+
 def test_task_index_outside_the_task_list(lerobot: dict[str, Path], tmp_path: Path) -> None:
     ds = _copy(lerobot["v2.1"], tmp_path / "ds")
     _rewrite_column(_episode_parquet(ds, 2), "task_index", lambda v: np.full(len(v), 7))
