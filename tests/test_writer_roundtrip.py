@@ -303,16 +303,7 @@ def test_convert_wizard_offers_the_recorded_rate(qtbot, tmp_path: Path) -> None:
     ("units", "unit"),
     [
         pytest.param("range", Unit.LEROBOT_RANGE, id="range"),
-        pytest.param(
-            "degrees",
-            Unit.LEROBOT_DEGREES,
-            id="degrees",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the LeRobot reader guesses the unit from the values (degrees within +-100 read as "
-                "the -100..100 range) and ignores the recorder's provenance joint_units (reported)",
-            ),
-        ),
+        pytest.param("degrees", Unit.LEROBOT_DEGREES, id="degrees"),
     ],
 )
 def test_lerobot_recording_reads_back_as_recorded(tmp_path: Path, units: str, unit: Unit) -> None:

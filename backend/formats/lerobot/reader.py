@@ -8,6 +8,7 @@ mp4 file.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -23,6 +24,7 @@ from backend.formats.lerobot.common import (
     EPISODES_DIR,
     EPISODES_JSONL,
     INFO_PATH,
+    PROVENANCE_PATH,
     STATS_PATH,
     TASKS_JSONL,
     TASKS_PARQUET,
@@ -50,7 +52,7 @@ from backend.model import (
     VideoInfo,
 )
 from backend.paths import NOT_FOUND, file_problem, folder_problem
-from backend.units import JointSpace, detect_lerobot_unit
+from backend.units import JointSpace, Unit, detect_lerobot_unit
 
 PARQUET_ERRORS = (pa.ArrowException, OSError, ValueError)
 
@@ -171,7 +173,20 @@ def _stats_sample(stats: dict[str, Any], key: str) -> np.ndarray | None:
         return None
 
 
-def build_features(info: dict[str, Any], stats: dict[str, Any]) -> dict[str, Feature]:
+def declared_joint_unit(root: Path) -> Unit | None:
+    """The joint unit the studio's provenance record declares (its recorder writes ``joint_units``)."""
+    try:
+        record = json.loads((Path(root) / PROVENANCE_PATH).read_text(encoding="utf-8"))
+        return Unit(record["joint_units"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def build_features(
+    info: dict[str, Any], stats: dict[str, Any], declared: Unit | None = None
+) -> dict[str, Feature]:
+    """Features of ``info.json``; SO-101 joint vectors get the ``declared`` unit when the dataset
+    declares one, else the unit their values show (``detect_lerobot_unit``)."""
     fps = float(info["fps"])
     features: dict[str, Feature] = {}
     for key, ft in info["features"].items():
@@ -199,6 +214,8 @@ def build_features(info: dict[str, Any], stats: dict[str, Any]) -> dict[str, Fea
         space = None
         if names and len(shape) == 1 and len(names) == shape[0]:
             unit = detect_lerobot_unit(names, _stats_sample(stats, key))
+            if declared is not None and unit is not Unit.OTHER:
+                unit = declared
             space = JointSpace(tuple(names), unit)
         features[key] = Feature(key, FeatureKind.VECTOR, dtype, shape, names, space=space)
     return features
@@ -481,7 +498,7 @@ def open_lerobot(root: Path) -> Dataset:
     assert fmt is not None
     version = {DatasetFormat.LEROBOT_V20: V20, DatasetFormat.LEROBOT_V21: V21}.get(fmt, V30)
     stats = read_stats(root)
-    features = build_features(info, stats)
+    features = build_features(info, stats, declared_joint_unit(root))
     tasks_by_index = read_tasks(root, version)
     task_list = [tasks_by_index[i] for i in sorted(tasks_by_index)]
     reader = LeRobotReader(root, version, info, features)
