@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.atomic import atomic_dir, atomic_file, check_output
+from backend.errors import Cancelled
 from backend.formats import detect_format
 from backend.model import DatasetFormat
 from backend.paths import user_path
@@ -58,6 +59,7 @@ class RepairReport:
     remaining: list[Problem] = field(default_factory=list)  # findings of the copy (of the source if none)
     notes: list[str] = field(default_factory=list)  # what the repair left alone, and why
     written: bool = False
+    checked: bool = False  # ``remaining`` comes from a full check (False: the check was cancelled)
     seconds: float = 0.0
 
     @property
@@ -71,6 +73,7 @@ class RepairReport:
             "output": self.output if self.written else None,
             "format": self.format,
             "written": self.written,
+            "checked": self.checked,
             "ok": self.errors == 0,
             "fixes": [f.to_dict() for f in self.fixes],
             "not_fixed": list(self.notes),
@@ -131,6 +134,7 @@ def repair(
     report = RepairReport(str(source), str(target), fmt.value, notes=list(plan.notes) if plan else [])
     if plan is None or not plan.fixes:
         report.remaining = _diagnose(source, options, progress)
+        report.checked = True
         report.seconds = time.monotonic() - started
         return report
     report.fixes = list(plan.fixes)
@@ -138,7 +142,11 @@ def repair(
     with writer(target, overwrite, inputs=[source]) as tmp:
         plan.write(Path(tmp), target, progress)
     report.written = True
-    report.remaining = _diagnose(target, options, progress)
+    try:
+        report.remaining = _diagnose(target, options, progress)
+        report.checked = True
+    except Cancelled:  # the copy is complete and published: only its check was stopped
+        report.notes.append("the copy was written but not checked (cancelled): run validate on it")
     report.seconds = time.monotonic() - started
     return report
 

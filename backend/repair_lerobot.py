@@ -72,6 +72,10 @@ def _listing(items: list[Any]) -> str:
     return shown + (f" ... ({len(items)} in all)" if len(items) > MAX_LISTED else "")
 
 
+def _episodes(indices: list[int]) -> str:
+    return f"episode {indices[0]}" if len(indices) == 1 else f"episodes {_listing(indices)}"
+
+
 def _is_staging(name: str) -> bool:
     return name in SCRATCH_NAMES or (name.startswith(".") and any(m in name for m in STAGING_MARKS))
 
@@ -548,13 +552,13 @@ class LeRobotPlan(Plan):
             if touched:
                 rows = sum(ep.row_changes[column] for ep in touched)
                 self.fixes.append(Fix(
-                    code, f"{column} column rewritten in {rows} row(s) of episodes {_listing([e.old for e in touched])}"
+                    code, f"{column} column rewritten in {rows} row(s) of {_episodes([e.old for e in touched])}"
                 ))
         if self.v30 and self.rows_blocked is None:
             moved = [ep for ep in self.eps if self._moved(ep) and ep.new == ep.old]
             if moved:
                 self.fixes.append(Fix(
-                    "global_index", f"dataset_from_index/to_index set to the rows of episodes {_listing([e.old for e in moved])}"
+                    "global_index", f"dataset_from_index/to_index set to the rows of {_episodes([e.old for e in moved])}"
                 ))
         if self.rows_blocked is not None:
             self.notes.append(f"indices are not renumbered: {self.rows_blocked}")

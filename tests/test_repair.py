@@ -26,8 +26,9 @@ import pytest
 from backend.convert.provenance import hash_input
 from backend.cosmos.testdata import write_small_lerobot
 from backend.doctor import DoctorOptions, diagnose
-from backend.errors import StudioError
+from backend.errors import Cancelled, StudioError
 from backend.formats.lerobot.stats import aggregate, vector_stats
+from backend.progress import Progress
 from backend.repair import repair
 
 REPO = Path(__file__).resolve().parents[1]
@@ -413,3 +414,44 @@ def test_hdf5_fps_total_and_num_samples_attributes_are_set_from_the_data(tmp_pat
     assert record["conversion"] == "repair" and record["inputs"][0]["path"] == str(source)
     assert not {"totals_mismatch", "num_samples"} & {p.code for p in report.remaining}
     assert os.stat(tmp_path / "fixed.hdf5").st_ino != os.stat(source).st_ino
+
+
+# -- cancel -----------------------------------------------------------------------------------------
+class _CancelAt(Progress):
+    """Cancels at the first report whose text starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        if text.startswith(self.prefix):
+            self.cancel()
+        super().report(done, total, text)
+
+
+def test_cancel_while_writing_leaves_nothing_and_cancel_while_checking_keeps_the_copy(
+    v21: Path, tmp_path: Path
+) -> None:
+    before = tree(v21)
+    with pytest.raises(Cancelled):
+        repair(v21, tmp_path / "out", progress=_CancelAt("copying"), options=QUICK)
+    assert not (tmp_path / "out").exists()
+    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+    report = repair(v21, tmp_path / "out", progress=_CancelAt("checking"), options=QUICK)
+    assert report.written and not report.checked and (tmp_path / "out/meta/info.json").is_file()
+    assert any("not checked" in note for note in report.notes)
+    assert tree(v21) == before
+
+
+def test_repeated_episode_lines_are_dropped_once(v21: Path, tmp_path: Path) -> None:
+    path = v21 / "meta/episodes.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1], lines[1], lines[2]]) + "\n")
+    assert "episode_index_duplicate" in codes(v21)
+
+    report = repair(v21, tmp_path / "out", options=QUICK)
+
+    assert "episode_index_duplicate" in {f.code for f in report.fixes}
+    assert (tmp_path / "out/meta/episodes.jsonl").read_text().splitlines() == lines
+    assert "episode_index_duplicate" not in {p.code for p in report.remaining}

@@ -168,7 +168,10 @@ class BrowseProblems(QObject):
         self._restore()
         out = report.output
         if report.written:
-            left = f"{report.errors} error(s) remain" if report.errors else "the copy checks clean"
+            left = (
+                "not checked (cancelled)" if not report.checked
+                else f"{report.errors} error(s) remain" if report.errors else "the copy checks clean"
+            )
             fixes = "\n".join(f"• {f.what}" for f in report.fixes[:6])
             self.pane.toast.show_message(
                 f"Repaired copy written to {out}: {len(report.fixes)} fix(es), {left}.\n{fixes}",
