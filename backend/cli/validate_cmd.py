@@ -1,5 +1,7 @@
-"""`rollout-studio validate PATH [--json]`: exit 0 clean, 1 problems found, 2 unreadable.
+"""`rollout-studio validate PATH [--json] [--sample-frames N]`: exit 0 clean, 1 problems found, 2 unreadable.
 
+The dataset doctor (backend/doctor.py, docs/validate.md): format checks plus signals over every
+episode, one line per finding (severity, episode, file, what, fix, [code]).
 Unreadable: the path is missing or of no known format, or the dataset cannot be opened at all
 (truncated HDF5, missing or broken meta files): one ``error:`` line saying why, exit 2, no problem
 list and no summary (``--json`` still reports every finding, with ``readable: false``). A dataset
@@ -9,10 +11,12 @@ that opens lists one line per finding and exits 1 when any is an error.
 from __future__ import annotations
 
 import argparse
+import sys
 
-from backend.cli._common import path_arg, print_json
+from backend.cli._common import TerminalProgress, path_arg, print_json
 from backend.errors import StudioError
-from backend.formats import detect_format, open_dataset, validate_path
+from backend.formats import open_dataset
+from backend.validation import DEFAULT_SAMPLE_FRAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("path", type=path_arg)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--strict", action="store_true", help="warnings count as problems too")
+    parser.add_argument(
+        "--sample-frames", type=int, default=DEFAULT_SAMPLE_FRAMES, metavar="N",
+        help=f"frames decoded per episode per camera for the camera checks (each with the next one; "
+        f"default {DEFAULT_SAMPLE_FRAMES}, 0: no decoding)",
+    )
     parser.add_argument("--fix", action="store_true",
                         help="write a repaired copy to --out (never edits PATH); see backend/repair.py")
     parser.add_argument("--out", type=path_arg, metavar="NEW", help="with --fix: where the repaired copy goes")
@@ -33,30 +42,32 @@ def run(args: argparse.Namespace) -> int:
         from backend.cli._repair import run_fix
 
         return run_fix(args)
-    fmt, _ = detect_format(args.path)
-    problems = validate_path(args.path)
-    errors = [p for p in problems if p.severity == "error" or args.strict]
-    readable = True
-    if errors:
-        try:  # findings in a dataset that opens: 1; a path that cannot be read at all: 2
-            open_dataset(args.path).close()
-        except StudioError:
-            if not args.json:
-                raise  # one error line, no list and no summary
-            readable = False
+    from backend.doctor import DoctorOptions, diagnose  # heavy: loaded only to validate
+
+    progress = TerminalProgress("validate", quiet=not sys.stderr.isatty())
+    report = diagnose(args.path, DoctorOptions(sample_frames=max(args.sample_frames, 0)), progress)
+    problems = report.findings
+    counted = ("error", "warning") if args.strict else ("error",)
+    errors = [p for p in problems if p.severity in counted]
+    readable = report.readable  # findings in a dataset that opens: 1; a path that cannot be read at all: 2
+    if not readable and not args.json:
+        _raise_open_error(args.path)  # one error line, no list and no summary
     if args.json:
-        print_json({
-            "path": args.path,
-            "format": fmt.value,
-            "ok": not errors,
-            "readable": readable,
-            "problems": [p.to_dict() for p in problems],
-        })
+        print_json(report.to_dict(strict=args.strict))
     else:
-        for problem in problems:
-            print(f"{problem.severity}: {problem.line()}")
+        for line in report.lines():
+            print(line)
+        rest = [f"{n} {s}(s)" for s in ("warning", "info") if s not in counted and (n := report.count(s))]
         print(f"{args.path}: {'clean' if not errors else f'{len(errors)} problem(s)'}"
-              f"{f', {len(problems) - len(errors)} warning(s)' if len(problems) > len(errors) else ''}")
+              f"{''.join(f', {r}' for r in rest)} ({report.seconds:.1f} s)")
     if not readable:
         return 2
     return 1 if errors else 0
+
+
+def _raise_open_error(path: str) -> None:
+    """Why ``path`` cannot be opened at all, as the one ``StudioError`` the CLI prints (exit 2)."""
+    try:
+        open_dataset(path).close()
+    except StudioError:
+        raise
