@@ -500,8 +500,9 @@ class LeRobotPlan(Plan):
         named |= {TASKS_PARQUET} if self.v30 else {EPISODES_JSONL, TASKS_JSONL, EPISODES_STATS_JSONL}
         if self.v30:
             named |= {p.relative_to(self.root).as_posix() for p in episode_meta_files(self.root)}
-        for rel in (TASKS_PARQUET, TASKS_JSONL, MODALITY_PATH, *TOLERATED_FILES):
-            if (self.root / rel).is_file() and (rel != TASKS_PARQUET or self.v30) and (rel != TASKS_JSONL or not self.v30):
+        tasks = TASKS_PARQUET if self.v30 else TASKS_JSONL
+        for rel in (tasks, MODALITY_PATH, *TOLERATED_FILES):  # copied as they are
+            if (self.root / rel).is_file():
                 self.copies[rel] = rel
         named |= set(TOLERATED_FILES)
         for ep in self.eps:
