@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backend.convert.provenance import hash_input
 from backend.cosmos.testdata import write_small_lerobot
@@ -455,3 +457,46 @@ def test_repeated_episode_lines_are_dropped_once(v21: Path, tmp_path: Path) -> N
     assert "episode_index_duplicate" in {f.code for f in report.fixes}
     assert (tmp_path / "out/meta/episodes.jsonl").read_text().splitlines() == lines
     assert "episode_index_duplicate" not in {p.code for p in report.remaining}
+
+
+# -- property: any gaps in the episode indices ------------------------------------------------------
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    indices=st.lists(st.integers(0, 40), min_size=2, max_size=4, unique=True).map(sorted),
+    lengths=st.lists(st.integers(3, 12), min_size=4, max_size=4),
+)
+def test_property_any_index_gaps_renumber_in_order_keeping_each_episodes_rows(
+    tmp_path_factory: pytest.TempPathFactory, indices: list[int], lengths: list[int]
+) -> None:
+    tmp = tmp_path_factory.mktemp("gaps")
+    root = write_small_lerobot(tmp / "in", lengths[: len(indices)], cameras=())
+    for position in reversed(range(len(indices))):  # highest first: a new name never meets an old one
+        if indices[position] != position:
+            data_old = root / f"data/chunk-000/episode_{position:06d}.parquet"
+            data_new = data_old.with_name(f"episode_{indices[position]:06d}.parquet")
+            data_old.rename(data_new)
+            set_column(data_new, "episode_index", lambda rows, _t, new=indices[position]: [new] * len(rows))
+            for name in ("episodes.jsonl", "episodes_stats.jsonl"):
+                path = root / "meta" / name
+                rows = [json.loads(line) for line in path.read_text().splitlines()]
+                for row in rows:
+                    if row["episode_index"] == position:
+                        row["episode_index"] = indices[position]
+                path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    before = tree(root)
+
+    report = repair(root, tmp / "out", options=QUICK)
+
+    assert tree(root) == before
+    out = tmp / "out"
+    offset = 0
+    for new, old in enumerate(indices):
+        rows = pq.read_table(out / f"data/chunk-000/episode_{new:06d}.parquet").to_pydict()
+        source = pq.read_table(root / f"data/chunk-000/episode_{old:06d}.parquet").to_pydict()
+        assert rows["action"] == source["action"]  # paired by name: episode `old` became `new`
+        assert rows["episode_index"] == [new] * lengths[new]
+        assert rows["index"] == list(range(offset, offset + lengths[new]))
+        offset += lengths[new]
+    assert not {"episode_index_gap", "global_index", "episode_stats_mismatch", "stats_mismatch"} & {
+        p.code for p in report.remaining
+    }
