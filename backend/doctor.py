@@ -155,6 +155,7 @@ class _Extremes:
 
     def __init__(self) -> None:
         self.names: tuple[str, ...] = ()
+        self.degrees = False
         self.low: np.ndarray | None = None
         self.high: np.ndarray | None = None
         self.consistent = True
@@ -165,7 +166,7 @@ class _Extremes:
             return
         low, high = values.min(axis=0), values.max(axis=0)
         if self.low is None or self.high is None:
-            self.names, self.low, self.high = track.names, low, high
+            self.names, self.degrees, self.low, self.high = track.names, track.degrees, low, high
         elif self.names != track.names or self.low.shape != low.shape:
             self.consistent = False
         else:
@@ -229,8 +230,13 @@ class _Doctor:
                 track = signals.joint_track(episode, role)
             except _READ_ERRORS:  # unreadable or NaN: the format checks report it
                 continue
-            if track is not None and track.values.ndim == 2 and np.all(np.isfinite(track.values)):
-                tracks[role] = track
+            if track is None or track.values.ndim != 2 or not np.all(np.isfinite(track.values)):
+                continue
+            if track.placeholder:
+                # all zeros: a placeholder (GR00T-Dreams IDM inputs), not motion; dead_joint says so once
+                self.extremes[role].add(track)
+                continue
+            tracks[role] = track
         return tracks
 
     def _arrays(self, episode: Episode) -> dict[str, np.ndarray] | None:
@@ -339,7 +345,8 @@ class _Doctor:
         for role, extremes in self.extremes.items():
             if extremes.low is None or extremes.high is None or not extremes.consistent:
                 continue
-            reading = signals.dead_joints(role, extremes.names, extremes.low, extremes.high)
+            unit = " deg" if extremes.degrees else ""
+            reading = signals.dead_joints(role, extremes.names, extremes.low, extremes.high, unit)
             if reading.fired:
                 add(_finding(reading, str(self.dataset.path), None))
         self._duplicates()

@@ -204,6 +204,7 @@ class JointTrack:
     values: np.ndarray  # (T, N) float64
     degrees: bool  # SO-101 joint positions in sim degrees (physical limits apply)
     fps: float
+    placeholder: bool = False  # every stored value is 0 (IDM inputs): no motion to judge
 
     @property
     def bases(self) -> list[str]:
@@ -242,11 +243,12 @@ def joint_track(episode: Any, role: str) -> JointTrack | None:
         return None
     space = joints.space
     fps = float(episode.dataset.fps or 0) or 30.0
+    placeholder = bool(joints.values.size) and not np.asarray(joints.values).any()
     if space.is_so101 and Unit.SIM_DEGREES in space.convertible_units():
         values = joints.to(Unit.SIM_DEGREES).values
-        return JointTrack(key, role, tuple(space.names), values, True, fps)
+        return JointTrack(key, role, tuple(space.names), values, True, fps, placeholder)
     values = np.asarray(joints.values, dtype=np.float64)
-    return JointTrack(key, role, tuple(space.names), values, False, fps)
+    return JointTrack(key, role, tuple(space.names), values, False, fps, placeholder)
 
 
 # -- values -------------------------------------------------------------------------------------------
@@ -581,7 +583,7 @@ def divergence(action: JointTrack, state: JointTrack) -> list[Reading]:
     return readings
 
 
-def dead_joints(role: str, names: Sequence[str], low: np.ndarray, high: np.ndarray) -> Reading:
+def dead_joints(role: str, names: Sequence[str], low: np.ndarray, high: np.ndarray, unit: str = "") -> Reading:
     """Joints whose value never changes over the whole dataset (``low``/``high``: per-joint extremes)."""
     spans = np.asarray(high, dtype=np.float64) - np.asarray(low, dtype=np.float64)
     dead = np.flatnonzero(spans == 0)
@@ -589,9 +591,9 @@ def dead_joints(role: str, names: Sequence[str], low: np.ndarray, high: np.ndarr
         return Reading("dead_joint", 0, 0, False, f"every joint of the {role} moves", (), role)
     if len(dead) == len(spans):
         return Reading("dead_joint", len(dead), 0, True,
-                       f"every value of the {role} is constant in every episode ({float(low[0]):g}): "
-                       "a placeholder, not a recording", (), role)
-    shown = ", ".join(f"{names[j]} ({float(low[j]):g})" for j in dead[:6]) + (" ..." if len(dead) > 6 else "")
+                       f"every value of the {role} is constant in every episode: a placeholder, not a recording",
+                       (), role)
+    shown = ", ".join(f"{names[j]} ({float(low[j]):g}{unit})" for j in dead[:6]) + (" ..." if len(dead) > 6 else "")
     return Reading("dead_joint", len(dead), 0, True,
                    f"{len(dead)} of the {len(spans)} joints of the {role} never change in any episode: {shown}",
                    (), role)

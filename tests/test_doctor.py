@@ -486,7 +486,7 @@ def test_dead_joint_in_every_episode(rec: Path, tmp_path: Path) -> None:
     path = _copy_and(rec, tmp_path, lambda d: [_bump(d, f"demo_{i}/obs/joint_pos",
                                                      lambda v: v[:, 0].__setitem__(slice(None), 0.0)) for i in range(4)])
     hit = _one(_diagnose(path, frames=0), "dead_joint", None)
-    assert "1 of the 6 joints of the state never change in any episode: shoulder_pan (0)" in hit.problem
+    assert "1 of the 6 joints of the state never change in any episode: shoulder_pan (0 deg)" in hit.problem
 
 
 def test_near_duplicate_episode(rec: Path, tmp_path: Path) -> None:
@@ -561,3 +561,20 @@ def test_every_code_is_documented(rec: Path, lerobot: dict[str, Path], tmp_path:
     emitted |= {p.code: p.severity for p in _diagnose(ds, frames=0)}
     for code, severity in emitted.items():
         assert severity in rows.get(code, ""), (code, severity)
+
+
+def test_zero_placeholders_are_one_dead_joint_finding_not_idle_episodes(
+    lerobot: dict[str, Path], tmp_path: Path
+) -> None:
+    """GR00T-Dreams' IDM inputs carry all-zero action/state columns: a placeholder, said once."""
+    ds = _copy(lerobot["v2.1"], tmp_path / "ds")
+    for index in range(4):
+        for key in ("action", "observation.state"):
+            _rewrite_column(_episode_parquet(ds, index), key, np.zeros_like)
+    found = _diagnose(ds, frames=0)
+    dead = _only(found, "dead_joint")
+    assert [p.problem for p in dead] == [
+        "every value of the action is constant in every episode: a placeholder, not a recording",
+        "every value of the state is constant in every episode: a placeholder, not a recording",
+    ]
+    assert not [p for p in found if p.episode and p.code in ("idle_episode", "gripper_never_moves")]
