@@ -317,7 +317,7 @@ def test_discard_and_abort(tmp_path: Path, fmt: DatasetFormat) -> None:
     assert not out.exists()
     writer.finish()
     with lerobot.open(out) as ds:
-        assert [e.length for e in ds.episodes] == [4, 3] and ds.tasks == ["keep", "drop", "again"]
+        assert [e.length for e in ds.episodes] == [4, 3] and ds.tasks == ["keep", "again"]  # the discarded episode's task is not kept
         assert np.array_equal(ds.episodes[1].array("action"), values(np.arange(3), 2)["action"])
     assert lerobot.validate(out) == []
 

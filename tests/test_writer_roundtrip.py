@@ -357,9 +357,6 @@ def test_lerobot_recording_reads_back_as_recorded(tmp_path: Path, units: str, un
     assert provenance["joint_units"] == unit.value
 
 
-@pytest.mark.xfail(
-    strict=True, reason="LeRobotWriter keeps the task of a discarded episode in meta/tasks.jsonl (reported)"
-)
 def test_a_dropped_lerobot_episode_leaves_no_task(tmp_path: Path) -> None:
     recorder = LeRobotRecorder(tmp_path / "rec", 30.0, {})
     recorder.open()
@@ -601,16 +598,8 @@ def test_lerobot_writer_attributes_read_back(fmt, fps, episodes, cameras, robot_
 @pytest.mark.parametrize(
     "fmt",
     [
-        pytest.param(
-            DatasetFormat.LEROBOT_V21,
-            id="v2.1",
-            marks=pytest.mark.xfail(strict=True, reason="the v2.1 writer drops success flags (reported)"),
-        ),
-        pytest.param(
-            DatasetFormat.LEROBOT_V30,
-            id="v3.0",
-            marks=pytest.mark.xfail(strict=True, reason="the v3.0 writer drops success flags (reported)"),
-        ),
+        pytest.param(DatasetFormat.LEROBOT_V21, id="v2.1"),
+        pytest.param(DatasetFormat.LEROBOT_V30, id="v3.0"),
         pytest.param("publish_each_episode", id="v2.1-recording"),
     ],
 )

@@ -173,12 +173,19 @@ def _stats_sample(stats: dict[str, Any], key: str) -> np.ndarray | None:
         return None
 
 
+def _studio_record(root: Path) -> dict[str, Any]:
+    try:
+        record = json.loads((Path(root) / PROVENANCE_PATH).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
 def declared_joint_unit(root: Path) -> Unit | None:
     """The joint unit the studio's provenance record declares (its recorder writes ``joint_units``)."""
     try:
-        record = json.loads((Path(root) / PROVENANCE_PATH).read_text(encoding="utf-8"))
-        return Unit(record["joint_units"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return Unit(_studio_record(root)["joint_units"])
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -594,6 +601,12 @@ def open_lerobot(root: Path) -> Dataset:
         for key, feature in features.items():
             if feature.kind is FeatureKind.VIDEO:
                 feature.has_files = _video_has_files_v2(root, info, key, first)
+    flags = _studio_record(root).get("episode_success")
+    if isinstance(flags, dict):  # the studio's outputs keep success flags in their provenance record
+        for episode in episodes:
+            flag = flags.get(str(episode.index))
+            if episode.success is None and isinstance(flag, bool):
+                episode.success = flag
     dataset.episodes = episodes
 
     if "action" in features:

@@ -177,6 +177,7 @@ class LeRobotEpisodeWriter(EpisodeWriter):
         self.writer = writer
         self.index = index
         self.tasks = tasks
+        self.new_tasks: list[str] = []  # tasks this episode added to the writer's list
         self.extra = extra
         self.length = 0
         self._blocks: dict[str, list[np.ndarray]] = {key: [] for key in writer.column_keys}
@@ -410,6 +411,7 @@ class LeRobotEpisodeWriter(EpisodeWriter):
             if camera.path is not None:
                 remove_path(camera.path)
         self._blocks.clear()
+        self.writer.forget_tasks(self)
         self.writer.episode_done(self)
 
 
@@ -477,6 +479,7 @@ class LeRobotWriter(DatasetWriter):
         self._data_bytes = 0
         self._data_rows = 0
         self._video_files: dict[str, PacketFile] = {}
+        self._success: dict[int, bool] = {}  # episode -> success flag, written into provenance
         self._video_at: dict[str, tuple[int, int]] = {}
 
         self.live = bool(options.get("publish_each_episode", False))
@@ -670,10 +673,18 @@ class LeRobotWriter(DatasetWriter):
                 tasks.append(str(other))
         if not tasks:
             tasks = [""]
+        new_tasks = [text for text in tasks if text not in self.tasks]
         for text in tasks:
             self.tasks.setdefault(text, len(self.tasks))
         self._current = LeRobotEpisodeWriter(self, len(self.episodes), tasks, dict(extra))
+        self._current.new_tasks = new_tasks
         return self._current
+
+    def forget_tasks(self, episode: LeRobotEpisodeWriter) -> None:
+        """A discarded episode's own new tasks leave the task list (no unused task is written)."""
+        for text in reversed(episode.new_tasks):
+            if self.tasks.get(text) == len(self.tasks) - 1:
+                del self.tasks[text]
 
     def episode_done(self, episode: LeRobotEpisodeWriter) -> None:
         if self._current is episode:
@@ -775,6 +786,9 @@ class LeRobotWriter(DatasetWriter):
             row.update(self._append_data(table))
             for camera in episode._cameras.values():
                 row.update(self._append_video(episode, camera))
+        if success is not None and not self.live:
+            # the episode files keep LeRobot's own layout and schema: the flag goes into provenance
+            self._success[episode.index] = bool(success)
         stats = self._episode_stats(episode, table)
         self.episodes.append(row)
         self.episode_stats.append(stats)
@@ -1090,6 +1104,8 @@ class LeRobotWriter(DatasetWriter):
         }
         if self.spec.provenance:
             record.update(self.spec.provenance)
+        if self._success:
+            record["episode_success"] = {str(i): flag for i, flag in sorted(self._success.items())}
         return record
 
     # -- finish / abort ------------------------------------------------------------------------------
