@@ -50,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--preset", default=None, help="encoder preset (x264: ultrafast..veryslow; svt-av1: 0..13)"
     )
-    p.add_argument("--fps", type=float, default=30.0)
+    p.add_argument(
+        "--fps", type=float, default=None, help="rate to write (default: the recordings' own, as inspect shows it)"
+    )
     p.add_argument("--skip-frames", type=int, default=5, help="frames dropped at the start of each demo (5)")
     p.add_argument("--min-length", type=int, default=10, help="demos shorter than this are skipped (10)")
     p.add_argument("--include-failed", action="store_true", help="keep demos with success = False")
