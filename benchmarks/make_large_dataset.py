@@ -58,8 +58,10 @@ def make_large_dataset(
     spec = WriterSpec(
         fps=30,
         robot_type="so101_follower",
-        features={key: Feature(key, FeatureKind.VECTOR, "float32", (6,), names)
-                  for key in ("action", "observation.state")},
+        features={
+            key: Feature(key, FeatureKind.VECTOR, "float32", (6,), names)
+            for key in ("action", "observation.state")
+        },
         cameras=[CameraSpec("front", width, height)],
         options={"codec": "h264", "gop": 2, "preset": "ultrafast", "tasks": list(TASKS)},
     )
@@ -85,14 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     started = time.perf_counter()
     path = make_large_dataset(args.out, args.episodes, args.frames, (width, height), args.format)
-    print(json.dumps({
-        "path": str(path),
-        "format": args.format,
-        "episodes": args.episodes,
-        "frames_per_episode": args.frames,
-        "size": [width, height],
-        "seconds": round(time.perf_counter() - started, 2),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "path": str(path),
+                "format": args.format,
+                "episodes": args.episodes,
+                "frames_per_episode": args.frames,
+                "size": [width, height],
+                "seconds": round(time.perf_counter() - started, 2),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -17,6 +17,11 @@ they apply, see ``HDF5_FAULTS`` and ``COSMOS_FAULTS``):
 - ``idle_episode``: every action and state row of one episode equal to its first row.
 - ``stats_10x``: meta/stats.json of ``action`` and ``observation.state`` multiplied by 10.
 - ``index_gap``: ``frame_index`` of one episode skips one value (HDF5: a demo number skipped).
+
+The faults that change data rows (NaN, spike, idle, index gap) recompute the stored stats of what
+they changed (tests/fault_stats.py), as the writer that recorded such data would have: stale stats
+would give the fault away to a stats check instead of the check meant for it (``restat=False``
+keeps them stale).
 - ``short_video``: the last frames of one episode's video dropped (fewer frames than rows).
 
 LeRobot v3.0 and v2.1 folders are both handled (paths come from ``meta/info.json``'s templates).
@@ -42,6 +47,7 @@ import h5py
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fault_stats import restat as _restat
 
 LEROBOT_FAULTS = (
     "identical_cameras",
@@ -96,7 +102,7 @@ def _plain(value: Any) -> Any:
 
 
 def shared_roots() -> list[Path]:
-    """Where the real datasets are: ../shared, and ROLLOUT_SHARED_DATA where the tests read them from there."""
+    """Where the real datasets are: ../shared, and ROLLOUT_SHARED_DATA where the tests read them."""
     roots = [_SHARED]
     if os.environ.get("ROLLOUT_SHARED_DATA"):
         roots.append(Path(os.environ["ROLLOUT_SHARED_DATA"]))
@@ -401,8 +407,22 @@ def _pick(root: Path, episode: int | None, frame: int | None) -> tuple[int, int]
     return episode, frame
 
 
+def _keep_stats(root: Path, fault: Fault, keys: list[str], episode: int, restat: bool) -> Fault:
+    """Stats consistent with the changed data (as a real writer leaves them), unless not ``restat``."""
+    fault.details["stats"] = "recomputed" if restat else "stale"
+    if restat:
+        fault.files += [p for p in _restat(root, keys, [episode], data_files(root)) if p not in fault.files]
+    return fault
+
+
 def _change_one_value(
-    root: Path, name: str, episode: int | None, frame: int | None, joint: int, new: Callable[[float], float]
+    root: Path,
+    name: str,
+    episode: int | None,
+    frame: int | None,
+    joint: int,
+    new: Callable[[float], float],
+    restat: bool,
 ) -> Fault:
     episode, frame = _pick(root, episode, frame)
     path = _episode_data_file(root, episode)
@@ -417,14 +437,18 @@ def _change_one_value(
 
     _change_vectors(path, "action", change)
     details = {"episode": episode, "frame": frame, "joint": joint, **seen}
-    return Fault(name, root, [path], details)
+    return _keep_stats(root, Fault(name, root, [path], details), ["action"], episode, restat)
 
 
 def lerobot_nan_action(
-    root: str | Path, episode: int | None = None, frame: int | None = None, joint: int = 2
+    root: str | Path,
+    episode: int | None = None,
+    frame: int | None = None,
+    joint: int = 2,
+    restat: bool = True,
 ) -> Fault:
-    """One action value NaN (default: last episode, middle frame, elbow_flex)."""
-    return _change_one_value(_lerobot(root), "nan_action", episode, frame, joint, lambda v: np.nan)
+    """One action value NaN (default: last episode, middle frame, elbow_flex); stats recomputed (NaN)."""
+    return _change_one_value(_lerobot(root), "nan_action", episode, frame, joint, lambda v: np.nan, restat)
 
 
 def lerobot_action_spike(
@@ -433,12 +457,15 @@ def lerobot_action_spike(
     frame: int | None = None,
     joint: int = 1,
     spike: float = SPIKE,
+    restat: bool = True,
 ) -> Fault:
     """One joint of one action row + ``spike`` (default +90 on shoulder_lift, last episode, middle frame)."""
-    return _change_one_value(_lerobot(root), "action_spike", episode, frame, joint, lambda v: v + spike)
+    return _change_one_value(
+        _lerobot(root), "action_spike", episode, frame, joint, lambda v: v + spike, restat
+    )
 
 
-def lerobot_idle_episode(root: str | Path, episode: int | None = None) -> Fault:
+def lerobot_idle_episode(root: str | Path, episode: int | None = None, restat: bool = True) -> Fault:
     """Every action and observation.state row of ``episode`` (default: the last) equal to its first row."""
     root = _lerobot(root)
     episode, _ = _pick(root, episode, 0)
@@ -451,11 +478,12 @@ def lerobot_idle_episode(root: str | Path, episode: int | None = None) -> Fault:
 
     for key in keys:
         _change_vectors(path, key, change)
-    return Fault("idle_episode", root, [path], {"episode": episode, "keys": keys})
+    fault = Fault("idle_episode", root, [path], {"episode": episode, "keys": keys})
+    return _keep_stats(root, fault, keys, episode, restat)
 
 
 def lerobot_stats_10x(root: str | Path, factor: float = 10.0) -> Fault:
-    """Every statistic but count of ``action`` and ``observation.state`` (meta/stats.json) times ``factor``."""
+    """Every statistic but count of action and observation.state (meta/stats.json) times ``factor``."""
     root = _lerobot(root)
     path = root / "meta" / "stats.json"
     stats = json.loads(path.read_text(encoding="utf-8"))
@@ -471,7 +499,9 @@ def lerobot_stats_10x(root: str | Path, factor: float = 10.0) -> Fault:
     return Fault("stats_10x", root, [path], {"factor": factor, "changed": changed})
 
 
-def lerobot_index_gap(root: str | Path, episode: int | None = None, frame: int | None = None) -> Fault:
+def lerobot_index_gap(
+    root: str | Path, episode: int | None = None, frame: int | None = None, restat: bool = True
+) -> Fault:
     """``frame_index`` of ``episode`` (default: the last) skips one value at ``frame`` (default: middle)."""
     root = _lerobot(root)
     episode, frame = _pick(root, episode, frame)
@@ -484,7 +514,8 @@ def lerobot_index_gap(root: str | Path, episode: int | None = None, frame: int |
         return _set_column(table, "frame_index", pa.array(index, type=table.schema.field("frame_index").type))
 
     _rewrite_parquet(path, edit)
-    return Fault("index_gap", root, [path], {"episode": episode, "frame": frame, "column": "frame_index"})
+    fault = Fault("index_gap", root, [path], {"episode": episode, "frame": frame, "column": "frame_index"})
+    return _keep_stats(root, fault, ["frame_index"], episode, restat)
 
 
 def lerobot_short_video(root: str | Path, camera: str | None = None, drop: int = SHORT_BY) -> Fault:

@@ -27,8 +27,10 @@ FRONT, WRIST = "observation.images.front", "observation.images.wrist"
 def digest(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root`` (or of ``root`` itself), by relative path."""
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    return {str(p.relative_to(root) if p != root else p.name): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in files}
+    return {
+        str(p.relative_to(root) if p != root else p.name): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in files
+    }
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +39,12 @@ def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     found = {}
     for fmt in ("lerobot_v3.0", "lerobot_v2.1"):
         found[fmt] = write_small_lerobot(root / fmt, LENGTHS, fmt=fmt, cameras=("front", "wrist"))
-    found["hdf5"] = write_recording(root / "rec.hdf5", RecordingSpec([DemoSpec(20), DemoSpec(24), DemoSpec(22)]))
+    found["hdf5"] = write_recording(
+        root / "rec.hdf5", RecordingSpec([DemoSpec(20), DemoSpec(24), DemoSpec(22)])
+    )
     found["cosmos"] = write_standin_outputs(
-        found["lerobot_v3.0"], root / "cosmos",
+        found["lerobot_v3.0"],
+        root / "cosmos",
         [StandinSample(f"sample_{i}", i, 20, prompt="Pick up the orange.") for i in range(3)],
     )
     return found
@@ -63,7 +68,9 @@ def vectors(root: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def column(root: Path, key: str) -> np.ndarray:
-    return np.concatenate([pq.read_table(p, columns=[key]).column(key).to_numpy() for p in fi.data_files(root)])
+    return np.concatenate(
+        [pq.read_table(p, columns=[key]).column(key).to_numpy() for p in fi.data_files(root)]
+    )
 
 
 def video_pts(path: Path) -> list[int]:
@@ -216,7 +223,9 @@ def test_short_video_drops_the_last_frames_of_the_last_episode(copy, fmt):
     assert video_pts(path) == video_pts(source)[: -fi.SHORT_BY]
     # the frames kept are the same pictures (re-encoded: close, not bit-exact)
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(frames, before, strict=False)) < 4
-    assert digest(root / "data") == digest(original / "data") and digest(root / "meta") == digest(original / "meta")
+    assert digest(root / "data") == digest(original / "data") and digest(root / "meta") == digest(
+        original / "meta"
+    )
 
 
 def test_injectors_refuse_the_shared_data(shared_data):
@@ -242,7 +251,12 @@ def test_real_lerobot_dataset_one_row_fault_and_one_video_fault(shared_data, tmp
     assert np.argwhere(np.isnan(got)).tolist() == [[90, 2]] and episodes[90] == 1
     fi.lerobot_identical_cameras(root)
     assert fi.video_files(root, WRIST)[0].read_bytes() == fi.video_files(root, FRONT)[0].read_bytes()
-    assert fault.to_dict()["files"] == ["data/chunk-000/file-000.parquet"]
+    assert fault.to_dict()["files"] == [
+        "data/chunk-000/file-000.parquet",
+        "meta/stats.json",
+        "meta/episodes/chunk-000/file-000.parquet",
+    ]
+    assert np.isnan(json.loads((root / "meta/stats.json").read_text())["action"]["mean"][2])
 
 
 # -- LeIsaac HDF5 ---------------------------------------------------------------------------------
@@ -257,8 +271,12 @@ def test_hdf5_identical_and_frozen_cameras(copy):
     path, original = copy("hdf5")
     fi.hdf5_identical_cameras(path)
     for demo in ("demo_0", "demo_2"):
-        assert np.array_equal(read_h5(path, f"data/{demo}/obs/wrist"), read_h5(original, f"data/{demo}/obs/front"))
-        assert not np.array_equal(read_h5(original, f"data/{demo}/obs/wrist"), read_h5(original, f"data/{demo}/obs/front"))
+        assert np.array_equal(
+            read_h5(path, f"data/{demo}/obs/wrist"), read_h5(original, f"data/{demo}/obs/front")
+        )
+        assert not np.array_equal(
+            read_h5(original, f"data/{demo}/obs/wrist"), read_h5(original, f"data/{demo}/obs/front")
+        )
     path2 = fi.copy_dataset(original, path.with_name("frozen.hdf5"))
     fi.hdf5_frozen_camera(path2)
     frames = read_h5(path2, "data/demo_1/obs/front")
@@ -283,15 +301,22 @@ def test_hdf5_nan_and_spike(copy):
 def test_hdf5_idle_episode(copy):
     path, original = copy("hdf5")
     fault = fi.hdf5_idle_episode(path)
-    assert {"actions", "processed_actions", "obs/joint_pos", "states/articulation/robot/joint_position",
-            "obs/joint_vel"} <= set(fault.details["datasets"])
+    assert {
+        "actions",
+        "processed_actions",
+        "obs/joint_pos",
+        "states/articulation/robot/joint_position",
+        "obs/joint_vel",
+    } <= set(fault.details["datasets"])
     for name in ("actions", "obs/joint_pos", "states/articulation/robot/joint_position"):
         got, want = read_h5(path, f"data/demo_2/{name}"), read_h5(original, f"data/demo_2/{name}")
         assert (got == want[0]).all() and np.ptp(want, axis=0).max() > 0.01, name
     assert (read_h5(path, "data/demo_2/obs/joint_vel") == 0).all()
     assert np.array_equal(read_h5(path, "data/demo_1/actions"), read_h5(original, "data/demo_1/actions"))
-    assert np.array_equal(read_h5(path, "data/demo_2/initial_state/articulation/robot/joint_position"),
-                          read_h5(original, "data/demo_2/initial_state/articulation/robot/joint_position"))
+    assert np.array_equal(
+        read_h5(path, "data/demo_2/initial_state/articulation/robot/joint_position"),
+        read_h5(original, "data/demo_2/initial_state/articulation/robot/joint_position"),
+    )
 
 
 def test_hdf5_index_gap_and_short_video(copy):
@@ -302,7 +327,9 @@ def test_hdf5_index_gap_and_short_video(copy):
         assert np.array_equal(f["data/demo_4/actions"][...], read_h5(original, "data/demo_2/actions"))
     fault = fi.hdf5_short_video(path, demo="demo_1")
     assert read_h5(path, "data/demo_1/obs/front").shape[0] == 24 - fi.SHORT_BY
-    assert np.array_equal(read_h5(path, "data/demo_1/obs/front"), read_h5(original, "data/demo_1/obs/front")[:-5])
+    assert np.array_equal(
+        read_h5(path, "data/demo_1/obs/front"), read_h5(original, "data/demo_1/obs/front")[:-5]
+    )
     assert read_h5(path, "data/demo_1/actions").shape[0] == 24
     assert fault.details["frames_after"] == 19
 
@@ -349,3 +376,70 @@ def test_inject_dispatch_and_not_applicable(copy):
         fi.inject("hdf5", "stats_10x", root)
     assert set(fi.HDF5_FAULTS) == set(fi.HDF5_INJECTORS) and set(fi.COSMOS_FAULTS) == set(fi.COSMOS_INJECTORS)
     assert set(fi.LEROBOT_FAULTS) == set(fi.LEROBOT_INJECTORS) and len(fi.LEROBOT_FAULTS) == 9
+
+
+# -- stats kept consistent with the faulty data -----------------------------------------------------
+
+
+def stored_episode_stats(root: Path, episode: int, key: str) -> dict[str, list]:
+    jsonl = root / "meta" / "episodes_stats.jsonl"
+    if jsonl.is_file():
+        rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+        return next(r["stats"][key] for r in rows if r["episode_index"] == episode)
+    row = next(r for r in fi.episodes(root) if r["episode_index"] == episode)
+    return {k.split("/")[2]: v for k, v in row.items() if k.startswith(f"stats/{key}/")}
+
+
+@pytest.mark.parametrize("fmt", VERSIONS)
+def test_spike_recomputes_the_stats_it_changes(copy, fmt):
+    root, original = copy(fmt)
+    fault = fi.lerobot_action_spike(root)
+    assert fault.details["stats"] == "recomputed"
+    values, episodes = vectors(root, "action")
+    stats = json.loads((root / "meta/stats.json").read_text())["action"]
+    assert np.allclose(stats["max"], values.max(0)) and np.allclose(stats["min"], values.min(0))
+    assert np.allclose(stats["mean"], values.mean(0), atol=1e-5) and np.allclose(stats["std"], values.std(0))
+    assert stats["count"] == [sum(LENGTHS)]
+    before = json.loads((original / "meta/stats.json").read_text())["action"]
+    assert stats["max"][1] > before["max"][1] + 1  # the spike shows in the stats now
+    last = stored_episode_stats(root, 2, "action")
+    assert np.allclose(last["max"], values[episodes == 2].max(0))
+    assert stored_episode_stats(root, 0, "action") == stored_episode_stats(original, 0, "action")
+    assert (
+        json.loads((root / "meta/stats.json").read_text())["observation.state"]
+        == json.loads((original / "meta/stats.json").read_text())["observation.state"]
+    )
+
+
+@pytest.mark.parametrize("fmt", VERSIONS)
+def test_idle_episode_stats_show_no_motion(copy, fmt):
+    root, _ = copy(fmt)
+    fi.lerobot_idle_episode(root)
+    for key in ("action", "observation.state"):
+        last = stored_episode_stats(root, 2, key)
+        assert np.allclose(last["std"], 0) and np.allclose(last["min"], last["max"]), key
+
+
+def test_restat_false_keeps_the_stats_stale(copy):
+    root, original = copy("lerobot_v3.0")
+    fault = fi.lerobot_action_spike(root, restat=False)
+    assert fault.details["stats"] == "stale"
+    assert digest(root / "meta") == digest(original / "meta")
+
+
+def test_restat_reproduces_lerobots_own_stats(shared_data, tmp_path):
+    """On data LeRobot 0.6.1 wrote, recomputing leaves min/max/mean/std/count as LeRobot stored them."""
+    import fault_stats
+
+    root = fi.copy_dataset(shared_data / "lerobot061_so101_v30_h264", tmp_path / "real")
+    before = json.loads((root / "meta/stats.json").read_text())
+    episode_before = stored_episode_stats(root, 1, "action")
+    fault_stats.restat(root, ["action", "frame_index"], [1], fi.data_files(root))
+    after = json.loads((root / "meta/stats.json").read_text())
+    for key in ("action", "frame_index"):
+        for stat in ("min", "max", "mean", "std", "count"):
+            assert np.allclose(after[key][stat], before[key][stat], rtol=1e-5, atol=1e-4), (key, stat)
+        assert np.allclose(after[key]["q50"], before[key]["q50"], atol=2.0)  # LeRobot's are approximate
+    episode_after = stored_episode_stats(root, 1, "action")
+    for stat in ("min", "max", "mean", "std", "count"):
+        assert np.allclose(episode_after[stat], episode_before[stat], rtol=1e-5, atol=1e-4), stat
