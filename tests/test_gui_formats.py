@@ -131,3 +131,30 @@ def test_cosmos_output_folder(qtbot, window, tmp_path):
     # curation works without joints too: exclude one video, export the other
     browse.toggle_excluded()
     assert browse.summary_label.text().startswith("1 of 2 episodes kept")
+
+
+def test_stats_that_mislead_the_unit_guess_do_not_break_the_plots(qtbot, window, shared_data, tmp_path):
+    """Action stats 10x off make the action look like degrees while the state reads as LeRobot range
+    (no calibration converts one into the other): every unit button either plots or says why it
+    cannot, never an exception in the GUI thread."""
+    from tests.fault_injection import copy_dataset
+
+    path = copy_dataset(shared_data / "lerobot061_so101_v30_h264", tmp_path / "stats10x")
+    stats_path = path / "meta" / "stats.json"
+    stats = json.loads(stats_path.read_text())
+    stats["action"] = {k: (np.asarray(v) * (1 if k == "count" else 10)).tolist() for k, v in stats["action"].items()}
+    stats_path.write_text(json.dumps(stats))
+    with open_dataset(path) as dataset:
+        assert dataset.features["action"].space.unit is not dataset.features["observation.state"].space.unit
+    browse = _open(qtbot, window, path, episode=0, frame=3)
+    _shown(qtbot, browse, 3)
+    shown = []
+    for unit in Unit:
+        browse.set_unit(unit)  # pytest-qt fails the test on an exception raised in a slot
+        if browse.plots.showing_message():
+            assert browse.plots.message.text().startswith(("Cannot plot", "This episode")), unit
+        else:
+            shown.append(unit)
+    assert shown  # the action's own unit always plots
+    browse.set_unit(shown[0])
+    assert "state not shown" in browse.native_unit_label.text()

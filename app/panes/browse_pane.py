@@ -43,6 +43,7 @@ from app.panes.browse_problems import BrowseProblems
 from app.settings import get_json, set_json
 from app.tasks import run_task
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
+from backend.errors import UnitError
 from backend.model import Dataset, DatasetFormat, Episode, FeatureKind, Role
 from backend.quality import compute_hints
 from backend.units import Unit, base_joint_name
@@ -733,7 +734,19 @@ class BrowsePane(QWidget):
             button.setChecked(Unit(button.property("unit")) is unit)
         native = ", ".join(sorted({s.space.unit.label or "no unit" for s in series}))
         self.native_unit_label.setText(f"stored as {native}")
-        converted = [None if v is None else v.to(unit).values for v in (action, state)]
+        converted: list[np.ndarray | None] = []
+        left_out = []
+        for role, values in (("action", action), ("state", state)):
+            try:
+                converted.append(None if values is None else values.to(unit).values)
+            except UnitError as error:  # e.g. action and state stored in units that do not convert
+                converted.append(None)
+                left_out.append(f"{role} not shown in {unit.label}: {error.problem}")
+        if all(v is None for v in converted):
+            self.plots.show_message(f"Cannot plot in {unit.label}: " + "; ".join(left_out))
+            return
+        if left_out:
+            self.native_unit_label.setText(f"stored as {native} ({'; '.join(left_out)})")
         names = [base_joint_name(n) for n in space.names]
         times = np.arange(self.episode.length, dtype=np.float64) / (self.dataset.fps or 1.0)
         self.plots.set_series(times, names, unit.label, converted[0], converted[1])
