@@ -27,8 +27,9 @@ its CLI entry (``lerobot_lint.cli.app``, the function ``lelint`` runs) per datas
 seconds exclude that start, reported once as ``startup_s``. The others run as their CLI, one process
 per dataset. Seconds are wall time on this machine (2 shared cores: noisy).
 
-Then ``--large-episodes`` (1,000) short episodes are written by benchmarks/make_large_dataset.py and
-validate and lerobot-doctor are timed on them.
+Then ``--large-episodes`` (1,000) short episodes (``--large-frames`` 30 each: long enough that no tool
+reports them as too short, so the time is checking, not reporting) are written by
+benchmarks/make_large_dataset.py and validate and lerobot-doctor are timed on them.
 
 ``--baseline-rev REV`` adds ``validate`` of an older revision (its backend/ from git archive, run on
 this venv) as one more tool, for before/after numbers in one run.
@@ -530,16 +531,18 @@ def summarise(results: dict[str, Any], datasets: list[Dataset]) -> dict[str, Any
 # -- the large dataset ----------------------------------------------------------------------------
 
 
-def time_large(work: Path, episodes: int, chosen: list[Tool], env: dict[str, str]) -> dict[str, Any]:
+def time_large(
+    work: Path, episodes: int, frames: int, chosen: list[Tool], env: dict[str, str]
+) -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from make_large_dataset import make_large_dataset
 
     path = work / f"large-{episodes}"
     start = time.perf_counter()
-    make_large_dataset(path, episodes=episodes)
+    make_large_dataset(path, episodes=episodes, frames=frames)
     out: dict[str, Any] = {
         "episodes": episodes,
-        "frames_per_episode": 10,
+        "frames_per_episode": frames,
         "camera": "64x48 h264",
         "build_s": round(time.perf_counter() - start, 2),
     }
@@ -579,6 +582,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", help="folder for the fault set (default: a temp dir, removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (its path goes to stderr)")
     parser.add_argument("--large-episodes", type=int, default=1000)
+    parser.add_argument(
+        "--large-frames", type=int, default=30, help="frames per episode (30: no tool calls them too short)"
+    )
     parser.add_argument("--no-large", action="store_true")
     parser.add_argument("--bases", default="lerobot061_v3.0,lerobot061_v2.1,demo_v3.0,demo_hdf5,cosmos")
     parser.add_argument("--tools", default="", help="comma-separated tool names (default: all)")
@@ -650,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             large_tools = [
                 t for t in all_tools if t.name.startswith("rollout-studio") or t.name == "lerobot-doctor"
             ]
-            report["large"] = time_large(work, args.large_episodes, large_tools, env)
+            report["large"] = time_large(work, args.large_episodes, args.large_frames, large_tools, env)
         report["total_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=1))
     return 0
