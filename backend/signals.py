@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -693,27 +694,50 @@ def _grey(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
 
 
+_VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm")
+
+
+def _grey_source(stream: Any, wanted: Sequence[int]) -> dict[int, np.ndarray] | None:
+    """Grey frames straight from the video file for streams that show one (``path`` + ``file_index``):
+    the luma plane, no RGB conversion (backend/media/sample.py). None for other streams."""
+    path = getattr(stream, "path", None)
+    file_index = getattr(stream, "file_index", None)
+    if not isinstance(path, (str, Path)) or not callable(file_index):
+        return None
+    if Path(path).suffix.lower() not in _VIDEO_SUFFIXES:
+        return None
+    from backend.media.sample import grey_frames
+
+    files = {i: int(file_index(i)) for i in wanted}
+    decoded = grey_frames(path, files.values())
+    return {i: decoded[f] for i, f in files.items() if f in decoded}
+
+
 def sample_camera(stream: Any, camera: str, positions: Sequence[int], pairs: bool = True) -> CameraSample:
     """Decode ``positions`` of a ``backend.model.Stream`` (and each one's next frame when ``pairs``)."""
     import cv2
 
     from backend.media.fingerprint import frame_signature
 
+    inside = [p for p in positions if 0 <= p < stream.num_frames]
+    wanted = sorted({*inside, *(p + 1 for p in inside if pairs and p + 1 < stream.num_frames)})
+    grey = _grey_source(stream, wanted)
+    if grey is None:
+        grey = {i: _grey(stream.frame(i)) for i in wanted}
     indices: list[int] = []
     thumbs: list[np.ndarray] = []
     signatures: list[np.ndarray] = []
     changed: list[float] = []
-    for index in positions:
-        if not 0 <= index < stream.num_frames:
+    for index in inside:
+        picture = grey.get(index)
+        if picture is None:
             continue
-        grey = _grey(stream.frame(index))
         indices.append(index)
-        thumbs.append(cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32))
-        signatures.append(frame_signature(grey))
-        if pairs and index + 1 < stream.num_frames:
-            following = _grey(stream.frame(index + 1))
-            moved = cv2.absdiff(grey, following) > PIXEL_CHANGE_LEVEL
-            changed.append(float(moved.mean()))
+        thumbs.append(cv2.resize(picture, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32))
+        signatures.append(frame_signature(picture))
+        following = grey.get(index + 1) if pairs else None
+        if following is not None:
+            changed.append(float((cv2.absdiff(picture, following) > PIXEL_CHANGE_LEVEL).mean()))
         else:
             changed.append(float("nan"))
     size = (THUMB_SIZE[1], THUMB_SIZE[0])

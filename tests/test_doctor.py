@@ -578,3 +578,21 @@ def test_zero_placeholders_are_one_dead_joint_finding_not_idle_episodes(
         "every value of the state is constant in every episode: a placeholder, not a recording",
     ]
     assert not [p for p in found if p.episode and p.code in ("idle_episode", "gripper_never_moves")]
+
+
+def test_grey_frames_match_the_rgb_frames_they_skip(lerobot: dict[str, Path]) -> None:
+    """backend/media/sample.py reads the luma plane: the grey of the RGB frame, without converting it."""
+    import cv2
+
+    from backend.media import VideoReader
+    from backend.media.sample import grey_frames
+
+    video = lerobot["v3.0"] / "videos" / "observation.images.front" / "chunk-000" / "file-000.mp4"
+    wanted = [150, 0, 7, 8, 201, 9999]  # any order; one past the end is left out
+    grey = grey_frames(video, wanted)
+    assert sorted(grey) == [0, 7, 8, 150, 201]
+    with VideoReader(video) as reader:
+        for index, picture in grey.items():
+            expected = cv2.cvtColor(np.ascontiguousarray(reader.frame(index)), cv2.COLOR_RGB2GRAY)
+            assert picture.shape == expected.shape == (48, 64)
+            assert np.abs(picture.astype(int) - expected).mean() < 1.5, index

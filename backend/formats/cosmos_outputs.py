@@ -87,6 +87,7 @@ def prompt_of(sample: dict[str, Any] | None, video: Path) -> str | None:
 class _VideoFileStream(Stream):
     def __init__(self, name: str, reader: VideoReader, lock: threading.Lock) -> None:
         self.name = name
+        self.path = reader.path  # the clip: episode frame i is file frame i (``file_index``)
         self._reader = reader
         self._lock = lock
         self.fps = reader.fps
@@ -101,6 +102,9 @@ class _VideoFileStream(Stream):
 
     def timestamps(self) -> np.ndarray:
         return self._reader.frame_times.copy()
+
+    def file_index(self, index: int) -> int:
+        return self._check_index(index)
 
 
 class CosmosOutputsReader(DatasetReader):
