@@ -293,7 +293,7 @@ def long_episode(length: int, median_length: float | None, episodes: int) -> Rea
     factor = length / median_length if median_length else 0.0
     fired = episodes >= 3 and factor > LONG_FACTOR_OF_MEDIAN
     return Reading("long_episode", factor, LONG_FACTOR_OF_MEDIAN, fired,
-                   f"{length} frames is {factor:.1f} times the median length ({median_length:g})")
+                   f"{length} frames is {factor:.1f} times the median length ({median_length or 0:g})")
 
 
 # -- motion -------------------------------------------------------------------------------------------
