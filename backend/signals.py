@@ -671,7 +671,9 @@ def sample_positions(length: int, count: int, block: int = 1) -> list[int]:
     if block <= 1 or length <= block:
         return sorted({int(round(x)) for x in np.linspace(0, last, min(count, last + 1))})
     chunks = int(np.ceil(length / block))
-    chosen = sorted({int(round(x)) for x in np.linspace(0, chunks - 1, max(1, min(chunks, count // 4)))})
+    take = max(1, min(chunks, count // 4))
+    # the chunks holding frames evenly spread over the episode (one chunk: the middle frame's)
+    chosen = sorted({min(chunks - 1, int((i + 0.5) * length / take) // block) for i in range(take)})
     per = max(1, int(np.ceil(count / len(chosen))))
     positions: set[int] = set()
     for c in chosen:

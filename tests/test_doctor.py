@@ -596,3 +596,16 @@ def test_grey_frames_match_the_rgb_frames_they_skip(lerobot: dict[str, Path]) ->
             expected = cv2.cvtColor(np.ascontiguousarray(reader.frame(index)), cv2.COLOR_RGB2GRAY)
             assert picture.shape == expected.shape == (48, 64)
             assert np.abs(picture.astype(int) - expected).mean() < 1.5, index
+
+
+def test_sample_positions_spread_over_the_episode_or_inside_few_chunks() -> None:
+    from backend.signals import sample_positions
+
+    assert sample_positions(60, 6) == [0, 12, 23, 35, 46, 58]  # room for each sample's next frame
+    assert sample_positions(5, 6) == [0, 1, 2, 3] and sample_positions(0, 6) == []
+    # HDF5 chunks of 100 frames: one chunk per 4 samples, the one holding the middle frame ...
+    middle = sample_positions(1800, 6, block=100)
+    assert {p // 100 for p in middle} == {9} and len(middle) == 6
+    # ... and each sample's next frame in the same chunk (one decompression per chunk)
+    two = sample_positions(1800, 8, block=100)
+    assert {p // 100 for p in two} == {4, 13} and all((p + 1) // 100 == p // 100 for p in two)
