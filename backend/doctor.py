@@ -35,7 +35,7 @@ import numpy as np
 
 from backend import signals
 from backend.doctor_files import file_findings, staging_findings
-from backend.errors import StudioError, UnitError
+from backend.errors import Cancelled, StudioError, UnitError
 from backend.formats import detect_format
 from backend.model import Dataset, DatasetFormat, Episode
 from backend.progress import Progress, ensure_progress
@@ -406,7 +406,18 @@ def diagnose(
             total = dataset.num_episodes
             for position, episode in enumerate(dataset.episodes):
                 progress.report(position, total, f"checking {episode_name(dataset, episode)}")
-                doctor.episode(position, episode)
+                try:
+                    doctor.episode(position, episode)
+                except Cancelled:
+                    raise
+                except Exception as error:  # noqa: BLE001 - one episode's signals must not stop the check
+                    report.findings.append(Problem(
+                        str(dataset.path), f"the signals of this episode could not be computed "
+                        f"({type(error).__name__}: {' '.join(str(error).split())[:200]})",
+                        "the format checks above still hold; report this as a bug", "info", "signals_failed",
+                        episode_name(dataset, episode),
+                    ))
+                    episode.unload()
             doctor.finish()
             report.findings.extend(doctor.findings)
             progress.report(total, total, "done")

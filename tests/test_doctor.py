@@ -609,3 +609,17 @@ def test_sample_positions_spread_over_the_episode_or_inside_few_chunks() -> None
     # ... and each sample's next frame in the same chunk (one decompression per chunk)
     two = sample_positions(1800, 8, block=100)
     assert {p // 100 for p in two} == {4, 13} and all((p + 1) // 100 == p // 100 for p in two)
+
+
+def test_a_failing_signal_costs_one_info_line_not_the_check(rec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend import signals
+
+    def broken(track):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(signals, "gripper_chatter", broken)
+    report = diagnose(rec, DoctorOptions(sample_frames=0))
+    assert [(p.code, p.severity, p.episode) for p in report.findings] == [
+        ("signals_failed", "info", f"demo_{i}") for i in range(4)
+    ]
+    assert "ValueError: boom" in report.findings[0].problem and report.ok
