@@ -10,11 +10,11 @@ sets ``/data`` attrs ``total`` (sum of num_samples of ended demos), ``env_args``
 than ``attrs`` are written as whole groups (``initial_state`` with leading dimension 1); ``attrs``
 are copied onto the demo group (the writer's own num_samples/seed/success/task win).
 
-A write that fails (full disk, file-size limit, read-only file system) raises one ``StudioError``
-naming the output, and the file is let go at once: HDF5 cannot close a file whose metadata it
-cannot flush, and a file left open that way crashes the process when the library shuts down
-(SIGSEGV/SIGBUS at exit). So the failed file's descriptor is pointed at /dev/null first; the close
-then completes there, and the hidden temporary file is removed as on any abort.
+A write that fails (full disk, file-size limit) raises one ``StudioError`` naming the output, and
+the hidden temporary file is removed as on any abort. HDF5 itself never sees the failure (see
+``_Storage``): a failed write inside the library (even one it makes on its own, when Python frees
+a dataset object) leaves objects it cannot close, and the process then crashed with SIGSEGV or
+SIGBUS when the library shut down at exit.
 """
 
 from __future__ import annotations
@@ -79,22 +79,70 @@ def write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
             group.create_dataset(name, data=np.asarray(value))
 
 
-def _detach_storage(h5: h5py.File) -> None:
-    """Point the file's descriptor at /dev/null: HDF5's remaining writes (the metadata it failed
-    to flush) then succeed there, so the file can be closed and the library stays sound."""
-    with contextlib.suppress(Exception):
-        fd = h5.id.get_vfd_handle()
-        if isinstance(fd, int) and fd >= 0:
-            null = os.open(os.devnull, os.O_RDWR)
+class _Storage:
+    """The bytes of the HDF5 file, written through h5py's file-object driver.
+
+    A write the disk refuses (full, file-size limit) is remembered in ``failure`` and NOT reported
+    to HDF5: the library cannot recover from a failed write (the objects it then fails to close
+    stay half-open, and it crashes with SIGSEGV/SIGBUS when it shuts down at exit). From the first
+    failure on, writes are dropped (the file is garbage and will be removed); the writer checks
+    ``failure`` after each step and raises one error naming the output.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "w+b", buffering=0)  # noqa: SIM115 - closed by close()
+        self.failure: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        if self.failure is None:
             try:
-                os.dup2(null, fd)
-            finally:
-                os.close(null)
+                done = 0
+                while done < len(view):
+                    done += self._file.write(view[done:]) or 0
+            except OSError as error:
+                self.failure = error
+        return len(view)
+
+    def readinto(self, buffer: Any) -> int:
+        return self._file.readinto(buffer) or 0
+
+    def read(self, size: int = -1) -> bytes:
+        return self._file.read(size) or b""
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.failure is None:
+            try:
+                return self._file.truncate(size)
+            except OSError as error:
+                self.failure = error
+        return self._file.tell() if size is None else size
+
+    def flush(self) -> None:
+        """Nothing is buffered here (the file is unbuffered)."""
+
+    def close(self) -> None:
+        self._file.close()
 
 
-def release_failed_file(h5: h5py.File) -> None:
-    """Close an HDF5 file after a failed write, whatever its state; never raises."""
-    _detach_storage(h5)
+def _create_file(storage: _Storage) -> h5py.File:
+    """A new HDF5 file on ``storage`` whose close closes every object still open in it
+    (``H5F_CLOSE_STRONG``): with the default (weak) a close with an object left open returns
+    without writing anything, so the last metadata would not be written when the writer checks."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+    fapl.set_fileobj_driver(h5py.h5fd.fileobj_driver, storage)
+    return h5py.File(h5py.h5f.create(b"rollout-studio-output", h5py.h5f.ACC_TRUNC, fapl=fapl))
+
+
+def release_file(h5: h5py.File) -> None:
+    """Close an HDF5 file after a failure, whatever its state; never raises."""
     with contextlib.suppress(Exception):
         h5.close()
 
@@ -356,9 +404,11 @@ class LeIsaacHDF5Writer(DatasetWriter):
         self._stack = contextlib.ExitStack()
         self._tmp = self._stack.enter_context(atomic_file(self.out, overwrite=overwrite))
         self._h5: h5py.File | None = None
+        self._storage: _Storage | None = None
         try:
             try:
-                self._h5 = h5py.File(self._tmp, "w")
+                self._storage = _Storage(self._tmp)
+                self._h5 = _create_file(self._storage)
             except OSError as error:  # h5py names the hidden temporary file: name the output instead
                 if fault_errno(error) is not None:
                     raise self._fault(error) from None
@@ -425,18 +475,23 @@ class LeIsaacHDF5Writer(DatasetWriter):
     # -- failed writes ----------------------------------------------------------------------------------
     @contextlib.contextmanager
     def writing(self) -> Any:
-        """Around every HDF5 call that writes: a failure releases the file (see the module
-        docstring) and becomes one ``StudioError`` naming the output."""
+        """Around every HDF5 call that writes: a write the disk refused (now or earlier, when HDF5
+        wrote on its own) or an HDF5 failure lets the file go and becomes one ``StudioError``
+        naming the output."""
         try:
             yield
         except _H5_ERRORS as error:
-            raise self._fault(error) from None
+            raise self._fault(self._storage_failure() or error) from None
+        failure = self._storage_failure()
+        if failure is not None:
+            raise self._fault(failure) from None
+
+    def _storage_failure(self) -> OSError | None:
+        storage = getattr(self, "_storage", None)
+        return storage.failure if storage is not None else None
 
     def _fault(self, error: BaseException) -> StudioError:
-        h5, self._h5 = self._h5, None
-        self.buffers = {}
-        if h5 is not None:
-            release_failed_file(h5)
+        self._close_file()
         code = fault_errno(error)
         if code is not None:
             problem, hint = FAULTS[code]
@@ -472,8 +527,7 @@ class LeIsaacHDF5Writer(DatasetWriter):
                 # the last metadata reaches the disk here: a failure must not publish the file
                 self._h5.flush()
                 self._h5.close()
-            self._h5 = None
-            self.buffers = {}
+            self._close_file()
         except BaseException:
             self.abort()
             raise
@@ -490,15 +544,15 @@ class LeIsaacHDF5Writer(DatasetWriter):
         self._stack.__exit__(Cancelled, Cancelled(), None)
 
     def _close_file(self) -> None:
-        """Let the file go on abort: a close that fails (the disk is full) releases it anyway."""
+        """Let the file go (done, or aborting: then the temporary file is removed next)."""
         self.buffers = {}
-        h5 = getattr(self, "_h5", None)
-        self._h5 = None
+        h5, self._h5 = getattr(self, "_h5", None), None
         if h5 is not None:
-            try:
-                h5.close()
-            except Exception:  # noqa: BLE001 - aborting: the temporary file is removed next
-                release_failed_file(h5)
+            release_file(h5)
+        storage, self._storage = getattr(self, "_storage", None), None
+        if storage is not None:
+            with contextlib.suppress(OSError):
+                storage.close()
 
 
 def default_provenance(

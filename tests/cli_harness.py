@@ -1,0 +1,93 @@
+"""Running the CLI as a user does, for the fault tests: a real subprocess, its exit code, its one
+``error:`` line, what it left on disk and whether any process it started outlived it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MARK = "ROLLOUT_STUDIO_TEST_RUN"  # set in the CLI's environment; its children inherit it
+
+
+@dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    survivors: list[int]  # processes still alive after the command ended that it started
+
+    def errors(self, stream: str = "stderr") -> list[str]:
+        text = self.stderr if stream == "stderr" else self.stdout
+        return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+def _processes_marked(mark: str) -> list[int]:
+    found = []
+    needle = f"{MARK}={mark}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+def run_cli(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    prefix: tuple[str, ...] = (),
+    timeout: float = 120,
+) -> CliRun:
+    mark = uuid.uuid4().hex
+    environment = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
+    environment[MARK] = mark
+    proc = subprocess.run(
+        [*prefix, sys.executable, "-m", "backend.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or REPO,
+        env=environment,
+        preexec_fn=preexec_fn,
+    )
+    return CliRun(proc.returncode, proc.stdout, proc.stderr, _processes_marked(mark))
+
+
+def one_error(run: CliRun, *needles: str, code: int = 2, stream: str = "stderr") -> str:
+    """Exit ``code``, exactly one ``error:`` line holding every needle, no traceback, no survivor."""
+    assert run.returncode == code, (run.returncode, run.stdout[-2000:], run.stderr[-2000:])
+    assert "Traceback" not in run.stderr, run.stderr
+    errors = run.errors(stream)
+    assert len(errors) == 1, (errors, run.stdout[-2000:], run.stderr[-2000:])
+    for needle in needles:
+        assert needle in errors[0], (needle, errors[0])
+    assert run.survivors == [], f"processes outlived the command: {run.survivors}"
+    return errors[0]
+
+
+def tree_digest(path: Path) -> str:
+    """Names and bytes of everything under ``path`` (or of the file itself), hidden entries too."""
+    digest = hashlib.sha256()
+    items = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for item in items:
+        digest.update(str(item.relative_to(path.parent)).encode())
+        digest.update(item.read_bytes())
+    return digest.hexdigest()
+
+
+def entries(folder: Path) -> list[str]:
+    """Every name in ``folder``, hidden ones included."""
+    return sorted(p.name for p in folder.iterdir())
