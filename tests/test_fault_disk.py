@@ -188,3 +188,26 @@ def test_output_on_another_file_system(writer: str, inputs: dict[str, Path], cle
     assert entries(clean_tmpfs) == [name], "only the output, no staging left beside it"
     assert os.stat(out).st_dev == os.stat(clean_tmpfs).st_dev != os.stat(tmp_path).st_dev
     assert _digests(inputs) == before
+
+
+# -- the Convert wizard's run says the same ------------------------------------------------------------
+@pytest.mark.parametrize("conversion", ["hdf5-to-lerobot", "lerobot-to-hdf5"])
+def test_convert_wizard_run_names_the_output(conversion: str, inputs: dict[str, Path], clean_tmpfs: Path) -> None:
+    """The GUI runs the same functions on a thread; its error is the CLI's sentence about the output."""
+    from app.panes.convert_pane import _call_run  # noqa: PLC0415
+    from backend.convert import lerobot_to_hdf5 as l2h  # noqa: PLC0415
+    from backend.errors import StudioError  # noqa: PLC0415
+
+    if conversion == "hdf5-to-lerobot":
+        out = clean_tmpfs / "out"
+        module, source, options = h2l, [inputs["rec"]], h2l.Hdf5ToLerobotOptions(out=out, task=TASK)
+    else:
+        out = clean_tmpfs / "out.hdf5"
+        options = l2h.LerobotToHdf5Options(out=out, template=inputs["rec"], copy_states=True)
+        module, source = l2h, inputs["ds21"]
+    _fill(clean_tmpfs.parent, 12 * 1024)
+    before = _digests(inputs)
+    with pytest.raises(StudioError) as caught:
+        _call_run(module, source, options)
+    assert caught.value.message == f"{out}: {FULL}"
+    assert entries(clean_tmpfs) == [] and _digests(inputs) == before

@@ -38,6 +38,7 @@ from app.tasks import Task, run_task
 from app.wizards.cosmos_idm import WIZARD_FAMILIES
 from app.wizards.plumbing import WizardRunEndings, WizardSteps, watch_changes
 from backend.convert import CONVERSIONS, ConversionInfo, module_for
+from backend.output_faults import output_fault
 from widgets.wizard_done import DoneView
 from widgets.wizard_frame import WizardFrame
 from widgets.wizard_inputs import DropList, DropPath
@@ -63,7 +64,14 @@ def _call_plan(module: Any, inputs: Any, options: Any, progress: Any = None) -> 
 
 
 def _call_run(module: Any, inputs: Any, options: Any, progress: Any = None) -> dict[str, Any]:
-    return module.run(inputs, options, progress).to_dict()
+    try:
+        return module.run(inputs, options, progress).to_dict()
+    except Exception as error:
+        # a full disk, a size limit or a read-only folder: said about the output, as the CLI says it
+        fault = output_fault(error, [getattr(options, "out", None)])
+        if fault is None:
+            raise
+        raise fault from None
 
 
 def _spin(minimum: int, maximum: int, value: int, special: str | None = None) -> QSpinBox:
