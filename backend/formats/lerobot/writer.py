@@ -725,7 +725,9 @@ class LeRobotWriter(DatasetWriter):
             if feature.dtype == "string" or episode.length == 0:
                 continue
             values = column_to_numpy(table.column(key), feature, self.out)
-            stats[key] = vector_stats(values, quantiles)
+            # vectors always get quantiles: v2.1 writes them into meta/stats.json only (GR00T's loader
+            # reads q01/q99 there), its episodes_stats.jsonl keeps LeRobot's own keys
+            stats[key] = vector_stats(values, True)
         for _name, camera in episode._cameras.items():
             image = camera.stats.stats(quantiles)
             if image is not None:
@@ -988,7 +990,7 @@ class LeRobotWriter(DatasetWriter):
         write_jsonl(
             self.tmp / EPISODES_STATS_JSONL,
             [
-                {"episode_index": row["episode_index"], "stats": to_json(stats)}
+                {"episode_index": row["episode_index"], "stats": to_json(_without_quantiles(stats))}
                 for row, stats in zip(self.episodes, self.episode_stats, strict=True)
             ],
         )
@@ -1212,6 +1214,10 @@ def _swap_meta(root: Path) -> None:
     _fsync_dir(root)
     remove_path(root / META_NEW)
     remove_path(old)
+
+
+def _without_quantiles(stats: dict[str, Stats]) -> dict[str, Stats]:
+    return {key: {k: v for k, v in entry.items() if k not in QUANTILE_KEYS} for key, entry in stats.items()}
 
 
 def _discard(path: Path, root: Path) -> None:
