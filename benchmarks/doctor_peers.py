@@ -21,7 +21,8 @@ folders only: on the HDF5 and the Cosmos folder they are run once on the clean c
 
 Peers come from PyPI in their own venv (``benchmarks/install_peers.sh`` makes ``.cache/peers-venv``,
 see --peers-venv): lerobot-doctor, deepen-grade[lerobot], lerobot-lint (needs ``lerobot``: 0.4.4,
-the last for Python 3.11, reads v3.0 only), lerobot-quality-gates. They run offline (HF_HUB_OFFLINE=1) with caches in the temp dir.
+the last for Python 3.11, reads v3.0 only), lerobot-quality-gates. They run offline
+(HF_HUB_OFFLINE=1) with caches in the temp dir.
 lerobot-lint spends ~10 s importing lerobot/torch on every start: it runs in ONE process that calls
 its CLI entry (``lerobot_lint.cli.app``, the function ``lelint`` runs) per dataset; its per-dataset
 seconds exclude that start, reported once as ``startup_s``. The others run as their CLI, one process
