@@ -137,8 +137,9 @@ def _episode_file(dataset: Dataset, episode: Episode, key: str | None = None, ca
 
 def _finding(reading: signals.Reading, file: str, episode: str | None, prefix: str = "") -> Problem:
     spec = signals.SIGNALS[reading.signal]
+    severity = reading.severity or spec.severity
     return Problem(
-        file, prefix + reading.sentence, spec.fix, spec.severity, reading.signal, episode, spec.fixable, reading.frames
+        file, prefix + reading.sentence, spec.fix, severity, reading.signal, episode, spec.fixable, reading.frames
     )
 
 
@@ -185,7 +186,7 @@ class _Doctor:
         self.block = _chunk_rows(dataset) if options.sample_frames > 0 and dataset.cameras else 1
         self.extremes: dict[str, _Extremes] = {"action": _Extremes(), "state": _Extremes()}
         self.prints: list[tuple[int, str, int, np.ndarray, bool]] = []  # (position, name, length, print, deg)
-        self.same_picture: dict[tuple[str, str], list[str]] = {}
+        self.same_picture: dict[tuple[str, str], list[tuple[str, float]]] = {}
         self.pairs_checked: dict[tuple[str, str], int] = {}
         self.stats: Any = None
         if dataset.format in _LEROBOT:
@@ -327,21 +328,29 @@ class _Doctor:
             reading = signals.identical_cameras(samples[a], samples[b])
             self.pairs_checked[(a, b)] = self.pairs_checked.get((a, b), 0) + 1
             if reading.fired:
-                self.same_picture.setdefault((a, b), []).append(name)
+                self.same_picture.setdefault((a, b), []).append((name, reading.value))
 
     # -- dataset ----------------------------------------------------------------------------------
     def finish(self) -> None:
         add = self.findings.append
-        for (a, b), names in self.same_picture.items():
+        for (a, b), hits in self.same_picture.items():
             checked = self.pairs_checked.get((a, b), 0)
             spec = signals.SIGNALS["identical_cameras"]
-            what = f"{a} and {b} show the same picture (8x8 signatures within {spec.threshold:g} grey levels)"
+            names = [name for name, _ in hits]
+            # the same pixels in both: one camera's frames were written into the other (a writer bug)
+            exact = all(distance <= signals.EXACT_LEVELS for _, distance in hits)
+            severity = "error" if exact else spec.severity
+            what = (
+                f"{a} and {b} hold exactly the same pictures"
+                if exact
+                else f"{a} and {b} show the same picture (8x8 signatures within {spec.threshold:g} grey levels)"
+            )
             if len(names) == checked and checked > 1:
                 add(Problem(str(self.dataset.path), f"{what} in all {checked} episodes sampled", spec.fix,
-                            spec.severity, spec.name, None, spec.fixable))
+                            severity, spec.name, None, spec.fixable))
             else:
                 for name in names:
-                    add(Problem(str(self.dataset.path), what, spec.fix, spec.severity, spec.name, name, spec.fixable))
+                    add(Problem(str(self.dataset.path), what, spec.fix, severity, spec.name, name, spec.fixable))
         for role, extremes in self.extremes.items():
             if extremes.low is None or extremes.high is None or not extremes.consistent:
                 continue

@@ -30,6 +30,7 @@ from backend.units import SO101_RANGES, Unit, base_joint_name
 # backend.media.fingerprint's tolerance (kept here so that importing the signals stays cheap: OpenCV
 # and the media layer load only when frames are sampled)
 IDENTICAL_TOLERANCE = 4.0
+EXACT_LEVELS = 0.05  # signatures this close are the same pixels: one camera's frames written twice
 
 # -- thresholds ---------------------------------------------------------------------------------------
 # STS3215 (the SO-101's servo) datasheet: 0.222 s / 60 deg no load at 7.4 V, ~270 deg/s; a joint
@@ -105,6 +106,7 @@ class Reading:
     sentence: str
     frames: tuple[int, ...] = ()
     subject: str = ""  # joint, camera or feature concerned ("" = the episode)
+    severity: str | None = None  # overrides the signal's severity (a reading that can only be corruption)
 
 
 def _frames(indices: Any) -> tuple[int, ...]:
@@ -398,11 +400,14 @@ def joint_jumps(track: JointTrack) -> list[Reading]:
             continue
         size = np.abs(_excursions(column)[frames])
         unit = " deg" if track.degrees else ""
+        # out and back within one frame faster than the servo can turn: a corrupt value, not motion
+        impossible = track.degrees and float(size.max()) * track.fps > SPEED_FACTOR * SO101_MAX_SPEED_DEG_S
         readings.append(Reading(
             "joint_jump", float(size.max()), limit, True,
             f"{track.label(j)} jumps {float(size.max()):.3g}{unit} for one frame and back "
-            f"at frame {_frame_text(frames.tolist())} (limit {limit:.3g}{unit})",
-            _frames(frames), track.names[j],
+            f"at frame {_frame_text(frames.tolist())} (limit {limit:.3g}{unit}"
+            + (f"; faster than the SO-101 can turn at {track.fps:g} fps)" if impossible else ")"),
+            _frames(frames), track.names[j], "error" if impossible else None,
         ))
     return readings
 
@@ -814,11 +819,13 @@ def frozen_camera(sample: CameraSample, track: JointTrack | None) -> Reading:
         fraction = float((same & moved).sum() / considered) if considered else 0.0
         fired = considered >= 2 and fraction >= 0.5
     frames = sample.indices[1:][same & moved]
+    # every sampled interval with motion shows the same picture: the camera delivered no new frames
+    dead = fired and track is not None and int(moved.sum()) >= 3 and fraction >= 1.0
     return Reading(
         "frozen_camera", fraction, 0.5, fired,
         f"{sample.camera}: {int((same & moved).sum())} of {int(moved.sum())} sampled intervals show the same "
         f"picture at both ends although the arm moved (frames {_frame_text(frames.tolist())})",
-        _frames(frames), sample.camera,
+        _frames(frames), sample.camera, "error" if dead else None,
     )
 
 

@@ -314,10 +314,16 @@ def test_files_the_format_does_not_name(lerobot: dict[str, Path], tmp_path: Path
 def test_identical_cameras_in_every_episode_and_in_one(rec: Path, tmp_path: Path) -> None:
     everywhere = _edit(_copy(rec, tmp_path / "all.hdf5"),
                        lambda d: [_set(d[f"demo_{i}"], "obs/wrist", d[f"demo_{i}/obs/front"][()]) for i in range(4)])
-    hit = _one(_diagnose(everywhere), "identical_cameras", None)
-    assert "front and wrist" in hit.problem and "all 4 episodes" in hit.problem
+    # the same pixels twice is what a writer bug leaves (one camera written into both): an error
+    hit = _one(_diagnose(everywhere), "identical_cameras", None, "error")
+    assert "front and wrist hold exactly the same pictures" in hit.problem and "all 4 episodes" in hit.problem
     one = _edit(_copy(rec, tmp_path / "one.hdf5"), lambda d: _set(d["demo_2"], "obs/wrist", d["demo_2/obs/front"][()]))
-    _one(_diagnose(one), "identical_cameras", "demo_2")
+    _one(_diagnose(one), "identical_cameras", "demo_2", "error")
+    # one grey level apart (two real cameras seeing one scene can be this close): a warning
+    near = _edit(_copy(rec, tmp_path / "near.hdf5"), lambda d: [
+        _set(d[f"demo_{i}"], "obs/wrist", d[f"demo_{i}/obs/front"][()] // 2 * 2 + 1) for i in range(4)])
+    hit = _one(_diagnose(near), "identical_cameras", None, "warning")
+    assert "show the same picture" in hit.problem
 
 
 def test_identical_cameras_in_encoded_videos(rec: Path, tmp_path: Path) -> None:
@@ -325,7 +331,7 @@ def test_identical_cameras_in_encoded_videos(rec: Path, tmp_path: Path) -> None:
                    lambda d: [_set(d[f"demo_{i}"], "obs/wrist", d[f"demo_{i}/obs/front"][()]) for i in range(2)])
     out = tmp_path / "v30"
     h2l.run([source], h2l.Hdf5ToLerobotOptions(out=out, task="t", format="v3.0", demos={source.name: [0, 1]}))
-    hit = _one(_diagnose(out), "identical_cameras", None)
+    hit = _one(_diagnose(out), "identical_cameras", None, "error")
     assert "all 2 episodes" in hit.problem
 
 
@@ -333,7 +339,7 @@ def test_frozen_camera(rec: Path, tmp_path: Path) -> None:
     path = _edit(_copy(rec, tmp_path / "r.hdf5"),
                  lambda d: _set(d["demo_1"], "obs/front", np.repeat(d["demo_1/obs/front"][:1], LENGTH, axis=0)))
     found = _diagnose(path)
-    hit = _one(found, "frozen_camera", "demo_1")
+    hit = _one(found, "frozen_camera", "demo_1", "error")  # no new picture while the arm moved throughout
     assert hit.problem.startswith("front:") and hit.file.endswith("/data/demo_1/obs/front")
     assert not _only(found, "identical_cameras") and not _only(found, "repeated_frames")
 
@@ -404,6 +410,9 @@ def test_single_frame_jump_of_one_joint_on_action_and_state(rec: Path, tmp_path:
     assert [(p.episode, p.frames) for p in jumps] == [("demo_1", (30,)), ("demo_2", (40,))]
     assert jumps[0].problem.startswith("shoulder_lift of the action jumps 90")
     assert jumps[1].problem.startswith("wrist_flex of the state jumps 25")
+    # out and back within one frame faster than the servo turns: a corrupt value, an error
+    assert [p.severity for p in jumps] == ["error", "error"]
+    assert "faster than the SO-101 can turn" in jumps[0].problem
     assert not _only(found, "velocity_spike")  # the jump's two fast steps are the jump
 
 
