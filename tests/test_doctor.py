@@ -230,6 +230,23 @@ def test_stats_json_that_disagree_with_the_data(lerobot: dict[str, Path], tmp_pa
     assert "observation.state" in hit.problem and "mean[3]" in hit.problem
 
 
+def test_stats_of_a_studio_gr00t_dataset_must_describe_its_data(lerobot: dict[str, Path], tmp_path: Path) -> None:
+    """modality.json marks a GR00T dataset, but when the studio computed stats.json from the data (its
+    v3 -> v2 conversion writes modality.json) a mismatch is an error; only a dataset whose stats are
+    the embodiment's (idm prepare, other tools) gets the informational note."""
+    from backend.convert import lerobot_versions as lv
+
+    ds = tmp_path / "v21"
+    lv.run(lerobot["v3.0"], lv.LerobotVersionOptions(out=ds, target="v2.1"))
+    assert (ds / "meta" / "modality.json").is_file()
+    stats = json.loads((ds / "meta" / "stats.json").read_text())
+    stats["action"] = {k: (np.asarray(v) * (1 if k == "count" else 10)).tolist() for k, v in stats["action"].items()}
+    (ds / "meta" / "stats.json").write_text(json.dumps(stats))
+    _one(_diagnose(ds, frames=0), "stats_mismatch", None, "error")
+    (ds / "meta" / "rollout_studio_provenance.json").unlink()  # another tool's GR00T dataset
+    _one(_diagnose(ds, frames=0), "stats_mismatch", None, "info")
+
+
 def test_episode_stats_that_disagree_with_the_data(lerobot: dict[str, Path], tmp_path: Path) -> None:
     ds = _copy(lerobot["v2.1"], tmp_path / "v21")
     path = ds / "meta" / "episodes_stats.jsonl"

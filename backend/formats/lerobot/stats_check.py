@@ -11,6 +11,7 @@ reproduces exactly. v2.x datasets (what GR00T reads) must carry q01 and q99: GR0
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from backend.formats.lerobot.common import (
     DEFAULT_FEATURES,
     EPISODES_STATS_JSONL,
     MODALITY_PATH,
+    PROVENANCE_PATH,
     STATS_PATH,
     V30,
     read_jsonl,
@@ -33,6 +35,18 @@ STATS = ("min", "max", "mean", "std")
 RELATIVE_TOLERANCE = 1e-4  # of the feature's range (or magnitude): float32 sums stay far inside it
 GROOT_QUANTILES = ("q01", "q99")
 QUANTILE_ORDER = ("q01", "q10", "q50", "q90", "q99")
+
+
+def _studio_computed_stats(root: Path) -> bool:
+    """The studio's provenance record says it computed stats.json from this data."""
+    try:
+        record = json.loads((root / PROVENANCE_PATH).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict):
+        return False
+    operation = str(record.get("operation") or record.get("conversion") or "")
+    return operation.replace("_", " ") != "idm prepare"
 
 
 class _Moments:
@@ -154,8 +168,9 @@ class StatsCheck:
         self.complete = True  # every episode's arrays were read
         self.per_episode = self._stored_episode_stats()
         self.episode_findings: list[tuple[int, str, str]] = []  # (episode, key, what)
-        # GR00T embodiment datasets (modality.json) carry the embodiment's stats by design
-        self.embodiment_stats = (self.root / MODALITY_PATH).is_file()
+        # GR00T embodiment datasets (modality.json) carry the embodiment's stats by design, unless the
+        # studio wrote the stats itself from the data (every conversion but idm prepare does)
+        self.embodiment_stats = (self.root / MODALITY_PATH).is_file() and not _studio_computed_stats(self.root)
 
     def _stored_episode_stats(self) -> dict[int, dict[str, Any]]:
         if self.version == V30:
