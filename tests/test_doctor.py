@@ -410,6 +410,24 @@ def test_cosmos_outputs_get_camera_checks_by_sample_name(tmp_path: Path) -> None
     assert not _errors(found)
 
 
+def test_cosmos_clip_cut_short_and_copied_clips(tmp_path: Path) -> None:
+    folder = tmp_path / "cosmos"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    for name, frames in (("pick_0", 93), ("pick_1", 60)):  # pick_1 stopped before its 93 frames
+        with VideoWriter(folder / f"{name}.mp4", 64, 48, 16) as writer:
+            for _ in range(frames):
+                writer.write(rng.integers(0, 255, (48, 64, 3), np.uint8))
+        (folder / f"{name}.json").write_text(json.dumps({"prompt": "Pick", "num_output_frames": 93}))
+    shutil.copyfile(folder / "pick_0.mp4", folder / "pick_2.mp4")
+    (folder / "pick_2.json").write_text(json.dumps({"prompt": "Pick", "num_output_frames": 93}))
+    found = _diagnose(folder, frames=0)
+    short = _one(found, "video_frames", "pick_1", "error")
+    assert short.problem == "60 frames, its json asked for 93"
+    copy = _one(found, "near_duplicate_episodes", "pick_2")
+    assert copy.problem == "the same file as pick_0.mp4"
+
+
 # -- motion signals ---------------------------------------------------------------------------------
 def _bump(d: h5py.Group, key: str, change) -> None:
     values = d[key][()]

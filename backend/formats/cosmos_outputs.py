@@ -6,6 +6,7 @@ Each video is an episode; its task is the sample's prompt. Several generations o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -191,6 +192,30 @@ def open(path: Path) -> Dataset:  # noqa: A001 - registry contract name
     return dataset
 
 
+def _duplicate_clips(videos: list[Path]) -> list[Problem]:
+    """Samples whose mp4 files are byte-identical (hashed only where sizes agree)."""
+    import hashlib
+
+    by_size: dict[int, list[Path]] = {}
+    for video in videos:
+        with contextlib.suppress(OSError):
+            by_size.setdefault(video.stat().st_size, []).append(video)
+    problems = []
+    for same_size in by_size.values():
+        if len(same_size) < 2:
+            continue
+        by_hash: dict[str, list[Path]] = {}
+        for video in same_size:
+            with contextlib.suppress(OSError):
+                by_hash.setdefault(hashlib.sha256(video.read_bytes()).hexdigest(), []).append(video)
+        for group in by_hash.values():
+            for copy in group[1:]:
+                problems.append(Problem(str(copy), f"the same file as {group[0].name}",
+                                        "a copied sample: remove one before IDM prepare", "warning",
+                                        "near_duplicate_episodes", copy.stem))
+    return problems
+
+
 def validate(path: Path) -> list[Problem]:
     problems: list[Problem] = []
     videos = _videos(Path(path))
@@ -236,9 +261,15 @@ def validate(path: Path) -> list[Problem]:
         if abs(info.fps - IDM_FPS) > 1e-3:
             problems.append(Problem(str(video), f"fps is {info.fps:g}, the IDM expects {IDM_FPS:g}",
                                     "check the inference settings", "warning", "video_fps", name))
-        if info.num_frames < IDM_FRAMES:
+        asked = sample.get("num_output_frames") if isinstance(sample, dict) else None
+        if isinstance(asked, int) and not isinstance(asked, bool) and 0 < info.num_frames < asked:
+            problems.append(Problem(str(video), f"{info.num_frames} frames, its json asked for {asked}",
+                                    "the clip was cut short (inference stopped?): re-run this sample",
+                                    "error", "video_frames", name))
+        elif info.num_frames < IDM_FRAMES:
             problems.append(Problem(str(video), f"{info.num_frames} frames, the IDM expects at least {IDM_FRAMES}",
                                     "generate with num_output_frames >= 93", "warning", "too_few_frames", name))
+    problems += _duplicate_clips(videos)
     if len(sizes) > 1:
         problems.append(Problem(str(path), f"videos have different sizes {sorted(sizes)}",
                                 "generate all samples at one resolution", "warning", "video_size"))
