@@ -261,9 +261,9 @@ class LeRobotPlan(Plan):
                 np.asarray(table.column("episode_index").to_numpy(zero_copy_only=False)).reshape(-1)
                 if "episode_index" in table.column_names else None
             )
-            base = min(ep.episode.extra["lerobot"]["rows"][0] for ep in unit.episodes)
+            base = min(e.episode.extra["lerobot"]["rows"][0] for e in unit.episodes)
             for ep in unit.episodes:
-                start, stop = (r - base for r in ep.episode.extra["lerobot"]["rows"])
+                start, stop = [r - base for r in ep.episode.extra["lerobot"]["rows"]]
                 where_meta = 0 <= start <= stop <= table.num_rows and stop - start == ep.length
                 if where_meta and (column is None or np.all(column[start:stop] == ep.old)):
                     ep.start, ep.stop = start, stop

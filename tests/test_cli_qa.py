@@ -257,17 +257,17 @@ def test_check_batch_unreadable_paths(work: Path, rec: Path) -> None:
 
 def test_outputs_inside_inputs_or_existing_are_refused(work: Path, ds21: Path) -> None:
     before = tree_digest(ds21)
-    one_error(cli("cosmos", "batch", ds21, "--out", ds21 / "b.jsonl"), "b.jsonl", "inside or over an input")
-    one_error(cli("cosmos", "trainset", ds21, "--out", ds21 / "t", "--keep-short"), "inside or over an input")
-    one_error(cli("idm", "kit", ds21, "--out", ds21 / "kit"), "kit", "inside or over an input")
+    one_error(cli("cosmos", "batch", ds21, "--out", ds21 / "b.jsonl"), "b.jsonl", "would lie inside the input")
+    one_error(cli("cosmos", "trainset", ds21, "--out", ds21 / "t", "--keep-short"), "would lie inside the input")
+    one_error(cli("idm", "kit", ds21, "--out", ds21 / "kit"), "kit", "would lie inside the input")
     one_error(
-        cli("compare", ds21, ds21, "--report", ds21 / "rep", "--quiet"), "rep", "inside or over an input"
+        cli("compare", ds21, ds21, "--report", ds21 / "rep", "--quiet"), "rep", "would lie inside the input"
     )
     cosmos = work / "cosmos_in"
     write_standin_outputs(ds21, cosmos, [StandinSample("ds21_episode_000000", 0, 93, prompt="p")])
     cosmos_before = tree_digest(cosmos)
     proc = cli("idm", "prepare", cosmos, "--out", cosmos / "so101.x", "--source-dataset", ds21)
-    one_error(proc, "so101.x", "inside or over an input")
+    one_error(proc, "so101.x", "would lie inside the input")
     assert tree_digest(ds21) == before and tree_digest(cosmos) == cosmos_before
     kit = work / "kit"
     assert cli("idm", "kit", ds21, "--out", kit).returncode == 0

@@ -64,7 +64,7 @@ def transcode(
     total = stop - start
     reader = VideoReader(src, cache_frames=1)
     try:
-        with atomic_file(dst) as tmp:
+        with atomic_file(dst, overwrite=True, inputs=[src]) as tmp:  # replaces only its own earlier file
             writer = VideoWriter(
                 tmp,
                 info.width,
@@ -162,7 +162,7 @@ def _remux(info: VideoProbe, src: Path, dst: Path, start: int, stop: int) -> Non
     assert info.pts is not None
     start_pts = int(info.pts[start])
     stop_pts = int(info.pts[stop]) if stop < info.num_frames else math.inf
-    with atomic_file(dst) as tmp:
+    with atomic_file(dst, overwrite=True, inputs=[src]) as tmp:  # replaces only its own earlier file
         try:
             source = av.open(str(src))
         except (av.error.FFmpegError, OSError) as error:
