@@ -244,8 +244,7 @@ FLOAT_FRAMES = ("demo_0/obs/front", "float32")
 # (bad input, command, needles): exit 2, one error line naming the input file and these words
 CASES: list[tuple[str, str, tuple[str, ...]]] = [
     *[("trunc.hdf5", c, HDF5_OPEN) for c in (
-        "inspect", "validate", "hdf5-to-lerobot", "lerobot-to-hdf5 template", "curate export",
-        "cosmos trainset", "compare",
+        "inspect", "validate", "hdf5-to-lerobot", "lerobot-to-hdf5 template", "cosmos trainset", "compare",
     )],  # fmt: skip
     *[("garbage_chunk.hdf5", c, ("demo_0",)) for c in ("hdf5-to-lerobot", "curate export v2.1", "cosmos trainset")],
     ("wrong_shape.hdf5", "hdf5-to-lerobot", ("obs/joint_pos", "5 wide")),
@@ -256,11 +255,9 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     *[("corrupt_parquet_v21", c, PARQUET_V21) for c in (
         "lerobot-to-hdf5", "v2-to-v3", "transcode", "curate export", "idm kit",
     )],  # fmt: skip
-    *[("corrupt_parquet_v30", c, PARQUET_V30) for c in (
-        "lerobot-to-hdf5", "v3-to-v2", "transcode", "curate export", "idm kit", "compare",
-    )],  # fmt: skip
+    *[("corrupt_parquet_v30", c, PARQUET_V30) for c in ("lerobot-to-hdf5", "v3-to-v2", "transcode", "compare")],
     *[("no_info", c, INFO_MISSING) for c in (
-        "inspect", "validate", "lerobot-to-hdf5", "transcode", "cosmos trainset", "idm prepare source", "compare",
+        "inspect", "validate", "lerobot-to-hdf5", "cosmos trainset", "idm prepare source",
     )],  # fmt: skip
     *[("broken_info", c, INFO_BROKEN) for c in ("validate", "v2-to-v3", "idm kit")],
     *[("broken_episodes", c, EPISODES_BROKEN) for c in ("inspect", "curate export")],
