@@ -34,8 +34,9 @@ STAGING_MARKS = (".partial-", ".old-", ".tmp-")
 # files a LeRobot folder may hold besides its layout (Hugging Face hub checkouts, the studio's records)
 TOLERATED = {"README.md", ".gitattributes", OWNER_RECORD, ".gitignore"}
 TOLERATED_DIRS = {".git", ".cache", ".huggingface"}
+# the last one is idm prepare's summary (backend/idm/prepare.py SUMMARY_NAME), which IDM dumps copy
 META_FILES = {INFO_PATH, STATS_PATH, EPISODES_JSONL, TASKS_JSONL, EPISODES_STATS_JSONL, MODALITY_PATH,
-              TASKS_PARQUET, PROVENANCE_PATH}
+              TASKS_PARQUET, PROVENANCE_PATH, "meta/rollout_studio_idm_prepare.json"}
 MAX_LISTED = 8
 
 
