@@ -18,6 +18,7 @@ works, with nothing left beside it (staging is made beside the output, so the la
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import resource
 import shutil
@@ -210,3 +211,38 @@ def test_convert_wizard_run_names_the_output(conversion: str, inputs: dict[str, 
         _call_run(module, source, options)
     assert caught.value.message == f"{out}: {FULL}"
     assert entries(clean_tmpfs) == [] and _digests(inputs) == before
+
+
+# -- camera processes report, never print ------------------------------------------------------------
+def _encode_one(rec: Path, out: Path) -> None:
+    from backend.convert import camera_worker as cw  # noqa: PLC0415
+
+    workers = cw.CameraWorkers(["front"])
+    try:
+        job = cw.EncodeJob(str(rec), "/data/demo_0/obs/front", 0, 30, str(out))
+        workers.submit({"front": [job]}, {"front": cw.VideoSettings(32, 24, 30.0)})
+        workers.wait(0, lambda: None)
+    finally:
+        workers.close()
+
+
+def test_camera_process_reports_a_full_disk(inputs: dict[str, Path], clean_tmpfs: Path, capfd) -> None:
+    """The child's write fault reaches the parent as a message (then an OSError naming the file it
+    wrote, so the output gets the blame); nothing of it is printed on the user's terminal."""
+    out = clean_tmpfs / "video.mp4"
+    _fill(clean_tmpfs.parent, 0)
+    with pytest.raises(OSError) as caught:
+        _encode_one(inputs["rec"], out)
+    assert (caught.value.errno, caught.value.filename) == (errno.ENOSPC, str(out))
+    assert capfd.readouterr().err == ""
+
+
+def test_camera_process_failure_is_a_message(inputs: dict[str, Path], tmp_path: Path, capfd) -> None:
+    from backend.convert.camera_worker import WorkerError  # noqa: PLC0415
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(WorkerError) as caught:  # not "the encoder process ended early"
+        _encode_one(inputs["rec"], blocker / "sub" / "video.mp4")
+    assert "Not a directory" in str(caught.value) or "File exists" in str(caught.value), str(caught.value)
+    assert capfd.readouterr().err == ""
