@@ -37,6 +37,7 @@ from backend import signals
 from backend.doctor_files import file_findings, staging_findings
 from backend.errors import Cancelled, StudioError, UnitError
 from backend.formats import detect_format
+from backend.media.sample import keep_open
 from backend.model import Dataset, DatasetFormat, Episode
 from backend.progress import Progress, ensure_progress
 from backend.validation import DEFAULT_SAMPLE_FRAMES, SEVERITIES, Problem
@@ -408,7 +409,7 @@ def diagnose(
         report.findings.extend(staging_findings(path, [path] if path.is_dir() else []))
         report.seconds = time.monotonic() - started
         return report
-    with dataset:
+    with dataset, keep_open():  # v3.0 videos hold many episodes: opened once, not once per episode
         report.episodes, report.frames = dataset.num_episodes, dataset.num_frames
         if options.signals:
             doctor = _Doctor(dataset, options, progress)

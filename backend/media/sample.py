@@ -10,8 +10,12 @@ keyframe, and the keyframe table and frame times come from ``backend.media.probe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+import functools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -39,6 +43,57 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     return cv2.LUT(y, _LIMITED_TO_FULL)
 
 
+@functools.lru_cache(maxsize=8)
+def _index_of(path: str, mtime_ns: int, size: int) -> dict[int, int]:
+    """pts -> frame index of a file (cached: a v3.0 video holds every episode, asked once per episode)."""
+    info = probe(Path(path))
+    assert info.pts is not None
+    return {int(p): i for i, p in enumerate(info.pts)}
+
+
+_OPEN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("open_containers", default=None)
+
+
+@contextlib.contextmanager
+def keep_open() -> Iterator[None]:
+    """Within this block ``grey_frames`` keeps each file's container open for the next call (a v3.0
+    video holds many episodes: opening it once per episode costs more than decoding a few frames)."""
+    containers: dict[str, Any] = {}
+    token = _OPEN.set(containers)
+    try:
+        yield
+    finally:
+        _OPEN.reset(token)
+        for container in containers.values():
+            with contextlib.suppress(Exception):
+                container.close()
+
+
+def _container(path: Path) -> tuple[Any, bool]:
+    """(an open container of ``path``, whether the caller closes it)."""
+    cache = _OPEN.get()
+    key = str(path)
+    if cache is not None and key in cache:
+        return cache[key], False
+    try:
+        container = av.open(key)
+    except (av.error.FFmpegError, OSError) as error:
+        raise FormatError(f"cannot open video ({error})", path, "the file is truncated or not a video") from None
+    if cache is None:
+        return container, True
+    if len(cache) >= 4:  # a few files at a time (one per camera)
+        with contextlib.suppress(Exception):
+            cache.pop(next(iter(cache))).close()
+    cache[key] = container
+    return container, False
+
+
+def _forget(path: Path) -> bool:
+    """Drop a kept container after an error (its state is unknown); True: the caller closes it."""
+    cache = _OPEN.get()
+    return cache is not None and cache.pop(str(path), None) is not None
+
+
 def grey_frames(path: str | Path, indices: Iterable[int]) -> dict[int, np.ndarray]:
     """File frame index -> (H, W) uint8 grey frame, for each index of ``indices`` inside the file."""
     path = Path(path)
@@ -48,12 +103,10 @@ def grey_frames(path: str | Path, indices: Iterable[int]) -> dict[int, np.ndarra
     if not wanted:
         return out
     assert info.pts is not None
-    index_of = {int(p): i for i, p in enumerate(info.pts)}
+    st = path.stat()
+    index_of = _index_of(str(path), st.st_mtime_ns, st.st_size)
     want = set(wanted)
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as error:
-        raise FormatError(f"cannot open video ({error})", path, "the file is truncated or not a video") from None
+    container, owned = _container(path)
     try:
         stream = container.streams.video[0]
         frames = None
@@ -85,7 +138,12 @@ def grey_frames(path: str | Path, indices: Iterable[int]) -> dict[int, np.ndarra
                 raise FormatError(f"frame {target} of {info.num_frames} could not be decoded", path,
                                   "the video is truncated or corrupt")
     except av.error.FFmpegError as error:
+        owned = owned or _forget(path)
         raise FormatError(f"decoding failed ({error})", path, "the video is corrupt") from None
+    except FormatError:
+        owned = owned or _forget(path)
+        raise
     finally:
-        container.close()
+        if owned:
+            container.close()
     return out
