@@ -36,6 +36,7 @@ from backend import __version__
 from backend.atomic import atomic_file, check_output, write_text_atomic
 from backend.errors import StudioError
 from backend.progress import Progress, ensure_progress
+from backend.task_text import check_task_text
 
 SCHEMA = "rollout-studio/curation/1"
 SIDECAR_SUFFIX = ".curation.json"
@@ -103,6 +104,7 @@ def _check_value(name: str, value: Any) -> Any:
         if value is None:
             return None
         text = str(value).strip()
+        check_task_text(text)  # one line of plain text: it goes into tasks.jsonl, parquet and prompts
         return text or None
     raise StudioError(f"unknown curation field {name!r}")
 

@@ -297,3 +297,12 @@ def test_trimmed_hdf5_demo_starts_from_the_state_before_its_first_frame(tmp_path
         assert np.allclose(read_initial_state(demo)["articulation"]["robot"]["joint_position"][0], states[9])
         assert demo.extra["attrs"]["source_first_frame"] == 10
         assert demo.stream("front").frame(0)[0, 0, 0] == 10
+
+
+def test_a_task_edit_is_one_line_of_plain_text(tmp_path):
+    dataset, curation = _curated(tmp_path)
+    for text, name in (("Pick\nthe cube", "a line break"), ("Pick\tit", "a tab")):
+        with pytest.raises(StudioError, match=name):
+            curation.set(0, task=text)
+    assert curation.decision(0).task is None
+    assert curation.set(0, task="Pick the cube.") and curation.decision(0).task == "Pick the cube."
