@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rollout Studio set-up and entry points. Everything a fresh machine needs is installed here.
 #   ./dev.sh demo         set up, then open the studio on its built-in demo workspace
-#   ./dev.sh test         set up, then run the whole test suite (what CI runs)
+#   ./dev.sh test         set up, then run the whole test suite and the long kill -9 series (what CI runs)
 #   ./dev.sh screenshots  regenerate docs/screenshots/
 #   ./dev.sh bench        run every benchmark (JSON on stdout)
 set -euo pipefail
@@ -59,7 +59,11 @@ case "$cmd" in
         setup_venv
         "$VENV/bin/lint-imports"
         "$VENV/bin/ruff" check .
-        QT_QPA_PLATFORM=offscreen exec "$VENV/bin/python" -m pytest "$@"
+        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest "$@"
+        # then, for a full run (no arguments), the long kill -9 series: 20 kills per writer
+        if [ $# -eq 0 ]; then
+            QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -m slow tests/test_kill_series.py
+        fi
         ;;
     screenshots)
         install_system_packages
