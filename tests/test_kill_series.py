@@ -522,16 +522,8 @@ def test_kill_9_quick_recording(virtual_arm, tmp_path: Path) -> None:
     assert stats["mid_write"] >= 1, stats
 
 
-LEROBOT_CREATE_BUG = (
-    "known: a kill while `record --format lerobot` creates its dataset leaves only .meta.new/ (validate: "
-    "'not a dataset the studio knows', exit 2) until recover-recording or the next record completes it"
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "fmt", ["hdf5", pytest.param("lerobot", marks=pytest.mark.xfail(reason=LEROBOT_CREATE_BUG, strict=False))]
-)
+@pytest.mark.parametrize("fmt", ["hdf5", "lerobot"])
 def test_kill_9_series_recording(slow_selected: None, fmt: str, virtual_arm, tmp_path: Path) -> None:
     stats = _record_series(virtual_arm, tmp_path, fmt, SLOW_KILLS, slow=True)
     print(f"record {fmt}: {stats}")

@@ -51,7 +51,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backend import __version__
-from backend.atomic import OLD_MARK, atomic_dir, exchange_paths, remove_path
+from backend.atomic import (
+    OLD_MARK,
+    PARTIAL_MARK,
+    atomic_dir,
+    exchange_paths,
+    remove_path,
+    remove_stale_partials,
+)
 from backend.errors import Cancelled, StudioError
 from backend.formats.base import CameraSpec, DatasetWriter, EpisodeWriter, WriterSpec
 from backend.formats.lerobot.common import (
@@ -535,16 +542,32 @@ class LeRobotWriter(DatasetWriter):
             raise StudioError(
                 "the folder is not empty and holds no LeRobot dataset", out, "choose a new or empty folder"
             )
+        # an empty but valid dataset from the first moment, built beside and renamed into place: a
+        # kill before the rename leaves staging (cleaned by the next write), never a half dataset
+        first = out.with_name(f".{out.name}{PARTIAL_MARK}{os.getpid()}")
         try:
-            out.mkdir(parents=True, exist_ok=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_partials(out.parent)
+            remove_path(first)
+            first.mkdir()
         except OSError as error:
             raise StudioError(
                 f"cannot create the output folder ({error.strerror or error})",
                 out,
                 "choose a writable folder",
             ) from None
-        remove_path(self.staging)
-        self.publish()  # an empty but valid dataset from the first moment
+        self.out = self.tmp = first
+        self.staging = first / STAGING
+        try:
+            self.publish()
+            os.replace(first, out)  # out is absent or an empty folder
+        except BaseException:
+            remove_path(first)
+            raise
+        finally:
+            self.out = self.tmp = out
+            self.staging = out / STAGING
+        _fsync_dir(out.parent)
 
     def _resume_live(self) -> None:
         out = self.out
