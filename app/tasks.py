@@ -10,12 +10,13 @@ The function is called as ``fn(*args, progress=progress)``. Signals are delivere
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from backend.errors import Cancelled, StudioError
+from backend.output_faults import output_fault
 from backend.progress import Progress
 
 
@@ -29,8 +30,11 @@ class TaskSignals(QObject):
 
 
 class Task(QRunnable):
-    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], *args: Any, outputs: Iterable[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__()
+        self.outputs = [o for o in outputs if o]  # a write fault there is told as the CLI tells it
         self.setAutoDelete(False)
         self.signals = TaskSignals()
         self.fn, self.args, self.kwargs = fn, args, kwargs
@@ -51,9 +55,12 @@ class Task(QRunnable):
         except Cancelled:
             self.signals.cancelled.emit()
         except StudioError as error:
-            self.signals.failed.emit(error.message, traceback.format_exc())
+            fault = output_fault(error, self.outputs)
+            self.signals.failed.emit((fault or error).message, traceback.format_exc())
         except Exception as error:  # noqa: BLE001 - surfaced to the user with details folded away
-            self.signals.failed.emit(f"{type(error).__name__}: {error}", traceback.format_exc())
+            fault = output_fault(error, self.outputs)
+            message = fault.message if fault else f"{type(error).__name__}: {error}"
+            self.signals.failed.emit(message, traceback.format_exc())
         else:
             self.signals.done.emit(self.result)
         finally:
@@ -72,9 +79,12 @@ def run_task(
     on_progress: Callable[[int, int, str], None] | None = None,
     on_cancelled: Callable[[], None] | None = None,
     pool: QThreadPool | None = None,
+    outputs: Iterable[Any] = (),
     **kwargs: Any,
 ) -> Task:
-    task = Task(fn, *args, **kwargs)
+    """Run ``fn(*args, progress=..., **kwargs)`` on a pool thread; ``outputs`` are the paths it writes
+    (a full disk or a read-only folder there is reported naming the output, as the CLI does)."""
+    task = Task(fn, *args, outputs=outputs, **kwargs)
     if on_done:
         task.signals.done.connect(on_done)
     if on_error:

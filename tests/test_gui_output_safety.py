@@ -60,3 +60,22 @@ def test_wizard_refuses_an_output_that_would_destroy_data(
     assert any(str(out) in e and expected in e for e in errors), errors
     assert not wizard.frame.next_button.isEnabled()
     assert _digest(tmp_path) == before
+
+
+def test_a_full_disk_in_a_window_task_names_the_output(qtbot, tmp_path: Path) -> None:
+    """The task layer tells a write fault as the command line does: the output, not the file that
+    happened to be copied when the disk filled up."""
+    import errno
+
+    from app.tasks import run_task
+
+    source, out = tmp_path / "input.hdf5", tmp_path / "export"
+
+    def copy(progress=None) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(source))
+
+    failures: list[str] = []
+    task = run_task(copy, outputs=[out], on_error=lambda message, details: failures.append(message))
+    qtbot.waitUntil(lambda: bool(failures), timeout=5000)
+    qtbot.waitUntil(lambda: not task.running, timeout=5000)
+    assert failures == [f"{out}: no space left on the device (free some space or choose another output)"]

@@ -1125,6 +1125,7 @@ class BrowsePane(QWidget):
             snapshot,
             str(out),
             fmt.value,
+            outputs=[out],
             on_progress=self._on_export_progress,
             on_done=self._on_exported,
             on_error=self._on_export_failed,

@@ -147,6 +147,7 @@ class BrowseProblems(QObject):
             str(self.path),
             str(out),
             overwrite,
+            outputs=[out],
             on_progress=lambda d, t, s: self.view.set_busy(s, d, t),
             on_done=self._repaired,
             on_error=self._repair_failed,

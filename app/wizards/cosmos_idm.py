@@ -373,6 +373,7 @@ class CosmosIdmWizard(WizardSteps, WizardRunEndings, QWidget):
         task = run_task(
             fn,
             *args,
+            outputs=[self.out.path()],
             on_done=self._run_done,
             on_error=self._run_failed,
             on_progress=self.run_view.setProgress,
