@@ -54,6 +54,11 @@ def test_demo_records_with_keys_and_buttons(qtbot, pane, context, monkeypatch, m
         lambda: "loop" in pane.stats_label.text() and pane.plots.curve_data(0)[0].size > 10, timeout=20000
     )
     assert pane.start_button.isEnabled()
+    task = pane.task_edit.text()
+    pane.task_edit.setText("Pick\tthe orange")  # pasted with a tab: refused with the CLI's sentence
+    pane.start_episode()
+    assert "a tab at character 5" in pane.banner.text() and pane.session.state == "idle"
+    pane.task_edit.setText(task)
     pane.setFocus()
     qtbot.keyClick(pane, Qt.Key.Key_B)
     qtbot.waitUntil(lambda: pane.session.state == "recording", timeout=20000)

@@ -46,6 +46,8 @@ from PySide6.QtWidgets import (
 from app.error_dialog import show_error
 from app.settings import get_json, set_json
 from app.tasks import run_task
+from backend.task_text import HINT as TASK_HINT
+from backend.task_text import task_text_problem
 from backend.teleop.calibration import JOINTS
 from widgets import palette
 from widgets.calibration_wizard import CalibrationWizard
@@ -582,9 +584,19 @@ class TeleopPane(QWidget):
         self.disconnect_session()
 
     # -- episode controls ---------------------------------------------------------------------------
+    def _task_text(self) -> str | None:
+        """The task field's text, or None (and the reason in the banner) when it is not one line of
+        plain text: it goes into the recording's task attributes, tasks.jsonl and prompts."""
+        problem = task_text_problem(self.task_edit.text())
+        if problem is not None:
+            self.banner.setText(f"{problem[0].upper()}{problem[1:]}: {TASK_HINT}.")
+            self.banner.setVisible(True)
+            return None
+        return self.task_edit.text()
+
     def start_episode(self) -> None:
-        if self.session is not None:
-            self.session.begin_episode(self.task_edit.text())
+        if self.session is not None and (task := self._task_text()) is not None:
+            self.session.begin_episode(task)
 
     def success(self) -> None:
         if self.session is not None:
@@ -599,8 +611,8 @@ class TeleopPane(QWidget):
             self.session.rerecord()
 
     def _task_changed(self) -> None:
-        if self.session is not None:
-            self.session.set_task(self.task_edit.text())
+        if self.session is not None and (task := self._task_text()) is not None:
+            self.session.set_task(task)
 
     def _update_controls(self, state: str | None = None) -> None:
         connected = self.session is not None
