@@ -153,7 +153,7 @@ def repair(
 
 def provenance(source: Path, output: Path, fmt: DatasetFormat, fixes: list[Fix]) -> dict[str, Any]:
     """The copy's provenance record: the input (hashed, its own record chained) and the fixes."""
-    from backend.convert.provenance import new_record
+    from backend.provenance import new_record
 
     return new_record(
         CONVERSION, [(source, "source")], {"fixes": [f.to_dict() for f in fixes]}, output, fmt.value

@@ -132,7 +132,7 @@ class Hdf5Plan(Plan):
         shutil.copyfile(self.path, target)
         progress.report(1, 2, "setting attributes")
         record = provenance(self.path, final, DatasetFormat.LEISAAC_HDF5, self.fixes)
-        from backend.convert.provenance import add_episode, dumps
+        from backend.provenance import add_episode, dumps
 
         for name, rows in self.demos:  # demos keep their names: demo_N of the copy is demo_N of the source
             number = demo_number(name) or 0

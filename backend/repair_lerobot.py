@@ -617,7 +617,7 @@ class LeRobotPlan(Plan):
             _copy(self.root / src, target / dst)
             done += 1
         self._write_meta(target)
-        from backend.convert.provenance import add_episode, write_lerobot_provenance
+        from backend.provenance import add_episode, write_lerobot_provenance
 
         record = provenance(self.root, final, self.fmt, self.fixes)
         for ep in self.eps:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.convert import provenance as prov
+from backend import provenance as prov
 from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.formats import validate_path
 from backend.media import probe

@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
+from backend import provenance as prov
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert import provenance as prov
 from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import open_dataset, validate_path

@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from backend import provenance as prov
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_to_hdf5 as l2h
-from backend.convert import provenance as prov
 from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import validate_path

@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from backend import provenance as prov
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_versions as lv
-from backend.convert import provenance as prov
 from backend.convert import transcode as tc
 from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend import provenance as prov
 from backend.cli import main as cli_main
 from backend.compare.batch import compare_batch
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_to_hdf5 as l2h
-from backend.convert import provenance as prov
 from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import open_dataset

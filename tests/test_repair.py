@@ -25,12 +25,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.convert.provenance import hash_input
 from backend.cosmos.testdata import write_small_lerobot
 from backend.doctor import DoctorOptions, diagnose
 from backend.errors import Cancelled, StudioError
 from backend.formats.lerobot.stats import aggregate, vector_stats
 from backend.progress import Progress
+from backend.provenance import hash_input
 from backend.repair import repair
 
 REPO = Path(__file__).resolve().parents[1]

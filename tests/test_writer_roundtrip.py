@@ -24,12 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.convert.provenance import read_provenance
 from backend.errors import StudioError
 from backend.formats import open_dataset, open_writer, validate_path
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.formats.leisaac_hdf5 import read_initial_state
 from backend.model import DatasetFormat, Feature, FeatureKind
+from backend.provenance import read_provenance
 from backend.teleop.cameras import Frame
 from backend.teleop.hdf5_recorder import Hdf5Recorder
 from backend.teleop.lerobot_recorder import LeRobotRecorder

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from backend.jsonable import json_default
 from backend.paths import looks_like_path, user_path
 from backend.progress import Progress
 
@@ -69,15 +70,6 @@ class TerminalProgress(Progress):
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=_json_default)
+    json.dump(value, sys.stdout, indent=2, ensure_ascii=False, default=json_default)
     sys.stdout.write("\n")
 
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -2,7 +2,7 @@
 
 Records read (all optional):
 
-- the provenance record the converters write (``backend.convert.provenance``, schema
+- the provenance record the converters write (``backend.provenance``, schema
   ``rollout_studio.provenance/1``): ``meta/rollout_studio_provenance.json`` in folders, the JSON
   attribute ``rollout_studio_provenance`` of ``/data`` (or ``/``) in HDF5 files. Its ``episodes``
   entries say ``output_episode``, ``source_episode``, ``source_path`` (or ``input``: an index into

@@ -21,6 +21,7 @@ from backend import __version__
 from backend.atomic import atomic_dir
 from backend.compare.batch import COLUMNS, BatchResult
 from backend.compare.core import PairResult
+from backend.jsonable import json_default
 
 METRIC_COLUMNS = ("mae", "rmse", "max_abs", "dtw", "corr", "bias", "t_max_abs_s", "jerk_rms_a", "jerk_rms_b")
 
@@ -165,19 +166,8 @@ def write_report(
         if batch is not None:
             (tmp / "batch.csv").write_text(batch_csv(batch), encoding="utf-8")
         (tmp / "summary.json").write_text(
-            json.dumps(summary_json(result, batch, extra), indent=2, default=_json_default), encoding="utf-8"
+            json.dumps(summary_json(result, batch, extra), indent=2, default=json_default), encoding="utf-8"
         )
         (tmp / "report.html").write_text(report_html(result, batch, picture), encoding="utf-8")
     return out_dir
 
-
-def _json_default(value: Any) -> Any:
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -7,17 +7,17 @@ selection logic, so what the preview says is kept or skipped is exactly what the
 
 from __future__ import annotations
 
-import enum
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from backend.atomic import check_output, remove_path
+from backend.jsonable import to_jsonable
 from backend.units import JointSpace, Unit
 
 # --------------------------------------------------------------------------------------------------
@@ -115,25 +115,6 @@ class ConversionSummary:
 
 # --------------------------------------------------------------------------------------------------
 # helpers
-
-
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, paths and numpy values as plain JSON types."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def options_dict(options: Any) -> dict[str, Any]:

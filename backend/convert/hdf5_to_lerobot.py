@@ -24,8 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from backend import provenance as prov
 from backend.convert import camera_worker
-from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
     EpisodePlan,

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from backend.convert import provenance as prov
+from backend import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
     EpisodePlan,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend import provenance as prov
 from backend.atomic import atomic_dir, remove_empty_dir
-from backend.convert import provenance as prov
 from backend.convert.common import (
     ConversionSummary,
     EpisodePlan,

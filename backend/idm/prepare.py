@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from backend import provenance as prov
 from backend.atomic import atomic_dir, check_output, remove_empty_dir
-from backend.convert import provenance as prov
 from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec

@@ -11,9 +11,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from backend.errors import FormatError
+from backend.jsonable import json_default
 from backend.model import DatasetFormat
 
 V20, V21, V30 = "v2.0", "v2.1", "v3.0"
@@ -107,18 +106,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
 def dumps(value: Any, indent: int | None = 4) -> str:
-    return json.dumps(value, indent=indent, ensure_ascii=False, default=_json_default)
+    return json.dumps(value, indent=indent, ensure_ascii=False, default=json_default)
 
 
 def write_json(path: Path, value: Any, indent: int | None = 4) -> None:

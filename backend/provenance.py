@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import __version__
-from backend.convert.common import to_jsonable
+from backend.jsonable import to_jsonable
 
 SCHEMA = "rollout_studio.provenance/1"
 LEROBOT_FILE = "meta/rollout_studio_provenance.json"
