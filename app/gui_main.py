@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from app.theme import apply_theme
+
 LAUNCH_TIME = time.time()
 
 
@@ -47,41 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--settle", type=int, default=600, help="ms to wait after ready before a screenshot")
     parser.add_argument("--screenshot-timeout", type=float, default=60.0, help=argparse.SUPPRESS)
     return parser
-
-
-def _style_dir() -> Path:
-    return Path(__file__).resolve().parents[1] / "resources" / "style"
-
-
-def apply_theme(app, name: str) -> None:
-    """Fusion style + the theme's style sheet + the shared palette module (plots read it too)."""
-    from PySide6.QtGui import QColor, QPalette
-
-    from widgets import palette
-
-    palette.set_theme(name)
-    colors = palette.THEMES[palette.theme_name()]
-    qpal = QPalette()
-    qpal.setColor(QPalette.ColorRole.Window, QColor(colors["window"]))
-    qpal.setColor(QPalette.ColorRole.WindowText, QColor(colors["text"]))
-    qpal.setColor(QPalette.ColorRole.Base, QColor(colors["panel"]))
-    qpal.setColor(QPalette.ColorRole.AlternateBase, QColor(colors["window"]))
-    qpal.setColor(QPalette.ColorRole.Text, QColor(colors["text"]))
-    qpal.setColor(QPalette.ColorRole.Button, QColor(colors["panel"]))
-    qpal.setColor(QPalette.ColorRole.ButtonText, QColor(colors["text"]))
-    qpal.setColor(QPalette.ColorRole.Highlight, QColor(colors["accent"]))
-    qpal.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
-    qpal.setColor(QPalette.ColorRole.ToolTipBase, QColor(colors["panel"]))
-    qpal.setColor(QPalette.ColorRole.ToolTipText, QColor(colors["text"]))
-    qpal.setColor(QPalette.ColorRole.PlaceholderText, QColor(colors["muted"]))
-    for group in (QPalette.ColorGroup.Disabled,):
-        qpal.setColor(group, QPalette.ColorRole.Text, QColor(colors["muted"]))
-        qpal.setColor(group, QPalette.ColorRole.ButtonText, QColor(colors["muted"]))
-        qpal.setColor(group, QPalette.ColorRole.WindowText, QColor(colors["muted"]))
-    app.setStyle("Fusion")
-    app.setPalette(qpal)
-    qss = _style_dir() / f"{palette.theme_name()}.qss"
-    app.setStyleSheet(qss.read_text(encoding="utf-8") if qss.is_file() else "")
 
 
 def _ensure_platform(screenshot: bool) -> str | None:
@@ -343,7 +310,7 @@ def _reattach_jobs(context) -> None:
     if not Path(context.jobs_db).exists():
         return
     try:
-        from backend.jobs.daemon import ensure_supervisor
+        from backend.jobs.supervisor import ensure_supervisor
 
         ensure_supervisor(context.jobs_db)
     except Exception as error:  # noqa: BLE001 - the window works without it; the Jobs pane retries

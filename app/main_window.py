@@ -540,7 +540,7 @@ class MainWindow(QMainWindow):
         self.toast.show_message("Layout reset to the default.")
 
     def set_theme(self, name: str) -> None:
-        from app.gui_main import apply_theme
+        from app.theme import apply_theme
 
         apply_theme(QApplication.instance(), name)
         self.settings.setValue("ui/theme", name)

@@ -270,8 +270,8 @@ def run_scene(name: str, out: Path, wanted: set[str], workspace: Path, demo: Pat
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from app.gui_main import apply_theme
     from app.settings import APPLICATION, ORGANIZATION, make_settings
+    from app.theme import apply_theme
 
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication([sys.argv[0]])

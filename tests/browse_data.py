@@ -106,9 +106,9 @@ def make_window(qtbot, tmp_path: Path, monkeypatch, workspace: str = "workspace"
     from PySide6.QtWidgets import QApplication
 
     from app.context import AppContext
-    from app.gui_main import apply_theme
     from app.main_window import MainWindow
     from app.settings import make_settings
+    from app.theme import apply_theme
 
     apply_theme(QApplication.instance(), "dark")
     context = AppContext(make_settings(), tmp_path / workspace)

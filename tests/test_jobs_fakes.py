@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from backend.jobs.daemon import supervisor_pid  # noqa: E402
 from backend.jobs.procs import group_alive, signal_group  # noqa: E402
 from backend.jobs.store import ACTIVE_STATES, JobStore  # noqa: E402
+from backend.jobs.supervisor import supervisor_pid  # noqa: E402
 
 FAKE_TOOL = r"""
 import json, os, signal, subprocess, sys, time

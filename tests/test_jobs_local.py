@@ -19,9 +19,9 @@ from test_jobs_fakes import (
 
 from backend.errors import StudioError
 from backend.jobs import service
-from backend.jobs.daemon import ensure_supervisor, supervisor_pid
 from backend.jobs.procs import group_alive
 from backend.jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
+from backend.jobs.supervisor import ensure_supervisor, supervisor_pid
 
 WEIRD_ARGS = [
     "two words",

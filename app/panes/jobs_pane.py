@@ -69,10 +69,10 @@ from app.context import AppContext
 from app.tasks import run_task
 from backend.errors import StudioError
 from backend.jobs import service
-from backend.jobs.daemon import ensure_supervisor
 from backend.jobs.logtail import LogTail
 from backend.jobs.profiles import TOOLS, Profile, check_profile
 from backend.jobs.store import ACTIVE_STATES, FINAL_STATES, QUEUED, RUNNING, Job, JobStore
+from backend.jobs.supervisor import ensure_supervisor
 from backend.jobs.templates import Template, build_command, load_templates
 from widgets.log_view import LogView
 from widgets.param_form import ParamForm

@@ -473,7 +473,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_supervisor(args: argparse.Namespace) -> int:
-    from backend.jobs.daemon import ensure_supervisor, supervisor_pid
+    from backend.jobs.supervisor import ensure_supervisor, supervisor_pid
 
     with _store(args) as store:
         started = ensure_supervisor(store.path) if args.start else False

@@ -4,7 +4,7 @@ when it (re)starts, and exits by itself once nothing is queued or running.
 
     python -m backend.jobs.daemon --db PATH [--poll 0.2] [--idle-exit 30]
 
-``ensure_supervisor(db)`` starts one unless one holds the store's lock file.
+``backend.jobs.supervisor.ensure_supervisor(db)`` starts one unless one holds the store's lock file.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from backend.errors import StudioError
 from backend.jobs import local, slurm
 from backend.jobs.logtail import LogTail
 from backend.jobs.parsers import ProgressParser
-from backend.jobs.paths import repo_root
 from backend.jobs.procs import group_alive, signal_group
+from backend.jobs.service import job_profile, job_template, reset_for_retry
 from backend.jobs.store import (
     ACTIVE_STATES,
     CANCELLED,
@@ -41,6 +41,7 @@ from backend.jobs.store import (
     JobStore,
     Point,
 )
+from backend.jobs.supervisor import lock_path
 
 DEFAULT_IDLE_EXIT = 30.0
 DEFAULT_MAX_LOCAL = 4
@@ -48,66 +49,6 @@ PROGRESS_WRITE_EVERY = 0.5
 OFFSET_WRITE_EVERY = 5.0
 ARTIFACT_SCAN_EVERY = 5.0
 LOST_GRACE = 1.0  # wrapper gone without an exit file for this long: the job is lost
-
-
-def lock_path(db: str | Path) -> Path:
-    db = Path(db)
-    return db.with_name(db.name + ".supervisor.lock")
-
-
-def supervisor_pid(db: str | Path) -> int | None:
-    """The pid of the supervisor holding the lock, or None when none runs."""
-    path = lock_path(db)
-    if not path.exists():
-        return None
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            text = handle.read().strip()
-            return int(text) if text.isdigit() else -1
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return None
-
-
-_spawned: list[tuple[float, subprocess.Popen[bytes]]] = []
-STARTUP_GRACE = 5.0  # a supervisor we just spawned may not hold the lock yet
-
-
-def ensure_supervisor(db: str | Path, extra_args: list[str] | None = None) -> bool:
-    """Start a detached supervisor for ``db`` unless one is running. Returns True if it started one."""
-    db = Path(db).absolute()
-    starting = False
-    for item in list(_spawned):  # reap the ones that exited (no zombies in a long-lived GUI)
-        spawned_at, proc = item
-        if proc.poll() is not None:
-            _spawned.remove(item)
-        elif time.monotonic() - spawned_at < STARTUP_GRACE and proc.args[3:5] == ["--db", str(db)]:
-            starting = True
-    if starting or supervisor_pid(db) is not None:
-        return False
-    args = list(extra_args or [])
-    env_args = os.environ.get("ROLLOUT_STUDIO_SUPERVISOR_ARGS")
-    if env_args and not args:
-        args = env_args.split()
-    code = (
-        f"import sys; sys.path.insert(0, {str(repo_root())!r}); "
-        "from backend.jobs.daemon import main; sys.exit(main(sys.argv[1:]))"
-    )
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_name(db.name + ".supervisor.log"), "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv list
-            [sys.executable, "-c", code, "--db", str(db), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-            cwd=str(db.parent),
-        )
-    _spawned.append((time.monotonic(), proc))
-    return True
 
 
 def detect_gpus() -> list[str]:
@@ -491,7 +432,6 @@ class Supervisor:
             signal_group(full.pgid, signal.SIGTERM)  # leftovers of a finished job
             self.stragglers[full.pgid] = now + 5.0
         if state == FAILED and full.attempt <= full.max_retries:
-            from backend.jobs.service import reset_for_retry
 
             reset_for_retry(self.store, self.store.get(full.id))
 
@@ -579,7 +519,6 @@ class Supervisor:
         self.store.transition(job.id, [QUEUED], state=FAILED, ended_at=time.time(), error=text)
 
     def _launch(self, job: Job, gpu_ids: list[str]) -> bool:
-        from backend.jobs.service import job_profile, job_template
         from backend.jobs.templates import build_command
 
         full = self.store.get(job.id)

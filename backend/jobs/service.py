@@ -22,6 +22,7 @@ from backend.jobs.store import (
     Job,
     JobStore,
 )
+from backend.jobs.supervisor import ensure_supervisor
 from backend.jobs.templates import Template, TemplateSet, build_command, load_templates, parse_template
 
 RUNNERS = ("local", "slurm")
@@ -194,7 +195,6 @@ def _add(
         deps=after,
     )
     if start_supervisor:
-        from backend.jobs.daemon import ensure_supervisor
 
         ensure_supervisor(store.path)
     return job_id
@@ -233,7 +233,6 @@ def cancel(store: JobStore, job_id: int) -> bool:
     elif job.runner == "slurm" and job.external_id:
         if store.claim_stop(job.id):
             slurm.scancel(job.external_id, None if stop == "SIGTERM" or job.state == QUEUED else stop)
-    from backend.jobs.daemon import ensure_supervisor
 
     ensure_supervisor(store.path)
     return True
@@ -291,7 +290,6 @@ def retry(store: JobStore, job_id: int, start_supervisor: bool = True) -> None:
             reset_for_retry(store, dep, bump_attempt=False)
             todo.extend(store.dependents_of(dep_id))
     if start_supervisor:
-        from backend.jobs.daemon import ensure_supervisor
 
         ensure_supervisor(store.path)
 
@@ -379,7 +377,6 @@ def exit_status(job: Job) -> int:
 
 def wait(store: JobStore, job_id: int, timeout: float | None = None, poll: float = 0.2) -> Job:
     """Block until the job is final (keeps a supervisor alive meanwhile)."""
-    from backend.jobs.daemon import ensure_supervisor
 
     deadline = None if timeout is None else time.monotonic() + timeout
     last_check = 0.0
