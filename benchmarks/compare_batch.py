@@ -16,16 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test data writers live in tests/
 
 import numpy as np
 
 from backend.compare.align import band_samples, dtw_distance, resample
 from backend.compare.batch import compare_batch
 from backend.compare.core import Trajectory, compare_trajectories
-from backend.compare.testdata import (
+from backend.formats import open_dataset
+from tests.compare_data import (
     DEG,
     GeneratedSpec,
     generated_values,
@@ -33,7 +37,6 @@ from backend.compare.testdata import (
     write_generated_hdf5,
     write_source_hdf5,
 )
-from backend.formats import open_dataset
 
 
 def specs_for(n: int, sources: int) -> list[GeneratedSpec]:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 
 def make_input(path: Path, demos: int, frames: int) -> Path:
-    from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
     spec = RecordingSpec(
         [DemoSpec(frames) for _ in range(demos)], cameras=("front", "wrist"), width=640, height=480

@@ -16,7 +16,7 @@ lerobot-quality-gates high/critical) and ``warning`` (anything it rates warning 
 Bases: ``lerobot061_v3.0`` (a copy of ../shared/data/lerobot061_so101_v30_h264, written by LeRobot
 0.6.1), ``lerobot061_v2.1`` (the studio's v3 -> v2 conversion of it), ``demo_v3.0`` (the studio's
 HDF5 -> LeRobot conversion of ``rollout-studio demo-data``), ``demo_hdf5`` (that LeIsaac HDF5) and
-``cosmos`` (Cosmos stand-in clips of demo_v3.0, backend/cosmos/testdata.py). The peers read LeRobot
+``cosmos`` (Cosmos stand-in clips of demo_v3.0, tests/cosmos_data.py). The peers read LeRobot
 folders only: on the HDF5 and the Cosmos folder they are run once on the clean copy for the record.
 
 Peers come from PyPI in their own venv (``benchmarks/install_peers.sh`` makes ``.cache/peers-venv``,
@@ -409,7 +409,7 @@ def build_bases(work: Path, wanted: set[str]) -> dict[str, tuple[str, Path]]:
         )
         bases["demo_v3.0"] = ("lerobot", src / "demo_v3.0")
     if "cosmos" in wanted:
-        from backend.cosmos.testdata import StandinSample, write_standin_outputs
+        from tests.cosmos_data import StandinSample, write_standin_outputs
 
         prompt = "Pick up the orange and place it on the plate."
         write_standin_outputs(

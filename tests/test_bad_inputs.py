@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_standin_outputs
 from tests.cli_harness import REPO, entries, one_error, run_cli, tree_digest
+from tests.cosmos_data import StandinSample, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 TASK = "Pick up the orange."
 

@@ -27,7 +27,6 @@ from backend.convert import camera_worker
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_versions as lv
 from backend.convert import transcode as tc
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.cosmos.batch import BatchOptions, build_batch
 from backend.cosmos.trainset import TrainsetOptions, build_trainset
 from backend.curation import Curation, export_curated
@@ -49,6 +48,7 @@ from backend.teleop.hdf5_recorder import Hdf5Recorder
 from backend.teleop.lerobot_recorder import LeRobotRecorder
 from backend.teleop.steps import EpisodeMeta, Step
 from backend.units import SO101_JOINTS, JointSpace, Unit
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 W, H = 64, 48
 CAMERAS = ("front", "wrist")

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_standin_outputs
+from tests.cosmos_data import StandinSample, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "Pick up the orange and place it on the plate."

@@ -7,9 +7,9 @@ import pytest
 
 from backend.compare.align import align, estimate_offset, estimate_scale_offset, grid, resample
 from backend.compare.core import Trajectory, common_unit, compare_trajectories
-from backend.compare.testdata import DEG, RAD, motion_deg
 from backend.errors import StudioError
 from backend.units import JointSpace, Unit
+from tests.compare_data import DEG, RAD, motion_deg
 
 
 def smooth(t: np.ndarray) -> np.ndarray:

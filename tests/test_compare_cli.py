@@ -18,14 +18,14 @@ from backend.compare.batch import compare_batch
 from backend.compare.pairing import pair_episodes, parse_overrides
 from backend.compare.report import write_report
 from backend.compare.sources import parse_source
-from backend.compare.testdata import (
+from backend.errors import StudioError
+from backend.formats import open_dataset
+from tests.compare_data import (
     GeneratedSpec,
     write_cosmos_outputs,
     write_generated_hdf5,
     write_source_hdf5,
 )
-from backend.errors import StudioError
-from backend.formats import open_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 LENGTHS = (120, 150, 90)
@@ -304,11 +304,11 @@ def test_idm_dataset_pairs_through_the_prepare_record(tmp_path):
     order than the source's: IDM prepare's record says which source episode each one is."""
     import numpy as np
 
-    from backend.compare.testdata import DEG, generated_values
     from backend.formats import open_writer
     from backend.formats.base import WriterSpec
     from backend.model import DatasetFormat, Feature, FeatureKind
     from backend.units import SO101_JOINTS, Unit
+    from tests.compare_data import DEG, generated_values
 
     lengths = (90, 120, 100)
     src = write_source_hdf5(tmp_path / "src.hdf5", lengths, camera=None)

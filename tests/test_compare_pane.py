@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from backend.compare.testdata import (
+from backend.kinematics import TIP, default_model
+from backend.units import Unit
+from tests.compare_data import (
     DEG,
     GeneratedSpec,
     frame_index_of,
@@ -18,8 +20,6 @@ from backend.compare.testdata import (
     write_generated_hdf5,
     write_source_hdf5,
 )
-from backend.kinematics import TIP, default_model
-from backend.units import Unit
 
 LENGTHS = (90, 120)
 

@@ -13,9 +13,9 @@ import pytest
 
 from backend.convert import camera_worker, hdf5_to_lerobot
 from backend.convert.camera_worker import CameraWorkers, EncodeJob, VideoSettings, WorkerError
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.media.image_stats import image_histogram, streamed_sample
 from backend.media.writer import VideoWriter
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 
 def _packets(path: Path) -> list[bytes]:

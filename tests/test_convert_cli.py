@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from backend import provenance as prov
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.formats import validate_path
 from backend.media import probe
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
 

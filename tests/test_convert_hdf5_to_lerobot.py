@@ -11,11 +11,11 @@ import pytest
 
 from backend import provenance as prov
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import open_dataset, validate_path
 from backend.progress import Progress
 from backend.units import JointSpace, Unit
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ import pytest
 from backend import provenance as prov
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_to_hdf5 as l2h
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import validate_path
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 
 @pytest.fixture(scope="module")

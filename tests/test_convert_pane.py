@@ -11,8 +11,8 @@ from PySide6.QtGui import QDropEvent
 
 from app.context import AppContext
 from app.panes.convert_pane import ConvertPane
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.formats import validate_path
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 WAIT_MS = 60_000
 

@@ -15,10 +15,10 @@ from backend import provenance as prov
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_versions as lv
 from backend.convert import transcode as tc
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import open_dataset, validate_path
 from backend.media import probe
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 
 def _frames(path: Path) -> list[np.ndarray]:

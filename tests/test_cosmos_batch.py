@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from backend.cosmos.batch import BatchOptions, build_batch, check_batch_file, plan_batch, read_batch
-from backend.cosmos.testdata import write_small_lerobot
 from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.media import probe
+from tests.cosmos_data import write_small_lerobot
 
 REAL = "lerobot061_so101_v30_h264"
 # formats.md section 5 keys with the LeIsaac tutorial's values (seed 000, step 2.4)

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.cosmos.testdata import frame_gray, write_small_lerobot
 from backend.cosmos.trainset import (
     DEFAULT_PROMPT_TEMPLATE,
     TrainsetOptions,
@@ -23,6 +22,7 @@ from backend.curation import Curation
 from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.media import VideoReader, probe
+from tests.cosmos_data import frame_gray, write_small_lerobot
 
 REAL = "lerobot061_so101_v30_h264"
 TASKS = ["Pick up the orange and place it on the plate.", "Lift the red cube up."]

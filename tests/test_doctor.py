@@ -1,6 +1,6 @@
 """The dataset doctor (`rollout-studio validate`): one injected fault -> its finding, on real files.
 
-Every dataset here is real: LeIsaac HDF5 written by ``backend.convert.testdata``, LeRobot v2.1 / v3.0
+Every dataset here is real: LeIsaac HDF5 written by ``tests.recordings``, LeRobot v2.1 / v3.0
 converted from it by the studio (H.264 at 64x48), Cosmos folders encoded with PyAV, and the real
 datasets of ../shared/data copied or read in place. Each test injects ONE fault into a copy and
 checks the finding's code, episode (in the format's own naming) and severity.
@@ -25,12 +25,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.doctor import SCHEMA, DoctorOptions, diagnose
 from backend.errors import Cancelled
 from backend.media import VideoWriter
 from backend.progress import Progress
 from backend.validation import Problem
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
 LENGTH = 60

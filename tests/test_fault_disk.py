@@ -30,9 +30,9 @@ from pathlib import Path
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_standin_outputs
 from tests.cli_harness import entries, one_error, run_cli, tree_digest
+from tests.cosmos_data import StandinSample, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 TASK = "Pick up the orange."
 FULL = "no space left on the device (free some space or choose another output)"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_small_lerobot, write_standin_outputs
+from tests.cosmos_data import StandinSample, write_small_lerobot, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 LENGTHS = [12, 16, 14]
 FRONT, WRIST = "observation.images.front", "observation.images.wrist"

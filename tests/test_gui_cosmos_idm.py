@@ -18,8 +18,8 @@ from app.wizards.cosmos_idm import (
     IdmPrepareWizard,
 )
 from backend.cosmos.batch import check_batch_file, read_batch
-from backend.cosmos.testdata import StandinSample, write_standin_outputs
 from backend.formats import open_dataset
+from tests.cosmos_data import StandinSample, write_standin_outputs
 
 REAL = "lerobot061_so101_v30_h264"
 TIMEOUT = 30_000

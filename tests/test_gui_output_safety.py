@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings, Qt
 
 from app.context import AppContext
 from app.panes.convert_pane import ConvertPane
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 WAIT_MS = 60_000
 

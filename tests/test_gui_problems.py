@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from backend.cosmos.testdata import write_small_lerobot
 from tests.browse_data import make_window
+from tests.cosmos_data import write_small_lerobot
 
 TIMEOUT = 60000  # a loaded 2-core machine: generous, never a timing assertion
 

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from backend.cosmos.testdata import StandinSample, pingpong, write_standin_outputs
 from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.idm.kit import build_modality, build_stats, load_preset
@@ -28,6 +27,7 @@ from backend.media import VideoReader
 from backend.media.export import letterbox
 from backend.model import DatasetFormat
 from backend.units import JointSpace, Unit
+from tests.cosmos_data import StandinSample, pingpong, write_standin_outputs
 from tests.test_idm_kit import seed_modality
 
 REAL = "lerobot061_so101_v30_h264"

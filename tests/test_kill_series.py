@@ -38,11 +38,11 @@ from pathlib import Path
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_standin_outputs
 from backend.cosmos.trainset import read_trainset
 from backend.formats import open_dataset, validate_path
 from backend.teleop.hdf5_recorder import check_readable
+from tests.cosmos_data import StandinSample, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 from tests.test_convert_cli import _partials
 from tests.test_teleop_recording import _start_virtual_arm, finished_demos
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import h5py
 import pytest
 
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_small_lerobot, write_standin_outputs
+from tests.cosmos_data import StandinSample, write_small_lerobot, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -22,9 +22,9 @@ from backend.cli import main as cli_main
 from backend.compare.batch import compare_batch
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_to_hdf5 as l2h
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.formats import open_dataset
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
 HINT = "pass --map EPISODE=DEMO for each episode, e.g. --map 0=demo_0"

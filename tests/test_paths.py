@@ -34,10 +34,10 @@ from hypothesis import strategies as st
 from backend.convert import camera_worker
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert.camera_worker import CameraWorkers, EncodeJob, VideoSettings, WorkerError
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
-from backend.cosmos.testdata import StandinSample, write_standin_outputs
 from backend.formats import open_dataset
 from backend.paths import user_path
+from tests.cosmos_data import StandinSample, write_standin_outputs
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
 TASK = "Pick up the orange and place it on the plate."

@@ -67,9 +67,9 @@ def test_hints_and_the_doctor_measure_with_the_same_signals(tmp_path):
     """Browse's "nearly static" hint and the doctor's idle_episode finding are one signal."""
     import h5py
 
-    from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
     from backend.doctor import DoctorOptions, diagnose
     from backend.formats import open_dataset
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
     path = write_recording(tmp_path / "r.hdf5", RecordingSpec([DemoSpec(60), DemoSpec(60)], cameras=()))
     with h5py.File(path, "r+") as h5:

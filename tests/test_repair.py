@@ -25,13 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.cosmos.testdata import write_small_lerobot
 from backend.doctor import DoctorOptions, diagnose
 from backend.errors import Cancelled, StudioError
 from backend.formats.lerobot.stats import aggregate, vector_stats
 from backend.progress import Progress
 from backend.provenance import hash_input
 from backend.repair import repair
+from tests.cosmos_data import write_small_lerobot
 
 REPO = Path(__file__).resolve().parents[1]
 STAT_NAMES = ("min", "max", "mean", "std")
@@ -385,7 +385,7 @@ def test_cli_fix_relative_paths_lines_exit_codes_and_json(
 
 # -- HDF5 -------------------------------------------------------------------------------------------
 def test_hdf5_fps_total_and_num_samples_attributes_are_set_from_the_data(tmp_path: Path) -> None:
-    from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
     source = write_recording(tmp_path / "rec ø.hdf5", RecordingSpec(
         [DemoSpec(20), DemoSpec(25), DemoSpec(15, success=None)], cameras=("front",), width=32, height=24,

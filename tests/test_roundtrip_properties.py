@@ -36,9 +36,9 @@ from hypothesis import strategies as st
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import lerobot_to_hdf5 as l2h
 from backend.convert import lerobot_versions as lv
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.formats import open_dataset, validate_path
 from backend.units import SO101_JOINTS, SO101_RANGES, JointSpace, Unit
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 WIDTH, HEIGHT = 32, 24
 BLOCK = 8

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PySide6.QtCore import QSettings, Qt
 
-from backend.convert.testdata import DemoSpec, RecordingSpec, write_recording
 from backend.errors import StudioError
 from backend.task_text import check_task_text, task_text_problem
 from tests.cli_harness import entries, one_error, run_cli, tree_digest
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 WAIT_MS = 60_000
 
