@@ -14,13 +14,36 @@ import pytest
 from backend.convert import camera_worker, hdf5_to_lerobot
 from backend.convert.camera_worker import CameraWorkers, EncodeJob, VideoSettings, WorkerError
 from backend.media.image_stats import image_histogram, streamed_sample
-from backend.media.writer import VideoWriter
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 
 def _packets(path: Path) -> list[bytes]:
     with av.open(str(path)) as container:
         return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+def _reference_encode(source: Path, key: str, start: int, stop: int, out: Path) -> None:
+    """Encode frames ``start:stop`` of ``key`` with the in-process VideoWriter, in a fresh process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, h5py\n"
+        "from backend.media.writer import VideoWriter\n"
+        "source, key, start, stop, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]\n"
+        "with h5py.File(source, 'r') as f:\n"
+        "    frames = f[key][start:stop]\n"
+        "with VideoWriter(out, 64, 48, 30.0, options={'threads': '1'}) as writer:\n"
+        "    for frame in frames:\n"
+        "        writer.write(frame)\n"
+    )
+    repo = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(source), key, str(start), str(stop), str(out)],
+        cwd=repo, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": repo},
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def _write_frames(path: Path, lengths: dict[str, int], chunk: int = 10) -> dict[str, np.ndarray]:
@@ -58,9 +81,9 @@ def test_videos_are_bit_identical_to_in_process_encoding_across_episodes(tmp_pat
     for job, video, demo in ((jobs[0], first, "demo_0"), (jobs[1], second, "demo_1")):
         expected = frames[demo][job.start : job.stop]
         reference = tmp_path / f"reference-{demo}.mp4"
-        with VideoWriter(reference, 64, 48, 30.0, options={"threads": "1"}) as writer:
-            for frame in expected:
-                writer.write(frame)
+        # the in-process writer, in a fresh process like the camera process (the test process's
+        # state after hundreds of other tests is not what either path runs in)
+        _reference_encode(source, f"data/{demo}/obs/front", job.start, job.stop, reference)
         assert _packets(Path(job.out)) == _packets(reference)
         sampled = [frame for i, frame in enumerate(expected) if streamed_sample(i)]
         assert video.stats_frames == len(sampled)
