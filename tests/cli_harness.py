@@ -91,3 +91,18 @@ def tree_digest(path: Path) -> str:
 def entries(folder: Path) -> list[str]:
     """Every name in ``folder``, hidden ones included."""
     return sorted(p.name for p in folder.iterdir())
+
+
+def build_inputs(root: Path, task: str) -> dict[str, Path]:
+    """The good inputs every command reads: a two-demo recording, its LeRobot v2.1 and v3.0
+    conversions, and Cosmos stand-in outputs made from the v2.1 one."""
+    from backend.convert import hdf5_to_lerobot as h2l
+    from tests.cosmos_data import StandinSample, write_standin_outputs
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
+
+    rec = write_recording(root / "rec.hdf5", RecordingSpec([DemoSpec(30), DemoSpec(24)], width=32, height=24))
+    h2l.run([rec], h2l.Hdf5ToLerobotOptions(out=root / "ds21", task=task))
+    h2l.run([rec], h2l.Hdf5ToLerobotOptions(out=root / "ds30", task=task, format="v3.0"))
+    samples = [StandinSample(f"ds21_episode_{e:06d}", e, 96, prompt=f"The robot arm. {task}") for e in (0, 1)]
+    write_standin_outputs(root / "ds21", root / "cosmos", samples)
+    return {"rec": rec, "ds21": root / "ds21", "ds30": root / "ds30", "cosmos": root / "cosmos"}

@@ -24,10 +24,7 @@ import h5py
 import numpy as np
 import pytest
 
-from backend.convert import hdf5_to_lerobot as h2l
-from tests.cli_harness import REPO, entries, one_error, run_cli, tree_digest
-from tests.cosmos_data import StandinSample, write_standin_outputs
-from tests.recordings import DemoSpec, RecordingSpec, write_recording
+from tests.cli_harness import REPO, build_inputs, entries, one_error, run_cli, tree_digest
 
 TASK = "Pick up the orange."
 
@@ -36,12 +33,7 @@ TASK = "Pick up the orange."
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("good")
-    rec = write_recording(root / "rec.hdf5", RecordingSpec([DemoSpec(30), DemoSpec(24)], width=32, height=24))
-    h2l.run([rec], h2l.Hdf5ToLerobotOptions(out=root / "ds21", task=TASK))
-    h2l.run([rec], h2l.Hdf5ToLerobotOptions(out=root / "ds30", task=TASK, format="v3.0"))
-    samples = [StandinSample(f"ds21_episode_{e:06d}", e, 96, prompt=f"The robot arm. {TASK}") for e in (0, 1)]
-    write_standin_outputs(root / "ds21", root / "cosmos", samples)
-    return {"rec": rec, "ds21": root / "ds21", "ds30": root / "ds30", "cosmos": root / "cosmos"}
+    return build_inputs(root, TASK)
 
 
 # -- the bad ones: each a copy with one defect ------------------------------------------------------

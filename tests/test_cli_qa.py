@@ -6,7 +6,6 @@ Inputs are tiny (32x24 images, a few dozen frames) so the file stays well under 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
+from tests.cli_harness import tree_digest
 from tests.cosmos_data import StandinSample, write_standin_outputs
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
@@ -50,16 +50,6 @@ def one_error(proc: subprocess.CompletedProcess, *needles: str, code: int = 2, s
     for needle in needles:
         assert needle in errors[0], (needle, errors[0])
     return errors[0]
-
-
-def tree_digest(path: Path) -> str:
-    """Names and contents of everything under ``path`` (or of the file)."""
-    digest = hashlib.sha256()
-    items = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for item in items:
-        digest.update(str(item.relative_to(path.parent)).encode())
-        digest.update(item.read_bytes())
-    return digest.hexdigest()
 
 
 def leftovers(folder: Path, name: str) -> list[str]:
