@@ -114,3 +114,47 @@ def shared_stays_untouched() -> Iterator[None]:
             f"(tests must copy what they modify into tmp_path):\n  {shown}",
             pytrace=False,
         )
+
+
+DANGLING_GRACE_S = 1.0
+
+
+@pytest.fixture(autouse=True)
+def _dangling_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves a GUI task or a Python thread it started running (napari's
+    ``_dangling_qthreads`` is the model). Autouse fixtures are set up first, so this check runs after
+    qtbot has closed the test's widgets: a pane that does not stop its work on close is caught here.
+
+    Tasks still running one second after the test are dangling; they are then cancelled and waited
+    for, so the next test starts clean. Mark a test ``allow_threads`` to skip the check."""
+    import sys
+    import threading
+    import time
+
+    before = set(threading.enumerate())
+    yield
+    if request.node.get_closest_marker("allow_threads"):
+        return
+    problems: list[str] = []
+    deadline = time.monotonic() + DANGLING_GRACE_S
+    tasks_module = sys.modules.get("app.tasks")
+    if tasks_module is not None:
+        left = tasks_module.active_tasks()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.02)
+            left = tasks_module.active_tasks()
+        for task in left:
+            problems.append(f"task {task.name!r} ({task.lane}) still running, started at:\n{task.origin}")
+            task.stale = True
+            task.cancel()
+        tasks_module.wait_all(10.0)
+    threads = [
+        t for t in threading.enumerate()
+        if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
+    ]
+    while threads and time.monotonic() < deadline:
+        time.sleep(0.02)
+        threads = [t for t in threads if t.is_alive()]
+    problems += [f"thread {t.name!r} still running (daemon={t.daemon})" for t in threads]
+    if problems:
+        pytest.fail("the test left work running:\n  " + "\n  ".join(problems), pytrace=False)
