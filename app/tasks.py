@@ -294,17 +294,21 @@ class TaskGroup(QObject):
     def tasks(self) -> list[Task]:
         return [task for task in self._tasks if not task.ended.is_set()]
 
-    def shutdown(self, timeout: float = 10.0) -> bool:
-        """Cancel every task and wait for them to end; True when all ended within ``timeout``."""
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Wait for every task of this group to end; True when all ended within ``timeout``."""
         import time
 
-        self.closed = True
-        self.cancel()
         deadline = time.monotonic() + timeout
         ended = True
         for task in list(self._tasks):
             ended = task.ended.wait(max(0.0, deadline - time.monotonic())) and ended
         return ended
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Cancel every task and wait for them to end; the group takes no new task afterwards."""
+        self.closed = True
+        self.cancel()
+        return self.wait(timeout)
 
 
 _app_group: TaskGroup | None = None

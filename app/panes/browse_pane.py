@@ -55,7 +55,7 @@ from widgets.episode_table import (
     EpisodeTableModel,
     EpisodeTableView,
 )
-from widgets.frame_loader import FrameLoader
+from app.frame_loader import FrameLoader
 from widgets.icons import media_icon
 from widgets.joint_plots import JointPlotStack
 from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts

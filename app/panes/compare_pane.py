@@ -53,7 +53,7 @@ from widgets import palette
 from widgets.arm_view import ArmView
 from widgets.compare_batch import RowTable
 from widgets.compare_plots import CompareJointPlots
-from widgets.frame_loader import FrameLoader
+from app.frame_loader import FrameLoader
 from widgets.shortcuts import add_transport_shortcuts
 from widgets.timeline import TransportBar
 from widgets.video_tile import VideoTile

@@ -1,10 +1,13 @@
-"""Frames fetched off the GUI thread, one worker thread per camera, latest request wins.
+"""Frames fetched off the GUI thread, one loop per camera on the task layer's STREAM lane, latest
+request wins.
 
     loader = FrameLoader()
     loader.frameReady.connect(lambda camera, index, rgb: ...)
     loader.set_sources({"front": lambda: episode.stream("front"), ...})   # opened in the workers
     loader.request(233)     # all cameras; a newer request replaces one not yet started
 
+Each camera's loop is a task of the loader's own ``TaskGroup`` (``app.tasks``): ``shutdown()`` stops
+the loops and waits for them, so a closed pane leaves no thread behind.
 Each worker keeps a few recent frames and, while playing forward, decodes the next frames ahead
 so playback finds them ready. Streams are opened and closed in their worker threads, so a slow
 open (probing a long video) never blocks the GUI.
@@ -21,6 +24,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from app.tasks import STREAM, TaskGroup
+
 RECENT_FRAMES = 12
 
 
@@ -28,7 +33,12 @@ class _Worker:
     """One camera's thread. It lives across episodes: a new source is swapped in, not a new thread."""
 
     def __init__(
-        self, camera: str, opener: Callable[[], Any], generation: int, emit: Callable[..., None]
+        self,
+        camera: str,
+        opener: Callable[[], Any],
+        generation: int,
+        emit: Callable[..., None],
+        tasks: TaskGroup,
     ) -> None:
         self.camera = camera
         self.emit = emit
@@ -39,8 +49,11 @@ class _Worker:
         self.cond = threading.Condition()
         self.recent: OrderedDict[int, Any] = OrderedDict()
         self._new_source: tuple[Callable[[], Any], int] | None = (opener, generation)
-        self.thread = threading.Thread(target=self._run, name=f"frames-{camera}", daemon=True)
-        self.thread.start()
+        self.task = tasks.run(self._loop, lane=STREAM)
+        self.task.name = f"frames-{camera}"
+
+    def _loop(self, *, progress: Any) -> None:
+        self._run()
 
     def set_source(self, opener: Callable[[], Any], generation: int) -> None:
         with self.cond:
@@ -150,6 +163,7 @@ class FrameLoader(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._workers: dict[str, _Worker] = {}
+        self._tasks = TaskGroup(self)
         self._generation = 0
         self.last_request = -1
         self.decode_seconds: list[float] = []
@@ -169,7 +183,7 @@ class FrameLoader(QObject):
         for camera, opener in openers.items():
             worker = self._workers.get(camera)
             if worker is None:
-                self._workers[camera] = _Worker(camera, opener, self._generation, self._emit)
+                self._workers[camera] = _Worker(camera, opener, self._generation, self._emit, self._tasks)
             else:
                 worker.set_source(opener, self._generation)
 
@@ -202,9 +216,7 @@ class FrameLoader(QObject):
         else:
             self.failed.emit(camera, index, str(payload), str(extra))
 
-    def shutdown(self, timeout: float = 1.0) -> None:
-        workers = list(self._workers.values())
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop every camera's loop and wait for it (a frame being decoded is finished first)."""
         self.clear()
-        deadline = time.monotonic() + timeout
-        for worker in workers:
-            worker.thread.join(max(0.0, deadline - time.monotonic()))
+        return self._tasks.wait(timeout)
