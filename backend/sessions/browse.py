@@ -1,0 +1,353 @@
+"""What Browse knows: the open dataset (a registry lease), the episode shown, the selection, the
+curation decisions with undo/redo, and the quality hints found so far.
+
+    session = BrowseSession()
+    opening = session.begin_open("pick.hdf5")     # GUI thread
+    opening.run()                                 # a task: opens through the registry, reads curation
+    session.adopt(opening)                        # GUI thread: now it is the dataset shown
+    session.show_episode(3)
+    session.rate("good")                          # the selection, or the episode shown
+    session.close()                               # lets go of the lease; running tasks keep theirs
+
+Work that reads the dataset off the GUI thread holds its own lease (``share()``); camera streams
+opened through ``stream_opener`` hold one until they are closed, so the dataset closes only when
+its last reader is done. An opening replaced before it finished releases what it opened.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from backend.curation import Curation, EpisodeDecision, format_summary
+from backend.errors import Cancelled
+from backend.model import Dataset, Episode, FeatureKind
+from backend.progress import Progress, ensure_progress
+from backend.registry import DatasetRegistry, Lease, registry
+
+
+def resolve_dataset_path(path: str | Path) -> Path:
+    """A picked file inside a dataset means the dataset: meta/info.json -> its folder, etc."""
+    path = Path(path)
+    if path.name == "info.json" and path.parent.name == "meta":
+        return path.parent.parent
+    if (
+        path.is_file()
+        and path.suffix.lower() in (".mp4", ".json", ".txt")
+        and path.parent.name in ("videos", "metas")
+    ):
+        return path.parent.parent
+    if path.is_file() and path.suffix.lower() in (".mp4", ".json"):
+        return path.parent
+    return path
+
+
+class Opening:
+    """One request to open a dataset: ``run`` in a task, ``take`` on the GUI thread, or ``abandon``."""
+
+    def __init__(self, path: Path, datasets: DatasetRegistry) -> None:
+        self.path = path
+        self._registry = datasets
+        self._lock = threading.Lock()
+        self._lease: Lease | None = None
+        self._curation: Curation | None = None
+        self.abandoned = False
+
+    def run(self, progress: Progress | None = None) -> Opening:
+        progress = ensure_progress(progress)
+        progress.report(0, 2, "reading metadata")
+        lease = self._registry.open(self.path)
+        try:
+            progress.report(1, 2, "reading curation")
+            curation = Curation.load(lease.dataset.path, lease.dataset)
+        except BaseException:
+            lease.release()
+            raise
+        with self._lock:
+            if not self.abandoned:
+                self._lease, self._curation = lease, curation
+                return self
+        lease.release()
+        raise Cancelled()
+
+    def take(self) -> tuple[Lease, Curation] | None:
+        """The opened lease and curation, once (None when abandoned or not opened)."""
+        with self._lock:
+            if self.abandoned or self._lease is None or self._curation is None:
+                return None
+            found = (self._lease, self._curation)
+            self._lease = self._curation = None
+            self.abandoned = True
+            return found
+
+    def abandon(self) -> None:
+        """Not wanted any more: a lease already opened is released, one opened later too."""
+        with self._lock:
+            self.abandoned = True
+            lease, self._lease, self._curation = self._lease, None, None
+        if lease is not None:
+            lease.release()
+
+
+class LeasedStream:
+    """A camera stream that keeps the dataset open until it is closed."""
+
+    def __init__(self, stream: Any, lease: Lease) -> None:
+        self._stream = stream
+        self._lease = lease
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def frame(self, index: int) -> Any:
+        return self._stream.frame(index)
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._lease.release()
+
+
+class BrowseSession:
+    """The Qt-free state of the Browse pane; the pane lays out widgets and forwards to it."""
+
+    def __init__(self, datasets: DatasetRegistry | None = None) -> None:
+        self.registry = datasets or registry()
+        self.lease: Lease | None = None
+        self.curation: Curation | None = None
+        self.episode: Episode | None = None
+        self.selection: list[int] = []  # episodes selected in the table (the shown one when empty)
+        self.hints: dict[int, list[Any]] = {}
+        self.opening: Opening | None = None
+        self._listeners: list[Callable[[list[int]], None]] = []
+
+    # -- the dataset ----------------------------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.lease.dataset if self.lease is not None else None
+
+    def begin_open(self, path: str | Path) -> Opening:
+        """Close what is shown and start a new opening (run it in a task, then ``adopt`` it)."""
+        self.close()
+        self.opening = Opening(resolve_dataset_path(path), self.registry)
+        return self.opening
+
+    def adopt(self, opening: Opening) -> bool:
+        """Show what ``opening`` opened; False when it was replaced or abandoned meanwhile."""
+        if opening is not self.opening:
+            opening.abandon()
+            return False
+        self.opening = None
+        taken = opening.take()
+        if taken is None:
+            return False
+        self._show(*taken)
+        return True
+
+    def show_dataset(self, dataset: Dataset) -> None:
+        """Show a dataset opened elsewhere (registered with the registry, which closes it at the end)."""
+        self.close()
+        lease = self.registry.adopt(dataset)
+        try:
+            curation = Curation.load(dataset.path, dataset)
+        except BaseException:
+            lease.release()
+            raise
+        self._show(lease, curation)
+
+    def _show(self, lease: Lease, curation: Curation) -> None:
+        self.lease, self.curation = lease, curation
+        self.hints = {}
+        curation.add_listener(self._changed)
+
+    def close(self) -> None:
+        """Let go of the dataset (an opening under way is abandoned); readers keep their leases."""
+        if self.opening is not None:
+            self.opening.abandon()
+            self.opening = None
+        if self.curation is not None:
+            self.curation.remove_listener(self._changed)
+        lease, self.lease = self.lease, None
+        self.curation = self.episode = None
+        self.selection = []
+        self.hints = {}
+        if lease is not None:
+            lease.release()
+
+    def share(self) -> Lease:
+        """A lease for a task that reads the dataset (released when the task ends)."""
+        if self.lease is None:
+            raise RuntimeError("no dataset is open")
+        return self.lease.share()
+
+    def stream_opener(self, episode: Episode, camera: str) -> Callable[[], LeasedStream]:
+        """Opens ``camera`` of ``episode`` (in a loader thread) holding the dataset until closed."""
+        lease = self.lease
+        if lease is None:
+            raise RuntimeError("no dataset is open")
+
+        def open_stream() -> LeasedStream:
+            held = lease.share()  # raises once the dataset was let go: nothing is opened then
+            try:
+                return LeasedStream(episode.stream(camera), held)
+            except BaseException:
+                held.release()
+                raise
+
+        return open_stream
+
+    def first_episode(self, wanted: int | None) -> int | None:
+        """``wanted`` when the dataset has it, else its first episode (None: no episodes)."""
+        dataset = self.dataset
+        if dataset is None or not dataset.episodes:
+            return None
+        if wanted is not None and any(e.index == wanted for e in dataset.episodes):
+            return wanted
+        return dataset.episodes[0].index
+
+    def show_episode(self, index: int) -> Episode:
+        if self.dataset is None:
+            raise RuntimeError("no dataset is open")
+        self.episode = self.dataset.episode(index)
+        return self.episode
+
+    def cameras(self) -> list[str]:
+        """Cameras with frames to show."""
+        dataset = self.dataset
+        if dataset is None:
+            return []
+        return [c for c in dataset.cameras if dataset.features[dataset.cameras[c]].has_files]
+
+    def has_images(self) -> bool:
+        dataset = self.dataset
+        return dataset is not None and any(
+            dataset.features[k].kind is FeatureKind.IMAGE for k in dataset.cameras.values()
+        )
+
+    def tasks(self, shown: Iterable[str] = ()) -> list[str]:
+        """The dataset's tasks, then tasks of rows not among them (relabelled)."""
+        found = list(self.dataset.tasks) if self.dataset is not None else []
+        for task in shown:
+            if task and task not in found:
+                found.append(task)
+        return found
+
+    # -- rows of the table ----------------------------------------------------------------------
+    def row_values(self, episode: Episode) -> dict[str, Any]:
+        """What the episode table shows for ``episode`` (the fields of ``EpisodeRow``)."""
+        decision = self.curation.decision(episode.index) if self.curation else None
+        hints = self.hints.get(episode.index)
+        values: dict[str, Any] = {
+            "index": episode.index,
+            "task": (decision.task if decision and decision.task else episode.task) or "",
+            "length": episode.length,
+            "duration": episode.duration,
+            "success": episode.success,
+            "source": episode.source,
+            "hints": [(h.code, h.label, h.text) for h in hints] if hints else [],
+            "hints_ready": hints is not None,
+        }
+        if decision is not None:
+            values.update(
+                flagged=decision.flagged,
+                rating=decision.rating,
+                note=decision.note,
+                excluded=decision.excluded,
+                trimmed=decision.trimmed,
+                task_edited=decision.task is not None,
+            )
+        return values
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [self.row_values(e) for e in self.dataset.episodes] if self.dataset is not None else []
+
+    def add_hints(self, index: int, hints: list[Any]) -> None:
+        self.hints[index] = hints
+
+    # -- curation -------------------------------------------------------------------------------
+    def add_listener(self, listener: Callable[[list[int]], None]) -> None:
+        """Called with the episodes whose decisions changed (after every edit, undo and redo)."""
+        self._listeners.append(listener)
+
+    def _changed(self, episodes: list[int]) -> None:
+        for listener in list(self._listeners):
+            listener(episodes)
+
+    @property
+    def can_curate(self) -> bool:
+        return self.curation is not None and self.episode is not None
+
+    def decision(self) -> EpisodeDecision | None:
+        """The shown episode's decision."""
+        return self.curation.decision(self.episode.index) if self.can_curate else None
+
+    def targets(self) -> list[int]:
+        """Episodes an action applies to: the selected rows when they include the shown episode."""
+        if self.episode is None:
+            return list(self.selection)
+        if self.episode.index not in self.selection:
+            return [self.episode.index]
+        return list(self.selection)
+
+    def rate(self, rating: str) -> None:
+        """Rate the targets ``rating``; rating the shown episode as it is rated clears it."""
+        if self.can_curate:
+            value = None if self.decision().rating == rating else rating
+            self.curation.set_many(self.targets(), None, rating=value)
+
+    def toggle_flag(self) -> None:
+        if self.can_curate:
+            self.curation.set_many(self.targets(), None, flagged=not self.decision().flagged)
+
+    def toggle_excluded(self) -> None:
+        if self.can_curate:
+            self.curation.set_many(self.targets(), None, excluded=not self.decision().excluded)
+
+    def trim_in(self, frame: int) -> None:
+        if self.can_curate:
+            self.curation.set_trim_in(self.episode.index, frame, self.episode.length)
+
+    def trim_out(self, frame: int) -> None:
+        if self.can_curate:
+            self.curation.set_trim_out(self.episode.index, frame, self.episode.length)
+
+    def clear_trim(self) -> None:
+        if self.can_curate:
+            index = self.episode.index
+            self.curation.set(index, f"Clear trim of episode {index}", trim_in=None, trim_out=None)
+
+    def set_note(self, text: str) -> None:
+        if self.can_curate and text != self.decision().note:
+            self.curation.set(self.episode.index, None, note=text)
+
+    def set_task(self, text: str) -> None:
+        """Relabel the shown episode's task; empty or the recorded task keeps the recorded one."""
+        if not self.can_curate or text.strip() == self.task_text():
+            return
+        original = self.episode.task or ""
+        value = None if not text.strip() or text.strip() == original else text
+        self.curation.set(self.episode.index, None, task=value)
+
+    def task_text(self) -> str:
+        return self.curation.task_for(self.episode) if self.can_curate else ""
+
+    def undo(self) -> None:
+        if self.curation is not None:
+            self.curation.undo()
+
+    def redo(self) -> None:
+        if self.curation is not None:
+            self.curation.redo()
+
+    def marks(self) -> tuple[int | None, int | None]:
+        """The shown episode's trim (in, out) for the playhead."""
+        decision = self.decision()
+        return (decision.trim_in, decision.trim_out) if decision is not None else (None, None)
+
+    def summary_text(self) -> str:
+        if self.dataset is None or self.curation is None:
+            return ""
+        return format_summary(self.curation.summary(self.dataset))

@@ -1,0 +1,117 @@
+"""BrowseSession without Qt: the dataset as a registry lease, curation through the session, readers
+that keep the dataset open, and an opening replaced before it finished."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backend.errors import Cancelled
+from backend.registry import DatasetRegistry
+from backend.sessions.browse import BrowseSession, resolve_dataset_path
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
+
+
+@pytest.fixture
+def recording(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    spec = RecordingSpec([DemoSpec(12), DemoSpec(9), DemoSpec(15, success=False)], width=16, height=12)
+    return write_recording(tmp_path / "pick.hdf5", spec)
+
+
+def _open(session: BrowseSession, path) -> None:
+    opening = session.begin_open(path)
+    opening.run()
+    assert session.adopt(opening)
+
+
+def test_open_curate_undo_and_close(recording):
+    datasets = DatasetRegistry()
+    session = BrowseSession(datasets)
+    changed: list[list[int]] = []
+    session.add_listener(changed.append)
+    _open(session, recording)
+    assert datasets.users(recording) == 1 and session.dataset.num_episodes == 3
+    assert session.first_episode(7) == 0 and session.first_episode(2) == 2
+    assert [row["length"] for row in session.rows()] == [12, 9, 15]
+    assert session.cameras() == ["front", "wrist"] and session.has_images()
+
+    session.show_episode(1)
+    session.rate("good")
+    session.rate("good")  # the same rating again clears it
+    assert session.decision().rating is None
+    session.selection = [0, 1, 2]
+    session.toggle_flag()  # the selection includes the shown episode: all three
+    assert [session.curation.decision(i).flagged for i in range(3)] == [True, True, True]
+    session.selection = [0, 2]
+    session.toggle_excluded()  # the shown episode is not selected: only it
+    assert [session.curation.decision(i).excluded for i in range(3)] == [False, True, False]
+    session.trim_in(2)
+    session.trim_out(7)
+    assert session.marks() == (2, 7)
+    session.set_task("Pick it slowly")
+    session.set_note("slips")
+    row = session.row_values(session.episode)
+    assert (row["task"], row["task_edited"], row["trimmed"], row["note"]) == ("Pick it slowly", True, True, "slips")
+    session.set_task("")  # empty: back to the recorded task
+    assert not session.row_values(session.episode)["task_edited"]
+    session.undo()
+    assert session.task_text() == "Pick it slowly"
+    session.redo()
+    session.clear_trim()
+    assert session.marks() == (None, None)
+    assert session.summary_text().startswith("2 of 3 episodes kept (1 excluded")
+    assert changed and all(isinstance(episodes, list) for episodes in changed)
+    saved = json.loads(session.curation.path.read_text())
+    assert saved["episodes"]["1"]["excluded"] is True
+
+    session.close()
+    assert session.dataset is None and not datasets.is_open(recording)
+    assert datasets.closed == [datasets.key(recording)]
+    session.rate("good")  # nothing shown: nothing happens
+
+
+def test_readers_keep_the_dataset_open_until_they_are_done(recording):
+    datasets = DatasetRegistry()
+    session = BrowseSession(datasets)
+    _open(session, recording)
+    h5 = session.dataset.reader._h5
+    episode = session.show_episode(0)
+    opener = session.stream_opener(episode, "front")
+    stream = opener()
+    task_lease = session.share()
+    session.close()  # the pane lets go: a stream and a task still read it
+    assert datasets.users(recording) == 2 and h5.id.valid
+    assert stream.frame(3).shape == (12, 16, 3)
+    stream.close()
+    task_lease.release()
+    assert not datasets.is_open(recording) and not h5.id.valid
+    with pytest.raises(RuntimeError):
+        opener()  # a loader thread asking late opens nothing
+
+
+def test_an_opening_replaced_before_it_finished_releases_its_lease(recording, tmp_path):
+    datasets = DatasetRegistry()
+    session = BrowseSession(datasets)
+    first = session.begin_open(recording)
+    second = session.begin_open(recording)  # the user picked again before the first finished
+    with pytest.raises(Cancelled):
+        first.run()
+    assert not datasets.is_open(recording)
+    second.run()
+    assert not session.adopt(first) and session.adopt(second)
+    assert datasets.users(recording) == 1
+    late = session.begin_open(recording)  # closes the shown one, then opens again
+    late.run()
+    session.close()  # abandoned after it opened: its lease goes too
+    assert not datasets.is_open(recording)
+    assert late.take() is None
+
+
+def test_resolve_dataset_path(tmp_path):
+    meta = tmp_path / "ds" / "meta"
+    meta.mkdir(parents=True)
+    (meta / "info.json").write_text("{}")
+    assert resolve_dataset_path(meta / "info.json") == tmp_path / "ds"
+    assert resolve_dataset_path(tmp_path / "x.hdf5") == tmp_path / "x.hdf5"
