@@ -1,4 +1,4 @@
-"""backend.media: probe, random access, prefetch/request, writer, transcode/remux, episode streams.
+"""backend.media: probe, random access and cache, writer, transcode/remux, episode streams.
 
 Every test video carries its frame index as a barcode (16 blocks of 8x8, white = 1), so any frame
 can be checked for being the right one after lossy coding.
@@ -165,78 +165,82 @@ def test_frames_match_plain_decode_bit_for_bit(videos):
         assert small.shape == (48, 64, 3) and barcode(small) == 5
 
 
-# -- background decoding --------------------------------------------------------------------------------
-def test_prefetch_fills_and_protects_the_window(videos):
+# -- cache, threads ---------------------------------------------------------------------------------------
+def test_cache_keeps_frames_passed_on_the_way_and_nearest_cached(videos):
     with VideoReader(videos["g250"], cache_frames=40) as reader:
-        assert reader.prefetch(200, before=15, after=15) == 31
-        assert reader.wait_idle(10)
-        assert all(reader.cached(i) is not None for i in range(185, 216))
-        assert all(barcode(reader.cached(i)) == i for i in range(185, 216))
-        # foreground access elsewhere does not evict the protected playhead window
-        for i in (5, 60, 120, 30):
-            reader.frame(i)
-        assert all(reader.cached(i) is not None for i in range(185, 216))
-        assert reader.prefetch(200, 15, 15) == 0  # warm: nothing to do
+        assert reader.cached(200) is None and reader.nearest_cached(200) is None
+        assert barcode(reader.frame(200)) == 200  # one seek to 0, decoded forward
+        # frames decoded on the way (up to half the cache before the target) are kept
+        assert reader.cached_indices() == list(range(181, 201))
+        assert all(barcode(reader.cached(i)) == i for i in range(181, 201))
+        before = reader.cache_info()
+        assert barcode(reader.frame(190)) == 190  # stepping back: a cache hit, no decode
+        assert reader.cache_info()["hits"] == before["hits"] + 1
+        assert reader.cache_info()["misses"] == before["misses"]
+        for i in range(201, 216):  # playing forward continues the decode without a seek
+            assert barcode(reader.frame(i)) == i
+        assert len(reader.cached_indices()) <= 40
         near = reader.nearest_cached(230)
         assert near is not None and near[0] == 215 and barcode(near[1]) == 215
         assert reader.nearest_cached(250, max_distance=5) is None
-        # a new prefetch replaces the old one (latest wins)
-        reader.prefetch(20, 5, 5)
-        reader.prefetch(100, 5, 5)
-        assert reader.wait_idle(10)
-        assert all(reader.cached(i) is not None for i in range(95, 106))
+        with pytest.raises(ValueError):
+            reader.cached(215)[0, 0, 0] = 1  # shared through the cache: read-only
+    assert reader.cached_indices() == []  # close() empties the cache
+    assert barcode(reader.frame(3)) == 3  # and the reader reopens on demand
+    reader.close()
 
 
-def test_request_latest_wins_and_cached_requests_answer_at_once(videos):
-    got: list[tuple[int, int, str]] = []
-    done = threading.Event()
-
-    def callback(index: int, frame: np.ndarray) -> None:
-        got.append((index, barcode(frame), threading.current_thread().name))
-        if index == 240:
-            done.set()
-
-    with VideoReader(videos["g250"], cache_frames=32) as reader:
-        with reader._bg_lock:  # hold the decode thread so every request below is pending at once
-            assert reader.request(249, callback) is False  # cold: not cached
-            for index in range(10, 241, 10):  # each replaces the one before
-                reader.request(index, callback)
-        assert done.wait(10) and reader.wait_idle(10)
-        assert [g[:2] for g in got] == [(240, 240)]  # superseded requests never call back
-        assert got[-1][2].startswith("VideoReader")
-        got.clear()
-        assert reader.request(240, callback) is True  # cached: answered on this thread
-        assert got == [(240, 240, threading.current_thread().name)]
-        sizes = []
-        reader.request(239, lambda i, f: sizes.append(f.shape), size=(32, 24))
-        reader.wait_idle(10)
-        assert sizes == [(24, 32, 3)]
-        assert reader._thread is not None
-        thread = reader._thread
-    assert not thread.is_alive()  # close() stops the thread
+def test_reader_never_starts_a_thread(videos):
+    before = set(threading.enumerate())
+    with VideoReader(videos["g30"], cache_frames=16) as reader:
+        rng = random.Random(11)
+        for i in rng.sample(range(reader.num_frames), 25):
+            assert barcode(reader.frame(i)) == i
+        reader.thumbnails(4, size=(32, 24), exact=False)
+        reader.thumbnails([1, 70, 149], size=(32, 24), exact=True)
+        assert len(list(reader.frames(140))) == 10
+        stream = VideoStream("front", reader, 30, 60)
+        assert barcode(stream.frame(59)) == 89
+        stream.thumbnails(3, size=(32, 24))
+        assert set(threading.enumerate()) == before
+    assert set(threading.enumerate()) == before
 
 
-def test_request_error_goes_to_on_error(tmp_path, videos):
+def test_frame_from_several_threads_takes_turns_on_one_decoder(videos):
+    errors: list[BaseException] = []
+    got: dict[int, list[int]] = {}
+    with VideoReader(videos["g30"], cache_frames=8) as reader:
+
+        def read(seed: int) -> None:
+            order = random.Random(seed).sample(range(reader.num_frames), 40)
+            try:
+                got[seed] = [barcode(reader.frame(i)) - i for i in order]
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=read, args=(seed,)) for seed in (1, 2, 3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert not errors and sorted(got) == [1, 2, 3]
+    assert all(offsets == [0] * 40 for offsets in got.values())
+
+
+def test_frame_of_a_file_truncated_after_probing_raises_format_error(tmp_path, videos):
     path = tmp_path / "cut.mp4"
     shutil.copyfile(videos["g30"], path)
     reader = VideoReader(path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])  # truncated after the reader probed it
-    errors: list[BaseException] = []
-    frames: list[int] = []
-    reader.request(140, lambda i, f: frames.append(i), on_error=lambda i, e: errors.append(e))
-    assert reader.wait_idle(10)
+    with pytest.raises(FormatError) as error:
+        reader.frame(140)
     reader.close()
-    assert not frames and len(errors) == 1 and isinstance(errors[0], FormatError)
-    assert str(path) in str(errors[0])
+    assert str(path) in str(error.value)
 
 
-def test_shared_decoder_mode_and_thumbnails(videos):
-    with VideoReader(videos["g30"], cache_frames=20, prefetch_container=False) as reader:
-        reader.prefetch(100, 5, 5)
-        assert barcode(reader.frame(10)) == 10
-        assert reader.wait_idle(10)
-        assert all(reader.cached(i) is not None for i in range(95, 106))
+def test_thumbnails_snapped_to_keyframes_or_exact(videos):
+    with VideoReader(videos["g30"], cache_frames=20) as reader:
         indices, thumbs = reader.thumbnails(4, size=(64, 48), exact=False)  # snapped to keyframes
         assert indices == [0, 60, 90, 120]
         assert [barcode(t) for t in thumbs] == indices and thumbs[0].shape == (48, 64, 3)
@@ -244,6 +248,7 @@ def test_shared_decoder_mode_and_thumbnails(videos):
         assert indices == [0, 50, 99, 149] and [barcode(t) for t in thumbs] == indices
         indices, thumbs = reader.thumbnails([7, 77, 148], size=(64, 48), exact=True)
         assert indices == [7, 77, 148] and [barcode(t) for t in thumbs] == indices
+        assert reader.cached_indices() == []  # thumbnails use a private container, not the cache
 
 
 # -- writer ------------------------------------------------------------------------------------------------
@@ -423,12 +428,9 @@ def test_video_stream_window_and_frame_index_at(videos):
     assert np.allclose(stream.timestamps(), np.arange(30) / 30.0, atol=1e-12)
     with pytest.raises(IndexError):
         stream.frame(30)
-    got = []
-    stream.request(5, lambda i, f: got.append((i, barcode(f))))
-    stream.prefetch(10, 3, 3)
-    reader.wait_idle(10)
-    assert got == [(5, 35)]
+    assert stream.cached(5) is None and barcode(stream.frame(13)) == 43
     assert stream.cached(10) is not None and barcode(stream.cached(13)) == 43
+    assert stream.file_index(13) == 43
     indices, thumbs = stream.thumbnails(3, size=(64, 48))
     assert all(0 <= i < 30 for i in indices) and [barcode(t) for t in thumbs] == [30 + i for i in indices]
     stream.close()  # shared reader stays open

@@ -441,7 +441,7 @@ def _write_dataset(
             for sample in group:
                 progress.report(done[0], total, sample.name)
                 sink = writer.begin_episode(sample.prompt)
-                with VideoReader(sample.video, cache_frames=4, prefetch_container=False) as reader:
+                with VideoReader(sample.video, cache_frames=4) as reader:
                     for index in range(reader.num_frames):
                         sink.add_frame(
                             {"observation.state": zeros, "action": zeros},

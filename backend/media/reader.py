@@ -1,15 +1,15 @@
-"""Frame-accurate random access to a video file by frame index, with an LRU cache and prefetch.
+"""Frame-accurate random access to a video file by frame index, with an LRU cache.
 
 How a frame is found: the probe gives every frame's pts and the keyframes; a decoder seeks to the
 keyframe at or before the target and decodes forward, or simply keeps decoding when the target lies
-ahead in the same GOP. Frames decoded on the way (up to half the cache) are converted and cached too,
-so stepping back and scrubbing near the playhead are cache hits even with long GOPs.
+ahead in the same GOP. Frames decoded on the way (up to half the cache) are kept too, so stepping
+back and scrubbing near the playhead are cache hits even with long GOPs.
 
-Threads: ``frame()`` decodes on the caller's thread with the foreground decoder (one lock).
-``prefetch()`` and ``request()`` hand work to one background thread per reader, which owns a second
-decoder (its own container), so a long-GOP prefetch never blocks a foreground seek. Both follow
-"latest request wins": a new request cancels the one in flight, a new prefetch replaces the old one.
-The thread starts on first use and ends after a few idle seconds or on ``close()``.
+Threads: a reader starts none. ``frame()`` decodes on the caller's thread with one decoder (callers
+on several threads take turns on its lock); ``frames()`` and ``thumbnails()`` open a private
+container on the caller's thread. Prefetching is the caller's business: in the GUI the frame loader
+(``app/frame_loader.py``) runs one decode loop per camera as a task on the task layer's STREAM lane
+and decodes the frames after the playhead ahead of time while playing.
 
 Frames are RGB uint8 (H, W, 3) arrays marked read-only (they are shared through the cache): copy
 before drawing on them.
@@ -17,7 +17,6 @@ before drawing on them.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -30,15 +29,9 @@ import numpy as np
 from backend.errors import FormatError
 from backend.media.probe import VideoProbe, probe
 
-log = logging.getLogger(__name__)
-
-FrameCallback = Callable[[int, np.ndarray], None]
-ErrorCallback = Callable[[int, BaseException], None]
-_IDLE_EXIT_S = 5.0
-
 
 class _FrameCache:
-    """LRU of index -> frame; frames inside the protected window are evicted last.
+    """LRU of index -> frame (thread safe: ``cached()`` may run on another thread than ``frame()``).
 
     Entries are RGB arrays (read-only) or decoded ``av.VideoFrame``s not converted yet: frames a
     decode passes on its way to a target are kept as they come out of the decoder (no cost, half the
@@ -49,7 +42,6 @@ class _FrameCache:
         self.capacity = max(1, int(capacity))
         self._items: OrderedDict[int, np.ndarray | av.VideoFrame] = OrderedDict()
         self._lock = threading.Lock()
-        self._protect = (0, -1)
         self.hits = 0
         self.misses = 0
 
@@ -84,20 +76,8 @@ class _FrameCache:
         with self._lock:
             self._items[index] = frame
             self._items.move_to_end(index)
-            lo, hi = self._protect
-            spins = 0
             while len(self._items) > self.capacity:
-                oldest, value = self._items.popitem(last=False)
-                if lo <= oldest <= hi and spins < len(self._items):
-                    self._items[oldest] = value  # keep the playhead window; evict the next oldest
-                    spins += 1
-
-    def protect(self, lo: int, hi: int) -> None:
-        self._protect = (lo, hi)
-
-    def missing(self, lo: int, hi: int) -> list[int]:
-        with self._lock:
-            return [i for i in range(lo, hi + 1) if i not in self._items]
+                self._items.popitem(last=False)
 
     def indices(self) -> list[int]:
         with self._lock:
@@ -111,7 +91,7 @@ class _FrameCache:
 class _Decoder:
     """One container + decoder on the file, positioned after the last frame it produced.
 
-    Not thread safe: its owner (the foreground lock or the background thread) serialises use.
+    Not thread safe: its owner serialises use (the reader's lock, or one caller's thread).
     """
 
     def __init__(self, path: Path, info: VideoProbe, thread_type: str = "SLICE") -> None:
@@ -201,16 +181,11 @@ class _Decoder:
         keep_from: int,
         store: Callable[[int, np.ndarray | av.VideoFrame], None],
         wanted: Callable[[int], bool],
-        stop: Callable[[], bool] | None = None,
-        need_from: int | None = None,
-    ) -> np.ndarray | None:
-        """Decode until frame ``target``; frames >= ``keep_from`` that ``wanted`` are converted and
-        stored (``keep_from`` never causes an earlier seek; ``need_from`` does: every frame from
-        there on passes through). Returns the target's RGB, or None when ``stop()`` said to give up
-        (the position stays valid, so a later call continues from here)."""
-        first = target if need_from is None else min(need_from, target)
-        if not self.can_continue_to(first):
-            self.seek_for(first)
+    ) -> np.ndarray:
+        """Decode until frame ``target`` and return its RGB; frames >= ``keep_from`` passed on the way
+        that ``wanted`` are stored as they are (``keep_from`` never causes an earlier seek)."""
+        if not self.can_continue_to(target):
+            self.seek_for(target)
         restarted = False
         while True:
             assert self._frames is not None
@@ -228,8 +203,6 @@ class _Decoder:
                         break  # target missing from the stream after this seek
                     if index >= keep_from and wanted(index):
                         store(index, frame)  # converted to RGB when first read
-                    if stop is not None and stop():
-                        return None
                 else:
                     self._frames = None  # end of stream
             except av.error.FFmpegError as error:
@@ -251,16 +224,13 @@ class _Decoder:
 class VideoReader:
     """Frames of one video file by index (0-based), RGB uint8.
 
-    ``cache_frames``: LRU capacity (640x480 RGB is 0.9 MB a frame).
-    ``prefetch_container``: give the background thread its own container (default); False shares
-    the foreground decoder (a long prefetch then blocks ``frame()``; kept for measurements).
+    ``cache_frames``: LRU capacity (640x480 RGB is 0.9 MB a frame). Starts no thread (see the module).
     """
 
     def __init__(
         self,
         path: str | Path,
         cache_frames: int = 96,
-        prefetch_container: bool = True,
         thread_type: str = "SLICE",
     ) -> None:
         self.path = Path(path)
@@ -271,18 +241,8 @@ class VideoReader:
         self.codec = self.info.codec
         self._cache = _FrameCache(cache_frames)
         self._keep_before = max(0, self._cache.capacity // 2 - 1)
-        self._fg = _Decoder(self.path, self.info, thread_type)
-        self._fg_lock = threading.Lock()
-        self._bg = _Decoder(self.path, self.info, thread_type) if prefetch_container else self._fg
-        self._bg_lock = threading.Lock() if prefetch_container else self._fg_lock
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._busy = False
-        self._req: tuple[int, int, FrameCallback, ErrorCallback | None, tuple[int, int] | None] | None = None
-        self._req_gen = 0
-        self._pf: tuple[int, int, int, int] | None = None  # (gen, lo, hi, center)
-        self._pf_gen = 0
+        self._decoder = _Decoder(self.path, self.info, thread_type)
+        self._lock = threading.Lock()
 
     # -- properties -------------------------------------------------------------------------------
     @property
@@ -309,7 +269,7 @@ class VideoReader:
             "capacity": self._cache.capacity,
         }
 
-    # -- synchronous access ------------------------------------------------------------------------
+    # -- access --------------------------------------------------------------------------------------
     def _check(self, index: int) -> int:
         index = int(index)
         if not 0 <= index < self.num_frames:
@@ -321,13 +281,12 @@ class VideoReader:
         index = self._check(index)
         rgb = self._cache.get(index)
         if rgb is None:
-            with self._fg_lock:
+            with self._lock:
                 rgb = self._cache.get(index, count=False)
                 if rgb is None:
-                    rgb = self._fg.decode_to(
+                    rgb = self._decoder.decode_to(
                         index, index - self._keep_before, self._cache.put, self._not_cached
                     )
-                    assert rgb is not None
         return _resize(rgb, size) if size is not None else rgb
 
     def cached(self, index: int) -> np.ndarray | None:
@@ -338,7 +297,7 @@ class VideoReader:
         return self._cache.indices()
 
     def nearest_cached(self, index: int, max_distance: int | None = None) -> tuple[int, np.ndarray] | None:
-        """The cached frame closest to ``index`` (a placeholder to show while ``request`` decodes)."""
+        """The cached frame closest to ``index`` (a placeholder to show while ``index`` decodes)."""
         indices = self._cache.indices()
         if not indices:
             return None
@@ -356,12 +315,10 @@ class VideoReader:
         start = max(0, int(start))
         if start >= stop:
             return
-        decoder = _Decoder(self.path, self.info, self._fg.thread_type)
+        decoder = _Decoder(self.path, self.info, self._decoder.thread_type)
         try:
             for index in range(start, stop):
-                rgb = decoder.decode_to(index, index, _discard, _never)
-                assert rgb is not None
-                yield rgb
+                yield decoder.decode_to(index, index, _discard, _never)
         finally:
             decoder.close()
 
@@ -395,13 +352,11 @@ class VideoReader:
             snapped = [int(keys[int(np.argmin(np.abs(keys - i)))]) for i in wanted]
             frames = self._keyframe_thumbnails(sorted(set(snapped)), size)
             return snapped, [frames[i] for i in snapped]
-        decoder = _Decoder(self.path, self.info, self._fg.thread_type)
+        decoder = _Decoder(self.path, self.info, self._decoder.thread_type)
         got: dict[int, np.ndarray] = {}
         try:
             for index in sorted(set(wanted)):
-                rgb = decoder.decode_to(index, index, _discard, _never)
-                assert rgb is not None
-                got[index] = _resize(rgb, size)
+                got[index] = _resize(decoder.decode_to(index, index, _discard, _never), size)
         finally:
             decoder.close()
         return wanted, [got[i] for i in wanted]
@@ -433,90 +388,11 @@ class VideoReader:
             got[index] = _resize(self.frame(index), size)
         return got
 
-    # -- background decoding ----------------------------------------------------------------------
-    def prefetch(self, center: int, before: int = 15, after: int = 15) -> int:
-        """Decode frames center-before..center+after into the cache on the background thread.
-
-        Replaces any earlier prefetch (latest wins); the window is protected from eviction until the
-        next prefetch. Returns how many frames of the window were missing (0: nothing to do).
-        """
-        center = min(max(int(center), 0), self.num_frames - 1)
-        span = self._cache.capacity - 1
-        before, after = max(0, int(before)), max(0, int(after))
-        if before + after > span:  # the window must fit the cache
-            scale = span / (before + after)
-            before, after = int(before * scale), int(after * scale)
-        lo, hi = max(0, center - before), min(self.num_frames - 1, center + after)
-        self._cache.protect(lo, hi)
-        missing = len(self._cache.missing(lo, hi))
-        with self._cond:
-            self._pf_gen += 1
-            if missing:
-                self._pf = (self._pf_gen, lo, hi, center)
-                self._wake()
-            else:
-                self._pf = None
-        return missing
-
-    def request(
-        self,
-        index: int,
-        callback: FrameCallback,
-        on_error: ErrorCallback | None = None,
-        size: tuple[int, int] | None = None,
-    ) -> bool:
-        """Ask for frame ``index`` without blocking; ``callback(index, frame)`` gets it.
-
-        Latest request wins: an older request still in flight is dropped (its callback never runs).
-        When the frame is cached the callback runs at once on the caller's thread and this returns
-        True; otherwise it runs later on the decode thread (marshal to the GUI thread yourself).
-        Decoding errors go to ``on_error(index, error)`` (or the log).
-        """
-        index = self._check(index)
-        rgb = self._cache.get(index)
-        with self._cond:
-            self._req_gen += 1
-            if rgb is None:
-                self._req = (self._req_gen, index, callback, on_error, size)
-                self._wake()
-                return False
-            self._req = None
-        callback(index, _resize(rgb, size) if size is not None else rgb)
-        return True
-
-    def cancel(self) -> None:
-        """Drop the pending request and prefetch."""
-        with self._cond:
-            self._req_gen += 1
-            self._pf_gen += 1
-            self._req = None
-            self._pf = None
-
-    def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until the background thread has nothing left to do (tests, benchmarks)."""
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: not self._busy and self._req is None and self._pf is None, timeout
-            )
-
     def close(self) -> None:
-        """Stop the background thread and release both decoders and the cache."""
-        with self._cond:
-            self._stopping = True
-            self._req = None
-            self._pf = None
-            thread = self._thread
-            self._cond.notify_all()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
-        with self._fg_lock:
-            self._fg.close()
-        with self._bg_lock:
-            self._bg.close()
+        """Release the decoder and the cache (the reader can still be used: it reopens on demand)."""
+        with self._lock:
+            self._decoder.close()
         self._cache.clear()
-        with self._cond:
-            self._stopping = False
-            self._thread = None if thread is not threading.current_thread() else self._thread
 
     def __enter__(self) -> VideoReader:
         return self
@@ -524,118 +400,8 @@ class VideoReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- worker ------------------------------------------------------------------------------------
     def _not_cached(self, index: int) -> bool:
         return index not in self._cache
-
-    def _wake(self) -> None:
-        """Called with self._cond held."""
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(
-                target=self._worker, name=f"VideoReader:{self.path.name}", daemon=True
-            )
-            self._thread.start()
-        self._cond.notify_all()
-
-    def _worker(self) -> None:
-        me = threading.current_thread()
-        while True:
-            with self._cond:
-                self._busy = False
-                self._cond.notify_all()
-                while not self._stopping and self._req is None and self._pf is None:
-                    if not self._cond.wait(timeout=_IDLE_EXIT_S) and self._req is None and self._pf is None:
-                        if self._thread is me:
-                            self._thread = None
-                        return
-                if self._stopping:
-                    if self._thread is me:
-                        self._thread = None
-                    return
-                self._busy = True
-                req, pf = self._req, self._pf
-                self._req = None
-            try:
-                if req is not None:
-                    self._serve(req)
-                elif pf is not None:
-                    done = self._run_prefetch(pf)
-                    with self._cond:
-                        if (done or done is None) and self._pf is not None and self._pf[0] == pf[0]:
-                            self._pf = None
-            except Exception:  # noqa: BLE001 - keep the thread alive; errors go to callbacks or the log
-                log.exception("background decoding of %s failed", self.path)
-
-    def _serve(
-        self, req: tuple[int, int, FrameCallback, ErrorCallback | None, tuple[int, int] | None]
-    ) -> None:
-        gen, index, callback, on_error, size = req
-
-        def superseded() -> bool:
-            return self._req_gen != gen or self._stopping
-
-        rgb = self._cache.get(index, count=False)
-        if rgb is None:
-            try:
-                with self._bg_lock:
-                    rgb = self._bg.decode_to(
-                        index, index - self._keep_before, self._cache.put, self._not_cached, superseded
-                    )
-            except FormatError as error:
-                if superseded():
-                    return
-                if on_error is not None:
-                    on_error(index, error)
-                else:
-                    log.warning("%s", error)
-                return
-        if rgb is None or superseded():
-            return
-        callback(index, _resize(rgb, size) if size is not None else rgb)
-
-    def _run_prefetch(self, pf: tuple[int, int, int, int]) -> bool | None:
-        """True when the window is complete, False when interrupted, None when it failed."""
-        gen, lo, hi, center = pf
-
-        def interrupted() -> bool:
-            return self._req is not None or self._pf_gen != gen or self._stopping
-
-        missing = self._cache.missing(lo, hi)
-        if not missing:
-            return True
-        runs: list[tuple[int, int]] = []
-        for index in missing:
-            if runs and runs[-1][1] == index - 1:
-                runs[-1] = (runs[-1][0], index)
-            else:
-                runs.append((index, index))
-        spare = max(0, self._cache.capacity - (hi - lo + 1) - 2)
-        with self._bg_lock:
-            decoder = self._bg
-
-            def order(run: tuple[int, int]) -> tuple[int, int]:
-                start, end = run
-                distance = 0 if start <= center <= end else min(abs(start - center), abs(end - center))
-                return (0 if decoder.can_continue_to(start) else 1, distance)
-
-            for start, end in sorted(runs, key=order):
-                if interrupted():
-                    return False
-                keep_from = start
-                if not decoder.can_continue_to(start):
-                    # a seek decodes from the keyframe anyway: keep what fits the spare cache too,
-                    # so scrubbing backwards through a long GOP stays in the cache
-                    keep_from = max(self.info.keyframe_before(start), start - spare)
-                try:
-                    rgb = decoder.decode_to(
-                        end, keep_from, self._cache.put, self._not_cached, interrupted, need_from=start
-                    )
-                except FormatError as error:
-                    log.warning("prefetch: %s", error)
-                    return None
-                if rgb is None:
-                    return False
-        return True
 
 
 def _discard(index: int, frame: np.ndarray | av.VideoFrame) -> None:

@@ -3,7 +3,7 @@
 LeRobot v3.0 packs many episodes into one mp4 per camera and says where each starts with
 ``from_timestamp``; ``frame_index_at`` turns that into a file frame index exactly (LeRobot's own
 check allows 1e-4 s), and ``VideoStream`` serves the episode's frames from a shared or private
-``VideoReader``.
+``VideoReader``. Like the reader, a stream decodes on the caller's thread and starts no thread.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from backend.errors import FormatError
 from backend.media.probe import VideoProbe, probe
-from backend.media.reader import ErrorCallback, FrameCallback, VideoReader
+from backend.media.reader import VideoReader
 from backend.model import Stream
 
 LEROBOT_TOLERANCE_S = 1e-4
@@ -130,34 +130,6 @@ class VideoStream(Stream):
 
     def file_index(self, index: int) -> int:
         return self.first + self._check_index(index)
-
-    def prefetch(self, center: int, before: int = 15, after: int = 15) -> int:
-        """Prefetch around episode frame ``center``, clipped to the episode."""
-        center = min(max(int(center), 0), max(self.num_frames - 1, 0))
-        before = min(before, center)
-        after = min(after, self.num_frames - 1 - center)
-        return self.reader.prefetch(self.first + center, before, after)
-
-    def request(
-        self,
-        index: int,
-        callback: FrameCallback,
-        on_error: ErrorCallback | None = None,
-        size: tuple[int, int] | None = None,
-    ) -> bool:
-        """Non-blocking frame request in episode indices (see ``VideoReader.request``)."""
-        first = self.first
-
-        def forward(file_index: int, frame: np.ndarray) -> None:
-            callback(file_index - first, frame)
-
-        def forward_error(file_index: int, error: BaseException) -> None:
-            if on_error is not None:
-                on_error(file_index - first, error)
-
-        return self.reader.request(
-            self.first + self._check_index(index), forward, forward_error if on_error else None, size
-        )
 
     def thumbnails(
         self, count: int, size: tuple[int, int] = (160, 120), exact: bool | None = None
