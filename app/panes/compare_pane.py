@@ -44,7 +44,7 @@ from backend.compare.batch import COLUMNS as BATCH_COLUMNS
 from backend.compare.batch import BatchResult, BatchRow, compare_batch
 from backend.compare.pairing import RECORDED, Pair, disagreement, pair_episodes, pairing_sentence
 from backend.compare.report import write_report
-from backend.compare.session import LETTERS, CompareView, SideRequest, build_view
+from backend.compare.view import LETTERS, CompareView, SideRequest, build_view
 from backend.compare.sources import parse_source
 from backend.formats import open_dataset
 from backend.kinematics import TIP
