@@ -1,4 +1,4 @@
-"""What the Compare pane shows, computed off the GUI thread: 2-4 sides on one playhead.
+"""The comparison the Compare pane shows, computed off the GUI thread: 2-4 sides on one playhead.
 
     view = build_view([SideRequest(ds_a, 3, "front"), SideRequest(ds_b, 0, "video", offset_s=0.2)],
                       feature="action", align="offset")
