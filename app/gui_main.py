@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pane", help="pane to show: teleop, browse, convert, jobs, compare")
     parser.add_argument("--episode", type=int, help="episode to show first")
     parser.add_argument("--frame", type=int, help="frame to show first")
-    parser.add_argument("--size", default="1480x920", help="window size WxH (screenshots)")
+    parser.add_argument("--size", help="window size WxH (default: fits the screen)")
     parser.add_argument(
         "--theme", choices=["dark", "light"], help="colour theme (default: the last one, dark)"
     )
@@ -219,11 +219,14 @@ def run_gui(argv: list[str]) -> int:
     window = MainWindow(context)
     if args.workspace or args.demo:
         window.set_workspace(workspace)
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-        window.resize(width, height)
-    except ValueError:
-        pass
+    if args.screenshot and not args.size:
+        args.size = "1480x920"  # a screenshot has the designed size whatever the (offscreen) screen
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+            window.resize(width, height)
+        except ValueError:
+            pass
     window.show()
     if not args.screenshot:
         QTimer.singleShot(500, lambda: _reattach_jobs(context))

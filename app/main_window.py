@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QByteArray, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,100 +24,20 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QPlainTextEdit,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.context import AppContext
 from app.error_dialog import show_error
+from app.geometry import clamp_to_screen, place_default
 from app.panes import PANES, PaneSpec
 from app.settings import get_json, set_json
-from widgets.icons import pane_icon
+from app.window_parts import PlaceholderPane, RailButton, shortcuts_dialog
 from widgets.toast import Toast
 
 STATUS_FIELDS = ["dataset", "episode", "frame", "jobs", "arm"]
-SHORTCUTS = [
-    ("Space", "Play / pause"),
-    ("Left / Right", "Previous / next frame"),
-    ("Shift+Left / Shift+Right", "10 frames back / forward"),
-    ("Up / Down", "Previous / next episode (in the table's order)"),
-    ("Home / End", "First / last frame"),
-    ("I / O", "Trim in / out at the playhead"),
-    ("F", "Flag the episode"),
-    ("G / B", "Rate good / bad"),
-    ("X", "Exclude from the curated export"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo a curation change"),
-    ("Ctrl+O", "Open a dataset"),
-    ("Ctrl+E", "Export the curated dataset"),
-    ("Ctrl+1 … Ctrl+5", "Teleop, Browse, Convert, Jobs, Compare"),
-    ("F1", "This list"),
-    ("B / N / R (Teleop)", "Start / success / fail (only while Teleop has focus)"),
-]
-
-
-class PlaceholderPane(QWidget):
-    """Shown where a pane is not available: says why, with the error folded below."""
-
-    def __init__(
-        self, spec: PaneSpec, error: str = "", details: str = "", parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.spec = spec
-        self.error = error
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        title = QLabel(f"{spec.title} is not available yet")
-        title.setObjectName("emptyTitle")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(title)
-        text = QLabel(
-            f"The {spec.title} pane could not be loaded: {error}"
-            if error
-            else f"The {spec.title} pane is not part of this build."
-        )
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setObjectName("mutedLabel")
-        layout.addWidget(text)
-        if details:
-            box = QPlainTextEdit(details)
-            box.setReadOnly(True)
-            box.setMaximumHeight(220)
-            box.setVisible(False)
-            toggle = QToolButton()
-            toggle.setText("Show details")
-            toggle.setCheckable(True)
-            toggle.toggled.connect(box.setVisible)
-            toggle.toggled.connect(lambda on: toggle.setText("Hide details" if on else "Show details"))
-            row = QHBoxLayout()
-            row.addStretch(1)
-            row.addWidget(toggle)
-            row.addStretch(1)
-            layout.addLayout(row)
-            layout.addWidget(box)
-        layout.addStretch(2)
-
-
-class RailButton(QToolButton):
-    def __init__(self, spec: PaneSpec, number: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.spec = spec
-        self.setText(spec.title)
-        self.setIcon(pane_icon(spec.key))
-        self.setIconSize(QSize(26, 26))
-        self.setCheckable(True)
-        self.setToolTip(f"{spec.title} (Ctrl+{number})")
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setObjectName("railButton")
-        self.setFixedSize(76, 58)
-
-
 class MainWindow(QMainWindow):
     paneCreated = Signal(str, object)  # key, widget
 
@@ -167,7 +87,7 @@ class MainWindow(QMainWindow):
         context.openDatasetRequested.connect(self.open_dataset)
         context.datasetOpened.connect(self._on_dataset_opened)
         self._update_title()
-        self.resize(1480, 920)
+        place_default(self)
         self._restore_window()
         self.show_pane(str(self.settings.value("window/pane", "browse")))
 
@@ -214,7 +134,7 @@ class MainWindow(QMainWindow):
                     self.set_status(name, text)
             except Exception:  # noqa: BLE001
                 pass
-        if key == "browse":
+        if key == "browse" and hasattr(widget, "undoStateChanged"):
             widget.undoStateChanged.connect(self._update_undo_actions)
         self.paneCreated.emit(key, widget)
         return widget
@@ -516,6 +436,7 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, (QByteArray, bytes)):
             self.restoreGeometry(QByteArray(geometry))
+            clamp_to_screen(self)
         state = self.settings.value("window/state")
         if isinstance(state, (QByteArray, bytes)):
             self.restoreState(QByteArray(state))
@@ -536,7 +457,7 @@ class MainWindow(QMainWindow):
             if hasattr(widget, "reset_layout"):
                 widget.reset_layout()
             self.settings.remove(f"panes/{key}/state")
-        self.resize(1480, 920)
+        place_default(self)
         self.toast.show_message("Layout reset to the default.")
 
     def set_theme(self, name: str) -> None:
@@ -552,23 +473,7 @@ class MainWindow(QMainWindow):
 
     # -- help -------------------------------------------------------------------------------------
     def show_shortcuts(self) -> QDialog:
-        dialog = QDialog(self)
-        dialog.setWindowTitle("Keyboard shortcuts")
-        table = QTableWidget(len(SHORTCUTS), 2)
-        table.setHorizontalHeaderLabels(["Keys", "Action"])
-        for row, (keys, text) in enumerate(SHORTCUTS):
-            table.setItem(row, 0, QTableWidgetItem(keys))
-            table.setItem(row, 1, QTableWidgetItem(text))
-        table.verticalHeader().hide()
-        table.horizontalHeader().setStretchLastSection(True)
-        table.resizeColumnToContents(0)
-        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(table)
-        dialog.resize(560, 480)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        return dialog
+        return shortcuts_dialog(self)
 
     def show_about(self) -> None:
         from backend import __version__

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# offscreen Qt with a 1920x1080 screen (its default is 800x800, smaller than any real desk); the window
+# sizes itself from the screen it is on (app/geometry.py)
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    _SCREEN = Path(tempfile.mkdtemp(prefix="rs-test-screen-")) / "offscreen.json"
+    _SCREEN.write_text(
+        '{"screens": [{"name": "test", "x": 0, "y": 0, "width": 1920, "height": 1080,'
+        ' "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}',
+        encoding="utf-8",
+    )
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="rs-test-cache-"))
 os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="rs-test-config-"))
 # curation decisions about read-only datasets go to $XDG_DATA_HOME: never the user's own store

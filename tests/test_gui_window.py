@@ -157,7 +157,7 @@ def test_gui_export_is_validated_and_offered_to_open(qtbot, window, tmp_path):
 def test_shortcuts_help_and_status_bar(qtbot, window):
     from PySide6.QtWidgets import QTableWidget
 
-    from app.main_window import SHORTCUTS
+    from app.window_parts import SHORTCUTS
 
     dialog = window.show_shortcuts()
     table = dialog.findChild(QTableWidget)
