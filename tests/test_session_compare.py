@@ -9,7 +9,7 @@ from backend.compare.text import fixed
 from backend.compare.view import build_view
 from backend.errors import Cancelled
 from backend.registry import DatasetRegistry
-from backend.sessions.compare import CompareSession, Playhead, worst_joint
+from backend.sessions.compare import CompareSession, worst_joint
 from tests.compare_data import GeneratedSpec, write_generated_hdf5, write_source_hdf5
 
 LENGTHS = (60, 75)
@@ -100,7 +100,7 @@ def test_view_keeps_its_datasets_open_and_estimates_offsets(files):
     view = build_view(session.requests(), session.feature, session.align, session.band_s)
     assert session.accept_view(view)
     assert session.sides[1].offset_s == pytest.approx(0.2, abs=0.03)
-    assert session.playhead.num_frames == view.num_frames and session.playhead.fps == 30.0
+    assert session.clock.length == view.num_frames and session.clock.fps == 30.0
     assert "B vs A: RMSE" in session.summary_text() and "-0.00" not in session.summary_text()
     # B replaced: the view still holds gen open until another view replaces it
     _open(session, 1, files["src"], 1)
@@ -131,22 +131,24 @@ def test_compare_all_opens_and_releases(files):
     assert registry.open_paths() == []
 
 
-def test_playhead_steps_plays_and_stops_at_the_end():
-    clock = Playhead()
-    clock.set_range(91, 30.0)
-    assert clock.end == pytest.approx(3.0)
-    clock.seek_frame(30)
-    clock.step(10)
-    assert clock.time == pytest.approx(40 / 30) and clock.frame == 40
-    clock.seek_frame(10_000)
-    assert clock.frame == 90
-    clock.play()
-    assert clock.time == 0.0 and clock.playing  # at the end, play starts over
-    clock.speed = 2.0
-    assert clock.advance(0.5) and clock.time == pytest.approx(1.0)
-    assert not clock.advance(5.0) and clock.time == pytest.approx(3.0) and not clock.playing
-    clock.set_range(31, 30.0)
-    assert clock.time == pytest.approx(1.0)  # clamped into the new range
+def test_playhead_steps_plays_and_stops_at_the_end(files):
+    session = CompareSession(DatasetRegistry())
+    _open(session, 0, files["src"], 0)
+    _open(session, 1, files["src"], 0)
+    assert session.accept_view(build_view(session.requests()))
+    assert session.end == pytest.approx(59 / 30)
+    session.seek_frame(30)
+    session.step(10)
+    assert session.time == pytest.approx(40 / 30) and session.frame == 40
+    session.set_time(0.51)  # between frames: the time stays as asked
+    assert session.time == 0.51 and session.clock.position == 15
+    session.seek_frame(10_000)
+    assert session.frame == 59
+    assert session.toggle_play() and session.time == 0.0  # at the end, play starts over
+    session.clock.set_speed(2.0)
+    assert session.advance(0.5) and session.time == pytest.approx(1.0)
+    assert not session.advance(5.0) and session.time == pytest.approx(59 / 30)
+    session.close()
 
 
 def test_pair_state_round_trip(files, tmp_path):

@@ -7,7 +7,7 @@
     session.after_change(1)                  # A follows B's provenance record, offsets from the pairing
     view = build_view(session.requests(), session.feature, session.align, session.band_s)
     session.accept_view(view)                # shown now: its datasets stay open while it is shown
-    session.playhead.seek(1.5)
+    session.set_time(1.5)                    # the playhead (a PlaybackClock at A's rate)
     session.pair_state()                     # a plain dict the pane keeps in its settings
     session.close()                          # every lease released
 
@@ -32,6 +32,7 @@ from backend.errors import Cancelled
 from backend.model import Dataset
 from backend.progress import Progress
 from backend.registry import DatasetRegistry, Lease, registry
+from backend.sessions.playback import PlaybackClock
 
 FEATURES = ("action", "state")
 
@@ -57,60 +58,6 @@ class Side:
         return self.path if self.episode is None else f"{self.path}:{self.episode}"
 
 
-@dataclass
-class Playhead:
-    """A time on A's clock, the range the view covers, and playback (play, pause, speed)."""
-
-    time: float = 0.0
-    playing: bool = False
-    speed: float = 1.0
-    fps: float = 30.0
-    num_frames: int = 0
-
-    @property
-    def last_frame(self) -> int:
-        return max(0, self.num_frames - 1)
-
-    @property
-    def end(self) -> float:
-        return self.last_frame / self.fps if self.fps else 0.0
-
-    @property
-    def frame(self) -> int:
-        return int(round(self.time * self.fps))
-
-    def set_range(self, num_frames: int, fps: float) -> None:
-        self.num_frames, self.fps = int(num_frames), float(fps)
-        self.time = min(max(self.time, 0.0), self.end)
-
-    def seek(self, t: float) -> None:
-        self.time = float(t)
-
-    def seek_frame(self, frame: int) -> None:
-        self.time = min(max(int(frame), 0), self.last_frame) / self.fps if self.fps else 0.0
-
-    def step(self, frames: int) -> None:
-        self.playing = False
-        self.seek_frame(self.frame + int(frames))
-
-    def play(self) -> None:
-        if self.time >= self.end - 1e-9:
-            self.time = 0.0
-        self.playing = True
-
-    def pause(self) -> None:
-        self.playing = False
-
-    def advance(self, seconds: float) -> bool:
-        """Move ``seconds`` of wall time at ``speed``; stops (False) at the end."""
-        t = self.time + seconds * self.speed
-        if t >= self.end:
-            self.time, self.playing = self.end, False
-            return False
-        self.time = t
-        return True
-
-
 class CompareSession:
     """The state of one Compare pane (2-4 sides, choices, the view shown, the batch)."""
 
@@ -124,7 +71,8 @@ class CompareSession:
         self.manual_pairs: dict[tuple[str, int], int] = {}  # (B path, B episode) -> A episode by hand
         self.known_paths: list[str] = []
         self.view: CompareView | None = None
-        self.playhead = Playhead()
+        self.clock = PlaybackClock()  # frames of A's rate over the whole view
+        self.time = 0.0  # the instant shown, in seconds on A's clock (between frames after a seek)
         self.batch_source: str | None = None
         self.batch_generated: str | None = None
         self.batch: BatchResult | None = None
@@ -352,12 +300,47 @@ class CompareSession:
             for side, shown in zip(sides[1:], view.sides[1:], strict=True):
                 if shown.result is not None:
                     side.offset_s = float(shown.alignment.offset_s)
-        self.playhead.set_range(view.num_frames, view.fps)
+        self.clock.length, self.clock.fps = int(view.num_frames), float(view.fps)
+        self.set_time(min(max(self.time, 0.0), self.end))
         return True
+
+    # -- the playhead -----------------------------------------------------------------------------
+    @property
+    def end(self) -> float:
+        """The last instant the view covers (seconds on A's clock)."""
+        return self.clock.last_frame / self.clock.fps if self.clock.fps else 0.0
+
+    @property
+    def frame(self) -> int:
+        return int(round(self.time * self.clock.fps))
+
+    def set_time(self, t: float) -> None:
+        """Show A time ``t`` (a plot click lands between frames; the clock keeps the nearest)."""
+        self.time = float(t)
+        self.clock.seek(int(round(self.time * self.clock.fps)))
+
+    def seek_frame(self, frame: int) -> None:
+        self.time = self.clock.seek(frame) / self.clock.fps
+
+    def step(self, frames: int) -> None:
+        """Pause and move by ``frames``."""
+        self.clock.position = self.frame
+        self.time = self.clock.step(frames) / self.clock.fps
+
+    def toggle_play(self) -> bool:
+        """Play (from the start when at the end) or pause; whether it plays now."""
+        if self.clock.toggle():
+            self.time = self.clock.position / self.clock.fps
+        return self.clock.playing
+
+    def advance(self, seconds: float) -> bool:
+        """Wall time passed while playing; False once playing stopped at the end."""
+        self.time = self.clock.advance(seconds) / self.clock.fps
+        return self.clock.playing
 
     def clear_view(self) -> None:
         self.view = None
-        self.playhead.pause()
+        self.clock.pause()
         old, self._view_leases = self._view_leases, []
         for lease in old:
             lease.release()
@@ -390,7 +373,7 @@ class CompareSession:
                 }
                 for s in self.view.sides
             ],
-            "playhead_s": self.playhead.time,
+            "playhead_s": self.time,
         }
 
     # -- batch ------------------------------------------------------------------------------------
