@@ -6,11 +6,14 @@ GOP 250 with B-frames (x264 defaults, like generated/Cosmos videos). For each:
 
 - naive: the baseline, seek to the keyframe + decode forward per request, no cache (same run);
 - cold: ``VideoReader.frame(i)`` at uniformly random indices (mostly cache misses);
-- warm: playhead neighbourhood (+-15 around a moving center) after ``prefetch`` finished;
-- scrub: a 30 Hz scrub (random walk of the playhead, steps of up to 4 frames, occasional jumps),
-  each tick ``request(center)`` + ``prefetch(center)`` without waiting; latency to the callback;
+- warm: playhead neighbourhood (+-15 around a moving center) after the window was decoded;
+- sequential: frames/s of ``frames()`` (private container, no cache) and of ``frame(i)`` in order;
+- scrub: a 30 Hz scrub (random walk of the playhead, steps of up to 4 frames, occasional jumps);
+  the reader starts no thread, so the GUI's frame loader is emulated by one plain decode thread
+  (latest request wins, then 15 frames of look-ahead while idle); latency to the callback;
 - first_frame: fresh reader (probe cache cleared) -> frame of a random episode start (keyframe);
-- contention: ``frame(j)`` far away while a long prefetch runs, own prefetch container vs shared.
+- contention: ``frame(j)`` far away while another thread decodes a long GOP, on the same reader
+  (callers take turns on its one decoder) vs on a second reader of the same file.
 
 Encode: frames/s at 640x480 for h264 ultrafast/veryfast and av1 preset 10, our writer (OpenCV
 yuv420p path) vs handing PyAV RGB frames (its own conversion), plus the threaded writer.
@@ -131,42 +134,99 @@ def walk(n: int, steps: int, rng: random.Random) -> list[int]:
 def warm_access(path: Path, rng: random.Random, ticks: int) -> list[float]:
     out = []
     with VideoReader(path) as reader:
+        last = reader.num_frames - 1
         for center in walk(reader.num_frames, ticks, rng):
-            reader.prefetch(center, 15, 15)
-            reader.wait_idle(10)
+            for i in range(max(0, center - 15), min(last, center + 15) + 1):
+                reader.frame(i)  # the neighbourhood, decoded in order (as look-ahead would)
             for _ in range(3):
-                j = min(reader.num_frames - 1, max(0, center + rng.randint(-15, 15)))
+                j = min(last, max(0, center + rng.randint(-15, 15)))
                 t0 = time.perf_counter()
                 reader.frame(j)
                 out.append((time.perf_counter() - t0) * 1e3)
     return out
 
 
+def sequential(path: Path) -> dict[str, float]:
+    with VideoReader(path) as reader:
+        t0 = time.perf_counter()
+        count = sum(1 for _ in reader.frames())
+        private = count / (time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for i in range(reader.num_frames):
+            reader.frame(i)
+        cached = reader.num_frames / (time.perf_counter() - t0)
+    return {"frames_fps": round(private, 1), "frame_in_order_fps": round(cached, 1)}
+
+
+class LatestWinsLoop:
+    """A plain-thread stand-in for the GUI's frame loader: newest request first, then look-ahead."""
+
+    def __init__(self, reader: VideoReader, callback, lookahead: int = 15) -> None:
+        self.reader, self.callback, self.lookahead = reader, callback, lookahead
+        self.cond = threading.Condition()
+        self.pending: int | None = None
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="bench-frame-loop")
+        self.thread.start()
+
+    def request(self, index: int) -> None:
+        with self.cond:
+            self.pending = index
+            self.cond.notify()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+        self.thread.join()
+
+    def _run(self) -> None:
+        ahead, left = 0, 0
+        while True:
+            with self.cond:
+                while self.pending is None and not self.stopped and left <= 0:
+                    self.cond.wait()
+                if self.stopped:
+                    return
+                index, self.pending = self.pending, None
+            if index is None:
+                if ahead < self.reader.num_frames:
+                    self.reader.frame(ahead)
+                ahead, left = ahead + 1, left - 1
+                continue
+            self.callback(index, self.reader.frame(index))
+            ahead, left = index + 1, self.lookahead
+
+
 def scrub(path: Path, rng: random.Random, ticks: int, hz: float = 30.0) -> dict[str, object]:
-    """GUI-like: every tick request(center) + prefetch(center); latency until the callback."""
+    """GUI-like: every tick ask the decode loop for the playhead's frame; latency until the callback."""
     latencies: list[float] = []
-    delivered = threading.Event()
-    pending: dict[str, float] = {}
+    pending: dict[int, float] = {}
+    lock = threading.Lock()
 
     def callback(index: int, frame: np.ndarray) -> None:
-        started = pending.pop(f"{index}", None)
+        with lock:
+            started = pending.pop(index, None)
         if started is not None:
             latencies.append((time.perf_counter() - started) * 1e3)
-        delivered.set()
 
     immediate = 0
     with VideoReader(path) as reader:
-        start = time.perf_counter()
-        for tick, center in enumerate(walk(reader.num_frames, ticks, rng)):
-            pending.clear()
-            pending[f"{center}"] = time.perf_counter()
-            if reader.request(center, callback):
-                immediate += 1
-            reader.prefetch(center, 15, 15)
-            next_tick = start + (tick + 1) / hz
-            time.sleep(max(0.0, next_tick - time.perf_counter()))
-        reader.wait_idle(10)
-    return {**stats(latencies), "served_from_cache": immediate, "ticks": ticks}
+        loop = LatestWinsLoop(reader, callback)
+        try:
+            start = time.perf_counter()
+            for tick, center in enumerate(walk(reader.num_frames, ticks, rng)):
+                with lock:
+                    pending.clear()  # an older request that is superseded is not counted
+                    pending[center] = time.perf_counter()
+                if reader.cached(center) is not None:
+                    immediate += 1
+                loop.request(center)
+                next_tick = start + (tick + 1) / hz
+                time.sleep(max(0.0, next_tick - time.perf_counter()))
+        finally:
+            loop.stop()
+    return {**stats(latencies), "cached_at_request": immediate, "ticks": ticks}
 
 
 def first_frame(path: Path, rng: random.Random, samples: int, keyframe_starts: bool = True) -> list[float]:
@@ -184,22 +244,26 @@ def first_frame(path: Path, rng: random.Random, samples: int, keyframe_starts: b
 
 
 def contention(path: Path, rng: random.Random, samples: int) -> dict[str, object]:
-    """frame(j) at a cold spot while a long-GOP prefetch of another region is in flight."""
+    """frame(j) at a cold spot while another thread decodes a long GOP: same reader vs a second one."""
     result = {}
     info = probe(path)
     far = int(info.keyframes[-1]) - 10 if len(info.keyframes) > 1 else info.num_frames - 20
-    for own in (True, False):
+    for shared in (True, False):
         out = []
         for _ in range(samples):
-            reader = VideoReader(path, prefetch_container=own)
-            reader.prefetch(far, 15, 15)
-            time.sleep(0.002)  # let the prefetch start
+            busy = VideoReader(path, cache_frames=8)
+            reader = busy if shared else VideoReader(path, cache_frames=8)
+            other = threading.Thread(target=busy.frame, args=(far,))
+            other.start()
+            time.sleep(0.002)  # let the long decode start
             j = rng.randrange(5, 25)
             t0 = time.perf_counter()
             reader.frame(j)
             out.append((time.perf_counter() - t0) * 1e3)
+            other.join()
+            busy.close()
             reader.close()
-        result["own_prefetch_container" if own else "shared_container"] = stats(out)
+        result["same_reader" if shared else "second_reader"] = stats(out)
     return result
 
 
@@ -333,12 +397,13 @@ def main() -> int:
                 "naive_seek_decode": stats(naive_access(path, indices)),
                 "cold_reader": stats(cold_access(path, indices)),
                 "warm_neighbourhood": stats(warm_access(path, rng, max(10, samples // 3))),
+                "sequential": sequential(path),
                 "scrub_30hz_request_latency": scrub(path, rng, samples * 2),
                 "first_frame_episode_start": stats(first_frame(path, rng, max(10, samples // 4))),
                 "first_frame_any_index": stats(
                     first_frame(path, rng, max(10, samples // 4), keyframe_starts=False)
                 ),
-                "foreground_during_prefetch": contention(path, rng, max(6, samples // 10)),
+                "foreground_while_another_thread_decodes": contention(path, rng, max(6, samples // 10)),
             }
         result["access"] = access
         result["rgb_conversion_per_frame"] = conversion(videos["h264_gop30"])
