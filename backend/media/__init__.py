@@ -1,5 +1,5 @@
-"""Video I/O with PyAV: probing, frame-accurate random access with a cache and background
-prefetch, streaming encode, exact transcode/remux, and episode windows of a file (see docs/video.md)."""
+"""Video I/O with PyAV: probing, frame-accurate random access with a cache (decoded on the caller's
+thread), streaming encode, exact transcode/remux, and episode windows of a file (see docs/video.md)."""
 
 from backend.media.probe import VideoProbe, probe
 from backend.media.reader import VideoReader
