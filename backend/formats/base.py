@@ -9,6 +9,10 @@ destination until ``finish()``; ``abort()`` (or an exception inside ``with``) le
         for t in range(T):
             episode.add_frame({"action": a[t], "observation.state": s[t]}, {"front": rgb})
         episode.end(success=True)
+
+Readers and writers declare what they can do in ``capabilities`` (a ``Capability`` flag set);
+converters read that declaration (``reader_capabilities``, ``writer.capabilities``) instead of
+probing for methods.
 """
 
 from __future__ import annotations
@@ -16,12 +20,39 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Flag, auto
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from backend.model import Feature, FeatureKind
+
+if TYPE_CHECKING:
+    from backend.model import Dataset
+
+
+class Capability(Flag):
+    """What a format's reader or writer can do; a reader or writer holds its set in ``capabilities``."""
+
+    NONE = 0
+    VIDEO = auto()  # cameras are stored as encoded video files (mp4)
+    IMAGES = auto()  # cameras are stored as arrays of raw RGB frames
+    SUCCESS_FLAGS = auto()  # each episode keeps success True / False (None: not known)
+    INITIAL_STATE = auto()  # the scene before the first frame (reader: ``read_initial_state(episode)``)
+    TASKS = auto()  # task texts per episode
+    STATS = auto()  # per-feature statistics stored with the data
+    APPEND = auto()  # writer: publish each episode at end() and resume an existing output
+    PACKET_COPY = auto()  # writer: ``add_video`` takes an mp4 window without re-encoding
+    ENCODED_VIDEO = auto()  # writer: ``add_encoded_video`` adopts an mp4 encoded by another process
+    FRAME_LOCATION = auto()  # reader: a camera stream's ``h5_location()`` names frames another process reads
+    BLOCK_READ = auto()  # reader: ``read_block(episode, key, start, stop)`` / ``read_frames`` of a window
+
+
+def reader_capabilities(dataset: Dataset) -> Capability:
+    """What the reader of an open dataset declares (nothing for a reader that declares nothing)."""
+    declared = getattr(dataset.reader, "capabilities", Capability.NONE)
+    return declared if isinstance(declared, Capability) else Capability.NONE
 
 
 @dataclass
@@ -74,6 +105,8 @@ class EpisodeWriter(ABC):
 
 
 class DatasetWriter(ABC):
+    capabilities: Capability = Capability.NONE  # a class or (per format) instance declaration
+
     def __init__(self, out: str | Path, spec: WriterSpec, overwrite: bool = False) -> None:
         self.out = Path(out)
         self.spec = spec
