@@ -76,8 +76,8 @@ def test_loss_curve_artifacts_chain_and_actions(qtbot, context, jobs_env, tmp_pa
     qtbot.waitUntil(lambda: pane.model.job(first) is not None, timeout=5000)
     pane.select_job(first)
     qtbot.waitUntil(lambda: pane.model.job(first).state == "succeeded", timeout=20000)
-    qtbot.waitUntil(lambda: len(pane._plot_y) == 5, timeout=5000)
-    assert pane._plot_y[0] == pytest.approx(1.0) and pane._plot_x == [1, 2, 3, 4, 5]
+    qtbot.waitUntil(lambda: len(pane.session.curve.y) == 5, timeout=5000)
+    assert pane.session.curve.y[0] == pytest.approx(1.0) and pane.session.curve.x == [1, 2, 3, 4, 5]
     qtbot.waitUntil(lambda: pane.artifacts.topLevelItemCount() == 1, timeout=5000)
     assert pane.artifacts.topLevelItem(0).text(1) == str(out)
     assert pane.chain.topLevelItemCount() == 1 and pane.chain.topLevelItem(0).child(0).text(0).startswith(

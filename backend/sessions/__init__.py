@@ -1,0 +1,1 @@
+"""Qt-free state of each pane: what it shows and what the user chose; panes forward to these."""
