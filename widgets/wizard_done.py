@@ -46,6 +46,10 @@ class DoneView(QWidget):
     def output(self) -> str:
         return self._output
 
+    def setOpenTarget(self, path: str) -> None:
+        """What "Open in Browse" opens (the written dataset when the output is a folder holding it)."""
+        self._output = str(path)
+
     def setResult(self, summary: dict[str, Any]) -> None:
         self._output = str(summary.get("output", ""))
         episodes, frames = summary.get("episodes_written", 0), summary.get("frames_written", 0)

@@ -1,0 +1,93 @@
+"""The Convert pane's wizard, the same for every conversion: the one ``StepWizard`` with the
+conversion's inputs page, its options form beside the plan preview (``widgets/wizard_preview``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QScrollArea, QSplitter, QWidget
+
+from app.panes.convert.family import Family
+from app.wizards.base import StepWizard
+from backend.sessions.wizard import Check
+from widgets.wizard_inputs import DropPath
+from widgets.wizard_preview import PreviewView
+
+
+class ConversionWizard(StepWizard):
+    run_label = "Convert"
+    status_verb = "converting"
+
+    def __init__(self, family: Family, context: Any, parent: QWidget | None = None) -> None:
+        super().__init__(context, family.session, parent)
+        self.family = family
+        self.title, self.summary = family.info.title, family.info.summary
+        self.preview = PreviewView()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(family.options_page)
+        options = QSplitter(Qt.Orientation.Horizontal)
+        options.setChildrenCollapsible(False)
+        options.addWidget(scroll)
+        options.addWidget(self.preview)
+        options.setStretchFactor(0, 2)
+        options.setStretchFactor(1, 3)
+        options.setSizes([500, 650])
+        self.assemble(family.inputs_page, options)
+        family.changed.connect(self._changed)
+
+    @property
+    def last_summary(self) -> dict[str, Any] | None:
+        return self.family.session.summary()
+
+    # -- StepWizard's hooks ------------------------------------------------------------------------
+    def inputs_ready(self) -> Check:
+        return self.family.ready()
+
+    def options_ready(self) -> Check:
+        return self.family.session.check_options()
+
+    def default_out(self) -> Path | None:
+        return self.family.default_out()
+
+    def out_widget(self) -> DropPath:
+        return self.family.out
+
+    def plan_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        self.session.options = self.family.options()  # a ValueError names the option that is wrong
+        return self.family.session.plan_call()
+
+    def show_preview_busy(self) -> None:
+        self.preview.setBusy()
+
+    def show_preview_problem(self, message: str) -> None:
+        self.preview.setError(message)
+
+    def show_plan(self, plan: dict[str, Any]) -> None:
+        self.family.plan_arrived(plan)
+        self.preview.setPlan(plan)
+
+    def run_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        self.session.options = self.family.options()
+        return self.family.session.run_call()
+
+    def run_output(self) -> str:
+        return str(self.session.options.out)
+
+    def run_started(self) -> None:
+        for entry in self.session.plan.get("episodes", []):
+            if not entry.get("kept"):
+                self.run_view.appendLog(
+                    f"skip {Path(str(entry.get('source'))).name} {entry.get('source_name')}: "
+                    f"{entry.get('reason')}"
+                )
+
+    def done_summary(self, result: Any) -> tuple[dict[str, Any], str | None]:
+        return result, str(result.get("output", "")) or None
+
+    def failure_title(self) -> str:
+        return "The conversion failed"
