@@ -82,7 +82,7 @@ def test_latest_dataset_wins_and_repair_copy_is_offered_to_open(qtbot, window, t
 
     out = tmp_path / "second repaired"
     monkeypatch.setattr(
-        "app.panes.browse_problems.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), "")
+        "app.panes.browse.problems.QFileDialog.getSaveFileName", lambda *a, **k: (str(out), "")
     )
     with qtbot.waitSignal(problems.repairFinished, timeout=TIMEOUT) as finished:
         problems.view.repair_button.click()

@@ -346,6 +346,25 @@ class EpisodeTableView(QTableView):
                 self.setColumnWidth(column, widths[key])
         self.selectionModel().currentRowChanged.connect(self._on_current)
 
+    def fit_task_column(self) -> None:
+        """Widen the task column to its longest task while #, Len, Dur and OK stay in view; a longer
+        task is elided and shown whole in its tooltip."""
+        column = COLUMN_KEYS.index("task")
+        model = self.model()
+        if model is None:
+            return
+        metrics = self.fontMetrics()
+        texts = [str(model.data(model.index(r, column)) or "") for r in range(min(model.rowCount(), 500))]
+        needed = max([metrics.horizontalAdvance(t) for t in texts] + [0]) + 16
+        others = sum(self.columnWidth(COLUMN_KEYS.index(k)) for k in ("index", "length", "duration", "success"))
+        room = max(136, self.viewport().width() - others - 4)
+        self.setColumnWidth(column, max(136, min(needed, room)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.fit_task_column()
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
             row = self.model().data(current, ROW_ROLE)

@@ -1,8 +1,7 @@
 """Browse's Problems dock: the dataset doctor in the background, and "Repair copy...".
 
-When a dataset opens, ``backend.doctor.diagnose`` runs through ``run_task`` with progress; a dataset
-closed or another opened cancels it and the latest wins (a token per run: an older run's answer is
-dropped). Double-clicking a finding moves Browse to its episode (and frame). "Repair copy..." asks for
+When a dataset opens, ``backend.doctor.diagnose`` runs as the pane's "doctor" task with progress; a
+dataset closed or another opened cancels it and the latest wins (a replaced run's answer is dropped). Double-clicking a finding moves Browse to its episode (and frame). "Repair copy..." asks for
 a new output and runs ``backend.repair.repair`` with progress and cancel; the dataset itself is never
 edited, and the copy is offered to open when it is written.
 """
@@ -16,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from app.error_dialog import show_error
-from app.tasks import run_task
+from app.tasks import BACKGROUND
 from backend.doctor import diagnose, episode_name
 from backend.model import Dataset, DatasetFormat
 from backend.repair import RepairReport, repair
@@ -36,7 +35,8 @@ def default_repair_path(source: Path) -> Path:
 
 
 class BrowseProblems(QObject):
-    """Owns the Problems dock of a Browse pane (``pane.inner``, ``pane.curation_dock``, ``pane.toast``)."""
+    """Owns the Problems dock of a Browse pane (``pane.inner``, ``pane.curation_dock``, ``pane.toast``,
+    ``pane.tasks``: its tasks are the pane's, so closing the pane cancels and waits for them)."""
 
     checked = Signal(object)  # backend.doctor.DoctorReport of the dataset shown
     repairFinished = Signal(object)  # backend.repair.RepairReport
@@ -61,9 +61,6 @@ class BrowseProblems(QObject):
         self.format: DatasetFormat | None = None
         self.names: dict[str, int] = {}
         self.report: Any = None
-        self._token = 0
-        self._check_task: Any = None
-        self._repair_task: Any = None
 
     # -- the doctor -------------------------------------------------------------------------------
     def dataset_opened(self, dataset: Dataset) -> None:
@@ -71,38 +68,37 @@ class BrowseProblems(QObject):
         self.names = {episode_name(dataset, e): e.index for e in dataset.episodes}
         self.check()
 
+    @property
+    def tasks(self) -> Any:
+        return self.pane.tasks
+
+    @property
+    def repairing(self) -> bool:
+        return self.tasks.busy("repair")
+
     def dataset_closed(self) -> None:
-        self._token += 1
-        if self._check_task is not None:
-            self._check_task.cancel()
-        self._check_task = None
+        self.tasks.cancel("doctor")
         self.path, self.report = None, None
-        if self._repair_task is None:
+        if not self.repairing:
             self.view.clear("No dataset")
 
     def check(self) -> None:
         """Run the doctor on the dataset shown (an earlier run is cancelled: the latest wins)."""
         if self.path is None:
             return
-        self._token += 1
-        token = self._token
-        if self._check_task is not None:
-            self._check_task.cancel()
         self.view.clear()
         self.view.set_busy(f"Checking {self.path.name}…")
-        self._check_task = run_task(
+        self.tasks.run(
             diagnose,
             str(self.path),
-            on_progress=lambda d, t, s: token == self._token and self.view.set_busy(s, d, t),
-            on_done=lambda report: self._checked(token, report),
-            on_error=lambda m, _d: token == self._token and self._check_failed(m),
-            on_cancelled=lambda: None,
+            key="doctor",
+            lane=BACKGROUND,
+            on_progress=lambda d, t, s: self.view.set_busy(s, d, t),
+            on_done=self._checked,
+            on_error=lambda m, _d: self._check_failed(m),
         )
 
-    def _checked(self, token: int, report: Any) -> None:
-        if token != self._token:
-            return  # an older dataset's answer
-        self._check_task = None
+    def _checked(self, report: Any) -> None:
         self.report = report
         self.view.set_findings(report.findings, self.names.get)
         counts = self.view.counts()
@@ -113,12 +109,11 @@ class BrowseProblems(QObject):
         self.checked.emit(report)
 
     def _check_failed(self, message: str) -> None:
-        self._check_task = None
         self.view.set_done(f"Could not check: {message}")
 
     # -- the repair -------------------------------------------------------------------------------
     def repair_dialog(self) -> None:
-        if self.path is None or self._repair_task is not None:
+        if self.path is None or self.repairing:
             return
         start = default_repair_path(self.path)
         if self.format is DatasetFormat.LEISAAC_HDF5:
@@ -135,18 +130,17 @@ class BrowseProblems(QObject):
 
     def start_repair(self, out: Path, overwrite: bool = False) -> None:
         """Write a repaired copy of the dataset shown to ``out`` in the background."""
-        if self.path is None or self._repair_task is not None:
+        if self.path is None or self.repairing:
             return
-        if self._check_task is not None:
-            self._token += 1
-            self._check_task.cancel()
-            self._check_task = None
+        self.tasks.cancel("doctor")
         self.view.set_busy(f"Repairing into {out.name}…")
-        self._repair_task = run_task(
+        self.tasks.run(
             repair,
             str(self.path),
             str(out),
             overwrite,
+            key="repair",
+            lane=BACKGROUND,
             outputs=[out],
             on_progress=lambda d, t, s: self.view.set_busy(s, d, t),
             on_done=self._repaired,
@@ -155,17 +149,15 @@ class BrowseProblems(QObject):
         )
 
     def cancel(self) -> None:
-        if self._repair_task is not None:
+        repairing = self.tasks.get("repair")
+        if repairing is not None:
             self.view.set_busy("Cancelling…")
-            self._repair_task.cancel()
-        elif self._check_task is not None:
-            self._token += 1
-            self._check_task.cancel()
-            self._check_task = None
+            repairing.cancel()  # not stale: its cancelled callback restores the findings
+        elif self.tasks.busy("doctor"):
+            self.tasks.cancel("doctor")
             self.view.set_done("Check cancelled")
 
     def _repaired(self, report: RepairReport) -> None:
-        self._repair_task = None
         self._restore()
         out = report.output
         if report.written:
@@ -184,12 +176,10 @@ class BrowseProblems(QObject):
         self.repairFinished.emit(report)
 
     def _repair_failed(self, message: str, details: str) -> None:
-        self._repair_task = None
         self._restore()
         show_error(self.pane, "Repair failed (nothing was written)", message, details)
 
     def _repair_cancelled(self) -> None:
-        self._repair_task = None
         self._restore()
         self.pane.toast.show_message("Repair cancelled; nothing was written.")
 
@@ -198,11 +188,6 @@ class BrowseProblems(QObject):
         if self.path is None:
             self.view.clear("No dataset")
         elif self.report is not None:
-            self._checked(self._token, self.report)
+            self._checked(self.report)
         else:
             self.check()
-
-    def shutdown(self) -> None:
-        for task in (self._check_task, self._repair_task):
-            if task is not None:
-                task.cancel()

@@ -1,0 +1,714 @@
+"""Browse: the episode table, the viewer (cameras + joint plots + transport) and curation.
+
+The pane lays out widgets and forwards: what is open and decided lives in ``BrowseSession``, the
+playhead in ``PlaybackClock``. Everything slow runs as the pane's tasks (``self.tasks``): opening
+the dataset, an episode's arrays, thumbnails and quality hints on the interactive lane; exports, the
+doctor and repairs on the background lane. Frames come from the frame loader (one thread per
+camera, latest request wins). Readers hold leases on the dataset, so closing it or opening another
+never pulls a file from under a running export; closing the pane cancels its tasks and waits.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QVBoxLayout, QWidget
+
+from app.error_dialog import show_error, show_exception
+from app.frame_loader import FrameLoader
+from app.panes.browse.curation_bar import CurationBar
+from app.panes.browse.export import BrowseExport, ExportDialog
+from app.panes.browse.joints import JointsPanel
+from app.panes.browse.problems import BrowseProblems
+from app.panes.browse.work import load_joints, thumbnails
+from app.settings import get_json, set_json
+from app.tasks import INTERACTIVE, TaskGroup
+from backend.model import Dataset, DatasetFormat, Episode
+from backend.quality import compute_hints
+from backend.sessions.browse import BrowseSession, Opening, resolve_dataset_path
+from backend.sessions.playback import PlaybackClock
+from backend.units import Unit
+from widgets.episode_table import (
+    EpisodeFilterBar,
+    EpisodeFilterProxy,
+    EpisodeRow,
+    EpisodeTableModel,
+    EpisodeTableView,
+)
+from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
+from widgets.timeline import TransportBar
+from widgets.toast import Toast
+from widgets.video_tile import VideoGrid
+
+_READERS = ("open", "joints", "thumbs", "hints")  # tasks that belong to the dataset shown
+
+
+def _dock(title: str, name: str, parent: QMainWindow, widget: QWidget) -> QDockWidget:
+    dock = QDockWidget(title, parent)
+    dock.setObjectName(name)
+    dock.setWidget(widget)
+    dock.setFeatures(
+        QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    )
+    return dock
+
+
+class BrowsePane(QWidget):
+    """Dataset browser and curation."""
+
+    datasetLoaded = Signal(object)  # Dataset
+    episodeShown = Signal(int)  # episode index, arrays plotted
+    frameShown = Signal(int)  # every camera shows this frame
+    firstFrameShown = Signal()  # once per opened dataset: first frame of every camera painted
+    undoStateChanged = Signal()
+    openFailed = Signal(str)
+    exportFinished = Signal(object)  # output Path
+    thumbnailsReady = Signal(int)  # number of thumbnails on the timeline
+    _hintReady = Signal(int, int, object)  # generation, episode, hints
+
+    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.session = BrowseSession()
+        self.session.add_listener(self._on_curation_changed)
+        self.clock = PlaybackClock()
+        self.tasks = TaskGroup(self)
+        self.unit = Unit(str(context.settings.value("browse/unit", Unit.RADIANS.value)))
+        self.joint_data: dict[str, Any] = {}
+        self._pending_first_frame = False
+        self._plot_after_first_frame = False
+        self._hint_generation = 0
+        self._shown = -1  # the frame the widgets show
+        self._requested: tuple[int | None, int] | None = None  # (episode, frame) to show after open
+        self._wall = QElapsedTimer()
+        self._play_timer = QTimer(self)
+        self._play_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._play_timer.timeout.connect(self._tick)
+        self.loader = FrameLoader(self)
+        self.loader.frameReady.connect(self._on_frame)
+        self.loader.failed.connect(self._on_frame_failed)
+        self._hintReady.connect(self._on_hint)
+        self._build()
+        self._shortcuts()
+        self._show_empty()
+
+    # -- what the session and the clock know --------------------------------------------------------
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.session.dataset
+
+    @property
+    def curation(self) -> Any:
+        return self.session.curation
+
+    @property
+    def episode(self) -> Episode | None:
+        return self.session.episode
+
+    @property
+    def position(self) -> int:
+        return self.clock.position
+
+    @property
+    def playing(self) -> bool:
+        return self.clock.playing
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
+
+    @property
+    def skipped_frames(self) -> int:
+        return self.clock.skipped
+
+    @property
+    def fps(self) -> float:
+        return (self.dataset.fps if self.dataset else 0.0) or 30.0
+
+    # -- layout -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.inner = QMainWindow()
+        self.inner.setWindowFlags(Qt.WindowType.Widget)
+        self.inner.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.inner)
+
+        self.model = EpisodeTableModel(self)
+        self.proxy = EpisodeFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = EpisodeTableView()
+        self.table.setModel(self.proxy)
+        self.table.episodeActivated.connect(self._on_table_episode)
+        self.filters = EpisodeFilterBar(self.proxy)
+        self.filters.changed.connect(self._on_filters_changed)
+        episodes = QWidget()
+        episodes_layout = QVBoxLayout(episodes)
+        episodes_layout.setContentsMargins(0, 0, 0, 0)
+        episodes_layout.setSpacing(2)
+        episodes_layout.addWidget(self.filters)
+        episodes_layout.addWidget(self.table, 1)
+        self.episodes_dock = _dock("Episodes", "browse.episodes", self.inner, episodes)
+        self.inner.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.episodes_dock)
+
+        self.videos = VideoGrid()
+        self.joints = JointsPanel(self.unit)
+        self.joints.unitChosen.connect(self.set_unit)
+        self.plots = self.joints.plots
+        self.plots.seekRequested.connect(self._seek_seconds)
+        self.unit_buttons, self.native_unit_label = self.joints.unit_buttons, self.joints.native_unit_label
+        self.transport = TransportBar()
+        self.transport.seekRequested.connect(self.set_position)
+        self.transport.stepRequested.connect(self.step)
+        self.transport.playToggled.connect(self.toggle_play)
+        self.transport.speedChanged.connect(self.set_speed)
+        self.transport.trimInRequested.connect(self.trim_in_here)
+        self.transport.trimOutRequested.connect(self.trim_out_here)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("browse.viewerSplitter")
+        self.splitter.addWidget(self.videos)
+        self.splitter.addWidget(self.joints)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setChildrenCollapsible(False)
+        self._splitter_fixed = False  # True once the user moved it or a saved layout set it
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_splitter_fixed", True))
+        viewer = QWidget()
+        viewer.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        viewer_layout = QVBoxLayout(viewer)
+        viewer_layout.setContentsMargins(4, 4, 4, 0)
+        viewer_layout.setSpacing(2)
+        viewer_layout.addWidget(self.splitter, 1)
+        viewer_layout.addWidget(self.transport)
+        self.viewer = viewer
+        self.inner.setCentralWidget(viewer)
+
+        self.bar = CurationBar()
+        self._connect_curation_bar()
+        self.curation_dock = _dock("Curation", "browse.curation", self.inner, self.bar)
+        self.inner.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.curation_dock)
+        self.problems = BrowseProblems(self)  # the doctor's findings, tabbed with Curation
+        self.inner.resizeDocks([self.episodes_dock], [540], Qt.Orientation.Horizontal)
+        self._default_state = self.inner.saveState()
+        self.toast = Toast(self)
+        self.exporter = BrowseExport(self)
+        self.exporter.finished.connect(self.exportFinished.emit)
+
+    def _connect_curation_bar(self) -> None:
+        bar = self.bar
+        for name in ("good_button", "bad_button", "flag_button", "exclude_button", "note_edit", "task_edit",
+                     "clear_trim_button", "undo_button", "redo_button", "export_button", "summary_label",
+                     "sidecar_label"):
+            setattr(self, name, getattr(bar, name))
+        bar.good_button.clicked.connect(lambda: self.rate("good"))
+        bar.bad_button.clicked.connect(lambda: self.rate("bad"))
+        bar.flag_button.clicked.connect(self.toggle_flag)
+        bar.exclude_button.clicked.connect(self.toggle_excluded)
+        bar.note_edit.editingFinished.connect(lambda: self.set_note(bar.note_edit.text()))
+        bar.task_edit.editingFinished.connect(lambda: self.set_task(bar.task_edit.text()))
+        bar.clear_trim_button.clicked.connect(self.clear_trim)
+        bar.undo_button.clicked.connect(self.undo)
+        bar.redo_button.clicked.connect(self.redo)
+        bar.export_button.clicked.connect(self.export_curated_dialog)
+
+    def _shortcuts(self) -> None:
+        add_transport_shortcuts(self, self.toggle_play, self.step, self.set_position, self._last_frame)
+        for keys, slot in (
+            ("Up", lambda: self.next_episode(-1)),
+            ("Down", lambda: self.next_episode(1)),
+            ("I", self.trim_in_here),
+            ("O", self.trim_out_here),
+            ("F", self.toggle_flag),
+            ("G", lambda: self.rate("good")),
+            ("B", lambda: self.rate("bad")),
+            ("X", self.toggle_excluded),
+            ("Escape", lambda: self.table.setFocus()),
+        ):
+            add_pane_shortcut(self, keys, slot)
+
+    def _show_empty(self) -> None:
+        self.videos.set_cameras([])
+        self.videos.set_empty_text("Drop a dataset here or use File > Open dataset (Ctrl+O)")
+        self.plots.show_message("Open a dataset to see its episodes, cameras and joints")
+        self.transport.timeline.set_range(0)
+        self.transport.position_label.setText("–")
+        self._refresh_curation()
+
+    # -- opening ------------------------------------------------------------------------------------
+    def open_path(self, path: str | Path, episode: int | None = None, frame: int | None = None) -> None:
+        """Open a dataset in the background; ``episode``/``frame`` are shown first when given."""
+        self.close_dataset()
+        opening = self.session.begin_open(path)
+        self._requested = (episode, frame or 0)
+        self._pending_first_frame = True
+        self.videos.set_empty_text(f"Opening {opening.path.name}…")
+        self.plots.show_message(f"Opening {opening.path}…")
+        self.context.set_status("dataset", f"opening {opening.path.name}…")
+        self.tasks.run(
+            opening.run,
+            key="open",
+            lane=INTERACTIVE,
+            on_done=self._on_opened,
+            on_error=lambda m, d: self._on_open_failed(str(opening.path), m, d),
+        )
+
+    def show_dataset(self, dataset: Dataset, episode: int | None = None, frame: int = 0) -> None:
+        """Show a dataset that is already open (its curation is read here)."""
+        self.close_dataset()
+        self._requested = (episode, frame)
+        self._pending_first_frame = True
+        self.session.show_dataset(dataset)
+        self._populate()
+
+    def _on_open_failed(self, path: str, message: str, details: str) -> None:
+        self._pending_first_frame = False
+        self._show_empty()
+        self.context.set_status("dataset", "no dataset")
+        show_error(self, "Could not open the dataset", message, details, path)
+        self.openFailed.emit(message)
+
+    def _on_opened(self, opening: Opening) -> None:
+        if self.session.adopt(opening):
+            self._populate()
+
+    def _populate(self) -> None:
+        dataset, curation = self.session.dataset, self.session.curation
+        assert dataset is not None and curation is not None
+        self.plots.reset_ranges()
+        self.model.set_rows([EpisodeRow(**values) for values in self.session.rows()])
+        lengths = [e.length for e in dataset.episodes] or [0]
+        self.filters.set_dataset_values(
+            self.session.tasks(row.task for row in self.model.rows), min(lengths), max(lengths)
+        )
+        self.table.fit_task_column()
+        self.bar.sidecar_label.setText(f"Decisions are saved to {curation.path}")
+        self.context.set_status(
+            "dataset", f"{dataset.path.name} ({dataset.format.value}, {dataset.num_episodes} episodes)"
+        )
+        self._refresh_curation()
+        self.undoStateChanged.emit()
+        self.datasetLoaded.emit(dataset)
+        self.problems.dataset_opened(dataset)
+        self.context.datasetOpened.emit(dataset)
+        if curation.warnings:
+            self.toast.show_message("Curation notes:\n" + "\n".join(curation.warnings[:5]))
+        wanted_episode, wanted_frame = self._requested or (None, 0)
+        self._requested = None
+        target = self.session.first_episode(wanted_episode)
+        if target is None:
+            self.videos.set_empty_text("This dataset has no episodes")
+            self.plots.show_message("This dataset has no episodes")
+            self._pending_first_frame = False
+            return
+        self.show_episode(target, wanted_frame)
+        self._start_hints()
+
+    def close_dataset(self) -> None:
+        """Stop showing the dataset; tasks still reading it (an export) keep it open until they end."""
+        self.pause()
+        self.loader.clear()
+        for key in _READERS:
+            self.tasks.cancel(key)
+        self._hint_generation += 1
+        self.problems.dataset_closed()
+        self.session.close()
+        self.clock.unload()
+        self.joint_data = {}
+        self.model.set_rows([])
+        self.filters.update_count()
+
+    # -- episodes -----------------------------------------------------------------------------------
+    def _on_table_episode(self, index: int) -> None:
+        if self.episode is None or index != self.episode.index:
+            self.show_episode(index, 0)
+
+    def show_episode(self, index: int, frame: int = 0) -> None:
+        """Show episode ``index``: cameras and timeline at once, arrays and frames in the background."""
+        if self.dataset is None:
+            return
+        was_playing = self.playing
+        self.pause()
+        episode = self.session.show_episode(index)
+        self.clock.load(episode.length, self.dataset.fps, frame)
+        self.clock.set_marks(*self.session.marks())
+        self.table.blockSignals(True)
+        self.table.select_episode(index)
+        self.table.blockSignals(False)
+        cameras = self.session.cameras()
+        if list(self.videos.tiles) != cameras:
+            self.videos.set_cameras(cameras, "Decoding…")
+            QTimer.singleShot(0, self.fit_splitter)
+        else:
+            for tile in self.videos.tiles.values():
+                tile.clear("Decoding…")
+        if not cameras:
+            self.videos.set_empty_text("This dataset has no cameras")
+            if self._pending_first_frame:
+                self._pending_first_frame = False
+                self.firstFrameShown.emit()
+        self.loader.set_sources({c: self.session.stream_opener(episode, c) for c in cameras})
+        self.transport.timeline.set_range(episode.length, self.dataset.fps)
+        self._update_trim_markers()
+        self._show_position(self.position, request=True)
+        if self.plots.showing_message():  # keep the previous plots until the new values arrive
+            self.plots.show_message(f"Loading episode {index}…")
+        self.joint_data = {}
+        self._plot_after_first_frame = False
+        self.tasks.run(
+            load_joints, episode, key="joints", lane=INTERACTIVE, holds=[self.session.share()],
+            on_done=self._on_loaded, on_error=self._on_load_failed,
+        )
+        self.tasks.cancel("thumbs")
+        if cameras:
+            self.tasks.run(
+                thumbnails, episode, cameras[0], key="thumbs", lane=INTERACTIVE,
+                holds=[self.session.share()], on_done=self._on_thumbs,
+            )
+        self._refresh_curation()
+        visible = self.proxy.visible_episodes()
+        number = visible.index(index) + 1 if index in visible else 0
+        self.context.set_status(
+            "episode", f"episode {index} ({number}/{len(visible)} shown)" if number else f"episode {index}"
+        )
+        if was_playing:
+            self.play()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        if not self._splitter_fixed and self.videos.tiles:
+            QTimer.singleShot(0, self.fit_splitter)
+
+    def fit_splitter(self) -> None:
+        """Give the cameras the height their aspect ratio needs, the joints the rest (>= 45 %)."""
+        if self._splitter_fixed or self.dataset is None or not self.videos.tiles:
+            return
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        names = list(self.videos.tiles)
+        columns = 2 if len(names) == 2 else max(1, math.ceil(math.sqrt(len(names))))
+        rows = math.ceil(len(names) / columns)
+        info = self.dataset.camera_info(names[0])
+        aspect = (info.height / info.width) if info and info.width else 0.75
+        tile_width = (self.videos.width() - 4 * (columns - 1)) / columns
+        wanted = int(rows * tile_width * aspect + 4 * (rows - 1))
+        videos = max(140, min(wanted, int(total * 0.55)))
+        self.splitter.setSizes([videos, total - videos])
+
+    def _on_loaded(self, data: dict[str, Any]) -> None:
+        if self.episode is None:
+            return
+        self.joint_data = data
+        if self._pending_first_frame:
+            # plotting builds the plots (and imports pyqtgraph the first time): the video goes first
+            self._plot_after_first_frame = True
+            return
+        self._replot()
+        self.episodeShown.emit(self.episode.index)
+
+    def _plot_deferred(self) -> None:
+        if self._plot_after_first_frame and self.episode is not None and self.joint_data:
+            self._plot_after_first_frame = False
+            self._replot()
+            self.episodeShown.emit(self.episode.index)
+
+    def _on_load_failed(self, message: str, details: str) -> None:
+        self.plots.show_message(f"Could not read the joint values: {message}")
+
+    def _on_thumbs(self, thumbs: list[tuple[int, np.ndarray]]) -> None:
+        self.transport.timeline.set_thumbnails(thumbs)
+        self.thumbnailsReady.emit(len(thumbs))
+
+    def _replot(self) -> None:
+        if self.episode is None:
+            return
+        self.joints.plot(self.joint_data, self.unit, self.episode.length, self.fps, self.position)
+        self._update_trim_markers()
+
+    def set_unit(self, unit: Unit) -> None:
+        self.unit = unit
+        self.context.settings.setValue("browse/unit", unit.value)
+        if self.joint_data:
+            self._replot()
+
+    def next_episode(self, delta: int) -> None:
+        visible = self.proxy.visible_episodes()
+        if not visible:
+            return
+        if self.episode is None or self.episode.index not in visible:
+            target = visible[0]
+        else:
+            pos = visible.index(self.episode.index) + delta
+            if not 0 <= pos < len(visible):
+                return
+            target = visible[pos]
+        self.show_episode(target, 0)
+
+    def _on_filters_changed(self) -> None:
+        if self.episode is not None:
+            self.table.blockSignals(True)
+            self.table.select_episode(self.episode.index)
+            self.table.blockSignals(False)
+
+    # -- hints --------------------------------------------------------------------------------------
+    def _start_hints(self) -> None:
+        generation, emit = self._hint_generation, self._hintReady.emit
+        self.tasks.run(
+            compute_hints, self.dataset, key="hints", lane=INTERACTIVE, holds=[self.session.share()],
+            on_result=lambda index, hints: emit(generation, index, hints),
+        )
+
+    def _on_hint(self, generation: int, index: int, hints: list) -> None:
+        if generation != self._hint_generation:
+            return  # a dataset no longer shown
+        self.session.add_hints(index, hints)
+        self.model.update_row(index, hints=[(h.code, h.label, h.text) for h in hints], hints_ready=True)
+
+    # -- playhead -----------------------------------------------------------------------------------
+    def _last_frame(self) -> int:
+        return self.clock.last_frame
+
+    def set_position(self, frame: int) -> None:
+        """Move the playhead (a seek while playing goes on playing from there)."""
+        if self.episode is not None:
+            self._show_position(self.clock.seek(frame), request=True)
+
+    def _show_position(self, frame: int, request: bool, lookahead: int = 0) -> None:
+        self._shown = frame
+        fps = self.fps
+        self.transport.set_position(frame, self.clock.length, fps)
+        self.plots.set_playhead(frame)
+        if request:
+            self.loader.request(frame, lookahead)
+        self.context.set_status("frame", f"frame {frame}/{self._last_frame()} · {frame / fps:.2f} s")
+
+    def step(self, delta: int) -> None:
+        self.pause()
+        self.set_position(self.position + delta)
+
+    def _seek_seconds(self, seconds: float) -> None:
+        if self.dataset is not None:
+            self.set_position(int(round(seconds * self.fps)))
+
+    def _on_frame(self, camera: str, index: int, rgb: np.ndarray) -> None:
+        tile = self.videos.tiles.get(camera)
+        if tile is None:
+            return
+        tile.set_frame(rgb, index, f"frame {index} · {index / self.fps:.2f} s")
+        if all(t.index == self.position for t in self.videos.tiles.values()):
+            self.frameShown.emit(self.position)
+            self._first_frame_done()
+
+    def _on_frame_failed(self, camera: str, index: int, message: str, details: str) -> None:
+        tile = self.videos.tiles.get(camera)
+        if tile is not None:
+            tile.clear(f"Cannot show frame {index}: {message}" if index >= 0 else f"Cannot open video: {message}")
+        self._first_frame_done()
+
+    def _first_frame_done(self) -> None:
+        if self._pending_first_frame:
+            self._pending_first_frame = False
+            self.firstFrameShown.emit()
+            if self._plot_after_first_frame:
+                QTimer.singleShot(0, self._plot_deferred)
+
+    # -- playback -----------------------------------------------------------------------------------
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def play(self) -> None:
+        if self.episode is None or self.playing:
+            return
+        self.clock.set_marks(*self.session.marks())
+        if not self.clock.play():
+            return
+        if self.clock.position != self._shown:  # at the end: starts again at the in mark
+            self._show_position(self.clock.position, request=True)
+        self._wall.start()
+        self._play_timer.start(self.clock.tick_ms)
+        self.transport.set_playing(True)
+        self.loader.request(self.position, self._lookahead())
+
+    def pause(self) -> None:
+        self._play_timer.stop()
+        if self.clock.pause():
+            self.transport.set_playing(False)
+
+    def set_speed(self, speed: float) -> None:
+        self.clock.set_speed(speed)
+        self.transport.set_speed(self.speed)
+        if self.playing:
+            self._play_timer.start(self.clock.tick_ms)
+
+    def _lookahead(self) -> int:
+        """Frames to decode ahead while playing: ~0.5 s of video; 1.5 s of HDF5 images, which come
+        in lzf chunks of 100 frames that one lock per file decompresses camera after camera."""
+        seconds = 1.5 if self.session.has_images() else 0.5
+        return int(min(60, max(4, self.fps * self.speed * seconds)))
+
+    def _tick(self) -> None:
+        if self.episode is None:
+            self.pause()
+            return
+        elapsed = self._wall.nsecsElapsed() / 1e9
+        self._wall.restart()
+        target = self.clock.advance(elapsed)
+        if target != self._shown:
+            self._show_position(target, request=True, lookahead=self._lookahead())
+        if not self.clock.playing:
+            self._play_timer.stop()
+            self.transport.set_playing(False)
+
+    # -- curation -----------------------------------------------------------------------------------
+    def _curate(self, fn, *args: Any) -> None:
+        self.session.selection = self.table.selected_episodes()
+        try:
+            fn(*args)
+        except Exception as error:  # noqa: BLE001 - shown to the user
+            show_exception(self, "Could not save the curation", error)
+
+    def rate(self, rating: str) -> None:
+        self._curate(self.session.rate, rating)
+
+    def toggle_flag(self) -> None:
+        self._curate(self.session.toggle_flag)
+
+    def toggle_excluded(self) -> None:
+        self._curate(self.session.toggle_excluded)
+
+    def trim_in_here(self) -> None:
+        self._curate(self.session.trim_in, self.position)
+
+    def trim_out_here(self) -> None:
+        self._curate(self.session.trim_out, self.position)
+
+    def clear_trim(self) -> None:
+        self._curate(self.session.clear_trim)
+
+    def set_note(self, text: str) -> None:
+        self._curate(self.session.set_note, text)
+
+    def set_task(self, text: str) -> None:
+        self._curate(self.session.set_task, text)
+
+    def undo(self) -> None:
+        self._curate(self.session.undo)
+
+    def redo(self) -> None:
+        self._curate(self.session.redo)
+
+    def _on_curation_changed(self, episodes: list[int]) -> None:
+        if self.dataset is None:
+            return
+        for index in episodes:
+            try:
+                values = self.session.row_values(self.dataset.episode(index))
+            except Exception:  # noqa: BLE001 - decisions for an episode no longer in the dataset
+                continue
+            values.pop("index")
+            self.model.update_row(index, **values)
+        self.proxy.refilter()
+        self.filters.update_count()
+        self.clock.set_marks(*self.session.marks())
+        self._refresh_curation()
+        self._update_trim_markers()
+        self.undoStateChanged.emit()
+
+    def _update_trim_markers(self) -> None:
+        trim_in, trim_out = self.session.marks()
+        self.transport.set_trim(trim_in, trim_out)
+        if self.episode is not None:
+            self.plots.set_trim(trim_in, trim_out)
+
+    def _refresh_curation(self) -> None:
+        self.bar.refresh(self.session, (self.transport.in_button, self.transport.out_button))
+
+    # -- export -------------------------------------------------------------------------------------
+    def default_export_path(self, fmt: DatasetFormat) -> Path:
+        return self.exporter.default_path(fmt)
+
+    def export_curated_dialog(self) -> ExportDialog | None:
+        return self.exporter.dialog()
+
+    def start_export(self, out: Path, fmt: DatasetFormat) -> None:
+        self.exporter.start(out, fmt)
+
+    def cancel_export(self) -> None:
+        self.exporter.cancel()
+
+    def export_decisions_dialog(self) -> None:
+        self.exporter.decisions_dialog()
+
+    def export_decisions(self, path: Path) -> Path | None:
+        return self.exporter.decisions(path)
+
+    def validate_current(self) -> None:
+        self.exporter.validate_current()
+
+    # -- pane protocol ------------------------------------------------------------------------------
+    def status_fields(self) -> dict[str, str]:
+        return {"dataset": self.dataset.path.name if self.dataset is not None else "no dataset"}
+
+    def save_state(self) -> dict[str, Any]:
+        def b64(data: QByteArray) -> str:
+            return base64.b64encode(bytes(data.data())).decode("ascii")
+
+        return {
+            "docks": b64(self.inner.saveState()),
+            "splitter": self.splitter.sizes(),
+            "header": b64(self.table.horizontalHeader().saveState()),
+            "speed": self.speed,
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        try:
+            if state.get("docks"):
+                self.inner.restoreState(QByteArray(base64.b64decode(state["docks"])))
+            if state.get("splitter"):
+                self.splitter.setSizes([int(x) for x in state["splitter"]])
+                self._splitter_fixed = True
+            if state.get("header"):
+                self.table.horizontalHeader().restoreState(QByteArray(base64.b64decode(state["header"])))
+            if state.get("speed"):
+                self.set_speed(float(state["speed"]))
+        except (ValueError, TypeError):
+            pass  # a layout from another version: keep the default
+
+    def reset_layout(self) -> None:
+        self.inner.restoreState(self._default_state)
+        self.episodes_dock.show()
+        self.curation_dock.show()
+        self._splitter_fixed = False
+        self.fit_splitter()
+
+    def remember_position(self) -> None:
+        """Store the episode/frame per dataset so reopening shows the same place."""
+        if self.dataset is None or self.episode is None:
+            return
+        places = get_json(self.context.settings, "browse/places", {}) or {}
+        places[str(Path(self.dataset.path).absolute())] = [self.episode.index, self.position]
+        set_json(self.context.settings, "browse/places", dict(list(places.items())[-50:]))
+
+    def remembered_position(self, path: str) -> tuple[int, int] | None:
+        places = get_json(self.context.settings, "browse/places", {}) or {}
+        value = places.get(str(resolve_dataset_path(path).absolute()))
+        return (int(value[0]), int(value[1])) if value else None
+
+    def shutdown(self) -> None:
+        """Window closing: remember the place, cancel and wait for every task, let go of the dataset."""
+        if self.tasks.closed:
+            return
+        self.remember_position()
+        self.pause()
+        self.tasks.shutdown()
+        self.loader.shutdown()
+        self.session.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
