@@ -39,7 +39,7 @@ from backend.convert.common import (
 )
 from backend.errors import Cancelled, FormatError, StudioError
 from backend.formats import open_dataset, open_writer
-from backend.formats.base import CameraSpec, WriterSpec
+from backend.formats.base import CameraSpec, Capability, WriterSpec, reader_capabilities
 from backend.formats.leisaac_hdf5.reader import demo_task
 from backend.formats.lerobot.stats import ImageStats
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
@@ -581,12 +581,13 @@ def _locate_frames(
     for _, source, episode in selected:
         if list(source.cameras) != list(cameras):
             return None
+        if Capability.FRAME_LOCATION not in reader_capabilities(source.dataset):
+            return None
         names = {}
         for cam in cameras:
             stream = episode.stream(cam)
             try:
-                where = getattr(stream, "h5_location", None)
-                info = where() if where is not None else None
+                info = stream.h5_location()
             finally:
                 stream.close()
             if info is None:

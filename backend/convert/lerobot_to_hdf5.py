@@ -49,7 +49,7 @@ from backend.convert.common import (
 )
 from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
-from backend.formats.base import WriterSpec
+from backend.formats.base import Capability, WriterSpec, reader_capabilities
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
 from backend.units import JointSpace, Unit
@@ -324,7 +324,7 @@ def _match(
 def _initial_state(template: Dataset, demo: Episode, offset: int, warnings: list[str]) -> dict[str, Any]:
     """The scene before frame ``offset``: initial_state at 0, else states[offset - 1] of each entry."""
     reader = template.reader
-    initial = reader.read_initial_state(demo) if hasattr(reader, "read_initial_state") else {}
+    initial = reader.read_initial_state(demo) if Capability.INITIAL_STATE in reader_capabilities(template) else {}
     if offset == 0:
         return initial
     missing: list[str] = []

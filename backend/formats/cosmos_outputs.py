@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from backend.errors import FormatError, StudioError
+from backend.formats.base import Capability
 from backend.media.probe import VideoProbe, probe
 from backend.media.reader import VideoReader
 from backend.model import (
@@ -109,6 +110,8 @@ class _VideoFileStream(Stream):
 
 
 class CosmosOutputsReader(DatasetReader):
+    capabilities = Capability.VIDEO | Capability.TASKS  # a prompt per video is its task
+
     def __init__(self) -> None:
         self._readers: dict[str, tuple[VideoReader, threading.Lock]] = {}
         self._lock = threading.Lock()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.formats.base import CameraSpec, WriterSpec
+from backend.formats.base import CameraSpec, Capability, WriterSpec, reader_capabilities
 from backend.formats.leisaac_hdf5._common import CHUNK_FRAMES, OWN_DATA_ATTRS
-from backend.formats.leisaac_hdf5.reader import LeIsaacReader, read_initial_state
+from backend.formats.leisaac_hdf5.reader import read_initial_state
 from backend.formats.leisaac_hdf5.writer import LeIsaacHDF5Writer, default_provenance
 from backend.model import Dataset, Episode, FeatureKind
 from backend.progress import Progress, ensure_progress
@@ -50,9 +50,8 @@ def writer_spec_for(dataset: Dataset) -> WriterSpec:
 
 
 def _frames(episode: Episode, camera: str, start: int, stop: int) -> np.ndarray:
-    reader = episode.dataset.reader
-    if isinstance(reader, LeIsaacReader):
-        return reader.read_frames(episode, camera, start, stop)
+    if Capability.BLOCK_READ in reader_capabilities(episode.dataset):
+        return episode.dataset.reader.read_frames(episode, camera, start, stop)
     stream = episode.stream(camera)
     try:
         return np.stack([stream.frame(i) for i in range(start, stop)])
@@ -104,7 +103,6 @@ def copy_to_hdf5(
 
 
 def _block(episode: Episode, key: str, start: int, stop: int) -> np.ndarray:
-    reader = episode.dataset.reader
-    if isinstance(reader, LeIsaacReader):
-        return reader.read_block(episode, key, start, stop)
+    if Capability.BLOCK_READ in reader_capabilities(episode.dataset):
+        return episode.dataset.reader.read_block(episode, key, start, stop)
     return episode.array(key)[start:stop]

@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from backend.errors import FormatError
+from backend.formats.base import Capability, reader_capabilities
 from backend.formats.leisaac_hdf5._common import (
     BI_ARMS,
     DEFAULT_FPS,
@@ -119,6 +120,15 @@ class _ImageStream(ArrayStream):
 
 class LeIsaacReader(DatasetReader):
     """Reads arrays and frames of one open HDF5 file; all h5py calls hold ``lock``."""
+
+    capabilities = (
+        Capability.IMAGES
+        | Capability.SUCCESS_FLAGS
+        | Capability.INITIAL_STATE
+        | Capability.TASKS
+        | Capability.FRAME_LOCATION
+        | Capability.BLOCK_READ
+    )
 
     def __init__(self, path: Path, h5: h5py.File, synthetic: dict[str, tuple[str, ...]]) -> None:
         self.path = path
@@ -408,7 +418,6 @@ def _build(path: Path, h5: h5py.File, fps_override: float | None) -> Dataset:
 
 def read_initial_state(episode: Episode) -> dict[str, Any]:
     """The initial_state tree of an HDF5 episode ({} for other formats or when absent)."""
-    reader = episode.dataset.reader
-    if isinstance(reader, LeIsaacReader):
-        return reader.read_initial_state(episode)
+    if Capability.INITIAL_STATE in reader_capabilities(episode.dataset):
+        return episode.dataset.reader.read_initial_state(episode)
     return {}

@@ -73,6 +73,11 @@ class Layout(ABC):
     def abort_files(self) -> None:  # noqa: B027 - optional hook
         """Drop the open shared files (abort)."""
 
+    def read_back(self, root: Path, info: dict[str, Any], video_keys: set[str]) -> None:
+        """Load the finished episodes of the dataset at ``root`` into the writer, to add more
+        (the layouts whose ``capabilities`` hold ``Capability.APPEND``)."""
+        raise StudioError(f"cannot add episodes to a LeRobot {self.version} dataset", root)
+
     @abstractmethod
     def write_meta(self, root: Path, global_stats: dict[str, Stats]) -> None:
         """Write the task, episode and statistics files under ``root`` (info.json is ``info``)."""

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from backend.errors import FormatError
+from backend.formats.base import Capability
 from backend.formats.lerobot.common import (
     EPISODES_DIR,
     EPISODES_JSONL,
@@ -279,6 +280,17 @@ def column_to_numpy(column: pa.ChunkedArray | pa.Array, feature: Feature | None,
 
 # -- the reader -------------------------------------------------------------------------------------
 class LeRobotReader(DatasetReader):
+    # success flags: episode rows or the studio's provenance record; PACKET_COPY: camera streams of
+    # video features are windows of mp4 files (``VideoWindowStream``) a writer can copy packets from
+    capabilities = (
+        Capability.VIDEO
+        | Capability.IMAGES
+        | Capability.SUCCESS_FLAGS
+        | Capability.TASKS
+        | Capability.STATS
+        | Capability.PACKET_COPY
+    )
+
     def __init__(self, root: Path, version: str, info: dict[str, Any], features: dict[str, Feature]) -> None:
         self.root = root
         self.version = version

@@ -269,7 +269,7 @@ class LeRobotWriter(DatasetWriter):
                 out,
                 "use the same features or another output",
             )
-        self.layout.read_back(out, info, wanted_videos)  # type: ignore[attr-defined]
+        self.layout.read_back(out, info, wanted_videos)
         remove_path(self.staging)
 
     def publish(self) -> None:
