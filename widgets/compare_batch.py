@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from backend.compare.text import fixed
 from widgets import palette
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -56,7 +57,7 @@ class RowTableModel(QAbstractTableModel):
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 return "–"
             if spec != "s" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                return format(value, spec)
+                return fixed(value, spec)
             return str(value)
         if role == SORT_ROLE:
             return value

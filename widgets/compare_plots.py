@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
+from backend.compare.text import fixed
 from widgets import palette
 from widgets.plot_parts import corner_text, few_ticks, playhead_line, style_joint_plot
 
@@ -159,7 +160,10 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
                 continue
             va = float(np.interp(t, self.times, self.a[:, j]))
             vb = float(np.interp(t, self.times, self.b[:, j]))
-            item.setText(f"{self.label_a} {va:.2f}  {self.label_b} {vb:.2f}  Δ {vb - va:+.2f}{unit}")
+            item.setText(
+                f"{self.label_a} {fixed(va, '.2f')}  {self.label_b} {fixed(vb, '.2f')}  "
+                f"Δ {fixed(vb - va, '+.2f')}{unit}"
+            )
 
     def playhead_x(self) -> float:
         return float(self.playheads[0].value()) if self.playheads else float("nan")
