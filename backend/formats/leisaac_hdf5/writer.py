@@ -32,7 +32,7 @@ import numpy as np
 from backend import __version__
 from backend.atomic import atomic_file
 from backend.errors import Cancelled, StudioError
-from backend.formats.base import DatasetWriter, EpisodeWriter, WriterSpec
+from backend.formats.base import Capability, DatasetWriter, EpisodeWriter, WriterSpec
 from backend.formats.leisaac_hdf5._common import (
     CHUNK_FRAMES,
     OWN_DATA_ATTRS,
@@ -387,6 +387,8 @@ class LeIsaacHDF5Writer(DatasetWriter):
     compression (images, default "lzf"; None for none), vector_compression (default None),
     chunk_frames (default 100).
     """
+
+    capabilities = Capability.IMAGES | Capability.SUCCESS_FLAGS | Capability.INITIAL_STATE | Capability.TASKS
 
     def __init__(self, out: str | Path, spec: WriterSpec, overwrite: bool = False) -> None:
         super().__init__(out, spec, overwrite)
