@@ -10,40 +10,31 @@ never pulls a file from under a running export; closing the pane cancels its tas
 
 from __future__ import annotations
 
-import base64
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 from app.error_dialog import show_error, show_exception
 from app.frame_loader import FrameLoader
 from app.panes.browse.curation_bar import CurationBar
 from app.panes.browse.export import BrowseExport, ExportDialog
-from app.panes.browse.joints import JointsPanel
+from app.panes.browse.layout_state import remember_place, remembered_place, restore_layout, save_layout
+from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
+from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
-from app.settings import get_json, set_json
 from app.tasks import INTERACTIVE, TaskGroup
-from backend.model import Dataset, DatasetFormat, Episode
+from backend.model import Dataset, Episode
 from backend.quality import compute_hints
-from backend.sessions.browse import BrowseSession, Opening, resolve_dataset_path
+from backend.sessions.browse import BrowseSession, Opening
 from backend.sessions.playback import PlaybackClock
 from backend.units import Unit
-from widgets.episode_table import (
-    EpisodeFilterBar,
-    EpisodeFilterProxy,
-    EpisodeRow,
-    EpisodeTableModel,
-    EpisodeTableView,
-)
+from widgets.episode_table import EpisodeRow
 from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
-from widgets.timeline import TransportBar
 from widgets.toast import Toast
-from widgets.video_tile import VideoGrid
 
 _READERS = ("open", "joints", "thumbs", "hints")  # tasks that belong to the dataset shown
 
@@ -83,17 +74,13 @@ class BrowsePane(QWidget):
         self._pending_first_frame = False
         self._plot_after_first_frame = False
         self._hint_generation = 0
-        self._shown = -1  # the frame the widgets show
         self._requested: tuple[int | None, int] | None = None  # (episode, frame) to show after open
-        self._wall = QElapsedTimer()
-        self._play_timer = QTimer(self)
-        self._play_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._play_timer.timeout.connect(self._tick)
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame)
         self.loader.failed.connect(self._on_frame_failed)
         self._hintReady.connect(self._on_hint)
         self._build()
+        self.player = Player(self, self.clock)
         self._shortcuts()
         self._show_empty()
 
@@ -139,54 +126,30 @@ class BrowsePane(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.inner)
 
-        self.model = EpisodeTableModel(self)
-        self.proxy = EpisodeFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = EpisodeTableView()
-        self.table.setModel(self.proxy)
+        episodes = EpisodesPanel()
+        self.model, self.proxy, self.table, self.filters = (
+            episodes.model, episodes.proxy, episodes.table, episodes.filters
+        )
         self.table.episodeActivated.connect(self._on_table_episode)
-        self.filters = EpisodeFilterBar(self.proxy)
         self.filters.changed.connect(self._on_filters_changed)
-        episodes = QWidget()
-        episodes_layout = QVBoxLayout(episodes)
-        episodes_layout.setContentsMargins(0, 0, 0, 0)
-        episodes_layout.setSpacing(2)
-        episodes_layout.addWidget(self.filters)
-        episodes_layout.addWidget(self.table, 1)
         self.episodes_dock = _dock("Episodes", "browse.episodes", self.inner, episodes)
         self.inner.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.episodes_dock)
 
-        self.videos = VideoGrid()
-        self.joints = JointsPanel(self.unit)
-        self.joints.unitChosen.connect(self.set_unit)
+        self.viewer = Viewer(self.unit)
+        self.videos, self.joints, self.transport, self.splitter = (
+            self.viewer.videos, self.viewer.joints, self.viewer.transport, self.viewer.splitter
+        )
         self.plots = self.joints.plots
-        self.plots.seekRequested.connect(self._seek_seconds)
         self.unit_buttons, self.native_unit_label = self.joints.unit_buttons, self.joints.native_unit_label
-        self.transport = TransportBar()
+        self.joints.unitChosen.connect(self.set_unit)
+        self.plots.seekRequested.connect(self._seek_seconds)
         self.transport.seekRequested.connect(self.set_position)
         self.transport.stepRequested.connect(self.step)
         self.transport.playToggled.connect(self.toggle_play)
         self.transport.speedChanged.connect(self.set_speed)
         self.transport.trimInRequested.connect(self.trim_in_here)
         self.transport.trimOutRequested.connect(self.trim_out_here)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.setObjectName("browse.viewerSplitter")
-        self.splitter.addWidget(self.videos)
-        self.splitter.addWidget(self.joints)
-        self.splitter.setStretchFactor(0, 5)
-        self.splitter.setStretchFactor(1, 4)
-        self.splitter.setChildrenCollapsible(False)
-        self._splitter_fixed = False  # True once the user moved it or a saved layout set it
-        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_splitter_fixed", True))
-        viewer = QWidget()
-        viewer.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        viewer_layout = QVBoxLayout(viewer)
-        viewer_layout.setContentsMargins(4, 4, 4, 0)
-        viewer_layout.setSpacing(2)
-        viewer_layout.addWidget(self.splitter, 1)
-        viewer_layout.addWidget(self.transport)
-        self.viewer = viewer
-        self.inner.setCentralWidget(viewer)
+        self.inner.setCentralWidget(self.viewer)
 
         self.bar = CurationBar()
         self._connect_curation_bar()
@@ -354,7 +317,7 @@ class BrowsePane(QWidget):
         self.loader.set_sources({c: self.session.stream_opener(episode, c) for c in cameras})
         self.transport.timeline.set_range(episode.length, self.dataset.fps)
         self._update_trim_markers()
-        self._show_position(self.position, request=True)
+        self.player.show(self.position)
         if self.plots.showing_message():  # keep the previous plots until the new values arrive
             self.plots.show_message(f"Loading episode {index}…")
         self.joint_data = {}
@@ -380,25 +343,11 @@ class BrowsePane(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
-        if not self._splitter_fixed and self.videos.tiles:
+        if not self.viewer.splitter_fixed and self.videos.tiles:
             QTimer.singleShot(0, self.fit_splitter)
 
     def fit_splitter(self) -> None:
-        """Give the cameras the height their aspect ratio needs, the joints the rest (>= 45 %)."""
-        if self._splitter_fixed or self.dataset is None or not self.videos.tiles:
-            return
-        total = sum(self.splitter.sizes())
-        if total <= 0:
-            return
-        names = list(self.videos.tiles)
-        columns = 2 if len(names) == 2 else max(1, math.ceil(math.sqrt(len(names))))
-        rows = math.ceil(len(names) / columns)
-        info = self.dataset.camera_info(names[0])
-        aspect = (info.height / info.width) if info and info.width else 0.75
-        tile_width = (self.videos.width() - 4 * (columns - 1)) / columns
-        wanted = int(rows * tile_width * aspect + 4 * (rows - 1))
-        videos = max(140, min(wanted, int(total * 0.55)))
-        self.splitter.setSizes([videos, total - videos])
+        self.viewer.fit_splitter(self.dataset)
 
     def _on_loaded(self, data: dict[str, Any]) -> None:
         if self.episode is None:
@@ -469,27 +418,31 @@ class BrowsePane(QWidget):
         self.session.add_hints(index, hints)
         self.model.update_row(index, hints=[(h.code, h.label, h.text) for h in hints], hints_ready=True)
 
-    # -- playhead -----------------------------------------------------------------------------------
+    # -- playhead (the player shows what the clock says) ----------------------------------------------
     def _last_frame(self) -> int:
         return self.clock.last_frame
 
     def set_position(self, frame: int) -> None:
         """Move the playhead (a seek while playing goes on playing from there)."""
         if self.episode is not None:
-            self._show_position(self.clock.seek(frame), request=True)
-
-    def _show_position(self, frame: int, request: bool, lookahead: int = 0) -> None:
-        self._shown = frame
-        fps = self.fps
-        self.transport.set_position(frame, self.clock.length, fps)
-        self.plots.set_playhead(frame)
-        if request:
-            self.loader.request(frame, lookahead)
-        self.context.set_status("frame", f"frame {frame}/{self._last_frame()} · {frame / fps:.2f} s")
+            self.player.seek(frame)
 
     def step(self, delta: int) -> None:
-        self.pause()
-        self.set_position(self.position + delta)
+        if self.episode is not None:
+            self.player.step(delta)
+
+    def toggle_play(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def play(self) -> None:
+        if self.episode is not None:
+            self.player.play()
+
+    def pause(self) -> None:
+        self.player.pause()
+
+    def set_speed(self, speed: float) -> None:
+        self.player.set_speed(speed)
 
     def _seek_seconds(self, seconds: float) -> None:
         if self.dataset is not None:
@@ -516,53 +469,6 @@ class BrowsePane(QWidget):
             self.firstFrameShown.emit()
             if self._plot_after_first_frame:
                 QTimer.singleShot(0, self._plot_deferred)
-
-    # -- playback -----------------------------------------------------------------------------------
-    def toggle_play(self) -> None:
-        self.pause() if self.playing else self.play()
-
-    def play(self) -> None:
-        if self.episode is None or self.playing:
-            return
-        self.clock.set_marks(*self.session.marks())
-        if not self.clock.play():
-            return
-        if self.clock.position != self._shown:  # at the end: starts again at the in mark
-            self._show_position(self.clock.position, request=True)
-        self._wall.start()
-        self._play_timer.start(self.clock.tick_ms)
-        self.transport.set_playing(True)
-        self.loader.request(self.position, self._lookahead())
-
-    def pause(self) -> None:
-        self._play_timer.stop()
-        if self.clock.pause():
-            self.transport.set_playing(False)
-
-    def set_speed(self, speed: float) -> None:
-        self.clock.set_speed(speed)
-        self.transport.set_speed(self.speed)
-        if self.playing:
-            self._play_timer.start(self.clock.tick_ms)
-
-    def _lookahead(self) -> int:
-        """Frames to decode ahead while playing: ~0.5 s of video; 1.5 s of HDF5 images, which come
-        in lzf chunks of 100 frames that one lock per file decompresses camera after camera."""
-        seconds = 1.5 if self.session.has_images() else 0.5
-        return int(min(60, max(4, self.fps * self.speed * seconds)))
-
-    def _tick(self) -> None:
-        if self.episode is None:
-            self.pause()
-            return
-        elapsed = self._wall.nsecsElapsed() / 1e9
-        self._wall.restart()
-        target = self.clock.advance(elapsed)
-        if target != self._shown:
-            self._show_position(target, request=True, lookahead=self._lookahead())
-        if not self.clock.playing:
-            self._play_timer.stop()
-            self.transport.set_playing(False)
 
     # -- curation -----------------------------------------------------------------------------------
     def _curate(self, fn, *args: Any) -> None:
@@ -629,23 +535,11 @@ class BrowsePane(QWidget):
         self.bar.refresh(self.session, (self.transport.in_button, self.transport.out_button))
 
     # -- export -------------------------------------------------------------------------------------
-    def default_export_path(self, fmt: DatasetFormat) -> Path:
-        return self.exporter.default_path(fmt)
-
     def export_curated_dialog(self) -> ExportDialog | None:
         return self.exporter.dialog()
 
-    def start_export(self, out: Path, fmt: DatasetFormat) -> None:
-        self.exporter.start(out, fmt)
-
-    def cancel_export(self) -> None:
-        self.exporter.cancel()
-
     def export_decisions_dialog(self) -> None:
         self.exporter.decisions_dialog()
-
-    def export_decisions(self, path: Path) -> Path | None:
-        return self.exporter.decisions(path)
 
     def validate_current(self) -> None:
         self.exporter.validate_current()
@@ -655,49 +549,25 @@ class BrowsePane(QWidget):
         return {"dataset": self.dataset.path.name if self.dataset is not None else "no dataset"}
 
     def save_state(self) -> dict[str, Any]:
-        def b64(data: QByteArray) -> str:
-            return base64.b64encode(bytes(data.data())).decode("ascii")
-
-        return {
-            "docks": b64(self.inner.saveState()),
-            "splitter": self.splitter.sizes(),
-            "header": b64(self.table.horizontalHeader().saveState()),
-            "speed": self.speed,
-        }
+        return save_layout(self)
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        try:
-            if state.get("docks"):
-                self.inner.restoreState(QByteArray(base64.b64decode(state["docks"])))
-            if state.get("splitter"):
-                self.splitter.setSizes([int(x) for x in state["splitter"]])
-                self._splitter_fixed = True
-            if state.get("header"):
-                self.table.horizontalHeader().restoreState(QByteArray(base64.b64decode(state["header"])))
-            if state.get("speed"):
-                self.set_speed(float(state["speed"]))
-        except (ValueError, TypeError):
-            pass  # a layout from another version: keep the default
+        restore_layout(self, state)
 
     def reset_layout(self) -> None:
         self.inner.restoreState(self._default_state)
         self.episodes_dock.show()
         self.curation_dock.show()
-        self._splitter_fixed = False
+        self.viewer.splitter_fixed = False
         self.fit_splitter()
 
     def remember_position(self) -> None:
         """Store the episode/frame per dataset so reopening shows the same place."""
-        if self.dataset is None or self.episode is None:
-            return
-        places = get_json(self.context.settings, "browse/places", {}) or {}
-        places[str(Path(self.dataset.path).absolute())] = [self.episode.index, self.position]
-        set_json(self.context.settings, "browse/places", dict(list(places.items())[-50:]))
+        if self.dataset is not None and self.episode is not None:
+            remember_place(self.context.settings, self.dataset.path, self.episode.index, self.position)
 
     def remembered_position(self, path: str) -> tuple[int, int] | None:
-        places = get_json(self.context.settings, "browse/places", {}) or {}
-        value = places.get(str(resolve_dataset_path(path).absolute()))
-        return (int(value[0]), int(value[1])) if value else None
+        return remembered_place(self.context.settings, path)
 
     def shutdown(self) -> None:
         """Window closing: remember the place, cancel and wait for every task, let go of the dataset."""
