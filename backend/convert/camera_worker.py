@@ -433,7 +433,7 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
             hist: np.ndarray | None = None
             sampled = frames = 0
             try:
-                writer = VideoWriter(
+                encoder = VideoWriter(
                     out,
                     int(video["width"]),
                     int(video["height"]),
@@ -447,7 +447,7 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
             except StudioError as error:
                 send(_error_message(error, number, int(job["start"]), str(out)))
                 return 1
-            with writer:
+            with encoder:
                 while True:
                     got, t0, block, buffer = blocks.get()
                     if got != number:
@@ -460,7 +460,7 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
                     where["frame"] = t0
                     for frame in block:
                         try:
-                            writer.write(frame)
+                            encoder.write(frame)
                         except StudioError as error:
                             send(_error_message(error, number, t0, str(out)))
                             return 1
@@ -471,14 +471,14 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
                         frames += 1
                     buffers.give_back(buffer)
                     send({"progress": number, "frames": frames})
-            where["frame"] = None  # the writer closed: the file is complete
+            where["frame"] = None  # the encoder closed: the file is complete
             send(
                 {
                     "done": number,
                     "frames": frames,
                     "hist": hist.tolist() if hist is not None else None,
                     "stats_frames": sampled,
-                    "settings": {"crf": writer.crf, "gop": writer.gop, "preset": writer.preset},
+                    "settings": {"crf": encoder.crf, "gop": encoder.gop, "preset": encoder.preset},
                 }
             )
     finally:

@@ -49,7 +49,7 @@ class V30Layout(Layout):
 
     def __init__(self, writer: LeRobotWriter) -> None:
         super().__init__(writer)
-        self._data_writer: pq.ParquetWriter | None = None
+        self._data_file: pq.ParquetWriter | None = None
         self._data_at = (0, 0)
         self._data_bytes = 0
         self._data_rows = 0
@@ -78,20 +78,20 @@ class V30Layout(Layout):
             row.update(self._append_video(episode, camera))
 
     def before_meta(self) -> None:
-        if self._data_writer is None:  # an empty dataset still gets its (empty) data file
+        if self._data_file is None:  # an empty dataset still gets its (empty) data file
             self._append_data(self.writer.schema.empty_table())
-        if self._data_writer is not None:
-            self._data_writer.close()
-            self._data_writer = None
+        if self._data_file is not None:
+            self._data_file.close()
+            self._data_file = None
         for file in self._video_files.values():
             file.close()
         self._video_files.clear()
 
     def abort_files(self) -> None:
-        if self._data_writer is not None:
+        if self._data_file is not None:
             with contextlib.suppress(Exception):
-                self._data_writer.close()
-            self._data_writer = None
+                self._data_file.close()
+            self._data_file = None
         for file in self._video_files.values():
             file.abort()
         self._video_files.clear()
@@ -149,19 +149,19 @@ class V30Layout(Layout):
     def _append_data(self, table: pa.Table) -> dict[str, Any]:
         w = self.writer
         limit = w.data_mb * 1024 * 1024
-        if self._data_writer is not None and self._data_bytes + table.nbytes > limit and self._data_rows:
-            self._data_writer.close()
-            self._data_writer = None
+        if self._data_file is not None and self._data_bytes + table.nbytes > limit and self._data_rows:
+            self._data_file.close()
+            self._data_file = None
             self._data_at = next_chunk_file(*self._data_at, w.chunks_size)
             self._data_bytes = 0
             self._data_rows = 0
-        if self._data_writer is None:
+        if self._data_file is None:
             chunk, file = self._data_at
             path = w.tmp / V30_DATA_PATH.format(chunk_index=chunk, file_index=file)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._data_writer = pq.ParquetWriter(path, w.schema)
+            self._data_file = pq.ParquetWriter(path, w.schema)
         if table.num_rows:
-            self._data_writer.write_table(table, row_group_size=max(1, table.num_rows))
+            self._data_file.write_table(table, row_group_size=max(1, table.num_rows))
         self._data_bytes += table.nbytes
         self._data_rows += table.num_rows
         return {
