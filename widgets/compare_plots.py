@@ -7,6 +7,8 @@ shading. A playhead ``InfiniteLine`` per plot; a click in a plot asks to seek th
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
@@ -52,7 +54,8 @@ class CompareJointPlots(pg.GraphicsLayoutWidget):
         plot.hideAxis("bottom")
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
-        message = pg.TextItem(text, color=palette.color("muted"), anchor=(0.5, 0.5))
+        wrapped = "\n".join(textwrap.fill(line, 60) for line in text.splitlines())  # narrow panes
+        message = pg.TextItem(wrapped, color=palette.color("muted"), anchor=(0.5, 0.5))
         plot.addItem(message)
         message.setPos(0.5, 0.5)
         plot.setXRange(0, 1, padding=0)

@@ -71,6 +71,8 @@ class ComparePane(QWidget):
         self._play_timer.setInterval(33)
         self._play_timer.timeout.connect(self._tick)
         self._play_clock = time.monotonic()
+        self._last_opened: str | None = None  # the dataset the window opened last
+        self._demo_wanted = False
         self._build()
         add_transport_shortcuts(self, self.toggle_play, self.step, self.seek_frame, self._last_frame)
         context.datasetOpened.connect(self._on_context_dataset)
@@ -226,6 +228,9 @@ class ComparePane(QWidget):
         path = getattr(dataset, "path", None)
         if path is not None:
             self._remember(str(path))
+            self._last_opened = str(path)
+            if self._demo_wanted:
+                self.start_demo()
 
     def _open_failed(self, path: str, message: str, details: str) -> None:
         self.status_label.setText("")
@@ -457,6 +462,13 @@ class ComparePane(QWidget):
     def show_pair(self, sources: list[str]) -> None:
         """Show the pair ``sources`` ("PATH[:EPISODE]", A first) on the Pair tab (the demo workspace)."""
         self.open_sources(sources)
+
+    def start_demo(self) -> None:
+        """The demo workspace: its first two demonstrations, once the window has opened its dataset."""
+        path = self._last_opened
+        self._demo_wanted = path is None
+        if path is not None:
+            self.show_pair([f"{path}:0", f"{path}:1"])
 
     def open_pair(
         self, source: str, source_episode: int | None, generated: str, generated_episode: int
