@@ -33,6 +33,8 @@ OWN_DEMO_ATTRS = ("num_samples", "seed", "success", "task")
 # /data attributes the writer owns
 OWN_DATA_ATTRS = ("total", "env_args", "fps", "rollout_studio_provenance")
 PROVENANCE_ATTR = "rollout_studio_provenance"
+FPS_ATTR = "fps"  # /data: frames per second (the recorder's loop rate: one row per tick)
+TASK_ATTR = "task"  # demo: the task text
 ACTION_KEYS = ("actions", "processed_actions", "obs/actions")
 BI_ARMS = ("left_", "right_")
 # joint vectors holding absolute joint positions (radians): these are rescalable
@@ -41,6 +43,21 @@ _POSITION_NAMES = ("joint_pos", "joint_pos_target", "joint_position")
 _PER_JOINT_NAMES = ("joint_vel", "joint_pos_rel", "joint_vel_rel", "joint_velocity")
 _POSE_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz"]
 _TWIST_NAMES = ["vx", "vy", "vz", "wx", "wy", "wz"]
+
+
+def env_args_json(env_name: str = "") -> str:
+    """/data env_args as LeIsaac writes it: JSON ``{"env_name": ..., "type": 2}``."""
+    return json.dumps({"env_name": str(env_name or ""), "type": 2})
+
+
+def set_end_attrs(demo: h5py.Group, length: int, seed: int | None, success: bool | None) -> None:
+    """What an ended demo carries: ``num_samples``, ``seed`` (when given) and ``success`` (only when
+    known: a demo stopped without a verdict has none, as LeIsaac leaves a Ctrl+C'd demo)."""
+    demo.attrs["num_samples"] = length
+    if seed is not None:
+        demo.attrs["seed"] = int(seed)
+    if success is not None:
+        demo.attrs["success"] = bool(success)
 
 
 def demo_number(name: str) -> int | None:

@@ -35,9 +35,13 @@ from backend.errors import Cancelled, StudioError
 from backend.formats.base import Capability, DatasetWriter, EpisodeWriter, WriterSpec
 from backend.formats.leisaac_hdf5._common import (
     CHUNK_FRAMES,
+    FPS_ATTR,
     OWN_DATA_ATTRS,
     OWN_DEMO_ATTRS,
     PROVENANCE_ATTR,
+    TASK_ATTR,
+    env_args_json,
+    set_end_attrs,
     short_error,
 )
 from backend.model import FeatureKind
@@ -62,7 +66,7 @@ def env_args_text(spec: WriterSpec) -> str:
         return given
     if isinstance(given, Mapping):
         return json.dumps(dict(given))
-    return json.dumps({"env_name": str(spec.options.get("env_name", "") or ""), "type": 2})
+    return env_args_json(str(spec.options.get("env_name", "") or ""))
 
 
 def write_tree(group: h5py.Group, tree: Mapping[str, Any]) -> None:
@@ -288,7 +292,7 @@ class LeIsaacEpisodeWriter(EpisodeWriter):
             if name not in OWN_DEMO_ATTRS:
                 _set_attr(group, name, value)
         if task:
-            group.attrs["task"] = str(task)
+            group.attrs[TASK_ATTR] = str(task)
         self._open = True
 
     def _check_open(self) -> None:
@@ -362,11 +366,7 @@ class LeIsaacEpisodeWriter(EpisodeWriter):
             raise StudioError(f"episode {self.name}: features got different numbers of frames {lengths}")
         length = self.length
         with self._writer.writing():
-            self._group.attrs["num_samples"] = length
-            if self._seed is not None:
-                self._group.attrs["seed"] = int(self._seed)
-            if success is not None:
-                self._group.attrs["success"] = bool(success)
+            set_end_attrs(self._group, length, self._seed, success)
         self._open = False
         self._writer._episode_ended(self, length, success)
         return self.index
@@ -520,7 +520,7 @@ class LeIsaacHDF5Writer(DatasetWriter):
                 raise StudioError("writer was aborted", self.out)
             with self.writing():
                 self._data.attrs["total"] = self._total
-                self._data.attrs["fps"] = float(self.spec.fps)
+                self._data.attrs[FPS_ATTR] = float(self.spec.fps)
                 for name, value in (self.spec.options.get("data_attrs") or {}).items():
                     if name not in OWN_DATA_ATTRS:
                         _set_attr(self._data, name, value)
