@@ -51,15 +51,17 @@ def _item(text: Any, align_right: bool = False) -> QTableWidgetItem:
 
 
 class PreviewView(QWidget):
-    EPISODE_COLUMNS = [
-        "episode",
-        "frames",
-        "kept",
-        "→ output",
-        "offset",
-        "frames out",
-        "reason / note",
-        "source",
+    # short headers (the full meaning in each header's tooltip): the reason keeps a readable width
+    EPISODE_COLUMNS = ["episode", "frames", "kept", "→ #", "offset", "written", "reason / note", "source"]
+    COLUMN_TIPS = [
+        "the episode or demo in the input",
+        "frames in the input",
+        "kept (✓) or skipped (✗)",
+        "its episode number in the output",
+        "the input frame the output episode starts at",
+        "frames written to the output",
+        "why it is skipped, or how it was matched (full text in the cell's tooltip)",
+        "the input file",
     ]
     REASON_COLUMN = 6
 
@@ -76,6 +78,8 @@ class PreviewView(QWidget):
         self.filter.currentIndexChanged.connect(lambda _i: self._fill_episodes())
         self.episodes = QTableWidget(0, len(self.EPISODE_COLUMNS))
         self.episodes.setHorizontalHeaderLabels(self.EPISODE_COLUMNS)
+        for column, tip in enumerate(self.COLUMN_TIPS):
+            self.episodes.horizontalHeaderItem(column).setToolTip(tip)
         self.episodes.verticalHeader().setVisible(False)
         # the reason takes the spare width (elided, full text in its tooltip): never scrolled away
         self.episodes.horizontalHeader().setSectionResizeMode(

@@ -116,18 +116,22 @@ class FormWizard(StepWizard):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.options_widget)
-        scroll.setMinimumWidth(380)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         options = QSplitter(Qt.Orientation.Horizontal)
         options.addWidget(scroll)
         options.addWidget(preview)
         options.setStretchFactor(1, 2)
-        options.setSizes([460, 740])
+        options.setChildrenCollapsible(False)
         self.done_view.again_button.setText("Start again")
         self.out = self.make_out()
         self.bind_out(self.out)
         self.build()
         self.options_form.addRow("Output", self.out)
         self.watch(self.out)
+        # no horizontal scroll bar, so the form is never narrower than its fields and labels
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(380, self.options_widget.minimumSizeHint().width() + bar + 4))
+        options.setSizes([scroll.minimumWidth(), 10_000])  # the preview takes the rest
         self.assemble(self.inputs_page, options)
 
     # -- hooks -------------------------------------------------------------------------------------

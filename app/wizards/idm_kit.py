@@ -60,7 +60,9 @@ class IdmKitWizard(DatasetInput, FormWizard):
         self.slices_table.setHorizontalHeaderLabels(self.SLICE_COLUMNS)
         self.slices_table.verticalHeader().setVisible(False)
         self.slices_table.setMinimumHeight(220)
-        self.slices_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.slices_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # joint names stay readable
         self.slices_table.verticalHeader().setDefaultSectionSize(22)
         add_row = QPushButton("Add slice")
         add_row.clicked.connect(self._add_slice)

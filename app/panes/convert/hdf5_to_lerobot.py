@@ -42,7 +42,7 @@ class Hdf5ToLerobotFamily(Family):
         self.task = QLineEdit()
         self.task.setPlaceholderText("e.g. Pick up the orange and place it on the plate.")
         self.tasks = QTableWidget(0, 2)
-        self.tasks.setHorizontalHeaderLabels(["file", "task (empty: as above)"])
+        self.tasks.setHorizontalHeaderLabels(["file", "task"])  # short: the column can be narrow
         self.tasks.horizontalHeaderItem(1).setToolTip("Leave empty to use the Task above for this file")
         self.tasks.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.tasks.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

@@ -73,7 +73,7 @@ class LerobotToHdf5Family(Family):
         self.replay_rate_note = QLabel("")
         self.replay_rate_note.setWordWrap(True)
         self.mapping = QTableWidget(0, 3)
-        self.mapping.setHorizontalHeaderLabels(["LeRobot episode", "template demo", "matched by"])
+        self.mapping.setHorizontalHeaderLabels(["episode", "template demo", "matched by"])
         header = self.mapping.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
@@ -32,6 +32,9 @@ from app.wizards.cosmos_idm import WIZARD_FAMILIES
 from backend.convert import CONVERSIONS
 from backend.sessions.convert import conversion, conversion_for
 from backend.sessions.wizard import OPTIONS
+
+CHOOSER_MIN_WIDTH = 190
+WIDE_PANE = 1500  # from this pane width on, every conversion's title fits on one line
 
 FAMILIES = {
     "hdf5_to_lerobot": Hdf5ToLerobotFamily,
@@ -59,8 +62,9 @@ class ConvertPane(QWidget):
             item = QListWidgetItem(title)
             item.setData(Qt.ItemDataRole.UserRole, key)
             self.chooser.addItem(item)
-        # every title readable, no horizontal scroll bar
-        self.chooser.setMinimumWidth(self.chooser.sizeHintForColumn(0) + 2 * self.chooser.frameWidth() + 12)
+        # every title readable, no horizontal scroll bar: long titles wrap on a small window
+        self.chooser.setWordWrap(True)
+        self.chooser.setMinimumWidth(CHOOSER_MIN_WIDTH)
         self.chooser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stack = QStackedWidget()
         self.empty = QLabel(
@@ -79,11 +83,24 @@ class ConvertPane(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
+        self._user_sized = False
+        splitter.splitterMoved.connect(lambda *_a: setattr(self, "_user_sized", True))
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.chooser.currentItemChanged.connect(
             lambda item, _prev: self.select(item.data(Qt.ItemDataRole.UserRole)) if item else None
         )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        """The wizard gets the spare width; the list is as wide as its longest title when the window
+        has room, narrower (titles wrapped) on a small one, until the user moves the divider."""
+        super().resizeEvent(event)
+        if self._user_sized:
+            return
+        widest = self.chooser.sizeHintForColumn(0) + 2 * self.chooser.frameWidth() + 12
+        width = widest if self.width() >= WIDE_PANE else CHOOSER_MIN_WIDTH
+        self.splitter.setSizes([width, max(1, self.splitter.width() - width)])
 
     def select(self, key: str) -> Any:
         wizard = self.wizards.get(key)

@@ -30,13 +30,16 @@ class ConversionWizard(StepWizard):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(family.options_page)
+        # no horizontal scroll bar, so the form is never narrower than its fields and labels
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(380, family.options_page.minimumSizeHint().width() + bar + 4))
         options = QSplitter(Qt.Orientation.Horizontal)
         options.setChildrenCollapsible(False)
         options.addWidget(scroll)
         options.addWidget(self.preview)
         options.setStretchFactor(0, 2)
         options.setStretchFactor(1, 3)
-        options.setSizes([500, 650])
+        options.setSizes([scroll.minimumWidth(), 10_000])  # the preview takes the rest
         self.assemble(family.inputs_page, options)
         family.changed.connect(self._changed)
 
