@@ -94,7 +94,7 @@ class PairTab(QWidget):
         self.metrics.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.metrics.setMinimumHeight(150)
-        right_layout.addWidget(self.metrics, 3)  # six joints and the mean readable without scrolling
+        right_layout.addWidget(self.metrics, 4)  # six joints and the mean readable without scrolling
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -104,7 +104,7 @@ class PairTab(QWidget):
         self.horizontal.addWidget(right)
         self.horizontal.setStretchFactor(0, 3)
         self.horizontal.setStretchFactor(1, 2)
-        self.horizontal.setSizes([600, 400])  # 60/40: the metrics table's columns fit beside the plots
+        self.horizontal.setSizes([550, 450])  # the metrics table's eight columns fit beside the plots
         self.vertical.addWidget(self.horizontal)
         self.vertical.setStretchFactor(0, 2)
         self.vertical.setStretchFactor(1, 3)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
@@ -26,6 +27,32 @@ from backend.sessions.compare import Side
 
 SIDE_COLORS = ["#e8a33d", "#4e9bff", "#2ec27e", "#b48ead"]
 NO_DATASET = "Pick a dataset…"
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in "…" when the row is too narrow (the whole text is its tooltip)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = text
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        self._full = text
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(self.width(), 40))
+        super().setText(shown)
 
 
 class SourceSlot(QFrame):
@@ -73,9 +100,8 @@ class SourceSlot(QFrame):
             "How late this source is compared with A (seconds). Edit it with alignment 'none'; "
             "the other alignments estimate it."
         )
-        self.pair_label = QLabel("")
+        self.pair_label = ElidedLabel("")
         self.pair_label.setObjectName("mutedLabel")
-        self.pair_label.setMinimumWidth(40)
         if index:
             row.addWidget(QLabel("offset"))
             row.addWidget(self.offset_spin)
