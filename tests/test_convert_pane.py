@@ -205,3 +205,34 @@ def test_cosmos_and_idm_wizards_are_listed_and_open(qtbot, tmp_path) -> None:
     wizard = pane.select("idm_kit")
     assert pane.stack.currentWidget() is wizard
     assert pane.save_state() == {"family": "idm_kit"}
+
+
+def test_show_input_opens_the_wizard_with_the_dataset(qtbot, context: AppContext, recording: Path) -> None:
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    assert pane.show_input(str(recording.parent / "missing.txt")) is None
+    wizard = pane.show_input(str(recording))
+    assert pane.stack.currentWidget() is wizard and wizard.step() == 1
+    assert wizard.family.sources.paths() == [str(recording)]
+    assert wizard.family.out.path() == str(context.workspace / "datasets" / "teleop_lerobot")
+    plan = _wait_preview(qtbot, wizard)
+    assert plan.get("failed") is None and any("no task text" in e for e in plan["errors"]), plan
+
+
+def test_closing_the_pane_during_a_run_ends_its_tasks(
+    qtbot, context: AppContext, recording: Path, tmp_path: Path
+) -> None:
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    wizard = pane.show_input(str(recording))
+    wizard.family.task.setText("Pick the orange")
+    wizard.family.out.setPath(tmp_path / "closed")
+    qtbot.waitUntil(lambda: wizard.preview_ready() and wizard.frame.next_button.isEnabled(), timeout=WAIT_MS)
+    wizard.frame.next_button.click()
+    assert wizard.session.running and wizard.tasks.busy("run")
+    pane.close()  # cancels and waits: nothing runs after, the output is whole or absent
+    assert not wizard.tasks.busy()
+    leftovers = [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+    assert leftovers == []
+    if (tmp_path / "closed").exists():
+        assert [p for p in validate_path(tmp_path / "closed") if p.severity == "error"] == []
