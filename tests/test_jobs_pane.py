@@ -216,3 +216,47 @@ def test_log_view_collapses_progress_and_searches(qtbot):
     view.search.setText("line 49")
     assert view.find_next() and "found" in view.matches.text()
     assert view.follow.isChecked() is False  # searching stops following
+
+
+def test_under_the_qasync_loop_watching_and_log_streaming_are_its_tasks(qtbot, qapp, context, jobs_env):
+    """As in the application: the store is watched and the log followed by coroutines on the running
+    qasync loop; closing the pane cancels them."""
+    import asyncio
+
+    import qasync
+
+    with JobStore(context.jobs_db) as store:
+        job_id = service.submit(
+            store, "command", {"args": jobs_env.cmd("tqdm", "5", "0.05")}, submit_cwd=str(context.workspace)
+        )
+    loop = qasync.QEventLoop(qapp)
+
+    async def until(condition, seconds: float = 20.0) -> None:
+        deadline = loop.time() + seconds
+        while not condition():
+            assert loop.time() < deadline, "timed out"
+            await asyncio.sleep(0.02)
+
+    async def main() -> JobsPane:
+        pane = make_pane(qtbot, context)
+        await asyncio.sleep(0)
+        assert all(handle.on_qasync for handle in pane._watchers)
+        await until(lambda: pane.model.job(job_id) is not None)
+        pane.start_demo()  # the demo shows the newest job
+        assert pane.selected_ids() == [job_id] and pane._log_stream is not None
+        await asyncio.sleep(0)
+        assert pane._log_stream.on_qasync
+        await until(lambda: pane.model.job(job_id).state == "succeeded" and "5/5" in pane.log.plain_text())
+        pane.close()
+        await asyncio.sleep(0.01)
+        return pane
+
+    quit_on_close = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)  # closing the pane (the only window) must not end the loop
+    try:
+        pane = loop.run_until_complete(main())
+    finally:
+        loop.close()
+        qapp.setQuitOnLastWindowClosed(quit_on_close)
+    assert all(handle.done for handle in pane._watchers) and pane._log_stream is None
+    assert all(handle.task.done() for handle in pane._watchers)

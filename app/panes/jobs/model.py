@@ -7,16 +7,29 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRect, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QTableView,
+    QWidget,
+)
 
 from backend.jobs.store import Job
 from backend.sessions.jobs import (
     COL_ELAPSED,
     COL_ETA,
+    COL_GPU,
     COL_ID,
+    COL_NAME,
     COL_PROGRESS,
+    COL_RUNNER,
     COL_STARTED,
     COL_STATE,
+    COL_TEMPLATE,
     COLUMNS,
     STATE_COLOURS,
     JobFilter,
@@ -24,6 +37,18 @@ from backend.sessions.jobs import (
     cell_text,
 )
 
+COLUMN_WIDTHS = {
+    COL_ID: 56,
+    COL_NAME: 200,
+    COL_TEMPLATE: 150,
+    COL_RUNNER: 72,
+    COL_STATE: 130,
+    COL_PROGRESS: 240,
+    COL_ETA: 70,
+    COL_GPU: 50,
+    COL_STARTED: 80,
+    COL_ELAPSED: 80,
+}
 STATE_QCOLOURS = {state: QColor(colour) for state, colour in STATE_COLOURS.items()}
 
 
@@ -152,3 +177,27 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.textVisible = True
         bar.state = option.state
         QApplication.style().drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+def make_table(proxy: JobsFilter, parent: QWidget) -> QTableView:
+    """The queue table: rows selected whole, sorted by the session's rows (the header only shows the
+    order), a progress bar in the Progress column, the Name column taking the spare width."""
+    table = QTableView(parent)
+    table.setModel(proxy)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    header = table.horizontalHeader()
+    header.setSortIndicatorShown(True)
+    header.setSectionsClickable(True)
+    header.setSortIndicator(COL_ID, Qt.SortOrder.DescendingOrder)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.setAlternatingRowColors(True)
+    table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(table))
+    table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(False)
+    for column, width in COLUMN_WIDTHS.items():
+        header.resizeSection(column, width)
+    header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+    return table

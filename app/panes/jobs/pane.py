@@ -17,9 +17,7 @@ from typing import Any
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
@@ -27,7 +25,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -37,7 +34,7 @@ from PySide6.QtWidgets import (
 from app import async_loop
 from app.context import AppContext
 from app.panes.jobs.job_tabs import JobTabs
-from app.panes.jobs.model import JobsFilter, JobsModel, ProgressDelegate
+from app.panes.jobs.model import JobsFilter, JobsModel, make_table
 from app.panes.jobs.profiles_dialog import ProfilesDialog
 from app.panes.jobs.submit_dialog import SubmitDialog
 from app.tasks import BACKGROUND, TaskGroup
@@ -45,34 +42,12 @@ from backend.jobs.store import ACTIVE_STATES, FINAL_STATES, QUEUED, JobStore
 from backend.jobs.templates import load_templates
 from backend.sessions import jobs_forms
 from backend.sessions.jobs import (
-    COL_ELAPSED,
-    COL_ETA,
-    COL_GPU,
-    COL_ID,
-    COL_NAME,
-    COL_PROGRESS,
-    COL_RUNNER,
-    COL_STARTED,
-    COL_STATE,
-    COL_TEMPLATE,
     OPENABLE_IN_BROWSE,
     JobsSession,
     Piece,
 )
 from widgets.log_view import LogView
 
-COLUMN_WIDTHS = {
-    COL_ID: 56,
-    COL_NAME: 200,
-    COL_TEMPLATE: 150,
-    COL_RUNNER: 72,
-    COL_STATE: 130,
-    COL_PROGRESS: 240,
-    COL_ETA: 70,
-    COL_GPU: 50,
-    COL_STARTED: 80,
-    COL_ELAPSED: 80,
-}
 EMPTY_TEXT = (
     "No jobs yet.\n\nUse New job to queue a Cosmos post-training, an IDM run, a LeIsaac session or any "
     "command,\nor from a terminal: rollout-studio jobs submit TEMPLATE ...\n\n"
@@ -202,28 +177,10 @@ class JobsPane(QWidget):
         self.model = JobsModel(self.session.rows, self)
         self.proxy = JobsFilter(self.session.filter, self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView(self)
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        header = self.table.horizontalHeader()
-        # sorting is done by the session's rows (see JobRows.sort), not by the filter proxy
-        header.setSortIndicatorShown(True)
-        header.setSectionsClickable(True)
-        header.setSortIndicator(COL_ID, Qt.SortOrder.DescendingOrder)
-        header.sortIndicatorChanged.connect(self.model.sort)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.setAlternatingRowColors(True)
-        self.table.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self.table))
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table = make_table(self.proxy, self)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self.model.sort)
         self.table.customContextMenuRequested.connect(self._context_menu)
         self.table.doubleClicked.connect(lambda _i: self.tabs.setCurrentWidget(self.details))
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
-        for column, width in COLUMN_WIDTHS.items():
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         delete_shortcut = QAction(self.table, shortcut=QKeySequence.StandardKey.Delete)
         delete_shortcut.triggered.connect(lambda: self.act("cancel"))
@@ -458,6 +415,11 @@ class JobsPane(QWidget):
             self.table.horizontalHeader().restoreState(QByteArray(bytes.fromhex(state["header"])))
         if "tab" in state:
             self.tabs.setCurrentIndex(int(state["tab"]))
+
+    def start_demo(self) -> None:
+        """The demo workspace shows the newest job (its log, curve and details) when there is one."""
+        if self.model.jobs and not self.selected_ids():
+            self.select_job(self.model.jobs[0].id)
 
     def shutdown(self) -> None:
         """Stop watching and streaming, cancel the pane's tasks and wait for them (jobs go on)."""
