@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from app.error_dialog import show_error
+from app.tasks import BACKGROUND, TaskGroup
 from backend.compare.batch import COLUMNS as BATCH_COLUMNS
 from backend.compare.batch import BatchResult
+from backend.sessions.compare import CompareSession
 from widgets.compare_batch import RowTable
 
 HINT = (
@@ -67,6 +71,40 @@ class BatchTab(QWidget):
     def choose(self, source: str, generated: str) -> None:
         for combo, path in ((self.source, source), (self.generated, generated)):
             combo.setCurrentIndex(max(0, combo.findData(str(Path(path)))))
+
+    def start(
+        self,
+        tasks: TaskGroup,
+        session: CompareSession,
+        source: str,
+        generated: str,
+        on_done: Callable[[BatchResult], None],
+    ) -> None:
+        """Compare every episode of ``generated`` with ``source`` on the background lane."""
+        session.batch_source, session.batch_generated = source, generated
+        self.set_running(source, generated)
+        tasks.run(
+            session.compare_all,
+            source,
+            generated,
+            session.feature,
+            session.align,
+            session.band_s,
+            key="batch",
+            lane=BACKGROUND,
+            on_done=on_done,
+            on_error=lambda message, details: show_error(
+                self, "The batch comparison failed", message, details
+            ),
+            on_progress=lambda done, total, _text: self.set_progress(done, total),
+            on_cancelled=lambda: self.label.setText("Cancelled."),
+            on_finished=self.set_idle,
+        )
+
+    def stop(self, tasks: TaskGroup) -> None:
+        task = tasks.get("batch")
+        if task is not None:
+            task.cancel()  # not dropped: its "Cancelled." still shows
 
     def set_running(self, source: str, generated: str) -> None:
         self.button.setEnabled(False)

@@ -10,19 +10,12 @@ tasks on the interactive lane (latest request wins), the batch on the background
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,28 +23,22 @@ from PySide6.QtWidgets import (
 
 from app.error_dialog import show_error
 from app.panes.compare.batch_tab import BatchTab
+from app.panes.compare.export import export_dialog, export_report
 from app.panes.compare.opening import Openings
+from app.panes.compare.options import OptionsBar
 from app.panes.compare.pair_tab import PairTab
+from app.panes.compare.playhead import PlayheadControls
 from app.panes.compare.slot import SourceSlot
-from app.tasks import BACKGROUND, INTERACTIVE, TaskGroup
-from backend.compare.align import ALIGN_MODES
+from app.tasks import INTERACTIVE, TaskGroup
 from backend.compare.batch import BatchResult, BatchRow
-from backend.compare.report import write_report
 from backend.compare.sources import parse_source
 from backend.compare.view import LETTERS, CompareView, build_view
 from backend.registry import Lease
 from backend.sessions.compare import CompareSession
 from widgets.shortcuts import add_transport_shortcuts
 
-ALIGN_TIPS = {
-    "none": "none: both start together (a recorded frame offset still applies; edit offsets by hand)",
-    "offset": "offset: estimate a constant delay",
-    "scale": "scale: estimate a delay and a speed difference (e.g. frames at the wrong fps)",
-    "dtw": "dtw: a time warp (dynamic time warping within a band)",
-}
 
-
-class ComparePane(QWidget):
+class ComparePane(PlayheadControls, QWidget):
     comparisonReady = Signal()  # a comparison landed and the views show it
     batchReady = Signal()
     frameShown = Signal(int, int)  # side, frame index handed to its tile
@@ -67,10 +54,7 @@ class ComparePane(QWidget):
         self._recompute.setSingleShot(True)
         self._recompute.setInterval(150)
         self._recompute.timeout.connect(self.compute)
-        self._play_timer = QTimer(self)
-        self._play_timer.setInterval(33)
-        self._play_timer.timeout.connect(self._tick)
-        self._play_clock = time.monotonic()
+        self._init_playhead()
         self._last_opened: str | None = None  # the dataset the window opened last
         self._demo_wanted = False
         self._build()
@@ -111,7 +95,7 @@ class ComparePane(QWidget):
         self.slot_box = QVBoxLayout()
         self.slot_box.setSpacing(1)
         layout.addLayout(self.slot_box)
-        layout.addLayout(self._options())
+        layout.addWidget(self._options())
         for i in range(2):
             self._add_slot_widget(i)
         self.tabs = QTabWidget()
@@ -137,55 +121,18 @@ class ComparePane(QWidget):
         self.vertical, self.horizontal = self.pair.vertical, self.pair.horizontal
         self.batch_table, self.batch_label = self.batch_tab.table, self.batch_tab.label
 
-    def _options(self) -> QHBoxLayout:
-        options = QHBoxLayout()
-        self.add_button = QPushButton("Add source")
-        self.add_button.setToolTip("Compare up to four sources (C and D are compared with A too)")
-        self.add_button.clicked.connect(self.add_source)
-        options.addWidget(self.add_button)
-        self.open_button = QPushButton("Open…")
-        self.open_button.setToolTip("Open a LeIsaac .hdf5 file")
-        self.open_button.clicked.connect(self.open_file_dialog)
-        options.addWidget(self.open_button)
-        self.open_folder_button = QPushButton("Open folder…")
-        self.open_folder_button.setToolTip("Open a LeRobot, IDM or Cosmos output folder")
-        self.open_folder_button.clicked.connect(self.open_folder_dialog)
-        options.addWidget(self.open_folder_button)
-        options.addSpacing(12)
-        options.addWidget(QLabel("compare"))
-        self.feature_combo = QComboBox()
-        self.feature_combo.addItem("actions", "action")
-        self.feature_combo.addItem("states", "state")
-        options.addWidget(self.feature_combo)
-        options.addWidget(QLabel("align"))
-        self.align_combo = QComboBox()
-        for mode in ALIGN_MODES:
-            self.align_combo.addItem(mode, mode)
-            self.align_combo.setItemData(
-                self.align_combo.count() - 1, ALIGN_TIPS[mode], Qt.ItemDataRole.ToolTipRole
-            )
-        options.addWidget(self.align_combo)
-        options.addWidget(QLabel("DTW band"))
-        self.band_spin = QDoubleSpinBox()
-        self.band_spin.setRange(0.1, 30.0)
-        self.band_spin.setValue(1.0)
-        self.band_spin.setSuffix(" s")
-        self.band_spin.setToolTip("How far DTW may warp time, in seconds")
-        options.addWidget(self.band_spin)
-        options.addStretch(1)
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("mutedLabel")
-        options.addWidget(self.status_label)
-        self.export_button = QPushButton("Export report…")
-        self.export_button.setToolTip(
-            "A folder with report.html, a picture of the view, metrics.csv and summary.json"
-        )
-        self.export_button.clicked.connect(self.export_dialog)
-        options.addWidget(self.export_button)
-        self.feature_combo.currentIndexChanged.connect(lambda _i: self._on_choice())
-        self.align_combo.currentIndexChanged.connect(lambda _i: self._on_align_changed())
-        self.band_spin.valueChanged.connect(lambda _v: self._on_choice())
-        return options
+    def _options(self) -> OptionsBar:
+        bar = OptionsBar()
+        for name in OptionsBar.PARTS:
+            setattr(self, name, getattr(bar, name))
+        bar.add_button.clicked.connect(self.add_source)
+        bar.open_button.clicked.connect(self.open_file_dialog)
+        bar.open_folder_button.clicked.connect(self.open_folder_dialog)
+        bar.export_button.clicked.connect(lambda: export_dialog(self))
+        bar.feature_combo.currentIndexChanged.connect(lambda _i: self._on_choice())
+        bar.align_combo.currentIndexChanged.connect(lambda _i: self._on_align_changed())
+        bar.band_spin.valueChanged.connect(lambda _v: self._on_choice())
+        return bar
 
     def _add_slot_widget(self, index: int) -> SourceSlot:
         slot = SourceSlot(index, self)
@@ -379,59 +326,6 @@ class ComparePane(QWidget):
     def summary_text(self) -> str:
         return self.session.summary_text()
 
-    # -- playhead ---------------------------------------------------------------------------------
-    def _last_frame(self) -> int:
-        return self.session.clock.last_frame if self.view else 0
-
-    def _show_time(self) -> None:
-        view = self.view
-        if view is None:
-            return
-        self.pair.show_time()
-        frame, t = self.session.frame, self.session.time
-        self.context.set_status("frame", f"compare {frame}/{view.num_frames - 1} · {max(t, 0.0):.2f} s")
-
-    def seek_frame(self, frame: int) -> None:
-        if self.view is not None:
-            self.session.seek_frame(frame)
-            self._show_time()
-
-    def step(self, frames: int) -> None:
-        if self.view is not None:
-            self.pause()
-            self.session.step(frames)
-            self._show_time()
-
-    def set_time(self, t: float) -> None:
-        """Show A time ``t`` everywhere: tiles, plots, arm, transport."""
-        self.session.set_time(t)
-        self._show_time()
-
-    def toggle_play(self) -> None:
-        if self.playing:
-            self.pause()
-        elif self.view is not None and self.session.toggle_play():
-            self._play_clock = time.monotonic()
-            self._play_timer.start()
-            self.transport.set_playing(True)
-            self._show_time()
-
-    def pause(self) -> None:
-        self.session.clock.pause()
-        self._play_timer.stop()
-        self.transport.set_playing(False)
-
-    def _tick(self) -> None:
-        if self.view is None:
-            self.pause()
-            return
-        now = time.monotonic()
-        elapsed, self._play_clock = now - self._play_clock, now
-        playing = self.session.advance(elapsed)
-        self._show_time()
-        if not playing:
-            self.pause()
-
     # -- requests from other panes ----------------------------------------------------------------
     def open_sources(self, specs: list, cameras: list | None = None) -> None:
         """Compare ``["PATH[:EPISODE]", ...]`` (2-4): A first. Missing episodes come from the pairing."""
@@ -489,25 +383,7 @@ class ComparePane(QWidget):
         for path in (source, generated):
             self._remember(path)
         self.batch_tab.choose(source, generated)
-        self.session.batch_source, self.session.batch_generated = source, generated
-        self.batch_tab.set_running(source, generated)
-        self.tasks.run(
-            self.session.compare_all,
-            source,
-            generated,
-            self.session.feature,
-            self.session.align,
-            self.session.band_s,
-            key="batch",
-            lane=BACKGROUND,
-            on_done=self._batch_done,
-            on_error=lambda message, details: show_error(
-                self, "The batch comparison failed", message, details
-            ),
-            on_progress=lambda done, total, _text: self.batch_tab.set_progress(done, total),
-            on_cancelled=lambda: self.batch_label.setText("Cancelled."),
-            on_finished=self.batch_tab.set_idle,
-        )
+        self.batch_tab.start(self.tasks, self.session, source, generated, self._batch_done)
 
     def _batch_done(self, result: BatchResult) -> None:
         self.session.batch = result
@@ -515,9 +391,7 @@ class ComparePane(QWidget):
         self.batchReady.emit()
 
     def cancel_batch(self) -> None:
-        task = self.tasks.get("batch")
-        if task is not None:
-            task.cancel()  # not stale: its "Cancelled." still shows
+        self.batch_tab.stop(self.tasks)
 
     def open_batch_row(self, row: BatchRow) -> None:
         if self.batch is None or row.source is None:
@@ -529,34 +403,8 @@ class ComparePane(QWidget):
         return self.pair.picture_png()
 
     def export_report(self, folder: str | Path) -> Path:
-        view = self.view
-        result = view.sides[1].result if view is not None and len(view.sides) > 1 else None
-        return write_report(
-            folder,
-            result,
-            picture_png=self.picture_png() if view else None,
-            batch=self.batch,
-            overwrite=True,
-            extra=self.session.report_extra(),
-        )
-
-    def export_dialog(self) -> None:
-        if self.view is None and self.batch is None:
-            show_error(self, "Nothing to export", "Compare two sources (or run a batch) first.")
-            return
-        base = QFileDialog.getExistingDirectory(
-            self, "Export the comparison into…", self.context.last_folder("reports")
-        )
-        if not base:
-            return
-        self.context.set_last_folder("reports", base)
-        folder = Path(base) / f"compare_{datetime.now().strftime('%Y%m%d_%H%M%S')}"
-        try:
-            out = self.export_report(folder)
-        except Exception as error:  # noqa: BLE001 - shown to the user
-            show_error(self, "Could not write the report", str(error), path=str(folder))
-            return
-        self.status_label.setText(f"report written to {out}")
+        """A report folder (report.html, a picture of the view, metrics.csv, summary.json)."""
+        return export_report(self, folder)
 
     # -- pane protocol ----------------------------------------------------------------------------
     def status_fields(self) -> dict[str, str]:
