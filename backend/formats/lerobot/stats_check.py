@@ -27,7 +27,7 @@ from backend.formats.lerobot.common import (
     V30,
     read_jsonl,
 )
-from backend.formats.lerobot.reader import PARQUET_ERRORS, episode_meta_files, read_stats
+from backend.formats.lerobot.meta import PARQUET_ERRORS, episode_meta_files, read_stats
 from backend.model import Dataset, Episode, FeatureKind
 from backend.validation import Problem
 

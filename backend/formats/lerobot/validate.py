@@ -8,11 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from backend import signals
-from backend.errors import FormatError, StudioError
+from backend.errors import FormatError
 from backend.formats.lerobot.common import (
     EPISODES_DIR,
     EPISODES_JSONL,
@@ -28,45 +27,14 @@ from backend.formats.lerobot.common import (
     V30,
     read_json,
 )
-from backend.formats.lerobot.reader import LeRobotReader, column_to_numpy, open_lerobot, read_info
-from backend.formats.lerobot.stream import window_indices
-from backend.media import VideoProbe, probe
+from backend.formats.lerobot.meta import read_info
+from backend.formats.lerobot.reader import LeRobotReader, column_to_numpy, open_lerobot
+from backend.formats.lerobot.validate_report import REWRITE, Report
+from backend.formats.lerobot.validate_videos import check_videos
 from backend.model import Dataset, Episode, FeatureKind
 from backend.validation import Problem
 
 DREAM_PREFIX = "<DREAM>"
-REWRITE = "rewrite it with the studio (convert to LeRobot v2.1 or v3.0), which regenerates the metadata"
-
-
-class _Report:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-
-    def add(
-        self,
-        file: Path | str,
-        problem: str,
-        fix: str,
-        severity: str = "error",
-        code: str = "format",
-        episode: int | None = None,
-        fixable: bool = False,
-        frames: tuple[int, ...] = (),
-    ) -> None:
-        name = f"episode {episode}" if episode is not None else None
-        found = Problem(str(file), problem, fix, severity, code, name, fixable, frames)
-        if found not in self.problems:  # episodes sharing one broken file report it once
-            self.problems.append(found)
-
-    def error(self, file: Path | str, problem: str, fix: str, code: str = "format", **where: Any) -> None:
-        self.add(file, problem, fix, "error", code, **where)
-
-    def warn(self, file: Path | str, problem: str, fix: str, code: str = "format", **where: Any) -> None:
-        self.add(file, problem, fix, "warning", code, **where)
-
-    def from_error(self, error: StudioError, fix: str = REWRITE, code: str = "unreadable") -> None:
-        self.error(error.path or self.root, error.problem, error.hint or fix, code)
 
 
 def _ranges(indices: list[int]) -> str:
@@ -76,7 +44,7 @@ def _ranges(indices: list[int]) -> str:
 
 def validate_lerobot(path: Path) -> list[Problem]:
     root = Path(path)
-    report = _Report(root)
+    report = Report(root)
     if not root.is_dir():
         report.error(
             root, "not a folder", "pick the LeRobot dataset folder (the one holding meta/info.json)", "missing_file"
@@ -108,7 +76,7 @@ def validate_lerobot(path: Path) -> list[Problem]:
         _check_totals(report, dataset, info, version)
         _check_features(report, dataset)
         _check_episodes(report, dataset)
-        _check_videos(report, dataset)
+        check_videos(report, dataset)
         before = len(report.problems)
         _check_modality(report, dataset)
         report.problems[before:] = [replace(p, code="modality") for p in report.problems[before:]]
@@ -116,7 +84,7 @@ def validate_lerobot(path: Path) -> list[Problem]:
 
 
 # -- metadata -----------------------------------------------------------------------------------------
-def _check_meta_files(report: _Report, info: dict[str, Any], version: str) -> None:
+def _check_meta_files(report: Report, info: dict[str, Any], version: str) -> None:
     root = report.root
     if version == V30:
         for rel in (TASKS_PARQUET, EPISODES_DIR):
@@ -171,7 +139,7 @@ def _check_meta_files(report: _Report, info: dict[str, Any], version: str) -> No
         report.error(root / INFO_PATH, "info.json has video features but no 'video_path'", REWRITE, "info_field")
 
 
-def _check_totals(report: _Report, dataset: Dataset, info: dict[str, Any], version: str) -> None:
+def _check_totals(report: Report, dataset: Dataset, info: dict[str, Any], version: str) -> None:
     info_path = report.root / INFO_PATH
     n = dataset.num_episodes
     frames = dataset.num_frames
@@ -267,7 +235,7 @@ def _control_characters(text: str) -> list[str]:
     return sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc"})
 
 
-def _check_task_texts(report: _Report, dataset: Dataset, version: str) -> None:
+def _check_task_texts(report: Report, dataset: Dataset, version: str) -> None:
     """Tasks the episodes never use, and task texts with control characters."""
     tasks_file = report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL)
     used = {t for e in dataset.episodes for t in (e.extra.get("tasks") or [])}
@@ -295,7 +263,7 @@ def _check_task_texts(report: _Report, dataset: Dataset, version: str) -> None:
             )
 
 
-def _check_features(report: _Report, dataset: Dataset) -> None:
+def _check_features(report: Report, dataset: Dataset) -> None:
     if not dataset.num_episodes:  # a dataset being recorded, before its first episode: no files yet
         return
     for key, feature in dataset.features.items():
@@ -310,7 +278,7 @@ def _check_features(report: _Report, dataset: Dataset) -> None:
 
 
 # -- episodes -----------------------------------------------------------------------------------------
-def _check_episodes(report: _Report, dataset: Dataset) -> None:
+def _check_episodes(report: Report, dataset: Dataset) -> None:
     reader = dataset.reader
     assert isinstance(reader, LeRobotReader)
     fps = dataset.fps
@@ -410,7 +378,7 @@ def _check_episodes(report: _Report, dataset: Dataset) -> None:
         )
 
 
-def _check_frame_index(report: _Report, path: Path, episode: Episode, frame_index: np.ndarray) -> None:
+def _check_frame_index(report: Report, path: Path, episode: Episode, frame_index: np.ndarray) -> None:
     n = len(frame_index)
     column = np.asarray(frame_index).reshape(-1)
     if np.array_equal(column, np.arange(n)):
@@ -443,7 +411,7 @@ class _Timing:
         self.one_late: list[int] = []
         self.rates: dict[int, float] = {}
 
-    def check(self, report: _Report, path: Path, episode: Episode, timestamps: np.ndarray, fps: float) -> None:
+    def check(self, report: Report, path: Path, episode: Episode, timestamps: np.ndarray, fps: float) -> None:
         ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
         expected = np.arange(len(ts)) / fps
         # float32 timestamps carry ~1e-7 relative error
@@ -475,7 +443,7 @@ class _Timing:
             frames=tuple(int(i) for i in np.flatnonzero(deviation > tolerance)[:20]),
         )
 
-    def report(self, report: _Report, data_dir: Path, fps: float) -> None:
+    def report(self, report: Report, data_dir: Path, fps: float) -> None:
         if self.one_late:
             report.error(
                 data_dir,
@@ -497,217 +465,8 @@ class _Timing:
             )
 
 
-# -- videos -------------------------------------------------------------------------------------------
-def _decode_first(path: Path) -> str | None:
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            for _frame in container.decode(stream):
-                return None
-        return "no frame could be decoded"
-    except (av.error.FFmpegError, OSError, IndexError) as error:
-        return str(error)
-
-
-def _check_video_file(
-    report: _Report,
-    path: Path,
-    cache: dict[Path, VideoProbe | None],
-    dataset: Dataset,
-    key: str,
-) -> VideoProbe | None:
-    if path in cache:
-        return cache[path]
-    info = None
-    if not path.is_file():
-        report.error(path, f"video of {key} is missing", "restore the file or " + REWRITE, "missing_file")
-    else:
-        try:
-            info = probe(path)
-        except FormatError as error:
-            report.from_error(error, "re-encode or restore the video")
-        if info is not None:
-            problem = _decode_first(path)
-            if problem:
-                report.error(
-                    path, f"the video cannot be decoded ({problem})", "re-encode or restore the video", "unreadable"
-                )
-                info = None
-    if info is not None:
-        if abs(info.fps - dataset.fps) > 0.01 * dataset.fps:
-            report.error(
-                path,
-                f"video runs at {info.fps:.3f} fps, the dataset at {dataset.fps:g} fps",
-                "re-encode the video at the dataset's fps",
-                "video_fps",
-            )
-        feature = dataset.features[key]
-        expected = (feature.video.height, feature.video.width) if feature.video else None
-        if expected and expected != (0, 0) and expected != (info.height, info.width):
-            report.warn(
-                path,
-                f"video is {info.width}x{info.height}, info.json says {expected[1]}x{expected[0]}",
-                "fix the feature's shape in info.json",
-                "video_size",
-                fixable=True,
-            )
-    cache[path] = info
-    return info
-
-
-def _check_videos(report: _Report, dataset: Dataset) -> None:
-    reader = dataset.reader
-    assert isinstance(reader, LeRobotReader)
-    cache: dict[Path, VideoProbe | None] = {}
-    codecs: dict[str, set[str]] = defaultdict(set)
-    for key, feature in dataset.features.items():
-        if feature.kind is not FeatureKind.VIDEO or not feature.has_files:
-            continue
-        declared = feature.video.codec if feature.video else None
-        for episode in dataset.episodes:
-            try:
-                path = reader.episode_video_path(episode, key)
-            except FormatError as error:
-                report.from_error(error)
-                continue
-            info = _check_video_file(report, path, cache, dataset, key)
-            if info is None:
-                continue
-            codecs[key].add(info.codec)
-            if reader.version == V30:
-                _check_window(report, path, info, episode, key, dataset.fps)
-            elif info.num_frames != episode.length:
-                report.error(
-                    path,
-                    f"video of episode {episode.index} has {info.num_frames} frames, "
-                    f"the parquet {episode.length} rows",
-                    "re-export the episode so every row has a frame",
-                    "video_frames",
-                    episode=episode.index,
-                )
-            else:
-                _check_frame_times(report, path, info, episode, dataset.fps)
-        if (
-            declared
-            and codecs[key]
-            and declared not in codecs[key]
-            and not (declared in ("av1", "libdav1d", "libaom-av1") and "av1" in codecs[key])
-        ):
-            report.warn(
-                report.root / INFO_PATH,
-                f"{key} says codec {declared!r}, the files are {sorted(codecs[key])}",
-                "fix video.codec in info.json",
-                "video_codec",
-                fixable=True,
-            )
-    declared_videos = dataset.info.get("total_videos")
-    files = sum(1 for path, info in cache.items() if info is not None)
-    if reader.version != V30 and isinstance(declared_videos, int) and declared_videos != files:
-        report.warn(
-            report.root / INFO_PATH,
-            f"total_videos is {declared_videos} but {files} video files are used",
-            f"set total_videos to {files}",
-            "totals_mismatch",
-            fixable=True,
-        )
-    av1 = sorted(k for k, c in codecs.items() if "av1" in c)
-    if av1:
-        report.warn(
-            report.root / "videos",
-            f"videos of {av1} are AV1: GR00T / IDM tools (decord, older torchcodec) cannot decode AV1",
-            "for GR00T or IDM convert to LeRobot v2.1 with codec h264",
-            "av1_for_groot",
-            fixable=True,
-        )
-    for key, found in codecs.items():
-        unknown = [c for c in found if c not in ("h264", "hevc", "av1", "vp9", "mpeg4")]
-        if unknown:
-            report.warn(
-                report.root / "videos",
-                f"{key} uses codec {unknown}, which training tools may not decode",
-                "re-encode to h264 or av1",
-                "video_codec",
-                fixable=True,
-            )
-
-
-def _check_frame_times(report: _Report, path: Path, info: VideoProbe, episode: Episode, fps: float) -> None:
-    """v2.x: one file per episode, frame i must be shown at i / fps (LeRobot's 1e-4 s check)."""
-    times = np.asarray(info.frame_times, dtype=np.float64)
-    if not len(times):
-        return
-    deviation = np.abs(times - times[0] - np.arange(len(times)) / fps)
-    if deviation.max() > TOLERANCE_S:
-        frame = int(np.argmax(deviation))
-        report.error(
-            path,
-            f"episode {episode.index}: video frame {frame} is shown at {times[frame] - times[0]:.6f} s, "
-            f"{frame} / fps is {frame / fps:.6f} s (LeRobot allows {TOLERANCE_S} s)",
-            "re-encode the video with frame times at i / fps",
-            "video_timestamps",
-            episode=episode.index,
-            frames=(frame,),
-        )
-
-
-def _check_window(
-    report: _Report, path: Path, info: VideoProbe, episode: Episode, key: str, fps: float
-) -> None:
-    video = episode.extra["lerobot"]["videos"].get(key)
-    if video is None:
-        report.error(
-            report.root / EPISODES_DIR, f"episode {episode.index} has no {key} entries", REWRITE, "missing_file",
-            episode=episode.index,
-        )
-        return
-    start, stop = float(video["from_timestamp"]), float(video["to_timestamp"])
-    times = info.frame_times
-    inside = int(np.searchsorted(times, stop - TOLERANCE_S) - np.searchsorted(times, start - TOLERANCE_S))
-    if inside != episode.length:
-        report.error(
-            path,
-            f"episode {episode.index}: {inside} video frames lie in [{start:.4f}, {stop:.4f}) s "
-            f"for {episode.length} rows",
-            "fix from/to_timestamp or re-export the episode",
-            "video_frames",
-            episode=episode.index,
-        )
-    if abs((stop - start) - episode.length / fps) > TOLERANCE_S:
-        report.error(
-            report.root / EPISODES_DIR,
-            f"episode {episode.index} {key}: to - from is {stop - start:.6f} s, length / fps is "
-            f"{episode.length / fps:.6f} s",
-            "fix to_timestamp",
-            "video_timestamps",
-            episode=episode.index,
-            fixable=True,
-        )
-    indices = window_indices(times, start, episode.length, fps)
-    if len(indices) < episode.length:
-        report.error(
-            path,
-            f"episode {episode.index}: the video ends after {len(indices)} of {episode.length} frames",
-            "re-export the episode's video",
-            "video_frames",
-            episode=episode.index,
-        )
-        return
-    deviation = np.abs(times[indices] - (start + np.arange(episode.length) / fps))
-    if deviation.max() > TOLERANCE_S:
-        frame = int(np.argmax(deviation))
-        report.error(
-            path,
-            f"episode {episode.index}: frame {frame} is {deviation[frame]:.6f} s away from "
-            f"from_timestamp + {frame}/fps (LeRobot allows {TOLERANCE_S} s)",
-            "fix from_timestamp or re-encode with frame times at i / fps",
-            "video_timestamps",
-            episode=episode.index,
-            frames=(frame,),
-        )
-
-
 # -- modality.json ------------------------------------------------------------------------------------
-def _check_modality(report: _Report, dataset: Dataset) -> None:
+def _check_modality(report: Report, dataset: Dataset) -> None:
     path = report.root / MODALITY_PATH
     if not path.is_file():
         return
