@@ -407,10 +407,10 @@ class JobsPane(QWidget):
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
-        if state.get("split"):
-            self.split.setSizes([int(s) for s in state["split"]])
-        if state.get("bottom"):
-            self.bottom.setSizes([int(s) for s in state["bottom"]])
+        for splitter, key in ((self.split, "split"), (self.bottom, "bottom")):
+            sizes = [int(s) for s in state.get(key) or []]
+            if sizes and min(sizes) > 0:  # a side saved at 0 (a pane never shown) stays visible
+                splitter.setSizes(sizes)
         if state.get("header"):
             self.table.horizontalHeader().restoreState(QByteArray(bytes.fromhex(state["header"])))
         if "tab" in state:
