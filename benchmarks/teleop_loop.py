@@ -33,8 +33,8 @@ from backend.teleop.cameras import Camera, FileSource  # noqa: E402
 from backend.teleop.demo_media import write_demo_video  # noqa: E402
 from backend.teleop.hdf5_recorder import Hdf5Recorder, check_readable  # noqa: E402
 from backend.teleop.lerobot_recorder import LeRobotRecorder  # noqa: E402
+from backend.teleop.recorder_process import RecorderSpec  # noqa: E402
 from backend.teleop.session import SessionConfig, TeleopSession  # noqa: E402
-from backend.teleop.writer_process import RecorderSpec  # noqa: E402
 
 
 def pct(values, qs=(50, 99, 100)) -> dict:

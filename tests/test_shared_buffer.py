@@ -17,9 +17,9 @@ import pytest
 from backend.shared_buffer import SharedBuffer, SharedLock, memfd_available
 from backend.teleop.cameras import Frame
 from backend.teleop.hdf5_recorder import check_readable, find_unfinished
+from backend.teleop.recorder_process import RecorderProcess, RecorderSpec
 from backend.teleop.session_process import SessionProcess
 from backend.teleop.steps import EpisodeMeta, Step
-from backend.teleop.writer_process import ProcessWriter, RecorderSpec
 from tests.test_teleop_session_process import leader, settings, wait_for  # noqa: F401 - fixture
 
 linux = pytest.mark.skipif(
@@ -197,7 +197,7 @@ def _image(i: int) -> np.ndarray:
 def test_writer_process_killed_with_sigkill_leaves_nothing_in_dev_shm(tmp_path):
     before = shm_entries()
     out = tmp_path / "rec.hdf5"
-    writer = ProcessWriter(RecorderSpec("hdf5", str(out), {"front": (48, 64)}), slots=8).start()
+    writer = RecorderProcess(RecorderSpec("hdf5", str(out), {"front": (48, 64)}), slots=8).start()
     child = writer._proc.pid
     try:
         # the child maps the ring and the counters as memfds, nothing with a name
@@ -279,7 +279,7 @@ def test_writer_process_on_the_named_fallback_unlinks_the_names_once_the_child_i
     monkeypatch.setattr(backend.shared_buffer, "memfd_available", lambda: False)
     before = shm_entries()
     out = tmp_path / "rec.hdf5"
-    writer = ProcessWriter(RecorderSpec("hdf5", str(out), {"front": (48, 64)}), slots=8)
+    writer = RecorderProcess(RecorderSpec("hdf5", str(out), {"front": (48, 64)}), slots=8)
     named = {writer.rings["front"].shm.name, writer.counters_shm.name}
     assert None not in named and {n.lstrip("/") for n in named} <= shm_entries() - before
     writer.start()

@@ -23,9 +23,9 @@ from backend.teleop.calibration import JOINTS
 from backend.teleop.cameras import Camera, PatternSource
 from backend.teleop.hdf5_recorder import Hdf5Recorder, check_readable, find_unfinished, recover
 from backend.teleop.lerobot_recorder import LeRobotRecorder
+from backend.teleop.recorder_process import RecorderSpec
 from backend.teleop.session import SessionConfig, TeleopSession
 from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration, preload_calibration
-from backend.teleop.writer_process import RecorderSpec
 
 REPO = Path(__file__).resolve().parents[1]
 USD_DEG = {

@@ -14,8 +14,8 @@ from backend.teleop.cameras import Camera, make_source
 from backend.teleop.hdf5_recorder import Hdf5Recorder, find_unfinished, recover
 from backend.teleop.lerobot_recorder import LeRobotRecorder, find_unfinished_lerobot, recover_lerobot
 from backend.teleop.protocol import MAX_RAW
+from backend.teleop.recorder_process import RecorderSpec
 from backend.teleop.session import SessionConfig, TeleopSession
-from backend.teleop.writer_process import RecorderSpec
 
 DEFAULT_IDS = {"leader": "so101_leader", "follower": "so101_follower"}
 
@@ -35,7 +35,7 @@ class RecordSettings:
     fmt: str = "hdf5"
     env_name: str = ""
     config: SessionConfig = field(default_factory=SessionConfig)
-    writer_process: bool = True  # write in a child process (keeps the loop's timing on busy machines)
+    recorder_process: bool = True  # record in a child process (keeps the loop's timing on busy machines)
 
 
 def resolve_calibration(arm: SO101Arm, role: str, path: str | None, arm_id: str) -> tuple[Calibration, str]:
@@ -109,12 +109,12 @@ def check_output(out: str | Path, fmt: str, recover_mode: str | None) -> list[st
 
 
 def make_recorder(settings: RecordSettings, dims: dict[str, tuple[int, int]]) -> Any:
-    """A RecorderSpec for a writer process (the default), or a recorder for a writer thread."""
+    """A RecorderSpec for a recorder process (the default), or a recorder for a recorder thread."""
     if settings.fmt == "hdf5":
         options: dict[str, Any] = {"env_name": settings.env_name, "fps": settings.config.rate_hz}
     else:
         options = {"fps": settings.config.rate_hz, "units": settings.config.lerobot_units}
-    if settings.writer_process:
+    if settings.recorder_process:
         return RecorderSpec(settings.fmt, str(settings.out), dict(dims), options)
     if settings.fmt == "hdf5":
         return Hdf5Recorder(settings.out, **options)

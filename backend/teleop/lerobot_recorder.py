@@ -46,7 +46,7 @@ def find_unfinished_lerobot(root: str | Path) -> bool:
 
 
 class LeRobotRecorder:
-    """Recorder for ``RecordingWriter``: one LeRobot v2.1 dataset, episodes appended live."""
+    """Recorder for ``RecorderThread`` / ``RecorderProcess``: one LeRobot v2.1 dataset, episodes appended live."""
 
     suffix = ""
 

@@ -32,9 +32,9 @@ from backend.teleop.arm import SO101Arm
 from backend.teleop.bus import BusDisconnectedError, BusError
 from backend.teleop.calibration import DEGREES_NORM_MODES, Normalizer
 from backend.teleop.cameras import Camera, CameraStats, Frame
+from backend.teleop.recorder import Recorder, RecorderThread
+from backend.teleop.recorder_process import RecorderProcess, RecorderSpec
 from backend.teleop.steps import EpisodeMeta, EpisodeResult, Step
-from backend.teleop.writer import Recorder, RecordingWriter
-from backend.teleop.writer_process import ProcessWriter, RecorderSpec
 from backend.units import JointSpace, Unit
 
 _RANGE_TO_RAD = JointSpace.so101(Unit.LEROBOT_RANGE)
@@ -160,11 +160,11 @@ class TeleopSession:
         self.follower = _ArmLink(follower, self.config.max_missed) if follower is not None else None
         self.cameras = dict(cameras or {})
         if isinstance(recorder, RecorderSpec):
-            self.writer: RecordingWriter | ProcessWriter | None = ProcessWriter(
+            self.writer: RecorderThread | RecorderProcess | None = RecorderProcess(
                 recorder, on_result=self._on_result
             )
         elif recorder is not None:
-            self.writer = RecordingWriter(recorder, on_result=self._on_result)
+            self.writer = RecorderThread(recorder, on_result=self._on_result)
         else:
             self.writer = None
         degrees = self.config.lerobot_units == "degrees"

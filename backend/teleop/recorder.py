@@ -1,4 +1,4 @@
-"""The writer thread: takes steps from the control loop and streams them into a recorder.
+"""The recorder thread: takes steps from the control loop and streams them into a ``Recorder``.
 
 The loop never touches the disk: it queues ``Step`` objects (camera frames by reference, no copy)
 and episode commands; this thread appends them in batches (every ``batch_s``), flushes at least
@@ -19,6 +19,8 @@ from backend.teleop.steps import EpisodeMeta, EpisodeResult, Step
 
 
 class Recorder(Protocol):
+    """What a recorder thread or process streams steps into: ``Hdf5Recorder``, ``LeRobotRecorder``."""
+
     path: Any
 
     def open(self) -> None: ...
@@ -31,7 +33,9 @@ class Recorder(Protocol):
     def size_bytes(self) -> int: ...
 
 
-class RecordingWriter:
+class RecorderThread:
+    """Streams the loop's steps into ``recorder`` on a thread of its own."""
+
     def __init__(
         self,
         recorder: Recorder,
@@ -54,10 +58,10 @@ class RecordingWriter:
         self.bytes_written = 0
 
     # -- called by the loop -----------------------------------------------------------------------
-    def start(self) -> RecordingWriter:
+    def start(self) -> RecorderThread:
         self.recorder.open()
         self.bytes_written = self.recorder.size_bytes()
-        self._thread = threading.Thread(target=self._run, name="recording-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
         return self
 

@@ -1,18 +1,18 @@
-"""The writer in its own process: the control loop's process keeps the GIL to itself.
+"""The recorder in its own process: the control loop's process keeps the GIL to itself.
 
 h5py and PyAV release the GIL while they compress and encode, but the Python around them still
-holds it; on a loaded machine a writer thread that holds the GIL and is then preempted makes the
+holds it; on a loaded machine a recorder thread that holds the GIL and is then preempted makes the
 control loop wait for it (priority inversion: tens of milliseconds measured on 2 busy cores).
-A separate process removes that coupling. Same interface as ``RecordingWriter``.
+A separate process removes that coupling. Same interface as ``RecorderThread``.
 
 Transport, no pickling of data: each ``Step`` is packed into a fixed numpy record and sent with
 ``send_bytes``; camera frames go through a shared-memory ring per camera (``RING_SLOTS`` frames;
 ``SharedBuffer``: anonymous memory that even a ``kill -9`` of either process cannot leak, handed to
 the child in its ``Process`` arguments).
 The loop copies a frame into the ring only when it is new (a 60 Hz loop sees each 30 fps frame
-twice), and only into a slot the writer has finished with; if the writer is that far behind, the
+twice), and only into a slot the recorder has finished with; if it is that far behind, the
 step reuses the previous frame and the frame is counted in ``frames_dropped_backlog``.
-Commands and events are JSON. If the recording process dies, the writer closes the running
+Commands and events are JSON. If the recording process dies, the recorder closes the running
 HDF5 demo as interrupted (every step it received is kept) and exits.
 """
 
@@ -44,7 +44,7 @@ _COUNTERS = 3
 
 @dataclass
 class RecorderSpec:
-    """What the writer process builds: ``kind`` "hdf5" or "lerobot" and its arguments."""
+    """What the recorder process builds: ``kind`` "hdf5" or "lerobot" and its arguments."""
 
     kind: str
     path: str
@@ -100,8 +100,8 @@ class _Ring:
         self.shm.close()
 
 
-class ProcessWriter:
-    """``RecordingWriter``'s interface; the recorder lives in a child process."""
+class RecorderProcess:
+    """``RecorderThread``'s interface; the recorder lives in a child process."""
 
     def __init__(
         self,
@@ -139,7 +139,7 @@ class ProcessWriter:
         self.recorder = _PathOnly(spec.path)
 
     # -- life cycle -------------------------------------------------------------------------------
-    def start(self, timeout: float = 30.0) -> ProcessWriter:
+    def start(self, timeout: float = 30.0) -> RecorderProcess:
         ctx = mp.get_context("spawn")
         parent_cmd, child_cmd = ctx.Pipe(duplex=False)
         child_evt, parent_evt = ctx.Pipe(duplex=False)
@@ -155,7 +155,7 @@ class ProcessWriter:
             target=_child_main,
             args=(parent_cmd, parent_evt, config, rings, self.counters_shm.handle),
             daemon=False,
-            name="recording-writer",
+            name="recorder",
         )
         try:
             self._proc.start()
@@ -165,10 +165,10 @@ class ProcessWriter:
             raise
         parent_cmd.close()
         parent_evt.close()
-        self._reader = threading.Thread(target=self._read_events, name="writer-events", daemon=True)
+        self._reader = threading.Thread(target=self._read_events, name="recorder-events", daemon=True)
         self._reader.start()
         if not self._ready.wait(timeout):
-            self.error = self.error or "the writer process did not start"
+            self.error = self.error or "the recorder process did not start"
         self._unlink_shared()  # the child has attached (or is gone): names, where any, can go
         if self.error:
             from backend.errors import StudioError
@@ -215,7 +215,7 @@ class ProcessWriter:
         try:
             self._conn.send_bytes(json.dumps(payload).encode())
         except (OSError, ValueError) as error:
-            self.error = self.error or f"writer process gone ({error})"
+            self.error = self.error or f"recorder process gone ({error})"
 
     def begin(self, meta: EpisodeMeta) -> None:
         self._send({"cmd": "begin", "meta": asdict(meta)})
@@ -259,7 +259,7 @@ class ProcessWriter:
                     self._last_slot[name] = slot
                 else:
                     self.frames_dropped_backlog += 1
-                    frame = None  # the writer repeats the previous frame
+                    frame = None  # the recorder repeats the previous frame
             if self._last_slot[name] < 0:
                 record[f"{name}.slot"] = -1
             else:
@@ -271,7 +271,7 @@ class ProcessWriter:
             self._conn.send_bytes(record.tobytes())
             self._sent_steps += 1
         except (OSError, ValueError) as error:
-            self.error = self.error or f"writer process gone ({error})"
+            self.error = self.error or f"recorder process gone ({error})"
 
     @property
     def bytes_written(self) -> int:
@@ -293,7 +293,7 @@ class ProcessWriter:
                 data = self._events.recv_bytes()
             except (EOFError, OSError):
                 if self._proc is not None and not self._ready.is_set():
-                    self.error = self.error or "the writer process exited"
+                    self.error = self.error or "the recorder process exited"
                 self._ready.set()
                 return
             event = json.loads(data)
@@ -321,17 +321,17 @@ class _PathOnly:
 
 
 # -- the child process ------------------------------------------------------------------------------
-WRITER_NICE = 5  # yields to the GUI and the kernel's serial/USB workers when the cores are contended
+RECORDER_NICE = 5  # yields to the GUI and the kernel's serial/USB workers when the cores are contended
 
 
 def _normal_priority() -> None:
     """Normal scheduling, a little nicer than the rest, for this process's threads and those to come.
 
     A spawned child inherits its parent thread's policy: started from a real-time thread (as
-    `rollout-studio record` and the benchmark do), a writer compressing 70 MB/s in SCHED_FIFO kept
+    `rollout-studio record` and the benchmark do), a recorder compressing 70 MB/s in SCHED_FIFO kept
     normal threads off both cores for tens of milliseconds, among them the kernel workers that deliver
     serial (pty/USB) bytes, and any GIL holder of the recording process at the same priority (late
-    loop ticks, 13-20 ms leader reads measured). Not lower than that: a starved writer loses more of the
+    loop ticks, 13-20 ms leader reads measured). Not lower than that: a starved recorder loses more of the
     running episode on a power cut (its ring holds 1.6 s of frames)."""
     try:  # every thread: some (numpy's BLAS pool) start while the spawn bootstrap imports
         threads = [int(name) for name in os.listdir("/proc/self/task")]
@@ -341,7 +341,7 @@ def _normal_priority() -> None:
         with contextlib.suppress(OSError, AttributeError):
             os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
         with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, tid, max(WRITER_NICE, os.getpriority(os.PRIO_PROCESS, tid)))
+            os.setpriority(os.PRIO_PROCESS, tid, max(RECORDER_NICE, os.getpriority(os.PRIO_PROCESS, tid)))
 
 
 def _child_main(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.teleop.writer_process import WRITER_NICE, ProcessWriter, RecorderSpec
+from backend.teleop.recorder_process import RECORDER_NICE, RecorderProcess, RecorderSpec
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setscheduler"), reason="needs Linux scheduling")
 
@@ -32,7 +32,7 @@ def test_writer_started_from_a_fifo_thread_runs_sched_other_niced(tmp_path: Path
         except PermissionError:
             result["skip"] = True
             return
-        result["writer"] = ProcessWriter(RecorderSpec("hdf5", str(tmp_path / "rec.hdf5"), {}), slots=4).start()
+        result["writer"] = RecorderProcess(RecorderSpec("hdf5", str(tmp_path / "rec.hdf5"), {}), slots=4).start()
 
     thread = threading.Thread(target=start_from_realtime)
     thread.start()
@@ -45,6 +45,6 @@ def test_writer_started_from_a_fifo_thread_runs_sched_other_niced(tmp_path: Path
         assert threads, "the writer process has no threads?"
         for policy, rt_priority, nice in threads:
             assert (policy, rt_priority) == (os.SCHED_OTHER, 0)
-            assert nice >= WRITER_NICE
+            assert nice >= RECORDER_NICE
     finally:
         writer.stop()
