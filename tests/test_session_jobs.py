@@ -12,24 +12,21 @@ import pytest
 from backend.jobs.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobStore, Point
 from backend.jobs.templates import load_templates
 from backend.sessions import jobs_forms
-from backend.sessions.jobs import (
+from backend.sessions.jobs import LOG_BACKLOG_SKIP, JobsSession, actions_for, progress_text
+from backend.sessions.jobs_forms import SubmitForm, profile_form, profile_from_form
+from backend.sessions.jobs_queue import (
     COL_ELAPSED,
     COL_ETA,
     COL_ID,
     COL_NAME,
     COL_STATE,
-    LOG_BACKLOG_SKIP,
     JobRows,
-    JobsSession,
-    actions_for,
     cell_text,
     duration,
     number,
-    progress_text,
     state_text,
     when,
 )
-from backend.sessions.jobs_forms import SubmitForm, profile_form, profile_from_form
 
 
 def add(store: JobStore, name: str = "n", **kw) -> int:

@@ -5,7 +5,7 @@ from app.panes.jobs.model import JobsFilter, JobsModel, ProgressDelegate
 from app.panes.jobs.pane import JobsPane
 from app.panes.jobs.profiles_dialog import ProfilesDialog
 from app.panes.jobs.submit_dialog import SubmitDialog
-from backend.sessions.jobs import COL_ID, COL_STATE, COLUMNS, state_text
+from backend.sessions.jobs_queue import COL_ID, COL_STATE, COLUMNS, state_text
 
 __all__ = [
     "COLUMNS",

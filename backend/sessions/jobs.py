@@ -1,5 +1,5 @@
-"""What the Jobs pane knows, without Qt: the queue as plain rows, the filter, the selected job, its
-log as it grows and its loss curve, and the words every part of the pane shows for a job.
+"""What the Jobs pane knows, without Qt: the queue (``jobs_queue``: rows, filter, cell words), the
+selected job, its log as it grows and its loss curve, and the words its tabs show.
 
 Everything comes from the job store (SQLite) that the CLI and the background supervisor share; a
 cheap pragma tells whether anything changed and only rows whose revision moved are read again.
@@ -8,7 +8,7 @@ A test drives it alone:
     session = JobsSession(JobStore(db))
     session.poll()                 # PollResult: reset / changed rows / the selected job moved
     session.select([job_id])       # True when the primary selection changed
-    session.follow_log(job)        # the newest part of the log as (kind, text) pieces
+    session.show(); session.follow_log()  # the newest part of the log as (kind, text) pieces
     session.read_log()             # only what the log gained since
     session.tick()                 # once a second: times, loss points, the supervisor
 
@@ -18,38 +18,17 @@ model signals; nothing here imports Qt.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shlex
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from backend.jobs import service
 from backend.jobs.logtail import LogTail
 from backend.jobs.store import ACTIVE_STATES, FINAL_STATES, QUEUED, RUNNING, Job, JobStore, Point
+from backend.sessions.jobs_queue import JobFilter, JobRows, RowsListener, duration, number, state_text, when
 
-COLUMNS = ("ID", "Name", "Template", "Runner", "State", "Progress", "ETA", "GPU", "Started", "Elapsed")
-(
-    COL_ID,
-    COL_NAME,
-    COL_TEMPLATE,
-    COL_RUNNER,
-    COL_STATE,
-    COL_PROGRESS,
-    COL_ETA,
-    COL_GPU,
-    COL_STARTED,
-    COL_ELAPSED,
-) = range(10)
-STATE_COLOURS = {
-    "queued": "#9aa4b2",
-    "running": "#4aa3ff",
-    "succeeded": "#48b26b",
-    "failed": "#e06c5a",
-    "cancelled": "#a08c70",
-}
 LOG_BYTES_PER_TICK = 64 << 10
 LOG_BACKLOG_SKIP = 512 << 10
 LOG_INITIAL_BYTES = 256 << 10
@@ -59,72 +38,7 @@ SUPERVISOR_CHECK_S = 5.0
 Piece = tuple[str, str]  # ("text", output) or ("notice", a line of our own)
 
 
-# -- words -------------------------------------------------------------------------------------------
-def number(value: float, spec: str = ".5g") -> str:
-    """``format(value, spec)`` that never shows a negative zero ("-0", "-0.00")."""
-    text = format(value, spec)
-    if text.startswith("-") and float(text) == 0.0:
-        return text[1:]
-    return text
-
-
-def duration(seconds: float | None) -> str:
-    """Elapsed time and ETA, as the table and the details panel show them."""
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
-def when(ts: float | None) -> str:
-    """A moment: the time of day when it is today, else the date too."""
-    if not ts:
-        return ""
-    moment = dt.datetime.fromtimestamp(ts)
-    return moment.strftime("%H:%M:%S" if moment.date() == dt.date.today() else "%Y-%m-%d %H:%M")
-
-
-def state_text(job: Job) -> str:
-    if job.state == QUEUED and job.external_state:
-        return f"queued (Slurm {job.external_state})"
-    if job.state == RUNNING and job.cancel_requested:
-        return "stopping"
-    if job.state == "failed" and job.exit_code is not None:
-        return f"failed ({job.exit_code})"
-    return job.state
-
-
-def cell_text(job: Job, column: int) -> str | int:
-    """What one cell of the queue table shows."""
-    if column == COL_ID:
-        return job.id
-    if column == COL_NAME:
-        return job.name
-    if column == COL_TEMPLATE:
-        return job.template
-    if column == COL_RUNNER:
-        return job.runner
-    if column == COL_STATE:
-        return state_text(job)
-    if column == COL_PROGRESS:
-        return job.progress_text or ""
-    if column == COL_ETA:
-        return duration(job.eta())
-    if column == COL_GPU:
-        if not job.gpus:
-            return ""
-        return f"{job.gpus} ({job.gpu_ids})" if job.gpu_ids else str(job.gpus)
-    if column == COL_STARTED:
-        return when(job.started_at)
-    if column == COL_ELAPSED:
-        return duration(job.elapsed())
-    return ""
-
-
+# -- words for the selected job -------------------------------------------------------------------------
 def progress_text(job: Job, now: float | None = None) -> str:
     """The Progress tab's summary of one job."""
     lines = [f"Job {job.id} · {state_text(job)}"]
@@ -182,131 +96,6 @@ def actions_for(jobs: list[Job]) -> dict[str, bool]:
 def checks_text(checks: list[Any]) -> str:
     """Preflight or profile checks, one line each."""
     return "\n".join(f"{'ok ' if c.ok else 'BAD'} {c.what}: {c.detail}" for c in checks)
-
-
-# -- the queue as rows ----------------------------------------------------------------------------------
-class RowsListener(Protocol):
-    """What a view of ``JobRows`` is told (Qt's model signals, one for one)."""
-
-    def about_to_reset(self) -> None: ...
-    def reset_done(self) -> None: ...
-    def about_to_insert(self, first: int, last: int) -> None: ...
-    def inserted(self) -> None: ...
-    def changed(self, first_row: int, last_row: int, first_column: int, last_column: int) -> None: ...
-    def about_to_move(self) -> None: ...
-    def moved(self, new_rows: dict[int, int]) -> None: ...  # old row -> new row
-
-
-class _Nobody:
-    def __getattr__(self, _name: str) -> Callable[..., None]:
-        return lambda *args: None
-
-
-SORT_KEYS: dict[int, Callable[[Job], Any]] = {
-    COL_ID: lambda j: j.id,
-    COL_NAME: lambda j: (j.name.lower(), j.id),
-    COL_TEMPLATE: lambda j: (j.template, j.id),
-    COL_RUNNER: lambda j: (j.runner, j.id),
-    COL_STATE: lambda j: (j.state, j.id),
-    COL_PROGRESS: lambda j: (j.fraction if j.fraction is not None else -1.0, j.id),
-    COL_ETA: lambda j: (j.eta() or 0.0, j.id),
-    COL_GPU: lambda j: (j.gpus, j.id),
-    COL_STARTED: lambda j: (j.started_at or 0.0, j.id),
-    COL_ELAPSED: lambda j: (j.elapsed() or 0.0, j.id),
-}
-
-
-class JobRows:
-    """The jobs in table order. Sorting uses key functions here (a Qt proxy would call data() some
-    150,000 times for 10,000 jobs); new jobs go on top, newest first."""
-
-    def __init__(self, listener: RowsListener | None = None) -> None:
-        self.jobs: list[Job] = []
-        self.rows: dict[int, int] = {}
-        self.sort_column = COL_ID
-        self.descending = True
-        self.sort_dirty = False  # rows changed under a non-default order: re-sorted on the next tick
-        self.listener: RowsListener = listener or _Nobody()
-
-    def __len__(self) -> int:
-        return len(self.jobs)
-
-    def job(self, job_id: int) -> Job | None:
-        row = self.rows.get(job_id)
-        return self.jobs[row] if row is not None else None
-
-    @property
-    def default_order(self) -> bool:
-        return self.sort_column == COL_ID and self.descending
-
-    def _sorted(self, jobs: list[Job]) -> list[Job]:
-        return sorted(jobs, key=SORT_KEYS.get(self.sort_column, SORT_KEYS[COL_ID]), reverse=self.descending)
-
-    def _index(self) -> None:
-        self.rows = {job.id: i for i, job in enumerate(self.jobs)}
-
-    def sort(self, column: int, descending: bool) -> None:
-        self.sort_column, self.descending = column, descending
-        self.listener.about_to_move()
-        old = {job.id: row for row, job in enumerate(self.jobs)}
-        self.jobs = self._sorted(self.jobs)
-        self._index()
-        self.listener.moved({old[job_id]: row for job_id, row in self.rows.items()})
-
-    def reset(self, jobs: list[Job]) -> None:
-        self.listener.about_to_reset()
-        self.jobs = list(jobs) if self.default_order else self._sorted(jobs)
-        self._index()
-        self.listener.reset_done()
-
-    def apply(self, changed: list[Job]) -> None:
-        """Update rows in place; new jobs go on top (newest first)."""
-        new = []
-        last = len(COLUMNS) - 1
-        for job in changed:
-            row = self.rows.get(job.id)
-            if row is None:
-                new.append(job)
-            else:
-                self.jobs[row] = job
-                self.listener.changed(row, row, 0, last)
-        if new:
-            new.sort(key=lambda j: -j.id)
-            self.listener.about_to_insert(0, len(new) - 1)
-            self.jobs[0:0] = new
-            self._index()
-            self.listener.inserted()
-        if changed and not self.default_order:
-            self.sort_dirty = True
-
-    def refresh_times(self) -> None:
-        """ETA and elapsed move on without the store changing: re-sort if due, repaint running rows."""
-        if self.sort_dirty or (not self.default_order and self.sort_column in (COL_ETA, COL_ELAPSED)):
-            self.sort_dirty = False
-            self.sort(self.sort_column, self.descending)
-        rows = [row for row, job in enumerate(self.jobs) if job.state == RUNNING]
-        if rows:  # one call for the span: the view repaints only what it shows
-            self.listener.changed(rows[0], rows[-1], COL_ETA, COL_ELAPSED)
-
-
-@dataclass
-class JobFilter:
-    """The filter above the queue: text in id/name/template/runner/profile, and a set of states."""
-
-    text: str = ""
-    states: frozenset[str] = frozenset()
-
-    def set(self, text: str, states: set[str] | frozenset[str]) -> None:
-        self.text = text.lower().strip()
-        self.states = frozenset(states)
-
-    def accepts(self, job: Job) -> bool:
-        if self.states and job.state not in self.states:
-            return False
-        if self.text:
-            hay = f"{job.id} {job.name} {job.template} {job.runner} {job.profile or ''}".lower()
-            return self.text in hay
-        return True
 
 
 # -- the selected job ---------------------------------------------------------------------------------

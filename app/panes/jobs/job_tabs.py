@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 
 from app.panes.jobs.model import STATE_QCOLOURS
 from backend.jobs.store import Artifact, Job
-from backend.sessions.jobs import ChainNode, LossCurve, details_text, progress_text, state_text
+from backend.sessions.jobs import ChainNode, LossCurve, details_text, progress_text
+from backend.sessions.jobs_queue import state_text
 
 NO_JOB = "Select a job to see its progress."
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.jobs.store import Job
-from backend.sessions.jobs import (
+from backend.sessions.jobs_queue import (
     COL_ELAPSED,
     COL_ETA,
     COL_GPU,
