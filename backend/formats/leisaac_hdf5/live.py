@@ -433,9 +433,8 @@ class LiveDemo:
             else:
                 image = frame.image
                 if image.shape != (height, width, 3):
-                    raise StudioError(
-                        f"camera {camera} delivered {image.shape[1]}x{image.shape[0]}, expected {width}x{height}"
-                    )
+                    got = f"{image.shape[1]}x{image.shape[0]}"
+                    raise StudioError(f"camera {camera} delivered {got}, expected {width}x{height}")
             dset[row] = image
             self.file.frames_written += 1
             self._last_unique[camera] = (seq, row)
