@@ -6,6 +6,9 @@
     create_writer(fmt, out, spec, overwrite) -> LeIsaacHDF5Writer
     copy_to_hdf5(dataset, out, progress=None) -> Path
     read_initial_state(episode) -> nested dict of arrays
+    live.LiveFile(path, ...)                 a recording appended in place, crash-safe (the teleop
+                                             recorder streams its steps into it)
+    recovery.find_unfinished / recover / check_readable   after a crash
 
 See docs/formats-hdf5.md for the mapping to the data model.
 """
