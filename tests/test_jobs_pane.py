@@ -260,3 +260,12 @@ def test_under_the_qasync_loop_watching_and_log_streaming_are_its_tasks(qtbot, q
         qapp.setQuitOnLastWindowClosed(quit_on_close)
     assert all(handle.done for handle in pane._watchers) and pane._log_stream is None
     assert all(handle.task.done() for handle in pane._watchers)
+
+
+def test_a_pane_deleted_without_being_closed_stops_its_coroutines(qtbot, context):
+    pane = JobsPane(context, poll_ms=50)
+    handles = list(pane._watchers)
+    qtbot.wait(120)
+    assert all(handle.task is not None and not handle.done for handle in handles)
+    pane.deleteLater()
+    qtbot.waitUntil(lambda: all(handle.done for handle in handles), timeout=3000)

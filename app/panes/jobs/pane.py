@@ -68,6 +68,7 @@ class JobsPane(QWidget):
         self.session = JobsSession(self.store)
         self.tasks = TaskGroup(self)
         self._log_stream: async_loop.Handle | None = None
+        self._handles: list[async_loop.Handle] = []  # every coroutine started, cancelled with the pane
 
         self._build_toolbar()
         self._build_table()
@@ -125,6 +126,10 @@ class JobsPane(QWidget):
             async_loop.start(async_loop.every, poll_ms / 1000, self.poll, name="jobs-watch-store"),
             async_loop.start(async_loop.every, 1.0, self.slow_poll, name="jobs-every-second"),
         ]
+        # a pane deleted without being closed must not leave coroutines calling it
+        handles = self._handles
+        handles += self._watchers
+        self.destroyed.connect(lambda *_: [handle.cancel() for handle in handles])
 
     # -- building ------------------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
@@ -300,6 +305,7 @@ class JobsPane(QWidget):
             self._show_pieces(self.session.follow_log())
             self._stop_log()
             self._log_stream = async_loop.start(self._follow_log, name=f"jobs-log-{job.id}")
+            self._handles[:] = [h for h in self._handles if not h.done] + [self._log_stream]
         self.tabs.show_curve(self.session.curve)
         self.log_title.setText(f"Log of job {job.id} (attempt {job.attempt}): {job.log_path}")
         chain = self.session.chain(job)
@@ -423,7 +429,7 @@ class JobsPane(QWidget):
 
     def shutdown(self) -> None:
         """Stop watching and streaming, cancel the pane's tasks and wait for them (jobs go on)."""
-        for handle in self._watchers:
+        for handle in self._handles:
             handle.cancel()
         self._stop_log()
         self.tasks.shutdown()
