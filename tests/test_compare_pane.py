@@ -36,7 +36,7 @@ def files(tmp_path_factory):
 @pytest.fixture
 def pane(qtbot, tmp_path):
     from app.context import AppContext
-    from app.panes.compare_pane import ComparePane
+    from app.panes.compare import ComparePane
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     context = AppContext(settings, tmp_path / "workspace")
