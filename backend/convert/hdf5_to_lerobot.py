@@ -41,6 +41,7 @@ from backend.errors import Cancelled, FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, Capability, WriterSpec, reader_capabilities
 from backend.formats.leisaac_hdf5.reader import demo_task
+from backend.formats.lerobot.layout import writer_capabilities
 from backend.formats.lerobot.stats import ImageStats
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
@@ -464,7 +465,13 @@ def run(
         located = _locate_frames(selected, first.cameras)
         # one encoder process per camera (see camera_worker), started now so that its imports
         # overlap the hashing and the writer's set-up; frames are read on threads where it cannot
-        use_workers = bool(located and first.cameras and camera_worker.available())
+        # (their mp4s go to the writer through add_encoded_video: a capability the writer declares)
+        use_workers = bool(
+            located
+            and first.cameras
+            and camera_worker.available()
+            and Capability.ENCODED_VIDEO in writer_capabilities(fmt)
+        )
         workers = camera_worker.CameraWorkers(first.cameras) if use_workers else None
         try:
             progress.report(0, total, "hashing inputs")
