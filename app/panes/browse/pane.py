@@ -17,8 +17,9 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
-from app.error_dialog import show_error, show_exception
+from app.error_dialog import show_error
 from app.frame_loader import FrameLoader
+from app.panes.browse.curation_actions import CurationActions
 from app.panes.browse.curation_bar import CurationBar
 from app.panes.browse.export import BrowseExport, ExportDialog
 from app.panes.browse.layout_state import remember_place, remembered_place, restore_layout, save_layout
@@ -49,7 +50,7 @@ def _dock(title: str, name: str, parent: QMainWindow, widget: QWidget) -> QDockW
     return dock
 
 
-class BrowsePane(QWidget):
+class BrowsePane(CurationActions, QWidget):
     """Dataset browser and curation."""
 
     datasetLoaded = Signal(object)  # Dataset
@@ -469,70 +470,6 @@ class BrowsePane(QWidget):
             self.firstFrameShown.emit()
             if self._plot_after_first_frame:
                 QTimer.singleShot(0, self._plot_deferred)
-
-    # -- curation -----------------------------------------------------------------------------------
-    def _curate(self, fn, *args: Any) -> None:
-        self.session.selection = self.table.selected_episodes()
-        try:
-            fn(*args)
-        except Exception as error:  # noqa: BLE001 - shown to the user
-            show_exception(self, "Could not save the curation", error)
-
-    def rate(self, rating: str) -> None:
-        self._curate(self.session.rate, rating)
-
-    def toggle_flag(self) -> None:
-        self._curate(self.session.toggle_flag)
-
-    def toggle_excluded(self) -> None:
-        self._curate(self.session.toggle_excluded)
-
-    def trim_in_here(self) -> None:
-        self._curate(self.session.trim_in, self.position)
-
-    def trim_out_here(self) -> None:
-        self._curate(self.session.trim_out, self.position)
-
-    def clear_trim(self) -> None:
-        self._curate(self.session.clear_trim)
-
-    def set_note(self, text: str) -> None:
-        self._curate(self.session.set_note, text)
-
-    def set_task(self, text: str) -> None:
-        self._curate(self.session.set_task, text)
-
-    def undo(self) -> None:
-        self._curate(self.session.undo)
-
-    def redo(self) -> None:
-        self._curate(self.session.redo)
-
-    def _on_curation_changed(self, episodes: list[int]) -> None:
-        if self.dataset is None:
-            return
-        for index in episodes:
-            try:
-                values = self.session.row_values(self.dataset.episode(index))
-            except Exception:  # noqa: BLE001 - decisions for an episode no longer in the dataset
-                continue
-            values.pop("index")
-            self.model.update_row(index, **values)
-        self.proxy.refilter()
-        self.filters.update_count()
-        self.clock.set_marks(*self.session.marks())
-        self._refresh_curation()
-        self._update_trim_markers()
-        self.undoStateChanged.emit()
-
-    def _update_trim_markers(self) -> None:
-        trim_in, trim_out = self.session.marks()
-        self.transport.set_trim(trim_in, trim_out)
-        if self.episode is not None:
-            self.plots.set_trim(trim_in, trim_out)
-
-    def _refresh_curation(self) -> None:
-        self.bar.refresh(self.session, (self.transport.in_button, self.transport.out_button))
 
     # -- export -------------------------------------------------------------------------------------
     def export_curated_dialog(self) -> ExportDialog | None:
