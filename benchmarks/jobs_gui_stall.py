@@ -98,7 +98,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.context import AppContext
-    from app.panes.jobs_pane import JobsPane
+    from app.panes.jobs import JobsPane
     from backend.jobs import service
     from backend.jobs.store import JobStore
 

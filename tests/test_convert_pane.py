@@ -10,7 +10,7 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.context import AppContext
-from app.panes.convert_pane import ConvertPane
+from app.panes.convert import ConvertPane
 from backend.formats import validate_path
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
@@ -194,7 +194,7 @@ def test_cosmos_and_idm_wizards_are_listed_and_open(qtbot, tmp_path) -> None:
     from PySide6.QtCore import QSettings, Qt
 
     from app.context import AppContext
-    from app.panes.convert_pane import ConvertPane
+    from app.panes.convert import ConvertPane
     from app.wizards.cosmos_idm import WIZARD_FAMILIES
 
     context = AppContext(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), tmp_path / "ws")

@@ -187,9 +187,9 @@ def test_output_on_another_file_system(writer: str, inputs: dict[str, Path], cle
 @pytest.mark.parametrize("conversion", ["hdf5-to-lerobot", "lerobot-to-hdf5"])
 def test_convert_wizard_run_names_the_output(conversion: str, inputs: dict[str, Path], clean_tmpfs: Path) -> None:
     """The GUI runs the same functions on a thread; its error is the CLI's sentence about the output."""
-    from app.panes.convert_pane import _call_run  # noqa: PLC0415
     from backend.convert import lerobot_to_hdf5 as l2h  # noqa: PLC0415
     from backend.errors import StudioError  # noqa: PLC0415
+    from backend.sessions.convert import call_run as _call_run  # noqa: PLC0415
 
     if conversion == "hdf5-to-lerobot":
         out = clean_tmpfs / "out"

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from app.context import AppContext
-from app.panes.convert_pane import ConvertPane
+from app.panes.convert import ConvertPane
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 WAIT_MS = 60_000

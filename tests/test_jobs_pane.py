@@ -13,9 +13,10 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from app.context import AppContext  # noqa: E402
-from app.panes.jobs_pane import COL_ID, COL_STATE, JobsPane  # noqa: E402
+from app.panes.jobs import JobsPane  # noqa: E402
 from backend.jobs import service  # noqa: E402
 from backend.jobs.store import JobStore  # noqa: E402
+from backend.sessions.jobs_queue import COL_ID, COL_STATE  # noqa: E402
 from widgets.log_view import LogView, collapse_carriage_returns  # noqa: E402
 
 pytest_plugins = ["test_jobs_fakes"]

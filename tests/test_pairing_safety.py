@@ -310,7 +310,7 @@ def test_replay_wizard_blocks_unmapped_episodes_until_the_table_is_filled(qtbot,
     from PySide6.QtCore import QSettings
 
     from app.context import AppContext
-    from app.panes.convert_pane import ConvertPane
+    from app.panes.convert import ConvertPane
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     pane = ConvertPane(AppContext(settings, tmp_path / "workspace"))
@@ -349,7 +349,7 @@ def test_compare_pane_shows_the_pairing_sentence(qtbot, data, tmp_path) -> None:
     from PySide6.QtCore import QSettings
 
     from app.context import AppContext
-    from app.panes.compare_pane import ComparePane
+    from app.panes.compare import ComparePane
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     pane = ComparePane(AppContext(settings, tmp_path / "workspace"))

@@ -64,7 +64,7 @@ def test_cli_refuses_control_characters(rec: Path, tmp_path: Path, flag: str, va
 
 def test_convert_wizard_shows_the_sentence_and_blocks_run(qtbot, rec: Path, tmp_path: Path) -> None:
     from app.context import AppContext  # noqa: PLC0415
-    from app.panes.convert_pane import ConvertPane  # noqa: PLC0415
+    from app.panes.convert import ConvertPane  # noqa: PLC0415
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     pane = ConvertPane(AppContext(settings, tmp_path / "workspace"))

@@ -280,7 +280,8 @@ def test_convert_wizard_offers_the_recorded_rate(qtbot, tmp_path: Path) -> None:
     from PySide6.QtCore import QSettings, Qt
 
     from app.context import AppContext
-    from app.panes.convert_pane import RECORDED_RATE, ConvertPane
+    from app.panes.convert import ConvertPane
+    from app.panes.convert.hdf5_to_lerobot import RECORDED_RATE
 
     rec = _recording(tmp_path / "rec.hdf5", 60.0, "Pick the cube.", {})
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

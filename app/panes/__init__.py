@@ -23,7 +23,7 @@ class PaneSpec:
 PANES: list[PaneSpec] = [
     PaneSpec("teleop", "Teleop", "app.panes.teleop_pane", "TeleopPane", "()"),
     PaneSpec("browse", "Browse", "app.panes.browse_pane", "BrowsePane", "[]"),
-    PaneSpec("convert", "Convert", "app.panes.convert_pane", "ConvertPane", "<>"),
-    PaneSpec("jobs", "Jobs", "app.panes.jobs_pane", "JobsPane", ">>"),
-    PaneSpec("compare", "Compare", "app.panes.compare_pane", "ComparePane", "||"),
+    PaneSpec("convert", "Convert", "app.panes.convert", "ConvertPane", "<>"),
+    PaneSpec("jobs", "Jobs", "app.panes.jobs", "JobsPane", ">>"),
+    PaneSpec("compare", "Compare", "app.panes.compare", "ComparePane", "||"),
 ]

@@ -11,11 +11,8 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from app.wizards.cosmos import CosmosBatchWizard, CosmosTrainsetWizard
-from app.wizards.form_wizard import FormWizard, fill_table
 from app.wizards.idm import IdmPrepareWizard
 from app.wizards.idm_kit import IdmKitWizard
-
-CosmosIdmWizard = FormWizard  # the old name of the Cosmos/IDM flows' base
 
 WIZARD_FAMILIES: list[tuple[str, str, Callable[[Any, QWidget | None], QWidget]]] = [
     (CosmosTrainsetWizard.key, CosmosTrainsetWizard.title, CosmosTrainsetWizard),
@@ -27,9 +24,7 @@ WIZARD_FAMILIES: list[tuple[str, str, Callable[[Any, QWidget | None], QWidget]]]
 __all__ = [
     "WIZARD_FAMILIES",
     "CosmosBatchWizard",
-    "CosmosIdmWizard",
     "CosmosTrainsetWizard",
     "IdmKitWizard",
     "IdmPrepareWizard",
-    "fill_table",
 ]
