@@ -6,7 +6,6 @@ Panes talk to each other only through this object (signals), never by importing 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
@@ -30,7 +29,6 @@ class AppContext(QObject):
         self.settings = settings
         self.workspace = Path(workspace)
         self.workspace.mkdir(parents=True, exist_ok=True)
-        self.datasets: dict[str, Any] = {}  # path -> backend.model.Dataset
 
     # -- persisted lists -------------------------------------------------------------------------
     def recent_datasets(self) -> list[str]:

@@ -354,9 +354,9 @@ class MainWindow(QMainWindow):
             self._fill_workspaces()
 
     def open_dataset(self, path: str, episode: int | None = None, frame: int | None = None) -> None:
-        from app.panes.browse_pane import _resolve_dataset_path
+        from backend.sessions.browse import resolve_dataset_path
 
-        resolved = _resolve_dataset_path(path)
+        resolved = resolve_dataset_path(path)
         if not resolved.exists():
             show_error(
                 self,

@@ -22,7 +22,7 @@ class PaneSpec:
 
 PANES: list[PaneSpec] = [
     PaneSpec("teleop", "Teleop", "app.panes.teleop_pane", "TeleopPane", "()"),
-    PaneSpec("browse", "Browse", "app.panes.browse_pane", "BrowsePane", "[]"),
+    PaneSpec("browse", "Browse", "app.panes.browse", "BrowsePane", "[]"),
     PaneSpec("convert", "Convert", "app.panes.convert", "ConvertPane", "<>"),
     PaneSpec("jobs", "Jobs", "app.panes.jobs", "JobsPane", ">>"),
     PaneSpec("compare", "Compare", "app.panes.compare", "ComparePane", "||"),
