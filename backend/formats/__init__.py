@@ -5,7 +5,9 @@ Each format module in this package exposes:
     open(path: Path) -> backend.model.Dataset
     validate(path: Path) -> list[backend.validation.Problem]
     create_writer(fmt, out, spec, overwrite) -> backend.formats.base.DatasetWriter   (writable formats)
-A new format is one new module added to FORMAT_MODULES.
+A new format is one new module added to FORMAT_MODULES. Its reader and writer classes declare
+``capabilities`` (``backend.formats.base.Capability``); converters read ``reader_capabilities(dataset)``
+and ``writer.capabilities`` instead of probing for methods.
 """
 
 from __future__ import annotations
