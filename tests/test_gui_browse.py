@@ -261,6 +261,6 @@ def test_theme_switch_recolours_the_plots_in_place(qtbot, window, tmp_path):
     assert few_ticks(-0.2, 0.2) == [(-0.2, "-0.2"), (0.0, "0.0"), (0.2, "0.2")]
     assert few_ticks(-100.0, 100.0) == [(-100.0, "-100"), (0.0, "0"), (100.0, "100")]
     # joint readouts never show "-0.000"
-    from widgets.joint_plots import fixed
+    from backend.numbers import fixed
 
     assert (fixed(-0.0004, 3), fixed(-0.0, 2), fixed(-0.5, 3)) == ("0.000", "0.00", "-0.500")

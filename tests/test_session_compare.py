@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from backend.compare.sources import parse_source
-from backend.compare.text import fixed
 from backend.compare.view import build_view
 from backend.errors import Cancelled
+from backend.numbers import fixed
 from backend.registry import DatasetRegistry
 from backend.sessions.compare import CompareSession, worst_joint
 from tests.compare_data import GeneratedSpec, write_generated_hdf5, write_source_hdf5

@@ -14,7 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyMod
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from backend.compare.text import fixed
+from backend.numbers import fixed
 from widgets import palette
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

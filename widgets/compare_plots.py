@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
-from backend.compare.text import fixed
+from backend.numbers import fixed
 from widgets import palette
 from widgets.plot_parts import corner_text, few_ticks, playhead_line, style_joint_plot
 

@@ -17,14 +17,9 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from backend.numbers import fixed
 from widgets import palette
 from widgets.plot_parts import corner_text, few_ticks, playhead_line, style_joint_plot
-
-
-def fixed(value: float, digits: int) -> str:
-    """``value`` with ``digits`` decimals, never "-0.000": a value that rounds to zero shows as 0."""
-    text = f"{float(value):.{digits}f}"
-    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 MAX_STACKED = 8
 pg: Any = None
@@ -307,9 +302,9 @@ class JointPlotStack(QWidget):
         unit = f" {self.unit_label}" if self.unit_label else ""
         parts = []
         if self.action is not None:
-            parts.append(f"action {fixed(self.action[index, joint], 3)}{unit}")
+            parts.append(f"action {fixed(float(self.action[index, joint]), '.3f')}{unit}")
         if self.state is not None:
-            parts.append(f"state {fixed(self.state[index, joint], 3)}{unit}")
+            parts.append(f"state {fixed(float(self.state[index, joint]), '.3f')}{unit}")
         return "   ".join(parts)
 
     def set_trim(self, trim_in: int | None, trim_out: int | None) -> None:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from backend.numbers import fixed
 from widgets.palette import color
 
 UNIT_LABELS = {
@@ -266,10 +267,9 @@ def _note(row: dict[str, Any]) -> str:
 def _fmt(value: Any) -> str:
     """Four decimals, never a negative zero ("-0.0000" reads as a value below zero)."""
     try:
-        text = f"{float(value):.4f}"
+        return fixed(float(value), ".4f")
     except (TypeError, ValueError):
         return str(value)
-    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
 
 
 def _escape(text: str) -> str:

@@ -26,10 +26,10 @@ from typing import Any
 from backend.compare.batch import BatchResult, compare_batch
 from backend.compare.pairing import RECORDED, Pair, disagreement, pair_episodes, pairing_sentence
 from backend.compare.sources import SourceSpec, parse_source
-from backend.compare.text import fixed
 from backend.compare.view import LETTERS, CompareView, SideRequest
 from backend.errors import Cancelled
 from backend.model import Dataset
+from backend.numbers import fixed
 from backend.progress import Progress
 from backend.registry import DatasetRegistry, Lease, registry
 from backend.sessions.playback import PlaybackClock

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from backend.jobs.store import QUEUED, RUNNING, Job
+from backend.numbers import fixed
 
 COLUMNS = ("ID", "Name", "Template", "Runner", "State", "Progress", "ETA", "GPU", "Started", "Elapsed")
 (
@@ -36,10 +37,7 @@ STATE_COLOURS = {
 # -- words -------------------------------------------------------------------------------------------
 def number(value: float, spec: str = ".5g") -> str:
     """``format(value, spec)`` that never shows a negative zero ("-0", "-0.00")."""
-    text = format(value, spec)
-    if text.startswith("-") and float(text) == 0.0:
-        return text[1:]
-    return text
+    return fixed(value, spec)
 
 
 def duration(seconds: float | None) -> str:

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.frame_loader import FrameLoader
-from backend.compare.text import fixed
 from backend.compare.view import CompareView, SideData
 from backend.kinematics import TIP
+from backend.numbers import fixed
 from backend.registry import Lease
 from backend.sessions.browse import LeasedStream
 from backend.sessions.compare import CompareSession, worst_joint

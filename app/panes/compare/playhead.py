@@ -9,7 +9,7 @@ import time
 
 from PySide6.QtCore import QTimer
 
-from backend.compare.text import fixed
+from backend.numbers import fixed
 
 
 class PlayheadControls:

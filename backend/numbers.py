@@ -1,4 +1,4 @@
-"""Numbers as Compare shows them: never a "-0.000" (a value that rounds to zero has no sign).
+"""Numbers as the studio shows them: never a "-0.000" (a value that rounds to zero has no sign).
 
 fixed(-0.0001, ".3f")   # "0.000"
 fixed(-0.0001, "+.3f")  # "+0.000"
