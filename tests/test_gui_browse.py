@@ -263,4 +263,4 @@ def test_theme_switch_recolours_the_plots_in_place(qtbot, window, tmp_path):
     # joint readouts never show "-0.000"
     from backend.numbers import fixed
 
-    assert (fixed(-0.0004, 3), fixed(-0.0, 2), fixed(-0.5, 3)) == ("0.000", "0.00", "-0.500")
+    assert (fixed(-0.0004, ".3f"), fixed(-0.0, ".2f"), fixed(-0.5, ".3f")) == ("0.000", "0.00", "-0.500")
