@@ -272,7 +272,7 @@ def run_gui(argv: list[str]) -> int:
 
         def demo_ready(path: str) -> None:
             window.open_dataset(path, args.episode, args.frame)
-            window.start_demo_panes()
+            window.start_demo_panes(path)
             show_requested_pane()
 
         def demo_failed(message: str, details: str) -> None:

@@ -35,6 +35,7 @@ from app.geometry import clamp_to_screen, place_default
 from app.panes import PANES, PaneSpec
 from app.settings import get_json, set_json
 from app.window_parts import PlaceholderPane, RailButton, shortcuts_dialog
+from widgets.elided_label import ElidedLabel
 from widgets.toast import Toast
 
 STATUS_FIELDS = ["dataset", "episode", "frame", "jobs", "arm"]
@@ -413,7 +414,7 @@ class MainWindow(QMainWindow):
     def _status_label(self, name: str) -> QLabel:
         label = self.status_labels.get(name)
         if label is None:
-            label = QLabel("")
+            label = ElidedLabel("")
             label.setObjectName(f"status_{name}")
             label.setProperty("statusField", True)
             self.statusBar().addPermanentWidget(label, 3 if name == "dataset" else 1)
@@ -495,8 +496,17 @@ class MainWindow(QMainWindow):
         )
 
     # -- demo -------------------------------------------------------------------------------------
-    def start_demo_panes(self) -> None:
-        """Call ``start_demo()`` on every pane that has one (Teleop starts a virtual arm)."""
+    def start_demo_panes(self, dataset: str | None = None) -> None:
+        """Call ``start_demo()`` on every pane that has one (Teleop starts a virtual arm, Compare
+        pairs two demonstrations, Jobs selects the newest job) and put ``dataset`` in the Convert
+        wizard, so that every pane of the demo workspace shows something."""
+        if dataset:
+            show_input = getattr(self.pane("convert"), "show_input", None)
+            if callable(show_input):
+                try:
+                    show_input(dataset)
+                except Exception as error:  # noqa: BLE001 - the demo goes on without that pane
+                    self.toast.show_message(f"Convert demo could not start: {error}")
         for spec in PANES:
             widget = self.pane(spec.key)
             start = getattr(widget, "start_demo", None)

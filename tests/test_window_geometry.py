@@ -35,3 +35,26 @@ def test_window_opens_inside_the_screen_and_clamps_a_saved_geometry(qtbot, tmp_p
     window.setGeometry(area.right() - 100, area.bottom() - 100, area.width() + 400, area.height() + 300)
     clamp_to_screen(window)
     assert area.contains(window.geometry()), (window.geometry(), area)
+
+
+def test_status_fields_shorten_instead_of_leaving_the_window(qtbot, tmp_path) -> None:
+    from app.context import AppContext
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(AppContext(settings, tmp_path / "ws"))
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    long_text = "so101_pick_orange_with_a_very_long_name.hdf5 (leisaac hdf5, 6 episodes, 2 cameras) " * 2
+    window.set_status("dataset", long_text)
+    window.set_status("episode", "B vs A: RMSE 17.70 deg, worst gripper at 3.2 s, aligned by DTW")
+    qtbot.wait(50)
+    bar = window.statusBar()
+    for name in ("dataset", "episode"):
+        label = window.status_labels[name]
+        assert label.isVisible() and label.toolTip() == window.status_text(name)
+        right = label.mapTo(bar, label.rect().topRight()).x()
+        assert right <= bar.width(), (name, right, bar.width())
+    assert window.status_labels["dataset"].shown_text().endswith("…")
