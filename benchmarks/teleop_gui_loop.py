@@ -56,8 +56,9 @@ def run_mode(app, context, teleop_pane, mode: str, args, sort_data: list[float])
 
     from backend.teleop.session_process import timing_summary
 
-    teleop_pane.SESSION_MODE = mode
     pane = teleop_pane.TeleopPane(context)
+    pane.recording.mode = mode
+    pane.recording.demo_video_size = tuple(int(x) for x in args.size.split("x"))
     pane.resize(1400, 800)
     pane.show()
 
@@ -177,8 +178,6 @@ def main() -> int:
     from app.settings import make_settings
 
     app = QApplication.instance() or QApplication([])
-    width, height = (int(x) for x in args.size.split("x"))
-    teleop_pane.DEMO_VIDEO_SIZE = (width, height)
     context = AppContext(make_settings(), tmp / "workspace")
     sort_data = [random.random() for _ in range(_sort_size_for(args.gil_ms))]
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ from backend.teleop.hdf5_recorder import Hdf5Recorder, find_unfinished
 from backend.teleop.motions import MID_POSE
 from backend.teleop.steps import EpisodeMeta
 from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration
-from widgets.calibration_wizard import CalibrationWizard
+from app.panes.teleop.calibration_wizard import CalibrationWizard
 
 
 @pytest.fixture
@@ -28,9 +28,9 @@ def context(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def pane(qtbot, context, monkeypatch):
-    monkeypatch.setattr(teleop_pane, "DEMO_VIDEO_SIZE", (160, 120))
+def pane(qtbot, context):
     widget = teleop_pane.TeleopPane(context)
+    widget.recording.demo_video_size = (160, 120)
     qtbot.addWidget(widget)
     widget.resize(1300, 760)
     widget.show()
@@ -39,9 +39,9 @@ def pane(qtbot, context, monkeypatch):
 
 
 @pytest.mark.parametrize("mode", ["process", "thread"])
-def test_demo_records_with_keys_and_buttons(qtbot, pane, context, monkeypatch, mode):
+def test_demo_records_with_keys_and_buttons(qtbot, pane, context, mode):
     """process: the session in its own process (the default); thread: in the GUI process."""
-    monkeypatch.setattr(teleop_pane, "SESSION_MODE", mode)
+    pane.recording.mode = mode
     statuses = []
     context.statusChanged.connect(lambda field, text: statuses.append((field, text)))
     pane.start_demo()

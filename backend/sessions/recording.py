@@ -115,13 +115,17 @@ def open_live(settings: Any, recover_mode: str | None, mode: str = "process",
 
         progress.report(0, 1, "starting the session process: connecting the arms and cameras")
         live = SessionProcess(settings, recover_mode)
-        return live, live.start()
-    from backend.teleop.factory import build_session
+        notes = live.start()
+    else:
+        from backend.teleop.factory import build_session
 
-    progress.report(0, 2, "connecting the arms and cameras")
-    live, notes = build_session(settings, recover_mode)
-    progress.report(1, 2, "starting the control loop")
-    live.start()
+        progress.report(0, 2, "connecting the arms and cameras")
+        live, notes = build_session(settings, recover_mode)
+        progress.report(1, 2, "starting the control loop")
+        live.start()
+    if progress.cancelled:  # nobody takes it any more: stop what was started
+        live.stop()
+        progress.check_cancelled()
     return live, notes
 
 
@@ -189,26 +193,29 @@ def start_demo_rig(workspace: str | Path, size: tuple[int, int] = DEMO_VIDEO_SIZ
     rig = DemoRig([], "", "", videos)
     calibration_dir = root / "calibration"
     calibration_dir.mkdir(parents=True, exist_ok=True)
-    for name, motion, assembly in (("leader", "pick", "0"), ("follower", "still", "1")):
-        rig.calibration[name] = str(calibration_dir / f"virtual_{name}.json")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "virtual-arm", "--name", f"demo {name}",
-             "--motion", motion, "--assembly", assembly, "--calibrated",
-             "--write-calibration", rig.calibration[name], "--realtime", "--exit-with-parent"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            cwd=str(REPO),
-        )
-        rig.arms.append(proc)
-        _LIVE_DEMO_ARMS.add(proc)
-        device = proc.stdout.readline().strip() if proc.stdout is not None else ""
-        if not device:
-            rig.stop()
-            raise RuntimeError("the virtual arm did not start")
-        setattr(rig, name, device)
-    progress.report(2, 3, "ready")
+    try:
+        for name, motion, assembly in (("leader", "pick", "0"), ("follower", "still", "1")):
+            rig.calibration[name] = str(calibration_dir / f"virtual_{name}.json")
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", "virtual-arm", "--name", f"demo {name}",
+                 "--motion", motion, "--assembly", assembly, "--calibrated",
+                 "--write-calibration", rig.calibration[name], "--realtime", "--exit-with-parent"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                cwd=str(REPO),
+            )
+            rig.arms.append(proc)
+            _LIVE_DEMO_ARMS.add(proc)
+            device = proc.stdout.readline().strip() if proc.stdout is not None else ""
+            if not device:
+                raise RuntimeError("the virtual arm did not start")
+            setattr(rig, name, device)
+        progress.report(2, 3, "ready")  # raises Cancelled when nobody waits for the rig any more
+    except BaseException:
+        rig.stop()
+        raise
     return rig
 
 
@@ -500,6 +507,10 @@ class RecordingSession:
         form.out = self.default_output()
         self._changed("form")
         return True
+
+    def demo_starting(self) -> None:
+        self.status_text = "Starting the demo: virtual arms and camera videos…"
+        self._changed("connection")
 
     def stop_demo(self) -> None:
         rig, self.demo = self.demo, None

@@ -3,18 +3,17 @@
 1 connect (port, leader/follower, arm id, where to save) -> 2 hold the middle pose, "Set middle"
 (homing offsets = raw - 2047) -> 3 sweep every joint while the gauges show the range -> 4 done: the
 calibration is written to the servos and saved as LeRobot JSON. "Load file..." writes an existing
-LeRobot calibration to the servos instead. Bus work runs on worker threads; a 30 Hz timer polls the
-procedure's snapshot.
+LeRobot calibration to the servos instead. Bus work runs as tasks of the wizard's own group (one
+at a time, key "bus"); a 30 Hz timer polls the procedure's snapshot. Closing the wizard stops the
+procedure and lets go of the arm in a last task; ``shutdown()`` waits for it.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.tasks import BACKGROUND, TaskGroup
+from backend.progress import Progress
 from backend.teleop.arm import SO101Arm
 from backend.teleop.calibration import JOINTS, default_path, load_calibration, save_calibration
 from backend.teleop.calibration_procedure import CalibrationProcedure
@@ -38,25 +39,37 @@ from widgets.joint_gauges import JointGauges
 STEPS = ["Connect", "Middle pose", "Sweep", "Done"]
 
 
-class _Relay(QObject):
-    done = Signal(object, object)  # callback, result
-    failed = Signal(object, str)  # callback, message
+def _connect(port: str, role: str, full_turn: tuple[str, ...], progress: Progress) -> CalibrationProcedure:
+    """Open the arm (torque off) and start reading it; an arm opened after a cancel is let go."""
+    arm = SO101Arm(port, role=role)
+    try:
+        procedure = CalibrationProcedure(arm, full_turn=full_turn).start()
+    except BaseException:
+        arm.disconnect(disable_torque=False)
+        raise
+    if progress.cancelled:
+        _release(procedure)
+        progress.check_cancelled()
+    return procedure
 
 
-def run_in_thread(
-    fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[str], None], relay: _Relay
-) -> threading.Thread:
-    def work() -> None:
-        try:
-            result = fn()
-        except Exception as error:  # noqa: BLE001 - shown to the user
-            relay.failed.emit(on_error, str(getattr(error, "message", error)))
-        else:
-            relay.done.emit(on_done, result)
+def _release(procedure: CalibrationProcedure, progress: Progress | None = None) -> None:
+    procedure.stop()
+    procedure.arm.disconnect(disable_torque=False)
 
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    return thread
+
+def _finish(procedure: CalibrationProcedure, path: str, progress: Progress) -> str:
+    return str(save_calibration(procedure.finish(), path))
+
+
+def _write_file(port: str, role: str, path: str, progress: Progress) -> str:
+    calibration = load_calibration(path)
+    arm = SO101Arm(port, role=role).connect()
+    try:
+        arm.apply_calibration(calibration)
+    finally:
+        arm.disconnect(disable_torque=False)
+    return path
 
 
 class CalibrationWizard(QDialog):
@@ -75,12 +88,9 @@ class CalibrationWizard(QDialog):
         self.setWindowTitle("Calibrate an SO-101 arm")
         self.setObjectName("calibrationWizard")
         self.resize(760, 440)
-        self.arm: SO101Arm | None = None
         self.procedure: CalibrationProcedure | None = None
         self.saved_path = ""
-        self._relay = _Relay(self)
-        self._relay.done.connect(lambda cb, result: cb(result))
-        self._relay.failed.connect(lambda cb, message: cb(message))
+        self.tasks = TaskGroup(self)
         self._busy = False
 
         layout = QVBoxLayout(self)
@@ -205,26 +215,15 @@ class CalibrationWizard(QDialog):
             if not port:
                 self._error("Choose the arm's serial port first.")
                 return
-
-            def connect() -> CalibrationProcedure:
-                arm = SO101Arm(port, role=role)
-                self.arm = arm
-                return CalibrationProcedure(arm, full_turn=full_turn).start()
-
             self._set_busy(True, f"Connecting to {port}…")
-            run_in_thread(connect, self._connected, self._error, self._relay)
+            self._run(_connect, port, role, full_turn, on_done=self._connected)
         elif step == 1:
             self._set_busy(True, "Reading the middle pose…")
-            run_in_thread(self.procedure.set_middle, self._middle_set, self._error, self._relay)
+            procedure = self.procedure
+            self._run(lambda progress: procedure.set_middle(), on_done=self._middle_set)
         elif step == 2:
-            path = self.path_edit.text().strip()
-
-            def finish() -> str:
-                calibration = self.procedure.finish()
-                return str(save_calibration(calibration, path))
-
             self._set_busy(True, "Writing the calibration to the servos…")
-            run_in_thread(finish, self._finished, self._error, self._relay)
+            self._run(_finish, self.procedure, self.path_edit.text().strip(), on_done=self._finished)
         else:
             self.accept()
 
@@ -267,22 +266,18 @@ class CalibrationWizard(QDialog):
         """Write an existing LeRobot calibration file to the servos of the chosen port."""
         port, role = self.port_edit.currentText().strip(), self.role_combo.currentText()
 
-        def write() -> str:
-            calibration = load_calibration(path)
-            arm = SO101Arm(port, role=role).connect()
-            try:
-                arm.apply_calibration(calibration)
-            finally:
-                arm.disconnect(disable_torque=False)
-            return path
-
         def done(saved: str) -> None:
             self._set_busy(False, f"Wrote {Path(saved).name} to the servos on {port}.")
             self.saved_path = saved
             self.calibrationSaved.emit(saved)
 
         self._set_busy(True, f"Writing {Path(path).name} to the servos…")
-        run_in_thread(write, done, self._error, self._relay)
+        self._run(_write_file, port, role, path, on_done=done)
+
+    def _run(self, fn: Any, *args: Any, on_done: Any) -> None:
+        """One bus task at a time (the buttons are off while it runs)."""
+        self.tasks.run(fn, *args, key="bus", lane=BACKGROUND, on_done=on_done,
+                       on_error=lambda message, details: self._error(message))
 
     # -- live -------------------------------------------------------------------------------------
     def _poll(self) -> None:
@@ -299,10 +294,18 @@ class CalibrationWizard(QDialog):
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt API: closes the dialog
         self.timer.stop()
-        if self.procedure is not None:
-            self.procedure.stop()
-        if self.arm is not None:
-            arm = self.arm
-            self.arm = None
-            threading.Thread(target=lambda: arm.disconnect(disable_torque=False), daemon=True).start()
+        self.tasks.cancel()  # a result that comes now is dropped (an arm it opened is let go)
+        procedure, self.procedure = self.procedure, None
+        if procedure is not None and not self.tasks.closed:
+            self.tasks.run(_release, procedure, key="release", lane=BACKGROUND)
         super().done(result)
+
+    def shutdown(self) -> None:
+        """Close and wait for the last bus work (the owner's close)."""
+        if self.isVisible():
+            self.reject()
+        self.tasks.shutdown()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        super().closeEvent(event)
+        self.tasks.shutdown()
