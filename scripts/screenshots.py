@@ -1,10 +1,12 @@
 """Regenerate docs/screenshots/: every pane, populated with real data, offscreen, no hardware.
 
-    python scripts/screenshots.py [--out docs/screenshots] [--only browse,jobs,...]
+    python scripts/screenshots.py [--out docs/screenshots] [--size WxH ...] [--only browse,jobs,...]
                                   [--workspace DIR] [--xvfb] [--list]
 
-Shots (each scene is a fresh process with private settings and, for Jobs and Teleop, a private
-job store / workspace, so nothing on this machine changes):
+Every shot is taken at each --size (default: 1280x800 and 1920x1080) into OUT/<W>x<H>/<shot>.png, on a
+screen of that size (offscreen with a screen config file, or Xvfb with --xvfb). Each scene is a fresh
+process with private settings, a private job store and, for Teleop and the demo shots, a private
+workspace, so nothing on this machine changes. Shots:
   browse.png          the demo workspace, a few curation decisions made (rated, flagged, trimmed)
   browse-lerobot.png  the real LeRobot v3.0 dataset from ../shared/data, opened from a private copy
                       (../shared is never written; skipped when absent)
@@ -18,6 +20,8 @@ job store / workspace, so nothing on this machine changes):
                       through the `command` template, printing Hugging Face Trainer-style loss lines
   compare.png         demo episode 2 (A, LeIsaac HDF5) against its LeRobot conversion (B)
   compare-batch.png   the Batch tab: every converted episode ranked against its source
+  demo-<pane>.png     `rollout-studio --demo --pane <pane>` as a user first sees it (a fresh demo
+                      workspace, no decisions made), for teleop, browse, convert, jobs and compare
 The demo workspace and its LeRobot conversion are made on first use (default:
 .cache/screenshots-workspace, git-ignored). Browse shots go through `rollout-studio --screenshot`;
 the others drive the panes through their public methods (`--scene NAME`, internal).
@@ -40,7 +44,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 REAL = REPO.parent / "shared" / "data" / "lerobot061_so101_v30_h264"
-SIZE = (1480, 920)
+SIZES = ["1280x800", "1920x1080"]
+DEMO_PANES = ["teleop", "browse", "convert", "jobs", "compare"]
 TASK = "Pick up the orange and place it on the plate."
 
 # scene -> the PNGs it writes (in order)
@@ -265,7 +270,15 @@ SCENE_FUNCTIONS = {
 }
 
 
-def run_scene(name: str, out: Path, wanted: set[str], workspace: Path, demo: Path, generated: Path) -> int:
+def run_scene(
+    name: str,
+    out: Path,
+    wanted: set[str],
+    workspace: Path,
+    demo: Path,
+    generated: Path,
+    size: tuple[int, int],
+) -> int:
     """In this process: the window like `rollout-studio --demo`, the scene driven, PNGs saved."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
@@ -286,7 +299,7 @@ def run_scene(name: str, out: Path, wanted: set[str], workspace: Path, demo: Pat
     context = AppContext(settings, workspace.absolute())
     window = MainWindow(context)
     window.set_workspace(workspace)
-    window.resize(*SIZE)
+    window.resize(*size)
     window.show()
     # the status bar shows the dataset as in every other shot
     browse = window.browse
@@ -317,35 +330,87 @@ def run_scene(name: str, out: Path, wanted: set[str], workspace: Path, demo: Pat
 
 
 # -- driver -----------------------------------------------------------------------------------------
-def run(command: list[str], names: list[str], out: Path, env: dict[str, str], xvfb: bool) -> list[dict]:
-    if xvfb and shutil.which("xvfb-run"):
-        command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *command]
-        env = {k: v for k, v in env.items() if k != "QT_QPA_PLATFORM"}
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size WxH, e.g. 1280x800") from None
+    if width < 320 or height < 240:
+        raise argparse.ArgumentTypeError(f"{text} is too small for the window")
+    return width, height
+
+
+def screen_env(env: dict[str, str], size: tuple[int, int], folder: Path, xvfb: bool) -> dict[str, str]:
+    """The environment of a run on a screen of ``size``: offscreen with a screen config file (Qt's
+    offscreen screen is 800x800 otherwise), or Xvfb's own screen."""
+    env = dict(env)
+    if xvfb:
+        env.pop("QT_QPA_PLATFORM", None)
+        return env
+    config = folder / f"screen-{size[0]}x{size[1]}.json"
+    screen = {"name": "shots", "x": 0, "y": 0, "width": size[0], "height": size[1]}
+    screen.update({"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1})
+    config.write_text(json.dumps({"screens": [screen]}), encoding="utf-8")
+    env["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+    return env
+
+
+def run(
+    command: list[str], names: list[str], out: Path, env: dict[str, str], xvfb: bool, size: tuple[int, int]
+) -> list[dict]:
+    if xvfb:
+        command = ["xvfb-run", "-a", "-s", f"-screen 0 {size[0]}x{size[1]}x24", *command]
     started = time.monotonic()
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    try:
+        result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        code, stderr = result.returncode, result.stderr
+    except subprocess.TimeoutExpired as error:
+        code, stderr = -1, f"{error.stderr or ''}\ntimed out after 300 s"
+        stderr = stderr if isinstance(stderr, str) else stderr.decode(errors="replace")
     seconds = round(time.monotonic() - started, 1)
     entries = []
     for name in names:
         target = out / f"{name}.png"
         entry = {
             "file": str(target.relative_to(REPO) if target.is_relative_to(REPO) else target),
-            "ok": result.returncode == 0
-            and target.is_file()
-            and target.stat().st_mtime >= time.time() - seconds - 1,
+            "ok": code == 0 and target.is_file() and target.stat().st_mtime >= time.time() - seconds - 1,
             "seconds": seconds,
         }
         if not entry["ok"]:
-            entry["error"] = result.stderr.strip().splitlines()[-6:]
-        if "did not close" in result.stderr:
+            entry["error"] = stderr.strip().splitlines()[-6:]
+        if "did not close" in stderr:
             entry["note"] = "the window did not close in time (a pane kept running)"
         entries.append(entry)
     return entries
+
+
+def fresh_demo_workspace(source: Path, folder: Path) -> Path:
+    """A demo workspace as a user first sees it: the generated demo data (copied from ``source``, which
+    has it already) without any curation decisions, jobs or recordings."""
+    target = folder / "RolloutStudio-demo"
+    demo = Path((source / ".demo-dataset").read_text(encoding="utf-8").strip())
+    for name in ("datasets", "demo-media"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name, dirs_exist_ok=True)
+    copied = target / demo.relative_to(source)
+    from backend.curation import fallback_sidecar, preferred_sidecar
+
+    for sidecar in (preferred_sidecar(copied), fallback_sidecar(copied)):
+        sidecar.unlink(missing_ok=True)
+    (target / ".demo-dataset").write_text(str(copied), encoding="utf-8")
+    return target
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"))
     parser.add_argument("--only", help="comma-separated shot names (without .png), e.g. jobs,compare")
+    parser.add_argument(
+        "--size",
+        action="append",
+        type=parse_size,
+        help=f"window and screen size WxH (repeat for several; default: {' and '.join(SIZES)})",
+    )
     parser.add_argument("--workspace", default=str(REPO / ".cache" / "screenshots-workspace"))
     parser.add_argument("--xvfb", action="store_true", help="render under xvfb-run instead of offscreen")
     parser.add_argument("--list", action="store_true", help="print the shot names and exit")
@@ -353,16 +418,18 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out).absolute()
     workspace = Path(args.workspace).absolute()
+    sizes = args.size or [parse_size(text) for text in SIZES]
 
     if args.scene:
         wanted = set(args.only.split(",")) if args.only else set(SCENES[args.scene])
         demo = Path((workspace / ".demo-dataset").read_text(encoding="utf-8").strip())
         generated = workspace / "generated" / f"{demo.stem}_lerobot"
         scene_workspace = Path(os.environ.get("RS_SCENE_WORKSPACE", workspace))
-        return run_scene(args.scene, out, wanted, scene_workspace, demo, generated)
+        return run_scene(args.scene, out, wanted, scene_workspace, demo, generated, sizes[0])
 
     browse_shots = ["browse", "browse-light", "browse-empty"] + (["browse-lerobot"] if REAL.is_dir() else [])
-    every = browse_shots + [shot for shots in SCENES.values() for shot in shots]
+    demo_shots = [f"demo-{key}" for key in DEMO_PANES]
+    every = browse_shots + [shot for shots in SCENES.values() for shot in shots] + demo_shots
     if args.list:
         print("\n".join(every))
         return 0
@@ -374,17 +441,17 @@ def main() -> int:
         print(f"skipping browse-lerobot: {REAL} is absent", file=sys.stderr)
     elif not REAL.is_dir():
         print(f"note: browse-lerobot skipped ({REAL} is absent)", file=sys.stderr)
+    if args.xvfb and not shutil.which("xvfb-run"):
+        parser.error("--xvfb needs xvfb-run (apt install xvfb)")
 
-    out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="rs-screenshots-"))
     data_home = tmp / "data-home"
     demo = seed_demo(workspace, data_home)
-    if wanted & {"compare", "compare-batch"}:
+    if wanted & {"compare", "compare-batch", "convert-replay"}:
         converted_demo(workspace, demo)
     env = dict(os.environ)
     env.update(
         {
-            "QT_QPA_PLATFORM": "offscreen",
             "ROLLOUT_STUDIO_SETTINGS": str(tmp / "settings.ini"),
             "XDG_DATA_HOME": str(data_home),
             "SVT_LOG": "1",
@@ -398,49 +465,71 @@ def main() -> int:
     try:
         demo_args = ["--demo", "--workspace", str(workspace)]
         real = private_copy(REAL, tmp / "real") if "browse-lerobot" in wanted and REAL.is_dir() else REAL
-        browse: dict[str, list[str]] = {
+        app_runs: dict[str, list[str]] = {
             "browse": [*demo_args, "--episode", "2", "--frame", "48"],
             "browse-light": [*demo_args, "--theme", "light", "--episode", "1", "--frame", "60"],
             "browse-empty": ["--workspace", str(tmp / "empty-ws"), "--pane", "browse"],
             "browse-lerobot": [str(real), "--workspace", str(workspace), "--episode", "1", "--frame", "30"],
         }
-        for name in browse_shots:
-            if name in wanted:
+        # the demo shots wait a few seconds more: the virtual arms connect, the pair loads
+        for key in DEMO_PANES:
+            app_runs[f"demo-{key}"] = ["--demo", "--pane", key, "--settle", "4000"]
+        for size in sizes:
+            folder = out / f"{size[0]}x{size[1]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            size_env = screen_env(env, size, tmp, args.xvfb)
+            for name in [*browse_shots, *demo_shots]:
+                if name not in wanted:
+                    continue
                 (tmp / "settings.ini").unlink(missing_ok=True)  # each shot starts from the same settings
+                shot_env = dict(size_env)
+                extra: list[str] = []
+                if name.startswith("demo-"):  # a fresh demo workspace and job store each time
+                    fresh = tmp / "fresh"
+                    shutil.rmtree(fresh, ignore_errors=True)
+                    extra = ["--workspace", str(fresh_demo_workspace(workspace, fresh))]
+                    shot_env["ROLLOUT_STUDIO_HOME"] = str(fresh / "studio-home")
+                    shot_env["XDG_DATA_HOME"] = str(fresh / "data-home")
                 command = [
                     sys.executable,
                     "-m",
                     "app.entry",
-                    *browse[name],
+                    *app_runs[name],
+                    *extra,
+                    "--size",
+                    f"{size[0]}x{size[1]}",
                     "--screenshot",
-                    str(out / f"{name}.png"),
+                    str(folder / f"{name}.png"),
                 ]
-                results += run(command, [name], out, env, args.xvfb)
-        for scene, shots in SCENES.items():
-            names = [s for s in shots if s in wanted]
-            if not names:
-                continue
-            (tmp / "settings.ini").unlink(missing_ok=True)
-            scene_env = dict(env)
-            if scene == "teleop":  # recordings go to a throw-away workspace, demo videos are reused
-                scene_ws = tmp / "teleop" / workspace.name
-                media = workspace / "demo-media"
-                if media.is_dir():
-                    shutil.copytree(media, scene_ws / "demo-media", dirs_exist_ok=True)
-                scene_env["RS_SCENE_WORKSPACE"] = str(scene_ws)
-            command = [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--scene",
-                scene,
-                "--only",
-                ",".join(names),
-                "--out",
-                str(out),
-                "--workspace",
-                str(workspace),
-            ]
-            results += run(command, names, out, scene_env, args.xvfb)
+                results += run(command, [name], folder, shot_env, args.xvfb, size)
+            for scene, shots in SCENES.items():
+                names = [s for s in shots if s in wanted]
+                if not names:
+                    continue
+                (tmp / "settings.ini").unlink(missing_ok=True)
+                scene_env = dict(size_env)
+                if scene == "teleop":  # recordings go to a throw-away workspace, demo videos are reused
+                    scene_ws = tmp / "teleop" / workspace.name
+                    shutil.rmtree(scene_ws, ignore_errors=True)
+                    media = workspace / "demo-media"
+                    if media.is_dir():
+                        shutil.copytree(media, scene_ws / "demo-media", dirs_exist_ok=True)
+                    scene_env["RS_SCENE_WORKSPACE"] = str(scene_ws)
+                command = [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--scene",
+                    scene,
+                    "--only",
+                    ",".join(names),
+                    "--out",
+                    str(folder),
+                    "--workspace",
+                    str(workspace),
+                    "--size",
+                    f"{size[0]}x{size[1]}",
+                ]
+                results += run(command, names, folder, scene_env, args.xvfb, size)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=1))
