@@ -499,7 +499,7 @@ def _family(fmt: Any) -> str:
 
 def _plan_export(dataset: Any, fmt: Any, options: dict[str, Any] | None) -> _Plan:
     from backend.formats.base import CameraSpec, WriterSpec
-    from backend.media.writer import CODECS
+    from backend.media.encoder import CODECS
     from backend.model import Feature, FeatureKind
     from backend.units import JointSpace, Unit, lerobot_joint_names
 

@@ -63,7 +63,7 @@ def run_baseline(src: Path, out: Path, skip: int, preset: str | None) -> dict:  
     import pyarrow.parquet as pq
 
     from backend.formats.lerobot.stats import sample_indices
-    from backend.media import VideoWriter
+    from backend.media import VideoEncoder
     from backend.media.image_stats import downsample
     from backend.units import JointSpace, Unit
 
@@ -113,7 +113,7 @@ def run_baseline(src: Path, out: Path, skip: int, preset: str | None) -> dict:  
                 pngs = sorted((frames_dir / cam).glob("*.png"))
                 codec = os.environ.get("RS_BENCH_BASELINE_CODEC", "h264")
                 baseline_preset = preset or ("medium" if codec == "h264" else None)
-                with VideoWriter(
+                with VideoEncoder(
                     video, 640, 480, 30, codec=codec, crf=30, gop=2, preset=baseline_preset
                 ) as writer:
                     for png in pngs:

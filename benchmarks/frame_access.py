@@ -41,7 +41,7 @@ import av  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from backend.media import VideoReader, VideoWriter, probe  # noqa: E402
+from backend.media import VideoEncoder, VideoReader, probe  # noqa: E402
 from backend.media.color import rgb_to_yuv420p  # noqa: E402
 from backend.media.probe import clear_probe_cache  # noqa: E402
 
@@ -330,7 +330,7 @@ def encode_fps(frames: list[np.ndarray], tmp: Path) -> dict[str, object]:
                     for packet in stream.encode():
                         container.mux(packet)
             else:
-                with VideoWriter(
+                with VideoEncoder(
                     path, W, H, 30, codec=codec, preset=preset, threaded=mode == "writer_threaded"
                 ) as writer:
                     for rgb in frames:
@@ -341,7 +341,7 @@ def encode_fps(frames: list[np.ndarray], tmp: Path) -> dict[str, object]:
                 row["writer_threaded_caller_ms_per_frame"] = None  # filled below
         # time the recorder's side of the threaded writer: what write() costs the caller
         path = tmp / f"enc_{codec}_{preset}_caller.mp4"
-        writer = VideoWriter(
+        writer = VideoEncoder(
             path, W, H, 30, codec=codec, preset=preset, threaded=True, queue_frames=len(frames)
         )
         t0 = time.perf_counter()
@@ -380,7 +380,7 @@ def main() -> int:
         videos = {}
         for gop in (30, 250):
             path = tmp / f"gop{gop}.mp4"
-            with VideoWriter(path, W, H, 30, gop=gop, crf=23, preset="veryfast") as writer:
+            with VideoEncoder(path, W, H, 30, gop=gop, crf=23, preset="veryfast") as writer:
                 for rgb in frames:
                     writer.write(rgb)
             videos[f"h264_gop{gop}"] = path

@@ -194,12 +194,12 @@ def write_cosmos_outputs(
     input_dir: str | Path | None = None,
 ) -> Path:
     """Cosmos outputs: ``<name>.mp4`` (``frames`` frames, frame k flat ``frame_level(k)``) + json."""
-    from backend.media.writer import VideoWriter
+    from backend.media.encoder import VideoEncoder
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, frames in items:
-        writer = VideoWriter(folder / f"{name}.mp4", width, height, fps, codec="h264", crf=12, gop=8)
+        writer = VideoEncoder(folder / f"{name}.mp4", width, height, fps, codec="h264", crf=12, gop=8)
         try:
             for k in range(frames):
                 writer.write(np.full((height, width, 3), frame_level(k), dtype=np.uint8))

@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 
 from backend.formats import open_dataset
-from backend.media.writer import VideoWriter
+from backend.media.encoder import VideoEncoder
 
 COSMOS_FPS = 16.0
 
@@ -80,7 +80,7 @@ def write_standin_outputs(
                 stream = episode.stream(camera)
                 width, height = sample.size or (stream.width, stream.height)
                 try:
-                    with VideoWriter(
+                    with VideoEncoder(
                         out / f"{sample.name}.mp4",
                         width,
                         height,

@@ -34,6 +34,7 @@ from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.formats.leisaac_hdf5 import copy_to_hdf5
 from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
+from backend.media.encoder import VideoEncoder
 from backend.media.export import letterbox
 from backend.media.fingerprint import (
     IDENTICAL_TOLERANCE,
@@ -41,7 +42,6 @@ from backend.media.fingerprint import (
     frame_signature,
     signature_distance,
 )
-from backend.media.writer import VideoWriter
 from backend.model import Feature, FeatureKind
 from backend.teleop.cameras import Frame
 from backend.teleop.hdf5_recorder import Hdf5Recorder
@@ -409,7 +409,7 @@ def test_idm_prepare_keeps_each_sample_picture(sources: dict[str, Path], tmp_pat
         "x_episode_000001": ("front", 1),
     }
     for name, (camera, episode) in clips.items():
-        with VideoWriter(cosmos / f"{name}.mp4", W, H, 16.0, crf=18) as writer:
+        with VideoEncoder(cosmos / f"{name}.mp4", W, H, 16.0, crf=18) as writer:
             for t in range(LENGTHS[episode]):
                 writer.write(picture(camera, episode, t))
         (cosmos / f"{name}.json").write_text(json.dumps({"prompt": f"task of {name}"}), encoding="utf-8")
@@ -489,7 +489,7 @@ def test_fingerprint_tells_cameras_apart_through_a_codec(tmp_path: Path) -> None
     front = [picture("front", 0, t) for t in range(LENGTHS[0])]
     wrist = [picture("wrist", 0, t) for t in range(LENGTHS[0])]
     path = tmp_path / "front.mp4"
-    with VideoWriter(path, W, H, 30.0, codec="av1") as writer:  # default crf 30: lossy
+    with VideoEncoder(path, W, H, 30.0, codec="av1") as writer:  # default crf 30: lossy
         for frame in front:
             writer.write(frame)
     decoded = signatures_of([f for _, f in decode(path)])

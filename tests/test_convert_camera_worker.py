@@ -23,17 +23,17 @@ def _packets(path: Path) -> list[bytes]:
 
 
 def _reference_encode(source: Path, key: str, start: int, stop: int, out: Path) -> None:
-    """Encode frames ``start:stop`` of ``key`` with the in-process VideoWriter, in a fresh process."""
+    """Encode frames ``start:stop`` of ``key`` with the in-process VideoEncoder, in a fresh process."""
     import subprocess
     import sys
 
     code = (
         "import sys, h5py\n"
-        "from backend.media.writer import VideoWriter\n"
+        "from backend.media.encoder import VideoEncoder\n"
         "source, key, start, stop, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]\n"
         "with h5py.File(source, 'r') as f:\n"
         "    frames = f[key][start:stop]\n"
-        "with VideoWriter(out, 64, 48, 30.0, options={'threads': '1'}) as writer:\n"
+        "with VideoEncoder(out, 64, 48, 30.0, options={'threads': '1'}) as writer:\n"
         "    for frame in frames:\n"
         "        writer.write(frame)\n"
     )

@@ -10,12 +10,12 @@ import pytest
 
 from backend.errors import FormatError
 from backend.formats import detect_format, open_dataset, validate_path
-from backend.media import VideoWriter
+from backend.media import VideoEncoder
 from backend.model import DatasetFormat
 
 
 def _video(path: Path, frames: int, fps: float = 16.0, size: tuple[int, int] = (64, 48)) -> None:
-    with VideoWriter(path, size[0], size[1], fps, gop=8) as writer:
+    with VideoEncoder(path, size[0], size[1], fps, gop=8) as writer:
         for i in range(frames):
             writer.write(np.full((size[1], size[0], 3), (10 + 3 * i) % 250, np.uint8))
 

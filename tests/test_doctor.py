@@ -27,7 +27,7 @@ import pytest
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.doctor import SCHEMA, DoctorOptions, diagnose
 from backend.errors import Cancelled
-from backend.media import VideoWriter
+from backend.media import VideoEncoder
 from backend.progress import Progress
 from backend.validation import Problem
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
@@ -266,7 +266,7 @@ def test_episode_stats_that_disagree_with_the_data(lerobot: dict[str, Path], tmp
 def test_video_with_fewer_frames_than_rows(lerobot: dict[str, Path], tmp_path: Path) -> None:
     ds = _copy(lerobot["v2.1"], tmp_path / "ds")
     video = ds / "videos" / "chunk-000" / "observation.images.wrist" / "episode_000003.mp4"
-    with VideoWriter(video, 64, 48, 30) as writer:
+    with VideoEncoder(video, 64, 48, 30) as writer:
         for t in range(40):
             writer.write(np.full((48, 64, 3), 3 * t, np.uint8))
     hit = _one(_diagnose(ds, frames=0), "video_frames", "episode 3", "error")
@@ -398,7 +398,7 @@ def test_cosmos_outputs_get_camera_checks_by_sample_name(tmp_path: Path) -> None
     folder.mkdir()
     rng = np.random.default_rng(3)
     for name, black in (("pick_0", False), ("pick_1", True)):
-        with VideoWriter(folder / f"{name}.mp4", 64, 48, 16) as writer:
+        with VideoEncoder(folder / f"{name}.mp4", 64, 48, 16) as writer:
             for _ in range(93):
                 picture = np.zeros((48, 64, 3), np.uint8) if black else rng.integers(0, 255, (48, 64, 3), np.uint8)
                 writer.write(picture)
@@ -415,7 +415,7 @@ def test_cosmos_clip_cut_short_and_copied_clips(tmp_path: Path) -> None:
     folder.mkdir()
     rng = np.random.default_rng(5)
     for name, frames in (("pick_0", 93), ("pick_1", 60)):  # pick_1 stopped before its 93 frames
-        with VideoWriter(folder / f"{name}.mp4", 64, 48, 16) as writer:
+        with VideoEncoder(folder / f"{name}.mp4", 64, 48, 16) as writer:
             for _ in range(frames):
                 writer.write(rng.integers(0, 255, (48, 64, 3), np.uint8))
         (folder / f"{name}.json").write_text(json.dumps({"prompt": "Pick", "num_output_frames": 93}))

@@ -10,7 +10,7 @@ import pytest
 
 from backend.curation import Curation, export_curated
 from backend.formats import open_dataset
-from backend.media import VideoWriter
+from backend.media import VideoEncoder
 from backend.units import SO101_JOINTS, JointSpace, Unit
 from tests.browse_data import frame_value, joint_values, make_window, memory_dataset, write_hdf5
 
@@ -119,7 +119,7 @@ def test_cosmos_output_folder(qtbot, window, tmp_path):
     folder = tmp_path / "cosmos_out"
     folder.mkdir()
     for name, frames in (("sample_1", 40), ("sample_2", 30)):
-        with VideoWriter(folder / f"{name}.mp4", 64, 48, 16.0, gop=8) as writer:
+        with VideoEncoder(folder / f"{name}.mp4", 64, 48, 16.0, gop=8) as writer:
             for i in range(frames):
                 writer.write(np.full((48, 64, 3), (10 + 3 * i) % 250, np.uint8))
         (folder / f"{name}.json").write_text(json.dumps({"name": name, "prompt": f"Task of {name}."}))

@@ -18,9 +18,9 @@ import pytest
 
 from backend.errors import FormatError, StudioError
 from backend.media import (
+    VideoEncoder,
     VideoReader,
     VideoStream,
-    VideoWriter,
     frame_index_at,
     probe,
     remux_segment,
@@ -62,7 +62,7 @@ def barcode(frame: np.ndarray) -> int:
 
 
 def make_video(path: Path, n: int, gop: int, codec: str = "h264", fps: float = 30, **kw) -> Path:
-    with VideoWriter(path, W, H, fps, codec=codec, gop=gop, crf=kw.pop("crf", 18), **kw) as writer:
+    with VideoEncoder(path, W, H, fps, codec=codec, gop=gop, crf=kw.pop("crf", 18), **kw) as writer:
         for i in range(n):
             writer.write(pattern(i))
     return path
@@ -274,7 +274,7 @@ def test_writer_colours_match_pyav_rgb_path(tmp_path, codec):
     colour = np.zeros((H, W, 3), np.uint8)
     colour[:] = (200, 40, 110)
     ours = tmp_path / "ours.mp4"
-    with VideoWriter(ours, W, H, 30, codec=codec, crf=10) as writer:
+    with VideoEncoder(ours, W, H, 30, codec=codec, crf=10) as writer:
         for _ in range(3):
             writer.write(colour)
     ref = tmp_path / "ref.mp4"
@@ -295,7 +295,7 @@ def test_writer_colours_match_pyav_rgb_path(tmp_path, codec):
 
 
 def test_writer_options_and_lerobot_info(tmp_path):
-    with VideoWriter(tmp_path / "a.mp4", W, H, 30) as writer:
+    with VideoEncoder(tmp_path / "a.mp4", W, H, 30) as writer:
         writer.write(pattern(0))
     info = writer.video_info()
     assert (info["video.codec"], info["video.g"], info["video.crf"], info["video.pix_fmt"]) == (
@@ -306,17 +306,17 @@ def test_writer_options_and_lerobot_info(tmp_path):
     )
     assert info["video.fps"] == 30 and info["video.preset"] == "veryfast"
     with pytest.raises(StudioError, match="even"):
-        VideoWriter(tmp_path / "odd.mp4", 127, 96, 30)
+        VideoEncoder(tmp_path / "odd.mp4", 127, 96, 30)
     with pytest.raises(StudioError, match="codec"):
-        VideoWriter(tmp_path / "x.mp4", W, H, 30, codec="mjpeg")
-    with VideoWriter(tmp_path / "b.mp4", W, H, 30) as writer, pytest.raises(StudioError, match="shape"):
+        VideoEncoder(tmp_path / "x.mp4", W, H, 30, codec="mjpeg")
+    with VideoEncoder(tmp_path / "b.mp4", W, H, 30) as writer, pytest.raises(StudioError, match="shape"):
         writer.write(np.zeros((H, W + 2, 3), np.uint8))
 
 
 def test_threaded_writer_keeps_order_and_propagates_errors(tmp_path):
     path = tmp_path / "threaded.mp4"
     buffer = np.zeros((H, W, 3), np.uint8)
-    with VideoWriter(path, W, H, 30, threaded=True, queue_frames=4, gop=10) as writer:
+    with VideoEncoder(path, W, H, 30, threaded=True, queue_frames=4, gop=10) as writer:
         for i in range(60):
             buffer[:] = pattern(i)  # the same buffer reused: the writer must copy
             writer.write(buffer)
@@ -324,7 +324,7 @@ def test_threaded_writer_keeps_order_and_propagates_errors(tmp_path):
     assert [barcode(f) for f in decode_all(path)] == list(range(60))
     assert probe(path).num_frames == 60
 
-    broken = VideoWriter(tmp_path / "broken.mp4", W, H, 30, threaded=True, queue_frames=2)
+    broken = VideoEncoder(tmp_path / "broken.mp4", W, H, 30, threaded=True, queue_frames=2)
     calls = {"n": 0}
     real = broken._encode
 

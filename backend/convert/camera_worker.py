@@ -421,8 +421,8 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
     )
     reader.start()  # the first chunk is decompressed while the encoder's modules load
     from backend.errors import StudioError  # noqa: PLC0415
+    from backend.media.encoder import VideoEncoder  # noqa: PLC0415
     from backend.media.image_stats import image_histogram, streamed_sample  # noqa: PLC0415
-    from backend.media.writer import VideoWriter  # noqa: PLC0415
 
     _limit_opencv_threads(int(video["threads"]))
     try:
@@ -433,7 +433,7 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
             hist: np.ndarray | None = None
             sampled = frames = 0
             try:
-                encoder = VideoWriter(
+                encoder = VideoEncoder(
                     out,
                     int(video["width"]),
                     int(video["height"]),

@@ -14,8 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from backend.media.encoder import VideoEncoder
 from backend.media.probe import VideoProbe, probe
-from backend.media.writer import VideoWriter
 from backend.model import Episode
 from backend.progress import Progress
 
@@ -113,7 +113,7 @@ def export_episode_video(
                 }
         width, height = size or (stream.width, stream.height)
         width, height = width + width % 2, height + height % 2  # yuv420p needs even sizes
-        with VideoWriter(
+        with VideoEncoder(
             dst, width, height, out_fps, codec="h264", crf=crf, gop=gop, preset="veryfast"
         ) as writer:
             for number, index in enumerate(range(start, stop)):

@@ -17,9 +17,9 @@ import numpy as np
 
 from backend.atomic import atomic_file
 from backend.errors import FormatError, StudioError
+from backend.media.encoder import CODECS, VideoEncoder
 from backend.media.probe import VideoProbe, probe
 from backend.media.reader import VideoReader
-from backend.media.writer import CODECS, VideoWriter
 from backend.progress import Progress, ensure_progress
 
 REMUX = "remux"
@@ -65,7 +65,7 @@ def transcode(
     reader = VideoReader(src, cache_frames=1)
     try:
         with atomic_file(dst, overwrite=True, inputs=[src]) as tmp:  # replaces only its own earlier file
-            writer = VideoWriter(
+            writer = VideoEncoder(
                 tmp,
                 info.width,
                 info.height,

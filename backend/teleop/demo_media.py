@@ -2,7 +2,7 @@
 
 ``front``: a table seen from above with an orange moving in an arc and a plate; ``wrist``: a closer,
 tilted view with the gripper jaws. Deterministic (frame t depends only on t), H.264 through
-``backend.media.VideoWriter``.
+``backend.media.VideoEncoder``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.atomic import atomic_file
-from backend.media import VideoWriter
+from backend.media import VideoEncoder
 
 
 def _disc(image: np.ndarray, cx: float, cy: float, r: float, color: tuple[int, int, int]) -> None:
@@ -70,8 +70,8 @@ def write_demo_video(
     crf: int = 28,
 ) -> Path:
     path = Path(path)
-    with atomic_file(path) as tmp:  # VideoWriter names the container format: the suffix does not matter
-        writer = VideoWriter(tmp, width, height, fps, codec="h264", crf=crf, gop=30, preset="veryfast")
+    with atomic_file(path) as tmp:  # VideoEncoder names the container format: the suffix does not matter
+        writer = VideoEncoder(tmp, width, height, fps, codec="h264", crf=crf, gop=30, preset="veryfast")
         try:
             for t in range(int(round(fps * seconds))):
                 writer.write(demo_frame(kind, t, width, height, fps))

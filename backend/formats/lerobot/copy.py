@@ -23,7 +23,7 @@ from backend.formats.lerobot.remux import remux_problem
 from backend.formats.lerobot.stream import VideoWindowStream
 from backend.formats.lerobot.writer import LeRobotWriter
 from backend.media import VideoProbe, probe
-from backend.media.writer import CODECS
+from backend.media.encoder import CODECS
 from backend.model import Dataset, DatasetFormat, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
 

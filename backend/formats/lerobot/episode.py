@@ -16,7 +16,7 @@ from backend.formats.base import CameraSpec, EpisodeWriter
 from backend.formats.lerobot.remux import remux_problem
 from backend.formats.lerobot.stats import ImageStats, sample_indices
 from backend.formats.lerobot.table import rgb
-from backend.media import VideoProbe, VideoWriter, probe
+from backend.media import VideoEncoder, VideoProbe, probe
 from backend.media.image_stats import streamed_sample
 from backend.model import FeatureKind
 
@@ -30,7 +30,7 @@ class CameraTrack:
     def __init__(self, spec: CameraSpec, key: str) -> None:
         self.spec = spec
         self.key = key
-        self.encoder: VideoWriter | None = None
+        self.encoder: VideoEncoder | None = None
         self.path: Path | None = None  # encoded file (where the layout's encode_path put it)
         self.frames = 0
         self.stats = ImageStats()
@@ -96,7 +96,7 @@ class LeRobotEpisodeWriter(EpisodeWriter):
             camera.path.parent.mkdir(parents=True, exist_ok=True)
             opts = self.writer.video_options
             extra = {"threaded": True} if opts["threaded"] else {}
-            camera.encoder = VideoWriter(
+            camera.encoder = VideoEncoder(
                 camera.path,
                 camera.spec.width,
                 camera.spec.height,

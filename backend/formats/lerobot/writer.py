@@ -2,14 +2,14 @@
 (shared files); what differs between the versions is the layout object chosen once at construction
 (``layout_v21.V21Layout``, ``layout_v30.V30Layout``: file paths, chunking, metadata files).
 
-Frames are encoded while they arrive (``backend.media.VideoWriter``, no PNG detour; ``episode.py``);
+Frames are encoded while they arrive (``backend.media.VideoEncoder``, no PNG detour; ``episode.py``);
 vectors are kept per episode and written at ``end()``. Everything is built in a hidden sibling folder
 and published by ``finish()`` in one rename; ``abort()`` leaves nothing.
 
 Options (``WriterSpec.options``):
     codec        "h264" (default) | "av1" | "hevc"      encoder for frames given as images
-    crf, gop, preset                                     encoder settings (VideoWriter's defaults: LeRobot's g=2, crf=30)
-    threaded     False                                   encode on VideoWriter's worker threads
+    crf, gop, preset                                     encoder settings (VideoEncoder's defaults: LeRobot's g=2, crf=30)
+    threaded     False                                   encode on VideoEncoder's worker threads
     source_video_info  {key: info block}                 video.g/crf/preset of copied (remuxed) sources
     chunks_size  1000                                    episodes per chunk (v2.1) / files per chunk (v3.0)
     data_files_size_in_mb 100, video_files_size_in_mb 200   (v3.0)

@@ -37,7 +37,7 @@ DEFAULT_PRESET: dict[str, str | int] = {"h264": "veryfast", "av1": 10, "hevc": "
 _SENTINEL = None
 
 
-class VideoWriter:
+class VideoEncoder:
     """Write RGB uint8 frames (H, W, 3) to an mp4, one ``write`` per frame.
 
     ``codec``: "h264" (libx264, default), "av1" (libsvtav1) or "hevc" (libx265).
@@ -112,7 +112,7 @@ class VideoWriter:
         if threaded:
             self._queue = queue.Queue(maxsize=max(1, int(queue_frames)))
             self._thread = threading.Thread(
-                target=self._run, name=f"VideoWriter:{self.path.name}", daemon=True
+                target=self._run, name=f"VideoEncoder:{self.path.name}", daemon=True
             )
             self._thread.start()
 
@@ -203,7 +203,7 @@ class VideoWriter:
             "has_audio": False,
         }
 
-    def __enter__(self) -> VideoWriter:
+    def __enter__(self) -> VideoEncoder:
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
