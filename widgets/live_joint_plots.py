@@ -8,6 +8,7 @@ import pyqtgraph as pg
 
 from widgets import palette
 
+LABEL_STYLE = {"font-size": "7pt"}  # "lift (LeRobot)" fits a plot's height at 1280x800
 SHORT = {
     "shoulder_pan": "pan",
     "shoulder_lift": "lift",
@@ -34,8 +35,10 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.getAxis("left").setWidth(42)
-            plot.setLabel("left", SHORT.get(joint, joint), color=palette.joint_color(joint, i).name())
+            plot.getAxis("left").setWidth(40)
+            plot.setLabel(
+                "left", SHORT.get(joint, joint), color=palette.joint_color(joint, i).name(), **LABEL_STYLE
+            )
             if i < len(self.joints) - 1:
                 plot.getAxis("bottom").setStyle(showValues=False)
             else:
@@ -72,7 +75,7 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
         for i, (joint, plot) in enumerate(zip(self.joints, self.plots, strict=False)):
             name = SHORT.get(joint, joint)
             plot.setLabel("left", f"{name} ({unit})" if unit else name,
-                          color=palette.joint_color(joint, i).name())
+                          color=palette.joint_color(joint, i).name(), **LABEL_STYLE)
         self.plots[-1].setLabel("bottom", "time (s)")
 
     def set_data(self, t: np.ndarray, leader: np.ndarray, follower: np.ndarray | None = None) -> None:

@@ -74,8 +74,7 @@ class ConnectionPanel(QScrollArea):
         form.addRow("Follower calibration", self._with_browse(self.follower_cal, "json"))
         self.cameras_edit = QPlainTextEdit()
         self.cameras_edit.setPlaceholderText("one per line: NAME=SOURCE\nfront=/dev/video0\nwrist=/dev/wrist")
-        self.cameras_edit.setFixedHeight(64)
-        self.cameras_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.cameras_edit.setFixedHeight(72)
         form.addRow("Cameras", self.cameras_edit)
         self.rate_combo = QComboBox()
         self.rate_combo.addItems(["60 Hz", "30 Hz"])
@@ -173,6 +172,8 @@ class ConnectionPanel(QScrollArea):
             self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(form.format)))
             self.rate_combo.setCurrentIndex(form.rate)
             self.out_edit.setText(form.out)
+            for edit in (self.leader_cal, self.follower_cal, self.out_edit):
+                edit.setToolTip(edit.text())
         finally:
             self._filling = False
 

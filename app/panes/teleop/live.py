@@ -84,6 +84,9 @@ class LivePanel(QWidget):
         self.stats_label.setObjectName("teleopStats")
         self.stats_label.setTextFormat(Qt.TextFormat.RichText)
         self.stats_label.setWordWrap(True)
+        font = self.stats_label.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)  # the plots keep the height at 1280x800
+        self.stats_label.setFont(font)
         box.addWidget(self.stats_label)
 
     @property

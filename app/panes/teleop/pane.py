@@ -114,9 +114,8 @@ class TeleopPane(QWidget):
         self.live = LivePanel()
         self.live.setMinimumWidth(280)
         splitter.addWidget(self.live)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setStretchFactor(2, 0)
+        for index, stretch in enumerate((1, 2, 2)):  # a larger window widens all three, cameras and plots most
+            splitter.setStretchFactor(index, stretch)
         splitter.setSizes([340, 560, 380])
         self.splitter = splitter
 
