@@ -174,7 +174,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.context import AppContext
-    from app.panes import teleop_pane
+    from app.panes.teleop import pane as teleop_pane
     from app.settings import make_settings
 
     app = QApplication.instance() or QApplication([])

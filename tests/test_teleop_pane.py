@@ -11,14 +11,14 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.context import AppContext
-from app.panes import teleop_pane
+from app.panes.teleop import pane as teleop_pane
+from app.panes.teleop.calibration_wizard import CalibrationWizard
 from app.settings import make_settings
 from backend.teleop.calibration import JOINTS, load_calibration
 from backend.teleop.hdf5_recorder import Hdf5Recorder, find_unfinished
 from backend.teleop.motions import MID_POSE
 from backend.teleop.steps import EpisodeMeta
 from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration
-from app.panes.teleop.calibration_wizard import CalibrationWizard
 
 
 @pytest.fixture
@@ -115,6 +115,42 @@ def test_closing_the_pane_stops_the_session_process(qtbot, pane):
     with h5py.File(session.writer.recorder.path) as f:  # the running demo was closed as interrupted
         assert f["data/demo_0"].attrs["rs_status"] == "interrupted"
     assert not find_unfinished(session.writer.recorder.path)
+
+
+def test_closing_while_the_demo_connects_leaves_nothing_running(qtbot, pane):
+    """The connect task is cancelled; the session it was starting is stopped when it arrives, the
+    virtual arms are stopped, and no callback touches the closed pane."""
+    import multiprocessing as mp
+
+    from backend.sessions import recording
+
+    pane.start_demo()
+    qtbot.waitUntil(lambda: pane.tasks.busy("connect"), timeout=30000)
+    pane.close()
+    assert not pane.tasks.busy() and pane.session is None and pane.recording.demo is None
+    assert not recording._LIVE_DEMO_ARMS
+    assert not [p for p in mp.active_children() if p.name == "teleop-session"]
+    assert not pane.connect_status.text().startswith("Connected")  # the dropped result was never shown
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
+def test_nothing_is_cut_at_common_window_sizes(qtbot, context, size):
+    widget = teleop_pane.TeleopPane(context)
+    qtbot.addWidget(widget)
+    widget.resize(size[0] - 80, size[1] - 60)  # the rail, menu and status bar take the rest
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.connection.connect_status.setText(
+        "Connected: leader calibration from /a/very/long/workspace/path/calibration/virtual_leader.json"
+    )
+    qtbot.wait(50)
+    panel = widget.connection
+    assert panel.widget().minimumSizeHint().width() <= panel.viewport().width()  # no sideways scrolling
+    for button in (widget.start_button, widget.success_button, widget.fail_button, widget.rerecord_button,
+                   widget.connect_button, panel.calibrate_button):
+        assert button.isVisible() and button.width() >= button.sizeHint().width(), button.text()
+    assert widget.task_edit.width() > 400
+    widget.shutdown()
 
 
 def test_recovery_banner_closes_a_crashed_recording(qtbot, context, monkeypatch):
