@@ -29,7 +29,7 @@ def wants_gui(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
-    multiprocessing.freeze_support()  # the recorder's writer process in frozen (PyInstaller) builds
+    multiprocessing.freeze_support()  # the recorder process in frozen (PyInstaller) builds
     argv = list(sys.argv[1:] if argv is None else argv)
     if not wants_gui(argv):
         from backend.cli import main as cli_main
