@@ -122,13 +122,13 @@ def test_closing_while_the_demo_connects_leaves_nothing_running(qtbot, pane):
     virtual arms are stopped, and no callback touches the closed pane."""
     import multiprocessing as mp
 
-    from backend.sessions import recording
+    from backend.teleop import demo_rig
 
     pane.start_demo()
     qtbot.waitUntil(lambda: pane.tasks.busy("connect"), timeout=30000)
     pane.close()
     assert not pane.tasks.busy() and pane.session is None and pane.recording.demo is None
-    assert not recording._LIVE_DEMO_ARMS
+    assert not demo_rig._LIVE_DEMO_ARMS
     assert not [p for p in mp.active_children() if p.name == "teleop-session"]
     assert not pane.connect_status.text().startswith("Connected")  # the dropped result was never shown
 

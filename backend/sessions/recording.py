@@ -19,13 +19,9 @@ plain functions below that the pane runs as tasks; their results come back throu
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +29,12 @@ from backend.errors import StudioError
 from backend.progress import Progress, ensure_progress
 from backend.task_text import HINT as TASK_HINT
 from backend.task_text import task_text_problem
+from backend.teleop.demo_rig import DEMO_VIDEO_SIZE, DemoRig
 
 RATES_HZ = (60.0, 30.0)  # the form's rate choice, by index
 FORMATS = ("hdf5", "lerobot")
-DEMO_VIDEO_SIZE = (640, 480)
 DEMO_TASK = "Pick up the orange and place it on the plate."
 NOT_CONNECTED = "Not connected. Choose the leader port, or File > Demo for virtual arms."
-REPO = Path(__file__).resolve().parents[2]
 
 
 def number(value: float, spec: str) -> str:
@@ -77,32 +72,6 @@ class RecordingForm:
         form.rate = int(form.rate) if str(form.rate).isdigit() and int(form.rate) < len(RATES_HZ) else 0
         form.format = form.format if form.format in FORMATS else "hdf5"
         return form
-
-
-@dataclass
-class DemoRig:
-    """Two virtual arms (each its own process, as real servos are outside the studio) and videos."""
-
-    arms: list[Any]
-    leader: str
-    follower: str
-    videos: dict[str, str]
-    calibration: dict[str, str] = field(default_factory=dict)
-
-    def stop(self) -> None:
-        arms, self.arms = self.arms, []
-        for arm in arms:
-            if arm.poll() is None:
-                arm.terminate()
-            _LIVE_DEMO_ARMS.discard(arm)
-        for arm in arms:
-            try:
-                arm.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                arm.kill()
-                arm.wait(timeout=5)
-            if arm.stdout is not None:
-                arm.stdout.close()
 
 
 # -- slow work: the pane runs these as tasks ------------------------------------------------------
@@ -163,60 +132,6 @@ def recover_recordings(paths: list[str], mode: str, progress: Progress | None = 
         else:
             lines += [f"{Path(path).name}: {r.name} {r.action} ({r.length} steps)" for r in recover(path, mode)]
     return lines
-
-
-# Demo arm processes still running: stopped at interpreter exit even if no pane got to it.
-_LIVE_DEMO_ARMS: set[Any] = set()
-
-
-@atexit.register
-def _stop_demo_arms() -> None:
-    for proc in list(_LIVE_DEMO_ARMS):
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in list(_LIVE_DEMO_ARMS):
-        with contextlib.suppress(Exception):
-            proc.wait(timeout=3)
-
-
-def start_demo_rig(workspace: str | Path, size: tuple[int, int] = DEMO_VIDEO_SIZE,
-                   progress: Progress | None = None) -> DemoRig:
-    """Two calibrated virtual arms, each served by its own ``rollout-studio virtual-arm`` process,
-    and two demo camera videos in ``workspace``."""
-    from backend.teleop.demo_media import ensure_demo_videos
-
-    progress = ensure_progress(progress)
-    root = Path(workspace)
-    progress.report(0, 3, "preparing demo camera videos")
-    videos = ensure_demo_videos(root / "demo-media", *size)
-    progress.report(1, 3, "starting virtual arms")
-    rig = DemoRig([], "", "", videos)
-    calibration_dir = root / "calibration"
-    calibration_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        for name, motion, assembly in (("leader", "pick", "0"), ("follower", "still", "1")):
-            rig.calibration[name] = str(calibration_dir / f"virtual_{name}.json")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "backend.cli", "virtual-arm", "--name", f"demo {name}",
-                 "--motion", motion, "--assembly", assembly, "--calibrated",
-                 "--write-calibration", rig.calibration[name], "--realtime", "--exit-with-parent"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                stdin=subprocess.DEVNULL,
-                text=True,
-                cwd=str(REPO),
-            )
-            rig.arms.append(proc)
-            _LIVE_DEMO_ARMS.add(proc)
-            device = proc.stdout.readline().strip() if proc.stdout is not None else ""
-            if not device:
-                raise RuntimeError("the virtual arm did not start")
-            setattr(rig, name, device)
-        progress.report(2, 3, "ready")  # raises Cancelled when nobody waits for the rig any more
-    except BaseException:
-        rig.stop()
-        raise
-    return rig
 
 
 # -- the session ----------------------------------------------------------------------------------

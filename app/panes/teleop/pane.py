@@ -34,10 +34,10 @@ from backend.sessions.recording import (
     open_live,
     recover_recordings,
     scan_unfinished,
-    start_demo_rig,
     stop_live,
 )
 from backend.teleop.calibration import JOINTS
+from backend.teleop.demo_rig import start_demo_rig
 from widgets.video_tile import VideoGrid
 
 POLL_MS = 33
