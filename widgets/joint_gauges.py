@@ -9,6 +9,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from backend.sessions.recording import number
 from widgets import palette
 
 SCALE_MAX = 4095
@@ -52,7 +53,7 @@ class JointGauges(QWidget):
         if joint in self.mins:
             parts.append(f"[{self.mins[joint]}..{self.maxs[joint]}]")
         if joint in self.normalized:
-            parts.append(f"{self.normalized[joint]:7.1f} {self.unit}".rstrip())
+            parts.append(f"{number(self.normalized[joint], '7.1f')} {self.unit}".rstrip())
         return " ".join(parts)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
