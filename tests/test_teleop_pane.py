@@ -53,6 +53,7 @@ def test_demo_records_with_keys_and_buttons(qtbot, pane, context, mode):
     qtbot.waitUntil(
         lambda: "loop" in pane.stats_label.text() and pane.plots.curve_data(0)[0].size > 10, timeout=20000
     )
+    assert pane.showing_live()
     assert pane.start_button.isEnabled()
     task = pane.task_edit.text()
     pane.task_edit.setText("Pick\tthe orange")  # pasted with a tab: refused with the CLI's sentence

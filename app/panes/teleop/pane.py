@@ -338,6 +338,13 @@ class TeleopPane(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
+    def showing_live(self) -> bool:
+        """Connected, with a frame in every camera tile and the joint plots drawn (screenshots wait
+        for this)."""
+        tiles = self.video.tiles.values()
+        return (self.session is not None and all(t.index >= 0 for t in tiles)
+                and self.plots.curve_data(0)[0].size > 10)
+
     def current_snapshot(self) -> Any:
         return self.session.snapshot() if self.session is not None else None
 
