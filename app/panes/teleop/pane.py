@@ -114,9 +114,9 @@ class TeleopPane(QWidget):
         self.live = LivePanel()
         self.live.setMinimumWidth(280)
         splitter.addWidget(self.live)
-        for index, stretch in enumerate((1, 2, 2)):  # a larger window widens all three, cameras and plots most
+        for index, stretch in enumerate((1, 3, 2)):  # a larger window widens all three, cameras and plots most
             splitter.setStretchFactor(index, stretch)
-        splitter.setSizes([340, 560, 380])
+        splitter.setSizes([370, 520, 380])
         self.splitter = splitter
 
         self.bar = RecordBar()
