@@ -121,7 +121,7 @@ def run_mode(app, context, teleop_pane, mode: str, args, sort_data: list[float])
         pane.success()
         spin(10, lambda: len(session.results()) >= 1)
         results = session.results()
-        out = session.writer.recorder.path
+        out = session.recorder.output_path
         pane.shutdown()  # stops the session (process) as closing the window does
         if mode == "thread":
             timing = timing_summary(periods, args.rate, overruns)

@@ -189,7 +189,7 @@ def main() -> int:
         "recording process": thread_policies(os.getpid()),
         "leader arm process": thread_policies(leader_proc.pid),
     }
-    writer_proc = getattr(getattr(session.writer, "_proc", None), "pid", None)
+    writer_proc = getattr(getattr(session.recorder, "_proc", None), "pid", None)
     if writer_proc:
         threads["writer process"] = thread_policies(writer_proc)
     n_to_ready, gaps, dups, lag_max = [], {n: 0 for n in cameras}, {n: 0 for n in cameras}, 0
@@ -207,7 +207,7 @@ def main() -> int:
         while time.monotonic() < episode_end:
             time.sleep(0.05)
             snap = session.snapshot()
-            lag_max = max(lag_max, snap.writer_lag_steps)
+            lag_max = max(lag_max, snap.recorder_lag_steps)
         for n in cameras:
             gaps[n] += session.episode_gap[n]
             dups[n] += session.episode_dup[n]
@@ -281,7 +281,7 @@ def main() -> int:
         "n_to_ready_ms": pct(n_to_ready),
         "n_to_final_on_disk_ms": pct([r.finalize_s for r in results]),
         "writer_lag_max_steps": lag_max,
-        "frames_dropped_writer_backlog": getattr(session.writer, "frames_dropped_backlog", 0),
+        "frames_dropped_writer_backlog": getattr(session.recorder, "frames_dropped_backlog", 0),
         "disk": {"bytes": size, "mb_per_s": round(size / 1e6 / args.seconds, 2)},
         "output_readable": readable.get("readable"),
     }

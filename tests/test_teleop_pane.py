@@ -84,7 +84,7 @@ def test_demo_records_with_keys_and_buttons(qtbot, pane, context, mode):
     assert pane.session.state != "recording" and pane.task_edit.text().endswith("b")
     session = pane.session
     assert type(session).__name__ == ("SessionProcess" if mode == "process" else "TeleopSession")
-    out = session.writer.recorder.path
+    out = session.recorder.output_path
     follower_values = session.snapshot().state_lerobot
     assert np.all(np.isfinite(follower_values))
     pane.disconnect_session()
@@ -113,9 +113,9 @@ def test_closing_the_pane_stops_the_session_process(qtbot, pane):
     assert not session.alive and session.state == "stopped"
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    with h5py.File(session.writer.recorder.path) as f:  # the running demo was closed as interrupted
+    with h5py.File(session.recorder.output_path) as f:  # the running demo was closed as interrupted
         assert f["data/demo_0"].attrs["rs_status"] == "interrupted"
-    assert not find_unfinished(session.writer.recorder.path)
+    assert not find_unfinished(session.recorder.output_path)
 
 
 def test_closing_while_the_demo_connects_leaves_nothing_running(qtbot, pane):

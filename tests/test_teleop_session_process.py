@@ -62,7 +62,7 @@ def test_proxy_drives_the_session_in_its_own_process(tmp_path, leader):
     try:
         assert notes["leader_calibration"] == cal and session.alive
         assert session.cameras == ["front", "wrist"] and not session.follower
-        assert session.writer.recorder.path == str(out)
+        assert session.recorder.output_path == str(out)
         assert wait_for(lambda: session.snapshot() is not None and session.snapshot().tick > 20)
         snap = session.snapshot()
         assert snap.state == "idle" and snap.rate_hz == 60 and snap.leader.connected

@@ -21,7 +21,7 @@ class PaneSpec:
 
 
 PANES: list[PaneSpec] = [
-    PaneSpec("teleop", "Teleop", "app.panes.teleop_pane", "TeleopPane", "()"),
+    PaneSpec("teleop", "Teleop", "app.panes.teleop", "TeleopPane", "()"),
     PaneSpec("browse", "Browse", "app.panes.browse", "BrowsePane", "[]"),
     PaneSpec("convert", "Convert", "app.panes.convert", "ConvertPane", "<>"),
     PaneSpec("jobs", "Jobs", "app.panes.jobs", "JobsPane", ">>"),

@@ -277,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
             n: {"fps": c.stats.fps, "dropped": c.stats.dropped, "missed_by_loop": c.missed}
             for n, c in (snap.cameras.items() if snap else [])
         },
-        "writer_error": snap.writer_error if snap else "",
+        "recorder_error": snap.recorder_error if snap else "",
         **{k: v for k, v in notes.items() if k != "recovered"},
     }
     if args.json:
@@ -285,8 +285,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         kept = [e for e in summary["episodes"]]
         print(f"{len(kept)} episode(s) in {args.out}")
-    if summary["writer_error"]:
-        raise StudioError(f"recording failed: {summary['writer_error']}", args.out)
+    if summary["recorder_error"]:
+        raise StudioError(f"recording failed: {summary['recorder_error']}", args.out)
     return 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.errors import StudioError
+from backend.numbers import fixed
 from backend.progress import Progress, ensure_progress
 from backend.task_text import HINT as TASK_HINT
 from backend.task_text import task_text_problem
@@ -39,10 +40,7 @@ NOT_CONNECTED = "Not connected. Choose the leader port, or File > Demo for virtu
 
 def number(value: float, spec: str) -> str:
     """``format(value, spec)`` without a "-0.0": a value that rounds to zero has no sign."""
-    text = format(value, spec)
-    if text.lstrip().startswith("-") and not any(c in "123456789" for c in text):
-        return format(0.0, spec)
-    return text
+    return fixed(value, spec)
 
 
 @dataclass
@@ -345,7 +343,7 @@ class RecordingSession:
         if snap is None:
             return None
         if snap.last_result is not None and snap.last_result.name:
-            self.last_output = str(live.writer.recorder.path) if live.writer is not None else ""
+            self.last_output = live.recorder.output_path if live.recorder is not None else ""
         if snap.state != self.state:
             self.state = snap.state
             self._changed("state")
@@ -371,8 +369,8 @@ class RecordingSession:
     @staticmethod
     def banners(snap: Any) -> list[str]:
         found = list(snap.banners)
-        if snap.writer_error:
-            found.append(f"Writing failed: {snap.writer_error}")
+        if snap.recorder_error:
+            found.append(f"Recording failed: {snap.recorder_error}")
         return found
 
     @staticmethod

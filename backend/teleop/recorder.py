@@ -87,6 +87,11 @@ class RecorderThread:
         self._thread = None
 
     @property
+    def output_path(self) -> str:
+        """The file or folder the episodes go into."""
+        return str(getattr(self.recorder, "path", ""))
+
+    @property
     def existing_episodes(self) -> int:
         return int(getattr(self.recorder, "existing_episodes", 0))
 

@@ -139,6 +139,11 @@ class RecorderProcess:
         self.recorder = _PathOnly(spec.path)
 
     # -- life cycle -------------------------------------------------------------------------------
+    @property
+    def output_path(self) -> str:
+        """The file or folder the episodes go into."""
+        return str(self.recorder.path)
+
     def start(self, timeout: float = 30.0) -> RecorderProcess:
         ctx = mp.get_context("spawn")
         parent_cmd, child_cmd = ctx.Pipe(duplex=False)
@@ -314,7 +319,7 @@ class RecorderProcess:
 
 
 class _PathOnly:
-    """What the session reads from ``writer.recorder``: the output path."""
+    """The inner recorder of the parent side: only its output path (``output_path``)."""
 
     def __init__(self, path: str) -> None:
         self.path = path

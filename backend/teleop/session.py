@@ -111,10 +111,10 @@ class SessionSnapshot:
     state_rad: np.ndarray
     cameras: dict[str, CameraLoopStats] = field(default_factory=dict)
     frames: dict[str, Frame | None] = field(default_factory=dict)
-    writer_lag_steps: int = 0
+    recorder_lag_steps: int = 0
     disk_bytes_per_s: float = 0.0
     bytes_written: int = 0
-    writer_error: str = ""
+    recorder_error: str = ""
     banners: tuple[str, ...] = ()
     last_result: EpisodeResult | None = None
     output: str = ""
@@ -160,13 +160,13 @@ class TeleopSession:
         self.follower = _ArmLink(follower, self.config.max_missed) if follower is not None else None
         self.cameras = dict(cameras or {})
         if isinstance(recorder, RecorderSpec):
-            self.writer: RecorderThread | RecorderProcess | None = RecorderProcess(
+            self.recorder: RecorderThread | RecorderProcess | None = RecorderProcess(
                 recorder, on_result=self._on_result
             )
         elif recorder is not None:
-            self.writer = RecorderThread(recorder, on_result=self._on_result)
+            self.recorder = RecorderThread(recorder, on_result=self._on_result)
         else:
-            self.writer = None
+            self.recorder = None
         degrees = self.config.lerobot_units == "degrees"
         self._degrees = Normalizer(leader.calibration, DEGREES_NORM_MODES) if degrees else None
         self._follower_degrees = (
@@ -246,9 +246,9 @@ class TeleopSession:
         if self.config.switch_interval_s:
             self._old_switch = sys.getswitchinterval()
             sys.setswitchinterval(self.config.switch_interval_s)  # the loop waits less for the GIL
-        if self.writer is not None:
+        if self.recorder is not None:
             try:
-                self.writer.start()
+                self.recorder.start()
             except BaseException:
                 self._stop.set()
                 for camera in self.cameras.values():
@@ -257,7 +257,7 @@ class TeleopSession:
                     if link is not None:
                         link.arm.disconnect(disable_torque=link is self.follower)
                 raise
-            self._existing = self.writer.existing_episodes
+            self._existing = self.recorder.existing_episodes
         self._episode_index = self._existing
         self._state = "idle"
         self._thread = threading.Thread(target=self._run, name="teleop-loop", daemon=True)
@@ -271,8 +271,8 @@ class TeleopSession:
             self._thread.join(timeout=5.0)
             self._thread = None
         self._stop.set()
-        if self.writer is not None:
-            self.writer.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
         if self._old_switch is not None:
             sys.setswitchinterval(self._old_switch)
             self._old_switch = None
@@ -323,7 +323,7 @@ class TeleopSession:
             }
 
     def results(self) -> list[EpisodeResult]:
-        return list(self.writer.results) if self.writer is not None else []
+        return list(self.recorder.results) if self.recorder is not None else []
 
     # -- the loop ---------------------------------------------------------------------------------
     def _claim_realtime(self) -> str:
@@ -372,9 +372,9 @@ class TeleopSession:
             return True
         self._read_arms(now)
         frames = self._take_frames()
-        if self.writer is not None and self.writer.error and self._state == "recording":
+        if self.recorder is not None and self.recorder.error and self._state == "recording":
             self._state = "idle"
-            self._banners["writer"] = f"Recording failed: {self.writer.error}"
+            self._banners["recorder"] = f"Recording failed: {self.recorder.error}"
         if self._state == "recording":
             self._record_step(now, frames)
             limit = self.config.episode_seconds
@@ -418,7 +418,7 @@ class TeleopSession:
 
     def _can_record(self) -> bool:
         return (
-            self.writer is not None and self.leader.connected and self._have_leader and not self.writer.error
+            self.recorder is not None and self.leader.connected and self._have_leader and not self.recorder.error
         )
 
     def _begin(self, task: str | None, now: float) -> None:
@@ -442,7 +442,7 @@ class TeleopSession:
             has_follower=self.follower is not None,
             lerobot_units=self.config.lerobot_units,
         )
-        self.writer.begin(meta)
+        self.recorder.begin(meta)
         self._state = "recording"
         self._episode_start = now
         self._episode_steps = 0
@@ -454,7 +454,7 @@ class TeleopSession:
         if self._episode_steps == 0:
             self._drop(requested)
             return
-        self.writer.end(success, reason, requested)
+        self.recorder.end(success, reason, requested)
         self._state = "resetting" if self.config.reset_seconds > 0 else "idle"
         self._reset_until = time.perf_counter() + self.config.reset_seconds
         if success is not None:
@@ -465,7 +465,7 @@ class TeleopSession:
                 self._failures += 1
 
     def _drop(self, requested: float) -> None:
-        self.writer.drop(requested)
+        self.recorder.drop(requested)
         self._dropped += 1
         self._state = "idle"
 
@@ -619,7 +619,7 @@ class TeleopSession:
             leader_ok=self._leader_ok,
             frames=frames,
         )
-        self.writer.step(step)
+        self.recorder.step(step)
         self._episode_steps += 1
 
     # -- publishing -------------------------------------------------------------------------------
@@ -652,7 +652,7 @@ class TeleopSession:
             name: CameraLoopStats(camera.stats(), self._dup[name], self._gap[name], self._age[name])
             for name, camera in self.cameras.items()
         }
-        writer = self.writer
+        recorder = self.recorder
         with self._results_lock:
             last_result = self._last_result
         recording = self._state == "recording"
@@ -683,11 +683,11 @@ class TeleopSession:
             state_rad=self._state_rad,
             cameras=cams,
             frames=dict(frames or {}),
-            writer_lag_steps=writer.lag_steps if writer else 0,
-            disk_bytes_per_s=writer.disk_rate() if writer else 0.0,
-            bytes_written=writer.bytes_written if writer else 0,
-            writer_error=writer.error if writer else "",
+            recorder_lag_steps=recorder.lag_steps if recorder else 0,
+            disk_bytes_per_s=recorder.disk_rate() if recorder else 0.0,
+            bytes_written=recorder.bytes_written if recorder else 0,
+            recorder_error=recorder.error if recorder else "",
             banners=tuple(self._banners.values()),
             last_result=last_result,
-            output=str(getattr(writer.recorder, "path", "")) if writer else "",
+            output=recorder.output_path if recorder else "",
         )

@@ -5,7 +5,7 @@ window does; a long paint holds the GIL and the loop's tick waits for it (p99 ji
 measured). ``SessionProcess`` runs ``build_session()`` and the ``TeleopSession`` in a child process
 and offers the interface the Teleop pane uses (``start``/``stop``, ``begin_episode``,
 ``end_episode``, ``rerecord``, ``set_task``, ``state``, ``snapshot()``, ``history()``,
-``results()``, ``cameras``, ``follower``, ``writer.recorder.path``).
+``results()``, ``cameras``, ``follower``, ``recorder.output_path``).
 
 Transport (no pickling; the writer process's patterns):
 - commands: JSON over a ``multiprocessing`` Pipe, GUI -> child; events (ready, error, episode
@@ -257,11 +257,10 @@ def settings_from_json(text: str) -> Any:
 
 
 class _Output:
-    """``writer.recorder.path`` as the in-process session offers it."""
+    """``recorder.output_path`` as the in-process session offers it."""
 
     def __init__(self, path: str) -> None:
-        self.recorder = self
-        self.path = path
+        self.output_path = path
 
 
 # -- the proxy in the GUI process -------------------------------------------------------------------
@@ -283,7 +282,7 @@ class SessionProcess:
         self.history_len = max(2, int(config.history_seconds * config.rate_hz))
         self.cameras: list[str] = list(settings.cameras)
         self.follower: bool = bool(settings.follower_port)
-        self.writer = _Output(str(settings.out))
+        self.recorder = _Output(str(settings.out))
         self.notes: dict[str, Any] = {}
         self.error = ""
         self.details = ""
@@ -505,7 +504,7 @@ class SessionProcess:
                 self.notes = event.get("notes") or {}
                 self.cameras = list(event.get("cameras") or self.cameras)
                 self.follower = bool(event.get("follower"))
-                self.writer = _Output(event.get("output") or self.writer.path)
+                self.recorder = _Output(event.get("output") or self.recorder.output_path)
                 self._ready.set()
             elif kind == "error":
                 self.error = event.get("message") or "error"
@@ -593,7 +592,7 @@ def _child_main(
             "notes": _plain_notes(notes),
             "cameras": list(session.cameras),
             "follower": session.follower is not None,
-            "output": str(getattr(session.writer.recorder, "path", "")) if session.writer else "",
+            "output": session.recorder.output_path if session.recorder else "",
         }
     )
     period = 1.0 / max(1.0, float(config["publish_hz"]))

@@ -52,7 +52,7 @@ def stats_html(snap: Any) -> str:
         )
     parts.append(
         f"<b>disk</b> {n(snap.disk_bytes_per_s / 1e6, '5.1f')} MB/s · {n(snap.bytes_written / 1e6, '7.1f')} MB"
-        f" · writer lag {snap.writer_lag_steps} steps"
+        f" · recorder lag {snap.recorder_lag_steps} steps"
     )
     if snap.last_result is not None and snap.last_result.name:
         r = snap.last_result
