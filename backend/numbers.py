@@ -19,6 +19,6 @@ def fixed(value: float | None, spec: str = ".3f", missing: str = MISSING) -> str
     text = format(value, spec)
     if isinstance(value, float) and math.isinf(value):
         return text
-    if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
-        return format(0.0, spec)
+    if text.lstrip().startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+        return format(0.0, spec)  # padded widths too: "   -0.0" -> "    0.0"
     return text
