@@ -48,6 +48,7 @@ from tests.test_teleop_recording import _start_virtual_arm, finished_demos
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK_KILLS = 2
+QUICK_ROUNDS = 5  # quick series: rounds of QUICK_KILLS until one kill lands mid-write
 SLOW_KILLS = 20
 GONE_SECONDS = 15.0  # a recording's writer process closes its demo before it ends
 
@@ -432,6 +433,16 @@ def slow_selected(request: pytest.FixtureRequest) -> None:
 @pytest.mark.parametrize("writer", WRITERS, ids=[w.name for w in WRITERS])
 def test_kill_9_quick(writer: Writer, inputs: Inputs, tmp_path: Path) -> None:
     stats = kill_series(writer, inputs, tmp_path / "out folder", QUICK_KILLS, random.Random(writer.name))
+    # the smallest outputs (an IDM kit, a Cosmos set) are written in a few ms: on a busy machine both
+    # kills can come after the run ended; look again (each round checks everything once more)
+    for round_number in range(1, QUICK_ROUNDS):
+        if stats["mid_write"] >= 1:
+            break
+        more = kill_series(
+            writer, inputs, tmp_path / f"out folder {round_number}", QUICK_KILLS,
+            random.Random(f"{writer.name}-{round_number}"),
+        )
+        stats = {key: stats[key] + more[key] for key in stats}
     print(writer.name, stats)
     assert stats["mid_write"] >= 1, stats
 
