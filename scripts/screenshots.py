@@ -12,6 +12,8 @@ workspace, so nothing on this machine changes. Shots:
                       (../shared is never written; skipped when absent)
   browse-light.png    the demo in the light theme
   browse-empty.png    no dataset yet: the empty state
+  browse-problems.png the Problems tab on a private copy of the real LeRobot v3.0 dataset with a few
+                      faults (tests/fault_injection.py; skipped when ../shared/data is absent)
   teleop.png          the virtual SO-101 arms of the demo connected, an episode recording (B pressed)
   convert.png         HDF5 -> LeRobot wizard on the demo recording: preview, kept/skipped episodes
   convert-values.png  the same preview, sample values before/after in both units
@@ -50,6 +52,7 @@ TASK = "Pick up the orange and place it on the plate."
 
 # scene -> the PNGs it writes (in order)
 SCENES: dict[str, list[str]] = {
+    "browse-problems": ["browse-problems"],
     "teleop": ["teleop"],
     "convert": ["convert", "convert-values"],
     "convert-cosmos": ["convert-cosmos"],
@@ -260,7 +263,37 @@ def scene_compare(window, snap, demo: Path, generated: Path) -> None:
     snap("compare-batch")
 
 
+def faulty_copy(folder: Path) -> Path:
+    """A private copy of the real LeRobot v3.0 dataset with a few faults for the Problems tab: episode 1's
+    frame_index skips frame 31, a write's staging file left behind, a file the layout does not name."""
+    sys.path.insert(0, str(REPO / "tests"))  # the fault injectors (and their stats helper) are test code
+    from tests.fault_injection import copy_dataset, lerobot_index_gap
+
+    root = copy_dataset(REAL, folder / "so101_pick_orange")
+    for path in [root, *root.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)  # copytree keeps the share's read-only modes
+    lerobot_index_gap(root, episode=1, frame=31)
+    data = sorted((root / "data").rglob("*.parquet"))[0]
+    (data.parent / f".{data.name}.partial-999999").write_bytes(b"")
+    (root / "videos" / "notes.txt").write_text("camera notes\n", encoding="utf-8")
+    return root
+
+
+def scene_browse_problems(window, snap, demo: Path, generated: Path) -> None:
+    browse = window.browse
+    checked = signal_flag(browse.problems.checked)
+    window.open_dataset(os.environ["RS_SCENE_DATASET"], 1, 31)
+    wait_until(lambda: checked["fired"], 60, "the dataset doctor")
+    browse.problems.dock.raise_()
+    view = browse.problems.view
+    row = next(r for r, f in enumerate(view.findings()) if f.problem.code == "frame_index")
+    view.table.selectRow(row)
+    settle(1.5)
+    snap("browse-problems")
+
+
 SCENE_FUNCTIONS = {
+    "browse-problems": scene_browse_problems,
     "teleop": scene_teleop,
     "convert": scene_convert,
     "convert-cosmos": scene_convert_cosmos,
@@ -429,18 +462,17 @@ def main() -> int:
 
     browse_shots = ["browse", "browse-light", "browse-empty"] + (["browse-lerobot"] if REAL.is_dir() else [])
     demo_shots = [f"demo-{key}" for key in DEMO_PANES]
-    every = browse_shots + [shot for shots in SCENES.values() for shot in shots] + demo_shots
+    scenes = {k: v for k, v in SCENES.items() if k != "browse-problems" or REAL.is_dir()}
+    every = browse_shots + [shot for shots in scenes.values() for shot in shots] + demo_shots
     if args.list:
         print("\n".join(every))
         return 0
     wanted = set(args.only.split(",")) if args.only else set(every)
-    unknown = wanted - set(every) - ({"browse-lerobot"} if not REAL.is_dir() else set())
+    unknown = wanted - set(every) - ({"browse-lerobot", "browse-problems"} if not REAL.is_dir() else set())
     if unknown:
         parser.error(f"unknown shot(s): {', '.join(sorted(unknown))} (see --list)")
-    if "browse-lerobot" in wanted and not REAL.is_dir():
-        print(f"skipping browse-lerobot: {REAL} is absent", file=sys.stderr)
-    elif not REAL.is_dir():
-        print(f"note: browse-lerobot skipped ({REAL} is absent)", file=sys.stderr)
+    if not REAL.is_dir():
+        print(f"note: browse-lerobot and browse-problems skipped ({REAL} is absent)", file=sys.stderr)
     if args.xvfb and not shutil.which("xvfb-run"):
         parser.error("--xvfb needs xvfb-run (apt install xvfb)")
 
@@ -465,6 +497,7 @@ def main() -> int:
     try:
         demo_args = ["--demo", "--workspace", str(workspace)]
         real = private_copy(REAL, tmp / "real") if "browse-lerobot" in wanted and REAL.is_dir() else REAL
+        faulty = faulty_copy(tmp / "faulty") if "browse-problems" in wanted and REAL.is_dir() else None
         app_runs: dict[str, list[str]] = {
             "browse": [*demo_args, "--episode", "2", "--frame", "48"],
             "browse-light": [*demo_args, "--theme", "light", "--episode", "1", "--frame", "60"],
@@ -502,7 +535,7 @@ def main() -> int:
                     str(folder / f"{name}.png"),
                 ]
                 results += run(command, [name], folder, shot_env, args.xvfb, size)
-            for scene, shots in SCENES.items():
+            for scene, shots in scenes.items():
                 names = [s for s in shots if s in wanted]
                 if not names:
                     continue
@@ -515,6 +548,8 @@ def main() -> int:
                     if media.is_dir():
                         shutil.copytree(media, scene_ws / "demo-media", dirs_exist_ok=True)
                     scene_env["RS_SCENE_WORKSPACE"] = str(scene_ws)
+                if faulty is not None:
+                    scene_env["RS_SCENE_DATASET"] = str(faulty)
                 command = [
                     sys.executable,
                     str(Path(__file__).resolve()),
