@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QProgressBar,
     QPushButton,
     QStyle,
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from backend.validation import SEVERITIES, Problem
 from widgets import palette
+from widgets.elided_label import ElidedLabel
 
 COLUMNS = ("Severity", "Episode", "What", "Fix")
 _TRAILING_NUMBER = re.compile(r"(\d+)$")
@@ -194,7 +194,7 @@ class ProblemsView(QWidget):
             self.filters[severity] = button
             bar.addWidget(button)
         bar.addSpacing(8)
-        self.status = QLabel("")
+        self.status = ElidedLabel("")  # a long summary shortens, never widens the dock
         self.status.setObjectName("mutedLabel")
         bar.addWidget(self.status, 1)
         self.progress = QProgressBar()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from backend.sessions.browse import BrowseSession
 from widgets import palette
+from widgets.elided_label import ElidedLabel
 from widgets.icons import media_icon
 
 
@@ -58,9 +59,9 @@ class CurationBar(QWidget):
         self.export_button = QPushButton("Export curated…")
         self.export_button.setObjectName("primaryButton")
         self.export_button.setToolTip("Write a new dataset with trims, exclusions and task edits (Ctrl+E)")
-        self.summary_label = QLabel("")
+        self.summary_label = ElidedLabel("")  # long texts shorten (whole in the tooltip), never widen the dock
         self.summary_label.setObjectName("mutedLabel")
-        self.sidecar_label = QLabel("")
+        self.sidecar_label = ElidedLabel("")
         self.sidecar_label.setObjectName("mutedLabel")
         self.sidecar_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # progress row for long work (export), with cancel
