@@ -151,15 +151,22 @@ def _write_window(args: list, folder: Path) -> float:
 
 
 def _camera_workers() -> list[int]:
-    """Pids of live camera encoder processes (Linux /proc; [] elsewhere)."""
+    """Pids of live camera encoder processes started by this test process (Linux /proc; [] elsewhere).
+
+    Ours are told apart by the private studio home conftest gives each test process (a parallel test
+    worker converts at the same time with its own)."""
+    ours = f"ROLLOUT_STUDIO_HOME={os.environ['ROLLOUT_STUDIO_HOME']}".encode()
     pids = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (entry / "cmdline").read_bytes()
+            if b"backend.convert.camera_worker" not in cmdline:
+                continue
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"backend.convert.camera_worker" in cmdline and state != "Z":
+        if state != "Z" and ours in environ:
             pids.append(int(entry.name))
     return pids
 
