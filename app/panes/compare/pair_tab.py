@@ -100,6 +100,7 @@ class PairTab(QWidget):
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         right_layout.addWidget(self.summary_label)
         self.arm = ArmView()
+        self.arm.setMinimumHeight(150)  # the pane's minimum fits a 1280x800 window (no taller window)
         right_layout.addWidget(self.arm, 2)
         self.horizontal.addWidget(right)
         self.horizontal.setStretchFactor(0, 3)
