@@ -388,6 +388,12 @@ def screen_env(env: dict[str, str], size: tuple[int, int], folder: Path, xvfb: b
     return env
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's header (IHDR)."""
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+
+
 def run(
     command: list[str], names: list[str], out: Path, env: dict[str, str], xvfb: bool, size: tuple[int, int]
 ) -> list[dict]:
@@ -411,6 +417,11 @@ def run(
         }
         if not entry["ok"]:
             entry["error"] = stderr.strip().splitlines()[-6:]
+        if entry["ok"] and png_size(target) != size:
+            got = png_size(target)
+            entry["note"] = (
+                f"the window is {got[0]}x{got[1]}, not {size[0]}x{size[1]}: its minimum size is larger"
+            )
         if "did not close" in stderr:
             entry["note"] = "the window did not close in time (a pane kept running)"
         entries.append(entry)
@@ -507,6 +518,8 @@ def main() -> int:
         # the demo shots wait a few seconds more: the virtual arms connect, the pair loads
         for key in DEMO_PANES:
             app_runs[f"demo-{key}"] = ["--demo", "--pane", key, "--settle", "4000"]
+        for name in browse_shots:  # the timeline's thumbnails are in on a busy machine too
+            app_runs[name] += ["--settle", "1500"]
         for size in sizes:
             folder = out / f"{size[0]}x{size[1]}"
             folder.mkdir(parents=True, exist_ok=True)
