@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rollout Studio set-up and entry points. Everything a fresh machine needs is installed here.
 #   ./dev.sh demo         set up, then open the studio on its built-in demo workspace
-#   ./dev.sh test         set up, then run the whole test suite and the long kill -9 series (what CI runs)
+#   ./dev.sh test         set up, then run the whole test suite with the long kill -9 series (what CI runs)
 #   ./dev.sh screenshots  regenerate docs/screenshots/
 #   ./dev.sh bench        run every benchmark (JSON on stdout)
 set -euo pipefail
@@ -59,11 +59,17 @@ case "$cmd" in
         setup_venv
         "$VENV/bin/lint-imports"
         "$VENV/bin/ruff" check .
-        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest "$@"
-        # then, for a full run (no arguments), the long kill -9 series: 20 kills per writer
-        if [ $# -eq 0 ]; then
-            QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -m slow tests/test_kill_series.py
+        if [ $# -gt 0 ]; then
+            QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest "$@"
+            exit
         fi
+        # a full run: everything, the long kill -9 series (20 kills per writer) included, on every
+        # core the process may use (pytest-xdist, one worker per core); then the tests that drive a
+        # virtual arm in real time, one at a time (tests/conftest.py: REALTIME_MODULES)
+        status=0
+        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -n auto -m "(slow or not slow) and not realtime" || status=$?
+        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -m realtime || status=$?
+        exit $status
         ;;
     screenshots)
         install_system_packages

@@ -167,3 +167,21 @@ def _dangling_threads(request: pytest.FixtureRequest) -> Iterator[None]:
     problems += [f"thread {t.name!r} still running (daemon={t.daemon})" for t in threads]
     if problems:
         pytest.fail("the test left work running:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+# Tests that drive a virtual SO-101 over a pseudo-terminal in real time (these modules, and any test
+# using a ``virtual_arm`` fixture) (20 ms status-packet budget,
+# 30-60 Hz loops): ./dev.sh test runs them after the parallel part, one at a time, so two CPU-bound
+# workers on a 2-core machine do not starve the virtual arm's replies.
+REALTIME_MODULES = {
+    "test_teleop_bus", "test_teleop_cli", "test_teleop_pane", "test_teleop_recording",
+    "test_teleop_session_process", "test_shared_buffer", "test_teleop_recorder_priority",
+    "test_virtual_arm_lifetime", "test_session_recording", "test_teleop_calibration", "test_teleop_cameras",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+        if module in REALTIME_MODULES or "virtual_arm" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realtime)

@@ -33,22 +33,38 @@ COMMAND_MODULES = [
     "curate_cmd",
 ]
 
-# The command words, known without importing the command modules (the GUI entry point uses them to
-# route `rollout-studio WORD ...` quickly); tests/test_entry.py keeps it equal to the parser's.
-COMMAND_WORDS = frozenset({
-    "inspect", "validate", "demo-data", "convert", "cosmos", "idm", "record", "recover-recording",
-    "virtual-arm", "calibrate", "ports", "jobs", "compare", "curate",
-})
+# Each command word and the module that registers it: the GUI entry point routes `rollout-studio WORD`
+# without importing the command modules, and a command imports only its own module (a CLI run starts
+# in about half the time); tests/test_entry.py keeps this equal to the full parser's words.
+COMMAND_MODULE_OF = {
+    "inspect": "inspect_cmd",
+    "validate": "validate_cmd",
+    "demo-data": "demo_data_cmd",
+    "convert": "convert_cmd",
+    "cosmos": "cosmos_cmd",
+    "idm": "idm_cmd",
+    "record": "record_cmd",
+    "recover-recording": "record_cmd",
+    "virtual-arm": "virtual_arm_cmd",
+    "calibrate": "calibrate_cmd",
+    "ports": "calibrate_cmd",
+    "jobs": "jobs_cmd",
+    "compare": "compare_cmd",
+    "curate": "curate_cmd",
+}
+COMMAND_WORDS = frozenset(COMMAND_MODULE_OF)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``command``'s module only (what one run needs)."""
     parser = argparse.ArgumentParser(
         prog="rollout-studio",
         description="Rollout Studio: SO-101 data studio. Without a command the GUI opens.",
     )
     parser.add_argument("--version", action="version", version=f"rollout-studio {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    names = [COMMAND_MODULE_OF[command]] if command in COMMAND_MODULE_OF else COMMAND_MODULES
+    for name in names:
         qualified = f"{__name__}.{name}"
         if importlib.util.find_spec(qualified) is None:
             continue
@@ -68,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. Exit codes: 0 done, 1 findings (validate, compare), 2 an error the user can
     act on (one ``error:`` line naming the file), 3 an unexpected error (a bug: one line too; set
     ``ROLLOUT_STUDIO_DEBUG=1`` for the traceback), 130 cancelled."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
