@@ -93,14 +93,15 @@ class PairTab(QWidget):
         self.metrics.verticalHeader().setVisible(False)
         self.metrics.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.metrics.setMinimumHeight(150)
+        self.metrics.setMinimumHeight(130)
         right_layout.addWidget(self.metrics, 4)  # six joints and the mean readable without scrolling
         self.summary_label = QLabel("")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         right_layout.addWidget(self.summary_label)
         self.arm = ArmView()
-        self.arm.setMinimumHeight(150)  # the pane's minimum fits a 1280x800 window (no taller window)
+        # the pane's minimum (and the arm's caption) fits a 1280x800 window, never a taller window
+        self.arm.setMinimumHeight(140)
         right_layout.addWidget(self.arm, 2)
         self.horizontal.addWidget(right)
         self.horizontal.setStretchFactor(0, 3)
