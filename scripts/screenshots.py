@@ -416,6 +416,7 @@ def run(
             "seconds": seconds,
         }
         if not entry["ok"]:
+            entry["exit"] = code
             entry["error"] = stderr.strip().splitlines()[-6:]
         if entry["ok"] and png_size(target) != size:
             got = png_size(target)
