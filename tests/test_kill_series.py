@@ -453,6 +453,16 @@ def test_kill_9_series(slow_selected: None, writer: Writer, inputs: Inputs, tmp_
     stats = kill_series(
         writer, inputs, tmp_path / "out folder", SLOW_KILLS, random.Random(writer.name), slow=True
     )
+    # the quickest writers (a Cosmos set, an IDM kit) finish between the look and the signal more
+    # often when the machine is busy (a parallel run): more kills until three land mid-write
+    for round_number in range(1, 4):
+        if stats["mid_write"] >= 3:
+            break
+        more = kill_series(
+            writer, inputs, tmp_path / f"out folder {round_number}", SLOW_KILLS // 2,
+            random.Random(f"{writer.name}-{round_number}"), slow=True,
+        )
+        stats = {key: stats[key] + more[key] for key in stats}
     print(f"{writer.name}: {stats}")
     assert stats["mid_write"] >= 3, stats  # measured 3-15 of 20 on a loaded machine
 
