@@ -381,7 +381,8 @@ def kill_series(
             remove(timed)
             if timing is not None:
                 break
-        assert timing is not None, "never saw the output being written in 5 runs"
+        # a writer too quick to be seen writing (an IDM kit on a busy machine): kill it as its
+        # output starts to appear instead (the quick series' timing)
     finished = 0
     stats = {"kills": 0, "mid_write": 0, "completed": 0}
     started = time.monotonic()
