@@ -355,6 +355,8 @@ class MainWindow(QMainWindow):
             self._fill_workspaces()
 
     def open_dataset(self, path: str, episode: int | None = None, frame: int | None = None) -> None:
+        """Open ``path`` in Browse; the window's title, recent list and last folder change once it
+        is open (a failed open changes nothing)."""
         from backend.sessions.browse import resolve_dataset_path
 
         resolved = resolve_dataset_path(path)
@@ -364,7 +366,7 @@ class MainWindow(QMainWindow):
                 "Could not open the dataset",
                 "no such file or folder",
                 None,
-                str(resolved),
+                str(path),
                 "check the path, or pick it with File > Open dataset",
             )
             return
@@ -374,14 +376,14 @@ class MainWindow(QMainWindow):
             remembered = browse.remembered_position(str(resolved))
             if remembered:
                 episode, frame = remembered
-        browse.open_path(resolved, episode, frame)
-        self.dataset_path = str(resolved.absolute())
-        self.context.add_recent_dataset(self.dataset_path)
-        self.context.set_last_folder("datasets", str(resolved.absolute().parent))
-        self._update_title()
+        browse.open_path(path, episode, frame)
 
     def _on_dataset_opened(self, dataset: Any) -> None:
-        self.dataset_path = str(Path(dataset.path).absolute())
+        path = Path(dataset.path).absolute()
+        self.dataset_path = str(path)
+        if path.exists():  # (datasets built in memory have no place on disk)
+            self.context.add_recent_dataset(self.dataset_path)
+            self.context.set_last_folder("datasets", str(path.parent))
         self._update_title()
 
     def _update_title(self) -> None:

@@ -115,3 +115,23 @@ def test_resolve_dataset_path(tmp_path):
     (meta / "info.json").write_text("{}")
     assert resolve_dataset_path(meta / "info.json") == tmp_path / "ds"
     assert resolve_dataset_path(tmp_path / "x.hdf5") == tmp_path / "x.hdf5"
+
+
+def test_a_failed_opening_keeps_the_dataset_shown_and_names_the_file(recording, tmp_path):
+    from backend.errors import StudioError
+
+    datasets = DatasetRegistry()
+    session = BrowseSession(datasets)
+    _open(session, recording)
+    bad = tmp_path / "other" / "notes.json"
+    bad.parent.mkdir()
+    bad.write_text("{}")
+    opening = session.begin_open(bad)
+    assert session.dataset is not None and session.dataset.path == recording  # still shown meanwhile
+    with pytest.raises(StudioError) as raised:
+        opening.run()
+    assert raised.value.path == str(bad) and raised.value.__cause__ is None
+    assert session.open_failed(opening)
+    assert session.dataset.path == recording and datasets.users(recording) == 1
+    session.close()
+    assert not datasets.is_open(recording)

@@ -2,16 +2,18 @@
 curation decisions with undo/redo, and the quality hints found so far.
 
     session = BrowseSession()
-    opening = session.begin_open("pick.hdf5")     # GUI thread
+    opening = session.begin_open("pick.hdf5")     # GUI thread; what is shown stays shown
     opening.run()                                 # a task: opens through the registry, reads curation
     session.adopt(opening)                        # GUI thread: now it is the dataset shown
+    session.open_failed(opening)                  # or, when run() failed: nothing changed
     session.show_episode(3)
     session.rate("good")                          # the selection, or the episode shown
     session.close()                               # lets go of the lease; running tasks keep theirs
 
 Work that reads the dataset off the GUI thread holds its own lease (``share()``); camera streams
 opened through ``stream_opener`` hold one until they are closed, so the dataset closes only when
-its last reader is done. An opening replaced before it finished releases what it opened.
+its last reader is done. An opening replaced before it finished releases what it opened. A failed
+opening changes nothing: the dataset shown stays open, and the error names the file the user picked.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.curation import Curation, EpisodeDecision, format_summary
-from backend.errors import Cancelled
+from backend.errors import Cancelled, StudioError
 from backend.model import Dataset, Episode, FeatureKind
 from backend.progress import Progress, ensure_progress
 from backend.registry import DatasetRegistry, Lease, registry
@@ -47,8 +49,9 @@ def resolve_dataset_path(path: str | Path) -> Path:
 class Opening:
     """One request to open a dataset: ``run`` in a task, ``take`` on the GUI thread, or ``abandon``."""
 
-    def __init__(self, path: Path, datasets: DatasetRegistry) -> None:
+    def __init__(self, path: Path, datasets: DatasetRegistry, requested: Path | None = None) -> None:
         self.path = path
+        self.requested = requested or path  # what the user picked (a file inside a dataset, say)
         self._registry = datasets
         self._lock = threading.Lock()
         self._lease: Lease | None = None
@@ -58,7 +61,17 @@ class Opening:
     def run(self, progress: Progress | None = None) -> Opening:
         progress = ensure_progress(progress)
         progress.report(0, 2, "reading metadata")
-        lease = self._registry.open(self.path)
+        lease: Lease | None = None
+        cause: Exception | None = None
+        try:
+            lease = self._registry.open(self.path)
+        except Cancelled:
+            raise
+        except Exception as error:  # noqa: BLE001 - told to the user in words, naming their file
+            cause = error
+        if lease is None:  # raised here, not in the except block: the details hold no repeated chain
+            assert cause is not None
+            raise self._failure(cause) from (None if isinstance(cause, StudioError) else cause)
         try:
             progress.report(1, 2, "reading curation")
             curation = Curation.load(lease.dataset.path, lease.dataset)
@@ -71,6 +84,16 @@ class Opening:
                 return self
         lease.release()
         raise Cancelled()
+
+    def _failure(self, error: Exception) -> StudioError:
+        """The error as one sentence about the file the user picked (never a traceback)."""
+        if isinstance(error, StudioError):
+            problem, hint = error.problem, error.hint
+        else:
+            problem, hint = f"cannot be read as a dataset ({_words(error)})", None
+        if self.requested != self.path and hint is None:
+            hint = f"it was read as part of {self.path}"
+        return StudioError(problem, self.requested, hint)
 
     def take(self) -> tuple[Lease, Curation] | None:
         """The opened lease and curation, once (None when abandoned or not opened)."""
@@ -89,6 +112,11 @@ class Opening:
             lease, self._lease, self._curation = self._lease, None, None
         if lease is not None:
             lease.release()
+
+
+def _words(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class LeasedStream:
@@ -130,13 +158,17 @@ class BrowseSession:
         return self.lease.dataset if self.lease is not None else None
 
     def begin_open(self, path: str | Path) -> Opening:
-        """Close what is shown and start a new opening (run it in a task, then ``adopt`` it)."""
-        self.close()
-        self.opening = Opening(resolve_dataset_path(path), self.registry)
+        """Start a new opening (run it in a task, then ``adopt`` it); what is shown stays until then.
+
+        An opening still under way is abandoned (the latest request wins)."""
+        if self.opening is not None:
+            self.opening.abandon()
+        self.opening = Opening(resolve_dataset_path(path), self.registry, Path(path))
         return self.opening
 
     def adopt(self, opening: Opening) -> bool:
-        """Show what ``opening`` opened; False when it was replaced or abandoned meanwhile."""
+        """Show what ``opening`` opened instead of what was shown; False when it was replaced or
+        abandoned meanwhile (then nothing changes)."""
         if opening is not self.opening:
             opening.abandon()
             return False
@@ -144,7 +176,16 @@ class BrowseSession:
         taken = opening.take()
         if taken is None:
             return False
+        self.close()
         self._show(*taken)
+        return True
+
+    def open_failed(self, opening: Opening) -> bool:
+        """``opening`` failed: forget it; the dataset shown (if any) stays. False when it was replaced."""
+        opening.abandon()
+        if opening is not self.opening:
+            return False
+        self.opening = None
         return True
 
     def show_dataset(self, dataset: Dataset) -> None:

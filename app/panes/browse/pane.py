@@ -37,7 +37,7 @@ from widgets.episode_table import EpisodeRow
 from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
 from widgets.toast import Toast
 
-_READERS = ("open", "joints", "thumbs", "hints")  # tasks that belong to the dataset shown
+_READERS = ("joints", "thumbs", "hints")  # tasks that read the dataset shown
 
 
 def _dock(title: str, name: str, parent: QMainWindow, widget: QWidget) -> QDockWidget:
@@ -76,6 +76,7 @@ class BrowsePane(CurationActions, QWidget):
         self._plot_after_first_frame = False
         self._hint_generation = 0
         self._requested: tuple[int | None, int] | None = None  # (episode, frame) to show after open
+        self._opening_request: tuple[int | None, int] = (None, 0)
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame)
         self.loader.failed.connect(self._on_frame_failed)
@@ -205,20 +206,22 @@ class BrowsePane(CurationActions, QWidget):
 
     # -- opening ------------------------------------------------------------------------------------
     def open_path(self, path: str | Path, episode: int | None = None, frame: int | None = None) -> None:
-        """Open a dataset in the background; ``episode``/``frame`` are shown first when given."""
-        self.close_dataset()
+        """Open a dataset in the background; ``episode``/``frame`` are shown first when given.
+
+        What is shown stays shown (and curatable) until the new dataset is open; a failed open
+        changes nothing but an error naming the file."""
         opening = self.session.begin_open(path)
-        self._requested = (episode, frame or 0)
-        self._pending_first_frame = True
-        self.videos.set_empty_text(f"Opening {opening.path.name}…")
-        self.plots.show_message(f"Opening {opening.path}…")
+        self._opening_request = (episode, frame or 0)
+        if self.dataset is None:
+            self.videos.set_empty_text(f"Opening {opening.path.name}…")
+            self.plots.show_message(f"Opening {opening.path}…")
         self.context.set_status("dataset", f"opening {opening.path.name}…")
         self.tasks.run(
             opening.run,
             key="open",
             lane=INTERACTIVE,
             on_done=self._on_opened,
-            on_error=lambda m, d: self._on_open_failed(str(opening.path), m, d),
+            on_error=lambda m, d: self._on_open_failed(opening, m, d),
         )
 
     def show_dataset(self, dataset: Dataset, episode: int | None = None, frame: int = 0) -> None:
@@ -229,16 +232,32 @@ class BrowsePane(CurationActions, QWidget):
         self.session.show_dataset(dataset)
         self._populate()
 
-    def _on_open_failed(self, path: str, message: str, details: str) -> None:
-        self._pending_first_frame = False
-        self._show_empty()
-        self.context.set_status("dataset", "no dataset")
-        show_error(self, "Could not open the dataset", message, details, path)
+    def _on_open_failed(self, opening: Opening, message: str, details: str) -> None:
+        if not self.session.open_failed(opening):
+            return  # replaced meanwhile: the newer opening tells its own story
+        if self.dataset is None:
+            self._show_empty()
+        self.context.set_status("dataset", self._dataset_status())
+        show_error(self, "Could not open the dataset", message, details, str(opening.requested))
         self.openFailed.emit(message)
 
     def _on_opened(self, opening: Opening) -> None:
+        if opening is not self.session.opening:
+            opening.abandon()
+            return
+        self._clear_shown()
         if self.session.adopt(opening):
+            self._requested = self._opening_request
+            self._pending_first_frame = True
             self._populate()
+        else:
+            self._show_empty()
+
+    def _dataset_status(self) -> str:
+        dataset = self.dataset
+        if dataset is None:
+            return "no dataset"
+        return f"{dataset.path.name} ({dataset.format.value}, {dataset.num_episodes} episodes)"
 
     def _populate(self) -> None:
         dataset, curation = self.session.dataset, self.session.curation
@@ -251,9 +270,7 @@ class BrowsePane(CurationActions, QWidget):
         )
         self.table.fit_task_column()
         self.bar.sidecar_label.setText(f"Decisions are saved to {curation.path}")
-        self.context.set_status(
-            "dataset", f"{dataset.path.name} ({dataset.format.value}, {dataset.num_episodes} episodes)"
-        )
+        self.context.set_status("dataset", self._dataset_status())
         self._refresh_curation()
         self.undoStateChanged.emit()
         self.datasetLoaded.emit(dataset)
@@ -274,13 +291,19 @@ class BrowsePane(CurationActions, QWidget):
 
     def close_dataset(self) -> None:
         """Stop showing the dataset; tasks still reading it (an export) keep it open until they end."""
+        self.tasks.cancel("open")
+        self._clear_shown()
+        self.session.close()
+
+    def _clear_shown(self) -> None:
+        """Stop the work and the widgets of the dataset shown (the session still holds it)."""
         self.pause()
         self.loader.clear()
         for key in _READERS:
             self.tasks.cancel(key)
         self._hint_generation += 1
+        self._pending_first_frame = False
         self.problems.dataset_closed()
-        self.session.close()
         self.clock.unload()
         self.joint_data = {}
         self.model.set_rows([])

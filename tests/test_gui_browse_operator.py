@@ -1,0 +1,101 @@
+"""Issue #16, Browse and the window, as an operator meets them (pytest-qt driving the real widgets):
+
+- a failed open changes nothing: the dataset shown stays open and shown, the error names the file
+  the user picked, gives the cause in words (no traceback) and the bad path stays out of Open recent;
+- notices time out and never cover the curation bar's controls;
+- the export dialog shows the whole output path;
+- the joint readouts sit beside the curves, not on them;
+- the window reopens the last dataset at start (a setting, on by default);
+- a pane's own status fields show only while that pane is current.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QRect
+
+from tests.browse_data import make_window, write_hdf5
+
+TIMEOUT = 30000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch)
+    yield win
+    win.close()
+
+
+def _open(qtbot, window, path, **kwargs):
+    browse = window.browse
+    with qtbot.waitSignals([browse.firstFrameShown, browse.episodeShown], timeout=TIMEOUT):
+        window.open_dataset(str(path), **kwargs)
+    return browse
+
+
+def _close_dialogs() -> None:
+    from app.error_dialog import open_dialogs
+
+    for dialog in open_dialogs():
+        dialog.close()
+
+
+@pytest.mark.parametrize("bad_name", ["notes.json", "broken.hdf5"])
+def test_a_failed_open_changes_nothing_and_names_the_file(qtbot, window, tmp_path, bad_name):
+    from app.error_dialog import open_dialogs
+
+    good = write_hdf5(tmp_path / "rec.hdf5", lengths=(20, 15))
+    browse = _open(qtbot, window, good)
+    browse.show_episode(1)
+    browse.rate("good")
+    title, status = window.windowTitle(), window.status_text("dataset")
+    sidecar, summary = browse.sidecar_label.text(), browse.summary_label.text()
+    recent = window.context.recent_datasets()
+    assert title.startswith("rec.hdf5") and "rec.hdf5" in status and recent == [str(good)]
+
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    bad = folder / bad_name
+    bad.write_text("{}" if bad_name.endswith(".json") else "not a dataset")
+    with qtbot.waitSignal(browse.openFailed, timeout=TIMEOUT):
+        window.open_dataset(str(bad))
+    dialog = open_dialogs()[-1]
+    assert dialog.isVisible() and dialog.text() == "Could not open the dataset"
+    assert f"{bad}:" in dialog.informativeText()  # the file picked, not its folder
+    assert f"{folder}:" not in dialog.informativeText()
+    details = dialog.detailedText()
+    assert details and "Traceback" not in details and 'File "' not in details
+    assert "not" in details  # the cause, in words
+
+    # nothing changed: the dataset is open and shown, its curation and the window describe it
+    assert browse.dataset is not None and browse.dataset.path == good
+    assert browse.episode.index == 1 and browse.model.rowCount() == 2
+    assert browse.good_button.isChecked() and browse.good_button.isEnabled()
+    assert (browse.sidecar_label.text(), browse.summary_label.text()) == (sidecar, summary)
+    assert window.windowTitle() == title and window.status_text("dataset") == status
+    assert window.context.recent_datasets() == recent  # the bad path is not offered again
+    assert browse.videos.tiles and all(t.index >= 0 for t in browse.videos.tiles.values())
+    _close_dialogs()
+    browse.step(1)  # still playing along
+    qtbot.waitUntil(lambda: all(t.index == browse.position for t in browse.videos.tiles.values()))
+
+
+def test_a_failed_first_open_shows_the_empty_pane(qtbot, window, tmp_path):
+    from app.error_dialog import open_dialogs
+
+    bad = tmp_path / "notes.hdf5"
+    bad.write_text("not a dataset")
+    browse = window.browse
+    with qtbot.waitSignal(browse.openFailed, timeout=TIMEOUT):
+        window.open_dataset(str(bad))
+    dialog = open_dialogs()[-1]
+    assert str(bad) in dialog.informativeText() and "Traceback" not in dialog.detailedText()
+    assert browse.dataset is None and "Drop a dataset here" in browse.videos._placeholder.empty_text
+    assert window.status_text("dataset") == "no dataset" and window.context.recent_datasets() == []
+    assert window.windowTitle().startswith("Rollout Studio")
+    _close_dialogs()
+
+
+def _intersects(widget, rect: QRect, host) -> bool:
+    top_left = widget.mapTo(host, widget.rect().topLeft())
+    return QRect(top_left, widget.size()).intersects(rect)
