@@ -428,11 +428,17 @@ def slow_selected(request: pytest.FixtureRequest) -> None:
         pytest.skip("the long kill -9 series runs with -m slow")
 
 
+@pytest.fixture
+def quick_only(request: pytest.FixtureRequest) -> None:
+    if "slow" in (request.config.option.markexpr or ""):
+        pytest.skip("the long kill -9 series of the same writer runs in this session")
+
+
 # -- the series ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("writer", WRITERS, ids=[w.name for w in WRITERS])
-def test_kill_9_quick(writer: Writer, inputs: Inputs, tmp_path: Path) -> None:
+def test_kill_9_quick(quick_only: None, writer: Writer, inputs: Inputs, tmp_path: Path) -> None:
     stats = kill_series(writer, inputs, tmp_path / "out folder", QUICK_KILLS, random.Random(writer.name))
     # the smallest outputs (an IDM kit, a Cosmos set) are written in a few ms: on a busy machine both
     # kills can come after the run ended; look again (each round checks everything once more)
@@ -543,7 +549,7 @@ def _record_series(virtual_arm, tmp_path: Path, fmt: str, kills: int, slow: bool
     return stats
 
 
-def test_kill_9_quick_recording(virtual_arm, tmp_path: Path) -> None:
+def test_kill_9_quick_recording(quick_only: None, virtual_arm, tmp_path: Path) -> None:
     stats = _record_series(virtual_arm, tmp_path, "hdf5", QUICK_KILLS, slow=False)
     print(f"record: {stats}")
     assert stats["mid_write"] >= 1, stats
