@@ -315,3 +315,73 @@ def test_actions_run_against_the_store_and_report_problems(store):
     problems = jobs_forms.act(str(store.path), "remove", [a, b])
     assert problems == [f"job {b} is not finished"]
     assert not store.exists(a) and store.exists(b)
+
+
+# -- operator experience (#16): a typed command, Duplicate, times, loss ------------------------------------
+def test_a_shell_line_is_split_visibly_and_warned_about(store, tmp_path):
+    from backend.sessions.jobs_command import find_program, split_line
+
+    line = split_line("sleep 5; echo hi")
+    assert line.argv == ["sleep", "5;", "echo", "hi"] and not line.error
+    assert '";"' in line.warning and '"5;"' in line.warning and "No shell" in line.warning
+    assert line.fix == "sh -c 'sleep 5; echo hi'" and split_line(line.fix).argv == [
+        "sh",
+        "-c",
+        "sleep 5; echo hi",
+    ]
+    assert split_line("echo 'a;b'").warning == ""  # a quoted ';' was meant as an argument
+    assert split_line("python train.py --steps 100").warning == ""
+    assert "close the quote" in split_line('echo "x').error
+    form = SubmitForm(store, load_templates(), tmp_path, template_name="command")
+    form.values = {"args": "sleep 5; echo hi"}  # the dialog gives the line as typed
+    check = form.check()
+    assert check.ok and check.commands["args"].argv == ["sleep", "5;", "echo", "hi"]
+    assert form.params() == {"args": ["sleep", "5;", "echo", "hi"]}
+    assert check.preview.splitlines()[-1] == "sleep '5;' echo hi"
+    form.values = {"args": 'echo "open'}
+    check = form.check()
+    assert not check.ok and "close the quote" in check.errors["args"]
+    # Check finds the program on PATH, or says it is missing
+    assert (
+        find_program("sleep", str(tmp_path)).ok
+        and "sleep is /" in find_program("sleep", str(tmp_path)).detail
+    )
+    missing = find_program("nosuchprog", str(tmp_path))
+    assert not missing.ok and missing.detail.startswith("nosuchprog is not on PATH")
+    values, errors = SubmitForm(
+        store, load_templates(), tmp_path, "command", values={"args": "nosuchprog a"}
+    ).coerced()
+    checks = jobs_forms.preflight(load_templates().get("command"), values, None, "local", True, str(tmp_path))
+    assert checks[0].what == "program" and not checks[0].ok and "nosuchprog" in checks[0].detail
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    assert not find_program("./run.sh", str(tmp_path)).ok  # not executable
+    script.chmod(0o755)
+    assert find_program("./run.sh", str(tmp_path)).detail == f"./run.sh is {script}"
+
+
+def test_duplicate_starts_from_the_old_job_as_a_new_one(store, tmp_path):
+    first = add(store, name="old", priority=4)
+    copy = SubmitForm.copy_of(store, load_templates(), tmp_path, store.get(first))
+    assert copy.editing is None and copy.values == {"args": ["echo", "hi"]}
+    assert (copy.name, copy.priority, copy.template_name) == ("old", 4, "command")
+    assert copy.params() == {"args": ["echo", "hi"]} and copy.check().ok
+
+
+def test_progress_and_table_read_the_same_elapsed_and_loss_note(store):
+    job_id = add(store)
+    store.update(job_id, state=RUNNING, started_at=time.time() - 125.4)
+    session = watch(store)
+    session.poll()
+    session.select([job_id])
+    session.show()
+    session.tick()
+    cell = cell_text(session.rows.job(job_id), COL_ELAPSED, session.rows.now)
+    assert cell.startswith("2m ") and f"Elapsed: {cell}" in session.progress().splitlines()
+    assert "No loss reported yet" in session.loss_note()
+    store.update(job_id, state=SUCCEEDED, ended_at=time.time())
+    session.poll()
+    assert session.loss_note().startswith("This job reported no loss")
+    store.add_points(job_id, 1, [Point(1, 0.5, 0.0)])
+    session.tick()
+    assert session.loss_note() == ""

@@ -2,8 +2,10 @@
 
 Each description has ``name``, ``type`` (string, int, float, bool, choice, path, list) and optionally
 ``label``, ``help``, ``default``, ``required``, ``choices``, ``exists`` (file/dir: picks the browse
-dialog), ``advanced`` (hidden behind "More options"). ``values()`` returns what the user entered
-(text for typed fields, so the caller validates and converts); empty fields are left out.
+dialog), ``advanced`` (hidden behind "More options"), ``command`` (a list typed as one command line, shown
+split: ``show_command`` tells it the split; ``note`` is the line under it). ``values()`` returns what
+the user entered (text for typed fields and command lines, so the caller validates and converts);
+empty fields are left out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from widgets.command_edit import CommandEdit
 
 
 class _PathEdit(QWidget):
@@ -127,6 +131,12 @@ class ParamForm(QWidget):
                 combo.setCurrentText(str(default))
             combo.currentIndexChanged.connect(self.changed)
             return combo
+        if kind == "list" and spec.get("command"):
+            command = CommandEdit(spec.get("note", ""), self)
+            if default:
+                command.set_arguments([str(v) for v in default])
+            command.textChanged.connect(self.changed)
+            return command
         if kind == "list":
             edit = QPlainTextEdit(self)
             edit.setPlaceholderText("one per line")
@@ -158,6 +168,9 @@ class ParamForm(QWidget):
                 out[name] = editor.isChecked()
             elif kind == "choice":
                 out[name] = editor.currentData()
+            elif isinstance(editor, CommandEdit):
+                if editor.text().strip():
+                    out[name] = editor.text()
             elif kind == "list":
                 items = [line for line in editor.toPlainText().split("\n") if line.strip()]
                 out[name] = items
@@ -177,6 +190,11 @@ class ParamForm(QWidget):
                 editor.setChecked(bool(value))
             elif kind == "choice":
                 editor.setCurrentText(str(value))
+            elif isinstance(editor, CommandEdit):
+                if isinstance(value, str):
+                    editor.setText(value)
+                else:
+                    editor.set_arguments([str(v) for v in value or []])
             elif kind == "list":
                 editor.setPlainText("\n".join(str(v) for v in value or []))
             else:
@@ -189,6 +207,12 @@ class ParamForm(QWidget):
             label.setVisible(bool(message))
             if message and self._fields[name][0].get("advanced"):
                 self._toggle.setChecked(True)
+
+    def show_command(self, name: str, argv: list[str], warning: str, fix: str = "") -> None:
+        """How a command line field's text splits (its arguments, a warning, a fix to offer)."""
+        editor = self._fields[name][1] if name in self._fields else None
+        if isinstance(editor, CommandEdit):
+            editor.show_split(argv, warning, fix)
 
     def editor(self, name: str) -> QWidget:
         return self._fields[name][1]

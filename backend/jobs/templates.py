@@ -192,6 +192,15 @@ class Template:
     def needs_repo(self) -> bool:
         return self.tool is not None
 
+    @property
+    def command_param(self) -> str | None:
+        """The list parameter that is the program and its arguments (the argv starts with ``each:``
+        of it, as the "command" template's does), else None."""
+        first = self.argv[0] if self.argv else None
+        if isinstance(first, dict) and "each" in first:
+            return str(first["each"])
+        return None
+
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,

@@ -27,7 +27,16 @@ from typing import Any
 from backend.jobs import service
 from backend.jobs.logtail import LogTail
 from backend.jobs.store import ACTIVE_STATES, FINAL_STATES, QUEUED, RUNNING, Job, JobStore, Point
-from backend.sessions.jobs_queue import JobFilter, JobRows, RowsListener, duration, number, state_text, when
+from backend.sessions.jobs_queue import (
+    JobFilter,
+    JobRows,
+    RowsListener,
+    elapsed_text,
+    eta_text,
+    number,
+    state_text,
+    when,
+)
 
 LOG_BYTES_PER_TICK = 64 << 10
 LOG_BACKLOG_SKIP = 512 << 10
@@ -40,17 +49,18 @@ Piece = tuple[str, str]  # ("text", output) or ("notice", a line of our own)
 
 # -- words for the selected job -------------------------------------------------------------------------
 def progress_text(job: Job, now: float | None = None) -> str:
-    """The Progress tab's summary of one job."""
+    """The Progress tab's summary of one job; its times read like the table's at the same ``now``."""
     lines = [f"Job {job.id} · {state_text(job)}"]
     if job.progress_text:
         lines.append(f"Progress: {job.progress_text}")
     if job.loss is not None:
         lines.append(f"Loss: {number(job.loss)}")
-    eta = job.eta()
+    now = time.time() if now is None else now
+    eta = job.eta(now)
     if eta is not None:
-        lines.append(f"ETA: {duration(eta)} (done about {when((now or time.time()) + eta)})")
-    if job.elapsed() is not None:
-        lines.append(f"Elapsed: {duration(job.elapsed())}")
+        lines.append(f"ETA: {eta_text(job, now)} (done about {when(now + eta)})")
+    if job.started_at is not None:
+        lines.append(f"Elapsed: {elapsed_text(job, now)}")
     if job.error and job.state != "succeeded":
         lines.append(f"Problem: {job.error}")
     return "\n".join(lines)
@@ -63,7 +73,8 @@ def details_text(job: Job) -> str:
         f"Template: {job.template}    Runner: {job.runner}    Profile: {job.profile or '-'}",
         f"State: {state_text(job)}" + (f"    exit code {job.exit_code}" if job.exit_code is not None else ""),
         f"Attempt: {job.attempt} (automatic retries {job.max_retries})    Priority: {job.priority}",
-        f"Created: {when(job.created_at)}    Started: {when(job.started_at)}    Ended: {when(job.ended_at)}",
+        f"Created: {when(job.created_at)}    Started: {when(job.started_at)}    Ended: {when(job.ended_at)}"
+        + (f"    Elapsed: {elapsed_text(job)}" if job.started_at and job.ended_at else ""),
     ]
     if job.error:
         lines.append(f"Problem: {job.error}")
@@ -233,6 +244,20 @@ class JobsSession:
 
             ensure_supervisor(self.store.path)
         return gained
+
+    def progress(self) -> str:
+        """The selected job's Progress summary at the table's clock ("" when none is selected)."""
+        job = self.rows.job(self.selected) if self.selected is not None else None
+        return progress_text(job, self.rows.now) if job is not None else ""
+
+    def loss_note(self) -> str:
+        """What stands instead of the loss plot while the shown job has reported no loss ("" once it has)."""
+        if self.curve.x or self.selected is None:
+            return ""
+        job = self.rows.job(self.selected)
+        if job is not None and job.state in ACTIVE_STATES:
+            return "No loss reported yet: the curve appears with the job's first loss line."
+        return "This job reported no loss (no loss curve to show)."
 
     def status_text(self) -> str:
         counts = service.state_counts(self.store)

@@ -22,6 +22,7 @@ from backend.jobs.profiles import TOOLS, Profile, check_profile
 from backend.jobs.store import FINAL_STATES, Job, JobStore
 from backend.jobs.templates import Template, TemplateSet, build_command
 from backend.progress import Progress
+from backend.sessions.jobs_command import NO_SHELL_NOTE, CommandLine, find_program, split_line
 
 
 def template_fields(template: Template) -> list[dict[str, Any]]:
@@ -37,6 +38,8 @@ def template_fields(template: Template) -> list[dict[str, Any]]:
             "choices": p.choices,
             "exists": p.exists,
             "advanced": p.advanced,
+            "command": p.name == template.command_param,
+            "note": NO_SHELL_NOTE if p.name == template.command_param else "",
         }
         for p in template.params
     ]
@@ -51,6 +54,7 @@ class FormCheck:
     ok: bool
     errors: dict[str, str]
     preview: str
+    commands: dict[str, CommandLine] = field(default_factory=dict)  # command lines as split
 
 
 @dataclass
@@ -87,6 +91,13 @@ class SubmitForm:
             editing=job,
         )
 
+    @classmethod
+    def copy_of(cls, store: JobStore, templates: TemplateSet, workspace: Path, job: Job) -> SubmitForm:
+        """A new job that starts as a copy of ``job`` (Duplicate): the user checks it, then queues it."""
+        form = cls.for_job(store, templates, workspace, job)
+        form.editing = None
+        return form
+
     @property
     def template(self) -> Template:
         return self.templates.get(self.template_name)
@@ -121,8 +132,27 @@ class SubmitForm:
         text = self.after_text.replace(",", " ").split()
         return [int(t.lstrip("#")) for t in text if t.lstrip("#").isdigit()]
 
+    def command_lines(self) -> dict[str, CommandLine]:
+        """The command typed as one line (the "command" template's), split as the job will run it."""
+        name = self.template.command_param
+        value = self.values.get(name) if name else None
+        if name is None or not isinstance(value, str):
+            return {}
+        return {name: split_line(value)}
+
+    def params(self) -> dict[str, Any]:
+        """The parameters as the job gets them: a command line becomes its list of arguments."""
+        values = dict(self.values)
+        for name, line in self.command_lines().items():
+            values[name] = line.argv
+        return values
+
     def coerced(self) -> tuple[dict[str, Any], dict[str, str]]:
-        return self.template.coerce_params(self.values, base=self.workspace)
+        values, errors = self.template.coerce_params(self.params(), base=self.workspace)
+        for name, line in self.command_lines().items():
+            if line.error:
+                errors[name] = line.error
+        return values, errors
 
     def check(self) -> FormCheck:
         """The form checked as typed: errors per field and the command a shell would run."""
@@ -153,7 +183,7 @@ class SubmitForm:
         if bad_after:
             ok = False
             preview = f"No job {bad_after[0]} to wait for."
-        return FormCheck(ok, errors, preview)
+        return FormCheck(ok, errors, preview, self.command_lines())
 
     def submit_options(self) -> dict[str, Any]:
         return {
@@ -320,9 +350,16 @@ def preflight(
     profile: Profile | None,
     runner: str,
     check_inputs: bool,
+    submit_cwd: str | None = None,
     progress: Progress | None = None,
 ) -> list[Any]:
-    return service.preflight(template, values, profile, runner, check_inputs=check_inputs)
+    """What Check shows: the environment, the inputs and, for a typed command, where its program is."""
+    checks = service.preflight(template, values, profile, runner, check_inputs=check_inputs)
+    if template.command_param:
+        command = build_command(template, values, profile, submit_cwd=submit_cwd)
+        path = command.extra_env(profile).get("PATH")
+        checks.insert(0, find_program(command.argv[0], command.cwd, path))
+    return checks
 
 
 def check_environment(profile: Profile, progress: Progress | None = None) -> list[Any]:

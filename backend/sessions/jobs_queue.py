@@ -5,6 +5,7 @@ with key functions, new jobs on top) and the filter above them. A view listens t
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -52,6 +53,15 @@ def duration(seconds: float | None) -> str:
     return f"{seconds}s"
 
 
+def elapsed_text(job: Job, now: float | None = None) -> str:
+    """A job's elapsed time as the table and the Progress tab both show it (at the same ``now``)."""
+    return duration(job.elapsed(now))
+
+
+def eta_text(job: Job, now: float | None = None) -> str:
+    return duration(job.eta(now))
+
+
 def when(ts: float | None) -> str:
     """A moment: the time of day when it is today, else the date too."""
     if not ts:
@@ -70,8 +80,8 @@ def state_text(job: Job) -> str:
     return job.state
 
 
-def cell_text(job: Job, column: int) -> str | int:
-    """What one cell of the queue table shows."""
+def cell_text(job: Job, column: int, now: float | None = None) -> str | int:
+    """What one cell of the queue table shows (times at ``now``: the rows' clock)."""
     if column == COL_ID:
         return job.id
     if column == COL_NAME:
@@ -85,7 +95,7 @@ def cell_text(job: Job, column: int) -> str | int:
     if column == COL_PROGRESS:
         return job.progress_text or ""
     if column == COL_ETA:
-        return duration(job.eta())
+        return eta_text(job, now)
     if column == COL_GPU:
         if not job.gpus:
             return ""
@@ -93,7 +103,7 @@ def cell_text(job: Job, column: int) -> str | int:
     if column == COL_STARTED:
         return when(job.started_at)
     if column == COL_ELAPSED:
-        return duration(job.elapsed())
+        return elapsed_text(job, now)
     return ""
 
 
@@ -139,6 +149,7 @@ class JobRows:
         self.sort_column = COL_ID
         self.descending = True
         self.sort_dirty = False  # rows changed under a non-default order: re-sorted on the next tick
+        self.now: float | None = None  # the clock times are shown at (moves on with refresh_times)
         self.listener: RowsListener = listener or _Nobody()
 
     def __len__(self) -> int:
@@ -192,8 +203,9 @@ class JobRows:
         if changed and not self.default_order:
             self.sort_dirty = True
 
-    def refresh_times(self) -> None:
+    def refresh_times(self, now: float | None = None) -> None:
         """ETA and elapsed move on without the store changing: re-sort if due, repaint running rows."""
+        self.now = time.time() if now is None else now
         if self.sort_dirty or (not self.default_order and self.sort_column in (COL_ETA, COL_ELAPSED)):
             self.sort_dirty = False
             self.sort(self.sort_column, self.descending)

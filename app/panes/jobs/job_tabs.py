@@ -52,10 +52,14 @@ class JobTabs(QTabWidget):
         self.log_y = QCheckBox("Log scale", self)
         self.log_y.toggled.connect(lambda on: self.plot.setLogMode(y=on))
         self.progress_label = QLabel(NO_JOB, self, wordWrap=True)
+        self.no_loss = QLabel("", self, wordWrap=True)
+        self.no_loss.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.no_loss.setStyleSheet("color: palette(mid);")
         progress_tab = QWidget(self)
         progress_layout = QVBoxLayout(progress_tab)
         progress_layout.addWidget(self.progress_label)
         progress_layout.addWidget(self.plot, 1)
+        progress_layout.addWidget(self.no_loss, 1)
         progress_layout.addWidget(self.log_y)
 
         # artifacts
@@ -105,17 +109,31 @@ class JobTabs(QTabWidget):
         self.details.clear()
         self.artifacts.clear()
         self.chain.clear()
-        self.curve.setData([], [])
+        self.show_curve(LossCurve(), "")
         self.progress_label.setText(NO_JOB)
 
-    def show_job(self, job: Job, artifacts: list[Artifact], chain: list[ChainNode], chain_size: int) -> None:
-        self.progress_label.setText(progress_text(job))
+    def show_job(
+        self,
+        job: Job,
+        artifacts: list[Artifact],
+        chain: list[ChainNode],
+        chain_size: int,
+        now: float | None = None,
+    ) -> None:
+        """One job; its times at ``now`` (the table's clock, so both read the same)."""
+        self.progress_label.setText(progress_text(job, now))
         self.show_artifacts(artifacts)
         self.show_chain(chain, chain_size)
         self.details.setPlainText(details_text(job))
 
-    def show_curve(self, curve: LossCurve) -> None:
+    def show_curve(self, curve: LossCurve, note: str = "") -> None:
+        """The loss curve; a job without loss points shows ``note`` instead of an empty plot."""
         self.curve.setData(curve.x, curve.y)
+        shown = bool(curve.x)
+        self.plot.setVisible(shown)
+        self.log_y.setVisible(shown)
+        self.no_loss.setText(note)
+        self.no_loss.setVisible(not shown)
 
     # -- artifacts ---------------------------------------------------------------------------------------
     def show_artifacts(self, artifacts: list[Artifact]) -> None:

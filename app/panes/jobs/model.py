@@ -123,7 +123,7 @@ class JobsModel(QAbstractTableModel):
         job = self.session_rows.jobs[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(job, column)
+            return cell_text(job, column, self.session_rows.now)
         if role == Qt.ItemDataRole.UserRole:
             if column == COL_PROGRESS:
                 return job.fraction

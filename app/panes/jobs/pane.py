@@ -154,7 +154,9 @@ class JobsPane(QWidget):
         self.retry_action = self._action(
             "Retry", lambda: self.act("retry"), "Run the selected finished jobs again"
         )
-        self.duplicate_action = self._action("Duplicate", lambda: self.act("duplicate"), "Queue a copy")
+        self.duplicate_action = self._action(
+            "Duplicate...", self.open_duplicate, "Queue a copy: the New job dialog, filled in from this job"
+        )
         self.edit_action = self._action("Edit...", self.open_edit, "Change a queued job")
         self.remove_action = self._action(
             "Remove", lambda: self.act("remove"), "Remove finished jobs from the list"
@@ -275,8 +277,13 @@ class JobsPane(QWidget):
             self._show_job()
 
     def slow_poll(self) -> None:
-        if self.session.tick():
-            self.tabs.show_curve(self.session.curve)
+        """Once a second: times move on (the table and the Progress tab at the same clock), loss points."""
+        gained = self.session.tick()
+        job = self.model.job(self.session.selected) if self.session.selected is not None else None
+        if job is not None and job.state in ACTIVE_STATES:
+            self.progress_label.setText(self.session.progress())
+        if gained:
+            self.tabs.show_curve(self.session.curve, self.session.loss_note())
 
     def _update_status(self) -> None:
         if self.session.update_status():
@@ -306,10 +313,11 @@ class JobsPane(QWidget):
             self._stop_log()
             self._log_stream = async_loop.start(self._follow_log, name=f"jobs-log-{job.id}")
             self._handles[:] = [h for h in self._handles if not h.done] + [self._log_stream]
-        self.tabs.show_curve(self.session.curve)
+        self.tabs.show_curve(self.session.curve, self.session.loss_note())
         self.log_title.setText(f"Log of job {job.id} (attempt {job.attempt}): {job.log_path}")
         chain = self.session.chain(job)
-        self.tabs.show_job(job, self.store.artifacts(job.id), chain, self.session.chain_size())
+        artifacts = self.store.artifacts(job.id)
+        self.tabs.show_job(job, artifacts, chain, self.session.chain_size(), self.session.rows.now)
 
     async def _follow_log(self) -> None:
         """Log streaming: what the shown job's log gains, as it is written (a finished job's log is
@@ -386,6 +394,24 @@ class JobsPane(QWidget):
         dialog.open()
         return dialog
 
+    def open_duplicate(self) -> SubmitDialog | None:
+        """One job: the New job dialog holding its values (nothing is queued until OK). Several: ask,
+        then queue a copy of each."""
+        ids = self.selected_ids()
+        if len(ids) > 1:
+            answer = QMessageBox.question(
+                self, "Duplicate jobs", f"Queue a copy of each of the {len(ids)} selected jobs?"
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.act("duplicate")
+            return None
+        if not ids:
+            return None
+        dialog = SubmitDialog(self, copy_of=self.store.get(ids[0]))
+        dialog.accepted.connect(lambda: (self.poll(), self.select_job(dialog.result_id)))
+        dialog.open()
+        return dialog
+
     def open_edit(self) -> SubmitDialog | None:
         ids = self.selected_ids()
         if len(ids) != 1:
@@ -410,6 +436,7 @@ class JobsPane(QWidget):
             "bottom": [int(s) for s in self.bottom.sizes()],
             "header": bytes(self.table.horizontalHeader().saveState()).hex(),
             "tab": self.tabs.currentIndex(),
+            "last_template": self.session.last_template,
         }
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -421,6 +448,8 @@ class JobsPane(QWidget):
             self.table.horizontalHeader().restoreState(QByteArray(bytes.fromhex(state["header"])))
         if "tab" in state:
             self.tabs.setCurrentIndex(int(state["tab"]))
+        if isinstance(state.get("last_template"), str):
+            self.session.last_template = state["last_template"]
 
     def start_demo(self) -> None:
         """The demo workspace shows the newest job (its log, curve and details) when there is one."""

@@ -41,6 +41,7 @@ class SubmitDialog(QDialog):
         template: str | None = None,
         after: list[int] | None = None,
         job: Job | None = None,
+        copy_of: Job | None = None,
     ) -> None:
         super().__init__(pane)
         self.pane = pane
@@ -49,9 +50,12 @@ class SubmitDialog(QDialog):
         workspace = pane.context.workspace
         if job is not None:
             self.session = SubmitForm.for_job(pane.store, self.templates, workspace, job)
+        elif copy_of is not None:
+            self.session = SubmitForm.copy_of(pane.store, self.templates, workspace, copy_of)
         else:
             self.session = SubmitForm(pane.store, self.templates, workspace)
-        self.setWindowTitle(f"Edit job {job.id}" if job else "New job")
+        title = f"Edit job {job.id}" if job else "New job"
+        self.setWindowTitle(f"New job: a copy of job {copy_of.id}" if copy_of else title)
         self.resize(760, 720)
         self._busy = False
         self.result_id: int | None = None
@@ -118,21 +122,24 @@ class SubmitDialog(QDialog):
             template = job.template
             self.template_combo.setEnabled(False)
             self.after_edit.setEnabled(False)
+        elif copy_of is not None:
+            template = copy_of.template
         index = self.template_combo.findData(template) if template else 0
         self.template_combo.setCurrentIndex(max(0, index))
         self._template_changed()
         if after:
             self.after_edit.setText(", ".join(str(a) for a in after))
-        if job is not None:
-            self.form.set_values(job.params or {})
-            self.name_edit.setText(job.name)
-            self.priority.setValue(job.priority)
-            self.retries.setValue(job.max_retries)
-            self.retries.setEnabled(False)
-            self.runner_combo.setCurrentText(job.runner)
-            if job.profile:
-                self.profile_combo.setCurrentIndex(max(0, self.profile_combo.findData(job.profile)))
-            self.after_edit.setText(", ".join(str(d) for d in job.deps))
+        source = job or copy_of
+        if source is not None:
+            self.form.set_values(source.params or {})
+            self.name_edit.setText(source.name)
+            self.priority.setValue(source.priority)
+            self.retries.setValue(source.max_retries)
+            self.retries.setEnabled(job is None)
+            self.runner_combo.setCurrentText(source.runner)
+            if source.profile:
+                self.profile_combo.setCurrentIndex(max(0, self.profile_combo.findData(source.profile)))
+            self.after_edit.setText(", ".join(str(d) for d in source.deps))
         self._validate()
 
     @property
@@ -171,6 +178,8 @@ class SubmitDialog(QDialog):
         check = self._sync().check()
         self.form.set_errors(check.errors)
         self.preview.setPlainText(check.preview)
+        for name, line in check.commands.items():
+            self.form.show_command(name, line.argv, line.warning, line.fix)
         self.submit_button.setEnabled(check.ok and not self._busy)
         self.check_button.setEnabled(check.ok and not self._busy)
         return check.ok
@@ -194,6 +203,7 @@ class SubmitDialog(QDialog):
             form.chosen_profile(),
             form.runner,
             not form.after(),
+            str(form.workspace),
             key="preflight",
             lane=BACKGROUND,
             on_done=done,
@@ -222,7 +232,7 @@ class SubmitDialog(QDialog):
 
         db = str(self.pane.store.path)
         if self.job is not None:
-            call: tuple[Any, ...] = (jobs_forms.edit, db, self.job.id, form.values, form.edit_options())
+            call: tuple[Any, ...] = (jobs_forms.edit, db, self.job.id, form.params(), form.edit_options())
         else:
-            call = (jobs_forms.submit, db, form.template_name, form.values, form.submit_options())
+            call = (jobs_forms.submit, db, form.template_name, form.params(), form.submit_options())
         self.pane.tasks.run(*call, key="submit", lane=BACKGROUND, on_done=done, on_error=failed)
