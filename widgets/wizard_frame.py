@@ -65,6 +65,12 @@ class WizardFrame(QWidget):
         self.next_button.setEnabled(enabled)
         self.note.setText(note)
 
+    def setNextVisible(self, visible: bool) -> None:
+        """Hide Next on a step where it would do nothing (a run going on, the done page)."""
+        self.next_button.setVisible(visible)
+        if not visible:
+            self.note.setText("")
+
     def setNextText(self, text: str) -> None:
         self.next_button.setText(text)
 

@@ -61,6 +61,8 @@ class RunView(QWidget):
         self.appendLog(title)
 
     def setProgress(self, done: int, total: int, text: str) -> None:
+        if not self.running or not self.cancel_button.isEnabled():
+            return  # a late report after Cancel or the end: keep the ending shown
         if total > 0:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * min(done, total) / total))
@@ -81,8 +83,11 @@ class RunView(QWidget):
         self.log.moveCursor(QTextCursor.MoveOperation.End)
 
     def finish(self, ok: bool, message: str) -> None:
+        """The run ended: no ETA any more (the time it took, when it wrote its output)."""
         self.running = False
         self.cancel_button.setEnabled(False)
+        elapsed = time.monotonic() - self._started
+        self.rate.setText(f"took {elapsed:.0f} s" if ok else "")
         if ok:
             self.bar.setRange(0, 1000)
             self.bar.setValue(1000)
@@ -93,5 +98,6 @@ class RunView(QWidget):
 
     def _cancel(self) -> None:
         self.cancel_button.setEnabled(False)
+        self.rate.setText("")  # no ETA for a run that is stopping
         self.text.setText("cancelling… (nothing is left at the destination)")
         self.cancelRequested.emit()

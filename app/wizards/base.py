@@ -28,7 +28,17 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.tasks import BACKGROUND, INTERACTIVE, TaskGroup
 from backend.errors import StudioError
-from backend.sessions.wizard import DONE, INPUTS, OPTIONS, RUN, STEPS, Check, WizardSession
+from backend.sessions.wizard import (
+    DONE,
+    INPUTS,
+    OPTIONS,
+    RUN,
+    STEPS,
+    Check,
+    OutputConflict,
+    WizardSession,
+    output_conflict,
+)
 from widgets.wizard_done import DoneView
 from widgets.wizard_frame import WizardFrame
 from widgets.wizard_inputs import DropPath
@@ -56,9 +66,10 @@ def watch_changes(widgets: tuple[Any, ...], slot: Callable[..., Any]) -> None:
                 signal.connect(lambda *_a: slot())
 
 
-def _quiet(fn: Callable[..., Any], *args: Any, progress: Any = None) -> Any:
-    """Run a preview function (which takes no progress) as a task."""
-    return fn(*args)
+def _preview(fn: Callable[..., Any], *args: Any, out: str = "", progress: Any = None) -> Any:
+    """Run a preview function (which takes no progress) as a task, and look at the output it names
+    (whether something is there, and whether the studio wrote it: that walks the folder)."""
+    return fn(*args), output_conflict(out)
 
 
 def escape(text: Any) -> str:
@@ -74,7 +85,9 @@ class StepWizard(QWidget):
     status_verb = "running"
     finished = Signal(object)  # the backend's result when a run completes
 
-    def __init__(self, context: Any, session: WizardSession | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, context: Any, session: WizardSession | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self.session = session or WizardSession()
@@ -105,7 +118,12 @@ class StepWizard(QWidget):
         self.run_view.cancelRequested.connect(self.cancel)
         self.done_view.openRequested.connect(self._open_in_browse)
         self.done_view.openFolderRequested.connect(self._open_folder)
-        self.done_view.againRequested.connect(lambda: self._go(INPUTS))
+        self.done_view.againRequested.connect(self.again)
+        self._go(INPUTS)
+
+    def again(self) -> None:
+        """ "Convert another": back to the inputs; the next run proposes a fresh output."""
+        self.session.start_another()
         self._go(INPUTS)
 
     def bind_out(self, out: DropPath) -> None:
@@ -188,6 +206,7 @@ class StepWizard(QWidget):
         self.session.go(index)
         self.frame.setCurrent(index)
         self.frame.setNextText(self.run_label if index == OPTIONS else "Next")
+        self.frame.setNextVisible(index in (INPUTS, OPTIONS))  # the run and done steps have no Next
         if index == OPTIONS:
             self.entering_options()
         self._update_next()
@@ -250,25 +269,27 @@ class StepWizard(QWidget):
             self._plan_failed(token, str(error))
             return
         self.show_preview_busy()
+        out = self.session.out
         self.tasks.run(
-            _quiet,
+            _preview,
             fn,
             *args,
+            out=out,
             key="preview",
             lane=INTERACTIVE,
-            on_done=lambda plan: self._plan_done(token, plan),
+            on_done=lambda found: self._plan_done(token, *found),
             on_error=lambda message, _details: self._plan_failed(token, message),
         )
 
-    def _plan_done(self, token: int, plan: dict[str, Any]) -> None:
-        if self.session.plan_arrived(token, plan):
+    def _plan_done(self, token: int, plan: dict[str, Any], conflict: OutputConflict | None = None) -> None:
+        if self.session.plan_arrived(token, plan, conflict):
             self.show_plan(self.session.plan)
             self.show_messages()
             self._update_next()
 
-    def _plan_failed(self, token: int, message: str) -> None:
-        if self.session.plan_failed(token, message):
-            self.show_preview_problem(message)
+    def _plan_failed(self, token: int, message: str, conflict: OutputConflict | None = None) -> None:
+        if self.session.plan_failed(token, message, conflict):
+            self.show_preview_problem(self.session.plan["errors"][0])
             self.show_messages()
             self._update_next()
 
@@ -334,7 +355,7 @@ class StepWizard(QWidget):
         self._status("")
         from app.error_dialog import show_error
 
-        show_error(self, self.failure_title(), message, details)
+        show_error(self, self.failure_title(), self.session.last_error or message, details)
 
     def _run_cancelled(self) -> None:
         self.session.run_cancelled()

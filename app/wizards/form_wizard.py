@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.wizards.base import StepWizard, escape
 from backend.sessions.cosmos_idm import dataset_check
-from backend.sessions.wizard import Check
+from backend.sessions.wizard import Check, OutputConflict
 from widgets.palette import color
 from widgets.wizard_inputs import DropPath
 
@@ -166,10 +166,10 @@ class FormWizard(StepWizard):
         else:
             self.status.setText(message)  # the inputs are not ready: say what is missing
 
-    def _plan_done(self, token: int, plan: dict[str, Any]) -> None:
+    def _plan_done(self, token: int, plan: dict[str, Any], conflict: OutputConflict | None = None) -> None:
         if token == self.session.generation:
             self.status.setText("")
-        super()._plan_done(token, plan)
+        super()._plan_done(token, plan, conflict)
 
     def message_texts(self) -> tuple[list[str], list[str]]:
         """(errors, warnings) shown now (for tests and the status bar)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from backend.convert import CONVERSIONS, ConversionInfo, module_for
 from backend.output_faults import output_fault
-from backend.sessions.wizard import Check, WizardSession
+from backend.sessions.wizard import Check, WizardSession, window_words
 
 HDF5_SUFFIXES = (".hdf5", ".h5", ".he5")
 FOLDER_OUTPUT = {"hdf5_to_lerobot", "lerobot_v3_to_v2", "lerobot_v2_to_v3", "transcode"}
@@ -151,7 +151,7 @@ class ConvertSession(WizardSession):
         """The sentence the Run button shows while the plan has errors ("" for the generic one)."""
         if self.key != "lerobot_to_hdf5":
             return ""
-        hint = self.module.UNPAIRED_HINT
+        hint = window_words(self.module.UNPAIRED_HINT)  # the plan's errors are in the window's words
         unpaired = [e for e in self.plan.get("errors") or [] if hint in e]
         return unpaired[0] if unpaired else ""
 

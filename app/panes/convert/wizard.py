@@ -3,18 +3,20 @@ conversion's inputs page, its options form beside the plan preview (``widgets/wi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QScrollArea, QSplitter, QWidget
+from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.panes.convert.family import Family
 from app.wizards.base import StepWizard
 from backend.sessions.wizard import Check
 from widgets.wizard_inputs import DropPath
 from widgets.wizard_preview import PreviewView
+from widgets.wizard_replace import ReplaceBar
 
 
 class ConversionWizard(StepWizard):
@@ -36,7 +38,14 @@ class ConversionWizard(StepWizard):
         options = QSplitter(Qt.Orientation.Horizontal)
         options.setChildrenCollapsible(False)
         options.addWidget(scroll)
-        options.addWidget(self.preview)
+        self.replace_bar = ReplaceBar()
+        self.replace_bar.replaceRequested.connect(self._replace)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.replace_bar)
+        column.addWidget(self.preview, 1)
+        options.addWidget(right)
         options.setStretchFactor(0, 2)
         options.setStretchFactor(1, 3)
         options.setSizes([scroll.minimumWidth(), 10_000])  # the preview takes the rest
@@ -60,8 +69,13 @@ class ConversionWizard(StepWizard):
     def out_widget(self) -> DropPath:
         return self.family.out
 
+    def options(self) -> Any:
+        """The backend's options from the form (a ValueError names the option that is wrong), with
+        overwrite only where the user pressed Replace for an earlier output of the studio."""
+        return dataclasses.replace(self.family.options(), overwrite=self.session.overwrite)
+
     def plan_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        self.session.options = self.family.options()  # a ValueError names the option that is wrong
+        self.session.options = self.options()
         return self.family.session.plan_call()
 
     def show_preview_busy(self) -> None:
@@ -74,8 +88,20 @@ class ConversionWizard(StepWizard):
         self.family.plan_arrived(plan)
         self.preview.setPlan(plan)
 
+    def show_messages(self) -> None:
+        """The offer to replace the output, when the latest preview found an earlier one of the studio."""
+        offered = self.session.preview_ready() and self.session.replace_offered()
+        self.replace_bar.offer(f"{Path(self.session.out).name} was written by the studio." if offered else "")
+
+    def _replace(self) -> None:
+        if self.session.allow_replace():
+            self.replace_bar.offer("")
+            self.show_preview_busy()
+            self._update_next()
+            self.schedule_preview(immediate=True)
+
     def run_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        self.session.options = self.family.options()
+        self.session.options = self.options()
         return self.family.session.run_call()
 
     def run_output(self) -> str:
