@@ -153,6 +153,10 @@ class WizardSession:
         self._tell("out")
         return self.out
 
+    def forget_typed_out(self) -> None:
+        """The proposal follows the options again (a switch that changes what the output is)."""
+        self.out_touched = False
+
     # -- an output that is already there -----------------------------------------------------------
     def conflict(self) -> OutputConflict | None:
         """What the latest preview found at the output (None: free, or found for another output)."""
@@ -190,7 +194,7 @@ class WizardSession:
 
     def start_another(self) -> None:
         """ "Convert another": the next run proposes its own output (a fresh name) and replaces nothing."""
-        self.out_touched = False
+        self.forget_typed_out()
         self.replace_out = ""
 
     def in_window_words(self, message: str) -> str:
