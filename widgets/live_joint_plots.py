@@ -1,14 +1,19 @@
 """Live joint plots for teleoperation: one small plot per joint, leader solid, follower dashed,
-the last seconds scrolling. Fed with whole arrays (``set_data``) by a ~30 Hz timer, never per sample."""
+the last seconds scrolling. Fed with whole arrays (``set_data``) by a ~30 Hz timer, never per sample.
+Each joint's axis names the joint and its unit on one line, or on two ("elbow" over "(LeRobot)")
+where the plots are too short for one (a 1280x800 window), so the label is never cut."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QFont, QFontMetricsF
 
 from widgets import palette
 
-LABEL_STYLE = {"font-size": "7pt"}  # "lift (LeRobot)" fits a plot's height at 1280x800
+LABEL_STYLE = {"font-size": "7pt"}
+AXIS_WIDTH = 40  # ticks and a one-line label
+AXIS_WIDTH_TWO_LINES = 48  # ticks and a two-line label
 SHORT = {
     "shoulder_pan": "pan",
     "shoulder_lift": "lift",
@@ -29,13 +34,14 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
         self.leader_curves: list[pg.PlotDataItem] = []
         self.follower_curves: list[pg.PlotDataItem] = []
         self.unit = ""
+        self.two_lines = False
         for i, joint in enumerate(self.joints):
             plot = self.addPlot(row=i, col=0)
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.getAxis("left").setWidth(40)
+            plot.getAxis("left").setWidth(AXIS_WIDTH)
             plot.setLabel(
                 "left", SHORT.get(joint, joint), color=palette.joint_color(joint, i).name(), **LABEL_STYLE
             )
@@ -50,6 +56,7 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
             for curve in (leader, follower):
                 curve.setClipToView(True)
                 curve.setDownsampling(auto=True, method="peak")
+            plot.vb.sigResized.connect(self._refit)  # after the layout gave the axes their heights
             self.plots.append(plot)
             self.leader_curves.append(leader)
             self.follower_curves.append(follower)
@@ -72,11 +79,32 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
         if unit == self.unit or not self.plots:
             return
         self.unit = unit
+        self._label_axes(self._needs_two_lines())
+        self.plots[-1].setLabel("bottom", "time (s)")
+
+    def _label_axes(self, two_lines: bool) -> None:
+        self.two_lines = two_lines
         for i, (joint, plot) in enumerate(zip(self.joints, self.plots, strict=False)):
             name = SHORT.get(joint, joint)
-            plot.setLabel("left", f"{name} ({unit})" if unit else name,
-                          color=palette.joint_color(joint, i).name(), **LABEL_STYLE)
-        self.plots[-1].setLabel("bottom", "time (s)")
+            text = (f"{name}<br>({self.unit})" if two_lines else f"{name} ({self.unit})") if self.unit else name
+            plot.setLabel("left", text, color=palette.joint_color(joint, i).name(), **LABEL_STYLE)
+            plot.getAxis("left").setWidth(AXIS_WIDTH_TWO_LINES if two_lines else AXIS_WIDTH)
+
+    def _needs_two_lines(self) -> bool:
+        """Whether the longest one-line label is longer than the shortest joint axis."""
+        if not self.unit or not self.plots:
+            return False
+        font = QFont(self.font())
+        font.setPointSizeF(7.0)
+        metrics = QFontMetricsF(font)
+        longest = max(metrics.horizontalAdvance(f"{SHORT.get(j, j)} ({self.unit})") for j in self.joints)
+        shortest = min(plot.getAxis("left").geometry().height() for plot in self.plots)
+        return longest + 8 > shortest  # the label's text item has a margin of 4 on each end
+
+    def _refit(self, *_: object) -> None:
+        """The plots changed height: one or two lines, whichever fits."""
+        if self.unit and self._needs_two_lines() != self.two_lines:
+            self._label_axes(not self.two_lines)
 
     def set_data(self, t: np.ndarray, leader: np.ndarray, follower: np.ndarray | None = None) -> None:
         """``t`` seconds (e.g. relative to now, negative), ``leader``/``follower`` (N, joints)."""

@@ -14,7 +14,8 @@ or its proxy ``backend.teleop.session_process.SessionProcess`` (its own process,
 the default). Slow work (connecting, stopping, scanning, recovering, starting the demo arms) is in
 plain functions below that the pane runs as tasks; their results come back through ``connected``,
 ``disconnected``, ``set_unfinished`` and ``demo_ready``. Listeners hear ``"connection"``, ``"form"``,
-``"unfinished"`` and ``"state"`` (the loop's state changed: idle, recording, ...).
+``"unfinished"``, ``"state"`` (the loop's state changed: idle, recording, ...) and ``"kept"`` (an
+episode was kept: ``kept_output`` can be opened in Browse).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from backend.teleop.demo_rig import DEMO_VIDEO_SIZE, DemoRig
 RATES_HZ = (60.0, 30.0)  # the form's rate choice, by index
 FORMATS = ("hdf5", "lerobot")
 DEMO_TASK = "Pick up the orange and place it on the plate."
-NOT_CONNECTED = "Not connected. Choose the leader port, or File > Demo for virtual arms."
+START_VIRTUAL = "Start virtual arms"  # the Connection box's button that starts the demo rig
+NOT_CONNECTED = f"Not connected. Choose the leader arm's port, or press {START_VIRTUAL} to try without an arm."
 
 
 def number(value: float, spec: str) -> str:
@@ -149,7 +151,9 @@ class RecordingSession:
         self.status_text = NOT_CONNECTED
         self.state = ""  # the loop's state at the last poll
         self.unfinished: list[str] = []
-        self.last_output = ""  # the recording the last finished episode went into ("open it")
+        self.last_output = ""  # the recording the last finished episode went into
+        self.kept_output = ""  # the last recording with a kept episode ("Open in Browse")
+        self.open_after_disconnect = ""  # opened in Browse once the recorder closed it
         self.demo: DemoRig | None = None
         self.closing = False
         self._listeners: list[Callable[[str], None]] = []
@@ -201,7 +205,8 @@ class RecordingSession:
 
         form = self.form
         if not form.leader.strip():
-            raise StudioError("choose the leader arm's port", None, "plug the arm in and press ↻, or use the demo")
+            raise StudioError("choose the leader arm's port", None,
+                              f"plug the arm in and press ↻, or press {START_VIRTUAL}")
         cameras = dict(parse_camera_arg(line) for line in form.cameras.splitlines() if line.strip())
         form.out = form.out.strip() or self.default_output()
         config = SessionConfig(rate_hz=RATES_HZ[form.rate], task=form.task)
@@ -344,6 +349,9 @@ class RecordingSession:
             return None
         if snap.last_result is not None and snap.last_result.name:
             self.last_output = live.recorder.output_path if live.recorder is not None else ""
+        if snap.episodes_kept and live.recorder is not None and live.recorder.output_path != self.kept_output:
+            self.kept_output = live.recorder.output_path
+            self._changed("kept")
         if snap.state != self.state:
             self.state = snap.state
             self._changed("state")
@@ -378,6 +386,27 @@ class RecordingSession:
         state = "connected" if snap.leader.connected else "DISCONNECTED"
         rec = " · REC" if snap.state == "recording" else ""
         return f"arm: {state} {number(snap.loop_hz, '4.1f')} Hz{rec}"
+
+    # -- opening the recording ---------------------------------------------------------------------
+    @property
+    def can_open_recording(self) -> bool:
+        """An episode was kept, and no episode is being recorded (opening stops the loop first)."""
+        return bool(self.kept_output) and not self.recording and self.connection in ("connected", "disconnected")
+
+    def open_recording(self) -> tuple[str, bool]:
+        """(the recording to open in Browse, whether the loop must stop first: the recorder closes
+        the file, so Browse reads every kept episode whole). ("", False) when there is none."""
+        if not self.can_open_recording:
+            return "", False
+        if self.connected:
+            self.open_after_disconnect = self.kept_output
+            return self.kept_output, True
+        return self.kept_output, False
+
+    def take_open_request(self) -> str:
+        """The recording to open now that the loop stopped ("" when none was asked for)."""
+        path, self.open_after_disconnect = self.open_after_disconnect, ""
+        return path
 
     # -- unfinished recordings ----------------------------------------------------------------------
     def set_unfinished(self, paths: list[str]) -> None:

@@ -1,7 +1,9 @@
 """Find SO-101 serial ports: USB adapters (CH340 1a86:7523 first), udev names, virtual arms.
 
 A running ``rollout-studio virtual-arm`` registers itself in ``$XDG_RUNTIME_DIR/rollout-studio``
-(or the temp dir) so the GUI's port list shows it next to real adapters.
+(or the temp dir) so the GUI's port list shows it next to real adapters, labelled as a virtual arm
+(``PortInfo.display``). An entry counts only while its process runs: the pid and the process's start
+time must both match, so a reused pid never labels another program's terminal as an arm.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PortInfo:
     serial_number: str = ""
     kind: str = "usb"  # usb | udev | virtual
     target: str = ""  # what a udev/virtual link points to
+    name: str = ""  # a virtual arm's name ("demo leader")
 
     @property
     def likely_arm(self) -> bool:
@@ -40,6 +43,11 @@ class PortInfo:
         extra = self.description or self.kind
         return f"{self.device} ({extra})"
 
+    @property
+    def display(self) -> str:
+        """What a port list shows: the device, and for a virtual arm which one it is."""
+        return f"{self.device} (virtual arm: {self.name})" if self.kind == "virtual" else self.device
+
     def as_dict(self) -> dict:
         return {**asdict(self), "likely_arm": self.likely_arm}
 
@@ -49,14 +57,32 @@ def registry_dir() -> Path:
     return Path(base) / "rollout-studio" / "virtual-arms"
 
 
+def process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), "" where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+    fields = stat.rsplit(")", 1)[-1].split()  # after "pid (comm)": state is field 3, starttime 22
+    return fields[19] if len(fields) > 19 else ""
+
+
 def register_virtual(device: str, name: str, pid: int | None = None) -> Path:
+    """Announce a virtual arm serving ``device`` from process ``pid`` (this one by default)."""
+    pid = pid or os.getpid()
     folder = registry_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    entry = folder / f"{pid or os.getpid()}-{name}.json"
-    entry.write_text(
-        json.dumps({"device": device, "name": name, "pid": pid or os.getpid()}), encoding="utf-8"
-    )
+    entry = folder / f"{pid}-{name}.json"
+    record = {"device": device, "name": name, "pid": pid, "start": process_start(pid)}
+    entry.write_text(json.dumps(record), encoding="utf-8")
     return entry
+
+
+def _alive(data: dict) -> bool:
+    pid = int(data["pid"])
+    os.kill(pid, 0)  # OSError when gone
+    start = str(data.get("start") or "")
+    return not start or start == process_start(pid)
 
 
 def virtual_ports() -> list[PortInfo]:
@@ -67,13 +93,16 @@ def virtual_ports() -> list[PortInfo]:
     for entry in sorted(folder.glob("*.json")):
         try:
             data = json.loads(entry.read_text(encoding="utf-8"))
-            os.kill(int(data["pid"]), 0)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            alive = _alive(data)
+        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+            alive = False
+        if not alive:
             register_state_root(folder)
             remove_path(entry)  # the virtual arm is gone
             continue
         if os.path.exists(data["device"]):
-            out.append(PortInfo(data["device"], f"virtual SO-101 '{data['name']}'", kind="virtual"))
+            name = str(data["name"])
+            out.append(PortInfo(data["device"], f"virtual SO-101 '{name}'", kind="virtual", name=name))
     return out
 
 

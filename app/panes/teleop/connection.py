@@ -1,10 +1,12 @@
 """Teleop's left column: the connection form (ports, calibration files, cameras, rate, format, output),
-the Connect button with its status line, and the calibration entry. It shows and edits the
-``RecordingSession``'s form; it scrolls vertically and reflows to its width (labels above the fields
-when narrow), so nothing is cut at 1280x800."""
+the Connect and Start virtual arms buttons with the status line, and the calibration entry. It shows
+and edits the ``RecordingSession``'s form; it scrolls vertically and reflows to its width (labels above
+the fields when narrow), so nothing is cut at 1280x800. Virtual arms are named in the port lists;
+long paths (cameras, status) are shortened in the middle, whole in the tooltip."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
@@ -17,7 +19,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -26,15 +27,48 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.sessions.recording import RecordingSession
+from backend.sessions.recording import START_VIRTUAL, RecordingSession
 from backend.teleop.ports import list_arm_ports
+from widgets.path_lines_edit import PathLinesEdit
 
 ZWSP = "\u200b"
+PATH = re.compile(r"(?<![\w.])/[^\s;,]+")  # an absolute path in a sentence
+KEEP_PARTS = 2  # a shortened path keeps its last folder and its name
 
 
 def breakable(text: str) -> str:
     """Long paths wrap in a label (a break chance after every / and _) instead of widening it."""
     return text.replace("/", "/" + ZWSP).replace("_", "_" + ZWSP)
+
+
+def short_path(path: str) -> str:
+    """``/tmp/pytest-1/ws/calibration/virtual_leader.json`` -> ``/tmp/…/calibration/virtual_leader.json``."""
+    parts = path.split("/")  # "", "tmp", ..., name
+    if len(parts) <= KEEP_PARTS + 3:
+        return path
+    return "/".join(parts[:2] + ["…"] + parts[-KEEP_PARTS:])
+
+
+def short_paths(text: str) -> str:
+    """Every absolute path in ``text`` shortened in the middle (the whole text goes in a tooltip)."""
+    return PATH.sub(lambda m: short_path(m.group(0)), text)
+
+
+def port_device(combo: QComboBox) -> str:
+    """The device a port combo names: a listed port's device (its text may carry a label), else
+    what the user typed."""
+    text = combo.currentText().strip()
+    index = combo.findText(text)
+    device = combo.itemData(index) if index >= 0 else None
+    return str(device) if device else text
+
+
+def set_port(combo: QComboBox, device: str) -> None:
+    index = combo.findData(device) if device else -1
+    if index >= 0:
+        combo.setCurrentIndex(index)
+    else:
+        combo.setCurrentText(device)
 
 
 class ConnectionPanel(QScrollArea):
@@ -72,7 +106,7 @@ class ConnectionPanel(QScrollArea):
         form.addRow("Leader calibration", self._with_browse(self.leader_cal, "json"))
         form.addRow("Follower port", self.follower_port)
         form.addRow("Follower calibration", self._with_browse(self.follower_cal, "json"))
-        self.cameras_edit = QPlainTextEdit()
+        self.cameras_edit = PathLinesEdit()
         self.cameras_edit.setPlaceholderText("one per line: NAME=SOURCE\nfront=/dev/video0\nwrist=/dev/wrist")
         self.cameras_edit.setFixedHeight(72)
         form.addRow("Cameras", self.cameras_edit)
@@ -89,7 +123,15 @@ class ConnectionPanel(QScrollArea):
         self.connect_button = QPushButton("Connect")
         self.connect_button.setObjectName("connectButton")
         form.addRow(self.connect_button)
+        self.virtual_button = QPushButton(START_VIRTUAL)
+        self.virtual_button.setObjectName("startVirtualArms")
+        self.virtual_button.setToolTip(
+            "Two virtual SO-101 arms (leader and follower) and two camera videos, connected for you:"
+            " try recording without hardware"
+        )
+        form.addRow(self.virtual_button)
         self.connect_status = QLabel()
+        self.connect_status.setObjectName("connectStatus")
         self.connect_status.setWordWrap(True)
         self.connect_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow(self.connect_status)
@@ -118,21 +160,26 @@ class ConnectionPanel(QScrollArea):
         return combo
 
     def _fill_ports(self, combo: QComboBox) -> None:
-        current = combo.currentText()
+        current = port_device(combo)
         combo.clear()
         if combo.property("optional"):
-            combo.addItem("")
+            combo.addItem("", "")
         for port in list_arm_ports():
-            combo.addItem(port.device)
+            combo.addItem(port.display, port.device)
             combo.setItemData(combo.count() - 1, port.label, Qt.ItemDataRole.ToolTipRole)
-        combo.setCurrentText(current)
+        set_port(combo, current)
 
     def refresh_ports(self) -> None:
         self._fill_ports(self.leader_port)
         self._fill_ports(self.follower_port)
 
     def ports(self) -> list[str]:
-        return [self.leader_port.itemText(i) for i in range(self.leader_port.count())]
+        """The devices listed (without their labels)."""
+        combo = self.leader_port
+        return [str(combo.itemData(i) or combo.itemText(i)) for i in range(combo.count())]
+
+    def leader_device(self) -> str:
+        return port_device(self.leader_port)
 
     def _with_browse(self, edit: QLineEdit, kind: str) -> QWidget:
         box = QWidget()
@@ -164,11 +211,11 @@ class ConnectionPanel(QScrollArea):
         form = self.session.form
         self._filling = True
         try:
-            self.leader_port.setCurrentText(form.leader)
+            set_port(self.leader_port, form.leader)
             self.leader_cal.setText(form.leader_cal)
-            self.follower_port.setCurrentText(form.follower)
+            set_port(self.follower_port, form.follower)
             self.follower_cal.setText(form.follower_cal)
-            self.cameras_edit.setPlainText(form.cameras)
+            self.cameras_edit.set_value(form.cameras)
             self.format_combo.setCurrentIndex(max(0, self.format_combo.findData(form.format)))
             self.rate_combo.setCurrentIndex(form.rate)
             self.out_edit.setText(form.out)
@@ -180,11 +227,11 @@ class ConnectionPanel(QScrollArea):
     def store(self) -> None:
         """The widgets' values into the session's form (before connecting or saving)."""
         form = self.session.form
-        form.leader = self.leader_port.currentText().strip()
+        form.leader = port_device(self.leader_port)
         form.leader_cal = self.leader_cal.text().strip()
-        form.follower = self.follower_port.currentText().strip()
+        form.follower = port_device(self.follower_port)
         form.follower_cal = self.follower_cal.text().strip()
-        form.cameras = self.cameras_edit.toPlainText()
+        form.cameras = self.cameras_edit.value()
         form.rate = self.rate_combo.currentIndex()
         form.format = self.format_combo.currentData()
         form.out = self.out_edit.text().strip()
@@ -201,7 +248,7 @@ class ConnectionPanel(QScrollArea):
         state = session.connection
         self.connect_button.setText("Disconnect" if state in ("connected", "disconnecting") else "Connect")
         self.connect_button.setEnabled(state in ("connected", "disconnected"))
-        self.connect_status.setText(breakable(session.status_text))
+        self.connect_status.setText(breakable(short_paths(session.status_text)))
         self.connect_status.setToolTip(session.status_text)
         editable = state == "disconnected"
         for widget in (
@@ -214,11 +261,15 @@ class ConnectionPanel(QScrollArea):
             self.format_combo,
             self.out_edit,
             self.calibrate_button,
+            self.virtual_button,
         ):
             widget.setEnabled(editable)
 
     def on_connect(self, slot: Callable[[], None]) -> None:
         self.connect_button.clicked.connect(slot)
+
+    def on_start_virtual(self, slot: Callable[[], None]) -> None:
+        self.virtual_button.clicked.connect(slot)
 
     def on_calibrate(self, slot: Callable[[], None]) -> None:
         self.calibrate_button.clicked.connect(slot)

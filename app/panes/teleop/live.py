@@ -1,5 +1,5 @@
 """Teleop's live parts: the right column (joint plots, loop and camera numbers) and the bottom bar
-(task, RECORDING indicator, episode timer, counters, Start / Success / Fail / Re-record)."""
+(task, RECORDING indicator, episode timer, counters, Start / Success / Fail / Re-record, Open in Browse)."""
 
 from __future__ import annotations
 
@@ -144,9 +144,14 @@ class RecordBar(QWidget):
                 "padding: 4px 12px; }"
             )
             buttons.addWidget(button)
+        self.open_button = QPushButton("Open in Browse")
+        self.open_button.setObjectName("openRecording")
+        self.open_button.setMinimumHeight(36)
+        buttons.addWidget(self.open_button)
         grid.addLayout(buttons, 1, 2, 1, 2)
         grid.setColumnStretch(1, 1)
         self.show_state("", connected=False)
+        self.show_open(False, "")
 
     def show_state(self, state: str, connected: bool) -> None:
         """Buttons and indicator for the loop's state (idle, recording, ...)."""
@@ -159,6 +164,14 @@ class RecordBar(QWidget):
         self.record_indicator.setStyleSheet(
             f"QLabel {{ color: {'#ffffff' if recording else palette.color('muted').name()}; font-weight: bold;"
             f" background: {'#c62828' if recording else 'transparent'}; padding: 4px 8px; border-radius: 3px; }}"
+        )
+
+    def show_open(self, enabled: bool, path: str) -> None:
+        """"Open in Browse": enabled once an episode was kept (never while one is recorded)."""
+        self.open_button.setEnabled(enabled)
+        self.open_button.setToolTip(
+            f"Open {path} in Browse (a connected session is stopped first: the recording is then whole)" if path
+            else "Keep an episode (Success or Fail) to open its recording in Browse"
         )
 
     def show_timer(self, snap: Any) -> None:

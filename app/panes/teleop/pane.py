@@ -3,14 +3,15 @@
 Left: connection and calibration (``connection.ConnectionPanel``); centre: live camera tiles; right:
 live joint plots (leader solid, follower dashed), loop rate and jitter, camera fps, dropped frames,
 disk rate (``live.LivePanel``); bottom: task text, episode timer, counters, Start (B) / Success (N)
-/ Fail (R) / Re-record buttons and a RECORDING indicator (``live.RecordBar``). Banners say when an
+/ Fail (R) / Re-record buttons, a RECORDING indicator and "Open in Browse" (the last recording with a
+kept episode: the loop stops first so the file is whole) (``live.RecordBar``). Banners say when an
 arm or a camera is lost, and offer to close recordings a crash left unfinished.
 
 What the pane knows lives in ``backend.sessions.recording.RecordingSession``; the pane lays out
 widgets, forwards clicks to it and runs its slow work as tasks (connect, disconnect, scan, recover,
 demo). The loop runs in its own process by default (``RecordingSession.mode``): a busy GUI thread
-cannot delay its ticks; a ~30 Hz timer polls its snapshot. ``start_demo()`` starts two virtual SO-101
-arms and two file-backed cameras and connects to them.
+cannot delay its ticks; a ~30 Hz timer polls its snapshot. ``start_demo()`` (the "Start virtual arms"
+button) starts two virtual SO-101 arms and two file-backed cameras and connects to them.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class TeleopPane(QWidget):
         self.connection = ConnectionPanel(self.recording)
         self.connection.on_connect(self.toggle_connection)
         self.connection.on_calibrate(self.open_calibration)
+        self.connection.on_start_virtual(self.start_demo)
         splitter.addWidget(self.connection)
         self.video = VideoGrid()
         self.video.set_empty_text("Cameras appear here once connected")
@@ -125,6 +127,7 @@ class TeleopPane(QWidget):
         self.bar.success_button.clicked.connect(self.success)
         self.bar.fail_button.clicked.connect(self.fail)
         self.bar.rerecord_button.clicked.connect(self.rerecord)
+        self.bar.open_button.clicked.connect(self.open_in_browse)
         root.addWidget(self.bar)
         # the names tests and benchmarks use
         self.connect_button = self.connection.connect_button
@@ -134,6 +137,7 @@ class TeleopPane(QWidget):
         self.timer_label, self.counter_label = self.bar.timer_label, self.bar.counter_label
         self.start_button, self.success_button = self.bar.start_button, self.bar.success_button
         self.fail_button, self.rerecord_button = self.bar.fail_button, self.bar.rerecord_button
+        self.open_button = self.bar.open_button
 
     @property
     def session(self) -> Any:
@@ -146,12 +150,16 @@ class TeleopPane(QWidget):
             self.task_edit.setText(self.recording.form.task)
         elif what == "connection":
             self.connection.show_connection()
-            self.bar.show_state(self.recording.state, self.recording.connected)
-        elif what == "state":
-            self.bar.show_state(self.recording.state, self.recording.connected)
+            self._show_state()
+        elif what in ("state", "kept"):
+            self._show_state()
         elif what == "unfinished":
             self.recover_box.setVisible(bool(self.recording.unfinished))
             self.recover_label.setText(self.recording.unfinished_text())
+
+    def _show_state(self) -> None:
+        self.bar.show_state(self.recording.state, self.recording.connected)
+        self.bar.show_open(self.recording.can_open_recording, self.recording.kept_output)
 
     def _run(self, fn: Any, *args: Any, key: str, **kwargs: Any) -> None:
         if not self.tasks.closed:
@@ -214,6 +222,8 @@ class TeleopPane(QWidget):
             self.recording.disconnected()
             self.context.set_status("arm", "arm: not connected")
             self.check_unfinished()
+            if path := self.recording.take_open_request():
+                self._show_in_browse(path)
 
         self._run(stop_live, live, key="disconnect", on_done=done, on_error=done)
 
@@ -245,6 +255,19 @@ class TeleopPane(QWidget):
     def _task_changed(self) -> None:
         if self.recording.connected and (problem := self.recording.set_task(self.task_edit.text())):
             self._show_banner(problem)
+
+    def open_in_browse(self) -> None:
+        """Open the last recording with a kept episode in Browse (stopping the loop first, so the
+        recorder has closed the file)."""
+        path, stop_first = self.recording.open_recording()
+        if stop_first:
+            self.disconnect_session()
+        elif path:
+            self._show_in_browse(path)
+
+    def _show_in_browse(self, path: str) -> None:
+        self.context.openDatasetRequested.emit(path)
+        self.context.showPaneRequested.emit("browse")
 
     # -- live view ------------------------------------------------------------------------------------
     def _poll(self) -> None:
@@ -278,7 +301,7 @@ class TeleopPane(QWidget):
 
     # -- calibration ----------------------------------------------------------------------------------
     def open_calibration(self) -> CalibrationWizard:
-        port = self.connection.leader_port.currentText().strip()
+        port = self.connection.leader_device()
         wizard = CalibrationWizard(port, "leader", ports=self.connection.ports(), parent=self)
         wizard.calibrationSaved.connect(lambda path: self._calibration_saved(wizard, path))
         wizard.open()
@@ -309,7 +332,10 @@ class TeleopPane(QWidget):
     # -- demo and shutdown ----------------------------------------------------------------------------
     def start_demo(self) -> None:
         """Virtual leader and follower arms and two file-backed cameras, then connect."""
-        if self.recording.connected or self.recording.demo is not None or self.tasks.busy("demo"):
+        if self.recording.connected or self.tasks.busy("demo"):
+            return
+        if self.recording.demo is not None:  # still running after a disconnect: connect to it again
+            self._demo_ready(self.recording.demo)
             return
         self.recording.demo_starting()
         self._run(start_demo_rig, str(self.context.workspace), self.recording.demo_video_size, key="demo",
