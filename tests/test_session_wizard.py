@@ -170,3 +170,59 @@ def test_cosmos_idm_decisions(tmp_path: Path, recording: Path) -> None:
         preset_from_form(base, [["other", "x", "0", "1"]], "k", {}, "min_max", False, [])
     with pytest.raises(ValueError, match="row 1: start and end must be integers"):
         preset_from_form(base, [["state", "x", "a", "1"]], "k", {}, "min_max", False, [])
+
+
+def test_an_existing_output_gets_a_fresh_name_and_replace_only_when_the_studio_wrote_it(
+    tmp_path: Path,
+) -> None:
+    from backend.atomic import atomic_dir
+    from backend.sessions.wizard import fresh_out, output_conflict, window_words
+
+    ours = tmp_path / "teleop_lerobot"
+    with atomic_dir(ours, False, []) as staging:
+        (Path(staging) / "data.txt").write_text("x")
+    (tmp_path / "teleop_lerobot_2").mkdir()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    assert fresh_out(ours) == tmp_path / "teleop_lerobot_3"
+    assert fresh_out(tmp_path / "free") == tmp_path / "free"
+    (tmp_path / "replay.hdf5").write_text("")
+    assert fresh_out(tmp_path / "replay.hdf5") == tmp_path / "replay_2.hdf5"
+    assert output_conflict(tmp_path / "free") is None
+    assert output_conflict(ours).replaceable and "Replace it" in output_conflict(ours).sentence
+    theirs = output_conflict(mine)
+    assert (
+        not theirs.replaceable
+        and "the studio did not write" in theirs.sentence
+        and "Replace" not in theirs.sentence
+    )
+
+    session = WizardSession()
+    assert session.propose_out(ours) == str(tmp_path / "teleop_lerobot_3")  # never the taken name
+    session.set_out(ours, typed=True)
+    assert not session.replace_offered()  # nothing looked at yet: no offer
+    session.go(OPTIONS)
+    token = session.preview_requested()
+    refusal = f"{ours}: output already exists (choose another output, or replace it if the studio wrote it)"
+    assert session.plan_arrived(token, {"errors": [refusal]}, output_conflict(ours))
+    assert session.fresh("errors") == [output_conflict(ours).sentence]
+    assert session.replace_offered() and not session.overwrite
+    assert session.allow_replace() and session.overwrite and not session.replace_offered()
+    assert session.plan_arrived(session.preview_requested(), {"errors": []}, output_conflict(ours))
+    assert session.fresh("warnings") == [f"{ours} will be replaced (an earlier output of the studio)"]
+    session.set_out(mine, typed=True)  # another output: the consent was for the other one
+    assert not session.overwrite
+    assert session.plan_arrived(session.preview_requested(), {"errors": [refusal]}, session.look_at_out())
+    assert not session.replace_offered() and not session.allow_replace() and not session.overwrite
+    session.start_another()
+    assert not session.out_touched and session.replace_out == ""
+    session.run_failed("x: output already exists (choose another --out or pass --overwrite)")
+    assert "--" not in session.last_error and "pass" not in session.last_error
+    assert window_words("pass --map EPISODE=DEMO for each episode, e.g. --map 0=demo_0") == (
+        "choose the demo of each episode in the mapping table"
+    )
+    assert window_words("too short (record longer episodes, or pass --keep-short)").endswith(
+        "or tick “Keep episodes of … frames or fewer”)"
+    )
+    assert "--" not in window_words("use --fps 30 or --no-check")
