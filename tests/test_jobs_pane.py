@@ -154,7 +154,7 @@ def test_submit_dialog_validates_and_submits(qtbot, context, jobs_env, tmp_path)
     out = tmp_path / "argv.json"
     dialog = pane.open_submit("command")
     qtbot.addWidget(dialog)
-    dialog.form.editor("args").setPlainText("\n".join(jobs_env.cmd("argv", str(out), "a b", "$(x)")))
+    dialog.form.editor("args").set_arguments(jobs_env.cmd("argv", str(out), "a b", "$(x)"))
     dialog.name_edit.setText("from the dialog")
     assert dialog.submit_button.isEnabled()
     with qtbot.waitSignal(dialog.accepted, timeout=20000):
