@@ -11,6 +11,8 @@ import pytest
 
 from backend.errors import StudioError
 from backend.sessions.recording import (
+    NOT_CONNECTED,
+    START_VIRTUAL,
     RecordingForm,
     RecordingSession,
     number,
@@ -57,6 +59,14 @@ def test_form_defaults_format_and_saved_form(tmp_path):
     assert rs.task_problem("Pick the orange") is None
 
 
+def test_the_status_line_speaks_in_the_windows_terms(tmp_path):
+    rs = RecordingSession(tmp_path / "ws", mode="thread")
+    assert rs.status_text == NOT_CONNECTED and START_VIRTUAL in NOT_CONNECTED and "File >" not in NOT_CONNECTED
+    with pytest.raises(StudioError) as error:
+        rs.settings()
+    assert START_VIRTUAL in str(error.value.hint) and "demo" not in str(error.value.hint)
+
+
 def test_number_never_shows_a_negative_zero():
     assert number(-0.001, ".2f") == "0.00"
     assert number(-0.0, "5.1f") == "  0.0"
@@ -76,6 +86,7 @@ def test_records_an_episode_from_a_virtual_arm(tmp_path):
         out = rs.form.out
         notes = rs.connect_now()
         assert rs.connected and rs.connection == "connected" and str(cal) in notes["leader_calibration"]
+        assert not rs.can_open_recording and rs.open_recording() == ("", False)
         assert rs.status_text.startswith("Connected: leader calibration from")
         wait_until(lambda: rs.poll() is not None and rs.state == "idle")
         assert heard[:2] == ["connection", "connection"] and "state" in heard
@@ -83,6 +94,7 @@ def test_records_an_episode_from_a_virtual_arm(tmp_path):
         assert rs.live.state == "idle"
         assert rs.start_episode() is None
         wait_until(lambda: rs.poll() is not None and rs.recording)
+        assert not rs.can_open_recording  # never while an episode is being recorded
         time.sleep(0.3)
         rs.success()
         wait_until(lambda: rs.poll().episodes_kept == 1 and not rs.recording)
@@ -90,10 +102,14 @@ def test_records_an_episode_from_a_virtual_arm(tmp_path):
         assert rs.counter_text(snap) == "episode 1 · kept 1 (success 1, fail 0) · dropped 0"
         assert rs.arm_status(snap).startswith("arm: connected") and rs.banners(snap) == []
         wait_until(lambda: rs.poll() is not None and rs.last_output == out)
+        assert rs.kept_output == out and rs.can_open_recording and "kept" in heard
+        assert rs.open_recording() == (out, True)  # connected: the loop stops first
+        assert rs.take_open_request() == out and rs.take_open_request() == ""
         t, leader, follower = rs.history(radians=True)
         assert leader.shape[1] == 6 and follower is None and abs(t[-1]) < 1.0
         rs.disconnect_now()
         assert not rs.connected and rs.connection == "disconnected" and rs.status_text == "Not connected."
+        assert rs.open_recording() == (out, False)  # disconnected: open it now
     finally:
         rs.shutdown()
         arm.stop()

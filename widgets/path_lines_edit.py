@@ -1,12 +1,31 @@
-"""An editor of ``NAME=PATH`` lines (cameras) that shows long paths shortened in the middle
-("/tmp/…/demo-media/front.mp4") while it is not being edited, the whole text in its tooltip; it
-shows the whole text while it has the focus. ``value()`` is always the whole text."""
+"""An editor of ``NAME=PATH`` lines (cameras) that shows long paths shortened in the middle while it
+is not being edited (``/tmp/…/demo-media/front.mp4``, else ``…/front.mp4``: the file name stays), the
+whole text in its tooltip; it shows the whole text while it has the focus. ``value()`` is always the
+whole text."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFocusEvent, QResizeEvent
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+
+def short_source(source: str, room: float, width: Callable[[str], float],
+                 elide: Callable[[str, Qt.TextElideMode, int], str]) -> str:
+    """``source`` in ``room`` pixels: whole, else its start and its last folder and name
+    (``/tmp/…/demo-media/front.mp4``), else ``…/name``, else the name shortened in the middle."""
+    parts = source.split("/")
+    candidates = [source]
+    if len(parts) > 3:
+        candidates += ["/".join(parts[:2] + ["…"] + parts[-2:]), "…/" + "/".join(parts[-2:])]
+    if len(parts) > 1:
+        candidates.append("…/" + parts[-1])
+    for text in candidates:
+        if width(text) <= room:
+            return text
+    return elide(candidates[-1], Qt.TextElideMode.ElideMiddle, int(room))
 
 
 class PathLinesEdit(QPlainTextEdit):
@@ -43,7 +62,7 @@ class PathLinesEdit(QPlainTextEdit):
                 continue
             head = f"{name}="
             rest = max(20, room - metrics.horizontalAdvance(head))
-            lines.append(head + metrics.elidedText(source, Qt.TextElideMode.ElideMiddle, rest))
+            lines.append(head + short_source(source, rest, metrics.horizontalAdvance, metrics.elidedText))
         self.blockSignals(True)
         self.setPlainText("\n".join(lines))
         self.blockSignals(False)

@@ -69,6 +69,15 @@ def set_port(combo: QComboBox, device: str) -> None:
         combo.setCurrentIndex(index)
     else:
         combo.setCurrentText(device)
+    show_start(combo)
+
+
+def show_start(combo: QComboBox) -> None:
+    """A narrow port field shows the start of its text ("/dev/pts/3 (virtual arm: de…"), whole in the
+    tooltip."""
+    combo.setToolTip(combo.currentText())
+    if combo.lineEdit() is not None and not combo.lineEdit().hasFocus():
+        combo.lineEdit().setCursorPosition(0)
 
 
 class ConnectionPanel(QScrollArea):
@@ -156,6 +165,7 @@ class ConnectionPanel(QScrollArea):
         combo.setMinimumContentsLength(10)
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setProperty("optional", optional)
+        combo.currentIndexChanged.connect(lambda _=0, c=combo: show_start(c))
         self._fill_ports(combo)
         return combo
 
