@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_menus()
-        self.toast = Toast(self)
+        self.toast = Toast(self, anchor=self.stack)  # a corner of the pane where no control is
         context.statusChanged.connect(self.set_status)
         context.showPaneRequested.connect(self.show_pane)
         context.openDatasetRequested.connect(self.open_dataset)

@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 
 from tests.browse_data import make_window, write_hdf5
 
@@ -99,3 +101,68 @@ def test_a_failed_first_open_shows_the_empty_pane(qtbot, window, tmp_path):
 def _intersects(widget, rect: QRect, host) -> bool:
     top_left = widget.mapTo(host, widget.rect().topLeft())
     return QRect(top_left, widget.size()).intersects(rect)
+
+
+def test_the_export_notice_times_out_and_covers_no_control(qtbot, window, tmp_path, monkeypatch):
+    import widgets.toast
+
+    assert widgets.toast.TIMEOUT_MS <= 8000 and widgets.toast.ACTION_TIMEOUT_MS <= 20000  # a few seconds
+    monkeypatch.setattr(widgets.toast, "ACTION_TIMEOUT_MS", 1500)  # (the test need not wait 15 s)
+    window.resize(1280, 800)
+    path = write_hdf5(tmp_path / "a-long-recording-name-for-the-notice.hdf5", lengths=(20, 15))
+    browse = _open(qtbot, window, path)
+    dialog = browse.export_curated_dialog()
+    with qtbot.waitSignal(browse.exportFinished, timeout=60000):
+        qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    toast = browse.toast
+    assert toast.isVisible() and "Exported to" in toast.label.text()
+    assert toast.timeout_ms == 1500 and toast._timer.isActive()
+    shown = QRect(toast.pos(), toast.size())
+    assert browse.rect().contains(shown)
+    transport = browse.transport
+    controls = [
+        transport.in_button, transport.out_button, transport.play_button, browse.task_edit, browse.note_edit,
+        browse.undo_button, browse.redo_button, browse.export_button, browse.good_button, browse.bad_button,
+    ]
+    for control in controls:
+        assert control.isVisible()
+        assert not _intersects(control, shown, browse), control.objectName() or control.text()
+    qtbot.waitUntil(lambda: not toast.isVisible(), timeout=5000)  # gone by itself
+
+    window.toast.show_message("Layout reset to the default.")  # the window's notices too
+    shown = QRect(window.toast.pos(), window.toast.size())
+    for control in controls:
+        assert not _intersects(control, shown, window)
+    assert window.toast.timeout_ms == widgets.toast.TIMEOUT_MS
+
+
+def test_the_export_dialog_shows_the_whole_output_path(qtbot, window, tmp_path):
+    import tempfile
+
+    path = write_hdf5(tmp_path / "so101_pick_orange_teleop_session_2025-06-01_long_name.hdf5", lengths=(12,))
+    browse = _open(qtbot, window, path)
+    window.context.workspace = Path(tempfile.gettempdir()) / "ws"  # a path that fits the (800 px) screen
+    dialog = browse.export_curated_dialog()
+    qtbot.waitExposed(dialog)
+    out = dialog.out
+    text = out.text()
+    assert text.startswith(str(window.context.workspace)) and text.endswith("long_name-curated.hdf5")
+    assert out.isVisible() and out.toolTip() == text and not dialog.path_label.isVisible()
+    assert out.width() >= out.fontMetrics().horizontalAdvance(text) + 8  # nothing scrolled out of view
+    screen = dialog.screen().availableGeometry()
+    assert dialog.width() <= screen.width()
+    dialog.format.setCurrentIndex(dialog.format.findData("lerobot_v3.0"))  # a new name fits as well
+    assert out.text().endswith("long_name-curated") and out.toolTip() == out.text()
+    assert out.width() >= out.fontMetrics().horizontalAdvance(out.text()) + 8
+    dialog.reject()
+
+    long_out = tmp_path / ("deep-folder-" * 30) / "exports" / "so101_pick_orange-curated.hdf5"
+    dialog = browse.export_curated_dialog()
+    qtbot.waitExposed(dialog)
+    dialog.out.setText(str(long_out))
+    assert dialog.out.fontMetrics().horizontalAdvance(str(long_out)) > screen.width()  # (the case)
+    shown = dialog.path_label.text()
+    assert dialog.path_label.isVisible() and dialog.path_label.toolTip() == str(long_out)
+    assert "…" in shown and shown.startswith(str(tmp_path)[:10]) and shown.endswith("curated.hdf5")
+    assert dialog.out.cursorPosition() == 0 and dialog.width() <= screen.width()
+    dialog.reject()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -37,6 +37,7 @@ WRITABLE_FORMATS = [
     (DatasetFormat.LEROBOT_V30, "LeRobot v3.0 (folder)"),
     (DatasetFormat.LEROBOT_V21, "LeRobot v2.1 (folder)"),
 ]
+_CHROME = 200  # the dialog's margins, the "Output" caption and the Choose… button
 
 
 class ExportDialog(QDialog):
@@ -61,6 +62,10 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Output", row)
+        self.path_label = QLabel("")  # the path elided in the middle, when the field cannot show it all
+        self.path_label.setObjectName("mutedLabel")
+        self.path_label.hide()
+        form.addRow("", self.path_label)
         summary = QLabel(summary_text + "\nThe source dataset is not changed.")
         summary.setWordWrap(True)
         summary.setObjectName("mutedLabel")
@@ -70,12 +75,34 @@ class ExportDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.buttons = buttons
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(summary)
         layout.addWidget(buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
-        self.resize(620, 200)
+        self.out.textChanged.connect(self._fit_path)
+        self._fit_path()
+
+    def _fit_path(self) -> None:
+        """Wide enough for the whole path where the screen allows; else the start of it in view and
+        the path elided in the middle under the field; the whole of it in the tooltip."""
+        text = self.out.text()
+        self.out.setToolTip(text)
+        screen = self.screen().availableGeometry().width() if self.screen() else 1280
+        metrics = self.out.fontMetrics()
+        room = screen - 40 - _CHROME
+        wanted = metrics.horizontalAdvance(text) + 24
+        self.out.setMinimumWidth(max(320, min(wanted, room)))
+        if not self.out.hasFocus():
+            self.out.setCursorPosition(0)
+        too_long = wanted > room
+        self.path_label.setVisible(too_long)
+        if too_long:
+            self.path_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, room))
+            self.path_label.setToolTip(text)
+        width = min(screen - 40, max(620, self.out.minimumWidth() + _CHROME))
+        self.resize(width, self.sizeHint().height())
 
     def _format_changed(self) -> None:
         out = Path(self.out.text())
@@ -190,7 +217,6 @@ class BrowseExport(QObject):
             toast.show_message(
                 f"Exported to {out} in {seconds:.1f} s ({verdict})",
                 [("Open in Browse", lambda: self.pane.context.openDatasetRequested.emit(str(out)))],
-                timeout_ms=20000,
             )
             self.finished.emit(Path(out))
 

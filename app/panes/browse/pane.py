@@ -160,7 +160,7 @@ class BrowsePane(CurationActions, QWidget):
         self.problems = BrowseProblems(self)  # the doctor's findings, tabbed with Curation
         self.inner.resizeDocks([self.episodes_dock], [540], Qt.Orientation.Horizontal)
         self._default_state = self.inner.saveState()
-        self.toast = Toast(self)
+        self.toast = Toast(self, anchor=self.videos)  # notices over the cameras, never over controls
         self.exporter = BrowseExport(self)
         self.exporter.finished.connect(self.exportFinished.emit)
 
