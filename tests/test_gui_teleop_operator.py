@@ -18,6 +18,7 @@ from app.settings import make_settings
 from backend.sessions.recording import START_VIRTUAL, RecordingSession
 from backend.teleop.ports import register_virtual
 from tests.browse_data import make_window
+from widgets.path_lines_edit import short_source
 
 LONG = "/tmp/pytest-of-operator/pytest-1234/test_a_rather_long_test_name0/workspace"
 
@@ -97,6 +98,10 @@ def test_long_paths_are_shortened_and_axis_labels_whole_at_1280x800(qtbot, conte
     assert [line.split("=")[0] for line in shown] == ["front", "wrist"]
     for line, name in zip(shown, ("front", "wrist"), strict=True):
         assert "…" in line and line.endswith(f"/{name}.mp4"), shown  # the file name stays
+    source, cut = "/tmp/ws/demo-media/demo_front_640x480.mp4", lambda t, _mode, _w: t[:3] + "…" + t[-3:]
+    assert short_source(source, 50, len, cut) == source
+    assert short_source(source, 25, len, cut) == "…/demo_front_640x480.mp4"
+    assert short_source(source, 20, len, cut) == "dem…mp4"  # the name alone, shortened in the middle
     room = edit.viewport().width()
     assert all(edit.fontMetrics().horizontalAdvance(line) <= room for line in shown)
     assert edit.toolTip() == cameras and edit.value() == cameras

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QWidget
 def short_source(source: str, room: float, width: Callable[[str], float],
                  elide: Callable[[str, Qt.TextElideMode, int], str]) -> str:
     """``source`` in ``room`` pixels: whole, else its start and its last folder and name
-    (``/tmp/…/demo-media/front.mp4``), else ``…/name``, else the name shortened in the middle."""
+    (``/tmp/…/demo-media/front.mp4``), else ``…/name``, else the name shortened in the middle ("demo_fr…480.mp4")."""
     parts = source.split("/")
     candidates = [source]
     if len(parts) > 3:
@@ -25,7 +25,7 @@ def short_source(source: str, room: float, width: Callable[[str], float],
     for text in candidates:
         if width(text) <= room:
             return text
-    return elide(candidates[-1], Qt.TextElideMode.ElideMiddle, int(room))
+    return elide(parts[-1], Qt.TextElideMode.ElideMiddle, int(room))
 
 
 class PathLinesEdit(QPlainTextEdit):
