@@ -177,3 +177,43 @@ def test_run_page_has_no_idle_next_and_no_eta_after_cancel_or_the_end(
     _convert(qtbot, wizard)
     assert not wizard.frame.next_button.isVisible()
     assert "left" not in run.rate.text() and run.rate.text().startswith("took ")
+
+
+def _columns_fit(table) -> bool:
+    shown = [c for c in range(table.columnCount()) if not table.isColumnHidden(c)]
+    right = max(table.columnViewportPosition(c) + table.columnWidth(c) for c in shown)
+    return right <= table.viewport().width() and not table.horizontalScrollBar().isVisible()
+
+
+def test_at_1280_the_values_and_the_prompt_columns_fit_their_tables(
+    qtbot, context: AppContext, recording: Path, shared_data: Path
+) -> None:
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    pane.resize(1190, 740)  # what a 1280x800 window leaves the pane
+    pane.show()
+    wizard = pane.show_input(str(recording))
+    qtbot.keyClicks(wizard.family.task, "Pick the orange")
+    _ready(qtbot, wizard)
+    view = wizard.preview
+    view.tabs.setCurrentIndex(1)  # Values
+    qtbot.waitUntil(lambda: view.values.rowCount() == 12, timeout=WAIT_MS)
+    qtbot.wait(50)
+    values = view.values
+    headers = [values.horizontalHeaderItem(c).text() for c in range(values.columnCount())]
+    assert (
+        headers[-1] == "written" and "the output" in values.horizontalHeaderItem(len(headers) - 1).toolTip()
+    )
+    assert _columns_fit(values), [values.columnWidth(c) for c in range(values.columnCount())]
+
+    cosmos = pane.select("cosmos_trainset")
+    cosmos.dataset.setPath(shared_data / "lerobot061_so101_v30_h264")
+    _click(qtbot, cosmos.frame.next_button)
+    qtbot.waitUntil(lambda: cosmos.preview_ready() and cosmos.table.rowCount() == 2, timeout=WAIT_MS)
+    cosmos.keep_short.setChecked(True)
+    qtbot.waitUntil(lambda: cosmos.preview_ready() and cosmos.table.item(0, 4).text() != "", timeout=WAIT_MS)
+    table = cosmos.table
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    prompt = table.item(0, headers.index("prompt"))
+    assert prompt.toolTip() == prompt.text() and len(prompt.text()) > 20  # whole in the tooltip
+    assert _columns_fit(table), [table.columnWidth(c) for c in range(table.columnCount())]

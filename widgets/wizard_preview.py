@@ -194,15 +194,12 @@ class PreviewView(QWidget):
             for unit in s.get("values", {}):
                 if unit not in units:
                     units.append(unit)
-        headers = [
-            "",
-            "joint",
-            "stored (source)",
-            *[UNIT_LABELS.get(u, u) for u in units],
-            "written (output)",
-        ]
+        # short headers (the meaning in their tooltips): every column fits a 1280-wide window
+        headers = ["", "joint", "stored", *[UNIT_LABELS.get(u, u) for u in units], "written"]
         table.setColumnCount(len(headers))
         table.setHorizontalHeaderLabels(headers)
+        table.horizontalHeaderItem(2).setToolTip("the value as stored in the input")
+        table.horizontalHeaderItem(len(headers) - 1).setToolTip("the value written to the output")
         rows = sum(len(s.get("names", [])) for s in samples)
         table.setRowCount(rows)
         row = 0
@@ -216,7 +213,9 @@ class PreviewView(QWidget):
             )
             for j, name in enumerate(s.get("names", [])):
                 table.setItem(row, 0, _item(s.get("role") if j == 0 else ""))
-                table.setItem(row, 1, _item(name))
+                joint = _item(name)
+                joint.setToolTip(str(name))
+                table.setItem(row, 1, joint)
                 table.setItem(row, 2, _item(_fmt(s["source_values"][j]), True))
                 for k, unit in enumerate(units):
                     values = s.get("values", {}).get(unit)
@@ -227,7 +226,11 @@ class PreviewView(QWidget):
                 table.setItem(row, 3 + len(units), _item(_fmt(s["output_values"][j]), True))
                 row += 1
         self.values_note.setText("\n".join(notes))
-        table.resizeColumnsToContents()
+        # the numbers keep their width; the joint names give way (elided, full name in the tooltip)
+        header = table.horizontalHeader()
+        for column in range(len(headers)):
+            mode = QHeaderView.ResizeMode.Stretch if column == 1 else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(column, mode)
 
     def _fill_tree(self) -> None:
         self.tree.clear()

@@ -31,9 +31,24 @@ from backend.sessions.wizard import Check, OutputConflict
 from widgets.palette import color
 from widgets.wizard_inputs import DropPath
 
+COLUMN_CAP = 240  # px: a long text (a prompt, a reason) is elided, whole in its cell's tooltip
+
+
+def fit_widths(widths: list[int], available: int, floor: int = 60) -> list[int]:
+    """Column widths that fit ``available`` px: the widest columns give way first (to one common
+    width, never below ``floor``); narrow ones keep theirs."""
+    if available <= 0 or sum(widths) <= available:
+        return widths
+    level = max(widths)
+    while level > floor and sum(min(w, level) for w in widths) > available:
+        level -= 4
+    return [min(w, max(level, floor)) for w in widths]
+
 
 def cell(value: Any, editable: bool = False) -> QTableWidgetItem:
     item = QTableWidgetItem("" if value is None else str(value))
+    if len(item.text()) > 12:
+        item.setToolTip(item.text())
     if not editable:
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
     return item
@@ -53,8 +68,16 @@ def fill_table(
             if bad and r in bad:
                 item.setForeground(red)
             table.setItem(r, c, item)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.resizeColumnsToContents()
-    table.horizontalHeader().setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
+    widths = fit_widths(
+        [min(table.columnWidth(c), COLUMN_CAP) for c in range(len(headers))], table.viewport().width()
+    )
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, width)
+    table.setTextElideMode(Qt.TextElideMode.ElideRight)
+    header.setStretchLastSection(True)  # the last column takes what is left, never more than its cap
 
 
 def spin(minimum: int, maximum: int, value: int) -> QSpinBox:
