@@ -40,7 +40,10 @@ class CommandEdit(QWidget):
         self.parts.setWrapping(True)
         self.parts.setSpacing(3)
         self.parts.setResizeMode(QListView.ResizeMode.Adjust)
-        self.parts.setFixedHeight(58)
+        self.parts.setFixedHeight(52)
+        self.parts.setStyleSheet(
+            "QListWidget::item { border: 1px solid palette(mid); border-radius: 3px; padding: 0px 4px; }"
+        )
         self.parts.setToolTip("The program and each argument it gets, exactly as shown")
         self.note = QLabel(note, self, wordWrap=True)
         self.note.setStyleSheet("color: palette(mid);")

@@ -66,7 +66,8 @@ class LogView(QWidget):
         self.text.setPlaceholderText("The selected job's output appears here.")
 
         self.search = QLineEdit(self)
-        self.search.setPlaceholderText("Search the log (Enter: next, Shift+Enter: previous)")
+        self.search.setPlaceholderText("Search the log")
+        self.search.setToolTip("Enter: next match, Shift+Enter: previous")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self.find_next)
         self.search.textChanged.connect(self._highlight)

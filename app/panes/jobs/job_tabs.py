@@ -100,6 +100,7 @@ class JobTabs(QTabWidget):
         self.details = QPlainTextEdit(self, readOnly=True)
         self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
 
+        self.show_curve(LossCurve(), "")  # no job yet: no empty plot either
         self.addTab(progress_tab, "Progress")
         self.addTab(artifacts_tab, "Artifacts")
         self.addTab(self.chain, "Chain")

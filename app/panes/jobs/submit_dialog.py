@@ -105,7 +105,7 @@ class SubmitDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(scroll, 1)
-        layout.addWidget(QLabel("Command"))
+        layout.addWidget(QLabel("What runs"))
         layout.addWidget(self.preview)
         layout.addWidget(self.buttons)
 
@@ -194,7 +194,8 @@ class SubmitDialog(QDialog):
 
         def done(checks: list[Any]) -> None:
             self.check_button.setEnabled(True)
-            self.preview.setPlainText(checks_text(checks) or "Nothing to check.")
+            command = form.check().preview
+            self.preview.setPlainText(f"{checks_text(checks) or 'Nothing to check.'}\n\n{command}")
 
         self.pane.tasks.run(
             jobs_forms.preflight,
