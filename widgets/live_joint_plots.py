@@ -49,6 +49,7 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
                 plot.getAxis("bottom").setStyle(showValues=False)
             else:
                 plot.setLabel("bottom", "time (s)")
+                plot.getAxis("bottom").enableAutoSIPrefix(False)  # never "time (s) (x0.001)" after connecting
             if self.plots:
                 plot.setXLink(self.plots[0])
             leader = plot.plot(pen=palette.joint_pen(joint, i), name="leader")
