@@ -102,6 +102,7 @@ def test_convert_another_proposes_a_fresh_name_and_replace_is_offered_for_the_st
     qtbot.waitUntil(wizard.preview_ready, timeout=WAIT_MS)
     qtbot.waitUntil(wizard.replace_bar.isVisible, timeout=WAIT_MS)
     assert not wizard.frame.next_button.isEnabled()
+    assert wizard.frame.note.text() == "press Replace, or choose another output"
     errors = wizard.plan()["errors"]
     assert errors == [
         f"{first} already exists (an earlier output of the studio): Replace it, or choose another output"

@@ -61,7 +61,10 @@ class ConversionWizard(StepWizard):
         return self.family.ready()
 
     def options_ready(self) -> Check:
-        return self.family.session.check_options()
+        ok, note = self.family.session.check_options()
+        if not ok and self.session.preview_ready() and self.session.replace_offered():
+            note = "press Replace, or choose another output"
+        return ok, note
 
     def default_out(self) -> Path | None:
         return self.family.default_out()
