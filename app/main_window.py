@@ -34,11 +34,11 @@ from app.error_dialog import show_error
 from app.geometry import clamp_to_screen, place_default
 from app.panes import PANES, PaneSpec
 from app.settings import get_json, set_json
+from app.status_fields import PaneContext, StatusFields
 from app.window_parts import PlaceholderPane, RailButton, shortcuts_dialog
-from widgets.elided_label import ElidedLabel
 from widgets.toast import Toast
 
-STATUS_FIELDS = ["dataset", "episode", "frame", "jobs", "arm"]
+
 class MainWindow(QMainWindow):
     paneCreated = Signal(str, object)  # key, widget
 
@@ -107,7 +107,7 @@ class MainWindow(QMainWindow):
         try:
             module = importlib.import_module(spec.module)
             cls = getattr(module, spec.class_name)
-            widget = cls(self.context, self)
+            widget = cls(PaneContext(self.context, key, self._pane_status), self)
         except ModuleNotFoundError as error:
             if error.name and spec.module.startswith(error.name):
                 widget = PlaceholderPane(spec)
@@ -132,7 +132,7 @@ class MainWindow(QMainWindow):
         if hasattr(widget, "status_fields"):
             try:
                 for name, text in widget.status_fields().items():
-                    self.set_status(name, text)
+                    self._pane_status(key, name, text)
             except Exception:  # noqa: BLE001
                 pass
         if key == "browse" and hasattr(widget, "undoStateChanged"):
@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(widget)
         self.rail_buttons[key].setChecked(True)
         self.current_key = key
+        self.status_area.set_current(key)
         for pane_key, action in self.pane_actions.items():
             action.setChecked(pane_key == key)
         self.settings.setValue("window/pane", key)
@@ -406,33 +407,21 @@ class MainWindow(QMainWindow):
 
     # -- status bar -------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        bar.setSizeGripEnabled(True)
-        self.status_labels: dict[str, QLabel] = {}
-        for name in STATUS_FIELDS:
-            self._status_label(name)
+        self.statusBar().setSizeGripEnabled(True)
+        self.status_area = StatusFields(self.statusBar())
+        self.status_labels: dict[str, QLabel] = self.status_area.labels
         self.set_status("dataset", "no dataset")
 
-    def _status_label(self, name: str) -> QLabel:
-        label = self.status_labels.get(name)
-        if label is None:
-            label = ElidedLabel("")
-            label.setObjectName(f"status_{name}")
-            label.setProperty("statusField", True)
-            self.statusBar().addPermanentWidget(label, 3 if name == "dataset" else 1)
-            self.status_labels[name] = label
-            label.setVisible(False)
-        return label
-
     def set_status(self, name: str, text: str) -> None:
-        label = self._status_label(name)
-        label.setText(text)
-        label.setToolTip(text)
-        label.setVisible(bool(text))
+        """A field of the window (or set through the shared context): shown whatever the pane."""
+        self.status_area.set(name, text)
+
+    def _pane_status(self, key: str, name: str, text: str) -> None:
+        self.status_area.set(name, text, key)
 
     def status_text(self, name: str) -> str:
-        label = self.status_labels.get(name)
-        return label.text() if label else ""
+        """The text a status field shows now ("" when hidden)."""
+        return self.status_area.text(name)
 
     # -- layout persistence -----------------------------------------------------------------------
     def _restore_window(self) -> None:

@@ -166,3 +166,36 @@ def test_the_export_dialog_shows_the_whole_output_path(qtbot, window, tmp_path):
     assert "…" in shown and shown.startswith(str(tmp_path)[:10]) and shown.endswith("curated.hdf5")
     assert dialog.out.cursorPosition() == 0 and dialog.width() <= screen.width()
     dialog.reject()
+
+
+def test_a_panes_status_fields_show_only_while_it_is_current(qtbot, window, tmp_path):
+    path = write_hdf5(tmp_path / "rec.hdf5", lengths=(20, 15))
+    browse = _open(qtbot, window, path)
+    window.context.set_status("jobs", "2 jobs running")
+    browse.set_position(5)
+    assert window.status_text("frame").startswith("frame 5/19")
+    assert window.status_text("episode").startswith("episode 0")
+
+    qtbot.mouseClick(window.rail_buttons["compare"], Qt.MouseButton.LeftButton)
+    compare = window.pane("compare")
+    assert window.current_key == "compare"
+    compare.context.set_status("frame", "compare 0/111 · 0.00 s")  # what Compare reports
+    compare.context.set_status("compare", "B vs A: RMSE 0.000 deg")
+    assert window.status_text("frame") == "compare 0/111 · 0.00 s"
+    assert window.status_text("compare") == "B vs A: RMSE 0.000 deg"
+    assert window.status_text("episode") == ""  # Browse's field waits for Browse
+    assert window.status_text("dataset").startswith("rec.hdf5") and window.status_text("jobs") == "2 jobs running"
+
+    qtbot.mouseClick(window.rail_buttons["browse"], Qt.MouseButton.LeftButton)
+    assert window.status_text("frame").startswith("frame 5/19")
+    assert window.status_text("episode").startswith("episode 0")
+    assert window.status_text("compare") == "" and not window.status_labels["compare"].isVisible()
+    assert window.status_text("dataset").startswith("rec.hdf5") and window.status_text("jobs") == "2 jobs running"
+    compare.context.set_status("compare", "B vs A: RMSE 1.000 deg")  # set while not current: kept, not shown
+    assert window.status_text("compare") == ""
+    window.show_pane("compare")
+    assert window.status_text("compare") == "B vs A: RMSE 1.000 deg"
+    bar = window.statusBar()
+    for label in window.status_labels.values():
+        if label.isVisible():
+            assert label.mapTo(bar, label.rect().topRight()).x() <= bar.width()
