@@ -105,8 +105,8 @@ class Task(WorkerBase):
         self.ended = threading.Event()
         self.origin = "".join(traceback.format_stack(limit=8)[:-2])  # where it was asked for
         self.progress = Progress(
-            on_report=lambda d, t, s: self.signals.progress.emit(d, t, s),
-            on_warning=lambda message: self.signals.warning.emit(message),
+            on_report=lambda d, t, s: self._emit("progress", d, t, s),
+            on_warning=lambda message: self._emit("warning", message),
         )
 
     signals: TaskSignals
@@ -119,29 +119,37 @@ class Task(WorkerBase):
         self.progress.cancel()
         self.quit()
 
+    def _emit(self, name: str, *values: Any) -> None:
+        """Emit a signal unless its object is gone (the application is closing): the work goes on
+        to its end or its next cancellation check, and nobody is left to tell."""
+        try:
+            getattr(self.signals, name).emit(*values)
+        except RuntimeError:  # "Signal source has been deleted"
+            self.progress.cancel()
+
     def start(self) -> None:  # on the lane's pool (superqt's start uses the global pool)
         _live.add(self)
         pool(self.lane).start(self)
 
     def work(self) -> None:
-        signals = self.signals
+        emit = self._emit
         try:
             if self.progress.cancelled:
                 raise Cancelled()
             self.result = self.fn(*self.args, progress=self.progress, **self.kwargs)
         except Cancelled:
-            signals.cancelled.emit()
+            emit("cancelled")
         except StudioError as error:
             fault = output_fault(error, self.outputs)
-            signals.failed.emit((fault or error).message, _details(error))
+            emit("failed", (fault or error).message, _details(error))
         except Exception as error:  # noqa: BLE001 - surfaced to the user with details folded away
             fault = output_fault(error, self.outputs)
             if fault is not None:
-                signals.failed.emit(fault.message, _details(error))
+                emit("failed", fault.message, _details(error))
             else:
-                signals.failed.emit(f"{type(error).__name__}: {error}", traceback.format_exc())
+                emit("failed", f"{type(error).__name__}: {error}", traceback.format_exc())
         else:
-            signals.done.emit(self.result)
+            emit("done", self.result)
         finally:
             for held in self.holds:
                 try:
