@@ -129,6 +129,25 @@ class Walk:
             raise OSError(f"cannot write {target}")
         return str(target)
 
+    def window_fit(self) -> dict[str, Any]:
+        """The window's size against its screen; what is wider than the screen when it does not fit."""
+        window = self.window
+        screen = window.screen().availableGeometry()
+        geometry = window.frameGeometry()
+        fit: dict[str, Any] = {
+            "size": [geometry.width(), geometry.height()],
+            "inside_screen": screen.contains(geometry),
+        }
+        if not fit["inside_screen"]:
+            pane = window.stack.currentWidget()
+            fit["minimum"] = {
+                "window": [window.minimumSizeHint().width(), window.minimumSizeHint().height()],
+                "pane": [pane.minimumSizeHint().width(), pane.minimumSizeHint().height()],
+                "status_bar": [window.statusBar().minimumSizeHint().width(),
+                               window.statusBar().minimumSizeHint().height()],
+            }
+        return fit
+
     def step(self, name: str, fn: Callable[[], dict[str, Any]]) -> bool:
         started = time.monotonic()
         entry: dict[str, Any] = {"step": name}
@@ -142,6 +161,7 @@ class Walk:
             except Exception:  # noqa: BLE001
                 pass
         entry["seconds"] = round(time.monotonic() - started, 1)
+        entry["window"] = self.window_fit()
         self.steps.append(entry)
         print(f"walk: {name} {'ok' if entry['ok'] else 'FAILED'} in {entry['seconds']} s", file=sys.stderr)
         return bool(entry["ok"])
