@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rollout Studio: SO-101 data studio (GUI). Run `rollout-studio --help` for commands.",
     )
     parser.add_argument(
-        "path", nargs="?", help="dataset to open: LeIsaac .hdf5, LeRobot folder, Cosmos outputs"
+        "path",
+        nargs="?",
+        help="dataset to open: LeIsaac .hdf5, LeRobot folder, Cosmos outputs "
+        "(default: the last one, unless File > Reopen the last dataset at start is off)",
     )
     parser.add_argument(
         "--demo", action="store_true", help="open the sample workspace (generated on first use)"
@@ -232,6 +235,8 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(500, lambda: _reattach_jobs(context))
 
     timings: dict[str, float] = {"window_shown_s": time.time() - LAUNCH_TIME}
+    if not args.path and not args.demo:
+        args.path = window.last_dataset()  # "Reopen the last dataset at start" (File menu), on by default
     wants_dataset = bool(args.path or args.demo)
     shooter = None
     if args.screenshot:

@@ -33,7 +33,7 @@ from app.context import AppContext
 from app.error_dialog import show_error
 from app.geometry import clamp_to_screen, place_default
 from app.panes import PANES, PaneSpec
-from app.settings import get_json, set_json
+from app.settings import REOPEN_KEY, get_bool, get_json, set_json
 from app.status_fields import PaneContext, StatusFields
 from app.window_parts import PlaceholderPane, RailButton, shortcuts_dialog
 from widgets.toast import Toast
@@ -183,6 +183,12 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open dataset &folder…", self.open_folder_dialog, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.reopen_action = QAction("Reopen the last dataset at start", self)
+        self.reopen_action.setCheckable(True)
+        self.reopen_action.setChecked(get_bool(self.settings, REOPEN_KEY, True))
+        self.reopen_action.setStatusTip("Started without a dataset, the window opens the last one again")
+        self.reopen_action.toggled.connect(lambda on: self.settings.setValue(REOPEN_KEY, bool(on)))
+        file_menu.addAction(self.reopen_action)
         file_menu.addSeparator()
         self._action(file_menu, "Open &workspace…", self.open_workspace_dialog)
         self._action(file_menu, "Show workspace folder", lambda: self._reveal(self.context.workspace))
@@ -378,6 +384,13 @@ class MainWindow(QMainWindow):
             if remembered:
                 episode, frame = remembered
         browse.open_path(path, episode, frame)
+
+    def last_dataset(self) -> str | None:
+        """The dataset to reopen at start: the most recent one, when the setting is on and it exists."""
+        if not get_bool(self.settings, REOPEN_KEY, True):
+            return None
+        recent = self.context.recent_datasets()
+        return recent[0] if recent and Path(recent[0]).exists() else None
 
     def _on_dataset_opened(self, dataset: Any) -> None:
         path = Path(dataset.path).absolute()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings
 ORGANIZATION = "RolloutStudio"
 APPLICATION = "Rollout Studio"
 SETTINGS_ENV = "ROLLOUT_STUDIO_SETTINGS"
+REOPEN_KEY = "startup/reopen_last_dataset"  # bool, on by default: no PATH at start opens the last dataset
 
 
 def make_settings() -> QSettings:

@@ -199,3 +199,25 @@ def test_a_panes_status_fields_show_only_while_it_is_current(qtbot, window, tmp_
     for label in window.status_labels.values():
         if label.isVisible():
             assert label.mapTo(bar, label.rect().topRight()).x() <= bar.width()
+
+
+def test_the_last_dataset_reopens_at_start_unless_the_setting_is_off(qtbot, tmp_path, monkeypatch):
+    path = write_hdf5(tmp_path / "rec.hdf5", lengths=(20, 15))
+    first = make_window(qtbot, tmp_path, monkeypatch)
+    assert first.reopen_action.isChecked() and first.last_dataset() is None  # on by default; none yet
+    _open(qtbot, first, path, episode=1, frame=7)
+    first.close()
+
+    second = make_window(qtbot, tmp_path, monkeypatch)
+    assert second.reopen_action.isChecked() and second.last_dataset() == str(path)
+    file_menu = second.menuBar().actions()[0].menu()
+    assert second.reopen_action in file_menu.actions() and second.reopen_action.isEnabled()
+    second.reopen_action.trigger()  # the user turns it off
+    assert not second.reopen_action.isChecked() and second.last_dataset() is None
+    second.close()
+
+    third = make_window(qtbot, tmp_path, monkeypatch)
+    assert not third.reopen_action.isChecked() and third.last_dataset() is None  # remembered
+    third.reopen_action.trigger()
+    assert third.last_dataset() == str(path)
+    third.close()

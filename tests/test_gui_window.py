@@ -242,6 +242,26 @@ def test_demo_workspace_opens_its_sample(tmp_path):
     assert "first frame" in result.stderr
 
 
+def test_no_arguments_reopen_the_last_dataset_where_it_was_left(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    path = write_hdf5(tmp_path / "last.hdf5", lengths=(20, 25))
+    settings = QSettings(str(tmp_path / "gui-settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("recent/datasets", [str(path)])
+    settings.sync()
+    shot = tmp_path / "reopened.png"
+    args = ["--workspace", str(tmp_path / "ws"), "--screenshot", str(shot), "--timing", "--size", "1280x800"]
+    result = _run_gui(args, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "first frame" in result.stderr  # a dataset was opened and shown
+    timings = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert timings and "first_frame_s" in timings[0]
+    settings.sync()
+    assert QSettings(str(tmp_path / "gui-settings.ini"), QSettings.Format.IniFormat).value(
+        "recent/datasets"
+    ) in ([str(path)], str(path))
+
+
 def test_no_display_is_a_clear_message(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
     result = subprocess.run(
