@@ -221,3 +221,28 @@ def test_the_last_dataset_reopens_at_start_unless_the_setting_is_off(qtbot, tmp_
     third.reopen_action.trigger()
     assert third.last_dataset() == str(path)
     third.close()
+
+
+def test_joint_readouts_sit_beside_the_curves_and_y_labels_never_touch(qtbot, window, tmp_path):
+    window.resize(1280, 800)
+    path = write_hdf5(tmp_path / "rec.hdf5", lengths=(40,))
+    browse = _open(qtbot, window, path)
+    browse.set_position(17)
+    plots = browse.plots
+    qtbot.waitUntil(lambda: plots.side_texts[2].value == plots.short_readout(2, 17))
+    assert len(plots.plots) == 6
+    label_height = 14  # px of an axis label
+    for j, (plot, side) in enumerate(zip(plots.plots, plots.side_texts, strict=True)):
+        curves = plot.vb.sceneBoundingRect()
+        beside = side.label.sceneBoundingRect()
+        assert not curves.intersects(beside), (j, curves, beside)  # never on the curves
+        assert beside.left() >= curves.right() and beside.right() <= plots.view.width() + 1
+        assert side.title == f"{plots.names[j]} (rad)"
+        assert side.value.startswith("a ") and " s " in side.value and "-0.000" not in side.value
+        ticks = plot.getAxis("left")._studio_ticks
+        assert 1 <= len(ticks) <= 2
+        if len(ticks) == 2:  # two labels only where they do not touch
+            low, high = plot.vb.viewRange()[1]
+            gap = abs(ticks[0][0] - ticks[1][0]) * plot.vb.height() / (high - low)
+            assert gap >= label_height, (j, gap)
+    assert "wrist_flex" in plots.side_texts[3].text()

@@ -1,8 +1,9 @@
 """Stacked joint plots: one plot per joint, x-linked, action solid and state dashed, a playhead.
 
 Curves are ``PlotDataItem`` updated with ``setData``; the playhead is an ``InfiniteLine`` per plot,
-so moving it costs no redraw of the curves. Each plot shows the values under the playhead with
-their unit. More than ``MAX_STACKED`` joints (humanoid vectors) share one overlay plot.
+so moving it costs no redraw of the curves. Beside each plot (never on its curves) a column names
+the joint and its unit and shows the values under the playhead; a plot too short for two y labels
+shows one. More than ``MAX_STACKED`` joints (humanoid vectors) share one overlay plot.
 
 pyqtgraph is imported when the first series is plotted (its import costs ~0.4 s with PySide6),
 so a window shows its first video frame before paying for it; until then a message is shown.
@@ -19,9 +20,11 @@ from PySide6.QtWidgets import QGraphicsItem, QLabel, QStackedWidget, QVBoxLayout
 
 from backend.numbers import fixed
 from widgets import palette
-from widgets.plot_parts import corner_text, few_ticks, playhead_line, style_joint_plot
+from widgets.plot_parts import few_ticks, playhead_line, style_joint_plot
 
 MAX_STACKED = 8
+SIDE_WIDTH = 150  # px of the column beside the plots: the joint, its unit, the values at the playhead
+TWO_TICKS_HEIGHT = 46  # px: a shorter plot gets one y label (two would touch)
 pg: Any = None
 
 
@@ -35,10 +38,36 @@ def _pyqtgraph() -> Any:
     return pg
 
 
-def _label_fill():
-    fill = QColor(palette.color("plot_bg"))
-    fill.setAlpha(200)
-    return pg.mkBrush(fill)
+class SideText:
+    """The text beside one plot: its title (joint and unit, in the joint's colour) over its values."""
+
+    def __init__(self, label: Any, color: QColor) -> None:
+        self.label = label
+        self.color = color
+        self.title = ""
+        self.value = ""
+
+    def set_title(self, text: str, color: QColor | None = None) -> None:
+        self.title = text
+        if color is not None:
+            self.color = color
+        self._render()
+
+    def set_value(self, text: str) -> None:
+        if text != self.value:
+            self.value = text
+            self._render()
+
+    def text(self) -> str:
+        return f"{self.title}\n{self.value}"
+
+    def _render(self) -> None:
+        muted = palette.color("text").name()
+        self.label.setText(
+            f"<span style='color:{self.color.name()}'>{self.title}</span><br>"
+            f"<span style='color:{muted}'>{self.value}</span>",
+            size="8pt",
+        )
 
 
 class JointPlotStack(QWidget):
@@ -61,8 +90,7 @@ class JointPlotStack(QWidget):
         self.action_curves: list[Any] = []
         self.state_curves: list[Any] = []
         self.playheads: list[Any] = []
-        self.readout_items: list[Any] = []
-        self.title_items: list[Any] = []
+        self.side_texts: list[SideText] = []
         self.trim_regions: list[tuple[Any, Any]] = []
         self.names: list[str] = []
         self.unit_label = ""
@@ -110,8 +138,7 @@ class JointPlotStack(QWidget):
             self.view.clear()
         self._layout_names = None
         self.plots, self.action_curves, self.state_curves = [], [], []
-        self.playheads, self.readout_items, self.trim_regions = [], [], []
-        self.title_items = []
+        self.playheads, self.side_texts, self.trim_regions = [], [], []
 
     def set_series(
         self,
@@ -164,7 +191,9 @@ class JointPlotStack(QWidget):
                 plot.setLabel("bottom", "time", units="s", color=text_color.name())
             # x-linked by hand: ViewBox.setXLink crashes PySide6 6.12 at exit (refcount bug)
             plot.sigXRangeChanged.connect(self._on_x_range)
-            title = corner_text(plot, right=False, color=palette.color("text"), fill=_label_fill())
+            side = self.view.addLabel("", row=row, col=1, justify="left")
+            side.setFixedWidth(SIDE_WIDTH)
+            plot.vb.sigResized.connect(lambda _vb, j=row: self._set_ticks(j))
             action_curve = plot.plot([], [], name="action")
             state_curve = plot.plot([], [], name="state")
             for curve in (action_curve, state_curve):
@@ -179,13 +208,11 @@ class JointPlotStack(QWidget):
                 region.hide()
                 plot.addItem(region)
                 regions.append(region)
-            readout = corner_text(plot, right=True, color=palette.color("text"), fill=_label_fill())
             self.plots.append(plot)
             self.action_curves.append(action_curve)
             self.state_curves.append(state_curve)
             self.playheads.append(head)
-            self.readout_items.append(readout)
-            self.title_items.append(title)
+            self.side_texts.append(SideText(side, palette.color("text")))
             self.trim_regions.append((regions[0], regions[1]))
 
     def _fill(self) -> None:
@@ -211,9 +238,9 @@ class JointPlotStack(QWidget):
                     self.state_curves[j].setPen(palette.joint_pen(self.names[j], j, state=True))
                 else:
                     self.state_curves[j].setData([], [])
-                self.title_items[j].setText(self.axis_title(j))
+                self.side_texts[j].set_title(self.axis_title(j), palette.joint_color(self.names[j], j))
         if self.overlay:
-            self.title_items[0].setText(
+            self.side_texts[0].set_title(
                 f"{len(self.names)} values ({self.unit_label})"
                 if self.unit_label
                 else f"{len(self.names)} values"
@@ -236,8 +263,21 @@ class JointPlotStack(QWidget):
             self._y_ranges[j] = (low - pad, high + pad, low, high)
             plot.disableAutoRange(axis="y")
             plot.setYRange(low - pad, high + pad, padding=0)
-            if not self.overlay:  # short stacked plots: a few round values, not a crowd of labels
-                plot.getAxis("left").setTicks([few_ticks(low - pad, high + pad, most=2, margin=0.1)])
+            self._set_ticks(j)
+
+    def _set_ticks(self, j: int) -> None:
+        """Short stacked plots: two round values, or the middle one where two would touch."""
+        if self.overlay or j >= len(self.plots) or j not in self._y_ranges:
+            return
+        low, high = self._y_ranges[j][:2]
+        ticks = few_ticks(low, high, most=2, margin=0.1)
+        if self.plots[j].vb.height() < TWO_TICKS_HEIGHT and len(ticks) > 1:
+            middle = (low + high) / 2
+            ticks = [min(ticks, key=lambda tick: abs(tick[0] - middle))]
+        axis = self.plots[j].getAxis("left")
+        if getattr(axis, "_studio_ticks", None) != ticks:
+            axis._studio_ticks = ticks
+            axis.setTicks([ticks])
 
     def restyle_theme(self) -> None:
         """Redraw with the current theme's colours (after a theme switch), keeping what is shown."""
@@ -291,12 +331,10 @@ class JointPlotStack(QWidget):
         if not self.plots or not len(self.t) or index >= len(self.t):
             return
         if self.overlay:
-            self.readout_items[0].setText(f"t = {float(self.t[index]):.2f} s")
+            self.side_texts[0].set_value(f"t = {float(self.t[index]):.2f} s")
             return
-        for j, item in enumerate(self.readout_items):
-            text = self.readout(j, index)
-            if item.toPlainText() != text:
-                item.setText(text)
+        for j, side in enumerate(self.side_texts):
+            side.set_value(self.short_readout(j, index))
 
     def readout(self, joint: int, index: int) -> str:
         unit = f" {self.unit_label}" if self.unit_label else ""
@@ -306,6 +344,15 @@ class JointPlotStack(QWidget):
         if self.state is not None:
             parts.append(f"state {fixed(float(self.state[index, joint]), '.3f')}{unit}")
         return "   ".join(parts)
+
+    def short_readout(self, joint: int, index: int) -> str:
+        """The values beside the plot: "a 0.123  s 0.120" (action, state; the unit is in the title)."""
+        parts = []
+        if self.action is not None:
+            parts.append(f"a {fixed(float(self.action[index, joint]), '.3f')}")
+        if self.state is not None:
+            parts.append(f"s {fixed(float(self.state[index, joint]), '.3f')}")
+        return "  ".join(parts)
 
     def set_trim(self, trim_in: int | None, trim_out: int | None) -> None:
         self._trim = (trim_in, trim_out)

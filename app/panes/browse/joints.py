@@ -47,7 +47,7 @@ class JointsPanel(QWidget):
         row.addSpacing(8)
         row.addWidget(self.native_unit_label)
         row.addStretch(1)
-        legend = QLabel("action ── solid    state - - dashed")
+        legend = QLabel("a: action ── solid    s: state - - dashed")
         legend.setObjectName("mutedLabel")
         row.addWidget(legend)
         layout = QVBoxLayout(self)
