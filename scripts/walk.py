@@ -377,9 +377,24 @@ class Walk:
         from backend.jobs.store import JobStore
 
         pane = self.pane("jobs")
-        dialog = pane.open_submit("command")  # New job > Command (the button's menu of templates)
+        from PySide6.QtWidgets import QApplication
+
+        from app.panes.jobs.submit_dialog import SubmitDialog
+
+        command = next((a for a in pane.template_menu.actions() if a.text() == "Command"), None)
+        if command is not None:
+            command.trigger()  # New job's menu > Command
+        else:
+            self.notes.append("New job's menu has no 'Command' item: the walk called open_submit('command')")
+            pane.open_submit("command")
+        wait_until(lambda: any(isinstance(w, SubmitDialog) and w.isVisible()
+                               for w in QApplication.topLevelWidgets()), 10, "the New job dialog")
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, SubmitDialog) and w.isVisible())
         dialog.form.set_values({"args": [sys.executable, "-c", f"print({JOB_TEXT!r})"]})
         dialog.name_edit.setText("walk: print")
+        click(dialog.check_button)
+        wait_until(lambda: "Checking" not in dialog.preview.toPlainText(), 20, "Check to answer")
+        checked = dialog.preview.toPlainText()
         accepted = flag(dialog.accepted)
         click(dialog.submit_button)
         wait_until(lambda: accepted["fired"], 30, "the job to be queued")
@@ -397,6 +412,7 @@ class Walk:
             "job": job_id,
             "state": state,
             "argv": argv,
+            "check": checked,
             "log": pane.log.plain_text().strip().splitlines()[-3:],
         }
 

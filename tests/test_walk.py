@@ -107,6 +107,7 @@ def test_convert_compare_and_job(walk: dict) -> None:
     assert job["state"] == "succeeded"
     assert job["argv"][1:] == ["-c", "print('walk job: hello from the command template')"]
     assert "walk job: hello from the command template" in job["log"]
+    assert "Nothing to check" not in job["check"] and "program" in job["check"]  # Check finds python
 
 
 def test_the_window_stays_inside_the_screen_at_every_step(walk: dict) -> None:
