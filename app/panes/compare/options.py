@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from backend.compare.align import ALIGN_MODES
+from widgets.elided_label import ElidedLabel
 
 ALIGN_TIPS = {
     "none": "none: both start together (a recorded frame offset still applies; edit offsets by hand)",
@@ -64,7 +65,7 @@ class OptionsBar(QWidget):
         self.band_spin.setToolTip("How far DTW may warp time, in seconds")
         options.addWidget(self.band_spin)
         options.addStretch(1)
-        self.status_label = QLabel("")
+        self.status_label = ElidedLabel("")  # "opening <long name>…" shortens, never widens the window
         self.status_label.setObjectName("mutedLabel")
         options.addWidget(self.status_label)
         self.export_button = QPushButton("Export report…")
