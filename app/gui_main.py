@@ -304,6 +304,9 @@ def run_gui(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     with loop:
         code = loop.run_forever()
+    from app.tasks import app_tasks
+
+    app_tasks().shutdown(5.0)  # the demo workspace's preparation, if the window closed before it ended
     if shooter is not None:
         return shooter.exit_code
     return int(code or 0)
