@@ -146,6 +146,17 @@ class Walk:
                 "status_bar": [window.statusBar().minimumSizeHint().width(),
                                window.statusBar().minimumSizeHint().height()],
             }
+            from PySide6.QtWidgets import QWidget
+
+            wide = sorted(
+                (w for w in pane.findChildren(QWidget) if w.isVisible()),
+                key=lambda w: -w.minimumSizeHint().width(),
+            )[:8]
+            fit["widest"] = [
+                f"{type(w).__name__}#{w.objectName()} {w.minimumSizeHint().width()} "
+                f"{(getattr(w, 'text', lambda: '')() or '')[:60]!r}"
+                for w in wide
+            ]
         return fit
 
     def step(self, name: str, fn: Callable[[], dict[str, Any]]) -> bool:

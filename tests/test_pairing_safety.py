@@ -322,8 +322,11 @@ def test_replay_wizard_blocks_unmapped_episodes_until_the_table_is_filled(qtbot,
     wizard._go(1)
     qtbot.waitUntil(wizard.preview_ready, timeout=60_000)
     assert not wizard.frame.next_button.isEnabled()
-    assert HINT in wizard.frame.note.text() and "episodes 0-5" in wizard.frame.note.text()
-    assert HINT in family.mapping_note.text()
+    # the window speaks of its mapping table, never of a command-line flag
+    window_hint = "choose the demo of each episode in the mapping table"
+    assert window_hint in wizard.frame.note.text() and "episodes 0-5" in wizard.frame.note.text()
+    assert "--map" not in wizard.frame.note.text()
+    assert window_hint in family.mapping_note.text() and "--map" not in family.mapping_note.text()
     assert family.mapping.rowCount() == 6
     for row in range(6):
         assert family.mapping.cellWidget(row, 1).currentData() is None  # nothing pre-chosen

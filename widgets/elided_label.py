@@ -35,3 +35,23 @@ class ElidedLabel(QLabel):
         painter = QPainter(self)
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(self.contentsRect(), int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), self.shown_text())
+
+
+class WrapLabel(QLabel):
+    """A word-wrapped label whose minimum width stays small: a long path (one unbreakable word) is
+    cut at the label's edge instead of widening the window past the screen; the whole text is in the
+    tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, minimum_width: int = 160) -> None:
+        super().__init__(text, parent)
+        self._minimum_width = minimum_width
+        self.setWordWrap(True)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt API
+        super().setText(text)
+        self.setToolTip(text if len(text) > 40 else "")
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self._minimum_width), hint.height())

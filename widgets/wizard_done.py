@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from widgets.elided_label import WrapLabel
+
 
 class DoneView(QWidget):
     openRequested = Signal(str)  # open the result in the browser
@@ -17,10 +19,10 @@ class DoneView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._output = ""
-        self.headline = QLabel("")
+        self.headline = WrapLabel("")
         self.headline.setStyleSheet("font-weight: bold; font-size: 14px;")
         self.headline.setWordWrap(True)
-        self.details = QLabel("")
+        self.details = WrapLabel("")
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_button = QPushButton("Open in Browse")

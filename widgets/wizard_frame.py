@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
+from widgets.elided_label import WrapLabel
 from widgets.palette import color
 
 
@@ -39,7 +40,7 @@ class WizardFrame(QWidget):
         self.back_button.clicked.connect(lambda: self.backRequested.emit(self.current()))
         self.next_button.clicked.connect(lambda: self.nextRequested.emit(self.current()))
         buttons = QHBoxLayout()
-        self.note = QLabel("")
+        self.note = WrapLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {color('muted').name()};")
         buttons.addWidget(self.note, 1)

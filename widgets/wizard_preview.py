@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend.numbers import fixed
+from widgets.elided_label import WrapLabel
 from widgets.palette import color
 
 UNIT_LABELS = {
@@ -69,9 +70,9 @@ class PreviewView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._plan: dict[str, Any] = {}
-        self.status = QLabel("Add inputs to see what the conversion will do.")
+        self.status = WrapLabel("Add inputs to see what the conversion will do.")
         self.status.setWordWrap(True)
-        self.messages = QLabel("")
+        self.messages = WrapLabel("")
         self.messages.setWordWrap(True)
         self.messages.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.filter = QComboBox()
@@ -97,7 +98,7 @@ class PreviewView(QWidget):
         layout.addWidget(self.episodes, 1)
         self.values = QTableWidget(0, 1)
         self.values.verticalHeader().setVisible(False)
-        self.values_note = QLabel("")
+        self.values_note = WrapLabel("")
         self.values_note.setWordWrap(True)
         values_page = QWidget()
         layout = QVBoxLayout(values_page)

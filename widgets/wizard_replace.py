@@ -4,8 +4,9 @@ the owner says replacing is allowed (an earlier output of the studio); the sente
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
+from widgets.elided_label import WrapLabel
 from widgets.palette import color
 
 
@@ -14,7 +15,7 @@ class ReplaceBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.text = QLabel("")
+        self.text = WrapLabel("")
         self.text.setWordWrap(True)
         self.text.setStyleSheet(f"color: {color('flag').name()};")
         self.button = QPushButton("Replace")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.elided_label import ElidedLabel
 from widgets.palette import color
 
 
@@ -24,12 +25,12 @@ class RunView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title = QLabel("")
+        self.title = ElidedLabel("")
         self.title.setStyleSheet("font-weight: bold;")
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
-        self.text = QLabel("")
-        self.rate = QLabel("")
+        self.text = ElidedLabel("")
+        self.rate = ElidedLabel("")
         self.rate.setStyleSheet(f"color: {color('muted').name()};")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self._cancel)

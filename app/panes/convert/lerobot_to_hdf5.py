@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 from app.panes.convert.family import Family, combo, spin
 from backend.convert import ConversionInfo
 from backend.sessions.convert import is_hdf5, is_lerobot
+from backend.sessions.wizard import window_words
+from widgets.elided_label import WrapLabel
 from widgets.wizard_inputs import DropPath
 
 
@@ -79,8 +81,7 @@ class LerobotToHdf5Family(Family):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.mapping.verticalHeader().setVisible(False)
-        self.mapping_note = QLabel("")
-        self.mapping_note.setWordWrap(True)
+        self.mapping_note = WrapLabel("")
         self.form.addRow("Output file", self.out)
         self.form.addRow("Frame offset", offset_row)
         self.form.addRow("Action unit", self.unit)
@@ -112,7 +113,7 @@ class LerobotToHdf5Family(Family):
 
     def plan_arrived(self, plan: dict[str, Any]) -> None:
         details = plan.get("details") or {}
-        self.mapping_note.setText(details.get("mapping_note", ""))
+        self.mapping_note.setText(window_words(details.get("mapping_note", "")))
         if details.get("replay_fps"):
             fps_in, fps_out = details.get("dataset_fps"), details["replay_fps"]
             how = {"option": "as set", "provenance": "from provenance", "dataset": "the dataset's"}
