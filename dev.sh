@@ -63,20 +63,13 @@ case "$cmd" in
             QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest "$@"
             exit
         fi
-        # a full run: everything, the long kill -9 series (20 kills per writer) included. Two parts at
-        # once: the bulk on every core the process may use (pytest-xdist, one worker per core) at a
-        # lower CPU priority, and the tests that drive a virtual arm in real time (tests/conftest.py:
-        # REALTIME_MODULES) one at a time at normal priority, so the arm's 20 ms replies are never
-        # starved. The bulk's report is printed after the real-time part's.
-        bulk_log=$(mktemp "${TMPDIR:-/tmp}/rollout-studio-tests.XXXXXX")
-        QT_QPA_PLATFORM=offscreen nice -n 10 "$VENV/bin/python" -m pytest -n auto \
-            -m "(slow or not slow) and not realtime" > "$bulk_log" 2>&1 &
-        bulk=$!
+        # a full run: everything, the long kill -9 series (20 kills per writer) included, on every
+        # core the process may use (pytest-xdist, one worker per core); then the tests that drive a
+        # virtual arm in real time (tests/conftest.py: REALTIME_MODULES), apart from the CPU-bound
+        # bulk: beside it the arm's 20 ms replies and the recorders' fsyncs come late
         status=0
-        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -m "realtime and (slow or not slow)" || status=$?
-        wait $bulk || status=$?
-        cat "$bulk_log"
-        rm -f "$bulk_log"
+        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -n auto -m "(slow or not slow) and not realtime" || status=$?
+        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -n auto -m "realtime and (slow or not slow)" || status=$?
         exit $status
         ;;
     screenshots)

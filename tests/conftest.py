@@ -27,6 +27,9 @@ os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="rs-test-data-")
 os.environ.setdefault("SVT_LOG", "1")
 # job store, logs and user templates of the tests stay out of the user's home
 os.environ.setdefault("ROLLOUT_STUDIO_HOME", tempfile.mkdtemp(prefix="rs-test-home-"))
+# virtual arms announce themselves under $XDG_RUNTIME_DIR: each test process (a parallel worker too)
+# sees only the arms it started, never another worker's
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="rs-test-run-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
