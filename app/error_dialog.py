@@ -54,5 +54,8 @@ def show_exception(parent: QWidget | None, title: str, error: BaseException) -> 
 
 
 def open_dialogs() -> list[QMessageBox]:
-    """Error dialogs currently shown (tests use it)."""
+    """Error dialogs currently shown (tests use it); a dialog deleted with its window is forgotten."""
+    from shiboken6 import isValid
+
+    _open_dialogs[:] = [box for box in _open_dialogs if isValid(box)]
     return list(_open_dialogs)

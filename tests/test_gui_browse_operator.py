@@ -76,7 +76,10 @@ def test_a_failed_open_changes_nothing_and_names_the_file(qtbot, window, tmp_pat
     assert (browse.sidecar_label.text(), browse.summary_label.text()) == (sidecar, summary)
     assert window.windowTitle() == title and window.status_text("dataset") == status
     assert window.context.recent_datasets() == recent  # the bad path is not offered again
-    assert browse.videos.tiles and all(t.index >= 0 for t in browse.videos.tiles.values())
+    qtbot.waitUntil(  # its frames are shown again (decoded on the frame loader's lane)
+        lambda: browse.videos.tiles and all(t.index >= 0 for t in browse.videos.tiles.values()),
+        timeout=TIMEOUT,
+    )
     _close_dialogs()
     browse.step(1)  # still playing along
     qtbot.waitUntil(lambda: all(t.index == browse.position for t in browse.videos.tiles.values()))
