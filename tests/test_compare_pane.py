@@ -226,3 +226,32 @@ def test_arm_view_draws_both_arms_of_a_bi_arm(qtbot):
         x, y = (int(round(v)) for v in block[3])
         assert image.pixelColor(x, y) != background
     assert screen[:k, 0].mean() != pytest.approx(screen[k:, 0].mean(), abs=20)
+
+
+def test_side_a_offers_the_recent_datasets_and_a_generated_folder_fills_b(qtbot, tmp_path, files):
+    """Compare offers every recent dataset on A (not only Browse's), and a folder of generated outputs
+    opened into an empty pane goes to B, never to the source side."""
+    from app.context import AppContext
+    from app.panes.compare import ComparePane
+    from tests.cosmos_data import StandinSample, write_standin_outputs
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    context = AppContext(settings, tmp_path / "workspace")
+    for path in (files["src"], files["gen"]):
+        context.add_recent_dataset(str(path))
+    widget = ComparePane(context)
+    qtbot.addWidget(widget)
+    widget.show()
+    try:
+        combo = widget.slots[0].dataset_combo
+        offered = [combo.itemData(i) for i in range(combo.count())]
+        assert str(files["src"]) in offered and str(files["gen"]) in offered
+
+        recording = write_recording(tmp_path / "rec.hdf5", RecordingSpec([DemoSpec(12)]))
+        outputs = write_standin_outputs(recording, tmp_path / "cosmos out", [StandinSample("clip_0", 0, 8)])
+        widget._open_into_free_slot(str(outputs))  # what Open folder… does with the chosen folder
+        qtbot.waitUntil(lambda: widget.session.sides[1].path is not None, timeout=30_000)
+        assert widget.session.sides[1].path == str(outputs) and widget.session.sides[0].path is None
+    finally:
+        widget.shutdown()

@@ -173,3 +173,27 @@ def test_numbers_never_show_a_negative_zero():
     assert fixed(-0.0, ".2f") == "0.00"
     assert fixed(-1.5, ".2f") == "-1.50"
     assert fixed(None) == "–"
+
+
+def test_a_generated_folder_never_takes_the_source_side(tmp_path) -> None:
+    """Open folder… with a folder of Cosmos outputs fills B, not the empty source side A."""
+    from backend.sessions.compare import is_generated
+    from tests.cosmos_data import StandinSample, write_standin_outputs
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
+
+    recording = write_recording(tmp_path / "rec.hdf5", RecordingSpec([DemoSpec(12)]))
+    outputs = write_standin_outputs(recording, tmp_path / "cosmos out", [StandinSample("clip_0", 0, 8)])
+    assert is_generated(outputs) and not is_generated(recording) and not is_generated(tmp_path / "none")
+    session = CompareSession(DatasetRegistry())
+    assert session.slot_for(outputs) == 1  # both free: the generated one goes to B
+    assert session.slot_for(recording) == 0  # a recording goes to A
+    session.sides[1].path = str(outputs)  # B taken: the next free side is A
+    assert session.slot_for(outputs) == 0 and session.slot_for(recording) == 0
+
+
+def test_recent_datasets_are_offered_on_every_side(tmp_path) -> None:
+    existing = tmp_path / "a.hdf5"
+    existing.write_bytes(b"")
+    session = CompareSession(DatasetRegistry())
+    session.offer_recent([str(existing), str(tmp_path / "gone.hdf5")])
+    assert session.known_paths == [str(existing)]

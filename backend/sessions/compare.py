@@ -58,6 +58,18 @@ class Side:
         return self.path if self.episode is None else f"{self.path}:{self.episode}"
 
 
+def is_generated(path: str | Path) -> bool:
+    """True for what the pipeline generated rather than recorded (a folder of Cosmos outputs)."""
+    from backend.errors import StudioError
+    from backend.formats import detect_format
+
+    try:
+        fmt, _module = detect_format(path)
+    except (StudioError, OSError):
+        return False
+    return "cosmos" in str(getattr(fmt, "value", fmt))
+
+
 class CompareSession:
     """The state of one Compare pane (2-4 sides, choices, the view shown, the batch)."""
 
@@ -90,6 +102,24 @@ class CompareSession:
             return False
         self.known_paths.append(path)
         return True
+
+    def slot_for(self, path: str | Path) -> int | None:
+        """The free side a dataset opened with Open… / Open folder… goes to, None when all are taken.
+
+        A is the source: a generated dataset (Cosmos outputs) goes to the first free side after A
+        when there is one, so it never takes the source's place."""
+        free = [i for i, side in enumerate(self.sides) if side.path is None]
+        if not free:
+            return None
+        if free[0] == 0 and len(free) > 1 and is_generated(path):
+            return free[1]
+        return free[0]
+
+    def offer_recent(self, paths: list[str]) -> None:
+        """Offer datasets opened before (the window's recent list) on every side, not only Browse's."""
+        for path in paths:
+            if Path(path).exists():
+                self.remember(path)
 
     def open_lease(self, path: str | Path, progress: Progress | None = None) -> Lease:
         """Open ``path`` through the registry (a task's thread); the lease waits for ``claim``."""

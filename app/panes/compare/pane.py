@@ -48,6 +48,7 @@ class ComparePane(PlayheadControls, QWidget):
         self.context = context
         self.setObjectName("ComparePane")
         self.session = CompareSession()
+        self.session.offer_recent(context.recent_datasets())  # every side offers the recent datasets
         self.tasks = TaskGroup(self)
         self.openings = Openings(self.session, self.tasks, self._open_failed)
         self._recompute = QTimer(self)
@@ -224,7 +225,7 @@ class ComparePane(PlayheadControls, QWidget):
             self._open_into_free_slot(path)
 
     def _open_into_free_slot(self, path: str) -> None:
-        free = next((i for i, side in enumerate(self.session.sides) if side.path is None), None)
+        free = self.session.slot_for(path)
         if free is None:
             self._remember(path)
         else:
