@@ -304,9 +304,10 @@ def run_gui(argv: list[str]) -> int:
     asyncio.set_event_loop(loop)
     with loop:
         code = loop.run_forever()
-    from app.tasks import app_tasks
+    from app.tasks import app_tasks, close_pools
 
     app_tasks().shutdown(5.0)  # the demo workspace's preparation, if the window closed before it ended
+    close_pools()
     if shooter is not None:
         return shooter.exit_code
     return int(code or 0)

@@ -319,6 +319,17 @@ class TaskGroup(QObject):
         return self.wait(timeout)
 
 
+def close_pools(timeout_ms: int = 3000) -> bool:
+    """Wait for every lane's threads and let the pools go while the application still exists (the
+    window's last step: a pool destroyed after the QApplication can crash the interpreter's exit)."""
+    done = True
+    for lane in list(_pools):
+        done = _pools[lane].waitForDone(timeout_ms) and done
+    if done:
+        _pools.clear()
+    return done
+
+
 _app_group: TaskGroup | None = None
 
 
