@@ -85,7 +85,8 @@ def test_restart_restores_layout_recent_and_curation(qtbot, tmp_path, monkeypatc
     assert second.context.recent_datasets() == [str(path.absolute())]
     assert second.context.last_folder("datasets") == str(tmp_path)
     assert second.height() == 700  # (the offscreen screen is 800 wide: Qt fits the width to it)
-    assert second.browse.splitter.sizes() == sizes
+    restored = second.browse.splitter.sizes()  # within a pixel: the splitter rounds its shares
+    assert len(restored) == len(sizes) and all(abs(a - b) <= 1 for a, b in zip(restored, sizes, strict=True))
     second._fill_recent()
     recent = [a for a in second.recent_menu.actions() if a.text() == str(path.absolute())]
     browse = second.browse
