@@ -222,8 +222,8 @@ def run_gui(argv: list[str]) -> int:
     window = MainWindow(context)
     if args.workspace or args.demo:
         window.set_workspace(workspace)
-    if args.screenshot and not args.size:
-        args.size = "1480x920"  # a screenshot has the designed size whatever the (offscreen) screen
+    if args.screenshot and not args.size and app.platformName() == "offscreen":
+        args.size = "1480x920"  # offscreen (800x800 by default): the designed size; a real screen: it fits
     if args.size:
         try:
             width, height = (int(v) for v in args.size.lower().split("x"))

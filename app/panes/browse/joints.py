@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QV
 
 from backend.errors import UnitError
 from backend.units import Unit, base_joint_name
+from widgets.elided_label import ElidedLabel
 from widgets.joint_plots import JointPlotStack
 
 UNIT_CHOICES = [(Unit.RADIANS, "rad"), (Unit.SIM_DEGREES, "deg"), (Unit.LEROBOT_RANGE, "LeRobot")]
@@ -42,14 +43,14 @@ class JointsPanel(QWidget):
             row.addWidget(button)
             button.setChecked(choice is unit)
         self.unit_buttons.buttonClicked.connect(lambda b: self.unitChosen.emit(Unit(b.property("unit"))))
-        self.native_unit_label = QLabel("")
+        self.native_unit_label = ElidedLabel("")  # shortens, never runs into the legend
         self.native_unit_label.setObjectName("mutedLabel")
         row.addSpacing(8)
-        row.addWidget(self.native_unit_label)
-        row.addStretch(1)
-        legend = QLabel("a: action ── solid    s: state - - dashed")
+        row.addWidget(self.native_unit_label, 1)
+        legend = ElidedLabel("a: action ── solid    s: state - - dashed")
         legend.setObjectName("mutedLabel")
-        row.addWidget(legend)
+        legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(legend, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
