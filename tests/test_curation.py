@@ -306,3 +306,66 @@ def test_a_task_edit_is_one_line_of_plain_text(tmp_path):
             curation.set(0, task=text)
     assert curation.decision(0).task is None
     assert curation.set(0, task="Pick the cube.") and curation.decision(0).task == "Pick the cube."
+
+
+def _many_episodes(tmp_path, count: int):
+    from types import SimpleNamespace
+
+    episodes = [SimpleNamespace(index=i, length=100 + i % 7) for i in range(count)]
+    return SimpleNamespace(
+        path=tmp_path / "big", format=SimpleNamespace(value="lerobot_v3.0"), num_episodes=count, episodes=episodes
+    )
+
+
+def test_ten_thousand_decisions_round_trip(tmp_path):
+    dataset = _many_episodes(tmp_path, 10_000)
+    curation = Curation(dataset.path)
+    curation.autosave = False
+    curation.attach(dataset)
+    curation.set_many(range(1, 10_000, 2), None, rating="good")
+    curation.set_many(range(0, 10_000, 2), None, rating="bad")
+    for i in range(0, 10_000, 15):
+        curation.set(i, None, note=f"note {i}")
+    curation.set_many(range(0, 10_000, 5), "Exclude every fifth", excluded=True)
+    curation.set(7, None, trim_in=3, trim_out=50, task="Lift the cube")
+    curation.set(8, None, rating=None)  # back to default: not stored
+    path = curation.save()
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["schema"] == SCHEMA and len(data["episodes"]) == 9_999
+    assert data["episodes"]["7"] == {"rating": "good", "trim_in": 3, "trim_out": 50, "task": "Lift the cube"}
+    assert data["episodes"]["15"] == {"rating": "good", "note": "note 15", "excluded": True}
+    assert data["episodes"]["16"] == {"rating": "bad"}
+    assert "8" not in data["episodes"] and data["dataset"]["lengths"]["9999"] == 100 + 9999 % 7
+    assert len(data["history"]["undo"]) == 500 and data["history"]["undo"][-1]["label"] == "Rate episode 8 unrated"
+    again = Curation.load(dataset.path, dataset)
+    assert again.decisions == curation.decisions and again.warnings == []
+    assert again.decision(15) == EpisodeDecision(rating="good", note="note 15", excluded=True)
+    assert again.summary(dataset) == curation.summary(dataset)
+    summary = again.summary(dataset)
+    assert (summary["kept"], summary["excluded"], summary["good"], summary["bad"]) == (8_000, 2_000, 5_000, 4_999)
+    assert summary["frames_kept"] == sum(e.length for e in dataset.episodes if e.index % 5) - (100 + 7 % 7 - 48)
+    # undo after the reload goes on from the saved history
+    again.autosave = False
+    again.undo()
+    assert again.decision(8).rating == "bad"
+
+
+def test_deferred_saves_write_the_latest_text_once(tmp_path):
+    dataset = _many_episodes(tmp_path, 300)
+    curation = Curation(dataset.path)
+    curation.attach(dataset)
+    scheduled = []
+    curation.defer_saves(scheduled.append)
+    curation.set(1, None, rating="good")
+    curation.set(2, None, flagged=True)  # while the first flush has not run: no second one
+    assert len(scheduled) == 1 and curation.save_pending and not curation.path.exists()
+    assert scheduled[0]() == curation.path and not curation.save_pending
+    data = json.loads(curation.path.read_text(encoding="utf-8"))
+    assert data["episodes"] == {"1": {"rating": "good"}, "2": {"flagged": True}}
+    assert scheduled[0]() is None  # nothing pending: nothing written
+    curation.set(1, None, rating=None)
+    assert len(scheduled) == 2
+    curation.defer_saves(None)  # writes what is pending, then saves at once again
+    assert json.loads(curation.path.read_text(encoding="utf-8"))["episodes"] == {"2": {"flagged": True}}
+    curation.set(3, None, excluded=True)
+    assert json.loads(curation.path.read_text(encoding="utf-8"))["episodes"]["3"] == {"excluded": True}
