@@ -135,3 +135,104 @@ def test_a_failed_opening_keeps_the_dataset_shown_and_names_the_file(recording, 
     assert session.dataset.path == recording and datasets.users(recording) == 1
     session.close()
     assert not datasets.is_open(recording)
+
+
+def _big_session(tmp_path, count: int = 300) -> BrowseSession:
+    """A session showing a memory dataset of ``count`` episodes: lengths 20 + (7 i mod 50), tasks in turn."""
+    from tests.browse_data import memory_dataset
+
+    lengths = tuple(20 + (7 * i) % 50 for i in range(count))
+    dataset = memory_dataset(tmp_path / "big.hdf5", lengths=lengths, tasks=("Pick the orange", "Lift the cube"))
+    session = BrowseSession(DatasetRegistry())
+    session.show_dataset(dataset)
+    return session
+
+
+def test_table_sorts_and_filters_hundreds_of_episodes(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    session = _big_session(tmp_path)
+    table = session.table
+    lengths = [20 + (7 * i) % 50 for i in range(300)]
+    assert len(table) == 300 and table.visible_episodes() == list(range(300))
+    # sort by length, descending; ties keep the dataset's order
+    table.set_sort("length", descending=True)
+    table.apply(table.compute_order())
+    expected = sorted(range(300), key=lambda i: (-lengths[i], i))
+    assert table.visible_episodes() == expected
+    assert table.episode_at(0) == expected[0] and table.row_of(expected[5]) == 5
+    # filters: success (even episodes), a length range and a task
+    table.set_filters(success="yes", length_range=(30, 40))
+    table.apply(table.compute_order())
+    wanted = [i for i in expected if i % 2 == 0 and 30 <= lengths[i] <= 40]
+    assert table.visible_episodes() == wanted and table.row_of(1) == -1
+    table.set_filters(task="Lift the cube")  # odd episodes: none succeeded
+    assert table.compute_order().size == 0
+    table.reset_filters()
+    # curation through the session updates the columns; filters on decisions and text
+    session.show_episode(17)
+    session.selection = [17, 42, 123]
+    session.toggle_flag()
+    session.selection = []
+    session.show_episode(42)
+    session.set_note("Wobbly grasp")
+    session.rate("bad")
+    session.show_episode(200)
+    session.toggle_excluded()
+    session.set_task("Stack the blocks")
+    table.set_sort("index")
+    table.set_filters(flag="flagged")
+    table.apply(table.compute_order())
+    assert table.visible_episodes() == [17, 42, 123]
+    table.set_filters(flag="any", text="wobbly BAD")  # every word, any case, note and rating
+    table.apply(table.compute_order())
+    assert table.visible_episodes() == [42]
+    table.set_filters(text="demo_12")  # source: demo_12, demo_120..129
+    table.apply(table.compute_order())
+    assert table.visible_episodes() == [12, *range(120, 130)]
+    table.set_filters(text="", excluded="only")
+    table.apply(table.compute_order())
+    assert table.visible_episodes() == [200]
+    assert table.values(200)["task"] == "Stack the blocks" and table.values(200)["task_edited"]
+    assert table.text(table.position[200], "length") == str(lengths[200])
+    table.set_filters(excluded="hide", rating="bad")
+    table.apply(table.compute_order())
+    assert table.visible_episodes() == [42]
+    # sort by rating: good > unrated > bad, text columns case-insensitively
+    session.show_episode(5)
+    session.rate("good")
+    table.reset_filters()
+    table.set_sort("rating", descending=True)
+    table.apply(table.compute_order())
+    order = table.visible_episodes()
+    assert order[0] == 5 and order[-1] == 42 and order[1:4] == [0, 1, 2]
+    table.set_sort("task")
+    table.apply(table.compute_order())
+    order = table.visible_episodes()
+    assert order[0] == 1 and order[149] == 299 and order[150] == 0 and order[-1] == 200
+    assert table.tasks() == ["Pick the orange", "Lift the cube", "Stack the blocks"]
+    # undo goes back in the table too
+    session.undo()  # the rating of 5
+    assert table.values(5)["rating"] is None
+    assert session.summary_text().startswith("299 of 300 episodes kept (1 excluded")
+    session.close()
+    assert len(session.table) == 0
+
+
+def test_saves_go_to_save_later_and_close_writes_what_is_pending(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    from tests.browse_data import memory_dataset
+
+    session = BrowseSession(DatasetRegistry())
+    flushes = []
+    session.save_later = flushes.append
+    session.show_dataset(memory_dataset(tmp_path / "d.hdf5"))
+    session.show_episode(1)
+    session.rate("good")
+    session.toggle_flag()
+    path = session.curation.path
+    assert len(flushes) == 1 and not path.exists()  # nothing written on this thread
+    flushes[0]()
+    assert json.loads(path.read_text())["episodes"] == {"1": {"rating": "good", "flagged": True}}
+    session.set_note("slips")
+    session.close()  # the flush handed out never ran: closing writes it
+    assert json.loads(path.read_text())["episodes"]["1"]["note"] == "slips"

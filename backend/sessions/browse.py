@@ -10,6 +10,11 @@ curation decisions with undo/redo, and the quality hints found so far.
     session.rate("good")                          # the selection, or the episode shown
     session.close()                               # lets go of the lease; running tasks keep theirs
 
+The episode table (``session.table``, ``backend.sessions.browse_table.EpisodeTable``) holds every
+episode as column arrays, built by the opening's task; curation edits update its columns. Saves of
+the decisions go to ``save_later`` when the pane gives one (a task off the GUI thread); closing the
+dataset writes what is still pending.
+
 Work that reads the dataset off the GUI thread holds its own lease (``share()``); camera streams
 opened through ``stream_opener`` hold one until they are closed, so the dataset closes only when
 its last reader is done. An opening replaced before it finished releases what it opened. A failed
@@ -28,6 +33,7 @@ from backend.errors import Cancelled, StudioError
 from backend.model import Dataset, Episode, FeatureKind
 from backend.progress import Progress, ensure_progress
 from backend.registry import DatasetRegistry, Lease, registry
+from backend.sessions.browse_table import EpisodeTable
 
 
 def resolve_dataset_path(path: str | Path) -> Path:
@@ -56,6 +62,7 @@ class Opening:
         self._lock = threading.Lock()
         self._lease: Lease | None = None
         self._curation: Curation | None = None
+        self.table: EpisodeTable | None = None  # built by run() (off the GUI thread)
         self.abandoned = False
 
     def run(self, progress: Progress | None = None) -> Opening:
@@ -75,12 +82,14 @@ class Opening:
         try:
             progress.report(1, 2, "reading curation")
             curation = Curation.load(lease.dataset.path, lease.dataset)
+            table = EpisodeTable()
+            table.load(lease.dataset.episodes, lease.dataset.fps, curation)
         except BaseException:
             lease.release()
             raise
         with self._lock:
             if not self.abandoned:
-                self._lease, self._curation = lease, curation
+                self._lease, self._curation, self.table = lease, curation, table
                 return self
         lease.release()
         raise Cancelled()
@@ -150,6 +159,10 @@ class BrowseSession:
         self.selection: list[int] = []  # episodes selected in the table (the shown one when empty)
         self.hints: dict[int, list[Any]] = {}
         self.opening: Opening | None = None
+        self.table = EpisodeTable()
+        # runs a curation flush off the GUI thread (the pane gives one); None: saves write at once
+        self.save_later: Callable[[Callable[..., Any]], None] | None = None
+        self.save_error: StudioError | None = None  # a pending save that failed when closing
         self._listeners: list[Callable[[list[int]], None]] = []
 
     # -- the dataset ----------------------------------------------------------------------------
@@ -173,11 +186,12 @@ class BrowseSession:
             opening.abandon()
             return False
         self.opening = None
+        table = opening.table
         taken = opening.take()
         if taken is None:
             return False
         self.close()
-        self._show(*taken)
+        self._show(*taken, table=table)
         return True
 
     def open_failed(self, opening: Opening) -> bool:
@@ -199,9 +213,15 @@ class BrowseSession:
             raise
         self._show(lease, curation)
 
-    def _show(self, lease: Lease, curation: Curation) -> None:
+    def _show(self, lease: Lease, curation: Curation, table: EpisodeTable | None = None) -> None:
         self.lease, self.curation = lease, curation
         self.hints = {}
+        if table is None:
+            table = EpisodeTable()
+            table.load(lease.dataset.episodes, lease.dataset.fps, curation)
+        self.table = table
+        if self.save_later is not None:
+            curation.defer_saves(self.save_later)
         curation.add_listener(self._changed)
 
     def close(self) -> None:
@@ -211,6 +231,11 @@ class BrowseSession:
             self.opening = None
         if self.curation is not None:
             self.curation.remove_listener(self._changed)
+            try:
+                self.curation.defer_saves(None)  # writes what is still pending
+            except StudioError as error:
+                self.save_error = error
+        self.table = EpisodeTable()
         lease, self.lease = self.lease, None
         self.curation = self.episode = None
         self.selection = []
@@ -245,14 +270,15 @@ class BrowseSession:
         dataset = self.dataset
         if dataset is None or not dataset.episodes:
             return None
-        if wanted is not None and any(e.index == wanted for e in dataset.episodes):
+        if wanted is not None and wanted in self.table.position:
             return wanted
         return dataset.episodes[0].index
 
     def show_episode(self, index: int) -> Episode:
         if self.dataset is None:
             raise RuntimeError("no dataset is open")
-        self.episode = self.dataset.episode(index)
+        pos = self.table.position.get(int(index))
+        self.episode = self.dataset.episodes[pos] if pos is not None else self.dataset.episode(index)
         return self.episode
 
     def cameras(self) -> list[str]:
@@ -307,6 +333,7 @@ class BrowseSession:
 
     def add_hints(self, index: int, hints: list[Any]) -> None:
         self.hints[index] = hints
+        self.table.set_hints(index, [(h.code, h.label, h.text) for h in hints])
 
     # -- curation -------------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[list[int]], None]) -> None:
@@ -314,6 +341,8 @@ class BrowseSession:
         self._listeners.append(listener)
 
     def _changed(self, episodes: list[int]) -> None:
+        if self.curation is not None:
+            self.table.set_decisions(self.curation, episodes)
         for listener in list(self._listeners):
             listener(episodes)
 
@@ -391,4 +420,4 @@ class BrowseSession:
     def summary_text(self) -> str:
         if self.dataset is None or self.curation is None:
             return ""
-        return format_summary(self.curation.summary(self.dataset))
+        return format_summary(self.curation.summary(self.dataset, self.table.lengths))

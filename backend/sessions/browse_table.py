@@ -1,0 +1,266 @@
+"""The Browse episode table as column arrays: sorted and filtered with numpy, no object per row.
+
+    table = EpisodeTable()
+    table.load(dataset.episodes, dataset.fps, curation)   # a task can do this (10,000 rows: ms)
+    table.set_sort("length", descending=True)
+    table.set_filters(text="wobbly", excluded="hide")
+    table.apply(table.compute_order())                    # the rows shown, in order
+    table.episode_at(0), table.row_of(17), table.text(table.order[0], "task")
+
+Positions (``pos``) index the columns in the dataset's order; rows (``row``) index ``order``, the
+positions shown. Curation edits update their episodes' columns (``set_decisions``); the order is
+computed again only when asked (``compute_order``), so a view can tell its rows moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+
+ANY = "any"
+KEYS = ("index", "task", "length", "duration", "success", "flagged", "rating", "hints", "note", "source")
+_RATING_CODE = {None: 0, "good": 1, "bad": 2}
+_RATING_NAME = (None, "good", "bad")
+_RATING_SORT = np.array([1, 2, 0], dtype=np.int64)  # unrated between bad (0) and good (2)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the filter bar asks for (``any`` lets every row through)."""
+
+    text: str = ""  # every word must appear in the index, task, note, source, rating or hints
+    success: str = ANY  # any | yes | no | unknown
+    flag: str = ANY  # any | flagged | unflagged
+    rating: str = ANY  # any | good | bad | unrated
+    task: str = ANY  # any | a task text (as shown, relabelled or recorded)
+    hints: str = ANY  # any | with | without
+    excluded: str = ANY  # any | hide | only
+    length_range: tuple[int, int] | None = None  # frames, inclusive
+
+
+FILTER_NAMES = tuple(f.name for f in fields(Filters))
+
+
+class EpisodeTable:
+    """Columns of every episode plus the sort and filters; ``order`` holds the positions shown."""
+
+    def __init__(self) -> None:
+        self.filters = Filters()
+        self.sort_key = "index"
+        self.descending = False
+        self.load([], 0.0)
+
+    # -- columns ------------------------------------------------------------------------------------
+    def load(self, episodes: Sequence[Any], fps: float, curation: Any | None = None) -> None:
+        """Columns from ``episodes`` (``backend.model.Episode``) and the decisions of ``curation``."""
+        n = len(episodes)
+        self.index = np.fromiter((e.index for e in episodes), np.int64, n)
+        self.length = np.fromiter((e.length for e in episodes), np.int64, n)
+        self.duration = self.length / float(fps) if fps else np.zeros(n)
+        self.success = np.fromiter(
+            (-1 if e.success is None else int(bool(e.success)) for e in episodes), np.int8, n
+        )
+        self.recorded_task = [e.task or "" for e in episodes]
+        self.source = [e.source or "" for e in episodes]
+        self.position = {episode: pos for pos, episode in enumerate(self.index.tolist())}
+        self.lengths = dict(zip(self.position, self.length.tolist(), strict=True))  # episode -> length
+        self.task = list(self.recorded_task)  # as shown: relabelled or recorded
+        self.note = [""] * n
+        self.flagged = np.zeros(n, bool)
+        self.excluded = np.zeros(n, bool)
+        self.trimmed = np.zeros(n, bool)
+        self.task_edited = np.zeros(n, bool)
+        self.rating = np.zeros(n, np.int8)  # 0 unrated, 1 good, 2 bad
+        self.hints: list[list[tuple[str, str, str]] | None] = [None] * n  # None: not computed yet
+        self.hint_count = np.zeros(n, np.int32)
+        self._haystack: list[str | None] = [None] * n
+        self.order = np.arange(n, dtype=np.int64)
+        self._rows: np.ndarray | None = None
+        if curation is not None:
+            self.set_decisions(curation, list(curation.decisions))
+        self.order = self.compute_order()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def set_decisions(self, curation: Any, episodes: Iterable[int]) -> list[int]:
+        """Copy the decisions of ``episodes`` from ``curation``; the positions that changed."""
+        changed = []
+        for episode in episodes:
+            pos = self.position.get(int(episode))
+            if pos is None:
+                continue  # decisions for an episode not in the dataset (the curation warns)
+            decision = curation.decisions.get(int(episode))
+            if decision is None:
+                self.flagged[pos] = self.excluded[pos] = self.trimmed[pos] = self.task_edited[pos] = False
+                self.rating[pos], self.note[pos], self.task[pos] = 0, "", self.recorded_task[pos]
+            else:
+                self.flagged[pos], self.excluded[pos] = decision.flagged, decision.excluded
+                self.trimmed[pos] = decision.trim_in is not None or decision.trim_out is not None
+                self.task_edited[pos] = decision.task is not None
+                self.rating[pos] = _RATING_CODE.get(decision.rating, 0)
+                self.note[pos] = decision.note or ""
+                self.task[pos] = decision.task or self.recorded_task[pos]
+            self._haystack[pos] = None
+            changed.append(pos)
+        return changed
+
+    def set_hints(self, episode: int, hints: list[tuple[str, str, str]]) -> int | None:
+        """The quality hints (code, label, detail) of ``episode``; its position (None: not here)."""
+        pos = self.position.get(int(episode))
+        if pos is not None:
+            self.hints[pos] = list(hints)
+            self.hint_count[pos] = len(hints)
+            self._haystack[pos] = None
+        return pos
+
+    # -- sort and filters ---------------------------------------------------------------------------
+    def set_sort(self, key: str, descending: bool = False) -> None:
+        if key not in KEYS:
+            raise KeyError(key)
+        self.sort_key, self.descending = key, bool(descending)
+
+    def set_filters(self, **values: Any) -> None:
+        for name in values:
+            if name not in FILTER_NAMES:
+                raise KeyError(name)
+        self.filters = replace(self.filters, **values)
+
+    def reset_filters(self) -> None:
+        self.filters = Filters()
+
+    def compute_order(self) -> np.ndarray:
+        """The positions that pass the filters, sorted (ties keep the dataset's order)."""
+        candidates = np.flatnonzero(self._mask())
+        keys = self._sort_values()[candidates]
+        return candidates[np.argsort(-keys if self.descending else keys, kind="stable")]
+
+    def apply(self, order: np.ndarray) -> None:
+        """Show ``order`` (from ``compute_order``)."""
+        self.order = np.asarray(order, dtype=np.int64)
+        self._rows = None
+
+    def _mask(self) -> np.ndarray:
+        f, n = self.filters, len(self.index)
+        mask = np.ones(n, bool)
+        if f.success != ANY:
+            mask &= self.success == {"yes": 1, "no": 0, "unknown": -1}[f.success]
+        if f.flag != ANY:
+            mask &= self.flagged if f.flag == "flagged" else ~self.flagged
+        if f.rating != ANY:
+            mask &= self.rating == _RATING_CODE.get(None if f.rating == "unrated" else f.rating, -1)
+        if f.task != ANY:
+            mask &= np.fromiter((t == f.task for t in self.task), bool, n)
+        if f.hints != ANY:
+            mask &= self.hint_count > 0 if f.hints == "with" else self.hint_count == 0
+        if f.excluded != ANY:
+            mask &= ~self.excluded if f.excluded == "hide" else self.excluded
+        if f.length_range is not None:
+            low, high = f.length_range
+            mask &= (self.length >= low) & (self.length <= high)
+        words = f.text.lower().split()
+        if words:
+            haystack = self._haystacks()
+            mask &= np.fromiter((all(w in h for w in words) for h in haystack), bool, n)
+        return mask
+
+    def _haystacks(self) -> list[str]:
+        stack = self._haystack
+        for pos, text in enumerate(stack):
+            if text is None:
+                labels = " ".join(label for _, label, _ in self.hints[pos] or ())
+                rating = _RATING_NAME[self.rating[pos]] or ""
+                stack[pos] = " ".join(
+                    (str(self.index[pos]), self.task[pos], self.note[pos], self.source[pos], rating, labels)
+                ).lower()
+        return stack  # type: ignore[return-value]
+
+    def _sort_values(self) -> np.ndarray:
+        key = self.sort_key
+        if key in ("index", "length", "duration", "success", "flagged"):
+            return np.asarray(getattr(self, key), dtype=np.float64)
+        if key == "rating":
+            return _RATING_SORT[self.rating].astype(np.float64)
+        if key == "hints":
+            return self.hint_count.astype(np.float64)
+        texts = getattr(self, key)  # task, note, source: case-insensitive
+        if not texts:
+            return np.zeros(0)
+        _, ranks = np.unique(np.array([t.lower() for t in texts], dtype=str), return_inverse=True)
+        return ranks.astype(np.float64)
+
+    # -- rows shown ---------------------------------------------------------------------------------
+    def row_count(self) -> int:
+        return len(self.order)
+
+    def episode_at(self, row: int) -> int:
+        """The episode index shown at ``row`` (-1 outside)."""
+        return int(self.index[self.order[row]]) if 0 <= row < len(self.order) else -1
+
+    def row_of(self, episode: int) -> int:
+        """The row showing ``episode`` (-1: filtered out or not in the dataset)."""
+        pos = self.position.get(int(episode))
+        if pos is None:
+            return -1
+        if self._rows is None:
+            self._rows = np.full(len(self.index), -1, dtype=np.int64)
+            self._rows[self.order] = np.arange(len(self.order))
+        return int(self._rows[pos])
+
+    def visible_episodes(self) -> list[int]:
+        return self.index[self.order].tolist()
+
+    def tasks(self) -> list[str]:
+        """The tasks shown, in first-seen order."""
+        return [t for t in dict.fromkeys(self.task) if t]
+
+    # -- what a cell shows --------------------------------------------------------------------------
+    def text(self, pos: int, key: str) -> str:
+        if key == "index":
+            return str(self.index[pos])
+        if key == "task":
+            return self.task[pos]
+        if key == "length":
+            return f"{self.length[pos]}{' ✂' if self.trimmed[pos] else ''}"
+        if key == "duration":
+            return f"{float(self.duration[pos]) + 0.0:.1f} s"  # + 0.0: never "-0.0"
+        if key == "success":
+            return ("", "no", "yes")[self.success[pos] + 1]
+        if key == "flagged":
+            return "⚑" if self.flagged[pos] else ""
+        if key == "rating":
+            return _RATING_NAME[self.rating[pos]] or ""
+        if key == "hints":
+            hints = self.hints[pos]
+            return "…" if hints is None else ", ".join(label for _, label, _ in hints)
+        if key == "note":
+            return self.note[pos].replace("\n", " ")
+        if key == "source":
+            return self.source[pos]
+        return ""
+
+    def values(self, episode: int) -> dict[str, Any] | None:
+        """Everything about one row as plain values (the fields of ``widgets.episode_table.EpisodeRow``)."""
+        pos = self.position.get(int(episode))
+        if pos is None:
+            return None
+        hints = self.hints[pos]
+        return {
+            "index": int(self.index[pos]),
+            "task": self.task[pos],
+            "length": int(self.length[pos]),
+            "duration": float(self.duration[pos]),
+            "success": None if self.success[pos] < 0 else bool(self.success[pos]),
+            "source": self.source[pos],
+            "flagged": bool(self.flagged[pos]),
+            "rating": _RATING_NAME[self.rating[pos]],
+            "note": self.note[pos],
+            "excluded": bool(self.excluded[pos]),
+            "trimmed": bool(self.trimmed[pos]),
+            "task_edited": bool(self.task_edited[pos]),
+            "hints": list(hints or []),
+            "hints_ready": hints is not None,
+        }
