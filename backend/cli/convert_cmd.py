@@ -13,6 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from backend.cli import convert_sharded
 from backend.cli._common import TerminalProgress, path_arg, path_type, print_json
 from backend.errors import StudioError
 from backend.paths import user_path
@@ -61,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cameras", default=None, help="comma-separated cameras to include (default: all)")
     p.add_argument("--demos", default=None, help="comma-separated demo numbers to convert (default: all)")
+    convert_sharded.add_flags(p)
     _common_flags(p)
     p.set_defaults(func=_run_hdf5_to_lerobot)
 
@@ -149,6 +151,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="re-encode videos that are already H.264 too")
     _common_flags(p)
     p.set_defaults(func=_run_transcode)
+    convert_sharded.register(sub)
 
 
 def _common_flags(p: argparse.ArgumentParser, overwrite: bool = True) -> None:
@@ -262,6 +265,8 @@ def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )
+    if args.on == "slurm" and not args.plan:
+        return convert_sharded.run_on_slurm(args, list(args.sources), options)
     return _finish(args, module, list(args.sources), options, "hdf5 -> lerobot")
 
 
