@@ -285,7 +285,7 @@ def _join_v30(
             )
             table = _renumber(table, shard)
             _write_table(table, tmp / V30_DATA_PATH.format(chunk_index=data_at[0], file_index=data_at[1]), groups)
-            for episode, stats in sorted(_index_stats(table).items()):
+            for _episode, stats in sorted(_index_stats(table).items()):
                 index_stats.append(stats)
         video_map: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}
         for key in video_keys:
