@@ -14,12 +14,17 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from recordings import DemoSpec, RecordingSpec, write_recording
+from test_jobs_fakes import wait_for
 
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import sharded
 from backend.formats import open_dataset
 from backend.formats.lerobot.join import join
 from backend.formats.lerobot.validate import validate_lerobot
+from backend.jobs import array, service
+from backend.jobs.store import CANCELLED, SUCCEEDED
+
+pytest_plugins = ["test_jobs_fakes", "slurm_cluster"]
 
 LENGTHS = [(12, 14, 11), (13, 9, 12, 3)]  # two files; the 3-frame demo is skipped (too short)
 
@@ -35,9 +40,8 @@ def sources(tmp_path_factory) -> list[Path]:
 
 
 def _options(out: Path, fmt: str, **kw) -> h2l.Hdf5ToLerobotOptions:
-    return h2l.Hdf5ToLerobotOptions(out=out, task="pick the orange", format=fmt, **kw)
-
-
+    # one camera: a conversion's cost here is mostly starting its encoder process
+    return h2l.Hdf5ToLerobotOptions(out=out, task="pick the orange", format=fmt, cameras=["front"], **kw)
 
 
 def data_columns(root: Path) -> dict[str, np.ndarray]:
@@ -66,7 +70,9 @@ def assert_same_dataset(joined: Path, single: Path) -> None:
     for key, entry in stats_b.items():
         assert sorted(stats_a[key]) == sorted(entry), key
         for stat, value in entry.items():
-            np.testing.assert_allclose(stats_a[key][stat], value, rtol=1e-9, atol=1e-12, err_msg=f"{key}/{stat}")
+            np.testing.assert_allclose(
+                stats_a[key][stat], value, rtol=1e-9, atol=1e-12, err_msg=f"{key}/{stat}"
+            )
     with open_dataset(joined) as ja, open_dataset(single) as sb:
         assert [e.length for e in ja.episodes] == [e.length for e in sb.episodes]
         assert [e.tasks if hasattr(e, "tasks") else None for e in ja.episodes] == [
@@ -86,14 +92,18 @@ def assert_same_dataset(joined: Path, single: Path) -> None:
     prov_a = json.loads((joined / "meta/rollout_studio_provenance.json").read_text())
     prov_b = json.loads((single / "meta/rollout_studio_provenance.json").read_text())
     strip = ("output_episode", "input", "source_path", "source_episode", "frame_offset", "length")
-    assert [[e[k] for k in strip] for e in prov_a["episodes"]] == [[e[k] for k in strip] for e in prov_b["episodes"]]
+    assert [[e[k] for k in strip] for e in prov_a["episodes"]] == [
+        [e[k] for k in strip] for e in prov_b["episodes"]
+    ]
 
 
+@pytest.mark.slow  # four tiny conversions (about 1 s each, most of it starting encoders)
 @pytest.mark.parametrize("fmt", ["v2.1", "v3.0"])
 def test_shards_joined_equal_one_run(tmp_path, sources, fmt):
     single = tmp_path / "single"
-    h2l.run(sources, _options(single, fmt))
-    plans = sharded.plan_shards(sources, _options(tmp_path / "out", fmt), 3)
+    tasks = {str(sources[0]): "pick the orange", str(sources[1]): "place the orange"}  # shard 2: only one
+    h2l.run(sources, _options(single, fmt, tasks=tasks))
+    plans = sharded.plan_shards(sources, _options(tmp_path / "out", fmt, tasks=tasks), 3)
     assert [len(p.expected) for p in plans] == [2, 2, 1]  # demo_1 of rec1 is too short: skipped
     a, b = str(sources[0]), str(sources[1])
     assert [e for p in plans for e in p.expected] == [[a, 0], [a, 1], [a, 2], [b, 0], [b, 2]]
@@ -101,10 +111,49 @@ def test_shards_joined_equal_one_run(tmp_path, sources, fmt):
     shards = []
     for plan in plans:
         out = tmp_path / f"shard{plan.index}"
-        sharded.convert_shard(sources, _options(out, fmt), plan)
+        sharded.convert_shard(sources, _options(out, fmt, tasks=tasks), plan)
         shards.append(out)
     joined = tmp_path / "joined"
     summary = join(shards, joined)
     assert (summary.episodes, summary.shards) == (5, 3)
     assert_same_dataset(joined, single)
     assert all((s / "meta/info.json").is_file() for s in shards)  # inputs untouched without move_videos
+
+
+def _leftovers(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}") or p == out)
+
+
+@pytest.mark.slow  # a real one-node Slurm: 4 array tasks and the join, against a 1-worker local run
+def test_slurm_four_shards_equal_one_worker_run(jobs_env, slurm_cluster, sources, tmp_path):
+    single = tmp_path / "single"
+    one_worker = {"jobs": 1} if "jobs" in h2l.Hdf5ToLerobotOptions.__dataclass_fields__ else {}
+    h2l.run(sources, _options(single, "v3.0", **one_worker))
+    out = tmp_path / "out" / "joined"
+    spec = sharded.prepare(sources, _options(out, "v3.0"), 4)
+    assert [len(s["expected"]) for s in sharded.read_spec(spec)["shards"]] == [2, 1, 1, 1]
+    store = jobs_env.store()
+    job_id = sharded.submit(store, spec)
+    job = service.wait(store, job_id, timeout=150)
+    assert job.state == SUCCEEDED, Path(job.log_path).read_text()
+    assert (job.progress_done, job.progress_total) == (4, 4)  # the queue showed "N of 4 shards"
+    assert_same_dataset(out, single)
+    assert _leftovers(out) == ["joined"]  # staging removed, no partial sibling
+
+
+@pytest.mark.slow
+def test_slurm_cancel_leaves_nothing(jobs_env, slurm_cluster, sources, tmp_path):
+    out = tmp_path / "out" / "cancelled"
+    spec = sharded.prepare(sources, _options(out, "v2.1"), 4)
+    logs = spec.parent / "logs"
+    store = jobs_env.store()
+    job_id = sharded.submit(store, spec)
+    wait_for(lambda: (logs / "task-0.log").exists(), timeout=90, what="the first array task started")
+    head = (logs / "task-0.log").read_text()
+    ids = [head.split("slurm job ")[1].split()[0]] if "slurm job " in head else []
+    service.cancel(store, job_id)
+    job = service.wait(store, job_id, timeout=90)
+    assert job.state == CANCELLED
+    assert not out.exists()
+    assert _leftovers(out) == []  # no staging, no shards, no partial output
+    assert array.wait_gone(ids, timeout=30)  # every task and the join left the Slurm queue

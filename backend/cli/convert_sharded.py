@@ -73,7 +73,9 @@ def _run_join(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary.__dict__)
     else:
-        print(f"wrote {summary.output}: {summary.episodes} episodes, {summary.frames} frames from {summary.shards}")
+        print(
+            f"wrote {summary.output}: {summary.episodes} episodes, {summary.frames} frames from {summary.shards}"
+        )
     return 0
 
 

@@ -170,7 +170,9 @@ def run_shard(spec_path: Path, index: int, progress: Progress | None = None) -> 
     """Array task ``index``: convert its slice into the staging folder."""
     spec = read_spec(spec_path)
     plan = ShardPlan(**spec["shards"][index])
-    options = replace(_options_from(spec["options"]), out=shard_dir(Path(spec["staging"]), index), overwrite=True)
+    options = replace(
+        _options_from(spec["options"]), out=shard_dir(Path(spec["staging"]), index), overwrite=True
+    )
     with _stop_on_sigterm():
         convert_shard([Path(p) for p in spec["inputs"]], options, plan, progress)
 
@@ -182,7 +184,9 @@ def run_join(spec_path: Path, progress: Progress | None = None) -> JoinSummary:
     shards = [shard_dir(staging, k) for k in range(len(spec["shards"]))]
     options = _options_from(spec["options"])
     with _stop_on_sigterm():
-        summary = join(shards, Path(spec["out"]), overwrite=options.overwrite, move_videos=True, progress=progress)
+        summary = join(
+            shards, Path(spec["out"]), overwrite=options.overwrite, move_videos=True, progress=progress
+        )
     remove_staging(staging)
     return summary
 
@@ -231,14 +235,18 @@ def watch(spec_path: Path, progress: Progress | None = None, poll: float = POLL_
                 if joined is not None:
                     if joined != 0:
                         raise StudioError(
-                            f"the join task failed (exit code {joined})", logs / "join.log", array.tail(logs / "join.log")
+                            f"the join task failed (exit code {joined})",
+                            logs / "join.log",
+                            array.tail(logs / "join.log"),
                         )
                     progress.report(count, count, f"{count} of {count} shards converted, joined")
                     return None
                 if state.failed:
                     k = state.failed[0]
                     raise StudioError(
-                        f"shard {k} failed on Slurm", logs / f"task-{k}.log", array.tail(logs / f"task-{k}.log")
+                        f"shard {k} failed on Slurm",
+                        logs / f"task-{k}.log",
+                        array.tail(logs / f"task-{k}.log"),
                     )
                 progress.report(len(state.done), count, f"{len(state.done)} of {count} shards converted")
                 if not array.known(ids) and array.exit_code(logs, "join") is None:
@@ -249,7 +257,7 @@ def watch(spec_path: Path, progress: Progress | None = None, poll: float = POLL_
     except BaseException:
         with contextlib.suppress(Exception):
             array.cancel(ids)
-            array.wait_gone(ids, timeout=30)
+            array.wait_gone(ids, timeout=15)
         with contextlib.suppress(Exception):
             remove_staging(staging)
         raise

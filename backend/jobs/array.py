@@ -36,7 +36,7 @@ def render(argv: list[str], exit_file: str, cwd: str, env: dict[str, str] | None
         "#SBATCH --ntasks=1",
         'rs_task="${SLURM_ARRAY_TASK_ID:-0}"',
         f"rs_exit={exit_file}",
-        'echo "[rollout-studio] slurm job $SLURM_JOB_ID task $rs_task on $(hostname) started $(date \'+%F %T\')"',
+        "echo \"[rollout-studio] slurm job $SLURM_JOB_ID task $rs_task on $(hostname) started $(date '+%F %T')\"",
         f"cd -- {shlex.quote(cwd)} || exit 1",
     ]
     for key, value in (env or {}).items():
@@ -55,7 +55,15 @@ def render(argv: list[str], exit_file: str, cwd: str, env: dict[str, str] | None
 
 def _sbatch(script: Path, extra: list[str], log: str, name: str, cwd: str) -> str:
     result = _run(
-        ["sbatch", "--parsable", f"--job-name={name}", f"--output={log}", f"--chdir={cwd}", *extra, str(script)]
+        [
+            "sbatch",
+            "--parsable",
+            f"--job-name={name}",
+            f"--output={log}",
+            f"--chdir={cwd}",
+            *extra,
+            str(script),
+        ]
     )
     if result.returncode != 0:
         raise StudioError(f"sbatch failed: {(result.stderr or result.stdout).strip()}", script)

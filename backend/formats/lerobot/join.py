@@ -220,7 +220,11 @@ def _join_v21(
         rows = sorted(read_jsonl(shard.root / EPISODES_JSONL), key=lambda r: int(r["episode_index"]))
         stats_rows = {
             int(r["episode_index"]): r.get("stats") or {}
-            for r in (read_jsonl(shard.root / EPISODES_STATS_JSONL) if (shard.root / EPISODES_STATS_JSONL).is_file() else [])
+            for r in (
+                read_jsonl(shard.root / EPISODES_STATS_JSONL)
+                if (shard.root / EPISODES_STATS_JSONL).is_file()
+                else []
+            )
         }
         shard_chunks = int(shard.info.get("chunks_size") or 1000)
         for row in rows:
@@ -239,7 +243,10 @@ def _join_v21(
                 if video.is_file():
                     _place(
                         video,
-                        tmp / V21_VIDEO_PATH.format(episode_chunk=new // chunks_size, video_key=key, episode_index=new),
+                        tmp
+                        / V21_VIDEO_PATH.format(
+                            episode_chunk=new // chunks_size, video_key=key, episode_index=new
+                        ),
                         move,
                     )
                     videos += 1
@@ -277,20 +284,26 @@ def _join_v30(
         columns = meta.to_pydict()
         # data files: the shard's files in order, each under the next free chunk/file numbers
         data_map: dict[tuple[int, int], tuple[int, int]] = {}
-        for chunk, file in sorted(set(zip(columns["data/chunk_index"], columns["data/file_index"], strict=True))):
+        for chunk, file in sorted(
+            set(zip(columns["data/chunk_index"], columns["data/file_index"], strict=True))
+        ):
             data_at = (0, 0) if data_at is None else next_chunk_file(*data_at, chunks_size)
             data_map[(chunk, file)] = data_at
             table, groups = _read_groups(
                 shard.root / V30_DATA_PATH.format(chunk_index=chunk, file_index=file)
             )
             table = _renumber(table, shard)
-            _write_table(table, tmp / V30_DATA_PATH.format(chunk_index=data_at[0], file_index=data_at[1]), groups)
+            _write_table(
+                table, tmp / V30_DATA_PATH.format(chunk_index=data_at[0], file_index=data_at[1]), groups
+            )
             for _episode, stats in sorted(_index_stats(table).items()):
                 index_stats.append(stats)
         video_map: dict[str, dict[tuple[int, int], tuple[int, int]]] = {}
         for key in video_keys:
             video_map[key] = {}
-            pairs = zip(columns[f"videos/{key}/chunk_index"], columns[f"videos/{key}/file_index"], strict=True)
+            pairs = zip(
+                columns[f"videos/{key}/chunk_index"], columns[f"videos/{key}/file_index"], strict=True
+            )
             for chunk, file in sorted(set(pairs)):
                 source = shard.root / V30_VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
                 if not source.is_file():
@@ -299,7 +312,11 @@ def _join_v30(
                 at = (0, 0) if at is None else next_chunk_file(*at, chunks_size)
                 video_at[key] = at
                 video_map[key][(chunk, file)] = at
-                _place(source, tmp / V30_VIDEO_PATH.format(video_key=key, chunk_index=at[0], file_index=at[1]), move)
+                _place(
+                    source,
+                    tmp / V30_VIDEO_PATH.format(video_key=key, chunk_index=at[0], file_index=at[1]),
+                    move,
+                )
                 videos += 1
         n = meta.num_rows
         new: dict[str, list[Any]] = {
@@ -309,7 +326,10 @@ def _join_v30(
             "meta/episodes/chunk_index": [0] * n,
             "meta/episodes/file_index": [0] * n,
         }
-        pairs = [data_map[(c, f)] for c, f in zip(columns["data/chunk_index"], columns["data/file_index"], strict=True)]
+        pairs = [
+            data_map[(c, f)]
+            for c, f in zip(columns["data/chunk_index"], columns["data/file_index"], strict=True)
+        ]
         new["data/chunk_index"] = [p[0] for p in pairs]
         new["data/file_index"] = [p[1] for p in pairs]
         for key in video_keys:
@@ -429,7 +449,9 @@ def _provenance(
     flat = _flat_provenance([r for r in records if r is not None], out) if all(records) else None
     if flat is not None:
         return flat
-    joined = prov.new_record("join", [(s.root, "shard") for s in shards], {"out": str(out)}, out, fmt, hash_mode)
+    joined = prov.new_record(
+        "join", [(s.root, "shard") for s in shards], {"out": str(out)}, out, fmt, hash_mode
+    )
     for number, shard in enumerate(shards):
         for k in range(int(shard.info.get("total_episodes") or 0)):
             prov.add_episode(joined, shard.episode_offset + k, number, k, f"episode_{k}", 0, 0)
