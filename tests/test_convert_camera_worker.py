@@ -109,8 +109,8 @@ def test_a_missing_frame_is_reported_with_its_episode(tmp_path: Path) -> None:
 def test_close_stops_a_working_child(tmp_path: Path) -> None:
     source = tmp_path / "frames.hdf5"
     _write_frames(source, {"demo_0": 400}, chunk=100)
-    workers = CameraWorkers(["front"])
-    proc = workers.workers["front"]._proc
+    workers = CameraWorkers(["front"], 1)
+    proc = workers.pool._workers[0].proc
     assert proc is not None
     workers.submit(
         {"front": [EncodeJob(str(source), "data/demo_0/obs/front", 0, 400, str(tmp_path / "e0.mp4"))]},
@@ -148,10 +148,8 @@ def test_worker_and_thread_paths_write_the_same_dataset(tmp_path: Path, monkeypa
         assert len(_packets(video)) == len(_packets(b / video.relative_to(a)))
 
 
-def test_encoder_threads_share_the_cores() -> None:
-    cores = os.cpu_count() or 1
-    assert camera_worker.encoder_threads(1) == cores
-    assert camera_worker.encoder_threads(cores * 4) == 1
+def test_one_worker_per_usable_core() -> None:
+    assert camera_worker.default_workers() == len(os.sched_getaffinity(0))
 
 
 def test_cameras_of_different_sizes_keep_their_own_size(tmp_path: Path) -> None:
@@ -175,8 +173,8 @@ def test_cameras_of_different_sizes_keep_their_own_size(tmp_path: Path) -> None:
 
 
 def test_a_child_that_ends_at_once_is_reported(tmp_path: Path) -> None:
-    workers = CameraWorkers(["front"])
-    proc = workers.workers["front"]._proc
+    workers = CameraWorkers(["front"], 1)
+    proc = workers.pool._workers[0].proc
     assert proc is not None
     proc.kill()  # as if it crashed while starting
     proc.wait()
@@ -187,7 +185,7 @@ def test_a_child_that_ends_at_once_is_reported(tmp_path: Path) -> None:
             workers.wait(0, lambda: None)
     finally:
         workers.close()
-    assert "front encoder process ended early" in str(raised.value)
+    assert "a worker process ended early" in str(raised.value)
 
 
 def test_frozen_bundles_convert_on_threads(tmp_path: Path, monkeypatch) -> None:

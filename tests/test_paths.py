@@ -457,7 +457,7 @@ def test_the_camera_process_refuses_a_relative_path() -> None:
     }
     proc = subprocess.run(
         [sys.executable, "-P", "-m", "backend.convert.camera_worker"],
-        input=json.dumps({"jobs": [job], "video": video}) + "\n",
+        input=json.dumps({**job, "video": video, "task": 0}) + "\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -466,7 +466,7 @@ def test_the_camera_process_refuses_a_relative_path() -> None:
     )
     assert proc.returncode == 1, proc.stderr
     message = json.loads(proc.stdout.splitlines()[0])
-    assert message == {"error": "rec.hdf5: not an absolute path (camera process)", "job": 0}
+    assert message == {"error": "rec.hdf5: not an absolute path (camera process)", "task": 0}
 
 
 def test_camera_jobs_are_made_absolute_and_a_missing_file_is_not_found(

@@ -63,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cameras", default=None, help="comma-separated cameras to include (default: all)")
     p.add_argument("--demos", default=None, help="comma-separated demo numbers to convert (default: all)")
     convert_sharded.add_flags(p)
+    _jobs_flag(p)
     _common_flags(p)
     p.set_defaults(func=_run_hdf5_to_lerobot)
 
@@ -152,6 +153,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common_flags(p)
     p.set_defaults(func=_run_transcode)
     convert_sharded.register(sub)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _jobs_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="episodes converted side by side in worker processes (default: one per core this process "
+        "may use); the output is the same for any N",
+    )
 
 
 def _common_flags(p: argparse.ArgumentParser, overwrite: bool = True) -> None:
@@ -264,6 +287,7 @@ def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
         demos={str(p): demos for p in args.sources} if demos is not None else None,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
+        jobs=args.jobs,
     )
     if args.on == "slurm" and not args.plan:
         return convert_sharded.run_on_slurm(args, list(args.sources), options)

@@ -1,23 +1,23 @@
-"""Encode one camera's episodes in a process of its own: HDF5 frames in, finished mp4 files out.
+"""Encode camera videos in worker processes: HDF5 frames in, finished mp4 files out.
 
 Converting a LeIsaac recording costs about 5.5 ms of CPU per frame and camera (lzf decompression
 ~2.4 ms, x264 ~2.5 ms, colour conversion and image statistics the rest). In one process h5py holds
-the GIL while it decompresses and every frame crosses Python twice (reader, encoder queue), so the
-cameras take turns on one core and the encoders starve at every chunk and episode boundary. Here
-each camera gets a child process (``python -m backend.convert.camera_worker``) that reads its frames
-(one HDF5 chunk decompressed once into a one-chunk cache, read ahead on a thread), encodes them with
-the writer's video settings and computes LeRobot's image statistics, episode after episode without
-waiting for the parent. The parent only writes the parquet rows and adopts each finished mp4
-(``LeRobotEpisodeWriter.add_encoded_video``).
+the GIL while it decompresses and every frame crosses Python twice, so the work runs in a pool of
+child processes (``backend.pool``: ``python -m backend.convert.camera_worker``), one task per
+episode and camera: a worker reads the task's frames (one HDF5 chunk decompressed once into a
+one-chunk cache, read ahead on a thread, across task boundaries), encodes them with the writer's
+video settings on ONE encoder thread (the same bytes whatever the number of workers) and computes
+LeRobot's image statistics. The parent only writes the parquet rows and adopts each finished mp4
+in episode order (``LeRobotEpisodeWriter.add_encoded_video``), so the output does not depend on
+``--jobs``.
 
-Paths: the child works in ``WORKER_CWD``, not the parent's folder, so every path it gets is absolute
-(``CameraWorker.submit`` makes them so against the parent's working folder, and the child refuses a
-relative one): a relative path could otherwise name another file of the same name there.
+Paths: the child works in ``children.CHILD_CWD``, not the parent's folder, so every path it gets
+is absolute (``CameraWorkers.submit`` makes them so against the parent's working folder, and the
+child refuses a relative one): a relative path could otherwise name another file of that name there.
 
-Messages are JSON lines (no pickle): the job list on the child's stdin; ``progress`` / ``done`` /
-``error`` lines on its stdout. The child dies with the parent (``PR_SET_PDEATHSIG`` on Linux, or a
-broken pipe) and is killed on cancel; what it wrote lies in the writer's temporary folder, which
-an aborted writer removes.
+A failure is one ``error`` line (``backend.pool``'s protocol) with the task's first frame of the
+slab and, for a write fault, its ``errno`` and path. The child dies with the parent and is killed on
+cancel; what it wrote lies in the writer's temporary folder, which an aborted writer removes.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -35,10 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from backend import children
+from backend.pool import Pool, PoolError, Task
+
 SLAB = 10  # frames read at a time
-# the child's working folder: holds no user data, so nothing is found there by a relative name
-WORKER_CWD = Path(os.sep)
+WORKER_CWD = children.CHILD_CWD
 READ_AHEAD = 3  # slabs read ahead of the encoder
+MODULE = "backend.convert.camera_worker"
 
 
 @dataclass
@@ -61,7 +63,7 @@ class VideoSettings:
     crf: int | None = None
     gop: int | None = None
     preset: str | int | None = None
-    threads: int = 1  # encoder threads (x264 frame threads; 1 is the cheapest per frame)
+    threads: int = 1  # encoder threads: 1 keeps the bytes independent of the number of workers
     image_stats: bool = True
 
 
@@ -76,7 +78,7 @@ class EncodedVideo:
 
 
 class WorkerError(Exception):
-    """The child could not read or encode (``job``: episode number, ``frame``: first frame of the slab)."""
+    """A worker could not read or encode (``job``: episode number, ``frame``: first frame of the slab)."""
 
     def __init__(self, message: str, job: int, frame: int | None) -> None:
         super().__init__(message)
@@ -85,156 +87,70 @@ class WorkerError(Exception):
 
 
 def available() -> bool:
-    """Whether camera processes can start: ``python -m`` needs a Python, which a frozen
-    (PyInstaller) bundle's executable is not; conversions there read frames on threads."""
-    return not getattr(sys, "frozen", False)
+    """Whether worker processes can start. A frozen bundle starts them through
+    ``children.run_child_if_asked``, which its entry point calls; until the bundle's build has
+    been tested with it, conversions there read frames on threads."""
+    return not children.frozen()
 
 
-def encoder_threads(cameras: int) -> int:
-    """x264 threads per camera process so that the processes together use every core once."""
-    return max(1, (os.cpu_count() or 1) // max(1, cameras))
-
-
-class CameraWorker:
-    """The parent's side of one camera process. Messages land in ``events`` as (camera, dict)."""
-
-    def __init__(self, camera: str, events: queue.Queue) -> None:
-        self.camera = camera
-        self._events = events
-        root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        # no BLAS here: idle OpenBLAS threads spin on sched_yield (~10% of a core measured)
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        env.setdefault("OMP_NUM_THREADS", "1")
-        # started before the jobs are known: its imports overlap the parent's set-up. -P: the
-        # working folder is not on sys.path (the package comes from PYTHONPATH)
-        self._proc: subprocess.Popen | None = subprocess.Popen(
-            [sys.executable, "-P", "-m", "backend.convert.camera_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            cwd=WORKER_CWD,
-        )
-        self._reader: threading.Thread | None = None
-
-    def submit(self, jobs: list[EncodeJob], video: VideoSettings) -> None:
-        """Hand the child its episodes; relative paths are made absolute here, in the parent's folder."""
-        assert self._proc is not None and self._proc.stdin is not None
-        absolute = [
-            replace(job, source=str(Path(job.source).absolute()), out=str(Path(job.out).absolute()))
-            for job in jobs
-        ]
-        message = {"jobs": [asdict(job) for job in absolute], "video": asdict(video)}
-        try:
-            self._proc.stdin.write((json.dumps(message) + "\n").encode())
-            self._proc.stdin.flush()
-        except BrokenPipeError:
-            pass  # the child already ended: the reader reports its exit status
-        self._reader = threading.Thread(target=self._read, name=f"camera-worker:{self.camera}", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        proc = self._proc
-        assert proc is not None and proc.stdout is not None
-        for line in proc.stdout:
-            try:
-                self._events.put((self.camera, json.loads(line)))
-            except ValueError:
-                self._events.put((self.camera, {"error": f"garbled message {line[:80]!r}", "job": -1}))
-                break
-        code = proc.wait()
-        self._events.put((self.camera, {"exit": code}))
-
-    def close(self) -> None:
-        """Stop the child (at once if it is still working) and wait for it."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            try:
-                if pipe is not None:
-                    pipe.close()
-            except OSError:
-                pass
-        if self._reader is not None:
-            self._reader.join(5)
+def default_workers() -> int:
+    """One worker per core this process may use (``--jobs`` overrides it)."""
+    return children.usable_cores()
 
 
 class CameraWorkers:
-    """One ``CameraWorker`` per camera, all encoding the same episodes; ``wait`` hands them out in order."""
+    """A pool of ``workers`` encoder processes for ``cameras``; ``wait`` hands episodes out in order."""
 
-    def __init__(self, cameras: list[str]) -> None:
-        self._events: queue.Queue = queue.Queue()
-        self.workers: dict[str, CameraWorker] = {}
-        try:
-            for camera in cameras:
-                self.workers[camera] = CameraWorker(camera, self._events)
-        except BaseException:
-            self.close()
-            raise
-        self._done: dict[tuple[str, int], EncodedVideo] = {}
-        self._frames: dict[str, list[int]] = {}  # camera -> frames encoded per episode
-        self._finished: dict[str, int] = {}  # camera -> episodes delivered
+    def __init__(self, cameras: list[str], workers: int | None = None) -> None:
+        self.cameras = list(cameras)
+        self.pool = Pool(MODULE, workers or default_workers())
 
     def submit(self, jobs: dict[str, list[EncodeJob]], videos: dict[str, VideoSettings]) -> None:
-        """Every camera's episodes, in order, and its video settings."""
-        for camera, worker in self.workers.items():
-            self._frames[camera] = [0] * len(jobs[camera])
-            self._finished[camera] = 0
-            worker.submit(jobs[camera], videos[camera])
+        """Every camera's episodes, in order, and its video settings; relative paths are made
+        absolute here, in the parent's folder."""
+        episodes = {len(jobs[camera]) for camera in self.cameras}
+        if len(episodes) != 1:
+            raise ValueError("every camera needs the same episodes")
+        tasks = []
+        for k in range(episodes.pop()):
+            for camera in self.cameras:
+                job = jobs[camera][k]
+                job = replace(job, source=str(Path(job.source).absolute()), out=str(Path(job.out).absolute()))
+                tasks.append(Task(k, {**asdict(job), "camera": camera, "video": asdict(videos[camera])}))
+        self.pool.submit(tasks)
 
     def frames_encoded(self) -> int:
-        """Frames finished by the slowest camera, over every episode so far."""
-        return min((sum(counts) for counts in self._frames.values()), default=0)
+        """Frames encoded so far over every episode, per camera (on average)."""
+        return self.pool.progress() // max(1, len(self.cameras))
 
     def wait(self, job: int, on_progress: Callable[[], None], poll_s: float = 0.1) -> dict[str, EncodedVideo]:
         """Block until every camera finished episode ``job``; ``on_progress`` runs on each message
-        and at least every ``poll_s`` (it may raise ``Cancelled``). Raises ``WorkerError``."""
-        while not all((camera, job) in self._done for camera in self.workers):
-            try:
-                camera, message = self._events.get(timeout=poll_s)
-            except queue.Empty:
-                on_progress()
-                continue
-            self._handle(camera, message)
-            on_progress()
-        return {camera: self._done.pop((camera, job)) for camera in self.workers}
-
-    def _handle(self, camera: str, message: dict[str, Any]) -> None:
-        if "progress" in message:
-            self._frames[camera][int(message["progress"])] = int(message["frames"])
-        elif "done" in message:
-            job = int(message["done"])
-            self._frames[camera][job] = int(message["frames"])
-            self._finished[camera] += 1
-            hist = message.get("hist")
-            self._done[(camera, job)] = EncodedVideo(
-                int(message["frames"]),
-                np.asarray(hist, dtype=np.int64) if hist is not None else None,
-                int(message.get("stats_frames", 0)),
-                dict(message.get("settings") or {}),
-            )
-        elif "error" in message:
-            frame = message.get("frame")
-            code = message.get("errno")
-            if isinstance(code, int) and message.get("writing"):
+        and at least every ``poll_s`` (it may raise ``Cancelled``). Raises ``WorkerError`` or, for a
+        write fault, ``OSError`` naming the file."""
+        try:
+            results = self.pool.wait(job, on_progress, poll_s)
+        except PoolError as error:
+            details = error.details
+            code = details.get("errno")
+            if isinstance(code, int) and details.get("writing"):
                 # the disk, not the input: an OSError naming the file, so the output is blamed
-                raise OSError(code, os.strerror(code), message.get("path"))
-            raise WorkerError(str(message["error"]), int(message.get("job", -1)), frame)
-        elif "exit" in message:
-            if message["exit"] == 0 and self._finished[camera] == len(self._frames[camera]):
-                return  # every episode delivered
-            raise WorkerError(
-                f"the {camera} encoder process ended early (exit status {message['exit']})", -1, None
+                raise OSError(code, os.strerror(code), details.get("path")) from None
+            episode = self.pool.task(error.task).group if error.task is not None else -1
+            frame = details.get("frame")
+            raise WorkerError(str(error), episode, frame if isinstance(frame, int) else None) from None
+        videos = {}
+        for camera, result in zip(self.cameras, results, strict=True):
+            hist = result.get("hist")
+            videos[camera] = EncodedVideo(
+                int(result["frames"]),
+                np.asarray(hist, dtype=np.int64) if hist is not None else None,
+                int(result.get("stats_frames", 0)),
+                dict(result.get("settings") or {}),
             )
+        return videos
 
     def close(self) -> None:
-        for worker in self.workers.values():
-            worker.close()
+        self.pool.close()
 
     def __enter__(self) -> CameraWorkers:
         return self
@@ -245,16 +161,6 @@ class CameraWorkers:
 
 # --------------------------------------------------------------------------------------------------
 # the child
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def _open_dataset(h5: Any, name: str) -> Any:
@@ -312,12 +218,13 @@ class _Buffers:
         self._free.put(buffer)
 
 
-def _reader(jobs: list[dict[str, Any]], out: queue.Queue, buffers: _Buffers, stop: threading.Event) -> None:
-    """Read every job's frames in order into ``out``: (job, t0, frames, buffer) per slab, then
-    (job, None, None, None); the consumer gives each buffer back once it is done with the frames."""
+def _reader(tasks: queue.Queue, out: queue.Queue, buffers: _Buffers, stop: threading.Event) -> None:
+    """Read every task's frames in order into ``out``: (task, t0, frames, buffer) per slab, then
+    (task, None, None, None); the consumer gives each buffer back once it is done with the frames.
+    ``tasks`` yields task dicts, then None (end of input): ``out`` then gets None."""
     files: dict[str, Any] = {}
     try:
-        for number, job in enumerate(jobs):
+        for job in iter(tasks.get, None):
             t0 = int(job["start"])
             try:
                 h5 = files.get(job["source"])
@@ -335,16 +242,35 @@ def _reader(jobs: list[dict[str, Any]], out: queue.Queue, buffers: _Buffers, sto
                     if buffer is None:
                         return
                     dataset.read_direct(buffer, np.s_[t0:t1], np.s_[0 : t1 - t0])
-                    out.put((number, t0, buffer[: t1 - t0], buffer))
+                    out.put((job, t0, buffer[: t1 - t0], buffer))
                 del dataset
             except Exception as error:  # noqa: BLE001 - handed to the encoding thread
                 text = str(error).splitlines()[0] if str(error) else type(error).__name__
-                out.put((number, t0, ReadFailure(text), None))
+                out.put((job, t0, ReadFailure(text), None))
                 return
-            out.put((number, None, None, None))
+            out.put((job, None, None, None))
+        out.put(None)
     finally:
         for h5 in files.values():
             h5.close()
+
+
+def _read_tasks(tasks: queue.Queue, stop: threading.Event, send: Callable[[dict[str, Any]], None]) -> None:
+    """The parent's task lines into ``tasks`` (None at the end of input); a task with a relative
+    path is refused (it would name another file here: never guess) and ends the input."""
+    try:
+        for line in sys.stdin.buffer:
+            job = json.loads(line)
+            for key in ("source", "out"):
+                if not os.path.isabs(job[key]):
+                    send({"error": f"{job[key]}: not an absolute path (camera process)", "task": job["task"]})
+                    stop.set()
+                    return
+            tasks.put(job)
+            if stop.is_set():
+                return
+    finally:
+        tasks.put(None)
 
 
 class ReadFailure:
@@ -363,14 +289,14 @@ def _limit_opencv_threads(threads: int) -> None:
         pass
 
 
-def _error_message(error: BaseException, job: int, frame: int | None, path: str | None) -> dict[str, Any]:
+def _error_message(error: BaseException, job: int | None, frame: int | None, path: str | None) -> dict[str, Any]:
     """An ``error`` line: the text, and for a write fault (disk full, file-size limit, read-only,
     permission) its ``errno`` and the ``path`` written, so the parent blames the output."""
     from backend.errors import StudioError  # noqa: PLC0415
     from backend.output_faults import fault_errno  # noqa: PLC0415
 
     text = error.message if isinstance(error, StudioError) else str(error) or type(error).__name__
-    message: dict[str, Any] = {"error": " ".join(text.split()), "job": job, "frame": frame}
+    message: dict[str, Any] = {"error": " ".join(text.split()), "task": job, "frame": frame}
     code = fault_errno(error)
     if code is not None:
         message.update({"errno": code, "writing": True, "path": path})
@@ -378,57 +304,60 @@ def _error_message(error: BaseException, job: int, frame: int | None, path: str 
 
 
 def _child() -> int:
-    """Run the jobs; every failure is one ``error`` message on stdout, never a traceback."""
-    _die_with_parent()
+    """Run tasks until the end of input; every failure is one ``error`` message, never a traceback."""
+    children.die_with_parent()
     if os.getppid() == 1:
         return 1
     sys.unraisablehook = lambda _unraisable: None  # objects freed after a failure: not for the user
     stdout = sys.stdout.buffer
+    lock = threading.Lock()
 
     def send(message: dict[str, Any]) -> None:
-        stdout.write((json.dumps(message) + "\n").encode())
-        stdout.flush()
+        with lock:
+            stdout.write((json.dumps(message) + "\n").encode())
+            stdout.flush()
 
-    where: dict[str, Any] = {"job": -1, "frame": None, "path": None}
+    where: dict[str, Any] = {"task": None, "frame": None, "path": None}
     try:
-        return _run_jobs(send, where)
+        return _run_tasks(send, where)
     except BrokenPipeError:
         return 0
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which decides
         try:
-            send(_error_message(error, where["job"], where["frame"], where["path"]))
+            send(_error_message(error, where["task"], where["frame"], where["path"]))
         except OSError:
             pass
         return 1
 
 
-def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> int:  # noqa: C901
-    line = sys.stdin.buffer.readline()
-    if not line:
-        return 0
-    work = json.loads(line)
-    jobs, video = work["jobs"], work["video"]
-    for number, job in enumerate(jobs):  # a relative path means another file here: never guess
-        for key in ("source", "out"):
-            if not os.path.isabs(job[key]):
-                send({"error": f"{job[key]}: not an absolute path (camera process)", "job": number})
-                return 1
+def _run_tasks(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> int:  # noqa: C901
+    tasks: queue.Queue = queue.Queue()
     blocks: queue.Queue = queue.Queue()  # bounded by the buffers
     stop = threading.Event()
     buffers = _Buffers(READ_AHEAD + 1, stop)
+    lines = threading.Thread(target=_read_tasks, args=(tasks, stop, send), name="task-lines", daemon=True)
+    lines.start()
     reader = threading.Thread(
-        target=_reader, args=(jobs, blocks, buffers, stop), name="hdf5-reader", daemon=True
+        target=_reader, args=(tasks, blocks, buffers, stop), name="hdf5-reader", daemon=True
     )
     reader.start()  # the first chunk is decompressed while the encoder's modules load
     from backend.errors import StudioError  # noqa: PLC0415
     from backend.media.encoder import VideoEncoder  # noqa: PLC0415
     from backend.media.image_stats import image_histogram, streamed_sample  # noqa: PLC0415
 
-    _limit_opencv_threads(int(video["threads"]))
+    _limit_opencv_threads(1)
     try:
-        for number, job in enumerate(jobs):
+        while True:
+            item = blocks.get()
+            if item is None:
+                return 1 if stop.is_set() else 0  # stopped: a refused task was reported
+            job, t0, block, buffer = item
+            number, video = job["task"], job["video"]
             out = Path(job["out"])
-            where.update(job=number, frame=int(job["start"]), path=str(out))
+            where.update(task=number, frame=int(job["start"]), path=str(out))
+            if isinstance(block, ReadFailure):
+                send({"error": block.message, "task": number, "frame": t0})
+                return 1
             out.parent.mkdir(parents=True, exist_ok=True)
             hist: np.ndarray | None = None
             sampled = frames = 0
@@ -448,14 +377,9 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
                 send(_error_message(error, number, int(job["start"]), str(out)))
                 return 1
             with encoder:
-                while True:
-                    got, t0, block, buffer = blocks.get()
-                    if got != number:
-                        raise RuntimeError(f"reader out of step (episode {got}, expected {number})")
-                    if block is None:
-                        break
+                while block is not None:
                     if isinstance(block, ReadFailure):
-                        send({"error": block.message, "job": number, "frame": t0})
+                        send({"error": block.message, "task": number, "frame": t0})
                         return 1
                     where["frame"] = t0
                     for frame in block:
@@ -470,20 +394,24 @@ def _run_jobs(send: Callable[[dict[str, Any]], None], where: dict[str, Any]) -> 
                             sampled += 1
                         frames += 1
                     buffers.give_back(buffer)
-                    send({"progress": number, "frames": frames})
+                    send({"task": number, "progress": frames})
+                    got, t0, block, buffer = blocks.get()
+                    if got is not job:
+                        raise RuntimeError(f"reader out of step (task {got['task']}, expected {number})")
             where["frame"] = None  # the encoder closed: the file is complete
             send(
                 {
-                    "done": number,
-                    "frames": frames,
-                    "hist": hist.tolist() if hist is not None else None,
-                    "stats_frames": sampled,
-                    "settings": {"crf": encoder.crf, "gop": encoder.gop, "preset": encoder.preset},
+                    "task": number,
+                    "done": {
+                        "frames": frames,
+                        "hist": hist.tolist() if hist is not None else None,
+                        "stats_frames": sampled,
+                        "settings": {"crf": encoder.crf, "gop": encoder.gop, "preset": encoder.preset},
+                    },
                 }
             )
     finally:
         stop.set()
-    return 0
 
 
 if __name__ == "__main__":

@@ -117,8 +117,13 @@ class ConversionSummary:
 # helpers
 
 
+# options that change how fast an output is made, never what it holds: not part of its record
+UNRECORDED_OPTIONS = frozenset({"jobs"})
+
+
 def options_dict(options: Any) -> dict[str, Any]:
-    return to_jsonable(asdict(options)) if is_dataclass(options) else dict(options)
+    values = to_jsonable(asdict(options)) if is_dataclass(options) else dict(options)
+    return {key: value for key, value in values.items() if key not in UNRECORDED_OPTIONS}
 
 
 def sample_values(

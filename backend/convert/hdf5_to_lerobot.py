@@ -76,6 +76,7 @@ class Hdf5ToLerobotOptions:
     demos: dict[str, list[int]] | None = None
     overwrite: bool = False
     hash_mode: str = "auto"  # provenance checksums: auto | full | fast
+    jobs: int | None = None  # worker processes; None: one per core this process may use
 
 
 # --------------------------------------------------------------------------------------------------
@@ -125,6 +126,8 @@ def _check_options(options: Hdf5ToLerobotOptions) -> None:
         raise StudioError("--skip-frames and --min-length must be >= 0")
     if options.fps is not None and not options.fps > 0:
         raise StudioError(f"fps must be positive, got {options.fps}")
+    if options.jobs is not None and options.jobs < 1:
+        raise StudioError(f"--jobs must be at least 1, got {options.jobs}")
     check_task_text(options.task)  # one line: it goes into tasks.jsonl, parquet and prompts
     for source, text in (options.tasks or {}).items():
         check_task_text(text, f"the task text of {Path(source).name}")
@@ -463,16 +466,17 @@ def run(
         total = sum(e.length - options.skip_frames for _, _, e in selected)
         first = sources[0]
         located = _locate_frames(selected, first.cameras)
-        # one encoder process per camera (see camera_worker), started now so that its imports
-        # overlap the hashing and the writer's set-up; frames are read on threads where it cannot
-        # (their mp4s go to the writer through add_encoded_video: a capability the writer declares)
+        # a pool of encoder processes, one task per episode and camera (see camera_worker), started
+        # now so that its imports overlap the hashing and the writer's set-up; frames are read on
+        # threads where it cannot (the mp4s go to the writer through add_encoded_video: a capability
+        # the writer declares)
         use_workers = bool(
             located
             and first.cameras
             and camera_worker.available()
             and Capability.ENCODED_VIDEO in writer_capabilities(fmt)
         )
-        workers = camera_worker.CameraWorkers(first.cameras) if use_workers else None
+        workers = camera_worker.CameraWorkers(first.cameras, options.jobs) if use_workers else None
         try:
             progress.report(0, total, "hashing inputs")
             record = prov.new_record(
@@ -640,7 +644,6 @@ def _submit(
             crf=options.crf,
             gop=options.gop,
             preset=options.preset,
-            threads=camera_worker.encoder_threads(len(cameras)),
             image_stats=writer.image_stats,
         )
         for cam in cameras

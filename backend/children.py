@@ -1,0 +1,113 @@
+"""The one way the studio starts a Python child process (encoder pools, the job supervisor, virtual arms).
+
+A child is named by its module (``backend.convert.camera_worker``), never by a file path or a
+``-c`` string, so that it starts the same way from a checkout, a pip install and a frozen
+(PyInstaller) bundle:
+
+* a checkout or a pip install: ``python -P -m MODULE ARGS`` with the folder that holds ``backend/``
+  put first on ``PYTHONPATH`` (``-P``: the child's working folder is not searched, so a file there
+  named like a module is never imported);
+* a frozen bundle, whose executable is not a Python: ``EXECUTABLE --studio-child MODULE ARGS``; the
+  bundle's entry point (``app.entry.main``) calls ``run_child_if_asked`` first, which runs the
+  module as ``__main__``.
+
+Children start in ``CHILD_CWD`` (a folder that holds no user data) unless told otherwise, with one
+BLAS/OpenMP thread (idle OpenBLAS threads spin), and can be told to die with the parent
+(``die_with_parent``, called first thing in the child).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+CHILD_FLAG = "--studio-child"
+# a child's working folder: holds no user data, so nothing is found there by a relative name
+CHILD_CWD = Path(os.sep)
+SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds backend/ and app/
+
+
+def frozen() -> bool:
+    """Whether this process is a frozen bundle (its executable is not a Python interpreter)."""
+    return bool(getattr(sys, "frozen", False))
+
+
+def python_argv(module: str, args: Sequence[str] = ()) -> list[str]:
+    """The argv that runs ``module`` as a program with ``args`` in a child process."""
+    if not module.replace(".", "").replace("_", "").isalnum():
+        raise ValueError(f"not a module name: {module!r}")
+    if frozen():
+        return [sys.executable, CHILD_FLAG, module, *args]
+    return [sys.executable, "-P", "-m", module, *args]
+
+
+def child_env(extra: Mapping[str, str] | None = None, *, single_thread_math: bool = True) -> dict[str, str]:
+    """This process's environment, with the studio's package importable and ``extra`` applied."""
+    env = dict(os.environ)
+    if not frozen():
+        root = str(SOURCE_ROOT)
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join([root, *(p for p in paths if p != root)])
+    if single_thread_math:
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        env.setdefault("OMP_NUM_THREADS", "1")
+    env.update(extra or {})
+    return env
+
+
+def start(
+    module: str,
+    args: Sequence[str] = (),
+    *,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    single_thread_math: bool = True,
+    **popen: Any,
+) -> subprocess.Popen:
+    """Start ``module`` in a child process (``popen``: stdin/stdout/stderr, start_new_session, ...)."""
+    return subprocess.Popen(  # noqa: S603 - an argv list, the executable is this Python / bundle
+        python_argv(module, args),
+        cwd=str(cwd if cwd is not None else CHILD_CWD),
+        env=child_env(env, single_thread_math=single_thread_math),
+        **popen,
+    )
+
+
+def run_child_if_asked(argv: Sequence[str] | None = None) -> None:
+    """In a frozen bundle's entry point: when started as ``EXE --studio-child MODULE ARGS``, run
+    MODULE as ``__main__`` with ``sys.argv = [MODULE, *ARGS]`` and exit with its status."""
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 3 or argv[1] != CHILD_FLAG:
+        return
+    import runpy  # noqa: PLC0415
+
+    module = argv[2]
+    sys.argv = [module, *argv[3:]]
+    try:
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    except SystemExit as done:
+        raise SystemExit(done.code) from None
+    raise SystemExit(0)
+
+
+def die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies (PR_SET_PDEATHSIG); elsewhere nothing."""
+    try:
+        import ctypes  # noqa: PLC0415
+        import signal  # noqa: PLC0415
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. under ``taskset`` or Slurm)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
