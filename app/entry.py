@@ -29,6 +29,11 @@ def wants_gui(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
+    from backend.children import run_child_if_asked
+
+    if argv is None:
+        run_child_if_asked()  # a frozen bundle started as a worker: `EXE --studio-child MODULE ...`
+
     multiprocessing.freeze_support()  # the recorder process in frozen (PyInstaller) builds
     argv = list(sys.argv[1:] if argv is None else argv)
     if not wants_gui(argv):
