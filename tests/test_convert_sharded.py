@@ -16,6 +16,7 @@ import pytest
 from recordings import DemoSpec, RecordingSpec, write_recording
 from test_jobs_fakes import wait_for
 
+from backend.cli import main as cli_main
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import sharded
 from backend.formats import open_dataset
@@ -130,11 +131,14 @@ def test_slurm_four_shards_equal_one_worker_run(jobs_env, slurm_cluster, sources
     one_worker = {"jobs": 1} if "jobs" in h2l.Hdf5ToLerobotOptions.__dataclass_fields__ else {}
     h2l.run(sources, _options(single, "v3.0", **one_worker))
     out = tmp_path / "out" / "joined"
-    spec = sharded.prepare(sources, _options(out, "v3.0"), 4)
-    assert [len(s["expected"]) for s in sharded.read_spec(spec)["shards"]] == [2, 1, 1, 1]
+    plans = sharded.plan_shards(sources, _options(out, "v3.0"), 4)
+    assert [len(p.expected) for p in plans] == [2, 1, 1, 1]
+    argv = ["convert", "hdf5-to-lerobot", *map(str, sources), "--out", str(out), "--format", "v3.0"]
+    argv += ["--task", "pick the orange", "--cameras", "front", "--on", "slurm", "--shards", "4", "--wait"]
+    assert cli_main(argv) == 0
     store = jobs_env.store()
-    job_id = sharded.submit(store, spec)
-    job = service.wait(store, job_id, timeout=150)
+    [job] = store.list_jobs()
+    job = store.get(job.id)
     assert job.state == SUCCEEDED, Path(job.log_path).read_text()
     assert (job.progress_done, job.progress_total) == (4, 4)  # the queue showed "N of 4 shards"
     assert_same_dataset(out, single)
@@ -149,8 +153,8 @@ def test_slurm_cancel_leaves_nothing(jobs_env, slurm_cluster, sources, tmp_path)
     store = jobs_env.store()
     job_id = sharded.submit(store, spec)
     wait_for(lambda: (logs / "task-0.log").exists(), timeout=90, what="the first array task started")
-    head = (logs / "task-0.log").read_text()
-    ids = [head.split("slurm job ")[1].split()[0]] if "slurm job " in head else []
+    ids = (logs / "slurm-ids").read_text().split()
+    assert len(ids) == 2  # the array and the join
     service.cancel(store, job_id)
     job = service.wait(store, job_id, timeout=90)
     assert job.state == CANCELLED

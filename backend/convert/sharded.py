@@ -34,7 +34,7 @@ from backend.jsonable import to_jsonable
 from backend.progress import Progress, ensure_progress
 
 SPEC_NAME = "spec.json"
-POLL_S = 1.0
+POLL_S = 0.5
 
 
 @dataclass
@@ -178,7 +178,8 @@ def run_shard(spec_path: Path, index: int, progress: Progress | None = None) -> 
 
 
 def run_join(spec_path: Path, progress: Progress | None = None) -> JoinSummary:
-    """The final task: join the shards into the output (videos moved), then remove the staging."""
+    """The final task: join the shards into the output (videos moved), then remove the shards (the
+    staging's logs and spec go when ``watch`` has read the task's exit code)."""
     spec = read_spec(spec_path)
     staging = Path(spec["staging"])
     shards = [shard_dir(staging, k) for k in range(len(spec["shards"]))]
@@ -187,7 +188,9 @@ def run_join(spec_path: Path, progress: Progress | None = None) -> JoinSummary:
         summary = join(
             shards, Path(spec["out"]), overwrite=options.overwrite, move_videos=True, progress=progress
         )
-    remove_staging(staging)
+    register_state_root(staging)
+    for shard in shards:
+        remove_path(shard)
     return summary
 
 
@@ -228,6 +231,7 @@ def watch(spec_path: Path, progress: Progress | None = None, poll: float = POLL_
                 cwd=str(staging),
             )
             ids.append(join_id)
+            (logs / "slurm-ids").write_text(" ".join(ids) + "\n", encoding="utf-8")
             progress.report(0, count, f"0 of {count} shards converted (Slurm array {array_id})")
             while True:
                 state = array.array_state(logs, count)
