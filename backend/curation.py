@@ -230,6 +230,7 @@ class Curation:
         self._schedule: Callable[[Callable[..., Path | None]], None] | None = None
         self._pending: str | None = None  # text not written yet (deferred saves)
         self._queued = False  # a flush was handed to the schedule and has not started
+        self._writing = False  # a flush is writing
         self._pending_lock = threading.Lock()
         self._write_lock = threading.Lock()
 
@@ -373,18 +374,23 @@ class Curation:
 
     @property
     def save_pending(self) -> bool:
-        """A change is not on disk yet."""
+        """A change is not on disk yet (pending, or being written)."""
         with self._pending_lock:
-            return self._pending is not None
+            return self._pending is not None or self._writing
 
     def flush(self, progress: Progress | None = None) -> Path | None:
         """Write the latest pending text (any thread); None when nothing was pending."""
         with self._write_lock:
             with self._pending_lock:
                 text, self._pending, self._queued = self._pending, None, False
+                self._writing = text is not None
             if text is None:
                 return None
-            self._write(text)
+            try:
+                self._write(text)
+            finally:
+                with self._pending_lock:
+                    self._writing = False
             return self.path
 
     def _autosave(self) -> None:

@@ -69,38 +69,38 @@ def test_filters_narrow_the_table(qtbot, window, tmp_path):
     bar = browse.filters
     assert bar.count.text() == "5 episodes"
     bar.success.setCurrentIndex(bar.success.findData("yes"))  # episodes 0, 2, 4 succeed
-    assert browse.proxy.visible_episodes() == [0, 2, 4]
+    assert browse.model.visible_episodes() == [0, 2, 4]
     bar.task.setCurrentIndex(bar.task.findData("Pick the orange"))  # tasks alternate: 0, 2, 4
-    assert browse.proxy.visible_episodes() == [0, 2, 4]
+    assert browse.model.visible_episodes() == [0, 2, 4]
     bar.set_length_range(35, 55)
-    assert browse.proxy.visible_episodes() == [0, 2]
+    assert browse.model.visible_episodes() == [0, 2]
     assert bar.count.text() == "2 of 5 episodes"
     bar.text.setText("demo_2")  # source column
-    assert browse.proxy.visible_episodes() == [2]
+    assert browse.model.visible_episodes() == [2]
     bar.text.clear()
     bar.set_length_range(20, 60)
     bar.success.setCurrentIndex(0)
     bar.task.setCurrentIndex(0)
-    assert browse.proxy.visible_episodes() == [0, 1, 2, 3, 4]
+    assert browse.model.visible_episodes() == [0, 1, 2, 3, 4]
     # flag episode 3 through the curation, then filter on flags and notes
     browse.show_episode(3)
     browse.toggle_flag()
     browse.set_note("wobbly grasp")
     bar.flag.setCurrentIndex(bar.flag.findData("flagged"))
-    assert browse.proxy.visible_episodes() == [3]
+    assert browse.model.visible_episodes() == [3]
     bar.flag.setCurrentIndex(0)
     bar.text.setText("wobbly")
-    assert browse.proxy.visible_episodes() == [3]
+    assert browse.model.visible_episodes() == [3]
     bar.text.clear()
     # quality hints arrive in the background: episode 3 is 20 frames at 30 fps (< 1 s)
     qtbot.waitUntil(lambda: all(r.hints_ready for r in browse.model.rows), timeout=10000)
     assert [c for c, _, _ in browse.model.row_for(3).hints] == ["short"]
     bar.hints.setCurrentIndex(bar.hints.findData("with"))
-    assert browse.proxy.visible_episodes() == [3]
+    assert browse.model.visible_episodes() == [3]
     # sorting by length, descending; Up/Down follow the table's order
     bar.hints.setCurrentIndex(0)
     browse.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
-    assert browse.proxy.visible_episodes() == [4, 2, 0, 1, 3]
+    assert browse.model.visible_episodes() == [4, 2, 0, 1, 3]
     browse.show_episode(4)
     browse.next_episode(1)
     assert browse.episode.index == 2
@@ -145,6 +145,7 @@ def test_curation_keys_undo_and_sidecar(qtbot, window, tmp_path):
     assert not browse.curation.decision(1).excluded
     window.redo_action.trigger()
     assert browse.curation.decision(1).excluded
+    qtbot.waitUntil(lambda: not browse.curation.save_pending, timeout=5000)  # saved by a background task
     data = json.loads(browse.curation.path.read_text())
     assert data["episodes"]["0"]["note"] == "gripper slips" and data["episodes"]["1"] == {"excluded": True}
     assert browse.curation.path == tmp_path / "d.hdf5.curation.json"

@@ -84,6 +84,7 @@ def test_lerobot_v30_real_dataset(qtbot, window, shared_data, tmp_path):
     finally:
         share.chmod(0o755)
     assert browse.curation.path.parent == tmp_path / "data-home" / "rollout-studio" / "curation"
+    qtbot.waitUntil(lambda: not browse.curation.save_pending, timeout=5000)  # a background task saves
     assert json.loads(browse.curation.path.read_text())["episodes"] == {"1": {"rating": "bad"}}
 
 

@@ -1,7 +1,9 @@
-"""Episode table: model, filter proxy, filter bar and view.
+"""Episode table: a model over column arrays, its filter bar and view.
 
-Rows are plain ``EpisodeRow`` records (no dataset knowledge here). The proxy sorts numerically
-and filters by free text, success, flag, rating, task, length range, quality hints and exclusion.
+The model reads a table of columns (``backend.sessions.browse_table.EpisodeTable``, duck-typed: no
+dataset knowledge here) that sorts and filters with numpy, by free text, success, flag, rating,
+task, length range, quality hints and exclusion. ``EpisodeRow`` is one row as a record, made on
+request only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -33,8 +34,7 @@ from PySide6.QtWidgets import (
 from widgets import palette
 from widgets.range_slider import RangeSlider
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+EPISODE_ROLE = Qt.ItemDataRole.UserRole + 2  # the episode index of a row
 
 
 @dataclass
@@ -81,37 +81,83 @@ COLUMN_KEYS = [key for key, _ in COLUMNS]
 
 
 class EpisodeTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
+    """The rows a table of column arrays shows (``table``: an ``EpisodeTable`` of
+    backend/sessions/browse_table.py, or anything with its methods): no object per row, so 10,000
+    episodes cost what the ~30 rows on screen cost. Sorting (a header click) and filtering ask the
+    table for a new order and move the view's rows, selection and current row with it."""
+
+    def __init__(self, table: Any, parent=None) -> None:
         super().__init__(parent)
-        self.rows: list[EpisodeRow] = []
-        self._by_index: dict[int, int] = {}
+        self.table = table
 
     # -- data in ----------------------------------------------------------------------------------
-    def set_rows(self, rows: list[EpisodeRow]) -> None:
+    def set_table(self, table: Any) -> None:
+        """Show ``table`` (a dataset opened or closed)."""
         self.beginResetModel()
-        self.rows = list(rows)
-        self._by_index = {row.index: n for n, row in enumerate(self.rows)}
+        self.table = table
         self.endResetModel()
 
     def row_for(self, episode: int) -> EpisodeRow | None:
-        n = self._by_index.get(episode)
-        return None if n is None else self.rows[n]
+        """One row as a record, made on request (tests, tooltips); the model keeps none."""
+        values = self.table.values(episode)
+        return None if values is None else EpisodeRow(**values)
 
-    def model_row(self, episode: int) -> int:
-        return self._by_index.get(episode, -1)
+    @property
+    def rows(self) -> list[EpisodeRow]:
+        """Every row as a record, in the dataset's order, made on request (for tests)."""
+        return [EpisodeRow(**self.table.values(e)) for e in self.table.index.tolist()]
 
-    def update_row(self, episode: int, **values: Any) -> None:
-        n = self._by_index.get(episode)
-        if n is None:
+    def total(self) -> int:
+        return len(self.table)
+
+    def episode_at(self, row: int) -> int:
+        return self.table.episode_at(row)
+
+    def row_of(self, episode: int) -> int:
+        return self.table.row_of(episode)
+
+    def visible_episodes(self) -> list[int]:
+        return self.table.visible_episodes()
+
+    def update_episodes(self, episodes: list[int]) -> None:
+        """``episodes`` changed (decisions, hints): repaint their rows where shown."""
+        rows = [r for r in (self.table.row_of(e) for e in episodes) if r >= 0]
+        if rows:
+            self.dataChanged.emit(self.index(min(rows), 0), self.index(max(rows), len(COLUMNS) - 1))
+
+    def set_filters(self, **values: Any) -> None:
+        self.table.set_filters(**values)
+        self.refilter()
+
+    def reset_filters(self) -> None:
+        self.table.reset_filters()
+        self.refilter()
+
+    def refilter(self) -> None:
+        """Order the rows again (filters, sort or the values they read changed)."""
+        self._relayout(self.table.compute_order())
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.table.set_sort(COLUMN_KEYS[column], order == Qt.SortOrder.DescendingOrder)
+        self.refilter()
+
+    def _relayout(self, order: Any) -> None:
+        if len(order) == len(self.table.order) and (order == self.table.order).all():
             return
-        row = self.rows[n]
-        for key, value in values.items():
-            setattr(row, key, value)
-        self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        episodes = [self.table.episode_at(i.row()) for i in old]
+        self.table.apply(order)
+        new = []
+        for index, episode in zip(old, episodes, strict=True):
+            row = self.table.row_of(episode) if episode >= 0 else -1
+            new.append(self.index(row, index.column()) if row >= 0 else QModelIndex())
+        self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
 
     # -- Qt model ---------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else self.table.row_count()
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -126,187 +172,47 @@ class EpisodeTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        row = self.rows[index.row()]
+        table = self.table
+        pos = int(table.order[index.row()])
         key = COLUMN_KEYS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, key)
-        if role == SORT_ROLE:
-            return _sort_value(row, key)
-        if role == ROW_ROLE:
-            return row
+            return table.text(pos, key)
+        if role == EPISODE_ROLE:
+            return int(table.index[pos])
         if role == Qt.ItemDataRole.ToolTipRole:
-            if key == "hints" and row.hints:
-                return "\n".join(f"{label}: {detail}" for _, label, detail in row.hints)
-            if key in ("note", "task", "source") and _display(row, key):
-                return _display(row, key)
-            if row.excluded:
+            hints = table.hints[pos]
+            if key == "hints" and hints:
+                return "\n".join(f"{label}: {detail}" for _, label, detail in hints)
+            if key in ("note", "task", "source") and table.text(pos, key):
+                return table.text(pos, key)
+            if table.excluded[pos]:
                 return "Excluded from the curated export"
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
-            if row.excluded:
-                return QBrush(palette.color("muted"))
-            if key == "success" and row.success is not None:
-                return QBrush(palette.color("good" if row.success else "bad"))
-            if key == "rating" and row.rating:
-                return QBrush(palette.color("good" if row.rating == "good" else "bad"))
-            if key == "flagged" and row.flagged:
-                return QBrush(palette.color("flag"))
-            if key == "hints" and row.hints:
-                return QBrush(palette.color("flag"))
-            return None
+            return self._foreground(pos, key)
         if role == Qt.ItemDataRole.FontRole:
-            if row.excluded or (key == "task" and row.task_edited):
+            excluded, edited = bool(table.excluded[pos]), key == "task" and bool(table.task_edited[pos])
+            if excluded or edited:
                 font = QFont()
-                font.setStrikeOut(row.excluded)
-                font.setItalic(key == "task" and row.task_edited)
+                font.setStrikeOut(excluded)
+                font.setItalic(edited)
                 return font
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("index", "length", "duration"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-
-def _display(row: EpisodeRow, key: str) -> str:
-    if key == "index":
-        return str(row.index)
-    if key == "task":
-        return row.task
-    if key == "length":
-        return f"{row.length}{' ✂' if row.trimmed else ''}"
-    if key == "duration":
-        return f"{row.duration:.1f} s"
-    if key == "success":
-        return "" if row.success is None else ("yes" if row.success else "no")
-    if key == "flagged":
-        return "⚑" if row.flagged else ""
-    if key == "rating":
-        return row.rating or ""
-    if key == "hints":
-        if not row.hints_ready:
-            return "…"
-        return ", ".join(label for _, label, _ in row.hints)
-    if key == "note":
-        return row.note.replace("\n", " ")
-    if key == "source":
-        return row.source
-    return ""
-
-
-def _sort_value(row: EpisodeRow, key: str) -> Any:
-    if key == "index":
-        return row.index
-    if key == "length":
-        return row.length
-    if key == "duration":
-        return row.duration
-    if key == "success":
-        return -1 if row.success is None else int(row.success)
-    if key == "flagged":
-        return int(row.flagged)
-    if key == "rating":
-        return {"good": 2, "bad": 0}.get(row.rating or "", 1)
-    if key == "hints":
-        return len(row.hints)
-    return _display(row, key).lower()
-
-
-class EpisodeFilterProxy(QSortFilterProxyModel):
-    """Sorting by value and every filter of the filter bar."""
-
-    ANY = "any"
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
-        self.text = ""
-        self.success = self.ANY  # any | yes | no | unknown
-        self.flag = self.ANY  # any | flagged | unflagged
-        self.rating = self.ANY  # any | good | bad | unrated
-        self.task = self.ANY  # any | a task text
-        self.hints = self.ANY  # any | with | without
-        self.excluded = self.ANY  # any | hide | only
-        self.length_range: tuple[int, int] | None = None
-
-    def set_filters(self, **values: Any) -> None:
-        for key in values:
-            if not hasattr(self, key):
-                raise KeyError(key)
-        self._begin()
-        for key, value in values.items():
-            setattr(self, key, value)
-        self._end()
-
-    def refilter(self) -> None:
-        """Filter again after rows changed (curation edits)."""
-        self._begin()
-        self._end()
-
-    def _begin(self) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt >= 6.10
-            self.beginFilterChange()
-
-    def _end(self) -> None:
-        if hasattr(self, "endFilterChange"):
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self.invalidateFilter()
-
-    def reset_filters(self) -> None:
-        self.set_filters(
-            text="",
-            success=self.ANY,
-            flag=self.ANY,
-            rating=self.ANY,
-            task=self.ANY,
-            hints=self.ANY,
-            excluded=self.ANY,
-            length_range=None,
-        )
-
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802 - Qt API
-        model: EpisodeTableModel = self.sourceModel()  # type: ignore[assignment]
-        row = model.rows[source_row]
-        if self.success != self.ANY:
-            wanted = {"yes": True, "no": False, "unknown": None}[self.success]
-            if row.success is not wanted:
-                return False
-        if self.flag == "flagged" and not row.flagged or self.flag == "unflagged" and row.flagged:
-            return False
-        if self.rating != self.ANY and (row.rating or "unrated") != self.rating:
-            return False
-        if self.task != self.ANY and row.task != self.task:
-            return False
-        if self.hints == "with" and not row.hints or self.hints == "without" and row.hints:
-            return False
-        if self.excluded == "hide" and row.excluded or self.excluded == "only" and not row.excluded:
-            return False
-        if self.length_range is not None:
-            low, high = self.length_range
-            if not low <= row.length <= high:
-                return False
-        if self.text:
-            needle = self.text.lower()
-            haystack = " ".join(
-                [
-                    str(row.index),
-                    row.task,
-                    row.note,
-                    row.source,
-                    row.rating or "",
-                    " ".join(label for _, label, _ in row.hints),
-                ]
-            ).lower()
-            if not all(part in haystack for part in needle.split()):
-                return False
-        return True
-
-    def episode_at(self, proxy_row: int) -> int:
-        index = self.index(proxy_row, 0)
-        row = self.data(index, ROW_ROLE)
-        return -1 if row is None else row.index
-
-    def visible_episodes(self) -> list[int]:
-        return [self.episode_at(r) for r in range(self.rowCount())]
+    def _foreground(self, pos: int, key: str) -> QBrush | None:
+        table = self.table
+        if table.excluded[pos]:
+            return QBrush(palette.color("muted"))
+        if key == "success" and table.success[pos] >= 0:
+            return QBrush(palette.color("good" if table.success[pos] else "bad"))
+        if key == "rating" and table.rating[pos]:
+            return QBrush(palette.color("good" if table.rating[pos] == 1 else "bad"))
+        if key in ("flagged", "hints") and (table.flagged[pos] if key == "flagged" else table.hint_count[pos]):
+            return QBrush(palette.color("flag"))
+        return None
 
 
 class EpisodeTableView(QTableView):
@@ -367,34 +273,36 @@ class EpisodeTableView(QTableView):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
-            row = self.model().data(current, ROW_ROLE)
-            if row is not None:
-                self.episodeActivated.emit(row.index)
+            episode = self.model().episode_at(current.row())
+            if episode >= 0:
+                self.episodeActivated.emit(episode)
 
     def select_episode(self, episode: int) -> bool:
         """Make ``episode`` the current row (if it passes the filters)."""
-        proxy = self.model()
-        for r in range(proxy.rowCount()):
-            if proxy.data(proxy.index(r, 0), ROW_ROLE).index == episode:
-                self.setCurrentIndex(proxy.index(r, 0))
-                self.scrollTo(proxy.index(r, 0))
-                return True
-        return False
+        model = self.model()
+        row = model.row_of(episode)
+        if row < 0:
+            return False
+        index = model.index(row, 0)
+        if self.currentIndex().row() != row or not self.selectionModel().isRowSelected(row):
+            self.setCurrentIndex(index)
+        self.scrollTo(index)
+        return True
 
     def selected_episodes(self) -> list[int]:
-        proxy = self.model()
+        model = self.model()
         rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
-        return [proxy.data(proxy.index(r, 0), ROW_ROLE).index for r in rows]
+        return [model.episode_at(r) for r in rows]
 
 
 class EpisodeFilterBar(QWidget):
-    """Text, success, flag, rating, task, hints and a length range, bound to a proxy."""
+    """Text, success, flag, rating, task, hints and a length range, bound to the table's model."""
 
     changed = Signal()
 
-    def __init__(self, proxy: EpisodeFilterProxy, parent=None) -> None:
+    def __init__(self, model: EpisodeTableModel, parent=None) -> None:
         super().__init__(parent)
-        self.proxy = proxy
+        self.model = model
         self.text = QLineEdit()
         self.text.setPlaceholderText("Filter: task, note, source, hint…")
         self.text.setClearButtonEnabled(True)
@@ -459,7 +367,7 @@ class EpisodeFilterBar(QWidget):
         self.length_label.setText(
             f"{min_length}–{max_length} frames" if max_length > min_length else f"all {min_length} frames"
         )
-        self.proxy.reset_filters()
+        self.model.reset_filters()
         for name in ("success", "flag", "rating", "hints", "excluded"):
             getattr(self, name).setCurrentIndex(0)
         self.text.clear()
@@ -475,13 +383,12 @@ class EpisodeFilterBar(QWidget):
         self.length.setValue((int(low), int(high)))
 
     def _apply(self, **values: Any) -> None:
-        self.proxy.set_filters(**values)
+        self.model.set_filters(**values)
         self.update_count()
         self.changed.emit()
 
     def update_count(self) -> None:
-        total = self.proxy.sourceModel().rowCount() if self.proxy.sourceModel() else 0
-        shown = self.proxy.rowCount()
+        total, shown = self.model.total(), self.model.rowCount()
         self.count.setText(f"{shown} of {total} episodes" if shown != total else f"{total} episodes")
 
 

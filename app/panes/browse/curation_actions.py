@@ -13,13 +13,12 @@ from app.error_dialog import show_exception
 
 
 class CurationActions:
-    """Needs ``session``, ``table``, ``model``, ``proxy``, ``filters``, ``bar``, ``transport``, ``plots``,
+    """Needs ``session``, ``table``, ``model``, ``filters``, ``bar``, ``transport``, ``plots``,
     ``clock``, ``position``, ``episode``, ``dataset`` and the ``undoStateChanged`` signal."""
 
     session: Any
     table: Any
     model: Any
-    proxy: Any
     filters: Any
     bar: Any
     transport: Any
@@ -67,14 +66,8 @@ class CurationActions:
     def _on_curation_changed(self, episodes: list[int]) -> None:
         if self.dataset is None:
             return
-        for index in episodes:
-            try:
-                values = self.session.row_values(self.dataset.episode(index))
-            except Exception:  # noqa: BLE001 - decisions for an episode no longer in the dataset
-                continue
-            values.pop("index")
-            self.model.update_row(index, **values)
-        self.proxy.refilter()
+        self.model.update_episodes(episodes)  # the session's table has their new values
+        self.model.refilter()  # a filter or the sort may read them
         self.filters.update_count()
         self.clock.set_marks(*self.session.marks())
         self._refresh_curation()

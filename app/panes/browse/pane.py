@@ -27,13 +27,13 @@ from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
-from app.tasks import INTERACTIVE, TaskGroup
+from app.tasks import BACKGROUND, INTERACTIVE, TaskGroup
 from backend.model import Dataset, Episode
 from backend.quality import compute_hints
 from backend.sessions.browse import BrowseSession, Opening
+from backend.sessions.browse_table import EpisodeTable
 from backend.sessions.playback import PlaybackClock
 from backend.units import Unit
-from widgets.episode_table import EpisodeRow
 from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
 from widgets.toast import Toast
 
@@ -68,6 +68,7 @@ class BrowsePane(CurationActions, QWidget):
         self.context = context
         self.session = BrowseSession()
         self.session.add_listener(self._on_curation_changed)
+        self.session.save_later = self._save_later
         self.clock = PlaybackClock()
         self.tasks = TaskGroup(self)
         self.unit = Unit(str(context.settings.value("browse/unit", Unit.RADIANS.value)))
@@ -81,6 +82,8 @@ class BrowsePane(CurationActions, QWidget):
         self.loader.frameReady.connect(self._on_frame)
         self.loader.failed.connect(self._on_frame_failed)
         self._hintReady.connect(self._on_hint)
+        self._hinted: list[int] = []  # episodes whose hints arrived since the table was last ordered
+        self._hint_timer = QTimer(self, singleShot=True, interval=250, timeout=self._hints_arrived)
         self._build()
         self.player = Player(self, self.clock)
         self._shortcuts()
@@ -129,9 +132,7 @@ class BrowsePane(CurationActions, QWidget):
         outer.addWidget(self.inner)
 
         episodes = EpisodesPanel()
-        self.model, self.proxy, self.table, self.filters = (
-            episodes.model, episodes.proxy, episodes.table, episodes.filters
-        )
+        self.model, self.table, self.filters = episodes.model, episodes.table, episodes.filters
         self.table.episodeActivated.connect(self._on_table_episode)
         self.filters.changed.connect(self._on_filters_changed)
         self.episodes_dock = _dock("Episodes", "browse.episodes", self.inner, episodes)
@@ -263,11 +264,12 @@ class BrowsePane(CurationActions, QWidget):
         dataset, curation = self.session.dataset, self.session.curation
         assert dataset is not None and curation is not None
         self.plots.reset_ranges()
-        self.model.set_rows([EpisodeRow(**values) for values in self.session.rows()])
-        lengths = [e.length for e in dataset.episodes] or [0]
-        self.filters.set_dataset_values(
-            self.session.tasks(row.task for row in self.model.rows), min(lengths), max(lengths)
-        )
+        table = self.session.table
+        self.model.set_table(table)
+        header = self.table.horizontalHeader()
+        self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        lengths = table.length if len(table) else [0]
+        self.filters.set_dataset_values(self.session.tasks(table.tasks()), int(min(lengths)), int(max(lengths)))
         self.table.fit_task_column()
         self.bar.sidecar_label.setText(f"Decisions are saved to {curation.path}")
         self.context.set_status("dataset", self._dataset_status())
@@ -306,7 +308,9 @@ class BrowsePane(CurationActions, QWidget):
         self.problems.dataset_closed()
         self.clock.unload()
         self.joint_data = {}
-        self.model.set_rows([])
+        self._hint_timer.stop()
+        self._hinted = []
+        self.model.set_table(EpisodeTable())
         self.filters.update_count()
 
     # -- episodes -----------------------------------------------------------------------------------
@@ -357,10 +361,9 @@ class BrowsePane(CurationActions, QWidget):
                 holds=[self.session.share()], on_done=self._on_thumbs,
             )
         self._refresh_curation()
-        visible = self.proxy.visible_episodes()
-        number = visible.index(index) + 1 if index in visible else 0
+        number = self.model.row_of(index) + 1
         self.context.set_status(
-            "episode", f"episode {index} ({number}/{len(visible)} shown)" if number else f"episode {index}"
+            "episode", f"episode {index} ({number}/{self.model.rowCount()} shown)" if number else f"episode {index}"
         )
         if was_playing:
             self.play()
@@ -410,16 +413,16 @@ class BrowsePane(CurationActions, QWidget):
             self._replot()
 
     def next_episode(self, delta: int) -> None:
-        visible = self.proxy.visible_episodes()
-        if not visible:
+        shown = self.model.rowCount()
+        if not shown:
             return
-        if self.episode is None or self.episode.index not in visible:
-            target = visible[0]
+        row = self.model.row_of(self.episode.index) if self.episode is not None else -1
+        if row < 0:
+            target = self.model.episode_at(0)
+        elif 0 <= row + delta < shown:
+            target = self.model.episode_at(row + delta)
         else:
-            pos = visible.index(self.episode.index) + delta
-            if not 0 <= pos < len(visible):
-                return
-            target = visible[pos]
+            return
         self.show_episode(target, 0)
 
     def _on_filters_changed(self) -> None:
@@ -440,7 +443,25 @@ class BrowsePane(CurationActions, QWidget):
         if generation != self._hint_generation:
             return  # a dataset no longer shown
         self.session.add_hints(index, hints)
-        self.model.update_row(index, hints=[(h.code, h.label, h.text) for h in hints], hints_ready=True)
+        self._hinted.append(index)
+        if not self._hint_timer.isActive():
+            self._hint_timer.start()
+
+    def _hints_arrived(self) -> None:
+        """Hints come one episode at a time: repaint and re-order (a hints filter or sort) in batches."""
+        episodes, self._hinted = self._hinted, []
+        self.model.update_episodes(episodes)
+        table = self.session.table
+        if table.filters.hints != "any" or table.sort_key == "hints":
+            self.model.refilter()
+            self.filters.update_count()
+
+    def _save_later(self, flush: Any) -> None:
+        """The session's curation saves: written by a background task (latest text wins)."""
+        self.tasks.run(flush, lane=BACKGROUND, on_error=self._on_save_failed)
+
+    def _on_save_failed(self, message: str, details: str) -> None:
+        show_error(self, "Could not save the curation", message, details)
 
     # -- playhead (the player shows what the clock says) ----------------------------------------------
     def _last_frame(self) -> int:
@@ -537,6 +558,7 @@ class BrowsePane(CurationActions, QWidget):
         self.pause()
         self.tasks.shutdown()
         self.loader.shutdown()
+        self._hint_timer.stop()
         self.session.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -10,23 +10,22 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from app.panes.browse.joints import JointsPanel
+from backend.sessions.browse_table import EpisodeTable
 from backend.units import Unit
-from widgets.episode_table import EpisodeFilterBar, EpisodeFilterProxy, EpisodeTableModel, EpisodeTableView
+from widgets.episode_table import EpisodeFilterBar, EpisodeTableModel, EpisodeTableView
 from widgets.timeline import TransportBar
 from widgets.video_tile import VideoGrid
 
 
 class EpisodesPanel(QWidget):
-    """The filter bar over the episode table (model -> filter proxy -> view)."""
+    """The filter bar over the episode table (the session's column arrays -> model -> view)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model = EpisodeTableModel(self)
-        self.proxy = EpisodeFilterProxy(self)
-        self.proxy.setSourceModel(self.model)
+        self.model = EpisodeTableModel(EpisodeTable(), self)
         self.table = EpisodeTableView()
-        self.table.setModel(self.proxy)
-        self.filters = EpisodeFilterBar(self.proxy)
+        self.table.setModel(self.model)
+        self.filters = EpisodeFilterBar(self.model)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
