@@ -19,6 +19,7 @@ from test_jobs_fakes import wait_for
 from backend.cli import main as cli_main
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert import sharded
+from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.formats.lerobot.join import join
 from backend.formats.lerobot.validate import validate_lerobot
@@ -161,3 +162,27 @@ def test_slurm_cancel_leaves_nothing(jobs_env, slurm_cluster, sources, tmp_path)
     assert not out.exists()
     assert _leftovers(out) == []  # no staging, no shards, no partial output
     assert array.wait_gone(ids, timeout=30)  # every task and the join left the Slurm queue
+
+
+def test_session_forwards_slurm_choice_and_prepare_stages(tmp_path, sources):
+    from backend.sessions.convert import ConvertSession, call_queue_sharded, call_run
+
+    session = ConvertSession(key="hdf5_to_lerobot", workspace=tmp_path)
+    session.set_sources([str(p) for p in sources])
+    session.set_where("slurm", 3)
+    fn, args = session.run_call()
+    assert fn is call_queue_sharded and args[0] is sharded and args[3] == 3
+    session.set_where("local")
+    assert session.run_call()[0] is call_run
+    with pytest.raises(ValueError):
+        session.set_where("cloud")
+    # staging beside the output: the spec lists each shard's demos; a second run into it is refused
+    out = tmp_path / "datasets" / "x"
+    spec = sharded.prepare(sources, _options(out, "v3.0"), 2)
+    data = sharded.read_spec(spec)
+    assert spec.parent == tmp_path / "datasets" / ".x.shards"
+    assert [s["demos"] for s in data["shards"]] == [{str(sources[0]): [0, 1, 2]}, {str(sources[1]): [0, 2]}]
+    with pytest.raises(StudioError, match="under way"):
+        sharded.prepare(sources, _options(out, "v3.0"), 2)
+    sharded.remove_staging(spec.parent)
+    assert not spec.parent.exists() and not out.exists()

@@ -49,19 +49,15 @@ def run_on_slurm(args: argparse.Namespace, inputs: list[Path], options: Any) -> 
     from backend.jobs.paths import default_db_path
     from backend.jobs.store import JobStore
 
-    spec = sharded.prepare(inputs, options, args.shards)
-    try:
-        with JobStore(default_db_path()) as store:
-            job_id = sharded.submit(store, spec)
-            count = len(sharded.read_spec(spec)["shards"])
-            print(f"queued job {job_id}: {count} shards on Slurm, then a join into {options.out}")
-            if not args.wait:
-                return 0
-            return service.exit_status(service.wait(store, job_id))
-    except BaseException:
-        if not Path(options.out).exists():
-            sharded.remove_staging(spec.parent)
-        raise
+    with JobStore(default_db_path()) as store:
+        result = sharded.queue(inputs, options, args.shards, store)
+        job_id = result["details"]["queued_job"]
+        print(
+            f"queued job {job_id}: {result['details']['shards']} shards on Slurm, then a join into {options.out}"
+        )
+        if not args.wait:
+            return 0
+        return service.exit_status(service.wait(store, job_id))
 
 
 def _run_join(args: argparse.Namespace) -> int:

@@ -285,3 +285,38 @@ def submit(store: Any, spec_path: Path, *, name: str | None = None) -> int:
         name=name or f"hdf5-to-lerobot {Path(spec['out']).name} ({count} shards on Slurm)",
         submit_cwd=os.getcwd(),
     )
+
+
+def queue(
+    inputs: list[Path], options: h2l.Hdf5ToLerobotOptions, shards: int, store: Any = None
+) -> dict[str, Any]:
+    """Check, stage and queue a sharded Slurm conversion (the wizard's and the CLI's way in); returns a
+    summary dict like a conversion's, saying the job that will write the output."""
+    from backend.jobs.paths import default_db_path
+    from backend.jobs.store import JobStore
+
+    spec = prepare(inputs, options, shards)
+    try:
+        if store is None:
+            with JobStore(default_db_path()) as own:
+                job_id = submit(own, spec)
+        else:
+            job_id = submit(store, spec)
+    except BaseException:
+        remove_staging(spec.parent)
+        raise
+    count = len(read_spec(spec)["shards"])
+    return {
+        "kind": h2l.KIND,
+        "output": str(Path(options.out).absolute()),
+        "output_format": h2l.FORMATS[options.format].value,
+        "episodes_written": 0,
+        "frames_written": 0,
+        "seconds": 0.0,
+        "skipped": [],
+        "warnings": [
+            f"queued as job {job_id}: {count} shards on Slurm, then a join; the dataset appears when "
+            "the join ends (see Jobs)"
+        ],
+        "details": {"queued_job": job_id, "shards": count},
+    }

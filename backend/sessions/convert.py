@@ -67,6 +67,13 @@ def call_run(module: Any, inputs: Any, options: Any, progress: Any = None) -> di
         raise fault from None
 
 
+def call_queue_sharded(
+    module: Any, inputs: Any, options: Any, shards: int, progress: Any = None
+) -> dict[str, Any]:
+    """HDF5 -> LeRobot on Slurm: checked, staged and queued (``sharded.queue``); the summary names the job."""
+    return module.queue(inputs, options, shards)
+
+
 @dataclass
 class ConvertSession(WizardSession):
     """One conversion's wizard. ``sources``: the recordings (HDF5 -> LeRobot) or the one dataset."""
@@ -76,6 +83,8 @@ class ConvertSession(WizardSession):
     sources: list[str] = field(default_factory=list)
     template: str = ""  # LeRobot -> HDF5: the recording the dataset came from
     mapping: dict[int, int] = field(default_factory=dict)  # LeRobot -> HDF5: episode -> demo, chosen
+    on: str = "local"  # HDF5 -> LeRobot: "local", or "slurm" (shards as a Slurm array, then a join)
+    shards: int = 4
 
     @property
     def info(self) -> ConversionInfo:
@@ -115,6 +124,15 @@ class ConvertSession(WizardSession):
         else:
             self.mapping[int(episode)] = int(demo)
         self.edited()
+
+    def set_where(self, on: str, shards: int = 4) -> None:
+        """Where HDF5 -> LeRobot runs: here, or on Slurm as ``shards`` array tasks joined at the end."""
+        if on not in ("local", "slurm"):
+            raise ValueError(f"unknown place {on!r}")
+        shards = max(1, int(shards))
+        if (on, shards) != (self.on, self.shards):
+            self.on, self.shards = on, shards
+            self.edited()
 
     def inputs_check(self) -> Check:
         if self.key == "hdf5_to_lerobot":
@@ -163,6 +181,10 @@ class ConvertSession(WizardSession):
         return call_plan, (self.module, self.backend_inputs(), self.options)
 
     def run_call(self) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        if self.key == "hdf5_to_lerobot" and self.on == "slurm":
+            from backend.convert import sharded
+
+            return call_queue_sharded, (sharded, self.backend_inputs(), self.options, self.shards)
         return call_run, (self.module, self.backend_inputs(), self.options)
 
     def summary(self) -> dict[str, Any] | None:

@@ -70,6 +70,12 @@ class Hdf5ToLerobotFamily(Family):
         self.crf = spin(-1, 63, -1, "default")
         self.gop = spin(0, 1000, 0, "default")
         self.preset = preset_combo()
+        self.where = combo([("this machine", "local"), ("Slurm (shards, then a join)", "slurm")])
+        self.where.setToolTip("Slurm: contiguous demo ranges converted as an array job, joined exactly")
+        self.shards = spin(1, 10000, 4)
+        self.shards.setEnabled(False)
+        self.where.currentIndexChanged.connect(self._where_changed)
+        self.shards.valueChanged.connect(self._where_changed)
         self.form.addRow("Output folder", self.out)
         self.form.addRow("Task", self.task)
         self.form.addRow("Task per file", self.tasks)
@@ -86,6 +92,8 @@ class Hdf5ToLerobotFamily(Family):
         self.form.addRow("CRF", self.crf)
         self.form.addRow("GOP (frames)", self.gop)
         self.form.addRow("Preset", self.preset)
+        self.form.addRow("Run on", self.where)
+        self.form.addRow("Shards", self.shards)
         self.sources.pathsChanged.connect(self._sources_changed)
         self.watch(
             self.task,
@@ -104,6 +112,10 @@ class Hdf5ToLerobotFamily(Family):
             self.gop,
             self.preset,
         )
+
+    def _where_changed(self, *_: object) -> None:
+        self.shards.setEnabled(self.where.currentData() == "slurm")
+        self.session.set_where(self.where.currentData(), self.shards.value())
 
     def _sources_changed(self, paths: list[str]) -> None:
         old = {
