@@ -203,7 +203,7 @@ def test_kill_9_leaves_nothing_partial_and_a_rerun_completes(recording: Path, tm
             time.sleep(0.05)
         assert _camera_workers() == []
 
-    args = ["hdf5-to-lerobot", recording, "--out", out, "--task", "t", "--quiet"]
+    args = ["hdf5-to-lerobot", recording, "--out", out, "--task", "t", "--quiet", "--jobs", "4"]
     assert _kill_at_random(args, tmp_path, window, 4, rng, check) >= 3
     if out.exists():
         import shutil
