@@ -70,7 +70,7 @@ def _run_join(args: argparse.Namespace) -> int:
         print_json(summary.__dict__)
     else:
         print(
-            f"wrote {summary.output}: {summary.episodes} episodes, {summary.frames} frames from {summary.shards}"
+            f"wrote {summary.output}: {summary.episodes} episodes, {summary.frames} frames from {summary.shards} datasets"
         )
     return 0
 

@@ -111,7 +111,12 @@ def _read_shard(root: Path) -> _Shard:
 def _check_same(shards: list[_Shard]) -> None:
     first = shards[0]
     for shard in shards[1:]:
-        for key in set(first.info) | set(shard.info):
+        mine, theirs = shard.info.get("codebase_version"), first.info.get("codebase_version")
+        if mine != theirs:
+            raise StudioError(
+                f"is LeRobot {mine}, {first.root.name} is {theirs}: convert one of them first", shard.root
+            )
+        for key in sorted(set(first.info) | set(shard.info)):
             if key in _COUNTS:
                 continue
             if first.info.get(key) != shard.info.get(key):
