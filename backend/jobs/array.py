@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.errors import StudioError
-from backend.jobs.slurm import _run
+from backend.jobs.slurm import PENDING_STATES, RUNNING_STATES, _run
 
 TASK_ID = "{task}"  # argv token replaced by the array task's index
 
@@ -120,7 +120,7 @@ def _queued(ids: list[str]) -> set[str] | None:
     found = set()
     for line in result.stdout.splitlines():
         parts = line.strip().split("|")
-        if len(parts) >= 3 and parts[2] not in ("COMPLETED", "CANCELLED", "FAILED"):
+        if len(parts) >= 3 and parts[2] in PENDING_STATES | RUNNING_STATES:
             for part in parts[:2]:
                 base = part.split("_")[0]
                 if base in ids:
