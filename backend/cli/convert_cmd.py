@@ -103,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="resample the actions to HZ, one HDF5 step each (default: the rate of the LeRobot dataset "
         "made from the template, from provenance; else as they are). IDM outputs are 16 fps",
     )
+    _jobs_flag(p)
     _common_flags(p)
     p.set_defaults(func=_run_lerobot_to_hdf5)
 
@@ -134,6 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 type=_modality_arg,
                 help="meta/modality.json: auto (keep the source's or make one for SO-101), none, or a file",
             )
+        _jobs_flag(p)
         _common_flags(p)
         p.set_defaults(func=_run_versions, target=target)
 
@@ -150,6 +152,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gop", type=int, default=None)
     p.add_argument("--preset", default=None)
     p.add_argument("--force", action="store_true", help="re-encode videos that are already H.264 too")
+    _jobs_flag(p)
     _common_flags(p)
     p.set_defaults(func=_run_transcode)
     convert_sharded.register(sub)
@@ -315,6 +318,7 @@ def _run_lerobot_to_hdf5(args: argparse.Namespace) -> int:
         episodes=_split(args.episodes, int),
         copy_states=args.copy_states,
         replay_fps=args.replay_fps,
+        jobs=args.jobs,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )
@@ -333,6 +337,7 @@ def _run_versions(args: argparse.Namespace) -> int:
         gop=args.gop,
         preset=args.preset,
         modality=getattr(args, "modality", "none"),
+        jobs=args.jobs,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )
@@ -349,6 +354,7 @@ def _run_transcode(args: argparse.Namespace) -> int:
         gop=args.gop,
         preset=args.preset,
         force=args.force,
+        jobs=args.jobs,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )

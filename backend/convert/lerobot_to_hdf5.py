@@ -76,6 +76,7 @@ class LerobotToHdf5Options:
     episodes: list[int] | None = None  # LeRobot episode indices to convert; None: all
     copy_states: bool = False  # copy the demo's states for the same frames (when the demo is long enough)
     replay_fps: float | None = None  # None: the template's rate from provenance, else the dataset's
+    jobs: int | None = None  # accepted like every converter's; the work runs here (see run)
     overwrite: bool = False
     hash_mode: str = "auto"
 

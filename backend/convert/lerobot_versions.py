@@ -54,6 +54,7 @@ class LerobotVersionOptions:
     gop: int | None = None
     preset: str | None = None
     modality: str = "auto"  # "auto" | "none" | path to a modality.json (v2.1 only)
+    jobs: int | None = None  # re-encoding worker processes (None: the usable cores); same output for any
     overwrite: bool = False
     hash_mode: str = "auto"
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from backend import provenance as prov
 from backend.atomic import atomic_dir
+from backend.convert import video_worker
 from backend.convert.common import (
     ConversionSummary,
     EpisodePlan,
@@ -36,6 +37,7 @@ from backend.errors import Cancelled, StudioError
 from backend.formats import open_dataset, validate_path
 from backend.media import probe, transcode
 from backend.model import DatasetFormat, FeatureKind
+from backend.pool import PoolError
 from backend.progress import Progress, ensure_progress
 
 KIND = "transcode"
@@ -53,6 +55,7 @@ class TranscodeOptions:
     force: bool = False  # re-encode videos that already are H.264
     overwrite: bool = False  # replace an existing ``out``
     hash_mode: str = "auto"
+    jobs: int | None = None  # worker processes (None: the usable cores); the output is the same for any
 
 
 @dataclass
@@ -196,34 +199,7 @@ def _write(
         if path.is_dir() or relative in video_paths or relative == prov.LEROBOT_FILE:
             continue
         keep(path, tmp / relative)
-    done = 0
-    results: dict[str, dict[str, Any]] = {}
-    for video in todo:
-        offset = done
-
-        class _Sub(Progress):
-            def report(self, d: int, t: int, text: str = "", _o: int = offset) -> None:  # noqa: ARG002
-                progress.report(_o + d, total, text)
-
-        (tmp / video.relative).parent.mkdir(parents=True, exist_ok=True)
-        result = transcode(
-            source / video.relative,
-            tmp / video.relative,
-            codec="h264",
-            crf=options.crf,
-            gop=options.gop,
-            preset=options.preset,
-            progress=_Sub(),
-        )
-        if result.get("retimed"):
-            raise StudioError(
-                f"{video.relative} has frames off the 1/fps grid: re-encoding would move them",
-                source / video.relative,
-                "the parquet timestamps would no longer match",
-            )
-        if video.key:
-            results[video.key] = result
-        done += video.frames
+    results = _encode_videos(source, tmp, todo, total, options, progress)
     _update_info(tmp, set(results), results)
     prov.write_lerobot_provenance(tmp, record)
     problems = [p for p in validate_path(tmp) if p.severity == "error"]
@@ -278,6 +254,81 @@ def run(source: Path, options: TranscodeOptions, progress: Progress | None = Non
     with contextlib.suppress(Cancelled):  # the output is published: too late to cancel
         progress.report(total, total, "done")
     return summary
+
+
+def _encode_videos(
+    source: Path, tmp: Path, todo: list[_Video], total: int, options: TranscodeOptions, progress: Progress
+) -> dict[str, dict[str, Any]]:
+    """Re-encode ``todo`` into ``tmp`` (one task per video), checked in order; results per camera key."""
+    results: dict[str, dict[str, Any]] = {}
+    if not todo:
+        return results
+    if not video_worker.available():  # a frozen bundle: here, one after the other
+        return _encode_here(source, tmp, todo, total, options, progress)
+    jobs = video_worker.VideoJobs(video_worker.workers_for(options.jobs, len(todo)))
+    try:
+        settings = {"codec": "h264", "crf": options.crf, "gop": options.gop, "preset": options.preset}
+        for number, video in enumerate(todo):
+            src, dst = source / video.relative, tmp / video.relative
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            jobs.add(number, [{"kind": "transcode", "src": str(src), "dst": str(dst), **settings}])
+        for number, video in enumerate(todo):
+
+            def report(name: str = video.relative) -> None:
+                progress.report(jobs.progress(), total, f"encoding {Path(name).name}")
+
+            try:
+                (result,) = jobs.wait(number, report)
+            except PoolError as error:
+                failed = todo[error.task] if error.task is not None else video
+                raise StudioError(
+                    f"cannot transcode {failed.relative} ({error})", source / failed.relative
+                ) from None
+            _check_result(source, video, result)
+            if video.key:
+                results[video.key] = result
+    finally:
+        jobs.close()  # before the staging folder goes: a worker still writing would make it again
+    return results
+
+
+def _encode_here(
+    source: Path, tmp: Path, todo: list[_Video], total: int, options: TranscodeOptions, progress: Progress
+) -> dict[str, dict[str, Any]]:
+    done = 0
+    results: dict[str, dict[str, Any]] = {}
+    for video in todo:
+        offset = done
+
+        class _Sub(Progress):
+            def report(self, d: int, t: int, text: str = "", _o: int = offset) -> None:  # noqa: ARG002
+                progress.report(_o + d, total, text)
+
+        (tmp / video.relative).parent.mkdir(parents=True, exist_ok=True)
+        result = transcode(
+            source / video.relative,
+            tmp / video.relative,
+            codec="h264",
+            crf=options.crf,
+            gop=options.gop,
+            preset=options.preset,
+            progress=_Sub(),
+            threads=video_worker.ENCODER_THREADS,
+        )
+        _check_result(source, video, result)
+        if video.key:
+            results[video.key] = result
+        done += video.frames
+    return results
+
+
+def _check_result(source: Path, video: _Video, result: dict[str, Any]) -> None:
+    if result.get("retimed"):
+        raise StudioError(
+            f"{video.relative} has frames off the 1/fps grid: re-encoding would move them",
+            source / video.relative,
+            "the parquet timestamps would no longer match",
+        )
 
 
 def _problem_key(problem: Any, root: Path) -> tuple[str, str]:

@@ -45,8 +45,12 @@ def transcode(
     stop: int | None = None,
     fps: float | None = None,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Re-encode frames [start, stop) of ``src`` to ``dst`` (atomic). Frame i lands at i / fps.
+
+    ``threads``: encoder threads, on this thread (None: the encoder's own thread and the codec's
+    default count). A fixed count gives the same bytes on any machine: worker pools use 1.
 
     Returns {"method": "reencode", "frames", "fps", "codec", "crf", "gop", "preset", "retimed"};
     ``retimed`` is True when the source frames were not on an exact 1/fps grid (variable frame rate).
@@ -75,7 +79,8 @@ def transcode(
                 gop=gop,
                 preset=preset,
                 pix_fmt=pix_fmt,
-                threaded=True,
+                threaded=threads is None,
+                options=None if threads is None else {"threads": str(int(threads))},
             )
             try:
                 for done, rgb in enumerate(reader.frames(start, stop), start=1):
