@@ -6,11 +6,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend import children
 from backend.progress import Progress, ensure_progress
 
 DEMO_VIDEO_SIZE = (640, 480)
@@ -74,15 +74,15 @@ def start_demo_rig(workspace: str | Path, size: tuple[int, int] = DEMO_VIDEO_SIZ
     try:
         for name, motion, assembly in (("leader", "pick", "0"), ("follower", "still", "1")):
             rig.calibration[name] = str(calibration_dir / f"virtual_{name}.json")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "backend.cli", "virtual-arm", "--name", f"demo {name}",
-                 "--motion", motion, "--assembly", assembly, "--calibrated",
-                 "--write-calibration", rig.calibration[name], "--realtime", "--exit-with-parent"],
+            proc = children.start(
+                "backend.cli",
+                ["virtual-arm", "--name", f"demo {name}", "--motion", motion, "--assembly", assembly,
+                 "--calibrated", "--write-calibration", str(Path(rig.calibration[name]).absolute()),
+                 "--realtime", "--exit-with-parent"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 stdin=subprocess.DEVNULL,
                 text=True,
-                cwd=str(REPO),
             )
             rig.arms.append(proc)
             _LIVE_DEMO_ARMS.add(proc)
