@@ -221,6 +221,20 @@ class StatsCheck:
                 if what:
                     self.episode_findings.append((episode.index, key, what))
 
+    def add_many(self, indices: np.ndarray, actual: dict[str, dict[str, np.ndarray]]) -> None:
+        """:meth:`add` for many episodes at once: ``actual[key][stat]`` is (E, N) per-episode stats
+        (``count`` (E, 1), every count > 0; see ``validate_data.grouped_stats``). The stored stats are
+        compared vectorised; an episode that may disagree is compared alone, for the message."""
+        indices = np.asarray(indices, dtype=np.int64)
+        for key in self.keys:
+            stats = actual[key]
+            self.moments[key].add(_merged(stats))
+            stored = [self.per_episode.get(int(i), {}).get(key) for i in indices]
+            for k in _suspects(stored, stats):
+                what = disagreement(stored[k], {name: value[k] for name, value in stats.items()})
+                if what:
+                    self.episode_findings.append((int(indices[k]), key, what))
+
     def finish(self) -> list[Problem]:
         problems: list[Problem] = []
         per_episode_file = str(self.root / ("meta/episodes" if self.version == V30 else EPISODES_STATS_JSONL))
@@ -278,3 +292,70 @@ class StatsCheck:
                     "warning", "stats_no_quantiles", None, True,
                 ))
         return problems
+
+
+def _merged(stats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One stats record of many episodes' (E, N) stats (count-weighted mean, parallel variance)."""
+    counts = stats["count"][:, 0].astype(np.float64)
+    total = counts.sum()
+    mean = (stats["mean"] * counts[:, None]).sum(axis=0) / total
+    m2 = (stats["std"] ** 2 * counts[:, None]).sum(axis=0) + (
+        (stats["mean"] - mean) ** 2 * counts[:, None]
+    ).sum(axis=0)
+    return {
+        "min": stats["min"].min(axis=0),
+        "max": stats["max"].max(axis=0),
+        "mean": mean,
+        "std": np.sqrt(m2 / total),
+        "count": np.array([int(total)]),
+    }
+
+
+def _stored_column(stored: list[Any], name: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """``stored[k][name]`` of every episode as one (E, N) float array; None when any is absent or odd."""
+    try:
+        values = np.asarray([row[name] for row in stored], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return values.reshape(shape) if values.size == shape[0] * shape[1] else None
+
+
+def _suspects(stored: list[Any], actual: dict[str, np.ndarray]) -> list[int]:
+    """Episodes whose stored stats may disagree with ``actual`` (a superset of what ``disagreement``
+    finds); every episode when the stored records are not all alike."""
+    every = list(range(len(stored)))
+    present = [row is not None for row in stored]
+    if not all(present):
+        return [k for k in every if present[k]]
+    if not all(isinstance(row, dict) for row in stored):
+        return every
+    names = set(stored[0]) if stored else set()
+    if any(set(row) != names for row in stored):
+        return every
+    shape = actual["min"].shape
+    low, high = actual["min"], actual["max"]
+    scale = np.maximum(high - low, np.maximum(np.abs(high), np.abs(low)))
+    tolerance = RELATIVE_TOLERANCE * np.maximum(scale, 1e-6) + 1e-9
+    bad = np.zeros(len(stored), dtype=bool)
+    if "count" in names:
+        count = _stored_column(stored, "count", (len(stored), 1))
+        if count is None:
+            return every
+        bad |= count[:, 0] != actual["count"][:, 0]
+    for name in STATS:
+        if name in names:
+            value = _stored_column(stored, name, shape)
+            if value is None:
+                return every
+            bad |= (np.abs(value - actual[name]) > tolerance).any(axis=1)
+    quantiles = []
+    for name in QUANTILE_ORDER:
+        if name in names:
+            value = _stored_column(stored, name, shape)
+            if value is None:
+                return every
+            quantiles.append(value)
+            bad |= ((value < low - tolerance) | (value > high + tolerance)).any(axis=1)
+    for a, b in zip(quantiles, quantiles[1:], strict=False):
+        bad |= (a > b + tolerance).any(axis=1)
+    return np.flatnonzero(bad).tolist()

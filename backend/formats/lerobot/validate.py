@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from backend import signals
 from backend.errors import FormatError
 from backend.formats.lerobot.common import (
     EPISODES_DIR,
@@ -21,28 +20,26 @@ from backend.formats.lerobot.common import (
     STATS_PATH,
     TASKS_JSONL,
     TASKS_PARQUET,
-    TOLERANCE_S,
     V20,
     V21,
     V30,
     read_json,
 )
 from backend.formats.lerobot.meta import read_info
-from backend.formats.lerobot.reader import LeRobotReader, column_to_numpy, open_lerobot
+from backend.formats.lerobot.reader import open_lerobot
+from backend.formats.lerobot.validate_data import check_episodes, ranges
 from backend.formats.lerobot.validate_report import REWRITE, Report
 from backend.formats.lerobot.validate_videos import check_videos
-from backend.model import Dataset, Episode, FeatureKind
+from backend.model import Dataset, FeatureKind
 from backend.validation import Problem
 
 DREAM_PREFIX = "<DREAM>"
 
 
-def _ranges(indices: list[int]) -> str:
-    text = ", ".join(str(i) for i in indices[:8])
-    return text + (f" ... ({len(indices)} episodes)" if len(indices) > 8 else "")
-
-
-def validate_lerobot(path: Path) -> list[Problem]:
+def validate_lerobot(path: Path, quick: bool = False) -> list[Problem]:
+    """Every finding of the format checks. ``quick``: the same metadata, index, timestamp and data
+    checks plus the stats check (``validate`` runs that with the doctor's signals), and the videos
+    probed from their headers (duration against the episodes' windows), not read packet by packet."""
     root = Path(path)
     report = Report(root)
     if not root.is_dir():
@@ -75,8 +72,11 @@ def validate_lerobot(path: Path) -> list[Problem]:
     with dataset:
         _check_totals(report, dataset, info, version)
         _check_features(report, dataset)
-        _check_episodes(report, dataset)
-        check_videos(report, dataset)
+        stats = _stats_check(dataset) if quick else None
+        check_episodes(report, dataset, stats)
+        if stats is not None:
+            report.extend(stats.finish())
+        check_videos(report, dataset, quick=quick)
         before = len(report.problems)
         _check_modality(report, dataset)
         report.problems[before:] = [replace(p, code="modality") for p in report.problems[before:]]
@@ -195,7 +195,7 @@ def _check_totals(report: Report, dataset: Dataset, info: dict[str, Any], versio
             # GR00T-Dreams' IDM dump prefixes tasks.jsonl only; loaders read tasks by task_index
             report.warn(
                 report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL),
-                f"task {task!r} of episodes {_ranges(episodes)} is listed as {DREAM_PREFIX + task!r} "
+                f"task {task!r} of episodes {ranges(episodes)} is listed as {DREAM_PREFIX + task!r} "
                 "(the IDM dump prefixes the task list only)",
                 "harmless: loaders read the task through task_index; " + REWRITE + " to make them agree",
                 "task_dream_prefix",
@@ -203,7 +203,7 @@ def _check_totals(report: Report, dataset: Dataset, info: dict[str, Any], versio
             continue
         report.error(
             report.root / (TASKS_PARQUET if version == V30 else TASKS_JSONL),
-            f"task {task!r} of episodes {_ranges(episodes)} is not in the task list",
+            f"task {task!r} of episodes {ranges(episodes)} is not in the task list",
             "add it to the task list or fix the episodes' tasks",
             "task_missing",
         )
@@ -215,7 +215,7 @@ def _check_totals(report: Report, dataset: Dataset, info: dict[str, Any], versio
     if twice:
         report.error(
             episodes_file,
-            f"episode indices {_ranges(twice)} are listed more than once",
+            f"episode indices {ranges(twice)} are listed more than once",
             "remove the duplicated lines of the episode list; " + REWRITE,
             "episode_index_duplicate",
         )
@@ -224,7 +224,7 @@ def _check_totals(report: Report, dataset: Dataset, info: dict[str, Any], versio
         report.warn(
             episodes_file,
             f"episode indices are not 0..{n - 1} in order"
-            + (f" (missing {_ranges(missing)})" if missing else ""),
+            + (f" (missing {ranges(missing)})" if missing else ""),
             "LeRobot expects contiguous episode indices; " + REWRITE,
             "episode_index_gap",
             fixable=True,
@@ -278,191 +278,10 @@ def _check_features(report: Report, dataset: Dataset) -> None:
 
 
 # -- episodes -----------------------------------------------------------------------------------------
-def _check_episodes(report: Report, dataset: Dataset) -> None:
-    reader = dataset.reader
-    assert isinstance(reader, LeRobotReader)
-    fps = dataset.fps
-    columns = [k for k, f in dataset.features.items() if f.kind in (FeatureKind.VECTOR, FeatureKind.SCALAR)]
-    timing = _Timing()
-    no_frame_index: list[int] = []
-    index_gaps: list[int] = []
-    known_tasks = set(range(len(dataset.tasks)))
-    expected_index = 0
-    for episode in dataset.episodes:
-        path = reader.episode_data_path(episode)
-        where = {"episode": episode.index}
-        try:
-            table = reader.episode_table(episode)
-        except FormatError as error:
-            report.from_error(error)
-            expected_index += episode.length
-            continue
-        if table.num_rows != episode.length:
-            report.error(
-                path,
-                f"episode {episode.index} has {table.num_rows} rows but its length is {episode.length}",
-                "fix the episode list or the parquet; " + REWRITE,
-                "row_count",
-                **where,
-            )
-        missing = [k for k in columns if k not in table.column_names and k != "frame_index"]
-        if missing:
-            report.error(path, f"columns {missing} listed in info.json are missing", REWRITE, "missing_column")
-        values: dict[str, np.ndarray] = {}
-        for key in columns:
-            if key not in table.column_names:
-                continue
-            try:
-                values[key] = column_to_numpy(table.column(key), dataset.features[key], path)
-            except FormatError as error:
-                report.from_error(error)
-        n = table.num_rows
-        if "frame_index" in values:
-            _check_frame_index(report, path, episode, values["frame_index"])
-        else:
-            no_frame_index.append(episode.index)
-        if "episode_index" in values and n and not np.all(values["episode_index"] == episode.index):
-            report.error(
-                path, f"episode_index column is not {episode.index} on every row", REWRITE, "episode_index_column",
-                fixable=True, **where,
-            )
-        if "index" in values and n:
-            if not np.array_equal(values["index"], expected_index + np.arange(n)):
-                index_gaps.append(episode.index)
-        expected_index += episode.length
-        if "task_index" in values and n and dataset.tasks:
-            task_indices = np.unique(np.asarray(values["task_index"]).reshape(-1))
-            unknown = [int(t) for t in task_indices if int(t) not in known_tasks]
-            if unknown:
-                report.error(
-                    path,
-                    f"task_index {unknown[:5]} of episode {episode.index} is not in the task list "
-                    f"(0..{len(dataset.tasks) - 1})",
-                    "fix the task_index column or the task list",
-                    "task_index_unknown",
-                    **where,
-                )
-        if "timestamp" in values and n:
-            timing.check(report, path, episode, values["timestamp"], fps)
-        for key, feature in dataset.features.items():
-            if feature.kind is FeatureKind.VECTOR and key in values:
-                reading = signals.non_finite(values[key], key)
-                if reading.fired:
-                    report.error(
-                        path,
-                        f"{reading.sentence.replace(key, f'{key} of episode {episode.index}', 1)}",
-                        signals.SIGNALS["non_finite"].fix,
-                        "non_finite",
-                        fixable=True,
-                        frames=reading.frames,
-                        **where,
-                    )
-    data_dir = report.root / "data"
-    timing.report(report, data_dir, fps)
-    if no_frame_index:
-        report.warn(
-            data_dir,
-            f"no frame_index column in episodes {_ranges(no_frame_index)}",
-            "the studio uses the row order; LeRobot needs the column: " + REWRITE,
-            "no_frame_index",
-            fixable=True,
-        )
-    if index_gaps:
-        report.warn(
-            data_dir,
-            f"the global 'index' column does not run on from episode to episode in episodes "
-            f"{_ranges(index_gaps)}",
-            "LeRobot addresses frames by it; " + REWRITE,
-            "global_index",
-            fixable=True,
-        )
+def _stats_check(dataset: Dataset) -> Any:
+    from backend.formats.lerobot.stats_check import StatsCheck
 
-
-def _check_frame_index(report: Report, path: Path, episode: Episode, frame_index: np.ndarray) -> None:
-    n = len(frame_index)
-    column = np.asarray(frame_index).reshape(-1)
-    if np.array_equal(column, np.arange(n)):
-        return
-    repeated = int(n - len(np.unique(column)))
-    missing = len(set(range(n)) - set(column.tolist()))
-    wrong = np.flatnonzero(column != np.arange(n))
-    detail = ", ".join(
-        part for part in (
-            f"{repeated} repeated" if repeated else "",
-            f"{missing} of 0..{n - 1} missing" if missing else "",
-            "out of order" if not repeated and not missing else "",
-        ) if part
-    )
-    report.error(
-        path,
-        f"frame_index of episode {episode.index} is not 0..{n - 1} ({detail}; first at row {int(wrong[0])})",
-        REWRITE,
-        "frame_index",
-        episode=episode.index,
-        fixable=True,
-        frames=tuple(int(i) for i in wrong[:20]),
-    )
-
-
-class _Timing:
-    """Timestamps against frame_index / fps: exact, one frame late (GR00T quirk), another rate, or off."""
-
-    def __init__(self) -> None:
-        self.one_late: list[int] = []
-        self.rates: dict[int, float] = {}
-
-    def check(self, report: Report, path: Path, episode: Episode, timestamps: np.ndarray, fps: float) -> None:
-        ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
-        expected = np.arange(len(ts)) / fps
-        # float32 timestamps carry ~1e-7 relative error
-        tolerance = TOLERANCE_S + np.abs(expected) * 2e-7
-        deviation = np.abs(ts - expected)
-        if np.all(deviation <= tolerance):
-            return
-        if np.all(np.abs(ts - expected - 1.0 / fps) <= tolerance):
-            self.one_late.append(episode.index)
-            return
-        steps = np.diff(ts)
-        if len(steps) >= 2:
-            step = float(np.median(steps))
-            if step > 0:
-                rate = 1.0 / step
-                grid = ts[0] + np.arange(len(ts)) * step
-                if abs(rate - fps) > 0.01 * fps and np.all(np.abs(ts - grid) <= TOLERANCE_S + np.abs(grid) * 2e-7):
-                    self.rates[episode.index] = rate
-                    return
-        frame = int(np.argmax(deviation > tolerance))
-        report.error(
-            path,
-            f"timestamp of episode {episode.index} is {ts[frame]:.6f} s at frame {frame}, "
-            f"frame_index / fps is {expected[frame]:.6f} s (max deviation {deviation.max():.6f} s)",
-            "LeRobot needs timestamp = frame_index / fps within 1e-4 s; " + REWRITE,
-            "timestamps",
-            episode=episode.index,
-            fixable=True,
-            frames=tuple(int(i) for i in np.flatnonzero(deviation > tolerance)[:20]),
-        )
-
-    def report(self, report: Report, data_dir: Path, fps: float) -> None:
-        if self.one_late:
-            report.error(
-                data_dir,
-                f"timestamps are (frame_index + 1) / fps, one frame late, in episodes {_ranges(self.one_late)} "
-                f"(first row {1 / fps:.3f} s instead of 0; video frames are at frame_index / fps). "
-                "The GR00T demo data has this quirk; LeRobot's loader rejects it (1e-4 s check)",
-                "the studio aligns by frame_index; converting with the studio writes timestamp = frame_index / fps",
-                "timestamps_one_frame_late",
-                fixable=True,
-            )
-        if self.rates:
-            rates = sorted({round(r, 3) for r in self.rates.values()})
-            report.error(
-                report.root / INFO_PATH,
-                f"info.json says {fps:g} fps but the timestamps of episodes {_ranges(sorted(self.rates))} step "
-                f"at {', '.join(f'{r:g}' for r in rates)} fps",
-                "set fps in info.json to the rate the data was recorded at (and check the videos' rate)",
-                "fps_mismatch",
-            )
+    return StatsCheck(dataset)
 
 
 # -- modality.json ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class Report:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[Problem] = []
+        self._seen: set[Problem] = set()
 
     def add(
         self,
@@ -29,8 +30,15 @@ class Report:
     ) -> None:
         name = f"episode {episode}" if episode is not None else None
         found = Problem(str(file), problem, fix, severity, code, name, fixable, frames)
-        if found not in self.problems:  # episodes sharing one broken file report it once
+        if found not in self._seen:  # episodes sharing one broken file report it once
+            self._seen.add(found)
             self.problems.append(found)
+
+    def extend(self, problems: list[Problem]) -> None:
+        for found in problems:
+            if found not in self._seen:
+                self._seen.add(found)
+                self.problems.append(found)
 
     def error(self, file: Path | str, problem: str, fix: str, code: str = "format", **where: Any) -> None:
         self.add(file, problem, fix, "error", code, **where)

@@ -17,6 +17,9 @@ from backend.formats.lerobot.validate_report import REWRITE, Report
 from backend.media import VideoProbe, probe
 from backend.model import Dataset, Episode, FeatureKind
 
+# decoder names as codec names (as backend.media.probe reports them)
+CODEC_NAMES = {"libdav1d": "av1", "libaom-av1": "av1", "libsvtav1": "av1", "libx264": "h264", "libx265": "hevc"}
+
 
 def _decode_first(path: Path) -> str | None:
     try:
@@ -78,7 +81,119 @@ def _check_video_file(
     return info
 
 
-def check_videos(report: Report, dataset: Dataset) -> None:
+def _check_header(report: Report, path: Path, dataset: Dataset, key: str) -> VideoProbe | None:
+    """The file's headers as a ``VideoProbe`` without frame times (``num_frames`` and ``start_time``
+    from the stream header); None (reported) when it is missing or unreadable."""
+    if not path.is_file():
+        report.error(path, f"video of {key} is missing", "restore the file or " + REWRITE, "missing_file")
+        return None
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            time_base = stream.time_base
+            rate = stream.average_rate or stream.guessed_rate or 0
+            start = float(stream.start_time * time_base) if stream.start_time is not None else 0.0
+            info = VideoProbe(
+                str(path), CODEC_NAMES.get(stream.codec_context.name, stream.codec_context.name),
+                stream.codec_context.width, stream.codec_context.height, float(rate), int(stream.frames or 0),
+                stream.codec_context.format.name if stream.codec_context.format else None,
+                np.zeros(0), np.zeros(0, dtype=np.int64), start,
+            )
+    except (av.error.FFmpegError, OSError, IndexError, UnicodeDecodeError) as error:
+        report.error(path, f"the video cannot be read ({error})", "re-encode or restore the video", "unreadable")
+        return None
+    if abs(info.fps - dataset.fps) > 0.01 * dataset.fps:
+        report.error(
+            path,
+            f"video runs at {info.fps:.3f} fps, the dataset at {dataset.fps:g} fps",
+            "re-encode the video at the dataset's fps",
+            "video_fps",
+        )
+    feature = dataset.features[key]
+    expected = (feature.video.height, feature.video.width) if feature.video else None
+    if expected and expected != (0, 0) and expected != (info.height, info.width):
+        report.warn(
+            path,
+            f"video is {info.width}x{info.height}, info.json says {expected[1]}x{expected[0]}",
+            "fix the feature's shape in info.json",
+            "video_size",
+            fixable=True,
+        )
+    return info
+
+
+def check_headers(
+    report: Report,
+    dataset: Dataset,
+    key: str,
+    cache: dict[Path, VideoProbe | None],
+    codecs: dict[str, set[str]],
+) -> None:
+    """``validate --quick``: each file's headers once; each episode's window lies inside its file
+    (its last frame starts before the file's last frame ends) and spans length / fps."""
+    reader = dataset.reader
+    assert isinstance(reader, LeRobotReader)
+    fps = dataset.fps
+    for episode in dataset.episodes:
+        try:
+            path = reader.episode_video_path(episode, key)
+        except FormatError as error:
+            report.from_error(error)
+            continue
+        if path not in cache:
+            cache[path] = _check_header(report, path, dataset, key)
+        info = cache[path]
+        if info is None:
+            continue
+        codecs[key].add(info.codec)
+        frame = 1.0 / info.fps if info.fps else 1.0 / fps
+        end = info.start_time + info.num_frames * frame  # when the file's last frame ends
+        if reader.version != V30:
+            if info.num_frames != episode.length:
+                report.error(
+                    path,
+                    f"video of episode {episode.index} has {info.num_frames} frames, "
+                    f"the parquet {episode.length} rows",
+                    "re-export the episode so every row has a frame",
+                    "video_frames",
+                    episode=episode.index,
+                )
+            continue
+        video = episode.extra["lerobot"]["videos"].get(key)
+        if video is None:
+            report.error(
+                report.root / EPISODES_DIR, f"episode {episode.index} has no {key} entries", REWRITE,
+                "missing_file", episode=episode.index,
+            )
+            continue
+        start, stop = float(video["from_timestamp"]), float(video["to_timestamp"])
+        if abs((stop - start) - episode.length / fps) > TOLERANCE_S:
+            report.error(
+                report.root / EPISODES_DIR,
+                f"episode {episode.index} {key}: to - from is {stop - start:.6f} s, length / fps is "
+                f"{episode.length / fps:.6f} s",
+                "fix to_timestamp",
+                "video_timestamps",
+                episode=episode.index,
+                fixable=True,
+            )
+        last = start + (episode.length - 1) / fps  # when the episode's last frame is shown
+        if episode.length and (last > end - frame + TOLERANCE_S or start < info.start_time - TOLERANCE_S):
+            shown = max(0, min(episode.length, int(np.floor((end - start) * fps + 1e-6))))
+            report.error(
+                path,
+                f"episode {episode.index}: the video ends after {shown} of {episode.length} frames "
+                f"(the file holds {info.num_frames} frames, {end:.4f} s; the episode's window is "
+                f"[{start:.4f}, {stop:.4f}) s)",
+                "re-export the episode's video",
+                "video_frames",
+                episode=episode.index,
+            )
+
+
+def check_videos(report: Report, dataset: Dataset, quick: bool = False) -> None:
+    """Every video file against the episodes. ``quick``: headers only (codec, size, rate, duration)
+    and each episode's window against its file's duration; otherwise every frame time is read."""
     reader = dataset.reader
     assert isinstance(reader, LeRobotReader)
     cache: dict[Path, VideoProbe | None] = {}
@@ -87,7 +202,9 @@ def check_videos(report: Report, dataset: Dataset) -> None:
         if feature.kind is not FeatureKind.VIDEO or not feature.has_files:
             continue
         declared = feature.video.codec if feature.video else None
-        for episode in dataset.episodes:
+        if quick:
+            check_headers(report, dataset, key, cache, codecs)
+        for episode in () if quick else dataset.episodes:
             try:
                 path = reader.episode_video_path(episode, key)
             except FormatError as error:
