@@ -27,21 +27,24 @@ import numpy as np
 
 from backend import provenance as prov
 from backend.atomic import atomic_dir, check_output, remove_empty_dir
+from backend.convert.common import options_dict
+from backend.episode_tasks import EpisodeTasks, Task, TaskFailed, worker_count
 from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.formats.cosmos_outputs import prompt_of, sample_json
+from backend.idm import prepare_worker
 from backend.idm.kit import build_modality, build_stats, load_preset
 from backend.idm.names import task_folder_name
-from backend.media.export import letterbox
 from backend.media.probe import probe
-from backend.media.reader import VideoReader
 from backend.model import Dataset, DatasetFormat, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
 
 _TRAILING_NUMBER = re.compile(r"(\d+)(?:_seed\d+)?$")
 _SEED_SUFFIX = re.compile(r"^(?P<base>.+)_seed(?P<seed>\d+)$")
 SUMMARY_NAME = "rollout_studio_idm_prepare.json"
+ENCODING = ".encoding"  # the workers' videos, in the output's temporary folder until adopted
+VIDEO = {"codec": "h264", "gop": 30, "crf": 18, "preset": "veryfast"}  # the IDM dataset's encoder
 
 
 @dataclass
@@ -56,6 +59,7 @@ class PrepareOptions:
     camera: str | None = None  # the embodiment video key to write (default: the preset's first)
     split_tasks: bool = False  # one dataset per task folder: <out>/<key>.<Task_Folder>
     overwrite: bool = False  # replace an earlier output of the studio (never anything else)
+    jobs: int | None = None  # worker processes encoding samples; None: one per usable core
 
 
 @dataclass
@@ -324,63 +328,49 @@ def prepare_idm_dataset(
     )
     width, height = preset.get("idm_size", [256, 256])
     total = len(samples)
-    done = [0]
+    done = [0]  # samples written
     # a provenance record that chains to the source dataset's own (and so to the source HDF5), so
     # that the IDM output (which keeps meta/) converts back to HDF5 with the right demos and offsets
     inputs: list[tuple[str | Path, str]] = [(Path(cosmos_out), "cosmos_outputs")]
     if options.source_dataset:
         inputs.append((Path(options.source_dataset), "source"))
     progress.report(0, total, "hashing the inputs")
-    record = prov.new_record("idm_prepare", inputs, options, out, DatasetFormat.LEROBOT_V21.value)
+    record = prov.new_record(
+        "idm_prepare", inputs, options_dict(options), out, DatasetFormat.LEROBOT_V21.value
+    )
     record.update({"operation": "idm prepare", "embodiment": key})
     with atomic_dir(
         out, overwrite=options.overwrite, inputs=[cosmos_out, options.source_dataset, options.metadata_dir]
     ) as tmp:
-        if options.split_tasks:
-            for folder, group in groups.items():
-                name = f"{key}.{folder}"
-                _write_dataset(
-                    tmp / name,
-                    {folder: group},
-                    preset,
-                    camera,
-                    (width, height),
-                    fps,
-                    modality,
-                    stats,
-                    record,
-                    out / name,
-                    options,
-                    summary,
-                    progress,
-                    done,
-                    total,
-                )
-                summary.datasets.append(str(out / name))
-        else:
-            _write_dataset(
-                tmp / ".dataset",
-                groups,
-                preset,
-                camera,
-                (width, height),
-                fps,
-                modality,
-                stats,
-                record,
-                out,
-                options,
-                summary,
-                progress,
-                done,
-                total,
-            )
-            for item in (tmp / ".dataset").iterdir():
-                os.replace(item, tmp / item.name)
-            remove_empty_dir(tmp / ".dataset")
-            summary.datasets.append(str(out))
-        record = tmp / SUMMARY_NAME if options.split_tasks else tmp / "meta" / SUMMARY_NAME
-        record.write_text(
+        encodes = _start_encoding(groups, tmp / ENCODING, fps, (width, height), options.jobs)
+        try:
+            written = (tmp, preset, camera, (width, height), fps, modality, stats, record)
+            if options.split_tasks:
+                for folder, group in groups.items():
+                    name = f"{key}.{folder}"
+                    _write_dataset(
+                        *written,
+                        {folder: group},
+                        out / name,
+                        options,
+                        summary,
+                        progress,
+                        done,
+                        total,
+                        encodes,
+                    )
+                    summary.datasets.append(str(out / name))
+            else:
+                _write_dataset(*written, groups, out, options, summary, progress, done, total, encodes)
+                for item in (tmp / ".dataset").iterdir():
+                    os.replace(item, tmp / item.name)
+                remove_empty_dir(tmp / ".dataset")
+                summary.datasets.append(str(out))
+        finally:
+            encodes.close()  # before the temporary folder goes: a worker still encoding would refill it
+        remove_empty_dir(tmp / ENCODING)
+        record_path = tmp / SUMMARY_NAME if options.split_tasks else tmp / "meta" / SUMMARY_NAME
+        record_path.write_text(
             json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
     progress.report(total, total, "done")
@@ -391,9 +381,29 @@ def prepare_idm_dataset(
     return summary
 
 
+def _start_encoding(
+    groups: dict[str, list[_Sample]], folder: Path, fps: float, size: tuple[int, int], jobs: int | None
+) -> EpisodeTasks:
+    """One task per sample, in the order the samples are written: ``folder``/<n>.mp4 (n from 0)."""
+    samples = [sample for group in groups.values() for sample in group]
+    video = {"width": size[0], "height": size[1], "fps": fps, "image_stats": False, **VIDEO}
+    folder = folder.absolute()
+    folder.mkdir()
+    tasks = [
+        Task(k, {"source": str(sample.video.absolute()), "out": str(folder / f"{k:06d}.mp4"), "video": video})
+        for k, sample in enumerate(samples)
+    ]
+    encodes = EpisodeTasks(prepare_worker.MODULE, prepare_worker.run_task, worker_count(jobs, len(samples)))
+    try:
+        encodes.submit(tasks)
+    except BaseException:
+        encodes.close()
+        raise
+    return encodes
+
+
 def _write_dataset(
-    target: Path,
-    groups: dict[str, list[_Sample]],
+    tmp: Path,
     preset: dict[str, Any],
     camera: str,
     size: tuple[int, int],
@@ -401,14 +411,17 @@ def _write_dataset(
     modality: dict[str, Any],
     stats: dict[str, Any],
     base_record: dict[str, Any],
+    groups: dict[str, list[_Sample]],
     final_path: Path,
     options: PrepareOptions,
     summary: PrepareSummary,
     progress: Progress,
     done: list[int],
     total: int,
+    encodes: EpisodeTasks,
 ) -> None:
     key = preset["key"]
+    target = tmp / (final_path.name if options.split_tasks else ".dataset")
     joints = _joint_names(preset)
     width, height = size
 
@@ -423,10 +436,7 @@ def _write_dataset(
         features={"observation.state": vector("observation.state"), "action": vector("action")},
         cameras=[CameraSpec(camera, width, height)],
         options={
-            "codec": "h264",
-            "gop": 30,
-            "crf": 18,
-            "preset": "veryfast",
+            **VIDEO,
             "modality": modality,
             "tasks": [group[0].prompt for group in groups.values()],
             "image_stats": False,
@@ -441,15 +451,17 @@ def _write_dataset(
             for sample in group:
                 progress.report(done[0], total, sample.name)
                 sink = writer.begin_episode(sample.prompt)
-                with VideoReader(sample.video, cache_frames=4) as reader:
-                    for index in range(reader.num_frames):
-                        sink.add_frame(
-                            {"observation.state": zeros, "action": zeros},
-                            {camera: letterbox(reader.frame(index), width, height)},
-                        )
-                        if index % 16 == 0:
-                            progress.check_cancelled()
-                out_index = sink.end(success=True)
+                try:
+                    video = _encoded(encodes, done[0], sample, progress, total)
+                    rows = np.broadcast_to(zeros, (int(video["frames"]), len(joints)))
+                    sink.add_frames({"observation.state": rows, "action": rows})
+                    sink.add_encoded_video(
+                        camera, Path(video["out"]), int(video["frames"]), None, video["settings"]
+                    )
+                    out_index = sink.end(success=True)
+                except BaseException:
+                    sink.discard()
+                    raise
                 written.append((out_index, sample))
                 source_episode = source_index_of(sample.name)
                 if options.source_dataset and source_episode is not None:
@@ -484,6 +496,19 @@ def _write_dataset(
     meta = target / "meta"
     (meta / "stats.json").write_text(json.dumps(stats, indent=4) + "\n", encoding="utf-8")
     _verify(target, camera, fps, written, summary)
+
+
+def _encoded(
+    encodes: EpisodeTasks, number: int, sample: _Sample, progress: Progress, total: int
+) -> dict[str, Any]:
+    """Sample ``number``'s video from the workers (its path in ``out``), checked against the sample."""
+    try:
+        (result,) = encodes.results(number, lambda: progress.report(number, total, sample.name))
+    except TaskFailed as error:
+        raise FormatError(f"cannot prepare sample {sample.name} ({error})", sample.video) from None
+    if int(result["frames"]) != sample.frames:
+        raise FormatError(f"gave {result['frames']} frames, {sample.frames} expected", sample.video)
+    return result
 
 
 def _verify(

@@ -1,0 +1,116 @@
+"""Per-episode tasks of an export, run by worker processes or here, their results handed back in order.
+
+The exports that write one video per episode (curate export to LeRobot, cosmos trainset, idm
+prepare) list one task per output episode (and camera) and take the results back episode by
+episode, in order, while the parent writes the output. With more than one worker the tasks run in
+``backend.pool``'s worker processes (``python -m MODULE``, whose ``handle`` does one task); with one
+worker, in a frozen bundle, or when the caller asks, the same task function runs here, on the
+parent's thread, so the output is the same whatever ``--jobs`` (every encoder uses one thread).
+
+A failed task raises ``TaskFailed`` (its text and its group) in both modes, when its group's
+results are taken; ``Cancelled`` raised by ``on_progress`` goes through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from backend import children
+from backend.errors import Cancelled
+from backend.pool import Pool, PoolError, Task
+
+__all__ = ["EpisodeTasks", "Task", "TaskFailed", "worker_count"]
+
+LocalHandle = Callable[[dict[str, Any], Callable[[int], None]], Any]
+
+
+class TaskFailed(Exception):
+    """Task of ``group`` failed with ``message`` (``details``: what the worker said besides)."""
+
+    def __init__(self, message: str, group: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.group = group
+        self.details = details or {}
+
+
+def worker_count(jobs: int | None, groups: int) -> int:
+    """Workers for ``groups`` episodes: ``jobs`` (None: the usable cores), never more than the
+    episodes, one in a frozen bundle (its children are not started by these exports yet)."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if children.frozen():
+        return 1
+    return max(1, min(jobs or children.usable_cores(), groups))
+
+
+class EpisodeTasks:
+    """Run tasks in ``workers`` children of ``module`` (``workers`` > 1) or here through ``local``
+    (``local(payload, report)``: the task function the child's ``handle`` calls)."""
+
+    def __init__(self, module: str, local: LocalHandle, workers: int, window: int | None = None) -> None:
+        self._local = local
+        self.pool: Pool | None = Pool(module, workers, window=window) if workers > 1 else None
+        self._pending: dict[int, list[Task]] = {}
+        self._units_done = 0  # here: units of finished tasks
+        self._units_now = 0  # here: units of the running task
+
+    @property
+    def parallel(self) -> bool:
+        return self.pool is not None
+
+    def submit(self, tasks: Sequence[Task]) -> None:
+        """Every task, in output order (groups ascending)."""
+        if self.pool is not None:
+            self.pool.submit(tasks)
+            return
+        for task in tasks:
+            self._pending.setdefault(task.group, []).append(task)
+
+    def progress(self) -> int:
+        """Units of work (frames) reported so far over every task."""
+        if self.pool is not None:
+            return self.pool.progress()
+        return self._units_done + self._units_now
+
+    def results(self, group: int, on_progress: Callable[[], None]) -> list[Any]:
+        """``group``'s results in submission order; ``on_progress`` runs often and may raise
+        ``Cancelled``. Raises ``TaskFailed``."""
+        if self.pool is not None:
+            try:
+                return self.pool.wait(group, on_progress)
+            except PoolError as error:
+                failed = self.pool.task(error.task).group if error.task is not None else group
+                raise TaskFailed(str(error), failed, error.details) from None
+        results = []
+        for task in self._pending.pop(group, []):
+            results.append(self._run_here(task, on_progress))
+        return results
+
+    def _run_here(self, task: Task, on_progress: Callable[[], None]) -> Any:
+        def report(units: int) -> None:
+            self._units_now = int(units)
+            on_progress()
+
+        try:
+            result = self._local(dict(task.payload), report)
+        except Cancelled:
+            raise
+        except Exception as error:  # noqa: BLE001 - the same message as from a worker process
+            raise TaskFailed(" ".join((str(error) or type(error).__name__).split()), task.group) from None
+        finally:
+            self._units_done += self._units_now
+            self._units_now = 0
+        return result
+
+    def close(self) -> None:
+        """Stop the workers (at once if still working); call before the output's folder is removed."""
+        if self.pool is not None:
+            self.pool.close()
+        self._pending.clear()
+
+    def __enter__(self) -> EpisodeTasks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
