@@ -20,6 +20,7 @@ from typing import Any
 
 from backend import provenance as prov
 from backend.atomic import atomic_dir, remove_empty_dir
+from backend.convert import versions_copy, video_worker
 from backend.convert.common import (
     ConversionSummary,
     EpisodePlan,
@@ -244,7 +245,12 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
             writer_options["modality"] = None
         with atomic_dir(out, overwrite=options.overwrite, inputs=[source]) as tmp:
             inner = tmp / "dataset"
-            copy_dataset(dataset, inner, fmt, progress, codec, options=writer_options)
+            if video_worker.available():  # re-encodes in worker processes, the same output for any jobs
+                versions_copy.copy_dataset(
+                    dataset, inner, fmt, progress, codec, options=writer_options, jobs=options.jobs
+                )
+            else:
+                copy_dataset(dataset, inner, fmt, progress, codec, options=writer_options)
             for entry in os.listdir(inner):
                 os.replace(inner / entry, tmp / entry)
             remove_empty_dir(inner)

@@ -268,10 +268,12 @@ def _encode_videos(
     jobs = video_worker.VideoJobs(video_worker.workers_for(options.jobs, len(todo)))
     try:
         settings = {"codec": "h264", "crf": options.crf, "gop": options.gop, "preset": options.preset}
+        groups = []
         for number, video in enumerate(todo):
             src, dst = source / video.relative, tmp / video.relative
             dst.parent.mkdir(parents=True, exist_ok=True)
-            jobs.add(number, [{"kind": "transcode", "src": str(src), "dst": str(dst), **settings}])
+            groups.append((number, [{"kind": "transcode", "src": str(src), "dst": str(dst), **settings}]))
+        jobs.add_groups(groups)
         for number, video in enumerate(todo):
 
             def report(name: str = video.relative) -> None:

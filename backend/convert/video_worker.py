@@ -41,18 +41,22 @@ def workers_for(jobs: int | None, tasks: int) -> int:
 
 
 class VideoJobs:
-    """A pool of video workers; ``add`` lists tasks in output order, ``wait`` hands results back."""
+    """A pool of video workers; ``add_groups`` lists every task in output order, ``wait`` hands results back."""
 
     def __init__(self, workers: int) -> None:
         self.pool = Pool(MODULE, workers)
-        self._group = -1
 
-    def add(self, group: int, tasks: Sequence[dict[str, Any]]) -> None:
-        for payload in tasks:
-            for key in ("src", "dst", "out"):
-                if key in payload and not Path(payload[key]).is_absolute():
-                    raise ValueError(f"a worker needs absolute paths, got {payload[key]!r}")
-        self.pool.submit([Task(group, dict(p)) for p in tasks])
+    def add_groups(self, groups: Sequence[tuple[int, Sequence[dict[str, Any]]]]) -> None:
+        """Every task at once (the pool's workers end when their input ends): (group, payloads)
+        in output order."""
+        tasks = []
+        for group, payloads in groups:
+            for payload in payloads:
+                for key in ("src", "dst", "out"):
+                    if key in payload and not Path(payload[key]).is_absolute():
+                        raise ValueError(f"a worker needs absolute paths, got {payload[key]!r}")
+                tasks.append(Task(group, dict(payload)))
+        self.pool.submit(tasks)
 
     def progress(self) -> int:
         return self.pool.progress()
