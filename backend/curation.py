@@ -87,7 +87,8 @@ class EpisodeDecision:
         return decision
 
 
-_DEFAULT_VALUES = EpisodeDecision().values()
+_DEFAULT = EpisodeDecision()  # never changed: read only
+_DEFAULT_VALUES = _DEFAULT.values()
 
 
 def _check_value(name: str, value: Any) -> Any:
@@ -477,10 +478,10 @@ class Curation:
 
     def set_many(self, episodes: Iterable[int], label: str | None = None, **values: Any) -> bool:
         changes: list[Change] = []
+        checked = {name: _check_value(name, value) for name, value in values.items()}
         for episode in episodes:
-            current = self.decision(episode)
-            for name, value in values.items():
-                value = _check_value(name, value)
+            current = self.decisions.get(int(episode), _DEFAULT)
+            for name, value in checked.items():
                 old = getattr(current, name)
                 if old != value:
                     changes.append(Change(int(episode), name, old, value))

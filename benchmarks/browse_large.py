@@ -13,7 +13,8 @@ built once under benchmarks/out/, or taken from ``--data DIR/ds<N>``), plus a Le
     sort by the Len column (descending) and back by #; filter by text (typed a letter at a time),
     "Hide excluded" and a length range, then clear them; scroll the table from top to bottom a
     page at a time; one curation decision (F) and its save: the time of the key press and the time
-    until the sidecar on disk holds it.
+    until the sidecar on disk holds it; every episode rated at once (select all, G); one decision
+    again with every episode decided.
 Baseline in the same run: the heartbeat of the idle window. Prints JSON; the CPU count is stated.
 """
 
@@ -122,6 +123,29 @@ def measure_window(app, window, path: Path) -> dict:
     result["scroll_to_end"]["pages"] = table.verticalScrollBar().maximum() // max(1, table.verticalScrollBar().pageStep())
     curation = browse.curation
     sidecar = Path(curation.path)
+    result["decision_and_save"] = decide_and_save(app, browse, curation, sidecar)
+    # every episode decided (select all, G), then one more decision on top of them
+    beat = Heartbeat()
+    beat.start()
+    started = time.perf_counter()
+    table.selectAll()
+    browse.rate("good")
+    pressed = time.perf_counter() - started
+    wait_until(app, lambda: not getattr(curation, "save_pending", False), 20)
+    spin(app, 0.05)
+    result["rate_all_and_save"] = {"key_to_return_s": round(pressed, 4), "max_stall_ms": beat.stop().get("max", 0.0)}
+    table.clearSelection()
+    browse.show_episode(0)
+    result["decision_and_save_with_all_decided"] = decide_and_save(app, browse, curation, sidecar)
+    browse.undo()  # the rating of every episode
+    wait_until(app, lambda: not getattr(curation, "save_pending", False), 20)
+    window.browse.close_dataset()
+    spin(app, 0.3)
+    return result
+
+
+def decide_and_save(app, browse, curation, sidecar: Path) -> dict:
+    """One decision (F on the shown episode): time of the key, time until the sidecar holds it."""
     mtime = sidecar.stat().st_mtime_ns if sidecar.exists() else 0
     flagged = bool(curation.decision(browse.episode.index).flagged)
     beat = Heartbeat()
@@ -140,15 +164,12 @@ def measure_window(app, window, path: Path) -> dict:
     gaps = beat.stop()
     data = json.loads(sidecar.read_text(encoding="utf-8")) if saved else {}
     holds = bool(data.get("episodes", {}).get(str(browse.episode.index), {}).get("flagged")) != flagged
-    result["decision_and_save"] = {
+    browse.toggle_flag()  # back, so the next run starts the same
+    wait_until(app, lambda: not getattr(curation, "save_pending", False), 10)
+    return {
         "key_to_return_s": round(pressed, 4), "key_to_on_disk_s": round(on_disk, 4),
         "max_stall_ms": gaps.get("max", 0.0), "sidecar_holds_it": holds, "sidecar_kb": sidecar.stat().st_size // 1024,
     }
-    browse.toggle_flag()  # back, so the next run starts the same
-    wait_until(app, lambda: not getattr(curation, "save_pending", False), 10)
-    window.browse.close_dataset()
-    spin(app, 0.3)
-    return result
 
 
 def main() -> None:

@@ -214,6 +214,8 @@ def test_table_sorts_and_filters_hundreds_of_episodes(tmp_path, monkeypatch):
     session.undo()  # the rating of 5
     assert table.values(5)["rating"] is None
     assert session.summary_text().startswith("299 of 300 episodes kept (1 excluded")
+    session.trim_in(3)
+    assert table.summary(session.curation) == session.curation.summary(session.dataset)
     session.close()
     assert len(session.table) == 0
 

@@ -420,4 +420,4 @@ class BrowseSession:
     def summary_text(self) -> str:
         if self.dataset is None or self.curation is None:
             return ""
-        return format_summary(self.curation.summary(self.dataset, self.table.lengths))
+        return format_summary(self.table.summary(self.curation))

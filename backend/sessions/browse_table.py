@@ -213,6 +213,28 @@ class EpisodeTable:
     def visible_episodes(self) -> list[int]:
         return self.index[self.order].tolist()
 
+    def summary(self, curation: Any) -> dict[str, int]:
+        """``Curation.summary`` from the columns (numpy counts; only trimmed rows are looked at)."""
+        kept = ~self.excluded
+        frames = int(self.length[kept].sum())
+        for pos in np.flatnonzero(kept & self.trimmed).tolist():
+            decision = curation.decisions.get(int(self.index[pos]))
+            if decision is not None:
+                start, stop = decision.kept_range(int(self.length[pos]))
+                frames -= int(self.length[pos]) - (stop - start)
+        return {
+            "episodes": len(self.index),
+            "kept": int(kept.sum()),
+            "excluded": int(self.excluded.sum()),
+            "trimmed": int((self.trimmed & kept).sum()),
+            "relabelled": int((self.task_edited & kept).sum()),
+            "good": int((self.rating == 1).sum()),
+            "bad": int((self.rating == 2).sum()),
+            "flagged": int(self.flagged.sum()),
+            "noted": sum(1 for note in self.note if note),
+            "frames_kept": frames,
+        }
+
     def tasks(self) -> list[str]:
         """The tasks shown, in first-seen order."""
         return [t for t in dict.fromkeys(self.task) if t]

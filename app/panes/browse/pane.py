@@ -27,7 +27,7 @@ from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
-from app.tasks import BACKGROUND, INTERACTIVE, TaskGroup
+from app.tasks import INTERACTIVE, TaskGroup
 from backend.model import Dataset, Episode
 from backend.quality import compute_hints
 from backend.sessions.browse import BrowseSession, Opening
@@ -74,6 +74,7 @@ class BrowsePane(CurationActions, QWidget):
         self.unit = Unit(str(context.settings.value("browse/unit", Unit.RADIANS.value)))
         self.joint_data: dict[str, Any] = {}
         self._pending_first_frame = False
+        self._checks_waiting = False  # the doctor and the hints wait for the first frame
         self._plot_after_first_frame = False
         self._hint_generation = 0
         self._requested: tuple[int | None, int] | None = None  # (episode, frame) to show after open
@@ -276,7 +277,7 @@ class BrowsePane(CurationActions, QWidget):
         self._refresh_curation()
         self.undoStateChanged.emit()
         self.datasetLoaded.emit(dataset)
-        self.problems.dataset_opened(dataset)
+        self.problems.dataset_opened(dataset, check=False)  # checked once the first frame is up
         self.context.datasetOpened.emit(dataset)
         if curation.warnings:
             self.toast.show_message("Curation notes:\n" + "\n".join(curation.warnings[:5]))
@@ -288,8 +289,18 @@ class BrowsePane(CurationActions, QWidget):
             self.plots.show_message("This dataset has no episodes")
             self._pending_first_frame = False
             return
+        self._checks_waiting = True
         self.show_episode(target, wanted_frame)
-        self._start_hints()
+        if not self._pending_first_frame:
+            self._start_checks()
+
+    def _start_checks(self) -> None:
+        """The doctor and the quality hints read the whole dataset: they start after the first frame,
+        so that (on two cores) it does not wait behind them."""
+        if self._checks_waiting and self.dataset is not None:
+            self._checks_waiting = False
+            self._start_hints()
+            self.problems.check()
 
     def close_dataset(self) -> None:
         """Stop showing the dataset; tasks still reading it (an export) keep it open until they end."""
@@ -304,7 +315,7 @@ class BrowsePane(CurationActions, QWidget):
         for key in _READERS:
             self.tasks.cancel(key)
         self._hint_generation += 1
-        self._pending_first_frame = False
+        self._pending_first_frame = self._checks_waiting = False
         self.problems.dataset_closed()
         self.clock.unload()
         self.joint_data = {}
@@ -457,8 +468,9 @@ class BrowsePane(CurationActions, QWidget):
             self.filters.update_count()
 
     def _save_later(self, flush: Any) -> None:
-        """The session's curation saves: written by a background task (latest text wins)."""
-        self.tasks.run(flush, lane=BACKGROUND, on_error=self._on_save_failed)
+        """The session's curation saves, written by a task (latest text wins). On the interactive lane:
+        a save of a few ms must not wait behind the doctor or an export on the background lane."""
+        self.tasks.run(flush, lane=INTERACTIVE, on_error=self._on_save_failed)
 
     def _on_save_failed(self, message: str, details: str) -> None:
         show_error(self, "Could not save the curation", message, details)
@@ -514,6 +526,7 @@ class BrowsePane(CurationActions, QWidget):
             self.firstFrameShown.emit()
             if self._plot_after_first_frame:
                 QTimer.singleShot(0, self._plot_deferred)
+            QTimer.singleShot(0, self._start_checks)
 
     # -- export -------------------------------------------------------------------------------------
     def export_curated_dialog(self) -> ExportDialog | None:

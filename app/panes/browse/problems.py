@@ -63,10 +63,12 @@ class BrowseProblems(QObject):
         self.report: Any = None
 
     # -- the doctor -------------------------------------------------------------------------------
-    def dataset_opened(self, dataset: Dataset) -> None:
+    def dataset_opened(self, dataset: Dataset, check: bool = True) -> None:
+        """A dataset is shown; ``check`` runs the doctor now (else the pane calls ``check`` later)."""
         self.path, self.format = Path(dataset.path), dataset.format
         self.names = {episode_name(dataset, e): e.index for e in dataset.episodes}
-        self.check()
+        if check:
+            self.check()
 
     @property
     def tasks(self) -> Any:
