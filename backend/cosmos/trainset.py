@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from backend import __version__
 from backend.atomic import atomic_dir, check_output
+from backend.cosmos import trainset_worker
 from backend.cosmos.selection import Selected, pick_camera, select
-from backend.errors import StudioError
+from backend.episode_tasks import EpisodeTasks, Task, TaskFailed, worker_count
+from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset
-from backend.media.export import export_episode_video, plain_file_of
+from backend.media.export import plain_file_of
 from backend.progress import Progress, ensure_progress
 
 DEFAULT_PROMPT_TEMPLATE = "The robot arm is performing a task. {task}"
@@ -38,6 +41,7 @@ class TrainsetOptions:
     default_task: str = ""  # used when an episode has no task
     curation: bool | str | None = None  # True: the dataset's curation sidecar; a path: that file
     overwrite: bool = False  # replace an earlier training set of the studio (never anything else)
+    jobs: int | None = None  # worker processes writing episodes; None: one per usable core
 
 
 @dataclass
@@ -180,31 +184,36 @@ def build_trainset(
         with atomic_dir(out, options.overwrite, [dataset_path]) as tmp:
             (tmp / "videos").mkdir()
             (tmp / "metas").mkdir()
-            for number, (item, row) in enumerate(kept):
-                progress.report(number, len(kept), f"episode {item.index}")
-                stem = row["stem"]
-                result = export_episode_video(
-                    item.episode,
-                    camera,
-                    tmp / "videos" / f"{stem}.mp4",
-                    frames=(item.start, item.stop),
-                    progress=progress,
-                )
-                (tmp / "metas" / f"{stem}.txt").write_text(
-                    row["prompt"], encoding="utf-8"
-                )  # no newline: the caption as is
-                summary.written.append(
-                    {
-                        "stem": stem,
-                        "episode": item.index,
-                        "frames": result["frames"],
-                        "range": row["range"],
-                        "prompt": row["prompt"],
-                        "copied": result["copied"],
-                        "source_codec": result["source_codec"],
-                    }
-                )
-                item.episode.unload()
+            videos = _start_videos(dataset, dataset_path, camera, kept, tmp / "videos", options.jobs)
+            try:
+                for number, (item, row) in enumerate(kept):
+                    text = f"episode {item.index}"
+                    progress.report(number, len(kept), text)
+                    try:
+                        (result,) = videos.results(
+                            number, lambda t=text, n=number: progress.report(n, len(kept), t)
+                        )
+                    except TaskFailed as error:
+                        raise FormatError(
+                            f"cannot write episode {item.index} ({error})", dataset_path
+                        ) from None
+                    stem = row["stem"]
+                    (tmp / "metas" / f"{stem}.txt").write_text(
+                        row["prompt"], encoding="utf-8"
+                    )  # no newline: the caption as is
+                    summary.written.append(
+                        {
+                            "stem": stem,
+                            "episode": item.index,
+                            "frames": result["frames"],
+                            "range": row["range"],
+                            "prompt": row["prompt"],
+                            "copied": result["copied"],
+                            "source_codec": result["source_codec"],
+                        }
+                    )
+            finally:
+                videos.close()  # before the temporary folder goes: a worker still writing would refill it
             if summary.too_short and not options.keep_short:
                 summary.warnings.append(f"left out {short_message(summary.too_short)}")
             elif summary.too_short:
@@ -227,6 +236,44 @@ def build_trainset(
     for warning in summary.warnings:
         progress.warn(warning)
     return summary
+
+
+def _start_videos(
+    dataset: Any,
+    path: str | Path,
+    camera: str,
+    kept: list[tuple[Selected, dict]],
+    folder: Path,
+    jobs: int | None,
+) -> EpisodeTasks:
+    """One task per kept episode (``folder``/<stem>.mp4), run by worker processes (each opens the
+    dataset itself) or here on the open ``dataset``."""
+    source, folder = str(Path(path).absolute()), folder.absolute()
+    tasks = [
+        Task(
+            number,
+            {
+                "dataset": source,
+                "episode": item.index,
+                "camera": camera,
+                "start": item.start,
+                "stop": item.stop,
+                "out": str(folder / f"{row['stem']}.mp4"),
+            },
+        )
+        for number, (item, row) in enumerate(kept)
+    ]
+    videos = EpisodeTasks(
+        trainset_worker.MODULE,
+        partial(trainset_worker.run_task, dataset=dataset),
+        worker_count(jobs, len(kept)),
+    )
+    try:
+        videos.submit(tasks)
+    except BaseException:
+        videos.close()
+        raise
+    return videos
 
 
 def read_trainset(path: str | Path) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ shared v3.0 file, frames stored as images, a trimmed range) is encoded to H.264.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -79,11 +80,15 @@ def export_episode_video(
     gop: int = 30,
     frames: tuple[int, int] | None = None,
     progress: Progress | None = None,
+    encoder_options: dict[str, str] | None = None,
+    report: Callable[[int], None] | None = None,
 ) -> dict[str, object]:
     """Write ``episode``'s ``camera`` to ``dst`` (H.264 yuv420p).
 
     ``frames``: (start, stop) of the episode's frames to write (stop exclusive); default all.
     ``size``: letterbox to (width, height). ``fps``: the frame rate written (frames are not resampled).
+    ``encoder_options``: extra libx264 options (``{"threads": "1"}``: the same bytes on any machine
+    load). ``report(n)``: called with the frames written so far, every 10 frames.
     Returns {frames, copied, width, height, fps, source_codec}.
     """
     stream = episode.stream(camera)
@@ -114,7 +119,15 @@ def export_episode_video(
         width, height = size or (stream.width, stream.height)
         width, height = width + width % 2, height + height % 2  # yuv420p needs even sizes
         with VideoEncoder(
-            dst, width, height, out_fps, codec="h264", crf=crf, gop=gop, preset="veryfast"
+            dst,
+            width,
+            height,
+            out_fps,
+            codec="h264",
+            crf=crf,
+            gop=gop,
+            preset="veryfast",
+            options=encoder_options,
         ) as writer:
             for number, index in enumerate(range(start, stop)):
                 frame = stream.frame(index)
@@ -123,6 +136,8 @@ def export_episode_video(
                 writer.write(frame)
                 if progress is not None and number % 30 == 0:
                     progress.check_cancelled()
+                if report is not None and number % 10 == 9:
+                    report(number + 1)
         return {
             "frames": stop - start,
             "copied": False,
