@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backend.formats.lerobot.common import (
@@ -172,28 +173,14 @@ class StatsCheck:
         # studio wrote the stats itself from the data (every conversion but idm prepare does)
         self.embodiment_stats = (self.root / MODALITY_PATH).is_file() and not _studio_computed_stats(self.root)
 
-    def _stored_episode_stats(self) -> dict[int, dict[str, Any]]:
+    def _stored_episode_stats(self) -> Any:
+        """Stored per-episode stats: ``.get(index, default)`` gives ``{key: {stat: values}}``."""
         if self.version == V30:
             try:
                 files = episode_meta_files(self.root)
             except Exception:  # noqa: BLE001 - reported by the format checks
                 return {}
-            out: dict[int, dict[str, Any]] = {}
-            for path in files:
-                try:
-                    names = pq.read_schema(path).names
-                    wanted = [n for n in names if n.startswith("stats/") and n.split("/")[1] in self.keys]
-                    if not wanted or "episode_index" not in names:
-                        continue
-                    table = pq.read_table(path, columns=["episode_index", *wanted]).to_pydict()
-                except PARQUET_ERRORS:
-                    continue
-                for row, index in enumerate(table["episode_index"]):
-                    entry = out.setdefault(int(index), {})
-                    for name in wanted:
-                        _, key, stat = name.split("/", 2)
-                        entry.setdefault(key, {})[stat] = table[name][row]
-            return out
+            return _StoredColumns(files, self.keys)
         path = self.root / EPISODES_STATS_JSONL
         if not path.is_file():
             return {}
@@ -229,8 +216,14 @@ class StatsCheck:
         for key in self.keys:
             stats = actual[key]
             self.moments[key].add(_merged(stats))
-            stored = [self.per_episode.get(int(i), {}).get(key) for i in indices]
-            for k in _suspects(stored, stats):
+            columns = self.per_episode.arrays(key, indices) if isinstance(self.per_episode, _StoredColumns) else None
+            if columns is not None:
+                stored: list[Any] = _LazyRows(self.per_episode, key, indices)
+                suspects = _suspects_arrays(columns, stats)
+            else:
+                stored = [self.per_episode.get(int(i), {}).get(key) for i in indices]
+                suspects = _suspects(stored, stats)
+            for k in suspects:
                 what = disagreement(stored[k], {name: value[k] for name, value in stats.items()})
                 if what:
                     self.episode_findings.append((int(indices[k]), key, what))
@@ -358,4 +351,118 @@ def _suspects(stored: list[Any], actual: dict[str, np.ndarray]) -> list[int]:
             bad |= ((value < low - tolerance) | (value > high + tolerance)).any(axis=1)
     for a, b in zip(quantiles, quantiles[1:], strict=False):
         bad |= (a > b + tolerance).any(axis=1)
+    return np.flatnonzero(bad).tolist()
+
+
+class _StoredColumns:
+    """v3.0 per-episode stats columns of meta/episodes, read once as (E, N) arrays where regular."""
+
+    def __init__(self, files: list[Path], keys: list[str]) -> None:
+        self.row: dict[int, int] = {}
+        self.columns: dict[tuple[str, str], np.ndarray | list] = {}
+        parts: dict[tuple[str, str], list] = {}
+        indices: list[np.ndarray] = []
+        for path in files:
+            try:
+                names = pq.read_schema(path).names
+                wanted = [n for n in names if n.startswith("stats/") and n.split("/")[1] in keys]
+                if not wanted or "episode_index" not in names:
+                    continue
+                table = pq.read_table(path, columns=["episode_index", *wanted])
+            except PARQUET_ERRORS:
+                continue
+            indices.append(table.column("episode_index").to_numpy(zero_copy_only=False))
+            for name in wanted:
+                _, key, stat = name.split("/", 2)
+                parts.setdefault((key, stat), []).append(_as_rows(table.column(name)))
+        everything = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
+        for position, index in enumerate(everything.tolist()):
+            self.row.setdefault(int(index), position)
+        total = len(everything)
+        for name, pieces in parts.items():
+            if sum(len(p) for p in pieces) != total:  # a file lacks the column: per-row lists
+                continue
+            if all(isinstance(p, np.ndarray) for p in pieces) and len({p.shape[1:] for p in pieces}) == 1:
+                self.columns[name] = np.concatenate(pieces)
+            else:
+                self.columns[name] = [v for p in pieces for v in (p.tolist() if isinstance(p, np.ndarray) else p)]
+
+    def get(self, index: int, default: Any = None) -> Any:
+        row = self.row.get(int(index))
+        if row is None:
+            return default
+        out: dict[str, dict[str, Any]] = {}
+        for (key, stat), values in self.columns.items():
+            value = values[row]
+            out.setdefault(key, {})[stat] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+    def arrays(self, key: str, indices: np.ndarray) -> dict[str, np.ndarray] | None:
+        """(E, N) arrays of ``key``'s stats for the episodes ``indices``; None unless all are regular."""
+        rows = [self.row.get(int(i)) for i in indices]
+        if any(r is None for r in rows):
+            return None
+        out = {}
+        for (k, stat), values in self.columns.items():
+            if k != key:
+                continue
+            if not isinstance(values, np.ndarray):
+                return None
+            out[stat] = values[np.asarray(rows, dtype=np.int64)]
+        return out or None
+
+
+class _LazyRows:
+    """``stored[k]`` of :func:`StatsCheck.add_many` built only for the episodes compared alone."""
+
+    def __init__(self, columns: _StoredColumns, key: str, indices: np.ndarray) -> None:
+        self.columns, self.key, self.indices = columns, key, indices
+
+    def __getitem__(self, k: int) -> Any:
+        return self.columns.get(int(self.indices[k]), {}).get(self.key)
+
+
+def _as_rows(column: Any) -> np.ndarray | list:
+    """A list<number> column as an (E, N) float64 array when every row has N numbers, else Python rows."""
+    array = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    if array.null_count == 0 and (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)):
+        flat = array.flatten()
+        if flat.null_count == 0 and (pa.types.is_floating(flat.type) or pa.types.is_integer(flat.type)):
+            n = len(array)
+            if n and len(flat) % n == 0:
+                offsets = array.offsets.to_numpy()
+                width = len(flat) // n
+                if np.array_equal(np.diff(offsets), np.full(n, width)):
+                    return flat.to_numpy(zero_copy_only=False).astype(np.float64).reshape(n, width)
+    return array.to_pylist()
+
+
+def _suspects_arrays(stored: dict[str, np.ndarray], actual: dict[str, np.ndarray]) -> list[int]:
+    """:func:`_suspects` on stored stats already as (E, N) arrays."""
+    shape = actual["min"].shape
+    n = shape[0]
+    low, high = actual["min"], actual["max"]
+    scale = np.maximum(high - low, np.maximum(np.abs(high), np.abs(low)))
+    tolerance = RELATIVE_TOLERANCE * np.maximum(scale, 1e-6) + 1e-9
+    bad = np.zeros(n, dtype=bool)
+    if "count" in stored:
+        count = stored["count"]
+        if count.shape[0] != n or count.shape[1] < 1:
+            return list(range(n))
+        bad |= count[:, 0] != actual["count"][:, 0]
+    quantiles = []
+    for name in (*STATS, *QUANTILE_ORDER):
+        if name not in stored:
+            continue
+        value = stored[name]
+        if value.shape != shape:
+            return list(range(n))
+        if name in STATS:
+            bad |= (np.abs(value - actual[name]) > tolerance).any(axis=1)
+        else:
+            quantiles.append(value)
+            bad |= ((value < low - tolerance) | (value > high + tolerance)).any(axis=1)
+    for a, b in zip(quantiles, quantiles[1:], strict=False):
+        bad |= (a > b + tolerance).any(axis=1)
+    bad |= ~np.isfinite(np.concatenate([v for v in stored.values()], axis=1)).all(axis=1)
     return np.flatnonzero(bad).tolist()
