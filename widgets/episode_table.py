@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleDataSpan,
     QPersistentModelIndex,
     Qt,
     Signal,
@@ -35,6 +36,7 @@ from widgets import palette
 from widgets.range_slider import RangeSlider
 
 EPISODE_ROLE = Qt.ItemDataRole.UserRole + 2  # the episode index of a row
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 @dataclass
@@ -172,9 +174,24 @@ class EpisodeTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
+        return self._value(int(self.table.order[index.row()]), COLUMN_KEYS[index.column()], role)
+
+    def multiData(self, index: QModelIndex | QPersistentModelIndex, roles: QModelRoleDataSpan) -> None:  # noqa: N802
+        """Every role a delegate asks for in one call: one trip into Python per cell painted, not seven
+        (each trip waits for the GIL while a task computes hints in the background)."""
+        valid = index.isValid()
+        pos = int(self.table.order[index.row()]) if valid else -1
+        key = COLUMN_KEYS[index.column()] if valid else ""
+        for n in range(len(roles)):
+            slot = roles[n]
+            value = self._value(pos, key, slot.role()) if valid else None
+            if value is None:
+                slot.clearData()
+            else:
+                slot.setData(value)
+
+    def _value(self, pos: int, key: str, role: int) -> Any:
         table = self.table
-        pos = int(table.order[index.row()])
-        key = COLUMN_KEYS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return table.text(pos, key)
         if role == EPISODE_ROLE:
@@ -199,7 +216,7 @@ class EpisodeTableModel(QAbstractTableModel):
                 return font
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("index", "length", "duration"):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return _RIGHT
         return None
 
     def _foreground(self, pos: int, key: str) -> QBrush | None:

@@ -1,0 +1,93 @@
+"""Browse's episode table over column arrays: hundreds of rows, no object per row; header clicks sort,
+typing filters, a decision is saved off the GUI thread and is there after a reopen (pytest-qt)."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from tests.browse_data import make_window, memory_dataset
+from widgets.episode_table import EpisodeRow
+
+COUNT = 400
+LENGTHS = tuple(20 + (7 * i) % 50 for i in range(COUNT))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch)
+    yield win
+    win.close()
+
+
+def _show(qtbot, window, tmp_path):
+    browse = window.browse
+    with qtbot.waitSignal(browse.firstFrameShown, timeout=10000):
+        browse.show_dataset(memory_dataset(tmp_path / "big.hdf5", lengths=LENGTHS, width=8, height=6))
+    return browse
+
+
+def _click_header(qtbot, browse, column: int) -> None:
+    header = browse.table.horizontalHeader()
+    x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+
+
+def test_hundreds_of_rows_sort_filter_and_a_decision_survives_a_reopen(qtbot, window, tmp_path):
+    gc.collect()
+    before = sum(isinstance(o, EpisodeRow) for o in gc.get_objects())
+    browse = _show(qtbot, window, tmp_path)
+    model = browse.model
+    assert model.rowCount() == COUNT and model.columnCount() == 10
+    browse.table.scrollToBottom()
+    qtbot.wait(20)  # rows painted
+    gc.collect()
+    assert sum(isinstance(o, EpisodeRow) for o in gc.get_objects()) == before  # no object per row
+    assert isinstance(browse.session.table.length, np.ndarray) and len(browse.session.table) == COUNT
+    assert model.index(COUNT - 1, 2).data() == str(LENGTHS[-1])
+    # a click on the Len header sorts by length; a second click reverses it (ties keep the order)
+    _click_header(qtbot, browse, 2)
+    header = browse.table.horizontalHeader()
+    first = header.sortIndicatorOrder()
+    ascending = sorted(range(COUNT), key=lambda i: (LENGTHS[i], i))
+    descending = sorted(range(COUNT), key=lambda i: (-LENGTHS[i], i))
+    assert header.sortIndicatorSection() == 2
+    assert model.visible_episodes() == (ascending if first == Qt.SortOrder.AscendingOrder else descending)
+    _click_header(qtbot, browse, 2)
+    assert header.sortIndicatorOrder() != first
+    assert model.visible_episodes() == (descending if first == Qt.SortOrder.AscendingOrder else ascending)
+    assert [model.index(r, 2).data() for r in range(3)] == [str(LENGTHS[e]) for e in model.visible_episodes()[:3]]
+    # the shown episode stays current through the sort: Down goes to the next row in the new order
+    shown = browse.episode.index
+    assert browse.table.currentIndex().row() == model.row_of(shown)
+    _click_header(qtbot, browse, 0)
+    if header.sortIndicatorOrder() != Qt.SortOrder.AscendingOrder:
+        _click_header(qtbot, browse, 0)
+    assert model.visible_episodes() == list(range(COUNT))
+    # typing filters (source column): demo_12, demo_120..129
+    bar = browse.filters
+    qtbot.keyClicks(bar.text, "demo_12")
+    assert model.visible_episodes() == [12, *range(120, 130)] and bar.count.text() == f"11 of {COUNT} episodes"
+    assert model.index(0, 0).data() == "12" and model.index(10, 9).data() == "demo_129"
+    # a decision on a filtered row, saved by a task, there again after a reopen
+    browse.table.setCurrentIndex(model.index(3, 0))
+    assert browse.episode.index == 122
+    browse.table.setFocus()
+    qtbot.keyClick(browse.table, Qt.Key.Key_F)
+    qtbot.keyClick(browse.table, Qt.Key.Key_G)
+    assert model.row_for(122).flagged and model.row_for(122).rating == "good"
+    qtbot.waitUntil(lambda: not browse.curation.save_pending, timeout=5000)
+    bar.text.clear()
+    bar.flag.setCurrentIndex(bar.flag.findData("flagged"))
+    assert model.visible_episodes() == [122]
+    browse.close_dataset()
+    assert model.rowCount() == 0
+    browse = _show(qtbot, window, tmp_path)
+    assert browse.model.rowCount() == COUNT  # the filters start over with a dataset
+    row = browse.model.row_for(122)
+    assert row.flagged and row.rating == "good"
+    assert browse.model.index(122, 5).data() == "⚑" and browse.model.index(122, 6).data() == "good"
+    assert browse.summary_label.text().startswith(f"{COUNT} of {COUNT} episodes kept")
