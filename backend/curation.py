@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -756,14 +757,18 @@ def export_curated(
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
     overwrite: bool = False,
+    jobs: int | None = None,
 ) -> Path:
     """Write a new dataset with exclusions, trims and task edits applied; returns its path.
 
     Same family (HDF5 -> HDF5, LeRobot -> LeRobot): every vector feature is kept as stored. Across
     families the action and state travel, converted (radians <-> LeRobot range). Frames stream from
     the source to the writer one at a time, never a whole episode of images in memory. The output
-    appears only when complete; on error or cancel nothing is left behind.
+    appears only when complete; on error or cancel nothing is left behind. LeRobot outputs: the
+    cameras are encoded by ``jobs`` worker processes (``backend.curation_export``; None: one per
+    core), the same bytes for any ``jobs``.
     """
+    from backend.curation_export import start_videos, write_videos
     from backend.formats import open_writer
     from backend.model import DatasetFormat
 
@@ -807,7 +812,9 @@ def export_curated(
     done = 0
     progress.report(0, total, "starting")
     writer = open_writer(fmt, out, plan.spec, overwrite=overwrite)
+    videos = None
     try:
+        videos = start_videos(dataset, writer, plan.cameras, kept, ranges, jobs)
         for number, episode in enumerate(kept):
             start, stop = ranges[episode.index]
             task = curation.task_for(episode)
@@ -822,13 +829,19 @@ def export_curated(
             ep_writer = writer.begin_episode(task, **_episode_extra(episode, plan, start, curation))
             streams: dict[str, Any] = {}
             try:
-                streams = {camera: episode.stream(camera) for camera in plan.cameras}
-                for t in range(stop - start):
-                    images = {camera: stream.frame(start + t) for camera, stream in streams.items()}
-                    ep_writer.add_frame({k: v[t] for k, v in values.items()}, images)
-                    done += 1
-                    if done % 10 == 0 or t == stop - start - 1:
-                        progress.report(done, total, f"episode {episode.index} ({number + 1}/{len(kept)})")
+                if videos is not None:  # rows here, cameras from the workers
+                    text = f"episode {episode.index} ({number + 1}/{len(kept)})"
+                    report = partial(_report_encoded, progress, total, text)
+                    write_videos(videos, number, episode, ep_writer, values, stop - start, plan.cameras, report)
+                    done += stop - start
+                else:
+                    streams = {camera: episode.stream(camera) for camera in plan.cameras}
+                    for t in range(stop - start):
+                        images = {camera: stream.frame(start + t) for camera, stream in streams.items()}
+                        ep_writer.add_frame({k: v[t] for k, v in values.items()}, images)
+                        done += 1
+                        if done % 10 == 0 or t == stop - start - 1:
+                            progress.report(done, total, f"episode {episode.index} ({number + 1}/{len(kept)})")
                 ep_writer.end(success=episode.success)
             except BaseException:
                 ep_writer.discard()
@@ -840,10 +853,19 @@ def export_curated(
         progress.report(done, total, "writing metadata")
         result = writer.finish()
     except BaseException:
+        if videos is not None:
+            videos.close()  # before the writer's folder goes: a worker still encoding would refill it
         writer.abort()
         raise
+    finally:
+        if videos is not None:
+            videos.close()
     progress.report(total, total, "done")
     return Path(result) if result else out
+
+
+def _report_encoded(progress: Progress, total: int, text: str, encoded: int) -> None:
+    progress.report(min(encoded, total), total, text)
 
 
 def _episode_extra(episode: Any, plan: _Plan, start: int, curation: Curation) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import argparse
 from typing import Any
 
 from backend.cli._common import TerminalProgress, path_arg, print_json
+from backend.cli.convert_cmd import _jobs_flag
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
 from backend.errors import StudioError
 from backend.task_text import check_task_text
@@ -86,6 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--codec", choices=["h264", "av1", "hevc"], help="video codec for LeRobot outputs")
     export.add_argument("--overwrite", action="store_true")
     export.add_argument("--quiet", action="store_true")
+    _jobs_flag(export)
     export.set_defaults(func=run_export)
 
 
@@ -236,7 +238,14 @@ def run_export(args: argparse.Namespace) -> int:
         print(format_summary(curation.summary(dataset)))
         progress = TerminalProgress("export", quiet=args.quiet)
         out = export_curated(
-            dataset, curation, args.out, fmt, progress=progress, options=options, overwrite=args.overwrite
+            dataset,
+            curation,
+            args.out,
+            fmt,
+            progress=progress,
+            options=options,
+            overwrite=args.overwrite,
+            jobs=args.jobs,
         )
         print(f"curated dataset written to {out}")
         return 0
