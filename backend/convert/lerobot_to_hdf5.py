@@ -76,7 +76,11 @@ class LerobotToHdf5Options:
     episodes: list[int] | None = None  # LeRobot episode indices to convert; None: all
     copy_states: bool = False  # copy the demo's states for the same frames (when the demo is long enough)
     replay_fps: float | None = None  # None: the template's rate from provenance, else the dataset's
-    jobs: int | None = None  # accepted like every converter's; the work runs here (see run)
+    # accepted like every converter's, but the episodes are written here, one after the other: an
+    # episode is a few small arrays (~17 ms for 60 frames with states, the h5py writes included,
+    # which only the parent can do) while a worker process costs ~0.3-0.5 s of imports to start
+    # (benchmarks/convert_parallel_e.py); no video is decoded
+    jobs: int | None = None
     overwrite: bool = False
     hash_mode: str = "auto"
 
