@@ -292,3 +292,13 @@ def test_jobs_flag_on_the_three_commands() -> None:
     ):
         assert parser.parse_args(argv).jobs == 2
     assert parser.parse_args(["cosmos", "trainset", "ds", "--out", "o"]).jobs is None
+
+
+def test_trainset_copies_whole_h264_episodes_here(two_cameras: Path, tmp_path: Path) -> None:
+    """Nothing to encode: the episodes are copied in this process (a worker would only cost its start)."""
+    summary = build_trainset(
+        two_cameras, tmp_path / "t", TrainsetOptions(camera="wrist", keep_short=True, jobs=3)
+    )
+    assert [w["copied"] for w in summary.written] == [True, True, True]
+    source = two_cameras / "videos/chunk-000/observation.images.wrist/episode_000001.mp4"
+    assert (tmp_path / "t/videos/2.mp4").read_bytes() == source.read_bytes()

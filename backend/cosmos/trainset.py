@@ -238,6 +238,15 @@ def build_trainset(
     return summary
 
 
+def _needs_encoding(item: Selected, camera: str) -> bool:
+    """Whether the episode's video is encoded (not copied); an unreadable one is left to the task,
+    whose error names the episode."""
+    try:
+        return _video_plan([item], camera)[item.index] != "copy"
+    except StudioError:
+        return True
+
+
 def _start_videos(
     dataset: Any,
     path: str | Path,
@@ -247,7 +256,7 @@ def _start_videos(
     jobs: int | None,
 ) -> EpisodeTasks:
     """One task per kept episode (``folder``/<stem>.mp4), run by worker processes (each opens the
-    dataset itself) or here on the open ``dataset``."""
+    dataset itself) or here on the open ``dataset`` (one worker, or nothing to encode)."""
     source, folder = str(Path(path).absolute()), folder.absolute()
     tasks = [
         Task(
@@ -263,11 +272,10 @@ def _start_videos(
         )
         for number, (item, row) in enumerate(kept)
     ]
-    videos = EpisodeTasks(
-        trainset_worker.MODULE,
-        partial(trainset_worker.run_task, dataset=dataset),
-        worker_count(jobs, len(kept)),
-    )
+    # a plain copy gains nothing from a worker process (benchmarks/export_parallel_f.py: 2 workers
+    # took twice as long as this process): workers only when episodes must be encoded
+    workers = worker_count(jobs, sum(1 for item, _ in kept if _needs_encoding(item, camera)))
+    videos = EpisodeTasks(trainset_worker.MODULE, partial(trainset_worker.run_task, dataset=dataset), workers)
     try:
         videos.submit(tasks)
     except BaseException:
