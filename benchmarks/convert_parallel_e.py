@@ -88,7 +88,9 @@ def _measure_once(kind: str, variant: str, inputs: dict[str, Path], folder: Path
     out = folder / f"out-{kind.replace(' ', '_')}-{variant}"
     out = out.with_suffix(".hdf5") if kind == "lerobot-to-hdf5" else out
     argv = [sys.executable, __file__, "--one", kind, variant, json.dumps({k: str(v) for k, v in inputs.items()}), str(out)]
-    done = subprocess.run(argv, check=True, capture_output=True, text=True)  # noqa: S603
+    done = subprocess.run(argv, check=False, capture_output=True, text=True)  # noqa: S603
+    if done.returncode:
+        raise RuntimeError(f"{kind} {variant} failed: {done.stderr.strip().splitlines()[-1:]}")
     if out.is_dir():
         shutil.rmtree(out)
     elif out.exists():
