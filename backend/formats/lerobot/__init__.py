@@ -7,19 +7,38 @@ See docs/formats-lerobot.md.
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from backend.errors import FormatError
 from backend.formats.base import WriterSpec
 from backend.formats.lerobot.common import EPISODES_DIR, EPISODES_JSONL, INFO_PATH, format_for_version
-from backend.formats.lerobot.copy import copy_dataset
-from backend.formats.lerobot.reader import open_lerobot
-from backend.formats.lerobot.stream import VideoWindowStream
-from backend.formats.lerobot.validate import validate_lerobot
-from backend.formats.lerobot.writer import LeRobotEpisodeWriter, LeRobotWriter
+from backend.formats.lerobot.validate import validate_lerobot  # before ``def validate`` below (same name)
 from backend.model import Dataset, DatasetFormat
 from backend.validation import Problem
+
+if TYPE_CHECKING:
+    from backend.formats.lerobot.copy import copy_dataset
+    from backend.formats.lerobot.reader import open_lerobot
+    from backend.formats.lerobot.stream import VideoWindowStream
+    from backend.formats.lerobot.writer import LeRobotEpisodeWriter, LeRobotWriter
+
+# loaded on first use: detecting a folder or reading its metadata (inspect) needs no video or writer code
+_LAZY = {
+    "copy_dataset": "backend.formats.lerobot.copy",
+    "open_lerobot": "backend.formats.lerobot.reader",
+    "VideoWindowStream": "backend.formats.lerobot.stream",
+    "LeRobotEpisodeWriter": "backend.formats.lerobot.writer",
+    "LeRobotWriter": "backend.formats.lerobot.writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 WRITABLE = (DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30)
 
@@ -32,7 +51,9 @@ __all__ = [
     "create_writer",
     "detect",
     "open",
+    "open_lerobot",
     "validate",
+    "validate_lerobot",
 ]
 
 
@@ -63,6 +84,8 @@ def open(path: Path) -> Dataset:  # noqa: A001 - the registry's name
     path = Path(path)
     if not path.exists():
         raise FormatError("no such folder", path)
+    from backend.formats.lerobot.reader import open_lerobot
+
     return open_lerobot(path)
 
 
@@ -73,4 +96,6 @@ def validate(path: Path) -> list[Problem]:
 def create_writer(
     fmt: DatasetFormat | str, out: Path, spec: WriterSpec, overwrite: bool = False
 ) -> LeRobotWriter:
+    from backend.formats.lerobot.writer import LeRobotWriter
+
     return LeRobotWriter(fmt, out, spec, overwrite)

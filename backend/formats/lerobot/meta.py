@@ -79,7 +79,7 @@ def read_tasks(root: Path, version: str) -> dict[int, str]:
         if not path.is_file():
             raise FormatError("tasks.parquet is missing", path)
         try:
-            table = pq.read_table(path)
+            table = pq.ParquetFile(path).read()
         except PARQUET_ERRORS as error:
             raise FormatError(f"cannot read parquet ({error})", path) from error
         names = table.column_names

@@ -8,6 +8,7 @@ mp4 file.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -22,37 +23,25 @@ from backend.errors import FormatError
 from backend.formats.base import Capability
 from backend.formats.lerobot.common import (
     EPISODES_DIR,
-    EPISODES_JSONL,
-    V20,
-    V21,
     V30,
     camera_name,
     episode_chunk,
-    format_for_version,
-    read_jsonl,
 )
+from backend.formats.lerobot.episode_list import VIDEO_PARTS, EpisodeList, LeRobotMeta, read_meta
 from backend.formats.lerobot.meta import (  # noqa: F401 - episode_meta_files, read_stats: for importers
     PARQUET_ERRORS,
-    build_features,
-    declared_joint_unit,
     episode_meta_files,
-    read_episode_rows_v30,
-    read_info,
     read_stats,
-    read_tasks,
-    studio_record,
 )
 from backend.formats.lerobot.stream import ImageColumnStream, VideoPool, VideoWindowStream
 from backend.model import (
     Dataset,
-    DatasetFormat,
     DatasetReader,
     Episode,
     Feature,
     FeatureKind,
     Stream,
 )
-from backend.paths import folder_problem
 
 
 # -- column conversion ------------------------------------------------------------------------------
@@ -131,6 +120,7 @@ class LeRobotReader(DatasetReader):
         self._tables: OrderedDict[int, pa.Table] = OrderedDict()
         self._parquet_files: OrderedDict[Path, pq.ParquetFile] = OrderedDict()
         self.file_base: dict[tuple[int, int], int] = {}  # v3.0: first global index in each data file
+        self.episode_list: EpisodeList | None = None  # the episode list as columns (set by open_lerobot)
         self.dataset: Dataset | None = None
 
     # paths -----------------------------------------------------------------------------------
@@ -295,163 +285,65 @@ class LeRobotReader(DatasetReader):
 
 
 # -- open -------------------------------------------------------------------------------------------
-def _video_has_files_v2(root: Path, info: dict[str, Any], key: str, first_episode: int | None) -> bool:
-    template = str(info.get("video_path") or "")
-    if not template:
-        return False
-    chunks_size = int(info.get("chunks_size") or 1000)
-    if first_episode is not None:
-        try:
-            first = root / template.format(
-                episode_chunk=episode_chunk(first_episode, chunks_size),
-                video_key=key,
-                episode_index=first_episode,
-            )
-        except (KeyError, IndexError, ValueError):
-            first = None
-        if first is not None and first.is_file():
-            return True
-        if first is not None and first.parent.is_dir():
-            return any(first.parent.glob("*.mp4"))
-    return any((root / "videos").glob(f"*/{key}/*.mp4"))
-
-
-def _video_has_files_v30(root: Path, info: dict[str, Any], key: str, rows: list[dict[str, Any]]) -> bool:
-    column = f"videos/{key}/file_index"
-    if not rows or column not in rows[0]:
-        return False
-    template = str(info.get("video_path") or "")
-    row = rows[0]
-    try:
-        first = root / template.format(
-            video_key=key, chunk_index=row[f"videos/{key}/chunk_index"], file_index=row[column]
-        )
-    except (KeyError, IndexError, ValueError, TypeError):
-        return False
-    return first.is_file() or (root / "videos" / key).is_dir()
-
-
 def open_lerobot(root: Path) -> Dataset:
-    root = Path(root)
-    if root.is_file():
-        raise FormatError("not a LeRobot dataset folder", root, "pick the folder that holds meta/info.json")
-    problem = folder_problem(root)  # not found, permission denied: said as such
-    if problem is not None:
-        raise problem
-    info = read_info(root)
-    fmt = format_for_version(info["codebase_version"])
-    assert fmt is not None
-    version = {DatasetFormat.LEROBOT_V20: V20, DatasetFormat.LEROBOT_V21: V21}.get(fmt, V30)
-    stats = read_stats(root)
-    features = build_features(info, stats, declared_joint_unit(root))
-    tasks_by_index = read_tasks(root, version)
-    task_list = [tasks_by_index[i] for i in sorted(tasks_by_index)]
-    reader = LeRobotReader(root, version, info, features)
+    """Open a LeRobot folder: metadata and the episode list (``reader.episode_list`` keeps it as
+    columns); episode data is read on first use."""
+    gc_was_on = gc.isenabled()
+    gc.disable()  # thousands of small objects and no cycles: the collector would only rescan them
+    try:
+        return _build(read_meta(Path(root)))
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _build(meta: LeRobotMeta) -> Dataset:
+    reader = LeRobotReader(meta.root, meta.version, meta.info, meta.features)
+    reader.episode_list = meta.episodes
     dataset = Dataset(
-        path=root,
-        format=fmt,
-        fps=float(info["fps"]),
-        robot_type=str(info.get("robot_type") or ""),
-        features=features,
-        tasks=task_list,
+        path=meta.root,
+        format=meta.format,
+        fps=float(meta.info["fps"]),
+        robot_type=str(meta.info.get("robot_type") or ""),
+        features=meta.features,
+        tasks=meta.tasks,
         reader=reader,
-        info=info,
+        info=meta.info,
+        roles=meta.roles,
+        cameras=meta.cameras,
     )
     reader.dataset = dataset
-
-    episodes: list[Episode] = []
-    if version == V30:
-        rows = read_episode_rows_v30(root)
-        video_keys = [k for k, f in features.items() if f.kind is FeatureKind.VIDEO]
-        for row in rows:
-            index = int(row["episode_index"])
-            tasks = [str(t) for t in (row.get("tasks") or [])]
-            data_file = (int(row.get("data/chunk_index") or 0), int(row.get("data/file_index") or 0))
-            start = row.get("dataset_from_index")
-            stop = row.get("dataset_to_index")
-            if start is None or stop is None:
-                raise FormatError(
-                    f"episode {index} has no dataset_from_index/dataset_to_index", root / EPISODES_DIR
-                )
+    listed = meta.episodes
+    n = len(listed)
+    indices, lengths = listed.index.tolist(), listed.length.tolist()
+    if meta.version == V30:
+        data_files = [tuple(pair) for pair in listed.data_file.tolist()]
+        rows = [tuple(pair) for pair in listed.rows.tolist()]
+        video_columns = {
+            key: (parts["has_from_timestamp"].tolist(), *(parts[p].tolist() for p in VIDEO_PARTS))
+            for key, parts in listed.videos.items()
+        }
+        extras = []
+        for i in range(n):
             videos = {}
-            for key in video_keys:
-                if row.get(f"videos/{key}/from_timestamp") is None:
-                    continue
-                videos[key] = {
-                    "chunk_index": int(row.get(f"videos/{key}/chunk_index") or 0),
-                    "file_index": int(row.get(f"videos/{key}/file_index") or 0),
-                    "from_timestamp": float(row[f"videos/{key}/from_timestamp"]),
-                    "to_timestamp": float(row.get(f"videos/{key}/to_timestamp") or 0.0),
-                }
+            for key, (present, chunk, file, start, stop) in video_columns.items():
+                if present[i]:
+                    videos[key] = {
+                        "chunk_index": chunk[i], "file_index": file[i], "from_timestamp": start[i],
+                        "to_timestamp": stop[i],
+                    }
+            extras.append({"data_file": data_files[i], "rows": rows[i], "videos": videos})
+        for data_file, (start, _) in zip(data_files, rows, strict=True):
             base = reader.file_base.get(data_file)
-            reader.file_base[data_file] = int(start) if base is None else min(base, int(start))
-            episodes.append(
-                Episode(
-                    dataset,
-                    index,
-                    int(row["length"]),
-                    task=tasks[0] if tasks else None,
-                    success=row["success"] if isinstance(row.get("success"), bool) else None,
-                    source=info.get("data_path", "").format(
-                        chunk_index=data_file[0], file_index=data_file[1]
-                    ),
-                    extra={
-                        "tasks": tasks,
-                        "lerobot": {
-                            "data_file": data_file,
-                            "rows": (int(start), int(stop)),
-                            "videos": videos,
-                        },
-                    },
-                )
-            )
-        for key in video_keys:
-            features[key].has_files = _video_has_files_v30(root, info, key, rows)
+            reader.file_base[data_file] = start if base is None else min(base, start)
     else:
-        rows = read_jsonl(root / EPISODES_JSONL)
-        chunks_size = int(info.get("chunks_size") or 1000)
-        for row in sorted(rows, key=lambda r: int(r.get("episode_index", 0))):
-            try:
-                index, length = int(row["episode_index"]), int(row["length"])
-            except (KeyError, TypeError, ValueError) as error:
-                raise FormatError(
-                    f"episode line {row!r} lacks episode_index/length", root / EPISODES_JSONL
-                ) from error
-            tasks = row.get("tasks") or []
-            if isinstance(tasks, str):
-                tasks = [tasks]
-            tasks = [str(t) for t in tasks]
-            source = str(info.get("data_path", "")).format(
-                episode_chunk=episode_chunk(index, chunks_size), episode_index=index
-            )
-            episodes.append(
-                Episode(
-                    dataset,
-                    index,
-                    length,
-                    task=tasks[0] if tasks else None,
-                    success=row["success"] if isinstance(row.get("success"), bool) else None,
-                    source=source,
-                    extra={"tasks": tasks, "lerobot": {}},
-                )
-            )
-        first = episodes[0].index if episodes else None
-        for key, feature in features.items():
-            if feature.kind is FeatureKind.VIDEO:
-                feature.has_files = _video_has_files_v2(root, info, key, first)
-    flags = studio_record(root).get("episode_success")
-    if isinstance(flags, dict):  # the studio's outputs keep success flags in their provenance record
-        for episode in episodes:
-            flag = flags.get(str(episode.index))
-            if episode.success is None and isinstance(flag, bool):
-                episode.success = flag
-    dataset.episodes = episodes
-
-    if "action" in features:
-        dataset.roles["action"] = "action"
-    if "observation.state" in features:
-        dataset.roles["state"] = "observation.state"
-    for key, feature in features.items():
-        if feature.kind in (FeatureKind.VIDEO, FeatureKind.IMAGE) and feature.has_files:
-            dataset.cameras[camera_name(key)] = key
+        extras = [{} for _ in range(n)]
+    dataset.episodes = [
+        Episode(
+            dataset, indices[i], lengths[i], task=listed.tasks[i][0] if listed.tasks[i] else None,
+            success=listed.success[i], source=listed.source[i],
+            extra={"tasks": listed.tasks[i], "lerobot": extras[i]},
+        )
+        for i in range(n)
+    ]
     return dataset

@@ -26,10 +26,7 @@ from backend.formats.lerobot.common import (
     read_json,
 )
 from backend.formats.lerobot.meta import read_info
-from backend.formats.lerobot.reader import open_lerobot
-from backend.formats.lerobot.validate_data import check_episodes, ranges
-from backend.formats.lerobot.validate_report import REWRITE, Report
-from backend.formats.lerobot.validate_videos import check_videos
+from backend.formats.lerobot.validate_report import REWRITE, Report, ranges
 from backend.model import Dataset, FeatureKind
 from backend.validation import Problem
 
@@ -63,6 +60,8 @@ def validate_lerobot(path: Path, quick: bool = False) -> list[Problem]:
     version = str(info["codebase_version"])
     _check_meta_files(report, info, version)
     try:
+        from backend.formats.lerobot.reader import open_lerobot  # the package imports this module: kept light
+
         dataset = open_lerobot(root)
     except FormatError as error:
         # a missing meta file is already reported by _check_meta_files: not twice
@@ -72,6 +71,9 @@ def validate_lerobot(path: Path, quick: bool = False) -> list[Problem]:
     with dataset:
         _check_totals(report, dataset, info, version)
         _check_features(report, dataset)
+        from backend.formats.lerobot.validate_data import check_episodes
+        from backend.formats.lerobot.validate_videos import check_videos
+
         stats = _stats_check(dataset) if quick else None
         check_episodes(report, dataset, stats)
         if stats is not None:

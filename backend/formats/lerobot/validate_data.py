@@ -23,13 +23,8 @@ from backend.errors import FormatError
 from backend.formats.lerobot.common import INFO_PATH, TOLERANCE_S, V30
 from backend.formats.lerobot.meta import PARQUET_ERRORS
 from backend.formats.lerobot.reader import LeRobotReader, column_to_numpy
-from backend.formats.lerobot.validate_report import REWRITE, Report
+from backend.formats.lerobot.validate_report import REWRITE, Report, ranges
 from backend.model import Dataset, Episode, FeatureKind
-
-
-def ranges(indices: list[int]) -> str:
-    text = ", ".join(str(i) for i in indices[:8])
-    return text + (f" ... ({len(indices)} episodes)" if len(indices) > 8 else "")
 
 
 def check_frame_index(report: Report, path: Path, episode: Episode, frame_index: np.ndarray) -> None:

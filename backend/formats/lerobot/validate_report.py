@@ -8,6 +8,13 @@ from typing import Any
 from backend.errors import StudioError
 from backend.validation import Problem
 
+
+def ranges(indices: list[int]) -> str:
+    """At most eight episode indices, then how many there are."""
+    text = ", ".join(str(i) for i in indices[:8])
+    return text + (f" ... ({len(indices)} episodes)" if len(indices) > 8 else "")
+
+
 REWRITE = "rewrite it with the studio (convert to LeRobot v2.1 or v3.0), which regenerates the metadata"
 
 
