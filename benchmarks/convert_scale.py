@@ -14,16 +14,21 @@ every process of the group, sampled from /proc/<pid>/smaps_rollup every 0.2 s):
   lerobot_two_cores    LeRobot under ``taskset -c 0,1``
 LeRobot runs in ``--lerobot-python`` (Python >= 3.12); when it cannot import lerobot there, its parts are
 skipped with the reason. Every figure is episode-frames per second (frames written to the dataset, read
-back from its meta/info.json; video frames counted from the packets of its MP4s).
+back from its meta/info.json; video frames counted from the packets of its MP4s). LeRobot's figure is
+given twice: for the whole process and from create() to finalize() (``_inside``: its ~20 s of imports
+left out); ``ratios.studio_over_lerobot`` uses the latter, which favours LeRobot.
 
-    .venv/bin/python benchmarks/convert_scale.py --demos 8 --ceiling-demos 1 --lerobot-demos 2
-    benchmarks/run_on_device.sh            (on the 16-core device machine: see that script)
+    .venv/bin/python benchmarks/convert_scale.py --demos 4 --frames 40 --ceiling-demos 1 --lerobot-demos 1 \
+        --two-core-demos 2 --small-demos 1 --lerobot-python .cache/lr312/bin/python     (a quick look here)
+    benchmarks/run_on_device.sh run        (the full race on the 16-core device machine: see that script;
+                                            defaults: 120 demos, about 6 minutes there)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -191,13 +196,56 @@ def run_group(name: str, argvs: list[list[str]], env: dict[str, str], logs: Path
 # ---------------------------------------------------------------- input and outputs
 
 
-def make_input(path: Path, demos: int, frames: int) -> Path:
+def _write_part(path: Path, first: int, count: int, frames: int) -> None:
+    """demo_0..demo_{count-1} of ``path`` hold what demos first..first+count-1 of one recording would."""
+    from tests import recordings
+
+    image_block, targets, states = recordings._image_block, recordings.joint_targets, recordings._state_group
+    recordings._image_block = lambda demo, *rest: image_block(demo + first, *rest)
+    recordings.joint_targets = lambda demo, *rest: targets(demo + first, *rest)
+    recordings._state_group = lambda *args: states(*args[:-1], args[-1] + first)
+    spec = recordings.RecordingSpec(
+        [recordings.DemoSpec(frames) for _ in range(count)], cameras=("front", "wrist"), width=640, height=480
+    )
+    recordings.write_recording(path, spec)
+
+
+def make_input(path: Path, demos: int, frames: int, workers: int) -> Path:
+    """tests/recordings.py's recording of ``demos`` demos, written in parts side by side and joined
+    (HDF5 object copies: compressed chunks are copied as they are)."""
+    import h5py
+
     from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
-    spec = RecordingSpec(
-        [DemoSpec(frames) for _ in range(demos)], cameras=("front", "wrist"), width=640, height=480
-    )
-    return write_recording(path, spec)
+    workers = max(1, min(workers, demos // 2))
+    if workers == 1:
+        spec = RecordingSpec(
+            [DemoSpec(frames) for _ in range(demos)], cameras=("front", "wrist"), width=640, height=480
+        )
+        return write_recording(path, spec)
+    bounds = [demos * i // workers for i in range(workers + 1)]
+    parts = [path.with_name(f"{path.stem}.part{i}.hdf5") for i in range(workers)]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.starmap(
+            _write_part,
+            [(part, bounds[i], bounds[i + 1] - bounds[i], frames) for i, part in enumerate(parts)],
+        )
+    total = 0
+    with h5py.File(path, "w") as out:
+        data = out.create_group("data")
+        for i, part in enumerate(parts):
+            with h5py.File(part, "r") as handle:
+                if i == 0:
+                    for key, value in handle["data"].attrs.items():
+                        data.attrs[key] = value
+                total += int(handle["data"].attrs["total"])
+                for local in range(bounds[i + 1] - bounds[i]):
+                    number = bounds[i] + local
+                    handle.copy(handle["data"][f"demo_{local}"], data, name=f"demo_{number}")
+                    data[f"demo_{number}"].attrs["seed"] = 1000 + number
+            part.unlink()
+        data.attrs["total"] = total
+    return path
 
 
 def dataset_counts(root: Path) -> dict[str, Any]:
@@ -508,14 +556,15 @@ class Race:
         if args.input:
             self.src = args.input
         else:
-            self.src = make_input(self.work / "recording.hdf5", args.demos, args.frames)
+            self.src = make_input(self.work / "recording.hdf5", args.demos, args.frames, len(self.cores))
         self.report["input"] = {
             "demos": args.demos,
             "frames_per_demo": args.frames,
             "kept_episode_frames": args.demos * (args.frames - SKIP),
             "cameras": 2,
             "size": "640x480",
-            "hdf5": "lzf, chunks of 100 frames (LeIsaac streaming layout); tests/recordings.py",
+            "hdf5": "lzf, chunks of 100 frames (LeIsaac streaming layout); tests/recordings.py, "
+            "written in parts side by side and joined (same content as one write_recording)",
             "input_mb": round(self.src.stat().st_size / 1e6, 1),
             "generate_s": round(time.perf_counter() - started, 2),
         }
@@ -572,7 +621,7 @@ def ratios(runs: dict[str, Any], cores: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demos", type=int, default=96, help="demos in the input (96)")
+    parser.add_argument("--demos", type=int, default=120, help="demos in the input (120)")
     parser.add_argument("--frames", type=int, default=150, help="frames per demo (150)")
     parser.add_argument("--small-demos", type=int, default=6, help="demos of studio_small (6)")
     parser.add_argument(

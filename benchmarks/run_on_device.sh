@@ -27,7 +27,7 @@ pack() {
         draccus==0.11.6 mergedeep==1.3.4 toml==0.10.2 typing-inspect==0.9.0 mypy_extensions==1.2.0 \
         gymnasium==1.4.0 cloudpickle==3.1.3 farama-notifications==0.0.6 einops==0.8.2 jsonlines==4.0.0 \
         attrs==26.1.0 termcolor==3.3.0 pandas==2.3.3 python-dateutil==4.0.0 pytz==2026.6 tzdata==2026.6
-    rm -rf "$site/pandas/tests"
+    rm -rf "$site/pandas/tests" "$site/tests"  # a wheel's top-level tests/ would hide the studio's
     find "$site" \( -name '*.pyi' -o -name '*.pxd' -o -name '*.pyx' \) -delete
     tar -cf - -C "$site" . | xz -T0 -6 >"$CARRY"
     du -h "$CARRY"
@@ -51,6 +51,7 @@ run() {
     [ -f "$CARRY" ] || { echo "no $CARRY: run '$0 pack' here and carry .cache/carry" >&2; exit 2; }
     mkdir -p /tmp/site312
     tar -xJf "$CARRY" -C /tmp/site312
+    rm -rf /tmp/site312/tests  # a wheel's top-level tests/ package would hide the studio's tests/recordings.py
     export PYTHONPATH="/tmp/site312${PYTHONPATH:+:$PYTHONPATH}"
     where
     local out="${OUT:-/tmp}"
