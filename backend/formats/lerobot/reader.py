@@ -43,6 +43,7 @@ from backend.model import (
     Stream,
 )
 
+WHOLE_FILE_BYTES = 256 * 1024 * 1024  # uncompressed: LeRobot's data files are 100 MB (compressed) at most
 
 # -- column conversion ------------------------------------------------------------------------------
 def column_to_numpy(column: pa.ChunkedArray | pa.Array, feature: Feature | None, source: Path) -> np.ndarray:
@@ -120,6 +121,9 @@ class LeRobotReader(DatasetReader):
         self._tables: OrderedDict[int, pa.Table] = OrderedDict()
         self._parquet_files: OrderedDict[Path, pq.ParquetFile] = OrderedDict()
         self.file_base: dict[tuple[int, int], int] = {}  # v3.0: first global index in each data file
+        self._whole: tuple[Path, pa.Table] | None = None  # v3.0: one data file read whole (a scan)
+        self._reads: dict[Path, int] = {}
+        self._bounds: dict[Path, np.ndarray] = {}  # v3.0: row group boundaries of each data file
         self.episode_list: EpisodeList | None = None  # the episode list as columns (set by open_lerobot)
         self.dataset: Dataset | None = None
 
@@ -193,25 +197,22 @@ class LeRobotReader(DatasetReader):
         start, stop = start_index - base, stop_index - base
         try:
             names = columns if columns is not None else self._columns(handle.schema_arrow.names)
-            metadata = handle.metadata
-            groups, offsets, offset = [], [], 0
-            for g in range(metadata.num_row_groups):
-                rows = metadata.row_group(g).num_rows
-                if offset < stop and offset + rows > start:
-                    groups.append(g)
-                    offsets.append(offset)
-                offset += rows
+            bounds = self._row_group_bounds(path, handle)  # first row of each row group, then the total
+            offset = int(bounds[-1])
+            whole = self._whole_file(path, handle, names) if stop <= offset and start >= 0 else None
             if stop > offset or start < 0:
                 table = None
+            elif whole is not None:
+                table = whole.slice(start, stop - start).select(names)
             else:
+                first = int(np.searchsorted(bounds, start, side="right")) - 1
+                last = max(first + 1, int(np.searchsorted(bounds, stop, side="left")))
+                groups = list(range(max(first, 0), min(last, len(bounds) - 1)))
                 part = handle.read_row_groups(groups, columns=names) if groups else None
-                table = part.slice(start - offsets[0], stop - start) if part is not None else None
+                table = part.slice(start - int(bounds[groups[0]]), stop - start) if part is not None else None
             if table is not None and "episode_index" in table.column_names and table.num_rows:
-                ep = table.column("episode_index")
-                if (
-                    pc.min_max(ep)["min"].as_py() != episode.index
-                    or pc.min_max(ep)["max"].as_py() != episode.index
-                ):
+                ep = table.column("episode_index").to_numpy()
+                if ep.min() != episode.index or ep.max() != episode.index:
                     table = None
             if table is None:  # rows not where the index says: select by episode_index instead
                 full = handle.read(columns=sorted(set(names) | {"episode_index"}))
@@ -225,6 +226,41 @@ class LeRobotReader(DatasetReader):
                 f"episode {episode.index} has {table.num_rows} rows, the episode list says {episode.length}",
                 path,
             )
+        return table
+
+    def _row_group_bounds(self, path: Path, handle: pq.ParquetFile) -> np.ndarray:
+        with self._lock:
+            bounds = self._bounds.get(path)
+            if bounds is None:
+                metadata = handle.metadata
+                rows = [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)]
+                bounds = self._bounds[path] = np.concatenate([[0], np.cumsum(rows, dtype=np.int64)])
+            return bounds
+
+    def _whole_file(self, path: Path, handle: pq.ParquetFile, names: list[str]) -> pa.Table | None:
+        """The data file's columns (all but images) once episodes are read from it one after another
+        (its third read): a scan (validate, export) then reads each file once, not row group by row
+        group; a single episode (Browse) still reads only its row groups. One file is kept."""
+        with self._lock:
+            return self._whole_file_locked(path, handle, names)
+
+    def _whole_file_locked(self, path: Path, handle: pq.ParquetFile, names: list[str]) -> pa.Table | None:
+        if self._whole is not None and self._whole[0] == path:
+            table = self._whole[1]
+            return table if all(n in table.column_names for n in names) else None
+        self._reads[path] = self._reads.get(path, 0) + 1
+        if self._reads[path] < 3:
+            return None
+        metadata = handle.metadata
+        size = sum(metadata.row_group(g).total_byte_size for g in range(metadata.num_row_groups))
+        if size > WHOLE_FILE_BYTES:
+            return None
+        wanted = self._columns(handle.schema_arrow.names)
+        if not all(n in wanted for n in names):
+            return None
+        table = handle.read(columns=wanted)
+        self._whole = (path, table)
+        self._reads.clear()
         return table
 
     def episode_table(self, episode: Episode, columns: list[str] | None = None) -> pa.Table:
@@ -282,6 +318,7 @@ class LeRobotReader(DatasetReader):
         with self._lock:
             self._tables.clear()
             self._parquet_files.clear()
+            self._whole = None
 
 
 # -- open -------------------------------------------------------------------------------------------
