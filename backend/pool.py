@@ -134,13 +134,18 @@ class Pool:
         self._by_group: dict[int, list[int]] = {}
         self._exited: set[int] = set()
         self._failed: dict[int, PoolError] = {}  # raised when its group is waited for
+        self._complete = False  # the last tasks were submitted
 
     @property
     def size(self) -> int:
         return len(self._workers)
 
-    def submit(self, tasks: Sequence[Task]) -> None:
-        """Every task, in output order (groups ascending)."""
+    def submit(self, tasks: Sequence[Task], *, last: bool = True) -> None:
+        """Tasks in output order (groups ascending, after those submitted before); ``last=False``:
+        more will follow (the workers' input stays open until a call with ``last=True``)."""
+        if self._complete:
+            raise ValueError("the pool's last tasks were submitted already")
+        self._complete = last
         for task in tasks:
             if self._tasks and task.group < self._tasks[-1].group:
                 raise ValueError("tasks must come in group order")
@@ -183,8 +188,9 @@ class Pool:
                 return
             worker.send(self._next, task.payload)
             self._next += 1
-        for worker in self._workers:  # nothing left to hand out: idle workers may end
-            worker.finish_input()
+        if self._complete:  # nothing left to hand out: idle workers may end
+            for worker in self._workers:
+                worker.finish_input()
 
     def _handle(self, number: int, message: dict[str, Any]) -> None:
         """A worker's message. A task's failure is kept until its group is waited for: an earlier
@@ -208,7 +214,7 @@ class Pool:
                     lost, PoolError(f"a worker process ended early (exit status {message['exit']})", lost)
                 )
             worker.busy.clear()
-            if len(self._exited) == len(self._workers) and self._next < len(self._tasks):
+            if len(self._exited) == len(self._workers) and (self._next < len(self._tasks) or not self._complete):
                 raise PoolError("every worker process ended before the work was done", None)
 
     def task(self, task_id: int) -> Task:

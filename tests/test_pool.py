@@ -101,3 +101,15 @@ def test_a_frozen_bundle_runs_the_module_itself(monkeypatch: pytest.MonkeyPatch,
     assert sys.argv == ["backend.cli", "--version"]
     assert "rollout-studio" in capsys.readouterr().out
     children.run_child_if_asked(["studio", "inspect", "x"])  # not a child: returns
+
+
+def test_tasks_can_be_submitted_in_batches_until_the_last() -> None:
+    with Pool(MODULE, 2) as pool:
+        pool.submit([Task(0, {"n": 2})], last=False)
+        assert pool.wait(0, lambda: None)[0]["square"] == 4
+        pool.submit([Task(1, {"n": 3}), Task(2, {"n": 4})], last=False)
+        assert pool.wait(1, lambda: None)[0]["square"] == 9
+        pool.submit([Task(3, {"n": 5})])
+        assert [pool.wait(g, lambda: None)[0]["square"] for g in (2, 3)] == [16, 25]
+        with pytest.raises(ValueError):
+            pool.submit([Task(4, {"n": 1})])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.cli import convert_sharded
-from backend.cli._common import TerminalProgress, path_arg, path_type, print_json
+from backend.cli._common import TerminalProgress, jobs_flag, path_arg, path_type, print_json
 from backend.errors import StudioError
 from backend.paths import user_path
 
@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cameras", default=None, help="comma-separated cameras to include (default: all)")
     p.add_argument("--demos", default=None, help="comma-separated demo numbers to convert (default: all)")
     convert_sharded.add_flags(p)
-    _jobs_flag(p)
+    jobs_flag(p)
     _common_flags(p)
     p.set_defaults(func=_run_hdf5_to_lerobot)
 
@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="resample the actions to HZ, one HDF5 step each (default: the rate of the LeRobot dataset "
         "made from the template, from provenance; else as they are). IDM outputs are 16 fps",
     )
-    _jobs_flag(p)
+    jobs_flag(p)
     _common_flags(p)
     p.set_defaults(func=_run_lerobot_to_hdf5)
 
@@ -135,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                 type=_modality_arg,
                 help="meta/modality.json: auto (keep the source's or make one for SO-101), none, or a file",
             )
-        _jobs_flag(p)
+        jobs_flag(p)
         _common_flags(p)
         p.set_defaults(func=_run_versions, target=target)
 
@@ -152,32 +152,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gop", type=int, default=None)
     p.add_argument("--preset", default=None)
     p.add_argument("--force", action="store_true", help="re-encode videos that are already H.264 too")
-    _jobs_flag(p)
+    jobs_flag(p)
     _common_flags(p)
     p.set_defaults(func=_run_transcode)
     convert_sharded.register(sub)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _jobs_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--jobs",
-        "-j",
-        type=_positive,
-        default=None,
-        metavar="N",
-        help="episodes converted side by side in worker processes (default: one per core this process "
-        "may use); the output is the same for any N",
-    )
 
 
 def _common_flags(p: argparse.ArgumentParser, overwrite: bool = True) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cli._common import TerminalProgress, path_arg, print_json
-from backend.cli.convert_cmd import _jobs_flag
+from backend.cli._common import TerminalProgress, jobs_flag, path_arg, print_json
 from backend.cosmos.batch import BatchOptions, build_batch, check_batch_file, parse_setting
 from backend.cosmos.selection import parse_indices
 from backend.cosmos.trainset import (
@@ -56,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"keep episodes of <= {TRAIN_WINDOW_FRAMES} frames (the training window is {TRAIN_WINDOW_FRAMES})",
     )
     train.add_argument("--json", action="store_true")
-    _jobs_flag(train)
+    jobs_flag(train)
     train.set_defaults(func=run_trainset)
 
     batch = sub.add_parser("batch", help="a JSONL batch inference file, one sample per episode")

@@ -16,8 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from backend.cli._common import TerminalProgress, path_arg, print_json
-from backend.cli.convert_cmd import _jobs_flag
+from backend.cli._common import TerminalProgress, jobs_flag, path_arg, print_json
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
 from backend.errors import StudioError
 from backend.task_text import check_task_text
@@ -87,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--codec", choices=["h264", "av1", "hevc"], help="video codec for LeRobot outputs")
     export.add_argument("--overwrite", action="store_true")
     export.add_argument("--quiet", action="store_true")
-    _jobs_flag(export)
+    jobs_flag(export)
     export.set_defaults(func=run_export)
 
 

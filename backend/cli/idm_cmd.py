@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from backend.cli._common import TerminalProgress, name_or_path_arg, path_arg, print_json
-from backend.cli.convert_cmd import _jobs_flag
+from backend.cli._common import TerminalProgress, jobs_flag, name_or_path_arg, path_arg, print_json
 from backend.idm.kit import KitOptions, build_kit
 from backend.idm.prepare import PrepareOptions, prepare_idm_dataset
 
@@ -45,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     prep.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     prep.add_argument("--json", action="store_true")
-    _jobs_flag(prep)
+    jobs_flag(prep)
     prep.set_defaults(func=run_prepare)
 
     kit = sub.add_parser("kit", help="modality.json, stats.json, DataConfig and conf.yaml for an embodiment")
