@@ -211,3 +211,16 @@ def test_quick_finds_a_video_shorter_than_its_episode(
     assert [f["episode"] for f in frames] == ["episode 4"]
     assert frames[0]["file"] == str(path / "videos" / "observation.images.front" / "chunk-000" / "file-000.mp4")
     assert f"the video ends after 0 of {FRAMES} frames" in frames[0]["what"]
+
+
+def test_quick_on_v21_finds_what_the_full_format_check_finds(tmp_path: Path) -> None:
+    path = _generator().make_large_dataset(tmp_path / "v21", 3, 10, (32, 24), "v2.1")
+    assert validate_lerobot(path, quick=True) == validate_lerobot(path) == []
+    episodes = path / "meta" / "episodes.jsonl"
+    rows = [json.loads(line) for line in episodes.read_text().splitlines()]
+    rows[1]["length"] = 12  # the parquet and the video hold 10
+    episodes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    quick = {(p.code, p.episode) for p in validate_lerobot(path, quick=True) if p.severity == "error"}
+    full = {(p.code, p.episode) for p in validate_lerobot(path) if p.severity == "error"}
+    assert ("video_frames", "episode 1") in quick
+    assert quick == full
