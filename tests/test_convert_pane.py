@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from app.context import AppContext
 from app.panes.convert import ConvertPane
 from backend.formats import validate_path
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
+from tests.test_convert_cli import _camera_workers
 
 WAIT_MS = 60_000
 
@@ -90,6 +92,10 @@ def test_hdf5_wizard_preview_run_and_open(
     family.skip.setValue(2)
     plan = _wait_preview(qtbot, wizard)
     assert plan["summary"]["frames_out"] == 38
+    # episodes go to one worker process per usable core unless the user says otherwise
+    assert family.jobs.value() == len(os.sched_getaffinity(0))
+    family.jobs.setValue(2)
+    assert family.options().jobs == 2
     assert wizard.frame.next_button.isEnabled()
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.step() == 3 or wizard.last_error is not None, timeout=WAIT_MS)
@@ -115,6 +121,7 @@ def test_cancel_leaves_nothing(qtbot, context: AppContext, tmp_path: Path) -> No
     wizard.family.sources.addPaths([big])
     wizard.family.task.setText("t")
     wizard.family.out.setPath(tmp_path / "cancelled")
+    wizard.family.jobs.setValue(3)  # a parallel run: three worker processes
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
     _wait_preview(qtbot, wizard)
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
@@ -128,8 +135,7 @@ def test_cancel_leaves_nothing(qtbot, context: AppContext, tmp_path: Path) -> No
     assert not (tmp_path / "cancelled").exists()
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
     assert wizard.frame.back_button.isEnabled()
-    # the camera encoder processes are gone and wrote nothing after the cancel
-    from tests.test_convert_cli import _camera_workers
+    # the worker processes are gone and wrote nothing after the cancel
 
     qtbot.wait(500)
     assert _camera_workers() == []

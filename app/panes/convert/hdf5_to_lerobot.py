@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.panes.convert.family import Family, combo, preset_combo, spin
+from backend.children import usable_cores
 from backend.convert import ConversionInfo
 from backend.sessions.convert import is_hdf5, parse_numbers
 from widgets.wizard_inputs import DropList
@@ -74,6 +75,11 @@ class Hdf5ToLerobotFamily(Family):
         self.where.setToolTip("Slurm: contiguous demo ranges converted as an array job, joined exactly")
         self.shards = spin(1, 10000, 4)
         self.shards.setEnabled(False)
+        self.jobs = spin(1, 1024, usable_cores())
+        self.jobs.setToolTip(
+            "episodes encoded side by side, each in a worker process (default: every core);"
+            " the output is the same for any number"
+        )
         self.where.currentIndexChanged.connect(self._where_changed)
         self.shards.valueChanged.connect(self._where_changed)
         self.form.addRow("Output folder", self.out)
@@ -94,6 +100,7 @@ class Hdf5ToLerobotFamily(Family):
         self.form.addRow("Preset", self.preset)
         self.form.addRow("Run on", self.where)
         self.form.addRow("Shards", self.shards)
+        self.form.addRow("Workers", self.jobs)
         self.sources.pathsChanged.connect(self._sources_changed)
         self.watch(
             self.task,
@@ -189,4 +196,5 @@ class Hdf5ToLerobotFamily(Family):
             crf=None if self.crf.value() < 0 else self.crf.value(),
             gop=self.gop.value() or None,
             preset=self.preset.currentData(),
+            jobs=self.jobs.value(),
         )
