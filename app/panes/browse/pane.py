@@ -27,9 +27,10 @@ from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
-from app.tasks import INTERACTIVE, TaskGroup
+from app.tasks import INTERACTIVE, STREAM, TaskGroup
 from backend.model import Dataset, Episode
 from backend.quality import compute_hints
+from backend.quality_worker import hints_in_child
 from backend.sessions.browse import BrowseSession, Opening
 from backend.sessions.browse_table import EpisodeTable
 from backend.sessions.playback import PlaybackClock
@@ -444,9 +445,14 @@ class BrowsePane(CurationActions, QWidget):
 
     # -- hints --------------------------------------------------------------------------------------
     def _start_hints(self) -> None:
+        """In a child process (the task only waits on its pipe), so no thread of this process holds
+        the GIL against the GUI; a dataset that is not on disk (built in memory) is checked here."""
         generation, emit = self._hint_generation, self._hintReady.emit
+        dataset = self.dataset
+        in_child = dataset is not None and Path(dataset.path).exists()
         self.tasks.run(
-            compute_hints, self.dataset, key="hints", lane=INTERACTIVE, holds=[self.session.share()],
+            hints_in_child if in_child else compute_hints, dataset.path if in_child else dataset,
+            key="hints", lane=STREAM if in_child else INTERACTIVE, holds=[self.session.share()],
             on_result=lambda index, hints: emit(generation, index, hints),
         )
 

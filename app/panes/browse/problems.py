@@ -1,6 +1,7 @@
 """Browse's Problems dock: the dataset doctor in the background, and "Repair copy...".
 
-When a dataset opens, ``backend.doctor.diagnose`` runs as the pane's "doctor" task with progress; a
+When a dataset opens, ``backend.doctor.diagnose`` runs in a child process
+(``backend.quality_worker``; the pane's "doctor" task waits on it and kills it when cancelled) with progress; a
 dataset closed or another opened cancels it and the latest wins (a replaced run's answer is dropped). Double-clicking a finding moves Browse to its episode (and frame). "Repair copy..." asks for
 a new output and runs ``backend.repair.repair`` with progress and cancel; the dataset itself is never
 edited, and the copy is offered to open when it is written.
@@ -16,8 +17,9 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from app.error_dialog import show_error
 from app.tasks import BACKGROUND
-from backend.doctor import diagnose, episode_name
+from backend.doctor import episode_name
 from backend.model import Dataset, DatasetFormat
+from backend.quality_worker import diagnose_in_child
 from backend.repair import RepairReport, repair
 from widgets.problems_view import ProblemsView
 
@@ -91,7 +93,7 @@ class BrowseProblems(QObject):
         self.view.clear()
         self.view.set_busy(f"Checking {self.path.name}…")
         self.tasks.run(
-            diagnose,
+            diagnose_in_child,  # a child process: no thread here holds the GIL against the GUI
             str(self.path),
             key="doctor",
             lane=BACKGROUND,
