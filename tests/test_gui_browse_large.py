@@ -91,3 +91,29 @@ def test_hundreds_of_rows_sort_filter_and_a_decision_survives_a_reopen(qtbot, wi
     assert row.flagged and row.rating == "good"
     assert browse.model.index(122, 5).data() == "⚑" and browse.model.index(122, 6).data() == "good"
     assert browse.summary_label.text().startswith(f"{COUNT} of {COUNT} episodes kept")
+
+
+def test_select_all_and_rate_is_one_repaint_and_typing_filters_once_the_keys_pause(qtbot, window, tmp_path):
+    browse = _show(qtbot, window, tmp_path)
+    model, table, bar = browse.model, browse.table, browse.filters
+    _click_header(qtbot, browse, 2)  # by length: the selection is read in the rows' order
+    table.selectAll()
+    assert table.selected_episodes() == model.visible_episodes()
+    repaints: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda first, last, _roles: repaints.append((first.row(), last.row())))
+    browse.rate("good")
+    assert repaints == [(0, COUNT - 1)]  # one signal for every row
+    assert [model.index(r, 6).data() for r in (0, COUNT - 1)] == ["good", "good"]
+    qtbot.waitUntil(lambda: not browse.curation.save_pending, timeout=5000)
+    assert browse.session.table.summary(browse.curation)["good"] == COUNT
+    # the text filter waits for the keys to pause on a large table (here: any table), then filters once
+    bar.pause_rows = 0
+    relayouts: list[int] = []
+    model.layoutChanged.connect(lambda *_a: relayouts.append(model.rowCount()))
+    qtbot.keyClicks(bar.text, "demo_12")
+    assert model.rowCount() == COUNT and relayouts == []  # not yet
+    qtbot.waitUntil(lambda: model.rowCount() == 11, timeout=2000)
+    assert relayouts == [11] and bar.count.text() == f"11 of {COUNT} episodes"
+    qtbot.keyClicks(bar.text, "9")
+    bar.flag.setCurrentIndex(bar.flag.findData("unflagged"))  # a pending text goes with another filter
+    assert model.visible_episodes() == [129]

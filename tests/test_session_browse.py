@@ -238,3 +238,37 @@ def test_saves_go_to_save_later_and_close_writes_what_is_pending(tmp_path, monke
     session.set_note("slips")
     session.close()  # the flush handed out never ran: closing writes it
     assert json.loads(path.read_text())["episodes"]["1"]["note"] == "slips"
+
+
+def test_rating_every_episode_at_once_is_one_command_and_one_save(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    session = _big_session(tmp_path)
+    flushes: list = []
+    session.save_later = flushes.append
+    session.show_dataset(session.dataset)  # again, so the curation hands its saves to save_later
+    table = session.table
+    changed: list[list[int]] = []
+    session.add_listener(changed.append)
+    session.show_episode(7)
+    session.set_note("keep")  # one decision before: the bulk rating keeps its note
+    session.selection = list(range(300))
+    session.rate("bad")
+    assert changed[-1] == list(range(300))  # one notice for every episode
+    assert (table.rating == 2).all() and table.note[7] == "keep" and table.note[8] == ""
+    assert table.summary(session.curation)["bad"] == 300
+    table.set_sort("length", descending=True)
+    table.set_filters(text="keep bad")  # the columns' text follows the bulk change
+    table.apply(table.compute_order())
+    assert table.visible_episodes() == [7]
+    assert table.rows_of([7, 8, -5]).tolist() == [0, -1, -1]
+    table.reset_filters()
+    table.apply(table.compute_order())
+    assert table.episodes_at([0, 1]).tolist() == table.visible_episodes()[:2]
+    assert len(flushes) == 1  # one save for the two commands: the latest text wins
+    flushes[0]()
+    data = json.loads(session.curation.path.read_text())
+    assert len(data["episodes"]) == 300 and data["episodes"]["7"] == {"rating": "bad", "note": "keep"}
+    assert data["history"]["undo"][-1]["changes"][0] == {"episode": 0, "field": "rating", "old": None, "new": "bad"}
+    session.undo()
+    assert not table.rating.any() and table.note[7] == "keep"
+    session.close()

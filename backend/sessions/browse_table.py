@@ -76,7 +76,8 @@ class EpisodeTable:
         self.rating = np.zeros(n, np.int8)  # 0 unrated, 1 good, 2 bad
         self.hints: list[list[tuple[str, str, str]] | None] = [None] * n  # None: not computed yet
         self.hint_count = np.zeros(n, np.int32)
-        self._haystack: list[str | None] = [None] * n
+        self._haystack: list[str | None] = [None] * n  # each row's text, lower case (None: made again)
+        self._haystack_array: np.ndarray | None = None  # the same as one numpy array (None: made again)
         self.order = np.arange(n, dtype=np.int64)
         self._rows: np.ndarray | None = None
         if curation is not None:
@@ -87,25 +88,29 @@ class EpisodeTable:
         return len(self.index)
 
     def set_decisions(self, curation: Any, episodes: Iterable[int]) -> list[int]:
-        """Copy the decisions of ``episodes`` from ``curation``; the positions that changed."""
-        changed = []
-        for episode in episodes:
-            pos = self.position.get(int(episode))
-            if pos is None:
-                continue  # decisions for an episode not in the dataset (the curation warns)
-            decision = curation.decisions.get(int(episode))
-            if decision is None:
-                self.flagged[pos] = self.excluded[pos] = self.trimmed[pos] = self.task_edited[pos] = False
-                self.rating[pos], self.note[pos], self.task[pos] = 0, "", self.recorded_task[pos]
-            else:
-                self.flagged[pos], self.excluded[pos] = decision.flagged, decision.excluded
-                self.trimmed[pos] = decision.trim_in is not None or decision.trim_out is not None
-                self.task_edited[pos] = decision.task is not None
-                self.rating[pos] = _RATING_CODE.get(decision.rating, 0)
-                self.note[pos] = decision.note or ""
-                self.task[pos] = decision.task or self.recorded_task[pos]
-            self._haystack[pos] = None
-            changed.append(pos)
+        """Copy the decisions of ``episodes`` from ``curation``; the positions that changed.
+
+        Column by column (10,000 episodes rated at once: a few ms, not one Python pass per cell)."""
+        position, decisions = self.position, curation.decisions
+        pairs = [(pos, decisions.get(e)) for e in map(int, episodes) if (pos := position.get(e)) is not None]
+        if not pairs:
+            return []
+        changed = [pos for pos, _ in pairs]
+        found = [d for _, d in pairs]
+        at, n = np.array(changed, dtype=np.int64), len(pairs)
+        self.flagged[at] = np.fromiter((d is not None and bool(d.flagged) for d in found), bool, n)
+        self.excluded[at] = np.fromiter((d is not None and bool(d.excluded) for d in found), bool, n)
+        self.trimmed[at] = np.fromiter(
+            (d is not None and (d.trim_in is not None or d.trim_out is not None) for d in found), bool, n
+        )
+        self.task_edited[at] = np.fromiter((d is not None and d.task is not None for d in found), bool, n)
+        self.rating[at] = np.fromiter((_RATING_CODE.get(d.rating, 0) if d else 0 for d in found), np.int8, n)
+        note, task, recorded, haystack = self.note, self.task, self.recorded_task, self._haystack
+        for pos, decision in pairs:
+            note[pos] = (decision.note or "") if decision is not None else ""
+            task[pos] = (decision.task or recorded[pos]) if decision is not None else recorded[pos]
+            haystack[pos] = None
+        self._haystack_array = None
         return changed
 
     def set_hints(self, episode: int, hints: list[tuple[str, str, str]]) -> int | None:
@@ -115,6 +120,7 @@ class EpisodeTable:
             self.hints[pos] = list(hints)
             self.hint_count[pos] = len(hints)
             self._haystack[pos] = None
+            self._haystack_array = None
         return pos
 
     # -- sort and filters ---------------------------------------------------------------------------
@@ -164,10 +170,14 @@ class EpisodeTable:
         words = f.text.lower().split()
         if words:
             haystack = self._haystacks()
-            mask &= np.fromiter((all(w in h for w in words) for h in haystack), bool, n)
+            for word in words:  # numpy's string search: 10,000 rows in ~1 ms a word
+                mask &= np.strings.find(haystack, word) >= 0
         return mask
 
-    def _haystacks(self) -> list[str]:
+    def _haystacks(self) -> np.ndarray:
+        """Each row's searchable text in lower case; only rows whose values changed are made again."""
+        if self._haystack_array is not None:
+            return self._haystack_array
         stack = self._haystack
         for pos, text in enumerate(stack):
             if text is None:
@@ -176,7 +186,8 @@ class EpisodeTable:
                 stack[pos] = " ".join(
                     (str(self.index[pos]), self.task[pos], self.note[pos], self.source[pos], rating, labels)
                 ).lower()
-        return stack  # type: ignore[return-value]
+        self._haystack_array = np.array(stack, dtype=str)
+        return self._haystack_array
 
     def _sort_values(self) -> np.ndarray:
         key = self.sort_key
@@ -200,15 +211,28 @@ class EpisodeTable:
         """The episode index shown at ``row`` (-1 outside)."""
         return int(self.index[self.order[row]]) if 0 <= row < len(self.order) else -1
 
+    def episodes_at(self, rows: np.ndarray) -> np.ndarray:
+        """The episode indices shown at ``rows`` (each inside ``0..row_count()-1``)."""
+        return self.index[self.order[np.asarray(rows, dtype=np.int64)]]
+
+    def rows_of(self, episodes: Iterable[int]) -> np.ndarray:
+        """The rows showing ``episodes`` (-1: filtered out or not in the dataset)."""
+        self.row_of(-1)  # the row of each position, made once per order
+        get = self.position.get
+        pos = np.fromiter((get(int(e), -1) for e in episodes), np.int64)
+        rows = np.full(len(pos), -1, dtype=np.int64)
+        known = pos >= 0
+        if self._rows is not None:
+            rows[known] = self._rows[pos[known]]
+        return rows
+
     def row_of(self, episode: int) -> int:
         """The row showing ``episode`` (-1: filtered out or not in the dataset)."""
-        pos = self.position.get(int(episode))
-        if pos is None:
-            return -1
         if self._rows is None:
             self._rows = np.full(len(self.index), -1, dtype=np.int64)
             self._rows[self.order] = np.arange(len(self.order))
-        return int(self._rows[pos])
+        pos = self.position.get(int(episode))
+        return -1 if pos is None else int(self._rows[pos])
 
     def visible_episodes(self) -> list[int]:
         return self.index[self.order].tolist()
