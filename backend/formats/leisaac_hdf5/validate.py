@@ -15,10 +15,14 @@ from backend.formats.leisaac_hdf5._common import (
     attrs_dict,
     demo_names,
     demo_number,
+    frame_arrays,
     frame_datasets,
     is_image,
     open_h5,
+    open_object,
     parse_env_args,
+    read_all,
+    read_attrs,
     short_error,
 )
 from backend.validation import Problem
@@ -112,12 +116,14 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
     finished_total = 0
     missing_seed: list[str] = []
     missing_initial: list[str] = []
-    for name in names:
-        demo = data[name]
+    for name in names:  # low-level reads: one pass over each demo's attributes and arrays
+        demo = open_object(data.id, name)
+        if demo is None:
+            raise KeyError(f"cannot open /data/{name}")
         where = f"/data/{name}"
-        demo_attrs = attrs_dict(demo)
-        arrays = dict(frame_datasets(demo))
-        lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.ndim > 0}
+        demo_attrs = read_attrs(demo)
+        arrays, has_initial = frame_arrays(demo)
+        lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.rank > 0}
         actions = arrays.get("actions")
         if actions is None:
             add("no actions dataset", "this demo cannot be replayed; remove it", "error", where, "missing_column")
@@ -152,11 +158,11 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             finished_total += int(num_samples) if num_samples is not None else length
         if "seed" not in demo_attrs:
             missing_seed.append(name)
-        if "initial_state" not in demo:
+        if not has_initial:
             missing_initial.append(name)
 
-        joint_actions = actions is not None and actions.ndim == 2 and actions_are_joints(actions.shape[1])
-        if actions is not None and actions.ndim == 2 and not joint_actions:
+        joint_actions = actions is not None and actions.rank == 2 and actions_are_joints(actions.shape[1])
+        if actions is not None and actions.rank == 2 and not joint_actions:
             add(
                 f"actions have width {actions.shape[1]}, not {len(SO101_JOINTS)} or {2 * len(SO101_JOINTS)}: "
                 "not joint positions (keyboard/gamepad IK teleop?)",
@@ -176,7 +182,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                         "image_layout",
                     )
                 continue
-            if key.startswith("obs/") and dataset.ndim == 3 and dataset.dtype == np.uint8:
+            if key.startswith("obs/") and dataset.rank == 3 and dataset.dtype == np.uint8:
                 add(
                     f"{key} has shape {tuple(dataset.shape)}: an image without a channel axis",
                     "re-record the camera as (T, H, W, 3) RGB uint8",
@@ -185,9 +191,9 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                     "image_layout",
                 )
                 continue
-            if dataset.ndim != 2 or dataset.dtype.kind != "f":
+            if dataset.rank != 2 or dataset.dtype.kind != "f":
                 continue
-            reading = signals.non_finite(dataset[()], key)
+            reading = signals.non_finite(read_all(dataset), key)
             if reading.fired:
                 add(reading.sentence, signals.SIGNALS["non_finite"].fix, "error", where, "non_finite", True,
                     reading.frames)
