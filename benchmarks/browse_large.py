@@ -15,7 +15,8 @@ built once under benchmarks/out/, or taken from ``--data DIR/ds<N>``), plus a Le
     page at a time; one curation decision (F) and its save: the time of the key press and the time
     until the sidecar on disk holds it; every episode rated at once (select all, G); one decision
     again with every episode decided.
-Baseline in the same run: the heartbeat of the idle window. Prints JSON; the CPU count is stated.
+Baseline in the same run: the heartbeat of the idle window, and with ``--before DIR`` the same
+figures of another checkout (its own browse_large.py, run first). Prints JSON; the CPU count is stated.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def measure_window(app, window, path: Path) -> dict:
         for letter in "stack":
             QTest.keyClick(bar.text, letter)
             app.processEvents()
+        wait_until(app, lambda: not getattr(bar, "filter_pending", False), 5)  # filtered once the keys pause
 
     result["filter"] = {
         "text_typed": stall(app, type_text),
@@ -179,7 +181,20 @@ def main() -> None:
     parser.add_argument("--launches", type=int, default=2)
     parser.add_argument("--hdf5", type=int, default=1000, help="demos of the HDF5 (0: none)")
     parser.add_argument("--data", type=Path, default=None, help="a folder with ds<N> / h<N>.hdf5 already made")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="another checkout (git worktree add DIR REV): its own browse_large.py runs first, "
+                        "with the same arguments, and its results are printed under 'before'")
     args = parser.parse_args()
+    before = None
+    if args.before is not None:
+        argv = [a for a in sys.argv[1:]]
+        at = argv.index("--before")
+        del argv[at:at + 2]
+        ran = subprocess.run([sys.executable, str(args.before / "benchmarks" / "browse_large.py"), *argv],
+                             cwd=args.before, capture_output=True, text=True, check=True)
+        before = json.loads(ran.stdout[ran.stdout.index("{"):])
+        before = {"code": before["code"], "baseline_idle_event_loop_gap_ms": before["baseline_idle_event_loop_gap_ms"],
+                  "results": before["results"]}
     sizes = [int(s) for s in args.sizes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="browse-large-"))
     paths = {f"lerobot_v30_{n}": dataset(n, args.frames, args.data) for n in sizes}
@@ -209,6 +224,7 @@ def main() -> None:
         "targets": {"launch_to_first_frame_s": 1.5, "save_10000_s": 0.1, "max_stall_ms": 50},
         "baseline_idle_event_loop_gap_ms": baseline,
         "results": results,
+        **({"before": before} if before is not None else {}),
         "machine": machine(),
     }, indent=1))
 

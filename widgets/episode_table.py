@@ -419,6 +419,11 @@ class EpisodeFilterBar(QWidget):
         """Move the length slider (as a user would)."""
         self.length.setValue((int(low), int(high)))
 
+    @property
+    def filter_pending(self) -> bool:
+        """Text was typed that has not filtered yet (the keys have not paused)."""
+        return self._text_timer.isActive()
+
     def _text_changed(self, _text: str) -> None:
         if self.model.total() >= self.pause_rows:
             self._text_timer.start()  # again: the latest text wins

@@ -2,8 +2,10 @@
 
 The pane lays out widgets and forwards: what is open and decided lives in ``BrowseSession``, the
 playhead in ``PlaybackClock``. Everything slow runs as the pane's tasks (``self.tasks``): opening
-the dataset, an episode's arrays, thumbnails and quality hints on the interactive lane; exports, the
-doctor and repairs on the background lane. Frames come from the frame loader (one thread per
+the dataset, an episode's arrays and thumbnails on the interactive lane; exports, the doctor and
+repairs on the background lane. The quality hints (``hints.py``) and the doctor (``problems.py``)
+read the whole dataset in a child process: their tasks only wait on its pipe, so no thread of the
+GUI's process holds the GIL against scrolling. Frames come from the frame loader (one thread per
 camera, latest request wins). Readers hold leases on the dataset, so closing it or opening another
 never pulls a file from under a running export; closing the pane cancels its tasks and waits.
 """
@@ -22,15 +24,14 @@ from app.frame_loader import FrameLoader
 from app.panes.browse.curation_actions import CurationActions
 from app.panes.browse.curation_bar import CurationBar
 from app.panes.browse.export import BrowseExport, ExportDialog
+from app.panes.browse.hints import BrowseHints
 from app.panes.browse.layout_state import remember_place, remembered_place, restore_layout, save_layout
 from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
-from app.tasks import INTERACTIVE, STREAM, TaskGroup
+from app.tasks import INTERACTIVE, TaskGroup
 from backend.model import Dataset, Episode
-from backend.quality import compute_hints
-from backend.quality_worker import hints_in_child
 from backend.sessions.browse import BrowseSession, Opening
 from backend.sessions.browse_table import EpisodeTable
 from backend.sessions.playback import PlaybackClock
@@ -38,7 +39,7 @@ from backend.units import Unit
 from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
 from widgets.toast import Toast
 
-_READERS = ("joints", "thumbs", "hints")  # tasks that read the dataset shown
+_READERS = ("joints", "thumbs")  # tasks that read the dataset shown
 
 
 def _dock(title: str, name: str, parent: QMainWindow, widget: QWidget) -> QDockWidget:
@@ -62,7 +63,6 @@ class BrowsePane(CurationActions, QWidget):
     openFailed = Signal(str)
     exportFinished = Signal(object)  # output Path
     thumbnailsReady = Signal(int)  # number of thumbnails on the timeline
-    _hintReady = Signal(int, int, object)  # generation, episode, hints
 
     def __init__(self, context: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,16 +77,13 @@ class BrowsePane(CurationActions, QWidget):
         self._pending_first_frame = False
         self._checks_waiting = False  # the doctor and the hints wait for the first frame
         self._plot_after_first_frame = False
-        self._hint_generation = 0
         self._requested: tuple[int | None, int] | None = None  # (episode, frame) to show after open
         self._opening_request: tuple[int | None, int] = (None, 0)
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame)
         self.loader.failed.connect(self._on_frame_failed)
-        self._hintReady.connect(self._on_hint)
-        self._hinted: list[int] = []  # episodes whose hints arrived since the table was last ordered
-        self._hint_timer = QTimer(self, singleShot=True, interval=250, timeout=self._hints_arrived)
         self._build()
+        self.hints = BrowseHints(self)
         self.player = Player(self, self.clock)
         self._shortcuts()
         self._show_empty()
@@ -300,7 +297,7 @@ class BrowsePane(CurationActions, QWidget):
         so that (on two cores) it does not wait behind them."""
         if self._checks_waiting and self.dataset is not None:
             self._checks_waiting = False
-            self._start_hints()
+            self.hints.start()
             self.problems.check()
 
     def close_dataset(self) -> None:
@@ -315,13 +312,11 @@ class BrowsePane(CurationActions, QWidget):
         self.loader.clear()
         for key in _READERS:
             self.tasks.cancel(key)
-        self._hint_generation += 1
+        self.hints.stop()
         self._pending_first_frame = self._checks_waiting = False
         self.problems.dataset_closed()
         self.clock.unload()
         self.joint_data = {}
-        self._hint_timer.stop()
-        self._hinted = []
         self.model.set_table(EpisodeTable())
         self.filters.update_count()
 
@@ -443,36 +438,6 @@ class BrowsePane(CurationActions, QWidget):
             self.table.select_episode(self.episode.index)
             self.table.blockSignals(False)
 
-    # -- hints --------------------------------------------------------------------------------------
-    def _start_hints(self) -> None:
-        """In a child process (the task only waits on its pipe), so no thread of this process holds
-        the GIL against the GUI; a dataset that is not on disk (built in memory) is checked here."""
-        generation, emit = self._hint_generation, self._hintReady.emit
-        dataset = self.dataset
-        in_child = dataset is not None and Path(dataset.path).exists()
-        self.tasks.run(
-            hints_in_child if in_child else compute_hints, dataset.path if in_child else dataset,
-            key="hints", lane=STREAM if in_child else INTERACTIVE, holds=[self.session.share()],
-            on_result=lambda index, hints: emit(generation, index, hints),
-        )
-
-    def _on_hint(self, generation: int, index: int, hints: list) -> None:
-        if generation != self._hint_generation:
-            return  # a dataset no longer shown
-        self.session.add_hints(index, hints)
-        self._hinted.append(index)
-        if not self._hint_timer.isActive():
-            self._hint_timer.start()
-
-    def _hints_arrived(self) -> None:
-        """Hints come one episode at a time: repaint and re-order (a hints filter or sort) in batches."""
-        episodes, self._hinted = self._hinted, []
-        self.model.update_episodes(episodes)
-        table = self.session.table
-        if table.filters.hints != "any" or table.sort_key == "hints":
-            self.model.refilter()
-            self.filters.update_count()
-
     def _save_later(self, flush: Any) -> None:
         """The session's curation saves, written by a task (latest text wins). On the interactive lane:
         a save of a few ms must not wait behind the doctor or an export on the background lane."""
@@ -577,7 +542,7 @@ class BrowsePane(CurationActions, QWidget):
         self.pause()
         self.tasks.shutdown()
         self.loader.shutdown()
-        self._hint_timer.stop()
+        self.hints.stop()
         self.session.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
