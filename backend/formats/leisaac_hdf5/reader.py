@@ -46,6 +46,7 @@ from backend.formats.leisaac_hdf5._common import (
     read_attrs,
     read_tree,
     short_error,
+    small_metadata_cache,
     vector_names,
 )
 from backend.model import (
@@ -304,7 +305,8 @@ def open_dataset(path: Path, fps: float | None = None) -> Dataset:
         h5.close()
         h5 = open_h5(path, rdcc_nbytes=min(cache + (1 << 20), _MAX_IMAGE_CACHE), rdcc_nslots=10007)
     try:
-        return _build(path, h5, fps)
+        with small_metadata_cache(h5):
+            return _build(path, h5, fps)
     except FormatError:
         h5.close()
         raise

@@ -24,6 +24,7 @@ from backend.formats.leisaac_hdf5._common import (
     read_all,
     read_attrs,
     short_error,
+    small_metadata_cache,
 )
 from backend.validation import Problem
 
@@ -37,7 +38,8 @@ def validate(path: Path) -> list[Problem]:
     except FormatError as error:
         return [Problem(str(path), error.problem, error.hint or "re-record or restore the file", code="unreadable")]
     try:
-        return _validate(path, h5)
+        with small_metadata_cache(h5):
+            return _validate(path, h5)
     except OSError as error:  # damaged B-trees or chunks found while walking
         return [
             Problem(
