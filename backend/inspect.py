@@ -1,5 +1,7 @@
 """A summary of any dataset: what `rollout-studio inspect` prints.
 
+A LeIsaac HDF5 file is opened by its own reader alone (no other format module is imported), which
+reads each demo's attributes and its action length in one low-level pass and no array.
 A LeRobot folder is summarised from its metadata alone (``lerobot.episode_list.read_meta``: info.json,
 stats, tasks and the episode list as columns), without opening the dataset: a 10,000-episode v3.0
 dataset is listed in well under a second, interpreter start-up included.
@@ -93,6 +95,12 @@ def inspect_path(path: str | Path) -> dict[str, Any]:
 
         if lerobot.detect(folder) is not None:
             return _summarize_lerobot(folder)
+    elif folder.is_file():  # a LeIsaac HDF5: its reader alone (demo attributes and shapes, no arrays)
+        from backend.formats import leisaac_hdf5
+
+        if leisaac_hdf5.detect(folder) is not None:
+            with leisaac_hdf5.open(folder) as dataset:
+                return summarize(dataset)
     from backend.formats import open_dataset
 
     with open_dataset(path) as dataset:

@@ -160,12 +160,22 @@ def attrs_dict(obj: h5py.Group | h5py.Dataset) -> dict[str, Any]:
     return read_attrs(obj.id)
 
 
+_NUMBER_TYPES: dict[np.dtype, h5t.TypeID] = {}
+
+
 def _attr_value(attr: h5a.AttrID) -> Any:
     """One attribute's value exactly as ``h5py.AttributeManager[name]`` gives it, read directly."""
     shape = attr.shape
     if shape is None:  # empty dataspace
         return h5py.Empty(attr.dtype)
     dtype = attr.dtype
+    if dtype.kind in "biuf" and dtype.subdtype is None:  # numbers (most attributes): one memory type each
+        htype = _NUMBER_TYPES.get(dtype)
+        if htype is None:
+            htype = _NUMBER_TYPES[dtype] = h5t.py_create(dtype)
+        arr = np.zeros(shape, dtype=dtype, order="C")
+        attr.read(arr, mtype=htype)
+        return arr[()] if arr.ndim == 0 else arr
     htype = h5t.py_create(dtype)
     if dtype.subdtype is not None:  # top-level array types: numpy has none
         dtype, subshape = dtype.subdtype

@@ -7,7 +7,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from backend import signals
 from backend.errors import FormatError
 from backend.formats.leisaac_hdf5._common import (
     SO101_JOINTS,
@@ -54,6 +53,8 @@ def validate(path: Path) -> list[Problem]:
 
 
 def _validate(path: Path, h5: h5py.File) -> list[Problem]:
+    from backend import signals  # loaded only to validate (the package is imported by inspect too)
+
     file = str(path)
     problems: list[Problem] = []
 
