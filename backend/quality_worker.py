@@ -181,7 +181,7 @@ def _doctor(path: str, out: _Lines, progress: Progress) -> None:
 def main(argv: list[str] | None = None) -> int:
     children.die_with_parent()
     try:
-        os.nice(5)  # the GUI's process goes first on a busy machine
+        os.nice(10)  # the GUI's process goes first: on two busy cores its scrolling must not wait for us
     except OSError:
         pass
     kind, path = (argv if argv is not None else sys.argv[1:])[:2]
