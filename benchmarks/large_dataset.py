@@ -8,8 +8,12 @@ same commands on an earlier revision checked out with ``git worktree add`` (run 
 that checkout first on ``PYTHONPATH``). Prints JSON: the figures, how time and memory grow per 10x
 episodes, the CPU count and the load average (the machine may be shared).
 
+LeIsaac HDF5 rows (``--hdf5-sizes 100,1000``: recordings of that many 100-step demos with two 16x12
+cameras, from the same script): inspect, validate --quick, validate, open and first frame, on this
+checkout and on ``--old`` in the same run. ``--sizes none`` skips the LeRobot rows.
+
 Usage: .venv/bin/python benchmarks/large_dataset.py [--sizes 100,1000,10000] [--repeats 3]
-       [--old 4b7555b] [--full-max 10000] [--old-full-max 1000] [--hdf5]
+       [--old 4b7555b] [--full-max 10000] [--old-full-max 1000] [--hdf5-sizes 100,1000] [--hdf5]
 """
 
 from __future__ import annotations
@@ -99,6 +103,31 @@ def growth(rows: dict[int, dict[str, Any]], field: str) -> float | None:
     return round((rows[high][field] / rows[low][field]) ** (1 / decades), 2)
 
 
+def time_table(
+    datasets: dict[int, Path], checkout: Path, env: dict[str, str], args: argparse.Namespace, label: str,
+    full_max: int, quick: bool = True,
+) -> dict[str, Any]:
+    """Every command on every size, with its growth per 10x (one checkout)."""
+    run_env = dict(env, PYTHONPATH=str(checkout))
+    table: dict[str, dict[int, dict[str, Any]]] = {}
+    for n, path in datasets.items():
+        for name, command in commands(path).items():
+            if name == "validate" and n > full_max:
+                continue
+            if name == "validate_quick" and not quick:
+                continue  # no --quick before
+            table.setdefault(name, {})[n] = measure(command, args.repeats, args.slow, checkout, run_env)
+            print(f"{label} {name} {n}: {table[name][n]}", file=sys.stderr)
+    return {
+        name: {
+            "by_episodes": {str(n): row for n, row in rows.items()},
+            "time_factor_per_10x": growth(rows, "seconds"),
+            "memory_factor_per_10x": growth(rows, "peak_rss_mib"),
+        }
+        for name, rows in table.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -107,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--old", help="an earlier revision to time the same commands on (git worktree)")
     parser.add_argument("--full-max", type=int, default=10_000, help="full validate up to this size")
     parser.add_argument("--old-full-max", type=int, default=1000, help="the old revision's full validate")
-    parser.add_argument("--hdf5", action="store_true", help="also a 1,000-demo LeIsaac HDF5 (inspect, quick)")
+    parser.add_argument("--hdf5", action="store_true", help="LeIsaac HDF5 rows too (--hdf5-sizes)")
+    parser.add_argument("--hdf5-sizes", default="", help="demos per LeIsaac HDF5 (e.g. 100,1000; implies --hdf5)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [] if args.sizes in ("", "none") else [int(s) for s in args.sizes.split(",")]
+    hdf5_sizes = [int(s) for s in (args.hdf5_sizes or ("1000" if args.hdf5 else "")).split(",") if s]
     env = dict(os.environ, SVT_LOG="1", PYTHONPATH=str(REPO))
     started = time.perf_counter()
     datasets = {n: build(n) for n in sizes}
+    hdf5_files = {n: build(n, "hdf5") for n in hdf5_sizes}
     result: dict[str, Any] = {
         "machine": {
             "cpu_count": os.cpu_count(),
@@ -135,31 +167,28 @@ def main(argv: list[str] | None = None) -> int:
         result["old"] = {}
         result["old_revision"] = args.old
     for label, checkout in checkouts.items():
-        run_env = dict(env, PYTHONPATH=str(checkout))
-        table: dict[str, dict[int, dict[str, Any]]] = {}
-        for n, path in datasets.items():
-            for name, command in commands(path).items():
-                if name == "validate" and n > (args.full_max if label == "now" else args.old_full_max):
-                    continue
-                if name == "validate_quick" and label == "old":
-                    continue  # no --quick before
-                table.setdefault(name, {})[n] = measure(command, args.repeats, args.slow, checkout, run_env)
-                print(f"{label} {name} {n}: {table[name][n]}", file=sys.stderr)
-        result[label] = {
-            name: {
-                "by_episodes": {str(n): row for n, row in rows.items()},
-                "time_factor_per_10x": growth(rows, "seconds"),
-                "memory_factor_per_10x": growth(rows, "peak_rss_mib"),
+        if datasets:
+            full_max = args.full_max if label == "now" else args.old_full_max
+            result[label] = time_table(datasets, checkout, env, args, label, full_max, quick=label == "now")
+        if hdf5_files:
+            has_quick = (checkout / "backend" / "doctor_quick.py").is_file()
+            result.setdefault("hdf5", {})[label] = time_table(
+                hdf5_files, checkout, env, args, f"{label} hdf5", args.full_max, quick=has_quick
+            )
+    if hdf5_files:
+        result["hdf5"]["dataset"] = "LeIsaac HDF5, 100 steps per demo, two 16x12 lzf cameras, states and initial_state"
+        if "old" in result["hdf5"]:
+            result["hdf5"]["speedup_old_over_now"] = {
+                name: {
+                    n: round(old["seconds"] / now["seconds"], 2)
+                    for n, now in rows["by_episodes"].items()
+                    if (old := result["hdf5"]["old"].get(name, {}).get("by_episodes", {}).get(n))
+                }
+                for name, rows in result["hdf5"]["now"].items()
             }
-            for name, rows in table.items()
-        }
-    if args.hdf5:
-        path = build(1000, "hdf5")
-        result["hdf5_1000_demos"] = {
-            name: measure(command, args.repeats, args.slow, REPO, env)
-            for name, command in commands(path).items()
-            if name in ("inspect", "validate_quick", "open_dataset")
-        }
+    for label in ("now", "old"):
+        if result.get(label) == {}:
+            del result[label]
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(result, indent=2))
     return 0
