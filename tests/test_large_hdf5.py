@@ -1,4 +1,4 @@
-"""A LeIsaac HDF5 lists, inspects and validates the same after the one-pass low-level reading (#17).
+"""A LeIsaac HDF5 lists, inspects and validates (format checks and the doctor) the same after the one-pass low-level reading (#17).
 
 The reader, ``inspect`` and ``validate`` read demo attributes and array shapes with h5py's low-level
 API (one pass, no per-object high-level wrappers). Every quirky small recording below gives exactly
@@ -22,6 +22,7 @@ import pytest
 if __name__ == "__main__":  # --write-golden: run from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backend.doctor import DoctorOptions, diagnose
 from backend.doctor_quick import quick_diagnose
 from backend.errors import StudioError
 from backend.formats import leisaac_hdf5 as hdf5
@@ -204,6 +205,12 @@ def snapshot(path: Path) -> dict[str, Any]:
             "readable": quick.readable, "episodes": quick.episodes, "frames": quick.frames,
             "findings": [vars(p) for p in quick.findings],
         }
+    try:
+        report = diagnose(path, DoctorOptions())
+    except StudioError as error:
+        out["doctor"] = {"error": str(error)}
+    else:
+        out["doctor"] = {"readable": report.readable, "findings": [vars(p) for p in report.findings]}
     out["chunk_rows"] = image_chunk_rows(path)
     return _plain(out, path.parent)
 

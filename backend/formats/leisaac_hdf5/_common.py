@@ -249,6 +249,22 @@ def frame_arrays(demo: h5o.ObjectID) -> tuple[dict[str, h5d.DatasetID], bool]:
     return arrays, has_initial
 
 
+def read_rows(dataset: h5d.DatasetID, start: int, stop: int) -> np.ndarray:
+    """Rows ``start..stop-1`` (inside the dataset) as ``h5py.Dataset[start:stop]`` gives them; numbers
+    are read directly (one hyperslab), anything else through h5py's high-level indexing."""
+    shape = dataset.shape
+    dtype = dataset.dtype
+    if not shape or dtype.kind not in "biuf" or dtype.subdtype is not None:
+        return h5py.Dataset(dataset)[start:stop]
+    count = (max(stop - start, 0), *shape[1:])
+    out = np.empty(count, dtype=dtype)
+    if out.size:
+        space = dataset.get_space()
+        space.select_hyperslab((start,) + (0,) * (len(shape) - 1), count)
+        dataset.read(h5s.create_simple(count), space, out)
+    return out
+
+
 def read_all(dataset: h5d.DatasetID) -> np.ndarray:
     """A whole dataset (``dataset[()]`` of a simple dataspace), read directly."""
     values = np.empty(dataset.shape, dtype=dataset.dtype)

@@ -44,6 +44,7 @@ from backend.formats.leisaac_hdf5._common import (
     open_object,
     parse_env_args,
     read_attrs,
+    read_rows,
     read_tree,
     short_error,
     small_metadata_cache,
@@ -82,6 +83,8 @@ class _Rows:
         self.dtype = dataset.dtype
 
     def __getitem__(self, index: Any) -> np.ndarray:
+        if isinstance(index, int | np.integer) and 0 <= index < self.shape[0]:  # one frame, read directly
+            return read_rows(self._dataset.id, int(index), int(index) + 1)[0]
         return self._dataset[index]
 
 
@@ -149,23 +152,23 @@ class LeIsaacReader(DatasetReader):
     def _demo(self, episode: Episode) -> h5py.Group:
         return self._file()["data"][episode.extra["demo"]]
 
-    def _dataset(self, episode: Episode, key: str) -> h5py.Dataset:
-        demo = self._demo(episode)
-        item = demo.get(key)
-        if not isinstance(item, h5py.Dataset):
+    def _dataset(self, episode: Episode, key: str) -> h5d.DatasetID:
+        item = open_object(self._file().id, f"data/{episode.extra['demo']}/{key}")
+        if not isinstance(item, h5d.DatasetID):
             raise FormatError(f"{episode.extra['demo']} has no {key}", self.path)
         return item
 
     def _rows(self, episode: Episode, key: str, start: int, stop: int) -> np.ndarray:
         dataset = self._dataset(episode, key)
-        if dataset.shape[0] < stop:
+        stored = int(dataset.shape[0]) if dataset.rank else 0
+        if stored < stop:
             raise FormatError(
-                f"{episode.extra['demo']}/{key} has {dataset.shape[0]} frames, the demo has {episode.length}",
+                f"{episode.extra['demo']}/{key} has {stored} frames, the demo has {episode.length}",
                 self.path,
                 "run `rollout-studio validate` on the file",
             )
         try:
-            return np.asarray(dataset[start:stop])
+            return np.asarray(read_rows(dataset, start, stop))
         except OSError as error:
             raise FormatError(
                 f"cannot read {episode.extra['demo']}/{key} ({short_error(error)})", self.path
@@ -199,10 +202,7 @@ class LeIsaacReader(DatasetReader):
     def open_stream(self, episode: Episode, camera: str) -> Stream:
         key = episode.dataset.cameras[camera]
         with self.lock:
-            demo = self._demo(episode)
-            if not isinstance(demo.get(key), h5py.Dataset):
-                raise FormatError(f"{episode.extra['demo']} has no {key}", self.path)
-            dataset = demo[key]
+            dataset = h5py.Dataset(self._dataset(episode, key))
         return _ImageStream(
             camera,
             _Rows(dataset, episode.length),
