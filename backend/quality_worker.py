@@ -42,11 +42,14 @@ def hints_in_child(
     path: str | Path,
     progress: Progress | None = None,
     on_result: Callable[[int, list[Any]], None] | None = None,
+    on_batch: Callable[[list[tuple[int, list[Any]]]], None] | None = None,
 ) -> dict[int, list[Any]]:
-    """``compute_hints`` of the dataset at ``path``, computed in a child process."""
+    """``compute_hints`` of the dataset at ``path``, computed in a child process; ``on_result(episode,
+    hints)`` as each comes, ``on_batch([(episode, hints), ...])`` once for the episodes of each read."""
     from backend.quality import Hint
 
     results: dict[int, list[Any]] = {}
+    batch: list[tuple[int, list[Any]]] = []
 
     def line(message: dict[str, Any]) -> None:
         if "hints" in message:
@@ -55,8 +58,14 @@ def hints_in_child(
             results[int(episode)] = hints
             if on_result is not None:
                 on_result(int(episode), hints)
+            batch.append((int(episode), hints))
 
-    _run("hints", path, ensure_progress(progress), line)
+    def read() -> None:
+        if batch and on_batch is not None:
+            on_batch(list(batch))
+        batch.clear()
+
+    _run("hints", path, ensure_progress(progress), line, read)
     return results
 
 
@@ -74,7 +83,10 @@ def diagnose_in_child(path: str | Path, progress: Progress | None = None) -> Any
     return reports[0]
 
 
-def _run(kind: str, path: str | Path, progress: Progress, on_line: Callable[[dict[str, Any]], None]) -> None:
+def _run(
+    kind: str, path: str | Path, progress: Progress, on_line: Callable[[dict[str, Any]], None],
+    on_read: Callable[[], None] | None = None,
+) -> None:
     progress.check_cancelled()
     process = children.start(
         MODULE, [kind, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
@@ -104,6 +116,8 @@ def _run(kind: str, path: str | Path, progress: Progress, on_line: Callable[[dic
                     error = message["error"]
                 else:
                     on_line(message)
+            if on_read is not None:
+                on_read()  # what one read brought, together
         code = process.wait()
     finally:
         if process.poll() is None:

@@ -37,6 +37,7 @@ def test_hints_and_findings_come_from_child_processes(qtbot, tmp_path, monkeypat
     assert [c for c, _, _ in browse.model.row_for(0).hints] == []
     assert checked.args[0].findings == diagnose(path).findings
     assert sorted(p.args[-2] for m, p in started if m == "backend.quality_worker") == ["doctor", "hints"]
+    qtbot.waitUntil(lambda: not browse.tasks.busy("hints"), timeout=TIMEOUT)  # its last lines came before its exit
     assert all(p.poll() == 0 for _, p in started)
     window.close()
 

@@ -25,9 +25,11 @@ def test_hints_in_child_are_the_in_process_hints(hdf5):
         expected = compute_hints(dataset)
     seen: list[int] = []
     reports: list[tuple[int, int]] = []
+    batches: list[list] = []
     got = hints_in_child(hdf5, Progress(on_report=lambda d, t, _s: reports.append((d, t))),
-                         on_result=lambda episode, _h: seen.append(episode))
+                         on_result=lambda episode, _h: seen.append(episode), on_batch=batches.append)
     assert got == expected
+    assert dict(pair for batch in batches for pair in batch) == expected and all(batches)
     assert [h.code for h in got[1]] == ["short"] and "s" in got[1][0].text
     assert seen == [0, 1, 2]  # each episode as it comes, in order
     assert reports[-1] == (3, 3)

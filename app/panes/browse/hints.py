@@ -22,7 +22,7 @@ from backend.quality_worker import hints_in_child
 class BrowseHints(QObject):
     """The "hints" task of a Browse pane (``pane.session``, ``pane.tasks``, ``pane.model``, ``pane.filters``)."""
 
-    _ready = Signal(int, int, object)  # generation, episode, hints (from the task's thread)
+    _ready = Signal(int, object)  # generation, [(episode, hints), ...] (from the task's thread)
 
     def __init__(self, pane: Any) -> None:
         super().__init__(pane)
@@ -30,7 +30,7 @@ class BrowseHints(QObject):
         self.generation = 0
         self._arrived: list[int] = []  # episodes whose hints arrived since the table was last ordered
         self._timer = QTimer(self, singleShot=True, interval=250, timeout=self._batch)
-        self._ready.connect(self._on_hint)
+        self._ready.connect(self._on_hints)
 
     def start(self) -> None:
         """Compute the hints of the dataset shown."""
@@ -38,12 +38,16 @@ class BrowseHints(QObject):
         if dataset is None:
             return
         generation, emit = self.generation, self._ready.emit
-        in_child = Path(dataset.path).exists()
-        self.pane.tasks.run(
-            hints_in_child if in_child else compute_hints, dataset.path if in_child else dataset,
-            key="hints", lane=STREAM if in_child else INTERACTIVE, holds=[self.pane.session.share()],
-            on_result=lambda index, hints: emit(generation, index, hints),
-        )
+        if Path(dataset.path).exists():  # one signal for each read of the pipe, not one per episode
+            self.pane.tasks.run(
+                hints_in_child, dataset.path, key="hints", lane=STREAM, holds=[self.pane.session.share()],
+                on_batch=lambda batch: emit(generation, batch),
+            )
+        else:
+            self.pane.tasks.run(
+                compute_hints, dataset, key="hints", lane=INTERACTIVE, holds=[self.pane.session.share()],
+                on_result=lambda index, hints: emit(generation, [(index, hints)]),
+            )
 
     def stop(self) -> None:
         """The dataset shown goes: its hints task is cancelled and what it still sends is dropped."""
@@ -52,11 +56,12 @@ class BrowseHints(QObject):
         self._timer.stop()
         self._arrived = []
 
-    def _on_hint(self, generation: int, index: int, hints: list) -> None:
+    def _on_hints(self, generation: int, batch: list[tuple[int, list[Any]]]) -> None:
         if generation != self.generation:
             return  # a dataset no longer shown
-        self.pane.session.add_hints(index, hints)
-        self._arrived.append(index)
+        for index, hints in batch:
+            self.pane.session.add_hints(index, hints)
+            self._arrived.append(index)
         if not self._timer.isActive():
             self._timer.start()
 
