@@ -223,10 +223,22 @@ def _member_names(group: h5g.GroupID) -> list[str]:
     return sorted(_attr_name(raw) for raw in group)  # h5py's str names, sorted as iter_datasets does
 
 
-def frame_arrays(demo: h5o.ObjectID) -> tuple[dict[str, h5d.DatasetID], bool]:
+class ArrayInfo:
+    """An open dataset with its shape and dtype read once (each read of ``DatasetID.shape`` asks HDF5)."""
+
+    __slots__ = ("dtype", "id", "ndim", "shape")
+
+    def __init__(self, dataset: h5d.DatasetID) -> None:
+        self.id = dataset
+        self.shape: tuple[int, ...] = dataset.shape
+        self.dtype: np.dtype = dataset.dtype
+        self.ndim = len(self.shape) if self.shape is not None else 0
+
+
+def frame_arrays(demo: h5o.ObjectID) -> tuple[dict[str, ArrayInfo], bool]:
     """(per-frame datasets of a demo by relative key, whether it has an ``initial_state``), low-level
     and in ``frame_datasets`` order: the walk ``validate`` makes over every demo."""
-    arrays: dict[str, h5d.DatasetID] = {}
+    arrays: dict[str, ArrayInfo] = {}
     has_initial = False
 
     def walk(group: h5g.GroupID, prefix: str) -> None:
@@ -240,7 +252,7 @@ def frame_arrays(demo: h5o.ObjectID) -> tuple[dict[str, h5d.DatasetID], bool]:
                 has_initial = True
                 continue
             if isinstance(item, h5d.DatasetID):
-                arrays[key] = item
+                arrays[key] = ArrayInfo(item)
             elif isinstance(item, h5g.GroupID):
                 walk(item, key + "/")
 

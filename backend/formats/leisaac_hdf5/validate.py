@@ -126,7 +126,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
         where = f"/data/{name}"
         demo_attrs = read_attrs(demo)
         arrays, has_initial = frame_arrays(demo)
-        lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.rank > 0}
+        lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.ndim > 0}
         actions = arrays.get("actions")
         if actions is None:
             add("no actions dataset", "this demo cannot be replayed; remove it", "error", where, "missing_column")
@@ -164,8 +164,8 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
         if not has_initial:
             missing_initial.append(name)
 
-        joint_actions = actions is not None and actions.rank == 2 and actions_are_joints(actions.shape[1])
-        if actions is not None and actions.rank == 2 and not joint_actions:
+        joint_actions = actions is not None and actions.ndim == 2 and actions_are_joints(actions.shape[1])
+        if actions is not None and actions.ndim == 2 and not joint_actions:
             add(
                 f"actions have width {actions.shape[1]}, not {len(SO101_JOINTS)} or {2 * len(SO101_JOINTS)}: "
                 "not joint positions (keyboard/gamepad IK teleop?)",
@@ -185,7 +185,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                         "image_layout",
                     )
                 continue
-            if key.startswith("obs/") and dataset.rank == 3 and dataset.dtype == np.uint8:
+            if key.startswith("obs/") and dataset.ndim == 3 and dataset.dtype == np.uint8:
                 add(
                     f"{key} has shape {tuple(dataset.shape)}: an image without a channel axis",
                     "re-record the camera as (T, H, W, 3) RGB uint8",
@@ -194,9 +194,9 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                     "image_layout",
                 )
                 continue
-            if dataset.rank != 2 or dataset.dtype.kind != "f":
+            if dataset.ndim != 2 or dataset.dtype.kind != "f":
                 continue
-            reading = signals.non_finite(read_all(dataset), key)
+            reading = signals.non_finite(read_all(dataset.id), key)
             if reading.fired:
                 add(reading.sentence, signals.SIGNALS["non_finite"].fix, "error", where, "non_finite", True,
                     reading.frames)
