@@ -5,6 +5,7 @@ report and its screenshots."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -27,11 +28,26 @@ def png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The walk's report, made once per test run: xdist workers share it through a file under the
+    run's temporary root (the first to ask runs it, holding a lock; the others read it)."""
     if not shutil.which("xvfb-run"):
         pytest.skip("xvfb-run is not installed (apt install xvfb): the walk needs a real X server")
-    folder = tmp_path_factory.mktemp("walk")
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this run's root, shared by its workers (popen-gwN are inside)
+    with open(root / "walk.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = root / "walk.json"
+        if not saved.exists():
+            saved.write_text(json.dumps(_run_walk(root / "walk")), encoding="utf-8")
+    report = json.loads(saved.read_text(encoding="utf-8"))
+    report["shots"] = Path(report["shots"])
+    return report
+
+
+def _run_walk(folder: Path) -> dict:
     env = dict(os.environ)
     env.pop("QT_QPA_PLATFORM", None)  # a real X server (Xvfb), not offscreen
     command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, str(REPO / "scripts" / "walk.py"),
@@ -43,7 +59,7 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
         pytest.fail(f"the walk printed no report (exit {result.returncode}):\n{result.stderr[-3000:]}")
     report["exit"] = result.returncode
     report["stderr"] = result.stderr
-    report["shots"] = folder / "shots"
+    report["shots"] = str(folder / "shots")
     return report
 
 
