@@ -19,6 +19,7 @@ from typing import Any
 from backend import children
 from backend.errors import Cancelled
 from backend.pool import Pool, PoolError, Task
+from backend.pool import worker_count as pool_worker_count
 
 __all__ = ["EpisodeTasks", "Task", "TaskFailed", "worker_count"]
 
@@ -35,13 +36,9 @@ class TaskFailed(Exception):
 
 
 def worker_count(jobs: int | None, groups: int) -> int:
-    """Workers for ``groups`` episodes: ``jobs`` (None: the usable cores), never more than the
-    episodes, one in a frozen bundle (its children are not started by these exports yet)."""
-    if jobs is not None and jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {jobs}")
-    if children.frozen():
-        return 1
-    return max(1, min(jobs or children.usable_cores(), groups))
+    """Workers for ``groups`` episodes (``backend.pool.worker_count``); one in a frozen bundle (its
+    children are not started by these exports yet)."""
+    return 1 if children.frozen() else pool_worker_count(jobs, groups)
 
 
 class EpisodeTasks:

@@ -30,6 +30,15 @@ from backend import children
 POLL_S = 0.1
 
 
+def worker_count(jobs: int | None, tasks: int) -> int:
+    """Workers for ``tasks`` tasks: ``jobs`` (None: one per core this process may use), never more
+    than the tasks, at least one."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    wanted = jobs if jobs is not None else children.usable_cores()
+    return max(1, min(int(wanted), tasks))
+
+
 class PoolError(Exception):
     """A worker reported an error for ``task`` (or ended early: ``task`` is then None)."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from backend import children
-from backend.pool import Pool, PoolError, Task
+from backend.pool import Pool, PoolError, Task, worker_count
 
 MODULE = "backend.convert.video_worker"
 ENCODER_THREADS = 1
@@ -36,8 +36,7 @@ def available() -> bool:
 
 def workers_for(jobs: int | None, tasks: int) -> int:
     """``jobs`` (None: the usable cores), never more than there are tasks."""
-    wanted = jobs if jobs is not None else children.usable_cores()
-    return max(1, min(int(wanted), max(1, tasks)))
+    return worker_count(jobs, tasks)
 
 
 class VideoJobs:
