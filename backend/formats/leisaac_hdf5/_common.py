@@ -12,15 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
-from h5py import h5, h5a, h5d, h5g, h5o, h5p, h5s, h5t
 
 from backend.errors import FormatError
+from backend.formats.leisaac_hdf5.direct import read_attrs
 from backend.paths import file_problem
 from backend.units import SO101_JOINTS, JointSpace, Unit
 
@@ -123,166 +122,9 @@ def open_h5(path: Path, **kwargs: Any) -> h5py.File:
     ) from None
 
 
-# metadata cache of a one-pass walk over every demo: HDF5 grows it to 32 MB (~300 MB of memory for
-# 1,000 demos' object headers) though no header is read twice; 4 MB keeps memory flat and is as fast
-WALK_METADATA_CACHE = 4 << 20
-
-
-@contextmanager
-def small_metadata_cache(h5: h5py.File, nbytes: int = WALK_METADATA_CACHE) -> Iterator[None]:
-    """Cap the file's metadata cache at ``nbytes`` while walking every demo once, then restore it."""
-    before = h5.id.get_mdc_config()
-    config = h5.id.get_mdc_config()
-    config.set_initial_size = True
-    config.initial_size = min(config.initial_size, nbytes)
-    config.min_size = min(config.min_size, nbytes)
-    config.max_size = nbytes
-    h5.id.set_mdc_config(config)
-    try:
-        yield
-    finally:
-        if h5.id.valid:
-            h5.id.set_mdc_config(before)
-
-
-def to_python(value: Any) -> Any:
-    """An HDF5 attribute as a plain Python value (JSON friendly; arrays stay numpy arrays)."""
-    if isinstance(value, bytes | np.bytes_):
-        return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "SO":
-        return [to_python(v) for v in value.tolist()]
-    return value
-
-
 def attrs_dict(obj: h5py.Group | h5py.Dataset) -> dict[str, Any]:
+    """Every attribute as a plain Python value (``to_python``), read directly."""
     return read_attrs(obj.id)
-
-
-_NUMBER_TYPES: dict[np.dtype, h5t.TypeID] = {}
-
-
-def _attr_value(attr: h5a.AttrID) -> Any:
-    """One attribute's value exactly as ``h5py.AttributeManager[name]`` gives it, read directly."""
-    shape = attr.shape
-    if shape is None:  # empty dataspace
-        return h5py.Empty(attr.dtype)
-    dtype = attr.dtype
-    if dtype.kind in "biuf" and dtype.subdtype is None:  # numbers (most attributes): one memory type each
-        htype = _NUMBER_TYPES.get(dtype)
-        if htype is None:
-            htype = _NUMBER_TYPES[dtype] = h5t.py_create(dtype)
-        arr = np.zeros(shape, dtype=dtype, order="C")
-        attr.read(arr, mtype=htype)
-        return arr[()] if arr.ndim == 0 else arr
-    htype = h5t.py_create(dtype)
-    if dtype.subdtype is not None:  # top-level array types: numpy has none
-        dtype, subshape = dtype.subdtype
-        shape = shape + subshape
-    arr = np.zeros(shape, dtype=dtype, order="C")
-    attr.read(arr, mtype=htype)
-    string_info = h5t.check_string_dtype(dtype)
-    if string_info and string_info.length is None:  # variable-length strings: bytes to str
-        arr = np.array([b.decode("utf-8", "surrogateescape") for b in arr.flat], dtype=dtype).reshape(arr.shape)
-    return arr[()] if arr.ndim == 0 else arr
-
-
-def _attr_name(raw: bytes) -> str | bytes:
-    try:
-        return raw.decode("utf8")
-    except UnicodeDecodeError:
-        return raw
-
-
-def read_attrs(oid: h5o.ObjectID) -> dict[str, Any]:
-    """Every attribute of one object as plain Python values (``to_python``), in h5py's order, read
-    with the low-level API: the same values as ``attrs.items()`` at a fraction of the cost (1,000 demos
-    are listed by reading each demo's attributes)."""
-    plist = oid.get_create_plist()
-    tracked = plist.get_attr_creation_order() & h5p.CRT_ORDER_TRACKED
-    plist.close()
-    index = h5.INDEX_CRT_ORDER if tracked else h5.INDEX_NAME
-    out: dict[str, Any] = {}
-    for i in range(h5a.get_num_attrs(oid)):
-        attr = h5a.open(oid, index=i, index_type=index)
-        out[_attr_name(attr.name)] = to_python(_attr_value(attr))
-    return out
-
-
-def open_object(parent: h5o.ObjectID, name: str) -> h5o.ObjectID | None:
-    """The object at ``name`` below ``parent`` (a path may have slashes); None when there is none or
-    its link dangles (as ``Group.get`` says)."""
-    try:
-        return h5o.open(parent, name.encode("utf8"))
-    except KeyError:
-        return None
-
-
-def _member_names(group: h5g.GroupID) -> list[str]:
-    return sorted(_attr_name(raw) for raw in group)  # h5py's str names, sorted as iter_datasets does
-
-
-class ArrayInfo:
-    """An open dataset with its shape and dtype read once (each read of ``DatasetID.shape`` asks HDF5)."""
-
-    __slots__ = ("dtype", "id", "ndim", "shape")
-
-    def __init__(self, dataset: h5d.DatasetID) -> None:
-        self.id = dataset
-        self.shape: tuple[int, ...] = dataset.shape
-        self.dtype: np.dtype = dataset.dtype
-        self.ndim = len(self.shape) if self.shape is not None else 0
-
-
-def frame_arrays(demo: h5o.ObjectID) -> tuple[dict[str, ArrayInfo], bool]:
-    """(per-frame datasets of a demo by relative key, whether it has an ``initial_state``), low-level
-    and in ``frame_datasets`` order: the walk ``validate`` makes over every demo."""
-    arrays: dict[str, ArrayInfo] = {}
-    has_initial = False
-
-    def walk(group: h5g.GroupID, prefix: str) -> None:
-        nonlocal has_initial
-        for name in _member_names(group):
-            item = open_object(group, name) if isinstance(name, str) else None
-            if item is None:
-                continue
-            key = f"{prefix}{name}"
-            if key == INITIAL_STATE:
-                has_initial = True
-                continue
-            if isinstance(item, h5d.DatasetID):
-                arrays[key] = ArrayInfo(item)
-            elif isinstance(item, h5g.GroupID):
-                walk(item, key + "/")
-
-    if isinstance(demo, h5g.GroupID):
-        walk(demo, "")
-    return arrays, has_initial
-
-
-def read_rows(dataset: h5d.DatasetID, start: int, stop: int) -> np.ndarray:
-    """Rows ``start..stop-1`` (inside the dataset) as ``h5py.Dataset[start:stop]`` gives them; numbers
-    are read directly (one hyperslab), anything else through h5py's high-level indexing."""
-    shape = dataset.shape
-    dtype = dataset.dtype
-    if not shape or dtype.kind not in "biuf" or dtype.subdtype is not None:
-        return h5py.Dataset(dataset)[start:stop]
-    count = (max(stop - start, 0), *shape[1:])
-    out = np.empty(count, dtype=dtype)
-    if out.size:
-        space = dataset.get_space()
-        space.select_hyperslab((start,) + (0,) * (len(shape) - 1), count)
-        dataset.read(h5s.create_simple(count), space, out)
-    return out
-
-
-def read_all(dataset: h5d.DatasetID) -> np.ndarray:
-    """A whole dataset (``dataset[()]`` of a simple dataspace), read directly."""
-    values = np.empty(dataset.shape, dtype=dataset.dtype)
-    if values.size:
-        dataset.read(h5s.ALL, h5s.ALL, values)
-    return values
 
 
 def parse_env_args(raw: Any) -> dict[str, Any] | None:

@@ -41,15 +41,12 @@ from backend.formats.leisaac_hdf5._common import (
     iter_datasets,
     joint_space_for,
     open_h5,
-    open_object,
     parse_env_args,
-    read_attrs,
-    read_rows,
     read_tree,
     short_error,
-    small_metadata_cache,
     vector_names,
 )
+from backend.formats.leisaac_hdf5.direct import open_object, read_attrs, read_rows, small_metadata_cache
 from backend.model import (
     ArrayStream,
     Dataset,

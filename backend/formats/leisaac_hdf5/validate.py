@@ -9,20 +9,23 @@ import numpy as np
 
 from backend.errors import FormatError
 from backend.formats.leisaac_hdf5._common import (
+    INITIAL_STATE,
     SO101_JOINTS,
     actions_are_joints,
     attrs_dict,
     demo_names,
     demo_number,
-    frame_arrays,
     frame_datasets,
     is_image,
     open_h5,
-    open_object,
     parse_env_args,
+    short_error,
+)
+from backend.formats.leisaac_hdf5.direct import (
+    frame_arrays,
+    open_object,
     read_all,
     read_attrs,
-    short_error,
     small_metadata_cache,
 )
 from backend.validation import Problem
@@ -125,7 +128,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             raise KeyError(f"cannot open /data/{name}")
         where = f"/data/{name}"
         demo_attrs = read_attrs(demo)
-        arrays, has_initial = frame_arrays(demo)
+        arrays, has_initial = frame_arrays(demo, INITIAL_STATE)
         lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.ndim > 0}
         actions = arrays.get("actions")
         if actions is None:
