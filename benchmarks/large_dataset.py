@@ -3,7 +3,7 @@
 Builds 100 / 1,000 / 10,000-episode x 100-frame datasets with benchmarks/make_large_dataset.py (cached
 under benchmarks/out/large/) and times each command in a fresh subprocess (wall clock, interpreter
 start-up included; median of ``--repeats``, a single run once one takes over ``--slow`` seconds) with
-its peak RSS (``os.wait4``). Baselines in the same run: ``python -c pass`` and, with ``--old REV``, the
+its peak RSS and CPU seconds (``os.wait4``; CPU is the steadier figure on a shared machine). Baselines in the same run: ``python -c pass`` and, with ``--old REV``, the
 same commands on an earlier revision checked out with ``git worktree add`` (run with this venv and
 that checkout first on ``PYTHONPATH``). Prints JSON: the figures, how time and memory grow per 10x
 episodes, the CPU count and the load average (the machine may be shared).
@@ -66,27 +66,29 @@ def build(episodes: int, fmt: str = "v3.0") -> Path:
     return path
 
 
-def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one run."""
+def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int, float]:
+    """(wall seconds, peak RSS MiB, exit code, CPU seconds: user + system) of one run."""
     start = time.perf_counter()
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, usage.ru_maxrss // 1024, process.returncode
+    return seconds, usage.ru_maxrss // 1024, process.returncode, usage.ru_utime + usage.ru_stime
 
 
 def measure(argv: list[str], repeats: int, slow: float, cwd: Path, env: dict[str, str]) -> dict[str, Any]:
-    times, peaks, codes = [], [], []
+    times, peaks, codes, cpu = [], [], [], []
     for _ in range(repeats):
-        seconds, peak, code = run_once(argv, cwd, env)
+        seconds, peak, code, cpu_seconds = run_once(argv, cwd, env)
         times.append(seconds)
+        cpu.append(cpu_seconds)
         peaks.append(peak)
         codes.append(code)
         if seconds > slow:
             break
     return {
         "seconds": round(statistics.median(times), 3),
+        "cpu_seconds": round(statistics.median(cpu), 3),  # user + system: steadier on a shared machine
         "runs": len(times),
         "peak_rss_mib": max(peaks),
         "exit_codes": sorted(set(codes)),
@@ -180,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         if "old" in result["hdf5"]:
             result["hdf5"]["speedup_old_over_now"] = {
                 name: {
-                    n: round(old["seconds"] / now["seconds"], 2)
+                    n: {
+                    "wall": round(old["seconds"] / now["seconds"], 2),
+                    "cpu": round(old["cpu_seconds"] / now["cpu_seconds"], 2),
+                }
                     for n, now in rows["by_episodes"].items()
                     if (old := result["hdf5"]["old"].get(name, {}).get("by_episodes", {}).get(n))
                 }
