@@ -3,9 +3,10 @@
 Builds 100 / 1,000 / 10,000-episode x 100-frame datasets with benchmarks/make_large_dataset.py (cached
 under benchmarks/out/large/) and times each command in a fresh subprocess (wall clock, interpreter
 start-up included; median of ``--repeats``, a single run once one takes over ``--slow`` seconds) with
-its peak RSS and CPU seconds (``os.wait4``; CPU is the steadier figure on a shared machine). Baselines in the same run: ``python -c pass`` and, with ``--old REV``, the
-same commands on an earlier revision checked out with ``git worktree add`` (run with this venv and
-that checkout first on ``PYTHONPATH``). Prints JSON: the figures, how time and memory grow per 10x
+its peak RSS and CPU seconds (``os.wait4``; CPU is the steadier figure on a shared machine).
+Baselines in the same run: ``python -c pass`` and, with ``--old REV``, the same commands on an earlier
+revision checked out with ``git worktree add`` (run with this venv and that checkout first on
+``PYTHONPATH``). Prints JSON: the figures, how time and memory grow per 10x
 episodes, the CPU count and the load average (the machine may be shared).
 
 LeIsaac HDF5 rows (``--hdf5-sizes 100,1000``: recordings of that many 100-step demos with two 16x12
