@@ -36,7 +36,7 @@ _FIX_REWRITE = "re-export the file with `rollout-studio convert` (it rewrites le
 def validate(path: Path) -> list[Problem]:
     path = Path(path)
     try:
-        h5 = open_h5(path)
+        h5 = open_h5(path, rdcc_nbytes=0, rdcc_nslots=1)  # each array is read once: no chunk cache to set up
     except FormatError as error:
         return [Problem(str(path), error.problem, error.hint or "re-record or restore the file", code="unreadable")]
     try:
