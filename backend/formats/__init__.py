@@ -39,7 +39,10 @@ def detect_format(path: str | Path) -> tuple[DatasetFormat, ModuleType]:
     problem = folder_problem(path) if path.is_dir() else file_problem(path)
     if problem is not None:  # not found, permission denied: said as such, not "unknown format"
         raise problem
-    for module in _modules():
+    for name in FORMAT_MODULES:  # imported one by one: an HDF5 file never loads LeRobot's modules
+        if importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
         fmt = module.detect(path)
         if fmt is not None:
             return fmt, module
