@@ -25,8 +25,10 @@ os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="rs-test-config
 # curation decisions about read-only datasets go to $XDG_DATA_HOME: never the user's own store
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="rs-test-data-")
 os.environ.setdefault("SVT_LOG", "1")
-# job store, logs and user templates of the tests stay out of the user's home
-os.environ.setdefault("ROLLOUT_STUDIO_HOME", tempfile.mkdtemp(prefix="rs-test-home-"))
+# job store, logs and user templates of the tests stay out of the user's home; one home per test
+# process (each xdist worker too, not the controller's inherited one): tests tell their own helper
+# processes apart by it (tests/test_convert_cli._camera_workers)
+os.environ["ROLLOUT_STUDIO_HOME"] = tempfile.mkdtemp(prefix="rs-test-home-")
 # virtual arms announce themselves under $XDG_RUNTIME_DIR: each test process (a parallel worker too)
 # sees only the arms it started, never another worker's
 os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="rs-test-run-")

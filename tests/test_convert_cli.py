@@ -150,6 +150,19 @@ def _write_window(args: list, folder: Path) -> float:
     return time.monotonic() - started
 
 
+def _describe(pids: list[int] | set[int]) -> list[str]:
+    """pid, parent pid and command of each process (for a failure message)."""
+    lines = []
+    for pid in sorted(pids):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            lines.append(f"{pid} (parent {stat[1]}): {cmd[:160]}")
+        except OSError:
+            lines.append(f"{pid}: gone")
+    return lines
+
+
 def _camera_workers() -> list[int]:
     """Pids of live camera encoder processes started by this test process (Linux /proc; [] elsewhere).
 

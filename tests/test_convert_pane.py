@@ -14,7 +14,7 @@ from app.context import AppContext
 from app.panes.convert import ConvertPane
 from backend.formats import validate_path
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
-from tests.test_convert_cli import _camera_workers
+from tests.test_convert_cli import _camera_workers, _describe
 
 WAIT_MS = 60_000
 
@@ -122,6 +122,7 @@ def test_cancel_leaves_nothing(qtbot, context: AppContext, tmp_path: Path) -> No
     wizard.family.task.setText("t")
     wizard.family.out.setPath(tmp_path / "cancelled")
     wizard.family.jobs.setValue(3)  # a parallel run: three worker processes
+    earlier = set(_camera_workers())  # this test process's from before this run, if any: not this run's
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
     _wait_preview(qtbot, wizard)
     qtbot.mouseClick(wizard.frame.next_button, Qt.MouseButton.LeftButton)
@@ -138,7 +139,8 @@ def test_cancel_leaves_nothing(qtbot, context: AppContext, tmp_path: Path) -> No
     # the worker processes are gone and wrote nothing after the cancel
 
     qtbot.wait(500)
-    assert _camera_workers() == []
+    left = set(_camera_workers()) - earlier
+    assert left == set(), _describe(left)
     assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
 
 

@@ -19,7 +19,7 @@ from backend.convert import hdf5_to_lerobot as h2l
 from backend.errors import Cancelled
 from backend.progress import Progress
 from tests.recordings import DemoSpec, RecordingSpec, frame_level, write_recording
-from tests.test_convert_cli import _camera_workers, _partials
+from tests.test_convert_cli import _camera_workers, _describe, _partials
 
 LENGTHS = (14, 9, 17, 11, 12, 10)
 
@@ -79,14 +79,16 @@ def test_a_cancelled_parallel_run_leaves_no_output_no_staging_and_no_worker(
             progress.cancel()
 
     progress._on_report = cancel_once_encoding
+    earlier = set(_camera_workers())  # this test process's from before this run, if any: not this run's
     with pytest.raises(Cancelled):
         _convert(recording, out, "v3.0", 3, progress)
     assert not out.exists()
     assert _partials(tmp_path) == []
     deadline = time.monotonic() + 5
-    while _camera_workers() and time.monotonic() < deadline:
+    while set(_camera_workers()) - earlier and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _camera_workers() == []
+    left = set(_camera_workers()) - earlier
+    assert left == set(), _describe(left)
 
 
 def test_jobs_is_not_recorded_and_must_be_positive(recording: Path, tmp_path: Path) -> None:
