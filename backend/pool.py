@@ -244,9 +244,12 @@ class Pool:
 def serve(handle: Callable[[dict[str, Any], Callable[[int], None]], Any]) -> int:
     """A simple child's main loop: for each task line, ``handle(task, report)`` returns the result
     (``report(n)`` sends progress); an exception becomes one ``error`` line and exit status 1."""
+    import os  # noqa: PLC0415
     import sys  # noqa: PLC0415
 
     children.die_with_parent()
+    if os.getppid() == 1:  # the parent died before the signal was asked for: nobody to serve
+        return 1
     stdout = sys.stdout.buffer
 
     def send(message: dict[str, Any]) -> None:
