@@ -73,13 +73,7 @@ def start_videos(
                 "video": video,
             }
             tasks.append(Task(number, payload))
-    videos = EpisodeTasks(worker.MODULE, partial(worker.run_task, dataset=dataset), workers)
-    try:
-        videos.submit(tasks)
-    except BaseException:
-        videos.close()
-        raise
-    return videos
+    return EpisodeTasks.started(worker.MODULE, partial(worker.run_task, dataset=dataset), workers, tasks)
 
 
 def write_videos(

@@ -56,6 +56,17 @@ class EpisodeTasks:
     def parallel(self) -> bool:
         return self.pool is not None
 
+    @classmethod
+    def started(cls, module: str, local: LocalHandle, workers: int, tasks: Sequence[Task]) -> EpisodeTasks:
+        """A new runner with every task submitted (its workers closed again if that fails)."""
+        runner = cls(module, local, workers)
+        try:
+            runner.submit(tasks)
+        except BaseException:
+            runner.close()
+            raise
+        return runner
+
     def submit(self, tasks: Sequence[Task]) -> None:
         """Every task, in output order (groups ascending)."""
         if self.pool is not None:
@@ -111,3 +122,26 @@ class EpisodeTasks:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def serve_dataset_tasks(run_task: Callable[..., Any], who: str) -> int:
+    """A worker's main loop for tasks that read an episode of ``task['dataset']`` and write
+    ``task['out']``: both must be absolute (a worker runs in ``/``); each dataset is opened once
+    per worker; ``run_task(task, report, dataset)`` is the same function the parent runs for one worker."""
+    import os  # noqa: PLC0415
+
+    from backend.formats import open_dataset  # noqa: PLC0415
+    from backend.pool import serve  # noqa: PLC0415
+
+    datasets: dict[str, Any] = {}
+
+    def handle(task: dict[str, Any], report: Callable[[int], None]) -> Any:
+        for key in ("dataset", "out"):
+            if not os.path.isabs(task[key]):
+                raise ValueError(f"{task[key]}: not an absolute path ({who})")
+        dataset = datasets.get(task["dataset"])
+        if dataset is None:
+            dataset = datasets[task["dataset"]] = open_dataset(task["dataset"])
+        return run_task(task, report, dataset)
+
+    return serve(handle)

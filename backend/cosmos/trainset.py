@@ -275,13 +275,9 @@ def _start_videos(
     # a plain copy gains nothing from a worker process (benchmarks/export_parallel_f.py: 2 workers
     # took twice as long as this process): workers only when episodes must be encoded
     workers = worker_count(jobs, sum(1 for item, _ in kept if _needs_encoding(item, camera)))
-    videos = EpisodeTasks(trainset_worker.MODULE, partial(trainset_worker.run_task, dataset=dataset), workers)
-    try:
-        videos.submit(tasks)
-    except BaseException:
-        videos.close()
-        raise
-    return videos
+    return EpisodeTasks.started(
+        trainset_worker.MODULE, partial(trainset_worker.run_task, dataset=dataset), workers, tasks
+    )
 
 
 def read_trainset(path: str | Path) -> list[dict[str, Any]]:

@@ -9,17 +9,15 @@ copied; anything else is encoded on one thread, so the bytes do not depend on th
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from backend.episode_tasks import serve_dataset_tasks
 from backend.media.episode_encode import ONE_THREAD
 from backend.media.export import export_episode_video
-from backend.pool import serve
 
 MODULE = "backend.cosmos.trainset_worker"
-_open: dict[str, Any] = {}  # the child's datasets, opened once
 
 
 def run_task(task: dict[str, Any], report: Callable[[int], None], dataset: Any) -> dict[str, Any]:
@@ -38,17 +36,5 @@ def run_task(task: dict[str, Any], report: Callable[[int], None], dataset: Any) 
         episode.unload()
 
 
-def handle(task: dict[str, Any], report: Callable[[int], None]) -> dict[str, Any]:
-    from backend.formats import open_dataset  # noqa: PLC0415
-
-    for key in ("dataset", "out"):
-        if not os.path.isabs(task[key]):
-            raise ValueError(f"{task[key]}: not an absolute path (cosmos trainset worker)")
-    dataset = _open.get(task["dataset"])
-    if dataset is None:
-        dataset = _open[task["dataset"]] = open_dataset(task["dataset"])
-    return run_task(task, report, dataset)
-
-
 if __name__ == "__main__":
-    sys.exit(serve(handle))
+    sys.exit(serve_dataset_tasks(run_task, "cosmos trainset worker"))

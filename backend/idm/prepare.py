@@ -393,13 +393,8 @@ def _start_encoding(
         Task(k, {"source": str(sample.video.absolute()), "out": str(folder / f"{k:06d}.mp4"), "video": video})
         for k, sample in enumerate(samples)
     ]
-    encodes = EpisodeTasks(prepare_worker.MODULE, prepare_worker.run_task, worker_count(jobs, len(samples)))
-    try:
-        encodes.submit(tasks)
-    except BaseException:
-        encodes.close()
-        raise
-    return encodes
+    workers = worker_count(jobs, len(samples))
+    return EpisodeTasks.started(prepare_worker.MODULE, prepare_worker.run_task, workers, tasks)
 
 
 def _write_dataset(
