@@ -60,23 +60,7 @@ def _check_video_file(
                 )
                 info = None
     if info is not None:
-        if abs(info.fps - dataset.fps) > 0.01 * dataset.fps:
-            report.error(
-                path,
-                f"video runs at {info.fps:.3f} fps, the dataset at {dataset.fps:g} fps",
-                "re-encode the video at the dataset's fps",
-                "video_fps",
-            )
-        feature = dataset.features[key]
-        expected = (feature.video.height, feature.video.width) if feature.video else None
-        if expected and expected != (0, 0) and expected != (info.height, info.width):
-            report.warn(
-                path,
-                f"video is {info.width}x{info.height}, info.json says {expected[1]}x{expected[0]}",
-                "fix the feature's shape in info.json",
-                "video_size",
-                fixable=True,
-            )
+        _check_rate_and_size(report, path, dataset, key, info)
     cache[path] = info
     return info
 
@@ -102,6 +86,12 @@ def _check_header(report: Report, path: Path, dataset: Dataset, key: str) -> Vid
     except (av.error.FFmpegError, OSError, IndexError, UnicodeDecodeError) as error:
         report.error(path, f"the video cannot be read ({error})", "re-encode or restore the video", "unreadable")
         return None
+    _check_rate_and_size(report, path, dataset, key, info)
+    return info
+
+
+def _check_rate_and_size(report: Report, path: Path, dataset: Dataset, key: str, info: VideoProbe) -> None:
+    """The video's rate against the dataset's (an error) and its size against info.json (a warning)."""
     if abs(info.fps - dataset.fps) > 0.01 * dataset.fps:
         report.error(
             path,
@@ -119,7 +109,6 @@ def _check_header(report: Report, path: Path, dataset: Dataset, key: str) -> Vid
             "video_size",
             fixable=True,
         )
-    return info
 
 
 def check_headers(
