@@ -18,6 +18,7 @@ BLAS/OpenMP thread (idle OpenBLAS threads spin), and can be told to die with the
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,11 @@ CHILD_FLAG = "--studio-child"
 # a child's working folder: holds no user data, so nothing is found there by a relative name
 CHILD_CWD = Path(os.sep)
 SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds backend/ and app/
+# in a child's environment: what the studio changed there, as JSON {name: the user's value or null},
+# so that a child that starts a *user's* program (the local job runner) gives it the user's own
+USER_ENV_KEY = "ROLLOUT_STUDIO_USER_ENV"
+# set by a frozen (PyInstaller) bundle's boot loader for the bundle alone, never for a user's program
+FROZEN_ONLY_PREFIXES = ("_PYI_", "_MEIPASS")
 
 
 def frozen() -> bool:
@@ -46,17 +52,59 @@ def python_argv(module: str, args: Sequence[str] = ()) -> list[str]:
 
 
 def child_env(extra: Mapping[str, str] | None = None, *, single_thread_math: bool = True) -> dict[str, str]:
-    """This process's environment, with the studio's package importable and ``extra`` applied."""
+    """This process's environment, with the studio's package importable and ``extra`` applied.
+
+    What the studio changes is noted in ``USER_ENV_KEY`` (the first studio process's values win), so
+    ``user_env`` can give a user's program the environment the user started the studio with."""
     env = dict(os.environ)
+    changes: dict[str, str] = {}
     if not frozen():
         root = str(SOURCE_ROOT)
         paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env["PYTHONPATH"] = os.pathsep.join([root, *(p for p in paths if p != root)])
+        changes["PYTHONPATH"] = os.pathsep.join([root, *(p for p in paths if p != root)])
     if single_thread_math:
-        env.setdefault("OPENBLAS_NUM_THREADS", "1")
-        env.setdefault("OMP_NUM_THREADS", "1")
-    env.update(extra or {})
+        changes.update({name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if name not in env})
+    changes.update(extra or {})
+    saved = _saved_user_values(env)
+    for name, value in changes.items():
+        if name != USER_ENV_KEY and name not in saved and env.get(name) != value:
+            saved[name] = env.get(name)
+    env.update(changes)
+    env[USER_ENV_KEY] = json.dumps(saved, sort_keys=True)
     return env
+
+
+def _saved_user_values(env: Mapping[str, str]) -> dict[str, str | None]:
+    try:
+        saved = json.loads(env.get(USER_ENV_KEY, "{}"))
+    except ValueError:
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return {str(k): (v if isinstance(v, str) else None) for k, v in saved.items()}
+
+
+def user_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment the user started the studio with (from ``env``, default this process's): what
+    ``child_env`` changed put back, and a frozen bundle's own variables removed (its boot loader's
+    ``_PYI_*``, its ``LD_LIBRARY_PATH`` back to ``LD_LIBRARY_PATH_ORIG``). For a user's programs: the
+    studio's source, libraries and thread limits never leak into them."""
+    result = dict(os.environ if env is None else env)
+    for name, value in _saved_user_values(result).items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = value
+    result.pop(USER_ENV_KEY, None)
+    for name in [n for n in result if n.startswith(FROZEN_ONLY_PREFIXES)]:
+        del result[name]
+    for name in ("LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"):
+        original = result.pop(f"{name}_ORIG", None)
+        if original is not None:
+            result[name] = original
+        elif frozen():
+            result.pop(name, None)  # the boot loader set it to the bundle's folder
+    return result
 
 
 def start(

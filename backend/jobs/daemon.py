@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend import children
 from backend.atomic import register_state_root, remove_path
 from backend.errors import StudioError
 from backend.jobs import local, slurm
@@ -560,7 +561,7 @@ class Supervisor:
         now = time.time()
         if full.runner == "slurm":
             return self._launch_slurm(full, template.name, command, extra_env, run_spec, profile, now)
-        env = dict(os.environ)
+        env = children.user_env()  # the user's own, never the studio's source or bundle libraries
         env.update(extra_env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         env["ROLLOUT_STUDIO_JOB_ID"] = str(full.id)

@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from backend import children
 from backend.atomic import register_state_root, remove_path
 from backend.jobs.procs import alive, proc_start_time, signal_group, signal_number
 from backend.jobs.store import Job
 
-WRAPPER = Path(__file__).resolve().with_name("wrapper.py")
+WRAPPER_MODULE = "backend.jobs.wrapper"  # a studio child; it runs the job with the spec's environment
 
 
 def attempt_file(job: Job, suffix: str) -> Path:
@@ -32,7 +32,8 @@ def exit_file(job: Job) -> Path:
 def start(
     job: Job, argv: list[str], env: dict[str, str], cwd: str
 ) -> tuple[subprocess.Popen[bytes], str | None]:
-    """Launch the wrapper detached (new session: its pid is the job's process group id)."""
+    """Launch the wrapper detached (new session: its pid is the job's process group id). ``env`` is the
+    job's whole environment (the user's: ``backend.children.user_env``), not the wrapper's."""
     job_dir = Path(job.job_dir or ".")
     job_dir.mkdir(parents=True, exist_ok=True)
     exit_path = exit_file(job)
@@ -50,9 +51,11 @@ def start(
     spec_path = attempt_file(job, "spec.json")
     spec_path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     with open(job_dir / "wrapper.err", "ab") as err:
-        proc = subprocess.Popen(  # noqa: S603 - argv list
-            [sys.executable, str(WRAPPER), str(spec_path)],
-            cwd=str(job_dir),
+        proc = children.start(
+            WRAPPER_MODULE,
+            [str(spec_path)],
+            cwd=job_dir,
+            single_thread_math=False,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,

@@ -86,7 +86,10 @@ def conda_python(env_name: str, conda: str | None = None) -> list[str]:
 
 
 def default_profile() -> Profile:
-    """Used by templates that need no tool (``command``, ``studio``): this studio's interpreter."""
+    """Used by templates that need no tool (``command``, ``studio``): this studio's interpreter (a
+    frozen bundle has none: the ``python3`` on the user's PATH)."""
+    if getattr(sys, "frozen", False):
+        return Profile(name="(none)", python=[shutil.which("python3") or "python3"])
     return Profile(name="(none)", python=[sys.executable])
 
 

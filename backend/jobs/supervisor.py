@@ -6,11 +6,10 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from backend.jobs.paths import repo_root
+from backend import children
 
 
 def lock_path(db: str | Path) -> Path:
@@ -34,7 +33,7 @@ def supervisor_pid(db: str | Path) -> int | None:
         return None
 
 
-_spawned: list[tuple[float, subprocess.Popen[bytes]]] = []
+_spawned: list[tuple[float, Path, subprocess.Popen[bytes]]] = []
 STARTUP_GRACE = 5.0  # a supervisor we just spawned may not hold the lock yet
 
 
@@ -43,10 +42,10 @@ def ensure_supervisor(db: str | Path, extra_args: list[str] | None = None) -> bo
     db = Path(db).absolute()
     starting = False
     for item in list(_spawned):  # reap the ones that exited (no zombies in a long-lived GUI)
-        spawned_at, proc = item
+        spawned_at, spawned_db, proc = item
         if proc.poll() is not None:
             _spawned.remove(item)
-        elif time.monotonic() - spawned_at < STARTUP_GRACE and proc.args[3:5] == ["--db", str(db)]:
+        elif time.monotonic() - spawned_at < STARTUP_GRACE and spawned_db == db:
             starting = True
     if starting or supervisor_pid(db) is not None:
         return False
@@ -54,14 +53,13 @@ def ensure_supervisor(db: str | Path, extra_args: list[str] | None = None) -> bo
     env_args = os.environ.get("ROLLOUT_STUDIO_SUPERVISOR_ARGS")
     if env_args and not args:
         args = env_args.split()
-    code = (
-        f"import sys; sys.path.insert(0, {str(repo_root())!r}); "
-        "from backend.jobs.daemon import main; sys.exit(main(sys.argv[1:]))"
-    )
     db.parent.mkdir(parents=True, exist_ok=True)
     with open(db.with_name(db.name + ".supervisor.log"), "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv list
-            [sys.executable, "-c", code, "--db", str(db), *args],
+        # a studio child (checkout, pip install, bundle alike); the jobs it starts get the user's
+        # environment back (backend.children.user_env)
+        proc = children.start(
+            "backend.jobs.daemon",
+            ["--db", str(db), *args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -69,5 +67,5 @@ def ensure_supervisor(db: str | Path, extra_args: list[str] | None = None) -> bo
             close_fds=True,
             cwd=str(db.parent),
         )
-    _spawned.append((time.monotonic(), proc))
+    _spawned.append((time.monotonic(), db, proc))
     return True

@@ -571,8 +571,13 @@ def _expand(items: list[Any], values: dict[str, Any], whole: dict[str, list[str]
 
 
 def studio_argv() -> list[str]:
-    """This studio's CLI as an argv prefix that works without installing the package."""
+    """This studio's CLI as an argv prefix that works without installing the package (a frozen bundle:
+    its own executable, a command word runs the CLI)."""
+    from backend.children import frozen
     from backend.jobs.paths import repo_root
+
+    if frozen():
+        return [sys.executable]
 
     code = f"import sys; sys.path.insert(0, {str(repo_root())!r}); from backend.cli import main; sys.exit(main(sys.argv[1:]))"
     return [sys.executable, "-c", code]
@@ -588,7 +593,10 @@ def build_command(
     submit_cwd: str | None = None,
 ) -> Command:
     """argv, extra environment, working folder, GPU count, progress total and artifact specs."""
-    profile = profile or Profile(name="(none)", python=[sys.executable])
+    if profile is None:
+        from backend.jobs.profiles import default_profile
+
+        profile = default_profile()
     submit_cwd = submit_cwd or os.getcwd()
     context = dict(values)
     context.update(

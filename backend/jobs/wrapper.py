@@ -1,10 +1,10 @@
-"""Per-job wrapper for the local runner (standard library only; run as a plain script).
+"""Per-job wrapper for the local runner (standard library only).
 
-    python wrapper.py SPEC.json
+    python -m backend.jobs.wrapper SPEC.json      (started through backend.children: a bundle too)
 
 Started by the supervisor in a new session, so the wrapper leads the job's own process group and
 outlives the GUI and the supervisor. It runs the job's argv (no shell) with stdout+stderr going
-straight to the log file, then writes the exit status next to the log (``exit.json``) and leaves.
+straight to the log file and the spec's environment (the user's, never the studio's), then writes the exit status next to the log (``exit.json``) and leaves.
 A stop signal sent to the group reaches the job; the wrapper notes it and keeps waiting, so the
 exit code is still recorded. Only SIGKILL ends the wrapper early (the supervisor then knows the job
 was cancelled from the store).
