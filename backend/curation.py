@@ -1,6 +1,7 @@
 """Curation decisions for a dataset, kept in a sidecar file: the source is never edited.
 
-Per episode: rating (good/bad), flag, note, trim in/out points, a task override, excluded. Every
+Per episode: rating (good/bad), flag, note, trim in/out points, a task override, excluded, and
+subtask segments (``backend.subtasks``: start and end frames, inclusive, and a text). Every
 change is a command on an undo/redo stack; the stack is saved with the decisions, so undo works
 after a restart too. Saves are atomic (write beside, rename).
 
@@ -38,6 +39,7 @@ from backend import __version__
 from backend.atomic import atomic_file, check_output, write_text_atomic
 from backend.errors import StudioError
 from backend.progress import Progress, ensure_progress
+from backend.subtasks import Segment, check_segments, segments_json
 from backend.task_text import check_task_text
 
 SCHEMA = "rollout-studio/curation/1"
@@ -56,8 +58,9 @@ class EpisodeDecision:
     trim_out: int | None = None  # last kept frame, inclusive
     task: str | None = None  # replaces the episode's task on export
     excluded: bool = False
+    subtasks: tuple[Segment, ...] = ()  # sorted, not overlapping; frames of the source episode
 
-    FIELDS = ("rating", "flagged", "note", "trim_in", "trim_out", "task", "excluded")
+    FIELDS = ("rating", "flagged", "note", "trim_in", "trim_out", "task", "excluded", "subtasks")
 
     def is_default(self) -> bool:
         return self == EpisodeDecision()
@@ -74,10 +77,15 @@ class EpisodeDecision:
 
     def values(self) -> tuple[Any, ...]:
         """The fields in ``FIELDS`` order (cheaper than ``asdict``)."""
-        return (self.rating, self.flagged, self.note, self.trim_in, self.trim_out, self.task, self.excluded)
+        return (
+            self.rating, self.flagged, self.note, self.trim_in, self.trim_out, self.task, self.excluded,
+            self.subtasks,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v, d in zip(self.FIELDS, self.values(), _DEFAULT_VALUES, strict=True) if v != d}
+        return {
+            k: _json_value(k, v) for k, v, d in zip(self.FIELDS, self.values(), _DEFAULT_VALUES, strict=True) if v != d
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EpisodeDecision:
@@ -116,7 +124,14 @@ def _check_value(name: str, value: Any) -> Any:
         text = str(value).strip()
         check_task_text(text)  # one line of plain text: it goes into tasks.jsonl, parquet and prompts
         return text or None
+    if name == "subtasks":
+        return check_segments(value)
     raise StudioError(f"unknown curation field {name!r}")
+
+
+def _json_value(name: str, value: Any) -> Any:
+    """A field's value as JSON (subtask segments as {start, end, text} objects)."""
+    return segments_json(value) if name == "subtasks" else value
 
 
 # -- where the sidecar lives ----------------------------------------------------------------------
@@ -125,23 +140,24 @@ def _fallback_dir() -> Path:
     return Path(base) / "rollout-studio" / "curation"
 
 
-def preferred_sidecar(dataset_path: str | Path) -> Path:
+def preferred_sidecar(dataset_path: str | Path, suffix: str = SIDECAR_SUFFIX) -> Path:
     path = Path(dataset_path).absolute()
-    return path.parent / f"{path.name}{SIDECAR_SUFFIX}"
+    return path.parent / f"{path.name}{suffix}"
 
 
-def fallback_sidecar(dataset_path: str | Path) -> Path:
+def fallback_sidecar(dataset_path: str | Path, suffix: str = SIDECAR_SUFFIX) -> Path:
     path = Path(dataset_path).absolute()
     digest = hashlib.sha1(str(path).encode("utf-8")).hexdigest()[:10]
-    return _fallback_dir() / f"{path.name}-{digest}{SIDECAR_SUFFIX}"
+    return _fallback_dir() / f"{path.name}-{digest}{suffix}"
 
 
-def sidecar_path(dataset_path: str | Path) -> Path:
-    """Where the decisions of ``dataset_path`` are (or will be) stored."""
-    preferred = preferred_sidecar(dataset_path)
+def sidecar_path(dataset_path: str | Path, suffix: str = SIDECAR_SUFFIX) -> Path:
+    """Where the decisions of ``dataset_path`` are (or will be) stored; another ``suffix`` names
+    another sidecar kept the same way (the scores, the learned judgement)."""
+    preferred = preferred_sidecar(dataset_path, suffix)
     if preferred.exists():
         return preferred
-    fallback = fallback_sidecar(dataset_path)
+    fallback = fallback_sidecar(dataset_path, suffix)
     if fallback.exists():
         return fallback
     if _writable(preferred.parent):
@@ -176,7 +192,11 @@ class Command:
     def to_json(self) -> dict[str, Any]:
         return {  # not asdict: it deep-copies every value (10,000 changes: ~1 s)
             "label": self.label, "time": self.time,
-            "changes": [{"episode": c.episode, "field": c.field, "old": c.old, "new": c.new} for c in self.changes],
+            "changes": [
+                {"episode": c.episode, "field": c.field, "old": _json_value(c.field, c.old),
+                 "new": _json_value(c.field, c.new)}
+                for c in self.changes
+            ],
         }
 
     def text(self) -> str:
@@ -192,8 +212,9 @@ class Command:
             Change(int(c["episode"]), str(c["field"]), c.get("old"), c.get("new")) for c in data["changes"]
         ]
         for change in changes:
-            _check_value(change.field, change.old)
-            _check_value(change.field, change.new)
+            old, new = _check_value(change.field, change.old), _check_value(change.field, change.new)
+            if change.field == "subtasks":  # stored as tuples of segments, not JSON lists
+                change.old, change.new = old, new
         return cls(str(data.get("label", "")), changes, float(data.get("time", 0.0)))
 
 
@@ -494,6 +515,39 @@ class Curation:
                 old = getattr(current, name)
                 if old != value:
                     changes.append(Change(int(episode), name, old, value))
+        return self._commit(changes, label)
+
+    def set_each(self, values: dict[int, dict[str, Any]], label: str | None = None) -> bool:
+        """Each episode its own values (episode -> field -> value), as ONE undoable command: a batch
+        of predicted ratings, some good and some bad, that one undo reverts."""
+        changes: list[Change] = []
+        for episode, fields in values.items():
+            current = self.decisions.get(int(episode), _DEFAULT)
+            for name, value in fields.items():
+                value = _check_value(name, value)
+                if getattr(current, name) != value:
+                    changes.append(Change(int(episode), name, getattr(current, name), value))
+        return self._commit(changes, label)
+
+    def _commit(self, changes: list[Change], label: str | None) -> bool:
+        if not changes:
+            return False
+        self._apply(changes, forward=True)
+        self._undo.append(Command(label or _describe(changes), changes))
+        del self._undo[:-MAX_HISTORY]
+        self._redo.clear()
+        self._changed(changes)
+        return True
+
+    def set_each(self, values: dict[int, dict[str, Any]], label: str | None = None) -> bool:
+        """Different fields/values per episode ({episode: {field: value}}) as one undoable command."""
+        changes: list[Change] = []
+        for episode, fields in sorted(values.items()):
+            current = self.decisions.get(int(episode), _DEFAULT)
+            for name, value in fields.items():
+                new, old = _check_value(name, value), getattr(current, name)
+                if old != new:
+                    changes.append(Change(int(episode), name, old, new))
         if not changes:
             return False
         self._apply(changes, forward=True)
@@ -589,6 +643,8 @@ def _describe(changes: list[Change]) -> str:
         return f"Note on {where}"
     if names == ["task"]:
         return f"Relabel task of {where}"
+    if names == ["subtasks"]:
+        return f"Edit subtasks of {where}"
     return f"Edit {', '.join(names)} of {where}"
 
 
