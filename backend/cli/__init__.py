@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "jobs_cmd",
     "compare_cmd",
     "curate_cmd",
+    "score_cmd",
 ]
 
 # Each command word and the module that registers it: the GUI entry point routes `rollout-studio WORD`
@@ -51,6 +52,7 @@ COMMAND_MODULE_OF = {
     "jobs": "jobs_cmd",
     "compare": "compare_cmd",
     "curate": "curate_cmd",
+    "score": "score_cmd",
 }
 COMMAND_WORDS = frozenset(COMMAND_MODULE_OF)
 

@@ -320,3 +320,21 @@ def review_order(table: ScoreTable) -> list[int]:
     predicted = [item for item in table.episodes if item.predicted_rating is not None]
     predicted.sort(key=lambda item: (abs(float(item.predicted_rating) - 0.5), item.episode))
     return [item.episode for item in predicted]
+
+
+def judge_dataset(
+    table: ScoreTable, dataset: Any, curation: Any, hidden: int = 0, progress: Progress | None = None
+) -> Judgement | None:
+    """``judge`` with the dataset's trajectories and ``curation``'s ratings; a fitted model is saved
+    beside the decisions (``store.judgement_path``). None (``table.model["reason"]``) when too few."""
+    from backend.scores.store import judgement_path
+
+    ratings = ratings_of(curation)
+    if why_no_model(ratings) is not None:
+        return judge(table, {}, ratings, hidden)
+    trajectories = dataset_trajectories(dataset, [item.episode for item in table.episodes], progress)
+    judgement = judge(table, trajectories, ratings, hidden)
+    if judgement is not None:
+        path = judgement.save(judgement_path(dataset.path), inputs=[dataset.path])
+        table.model["path"] = str(path)
+    return judgement
