@@ -539,24 +539,6 @@ class Curation:
         self._changed(changes)
         return True
 
-    def set_each(self, values: dict[int, dict[str, Any]], label: str | None = None) -> bool:
-        """Different fields/values per episode ({episode: {field: value}}) as one undoable command."""
-        changes: list[Change] = []
-        for episode, fields in sorted(values.items()):
-            current = self.decisions.get(int(episode), _DEFAULT)
-            for name, value in fields.items():
-                new, old = _check_value(name, value), getattr(current, name)
-                if old != new:
-                    changes.append(Change(int(episode), name, old, new))
-        if not changes:
-            return False
-        self._apply(changes, forward=True)
-        self._undo.append(Command(label or _describe(changes), changes))
-        del self._undo[:-MAX_HISTORY]
-        self._redo.clear()
-        self._changed(changes)
-        return True
-
     def set_trim_in(self, episode: int, frame: int | None, length: int) -> bool:
         """Set the first kept frame; a trim_out before it is cleared in the same command."""
         current = self.decision(episode)
