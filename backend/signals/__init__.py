@@ -109,8 +109,11 @@ from backend.signals.motion import (
     stuck_joints,
     velocity_spikes,
 )
+from backend.signals.specs import ALL_SIGNALS, SCORE_SIGNALS
 
 __all__ = [
+    "ALL_SIGNALS",
+    "SCORE_SIGNALS",
     "ACTION_CHUNK",
     "BLACK_LEVEL",
     "BLANK_STD",
