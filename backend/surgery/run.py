@@ -1,0 +1,86 @@
+"""Carry out a plan: outputs checked against the inputs first, written atomically, validated after."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.errors import StudioError
+from backend.model import Dataset
+from backend.progress import Progress, ensure_progress
+from backend.surgery.common import check_outputs, open_all
+from backend.surgery.plan import Plan
+from backend.surgery.rewrite import WriteResult, write_outputs
+
+
+@dataclass
+class EditSummary:
+    operation: str
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # per output: path, episodes, frames, videos
+    validation: dict[str, list[str]] = field(default_factory=dict)  # output -> warnings of validate --quick
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _join(plan: Plan, overwrite: bool, progress: Progress) -> list[WriteResult]:
+    from backend.formats.lerobot.join import join
+    from backend.surgery.rewrite import _record
+
+    output = plan.outputs[0]
+    summary = join(
+        [Path(p) for p in plan.inputs],
+        Path(output.path),
+        overwrite=overwrite,
+        record=_record(plan, output, "fast"),
+        progress=progress,
+    )
+    return [WriteResult(output.path, summary.episodes, summary.frames, videos_copied=summary.videos)]
+
+
+def validate_output(path: str | Path) -> list[str]:
+    """``validate --quick`` of a new output: its warnings; raises StudioError on any error."""
+    from backend.doctor_quick import quick_diagnose
+
+    report = quick_diagnose(path)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if errors or not report.readable:
+        first = errors[0].problem if errors else "it cannot be opened"
+        raise StudioError(
+            f"was written but validate found {len(errors)} error(s), first: {first}",
+            path,
+            "the inputs are untouched; report this with the output",
+        )
+    return [f.problem for f in report.findings if f.severity == "warning"]
+
+
+def execute(
+    plan: Plan,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    datasets: list[Dataset] | None = None,
+    validate: bool = True,
+) -> EditSummary:
+    """Write ``plan``'s outputs (from ``datasets``, opened here when None) and validate each."""
+    progress = ensure_progress(progress)
+    check_outputs([o.path for o in plan.outputs], plan.inputs, overwrite)
+    summary = EditSummary(plan.operation, warnings=list(plan.warnings))
+    if plan.method == "join":
+        results = _join(plan, overwrite, progress)
+    else:
+        opened = datasets is None
+        datasets = open_all(plan.inputs) if datasets is None else datasets
+        try:
+            results = write_outputs(datasets, plan, overwrite, progress)
+        finally:
+            if opened:
+                for dataset in datasets:
+                    dataset.close()
+    for result in results:
+        summary.outputs.append(asdict(result))
+        if validate:
+            summary.validation[result.path] = validate_output(result.path)
+    return summary
