@@ -7,15 +7,16 @@ sets ``func`` on its parser, a callable taking the parsed args and returning the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
 import traceback
 
-from backend import __version__
 from backend.errors import Cancelled, StudioError
 from backend.output_faults import output_fault
+from backend.versions import VersionAction
 
 # Order is the order shown in --help. A module that does not exist yet is simply not offered.
 COMMAND_MODULES = [
@@ -63,7 +64,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="rollout-studio",
         description="Rollout Studio: SO-101 data studio. Without a command the GUI opens.",
     )
-    parser.add_argument("--version", action="version", version=f"rollout-studio {__version__}")
+    parser.add_argument("--version", action=VersionAction)  # version, commit, libraries (backend/versions.py)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     names = [COMMAND_MODULE_OF[command]] if command in COMMAND_MODULE_OF else COMMAND_MODULES
     for name in names:
@@ -87,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     act on (one ``error:`` line naming the file), 3 an unexpected error (a bug: one line too; set
     ``ROLLOUT_STUDIO_DEBUG=1`` for the traceback), 130 cancelled."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:  # without loading every command's module: a quick answer
+        from backend.versions import collect, format_text
+
+        with contextlib.suppress(BrokenPipeError):
+            print(format_text(collect()), flush=True)
+        return 0
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
