@@ -29,14 +29,23 @@ def _plan(op: str, dataset: Dataset, out: str | Path, changes: list[str], **opti
     output = estimate(
         Output(str(Path(out).absolute()), whole(dataset, 0)), [dataset], [disk_size(dataset.path)]
     )
+    codec = options.get("codec")
+    video = video_note([dataset], str(codec) if codec else None, False)
+    remove = options.get("remove")
+    for name in remove if isinstance(remove, list) else []:
+        video.pop(name, None)
+    rename = options.get("rename")
+    for old, new in (rename if isinstance(rename, dict) else {}).items():
+        if old in video:
+            video[new] = video.pop(old)
     return Plan(
         op,
         [str(Path(dataset.path).absolute())],
         formats([dataset]),
         dataset.format.value,
         [output],
-        video=video_note([dataset], options.get("codec"), False),
-        changes=changes,  # type: ignore[arg-type]
+        video=video,
+        changes=changes,
         options=dict(options),
     )
 
