@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from recordings import DemoSpec, RecordingSpec, write_recording
 from test_jobs_fakes import wait_for
+from video_diff import describe
 
 from backend.cli import main as cli_main
 from backend.convert import hdf5_to_lerobot as h2l
@@ -56,6 +57,29 @@ def data_columns(root: Path) -> dict[str, np.ndarray]:
     return {name: np.asarray(values)[order] for name, values in columns.items()}
 
 
+def _frame_difference(sa, sb, episode: int, cam: str, i: int) -> str:
+    """Episode ``episode``'s frame ``i`` differs: is it the files (a sequential PyAV decode differs
+    too: encoding) or how the frame was found (the stream's frame differs from that decode)?"""
+    import av  # noqa: PLC0415
+
+    lines = [f"episode {episode} {cam} frame {i}"]
+    decoded = []
+    for name, stream in (("joined", sa), ("single", sb)):
+        index = stream.file_index(i)
+        with av.open(str(stream.path)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        found = stream.frame(i)
+        lines.append(
+            f"{name}: {stream.path} file frame {index} of {len(frames)}; stream frame equals the sequential"
+            f" decode: {np.array_equal(found, frames[index])}; nearest sequential frames to it:"
+            f" {sorted(range(len(frames)), key=lambda k: float(np.abs(frames[k].astype(int) - found).mean()))[:3]}"
+        )
+        decoded.append(frames[index].astype(int))
+    lines.append(f"sequential decodes differ by max {int(np.abs(decoded[0] - decoded[1]).max())}")
+    lines.append(describe(Path(sa.path), Path(sb.path)))
+    return "\n".join(lines)
+
+
 def assert_same_dataset(joined: Path, single: Path) -> None:
     assert validate_lerobot(joined) == [] or all(p.severity != "error" for p in validate_lerobot(joined))
     a, b = data_columns(joined), data_columns(single)
@@ -87,7 +111,8 @@ def assert_same_dataset(joined: Path, single: Path) -> None:
                 try:
                     assert sa.num_frames == sb_.num_frames == eb.length
                     for i in range(eb.length):
-                        assert np.array_equal(sa.frame(i), sb_.frame(i)), (ea.index, cam, i)
+                        if not np.array_equal(sa.frame(i), sb_.frame(i)):
+                            raise AssertionError(_frame_difference(sa, sb_, ea.index, cam, i))
                 finally:
                     sa.close()
                     sb_.close()
