@@ -33,6 +33,8 @@ COMMAND_MODULES = [
     "compare_cmd",
     "curate_cmd",
     "score_cmd",
+    "export_cmd",
+    "edit_cmd",
 ]
 
 # Each command word and the module that registers it: the GUI entry point routes `rollout-studio WORD`
@@ -54,6 +56,8 @@ COMMAND_MODULE_OF = {
     "compare": "compare_cmd",
     "curate": "curate_cmd",
     "score": "score_cmd",
+    "export": "export_cmd",
+    "edit": "edit_cmd",
 }
 COMMAND_WORDS = frozenset(COMMAND_MODULE_OF)
 
