@@ -13,7 +13,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from backend.cli import convert_sharded
+from backend.cli import convert_eef, convert_sharded
 from backend.cli._common import TerminalProgress, jobs_flag, path_arg, path_type, print_json
 from backend.errors import StudioError
 from backend.paths import user_path
@@ -22,7 +22,8 @@ from backend.paths import user_path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
-        help="convert datasets: hdf5-to-lerobot, lerobot-to-hdf5, lerobot-v3-to-v2, lerobot-v2-to-v3, transcode",
+        help="convert datasets: hdf5-to-lerobot, lerobot-to-hdf5, lerobot-v3-to-v2, lerobot-v2-to-v3, transcode, "
+        "joint-to-eef, eef-to-joint",
         description="Convert between LeIsaac HDF5, LeRobot v2.1/v3.0 and H.264 videos.",
     )
     sub = parser.add_subparsers(dest="conversion", metavar="CONVERSION")
@@ -156,6 +157,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common_flags(p)
     p.set_defaults(func=_run_transcode)
     convert_sharded.register(sub)
+    convert_eef.register(sub, _common_flags, _finish)
 
 
 def _common_flags(p: argparse.ArgumentParser, overwrite: bool = True) -> None:

@@ -1,0 +1,434 @@
+"""Joint actions <-> end-effector actions for Isaac Lab Mimic / MimicGen (LeIsaac's Mimic environments).
+
+``run_joint_to_eef(source, options)``: any SO-101 dataset (LeIsaac HDF5 or LeRobot) -> a LeIsaac HDF5
+whose ``actions`` are ``[x, y, z, qw, qx, qy, qz, gripper]`` (the gripper frame of the commanded
+joints in the base frame, by forward kinematics, ``backend.kinematics``; the gripper in radians)
+and whose demos carry what ``isaaclab_mimic``'s DataGenInfoPool reads::
+
+    obs/ee_frame_state                                (T, 7)  pose of the measured joints
+    obs/joint_pos, obs/joint_pos_target               (T, 6)  measured and commanded joints, rad
+    obs/datagen_info/eef_pose/<eef>                   (T, 4, 4)
+    obs/datagen_info/target_eef_pose/<eef>            (T, 4, 4)
+    obs/datagen_info/object_pose/...                  copied from the input (empty group if none)
+    obs/datagen_info/subtask_term_signals/<signal>    (T,) bool, 0 -> 1 at each subtask's end
+
+A LeIsaac HDF5 input keeps everything else (other obs, states, initial_state, attributes, cameras).
+
+``run_eef_to_joint(source, options)``: a LeIsaac HDF5 with 8-D actions -> the same file with 6-D
+joint actions by inverse kinematics (``backend.ik``, warm-started from the previous frame) and the
+reached-pose error in the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.convert.common import ConversionSummary, Plan, Timer, check_output_target, options_dict
+from backend.convert.mimic_signals import (
+    DISTANCE_THRESHOLD_M,
+    GRASP_THRESHOLD_RAD,
+    curation_boundaries,
+    gripper_events,
+    signal_name,
+    signals_from_boundaries,
+)
+from backend.errors import StudioError
+from backend.formats import open_dataset
+from backend.formats.base import Capability, WriterSpec, reader_capabilities
+from backend.formats.leisaac_hdf5 import LeIsaacHDF5Writer, default_provenance, read_initial_state, writer_spec_for
+from backend.ik import ArmChain, poses_from_vectors, rotation_angles, solve_trajectory
+from backend.kinematics import default_model, joint_angles_rad, quaternion_wxyz
+from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
+from backend.progress import Progress, ensure_progress
+from backend.units import SO101_JOINTS
+
+KIND_TO_EEF = "joint_to_eef"
+KIND_TO_JOINT = "eef_to_joint"
+EEF_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz", "gripper"]
+DEFAULT_EEF = "so101_follower"  # LeIsaac's LiftCube Mimic config names its end effector so
+DATAGEN = "obs/datagen_info"
+OBJECT_POSE = f"{DATAGEN}/object_pose"
+SUBTASK_MODES = ("auto", "gripper", "curation")
+
+
+@dataclass
+class JointToEefOptions:
+    out: Path
+    eef_name: str = DEFAULT_EEF
+    signals: list[str] | None = None  # subtask signal names in order (default: grasp / segment texts)
+    subtasks: str = "auto"  # auto: curation segments where an episode has them, else gripper
+    grasp_threshold: float = GRASP_THRESHOLD_RAD
+    distance_threshold: float = DISTANCE_THRESHOLD_M
+    env_name: str | None = None  # /data env_args env_name (the Mimic task id)
+    include_failed: bool = False
+    overwrite: bool = False
+    hash_mode: str = "auto"
+
+
+@dataclass
+class EefToJointOptions:
+    out: Path
+    orientation_weight: float = 0.05  # metres per radian in the least-squares pose error
+    overwrite: bool = False
+    hash_mode: str = "auto"
+    stats: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _vector(key: str, shape: tuple[int, ...], names: list[str] | None = None, dtype: str = "float32") -> Feature:
+    kind = FeatureKind.SCALAR if not shape else FeatureKind.VECTOR
+    return Feature(key, kind, dtype, shape, names=names)
+
+
+def _open(source: Path) -> Dataset:
+    return open_dataset(Path(source))
+
+
+def _joint_rad(episode: Episode, role: str) -> np.ndarray | None:
+    try:
+        values = episode.joints(role)
+    except KeyError:
+        return None
+    return joint_angles_rad(values.values, values.space)
+
+
+def _base_spec(dataset: Dataset, drop: set[str]) -> WriterSpec:
+    """The input's own layout when it is a LeIsaac HDF5 (less ``drop``), else only its cameras."""
+    spec = writer_spec_for(dataset)
+    if dataset.format is not DatasetFormat.LEISAAC_HDF5:
+        spec.features = {}
+        spec.options = {}
+    spec.features = {k: f for k, f in spec.features.items() if k not in drop}
+    return spec
+
+
+def _frames(episode: Episode, camera: str) -> np.ndarray:
+    if Capability.BLOCK_READ in reader_capabilities(episode.dataset):
+        return episode.dataset.reader.read_frames(episode, camera, 0, episode.length)
+    stream = episode.stream(camera)
+    try:
+        return np.stack([stream.frame(i) for i in range(episode.length)])
+    finally:
+        stream.close()
+
+
+def _episode_extra(episode: Episode) -> tuple[str, dict[str, Any]]:
+    attrs = dict(episode.extra.get("attrs") or {})
+    task = attrs.get("task") if "attrs" in episode.extra else episode.task
+    extra: dict[str, Any] = {"attrs": attrs}
+    if episode.dataset.format is DatasetFormat.LEISAAC_HDF5:
+        initial_state = read_initial_state(episode)
+        if initial_state:
+            extra["initial_state"] = initial_state
+    if episode.extra.get("seed") is not None:
+        extra["seed"] = episode.extra["seed"]
+    return str(task or ""), extra
+
+
+def _selected(dataset: Dataset, include_failed: bool) -> tuple[list[Episode], list[dict[str, Any]]]:
+    chosen, skipped = [], []
+    for episode in dataset.episodes:
+        if episode.success is False and not include_failed:
+            skipped.append({"source": str(dataset.path), "episode": episode.display_name, "reason": "failed demo"})
+        else:
+            chosen.append(episode)
+    return chosen, skipped
+
+
+# -- joint -> eef --------------------------------------------------------------------------------------
+def _object_positions(episode: Episode, keys: list[str]) -> dict[str, np.ndarray]:
+    out = {}
+    for key in keys:
+        values = np.asarray(episode.array(key), dtype=np.float64)
+        if values.ndim == 3 and values.shape[1:] == (4, 4):
+            out[key.rsplit("/", 1)[-1]] = values[:, :3, 3]
+        elif values.ndim == 2 and values.shape[1] >= 3:
+            out[key.rsplit("/", 1)[-1]] = values[:, :3]
+    return out
+
+
+def _boundaries(
+    episode: Episode, options: JointToEefOptions, decision: Any, gripper: np.ndarray, eef: np.ndarray,
+    objects: dict[str, np.ndarray],
+) -> tuple[list[int], list[str], str]:
+    """(boundary frames, default signal names, method) for one episode."""
+    segments = curation_boundaries(decision) if decision is not None else []
+    if options.subtasks == "curation" or (options.subtasks == "auto" and segments):
+        texts = [s.text for s in getattr(decision, "subtasks", ())]
+        names = [signal_name(t, f"subtask_{k + 1}") for k, t in enumerate(texts[:-1])]
+        return segments[:-1] if len(segments) > 1 else segments, names or ["subtask_1"], "curation"
+    events = gripper_events(gripper, eef, objects, options.grasp_threshold, options.distance_threshold)
+    while events and events[0][1] == "release":  # closed from the start: no grasp to mark there
+        events.pop(0)
+    return [frame for frame, _ in events], ["grasp"], "gripper"
+
+
+def _curation(source: Path, dataset: Dataset, options: JointToEefOptions) -> Any:
+    if options.subtasks == "gripper":
+        return None
+    from backend.curation import Curation
+
+    curation = Curation.load(source, dataset)
+    if options.subtasks == "curation" and not any(getattr(d, "subtasks", ()) for d in curation.decisions.values()):
+        raise StudioError(
+            "no episode has subtask segments in its curation decisions",
+            source,
+            "mark subtasks in Browse, or use --subtasks gripper",
+        )
+    return curation
+
+
+def plan_joint_to_eef(source: Path, options: JointToEefOptions) -> Plan:
+    check_output_target(Path(options.out), options.overwrite, [Path(source)])
+    with _open(source) as dataset:
+        space = dataset.joint_space("action")
+        plan = Plan(KIND_TO_EEF, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
+        if space is None or not space.is_so101 or space.width != len(SO101_JOINTS):
+            plan.errors.append("the actions are not single-arm SO-101 joint positions")
+        chosen, skipped = _selected(dataset, options.include_failed)
+        plan.details = {"episodes": len(chosen), "skipped": len(skipped), "eef_name": options.eef_name}
+        return plan
+
+
+def run_joint_to_eef(
+    source: Path, options: JointToEefOptions, progress: Progress | None = None
+) -> ConversionSummary:
+    progress = ensure_progress(progress)
+    source, out = Path(source), Path(options.out)
+    if options.subtasks not in SUBTASK_MODES:
+        raise StudioError(f"--subtasks is one of {', '.join(SUBTASK_MODES)}, not {options.subtasks!r}")
+    check_output_target(out, options.overwrite, [source])
+    timer = Timer()
+    model = default_model()
+    with _open(source) as dataset:
+        space = dataset.joint_space("action")
+        if space is None or not space.is_so101 or space.width != len(SO101_JOINTS):
+            raise StudioError(
+                "the actions are not single-arm SO-101 joint positions (6 joints)",
+                source,
+                "joint-to-eef converts SO-101 joint actions; bi-arm and pose actions are not supported",
+            )
+        eef = options.eef_name
+        mine = {"actions", "obs/joint_pos", "obs/joint_pos_target", "obs/ee_frame_state"}
+        base = _base_spec(dataset, mine)
+        base.features = {
+            k: f for k, f in base.features.items() if not k.startswith(DATAGEN) or k.startswith(OBJECT_POSE)
+        }
+        object_keys = [k for k in base.features if k.startswith(OBJECT_POSE + "/")]
+        chosen, skipped = _selected(dataset, options.include_failed)
+        curation = _curation(source, dataset, options)
+        # signal names: given, else from the first episode that has boundaries of the method used
+        features = dict(base.features)
+        features["actions"] = _vector("actions", (8,), EEF_NAMES)
+        features["obs/joint_pos"] = _vector("obs/joint_pos", (6,), list(SO101_JOINTS))
+        features["obs/joint_pos_target"] = _vector("obs/joint_pos_target", (6,), list(SO101_JOINTS))
+        features["obs/ee_frame_state"] = _vector("obs/ee_frame_state", (7,), EEF_NAMES[:7])
+        features[f"{DATAGEN}/eef_pose/{eef}"] = _vector(f"{DATAGEN}/eef_pose/{eef}", (4, 4))
+        features[f"{DATAGEN}/target_eef_pose/{eef}"] = _vector(f"{DATAGEN}/target_eef_pose/{eef}", (4, 4))
+        prepared = []
+        warnings: list[str] = []
+        for episode in chosen:
+            actions = _joint_rad(episode, "action")
+            if actions is None:
+                raise StudioError(f"{episode.display_name}: the actions cannot be read as joint angles", source)
+            state = _joint_rad(episode, "state")
+            if state is None or len(state) != len(actions):
+                state = actions
+            target = model.link_transforms(actions)["gripper_frame_link"]
+            measured = model.link_transforms(state)["gripper_frame_link"]
+            decision = curation.decision(episode.index) if curation is not None else None
+            objects = _object_positions(episode, object_keys)
+            boundaries, names, method = _boundaries(
+                episode, options, decision, state[:, 5], measured[:, :3, 3], objects
+            )
+            prepared.append((episode, actions, state, target, measured, boundaries, names, method))
+        names = list(options.signals) if options.signals else (prepared[0][6] if prepared else ["grasp"])
+        for name in names:
+            features[f"{DATAGEN}/subtask_term_signals/{name}"] = _vector(
+                f"{DATAGEN}/subtask_term_signals/{name}", (), dtype="bool"
+            )
+        spec = WriterSpec(base.fps or dataset.fps, dataset.robot_type or "so101_follower", features, base.cameras)
+        spec.options = dict(base.options)
+        if options.env_name:
+            spec.options.pop("env_args", None)
+            spec.options["env_name"] = options.env_name
+        spec.provenance = default_provenance(KIND_TO_EEF, [str(source)], options_dict(options))
+        total = sum(e.length for e, *_ in prepared)
+        done = 0
+        methods: dict[str, int] = {}
+        progress.report(0, total, "joint -> eef")
+        with LeIsaacHDF5Writer(out, spec, overwrite=options.overwrite) as writer:
+            for episode, actions, state, target, measured, boundaries, _, method in prepared:
+                signals, problems = signals_from_boundaries(episode.length, boundaries, names)
+                for problem in problems:
+                    warnings.append(f"{episode.display_name}: {problem}")
+                    progress.warn(f"{episode.display_name}: {problem}")
+                methods[method] = methods.get(method, 0) + 1
+                values: dict[str, np.ndarray] = {}
+                for key in base.features:
+                    values[key] = np.asarray(episode.array(key))
+                pose_now = np.concatenate([measured[:, :3, 3], quaternion_wxyz(measured[:, :3, :3])], axis=1)
+                pose_cmd = np.concatenate([target[:, :3, 3], quaternion_wxyz(target[:, :3, :3])], axis=1)
+                values["actions"] = np.concatenate([pose_cmd, actions[:, 5:6]], axis=1).astype(np.float32)
+                values["obs/joint_pos"] = state.astype(np.float32)
+                values["obs/joint_pos_target"] = actions.astype(np.float32)
+                values["obs/ee_frame_state"] = pose_now.astype(np.float32)
+                values[f"{DATAGEN}/eef_pose/{eef}"] = measured.astype(np.float32)
+                values[f"{DATAGEN}/target_eef_pose/{eef}"] = target.astype(np.float32)
+                for name, signal in signals.items():
+                    values[f"{DATAGEN}/subtask_term_signals/{name}"] = signal
+                images = {cam.name: _frames(episode, cam.name) for cam in spec.cameras}
+                task, extra = _episode_extra(episode)
+                if not object_keys:
+                    extra["obs"] = {"datagen_info": {"object_pose": {}}}
+                target_episode = writer.begin_episode(task, **extra)
+                target_episode.add_frames(values, images)
+                target_episode.end(success=episode.success if episode.success is not None else True)
+                episode.unload()
+                done += episode.length
+                progress.report(done, total, episode.display_name)
+    return ConversionSummary(
+        KIND_TO_EEF,
+        str(out.absolute()),
+        DatasetFormat.LEISAAC_HDF5.value,
+        episodes_written=len(prepared),
+        frames_written=total,
+        skipped=skipped,
+        warnings=warnings,
+        seconds=timer.seconds,
+        provenance=spec.provenance,
+        details={"eef_name": eef, "signals": ",".join(names), "subtasks_from": methods},
+    )
+
+
+# -- eef -> joint --------------------------------------------------------------------------------------
+def _eef_dataset(source: Path, dataset: Dataset) -> None:
+    if dataset.format is not DatasetFormat.LEISAAC_HDF5:
+        raise StudioError("eef-to-joint reads a LeIsaac HDF5 file", source, "give the output of joint-to-eef")
+    feature = dataset.features.get("actions")
+    if feature is None or tuple(feature.shape) != (8,):
+        shape = "none" if feature is None else f"{tuple(feature.shape)}"
+        raise StudioError(
+            f"the actions are not 8-D end-effector poses [x, y, z, qw, qx, qy, qz, gripper] (shape {shape})",
+            source,
+        )
+
+
+def plan_eef_to_joint(source: Path, options: EefToJointOptions) -> Plan:
+    check_output_target(Path(options.out), options.overwrite, [Path(source)])
+    with _open(source) as dataset:
+        _eef_dataset(Path(source), dataset)
+        plan = Plan(KIND_TO_JOINT, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
+        plan.details = {"episodes": dataset.num_episodes, "frames": dataset.num_frames}
+        return plan
+
+
+def _start(episode: Episode) -> np.ndarray:
+    for key in ("obs/joint_pos", "obs/joint_pos_target"):
+        if key in episode.dataset.features and episode.length:
+            row = np.asarray(episode.array(key), dtype=np.float64)
+            if row.ndim == 2 and row.shape[1] == len(SO101_JOINTS):
+                return row[0, :5]
+    return np.zeros(5)
+
+
+def run_eef_to_joint(
+    source: Path, options: EefToJointOptions, progress: Progress | None = None
+) -> ConversionSummary:
+    progress = ensure_progress(progress)
+    source, out = Path(source), Path(options.out)
+    check_output_target(out, options.overwrite, [source])
+    timer = Timer()
+    chain = ArmChain()
+    with _open(source) as dataset:
+        _eef_dataset(source, dataset)
+        base = _base_spec(dataset, set())
+        features = dict(base.features)
+        features["actions"] = _vector("actions", (6,), list(SO101_JOINTS))
+        spec = WriterSpec(base.fps, dataset.robot_type, features, base.cameras, dict(base.options))
+        spec.provenance = default_provenance(KIND_TO_JOINT, [str(source)], options_dict(options))
+        total = dataset.num_frames
+        done = 0
+        pos_errors, rot_errors, joint_errors = [], [], []
+        progress.report(0, total, "eef -> joint")
+        with LeIsaacHDF5Writer(out, spec, overwrite=options.overwrite) as writer:
+            for episode in dataset.episodes:
+                eef_actions = np.asarray(episode.array("actions"), dtype=np.float64)
+                result = solve_trajectory(
+                    eef_actions[:, :7], _start(episode), chain, orientation_weight=options.orientation_weight
+                )
+                joints = np.concatenate([result.q, eef_actions[:, 7:8]], axis=1)
+                pos_errors.append(result.position_error_m)
+                rot_errors.append(result.rotation_error_rad)
+                if "obs/joint_pos_target" in dataset.features:
+                    recorded = np.asarray(episode.array("obs/joint_pos_target"), dtype=np.float64)
+                    if recorded.shape == joints.shape:
+                        joint_errors.append(np.abs(recorded[:, :5] - result.q).max(axis=1))
+                values = {key: np.asarray(episode.array(key)) for key in base.features}
+                values["actions"] = joints.astype(np.float32)
+                images = {cam.name: _frames(episode, cam.name) for cam in spec.cameras}
+                task, extra = _episode_extra(episode)
+                target_episode = writer.begin_episode(task, **extra)
+                target_episode.add_frames(values, images)
+                target_episode.end(success=episode.success)
+                episode.unload()
+                done += episode.length
+                progress.report(done, total, episode.display_name)
+    details = error_stats(pos_errors, rot_errors, joint_errors)
+    options.stats = details
+    return ConversionSummary(
+        KIND_TO_JOINT,
+        str(out.absolute()),
+        DatasetFormat.LEISAAC_HDF5.value,
+        episodes_written=dataset.num_episodes,
+        frames_written=total,
+        seconds=timer.seconds,
+        provenance=spec.provenance,
+        details=details,
+    )
+
+
+def error_stats(
+    pos_errors: list[np.ndarray], rot_errors: list[np.ndarray], joint_errors: list[np.ndarray]
+) -> dict[str, float]:
+    """Max and mean reached-pose error (mm, degrees) and joint error (degrees) over all frames."""
+    out: dict[str, float] = {}
+    for name, parts, scale in (
+        ("position_error_mm", pos_errors, 1000.0),
+        ("rotation_error_deg", rot_errors, 180.0 / np.pi),
+        ("joint_error_deg", joint_errors, 180.0 / np.pi),
+    ):
+        if parts:
+            values = np.concatenate(parts) * scale
+            out[f"max_{name}"] = float(np.max(values)) + 0.0
+            out[f"mean_{name}"] = float(np.mean(values)) + 0.0
+    return out
+
+
+def round_trip(q: np.ndarray, chain: ArmChain | None = None) -> dict[str, float]:
+    """joint -> eef -> joint error of joint angles ``q`` (T, 5 or 6 rad): mm, degrees (pose and joints)."""
+    chain = chain or ArmChain()
+    q = np.asarray(q, dtype=np.float64)[:, :5]
+    poses = chain.fk_many(q)
+    result = solve_trajectory(poses, q[0], chain)
+    reached = chain.fk_many(result.q)
+    return error_stats(
+        [np.linalg.norm(reached[:, :3, 3] - poses[:, :3, 3], axis=1)],
+        [rotation_angles(reached[:, :3, :3], poses[:, :3, :3])],
+        [np.abs(result.q - q).max(axis=1)],
+    )
+
+
+__all__ = [
+    "EefToJointOptions",
+    "JointToEefOptions",
+    "plan_eef_to_joint",
+    "plan_joint_to_eef",
+    "poses_from_vectors",
+    "round_trip",
+    "run_eef_to_joint",
+    "run_joint_to_eef",
+]
