@@ -78,7 +78,9 @@ def rotation_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     cos = (np.trace(rel, axis1=1, axis2=2) - 1.0) / 2.0
     # arccos loses precision near 0: use the sine part as well
     sin = 0.5 * np.linalg.norm(
-        np.stack([rel[:, 2, 1] - rel[:, 1, 2], rel[:, 0, 2] - rel[:, 2, 0], rel[:, 1, 0] - rel[:, 0, 1]], axis=1),
+        np.stack(
+            [rel[:, 2, 1] - rel[:, 1, 2], rel[:, 0, 2] - rel[:, 2, 0], rel[:, 1, 0] - rel[:, 0, 1]], axis=1
+        ),
         axis=1,
     )
     return np.arctan2(sin, np.clip(cos, -1.0, 1.0))

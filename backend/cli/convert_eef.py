@@ -33,7 +33,9 @@ def register(sub: argparse._SubParsersAction, common_flags: Callable, finish: Ca
         choices=["auto", "gripper", "curation"],
         help="boundaries from the curation's subtask segments (auto: where an episode has them) or the gripper",
     )
-    p.add_argument("--grasp-threshold", type=float, default=GRASP_THRESHOLD_RAD, help="gripper closed below (rad)")
+    p.add_argument(
+        "--grasp-threshold", type=float, default=GRASP_THRESHOLD_RAD, help="gripper closed below (rad)"
+    )
     p.add_argument(
         "--distance-threshold", type=float, default=DISTANCE_THRESHOLD_M, help="gripper near an object (m)"
     )
@@ -42,7 +44,9 @@ def register(sub: argparse._SubParsersAction, common_flags: Callable, finish: Ca
     common_flags(p)
     p.set_defaults(func=lambda args: _run_to_eef(args, finish))
 
-    p = sub.add_parser("eef-to-joint", help="8-D end-effector actions -> SO-101 joint actions (inverse kinematics)")
+    p = sub.add_parser(
+        "eef-to-joint", help="8-D end-effector actions -> SO-101 joint actions (inverse kinematics)"
+    )
     p.add_argument("dataset", type=path_type, metavar="DATASET.hdf5")
     p.add_argument("--out", required=True, type=path_type, help="output .hdf5 (must not exist)")
     p.add_argument(

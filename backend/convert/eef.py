@@ -39,7 +39,12 @@ from backend.convert.mimic_signals import (
 from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.formats.base import Capability, WriterSpec, reader_capabilities
-from backend.formats.leisaac_hdf5 import LeIsaacHDF5Writer, default_provenance, read_initial_state, writer_spec_for
+from backend.formats.leisaac_hdf5 import (
+    LeIsaacHDF5Writer,
+    default_provenance,
+    read_initial_state,
+    writer_spec_for,
+)
 from backend.ik import ArmChain, poses_from_vectors, rotation_angles, solve_trajectory
 from backend.kinematics import default_model, joint_angles_rad, quaternion_wxyz
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
@@ -78,7 +83,9 @@ class EefToJointOptions:
     stats: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
-def _vector(key: str, shape: tuple[int, ...], names: list[str] | None = None, dtype: str = "float32") -> Feature:
+def _vector(
+    key: str, shape: tuple[int, ...], names: list[str] | None = None, dtype: str = "float32"
+) -> Feature:
     kind = FeatureKind.SCALAR if not shape else FeatureKind.VECTOR
     return Feature(key, kind, dtype, shape, names=names)
 
@@ -132,7 +139,9 @@ def _selected(dataset: Dataset, include_failed: bool) -> tuple[list[Episode], li
     chosen, skipped = [], []
     for episode in dataset.episodes:
         if episode.success is False and not include_failed:
-            skipped.append({"source": str(dataset.path), "episode": episode.display_name, "reason": "failed demo"})
+            skipped.append(
+                {"source": str(dataset.path), "episode": episode.display_name, "reason": "failed demo"}
+            )
         else:
             chosen.append(episode)
     return chosen, skipped
@@ -151,7 +160,11 @@ def _object_positions(episode: Episode, keys: list[str]) -> dict[str, np.ndarray
 
 
 def _boundaries(
-    episode: Episode, options: JointToEefOptions, decision: Any, gripper: np.ndarray, eef: np.ndarray,
+    episode: Episode,
+    options: JointToEefOptions,
+    decision: Any,
+    gripper: np.ndarray,
+    eef: np.ndarray,
     objects: dict[str, np.ndarray],
 ) -> tuple[list[int], list[str], str]:
     """(boundary frames, default signal names, method) for one episode."""
@@ -172,7 +185,9 @@ def _curation(source: Path, dataset: Dataset, options: JointToEefOptions) -> Any
     from backend.curation import Curation
 
     curation = Curation.load(source, dataset)
-    if options.subtasks == "curation" and not any(getattr(d, "subtasks", ()) for d in curation.decisions.values()):
+    if options.subtasks == "curation" and not any(
+        getattr(d, "subtasks", ()) for d in curation.decisions.values()
+    ):
         raise StudioError(
             "no episode has subtask segments in its curation decisions",
             source,
@@ -233,7 +248,9 @@ def run_joint_to_eef(
         for episode in chosen:
             actions = _joint_rad(episode, "action")
             if actions is None:
-                raise StudioError(f"{episode.display_name}: the actions cannot be read as joint angles", source)
+                raise StudioError(
+                    f"{episode.display_name}: the actions cannot be read as joint angles", source
+                )
             state = _joint_rad(episode, "state")
             if state is None or len(state) != len(actions):
                 state = actions
@@ -250,7 +267,9 @@ def run_joint_to_eef(
             features[f"{DATAGEN}/subtask_term_signals/{name}"] = _vector(
                 f"{DATAGEN}/subtask_term_signals/{name}", (), dtype="bool"
             )
-        spec = WriterSpec(base.fps or dataset.fps, dataset.robot_type or "so101_follower", features, base.cameras)
+        spec = WriterSpec(
+            base.fps or dataset.fps, dataset.robot_type or "so101_follower", features, base.cameras
+        )
         spec.options = dict(base.options)
         if options.env_name:
             spec.options.pop("env_args", None)
