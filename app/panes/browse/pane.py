@@ -28,6 +28,7 @@ from app.panes.browse.hints import BrowseHints
 from app.panes.browse.layout_state import remember_place, remembered_place, restore_layout, save_layout
 from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
+from app.panes.browse.review import attach_review
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
 from app.tasks import INTERACTIVE, TaskGroup
@@ -85,6 +86,7 @@ class BrowsePane(CurationActions, QWidget):
         self._build()
         self.hints = BrowseHints(self)
         self.player = Player(self, self.clock)
+        self.review = attach_review(self)  # "Table | Grid": the review grid over the player
         self._shortcuts()
         self._show_empty()
 

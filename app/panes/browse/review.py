@@ -1,0 +1,303 @@
+"""Browse's review grid: looping thumbnails of a page of episodes to accept, reject and flag by key.
+
+A view of the Browse pane ("Table | Grid" tabs over the player). What it shows and what the keys do
+live in ``backend.sessions.review.ReviewSession``; decisions go to Browse's curation (undo, export).
+Thumbnails decode on the interactive lane, one task per page (key ``review.page``: a new page or
+camera cancels the previous one), each episode's frames turned into QImages in the task's thread and
+sent to the grid as they are ready. The score table is read from its sidecar when the dataset opens;
+"Score this dataset" computes it on the background lane.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.error_dialog import show_error
+from app.tasks import BACKGROUND, INTERACTIVE
+from backend.sessions.review import ALL_CAMERAS, DECISION_FILTERS, KEY_HELP, ReviewCell, ReviewSession
+from backend.sessions.review_work import camera_size, load_table, loop_frames, score_dataset
+from widgets.thumbnail_grid import GridItem, ThumbnailGrid
+
+
+def to_qimage(rgb: np.ndarray) -> QImage:
+    """A QImage owning a copy of an RGB uint8 frame (safe to build off the GUI thread)."""
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class ReviewView(QWidget):
+    """The grid, its bar (sort, filter, decisions shown, camera, grouping, pages, scoring) and keys."""
+
+    _arrived = Signal(int, int, object)  # generation, episode, [QImage] (from the task's thread)
+    episodeOpened = Signal(int, int)  # episode, frame: shown in the player
+    pageShown = Signal(int)  # cells on the page (after the model was filled)
+    thumbnailsShown = Signal(int)  # episodes whose loops arrived for the page shown
+
+    def __init__(self, pane: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pane = pane
+        self.session = ReviewSession()
+        self.generation = 0
+        self.cache: dict[int, list[QImage]] = {}  # episode -> loop of the page shown, this camera choice
+        self._shown: list[int] = []
+        self._syncing = False
+        self.active = False  # the Grid tab shows: only then are thumbnails decoded
+        self._build()
+        self.session.add_listener(self._sync)
+        self._arrived.connect(self._on_arrived)
+
+    def _build(self) -> None:
+        bar = QHBoxLayout()
+        self.sort_combo = QComboBox(toolTip="Order of the cells: any score, the predicted rating or a decision")
+        self.descending = QCheckBox("desc")
+        self.filter_edit = QLineEdit(placeholderText="filter: jerky>5000 and not frozen_camera")
+        self.decision_combo = QComboBox()
+        self.decision_combo.addItems(DECISION_FILTERS)
+        self.camera_combo = QComboBox(toolTip="One camera, or every camera side by side")
+        self.group_check = QCheckBox("group variants", checked=True)
+        self.prev_button, self.next_button = QPushButton("◀"), QPushButton("▶")
+        self.page_label = QLabel()
+        self.score_button = QPushButton("Score this dataset")
+        for widget in (QLabel("Sort"), self.sort_combo, self.descending, self.filter_edit, self.decision_combo,
+                       self.camera_combo, self.group_check, self.prev_button, self.page_label, self.next_button,
+                       self.score_button):
+            bar.addWidget(widget)
+        bar.setStretchFactor(self.filter_edit, 1)
+        self.grid = ThumbnailGrid()
+        self.help_label = QLabel("   ".join(f"{key} {text}" for key, text in KEY_HELP))
+        self.help_label.setWordWrap(True)
+        self.message = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.grid, 1)
+        layout.addWidget(self.help_label)
+        self.sort_combo.activated.connect(self._on_sort)
+        self.descending.toggled.connect(self._on_sort)
+        self.filter_edit.editingFinished.connect(self._on_filter)
+        self.decision_combo.activated.connect(lambda: self.session.set_decision_filter(self.decision_combo.currentText()))
+        self.camera_combo.activated.connect(self._on_camera)
+        self.group_check.toggled.connect(self.session.set_grouped)
+        self.prev_button.clicked.connect(lambda: self.session.set_page(self.session.page - 1))
+        self.next_button.clicked.connect(lambda: self.session.set_page(self.session.page + 1))
+        self.score_button.clicked.connect(self.score)
+        self.grid.keyPressed.connect(self.key)
+        self.grid.currentRowChanged.connect(self._on_current_row)
+        self.grid.rowActivated.connect(lambda row: (self.session.set_current(row), self.open_current()))
+
+    # -- the dataset --------------------------------------------------------------------------------
+    def dataset_opened(self, *_: Any) -> None:
+        """Browse opened a dataset: review its episodes; the stored scores are read in a task."""
+        browse = self.pane.session
+        dataset = browse.dataset
+        if dataset is None:
+            return
+        self.cache, self._shown = {}, []
+        table = browse.table
+        self.session.load(table.index.tolist(), dict(table.lengths), browse.curation, None)
+        self.camera_combo.clear()
+        self.camera_combo.addItem("all cameras", ALL_CAMERAS)
+        for camera in browse.cameras():
+            self.camera_combo.addItem(camera, camera)
+        self._fill_sort_keys()
+        self.pane.tasks.run(
+            load_table, dataset.path, key="review.table", lane=INTERACTIVE,
+            on_done=self.set_scores, on_error=lambda m, d: self.message.setText(f"Scores not read: {m}"),
+        )
+
+    def set_scores(self, table: Any) -> None:
+        self.session.set_scores(table)
+        self._fill_sort_keys()
+        self.score_button.setText("Score again" if table is not None else "Score this dataset")
+        self.message.setText("" if table is not None else "No scores yet: the grid sorts by episode; "
+                             "Score this dataset to sort and filter by its signals")
+
+    def _fill_sort_keys(self) -> None:
+        current = self.session.sort_key
+        self.sort_combo.clear()
+        self.sort_combo.addItems(self.session.sort_keys())
+        self.sort_combo.setCurrentText(current)
+
+    def curation_changed(self, episodes: list[int]) -> None:
+        """A decision changed (here, in the table or by undo): badges, borders, filters again."""
+        if self.session.curation is not None and self.pane.session.curation is self.session.curation:
+            self.session.refresh(keep_current=True)
+
+    def score(self) -> None:
+        browse = self.pane.session
+        if browse.dataset is None or browse.curation is None:
+            return
+        self.score_button.setEnabled(False)
+        self.message.setText("Scoring…")
+        self.pane.tasks.run(
+            score_dataset, browse.dataset, browse.curation.snapshot(), key="review.score", lane=BACKGROUND,
+            holds=[browse.share()], on_done=self.set_scores, on_error=self._on_score_failed,
+            on_progress=lambda done, total, text: self.message.setText(f"Scoring… {done}/{total} {text}"),
+            on_finished=lambda: self.score_button.setEnabled(True),
+        )
+
+    def _on_score_failed(self, message: str, details: str) -> None:
+        self.message.setText(f"Scoring failed: {message}")
+        show_error(self, "Could not score the dataset", message, details)
+
+    # -- the bar ------------------------------------------------------------------------------------
+    def _on_sort(self, *_: Any) -> None:
+        key = self.sort_combo.currentText()
+        if key:
+            self.session.set_sort(key, self.descending.isChecked())
+
+    def _on_filter(self) -> None:
+        if self.filter_edit.text() == self.session.filter_text:
+            return
+        ok = self.session.set_filter(self.filter_edit.text())
+        self.message.setText("" if ok else f"Filter not applied: {self.session.filter_error}")
+
+    def _on_camera(self, *_: Any) -> None:
+        self.session.camera = self.camera_combo.currentData() or ALL_CAMERAS
+        self.cache, self._shown = {}, []
+        self._sync()
+
+    def cameras(self) -> list[str]:
+        chosen = self.session.camera
+        return [chosen] if chosen else list(self.pane.session.cameras())
+
+    # -- keys ---------------------------------------------------------------------------------------
+    def key(self, name: str) -> None:
+        action = self.session.key(name, self.grid.columns())
+        if action == "open":
+            self.open_current()
+
+    def open_current(self) -> None:
+        target = self.session.open_target()
+        if target is not None:
+            self.episodeOpened.emit(*target)
+
+    def _on_current_row(self, row: int) -> None:
+        if not self._syncing and row >= 0:
+            self.session.set_current(row)
+
+    # -- the grid follows the session ---------------------------------------------------------------
+    def _item(self, cell: ReviewCell) -> GridItem:
+        session = self.session
+        decision = session.decision_of(cell.episode) if session.curation is not None else None
+        findings = session.findings(cell.episode)
+        tooltip = "\n".join(f"{f.severity}: {f.signal} (frames {f.frames[0]}–{f.frames[1]}): {f.message}"
+                            for f in findings[:8])
+        return GridItem(
+            session.caption(cell), session.badges(cell.episode),
+            decision.rating if decision is not None else None, bool(decision and decision.flagged),
+            cell.best, cell.source is not None, tooltip or f"episode {cell.episode}: nothing fired",
+        )
+
+    def set_active(self, active: bool) -> None:
+        self.active = active
+        if active:
+            self._sync()
+            self.grid.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.pane.tasks.cancel("review.page")
+            self.generation += 1
+            self._shown = []  # decoded again (what is cached stays) when the grid shows again
+
+    def _sync(self) -> None:
+        if not self.active:
+            return
+        cells = self.session.page_cells()
+        episodes = [c.episode for c in cells]
+        items = [self._item(c) for c in cells]
+        self._syncing = True
+        try:
+            if episodes != self._shown:
+                width, height = camera_size(len(self.cameras()))
+                self.grid.set_cell_size(QSize(width * max(1, len(self.cameras())), height))
+                self.grid.model.set_items(items, [self.cache.get(e, []) for e in episodes])
+                self._shown = episodes
+                self._request_page(episodes)
+                self.pageShown.emit(len(items))
+            else:
+                self.grid.model.update_items(items)
+            self.grid.set_current_row(self.session.current)
+        finally:
+            self._syncing = False
+        self.page_label.setText(self.session.status_text())
+        self.prev_button.setEnabled(self.session.page > 0)
+        self.next_button.setEnabled(self.session.page < self.session.page_count - 1)
+
+    def _request_page(self, episodes: list[int]) -> None:
+        self.cache = {e: self.cache[e] for e in episodes if e in self.cache}  # only the page shown
+        missing = [e for e in episodes if e not in self.cache]
+        self.generation += 1
+        browse = self.pane.session
+        if not missing or browse.dataset is None or not self.cameras():
+            self.pane.tasks.cancel("review.page")
+            return
+        generation, emit = self.generation, self._arrived.emit
+
+        def arrived(episode: int, frames: list[np.ndarray]) -> None:  # in the task's thread
+            emit(generation, episode, [to_qimage(f) for f in frames])
+
+        self.pane.tasks.run(
+            loop_frames, browse.dataset, missing, self.cameras(), arrived, key="review.page",
+            lane=INTERACTIVE, holds=[browse.share()],
+        )
+
+    def _on_arrived(self, generation: int, episode: int, images: list[QImage]) -> None:
+        if generation != self.generation:
+            return  # a page or camera no longer shown
+        self.cache[episode] = images
+        for row, shown in enumerate(self._shown):
+            if shown == episode:
+                self.grid.model.set_frames(row, images)
+        self.thumbnailsShown.emit(len(self.cache))
+
+
+def attach_review(pane: Any) -> ReviewView:
+    """Put "Table | Grid" tabs over Browse's player: Grid shows the review view (the episodes dock
+    hides while it shows); Enter in the grid opens the episode in the player at its finding."""
+    view = ReviewView(pane)
+    tabs = QTabWidget()
+    tabs.setDocumentMode(True)
+    pane.inner.takeCentralWidget()
+    tabs.addTab(pane.viewer, "Table")
+    tabs.addTab(view, "Grid")
+    pane.inner.setCentralWidget(tabs)
+    view.tabs = tabs
+    hidden_dock = {"hid": False}
+
+    def on_tab(index: int) -> None:
+        if index == 1:
+            hidden_dock["hid"] = pane.episodes_dock.isVisible()
+            pane.episodes_dock.hide()
+            view.set_active(True)
+            return
+        view.set_active(False)
+        if hidden_dock["hid"]:
+            pane.episodes_dock.show()
+            hidden_dock["hid"] = False
+
+    def on_open(episode: int, frame: int) -> None:
+        tabs.setCurrentIndex(0)
+        pane.show_episode(episode, frame)
+
+    tabs.currentChanged.connect(on_tab)
+    view.episodeOpened.connect(on_open)
+    pane.datasetLoaded.connect(view.dataset_opened)
+    pane.session.add_listener(view.curation_changed)
+    return view
