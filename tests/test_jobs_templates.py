@@ -24,6 +24,7 @@ EXPECTED = {
     "idm-dump",
     "leisaac-teleop",
     "leisaac-replay",
+    "mimicgen-generate",
     "gr00t-finetune",
     "dreamgen-bench",
     "command",
