@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "score_cmd",
     "export_cmd",
     "edit_cmd",
+    "eval_cmd",
 ]
 
 # Each command word and the module that registers it: the GUI entry point routes `rollout-studio WORD`
@@ -58,6 +59,7 @@ COMMAND_MODULE_OF = {
     "score": "score_cmd",
     "export": "export_cmd",
     "edit": "edit_cmd",
+    "eval": "eval_cmd",
 }
 COMMAND_WORDS = frozenset(COMMAND_MODULE_OF)
 
