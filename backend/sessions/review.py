@@ -184,6 +184,9 @@ class ReviewSession:
         ``jerky>5000 and not frozen_camera``; empty: every episode). False, with ``filter_error``
         saying why, when it is not understood: then the previous filter stays."""
         predicate: Callable[[EpisodeScores], bool] | None = None
+        if text.strip() and self.scores is None:
+            self.filter_error = "this dataset has no scores yet: score it to filter by its signals"
+            return False
         if text.strip():
             try:
                 predicate = parse_where(text, self.scores)
