@@ -804,8 +804,12 @@ def export_curated(
     options: dict[str, Any] | None = None,
     overwrite: bool = False,
     jobs: int | None = None,
+    subtasks: str | None = None,
 ) -> Path:
     """Write a new dataset with exclusions, trims and task edits applied; returns its path.
+
+    Subtask segments travel as ``backend.subtask_export`` says: ``subtasks`` is "auto" (None),
+    "none", "index", "language" or "both" for LeRobot outputs; HDF5 demos get a ``subtasks`` attribute.
 
     Same family (HDF5 -> HDF5, LeRobot -> LeRobot): every vector feature is kept as stored. Across
     families the action and state travel, converted (radians <-> LeRobot range). Frames stream from
@@ -855,11 +859,14 @@ def export_curated(
     for note in plan.notes:
         if note.startswith("not carried"):
             progress.warn(note)
+    labels = _subtask_columns(plan, fmt, kept, curation, subtasks)
     done = 0
     progress.report(0, total, "starting")
     writer = open_writer(fmt, out, plan.spec, overwrite=overwrite)
     videos = None
     try:
+        if labels is not None:
+            labels.attach(writer)
         videos = start_videos(dataset, writer, plan.cameras, kept, ranges, jobs)
         for number, episode in enumerate(kept):
             start, stop = ranges[episode.index]
@@ -872,6 +879,8 @@ def export_curated(
                 )
                 for target, (src, conv) in plan.mapping.items()
             }
+            if labels is not None:
+                values.update(labels.episode(number, curation.decision(episode.index).subtasks, start, stop))
             ep_writer = writer.begin_episode(task, **_episode_extra(episode, plan, start, curation))
             streams: dict[str, Any] = {}
             try:
@@ -910,6 +919,19 @@ def export_curated(
     return Path(result) if result else out
 
 
+def _subtask_columns(plan: _Plan, fmt: Any, kept: list[Any], curation: Curation, mode: str | None) -> Any:
+    """The LeRobot subtask columns of this export (``backend.subtask_export``), None when none."""
+    from backend.subtask_export import LeRobotSubtasks, resolve_mode
+
+    if _family(fmt) != "lerobot":
+        return None
+    index, language = resolve_mode(mode, fmt.value, any(curation.decision(e.index).subtasks for e in kept))
+    if not (index or language):
+        return None
+    plan.spec.provenance["parameters"]["subtasks"] = {"index": index, "language": language}
+    return LeRobotSubtasks(plan.spec, index, language)
+
+
 def _report_encoded(progress: Progress, total: int, text: str, encoded: int) -> None:
     progress.report(min(encoded, total), total, text)
 
@@ -917,6 +939,7 @@ def _report_encoded(progress: Progress, total: int, text: str, encoded: int) -> 
 def _episode_extra(episode: Any, plan: _Plan, start: int, curation: Curation) -> dict[str, Any]:
     """Per-episode extras for the writer: HDF5 attributes/seed/initial state, LeRobot tasks."""
     from backend.model import DatasetFormat
+    from backend.subtask_export import hdf5_attrs
 
     extra: dict[str, Any] = {}
     if plan.fmt is DatasetFormat.LEISAAC_HDF5:
@@ -924,6 +947,8 @@ def _episode_extra(episode: Any, plan: _Plan, start: int, curation: Curation) ->
         attrs["source_episode"] = int(episode.index)
         if start:
             attrs["source_first_frame"] = int(start)
+        decision = curation.decision(episode.index)
+        attrs.update(hdf5_attrs(decision.subtasks, *decision.kept_range(episode.length)))
         extra["attrs"] = attrs
         if episode.extra.get("seed") is not None:
             extra["seed"] = episode.extra["seed"]

@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,10 @@ class LeRobotWriter(DatasetWriter):
         self.modality = options.get("modality")
         # video info blocks of a source whose packets are copied (keeps video.g / crf / preset)
         self.source_video_info: dict[str, dict[str, Any]] = dict(options.get("source_video_info") or {})
+        # an exporter's additions (backend/subtask_export.py): info.json features of columns it adds,
+        # and steps run on the finished data files (under the folder given) before meta/ is written
+        self.extra_info_features: dict[str, dict[str, Any]] = {}
+        self.before_meta_steps: list[Callable[[Path], None]] = []
 
         # columns: the spec's vectors/scalars (LeRobot's own columns are generated here)
         self.columns: dict[str, Feature] = {}
@@ -443,6 +448,7 @@ class LeRobotWriter(DatasetWriter):
             features[key] = self._video_feature(key, spec)
         for key, value in DEFAULT_FEATURES.items():
             features[key] = dict(value)
+        features.update(self.extra_info_features)
         return features
 
     def _write_meta(self, root: Path) -> None:
@@ -482,6 +488,8 @@ class LeRobotWriter(DatasetWriter):
             if self._current is not None:
                 self._current.discard()
             self.layout.before_meta()
+            for step in self.before_meta_steps:
+                step(self.tmp)
             self._write_meta(self.tmp)
             remove_path(self.staging)
         except BaseException as error:

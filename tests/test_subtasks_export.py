@@ -1,0 +1,120 @@
+"""Subtasks in curated exports, checked field by field against LeRobot's documented schemas:
+LeRobot 0.4-0.5 "Using Subtasks in LeRobot Datasets" (subtask_index + meta/subtasks.parquet) and
+LeRobot 0.6 "Language columns and recipes" (language_persistent / language_events); HDF5 attributes."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from backend.curation import Curation, export_curated
+from backend.errors import StudioError
+from backend.formats import open_dataset, validate_path
+from tests.browse_data import memory_dataset
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("subtask_export")
+    dataset = memory_dataset(folder / "d.hdf5", lengths=(20, 30, 24), width=64, height=48, fps=FPS)
+    curation = Curation(dataset.path, sidecar=folder / "d.curation.json")
+    curation.set(0, subtasks=[[0, 9, "reach"], [10, 19, "grasp"]])
+    curation.set(1, subtasks=[[5, 14, "grasp"], [20, 29, "lift"]], trim_in=3, trim_out=24)  # a gap 15-19
+    curation.set(2, excluded=True, subtasks=[[0, 5, "never exported"]])
+    return dataset, curation
+
+
+@pytest.fixture(scope="module")
+def v30(source, tmp_path_factory):
+    dataset, curation = source
+    out = tmp_path_factory.mktemp("v30") / "out"
+    export_curated(dataset, curation, out, "lerobot_v3.0", subtasks="both", jobs=1)
+    return out
+
+
+def _data(root):
+    return pa.concat_tables(pq.read_table(p) for p in sorted((root / "data").rglob("*.parquet")))
+
+
+def test_v05_subtask_index_schema(v30):
+    info = json.loads((v30 / "meta" / "info.json").read_text())
+    assert info["features"]["subtask_index"] == {"dtype": "int64", "shape": [1], "names": None}
+    subtasks = pq.read_table(v30 / "meta" / "subtasks.parquet")
+    # pandas' frame with the text as its index (LeRobot: pd.read_parquet(...).iloc[i].name)
+    pandas_meta = json.loads(subtasks.schema.metadata[b"pandas"])
+    assert pandas_meta["index_columns"] == ["subtask"]
+    texts = dict(zip(subtasks.column("subtask_index").to_pylist(), subtasks.column("subtask").to_pylist(), strict=True))
+    assert texts == {0: "reach", 1: "grasp", 2: "lift", 3: ""}
+    data = _data(v30)
+    assert data.schema.field("subtask_index").type == pa.int64()
+    index = data.column("subtask_index").to_numpy()
+    episode = data.column("episode_index").to_numpy()
+    assert index[episode == 0].tolist() == [0] * 10 + [1] * 10
+    # episode 1 kept frames 3..24: grasp 5-14 -> 2-11, gap 15-19 -> 12-16, lift 20-24 -> 17-21
+    assert index[episode == 1].tolist() == [3, 3] + [1] * 10 + [3] * 5 + [2] * 5
+    assert sorted(set(episode.tolist())) == [0, 1]  # the excluded episode's subtasks are not written
+
+
+def test_v06_language_columns_schema(v30):
+    info = json.loads((v30 / "meta" / "info.json").read_text())
+    for key in ("language_persistent", "language_events"):
+        assert info["features"][key] == {"dtype": "language", "shape": [1], "names": None}
+    data = _data(v30)
+    row = data.schema.field("language_persistent").type.value_type
+    assert [f.name for f in row] == ["role", "content", "style", "timestamp", "camera", "tool_calls"]
+    assert row.field("timestamp").type == pa.float32() and row.field("content").type == pa.string()
+    event = data.schema.field("language_events").type.value_type
+    assert [f.name for f in event] == ["role", "content", "style", "camera", "tool_calls"]
+    persistent = data.column("language_persistent").to_pylist()
+    episode = data.column("episode_index").to_pylist()
+    timestamps = data.column("timestamp").to_numpy()
+    frames = data.column("frame_index").to_numpy()
+    first = persistent[episode.index(1)]
+    assert all(p == first for p, e in zip(persistent, episode, strict=True) if e == 1)  # broadcast per episode
+    assert [(r["role"], r["content"], r["style"], r["camera"], r["tool_calls"]) for r in first] == [
+        ("assistant", "grasp", "subtask", None, None), ("assistant", "lift", "subtask", None, None)
+    ]
+    # each row's timestamp is exactly the timestamp of its first frame (LeRobot matches without tolerance)
+    ep1 = np.asarray(episode) == 1
+    assert [r["timestamp"] for r in first] == [float(timestamps[ep1][frames[ep1] == f][0]) for f in (2, 17)]
+    assert data.column("language_events").to_pylist() == [[]] * data.num_rows
+    # one row group per episode, as LeRobot writes them
+    path = sorted((v30 / "data").rglob("*.parquet"))[0]
+    assert pq.ParquetFile(path).metadata.num_row_groups == 2
+
+
+def test_output_still_opens_and_validates(v30, source):
+    assert [p.line() for p in validate_path(v30) if p.severity == "error"] == []
+    with open_dataset(v30) as out:
+        assert out.num_episodes == 2 and out.episode(1).length == 22
+
+
+def test_v21_auto_writes_the_index_and_refuses_language(source, tmp_path):
+    dataset, curation = source
+    out = tmp_path / "v21"
+    export_curated(dataset, curation, out, "lerobot_v2.1", jobs=1)
+    info = json.loads((out / "meta" / "info.json").read_text())
+    assert "subtask_index" in info["features"] and "language_persistent" not in info["features"]
+    assert (out / "meta" / "subtasks.parquet").exists()
+    with pytest.raises(StudioError, match="v3.0"):
+        export_curated(dataset, curation, tmp_path / "v21b", "lerobot_v2.1", subtasks="language", jobs=1)
+    none = tmp_path / "none"
+    export_curated(dataset, curation, none, "lerobot_v3.0", subtasks="none", jobs=1)
+    assert "subtask_index" not in json.loads((none / "meta" / "info.json").read_text())["features"]
+
+
+def test_hdf5_demo_attributes(source, tmp_path):
+    dataset, curation = source
+    out = export_curated(dataset, curation, tmp_path / "out.hdf5", "leisaac_hdf5")
+    with h5py.File(out, "r") as f:
+        demos = sorted(f["data"].keys(), key=lambda n: int(n.split("_")[-1]))
+        attrs = [json.loads(f["data"][d].attrs["subtasks"]) for d in demos]
+    assert attrs[0] == [{"start": 0, "end": 9, "text": "reach"}, {"start": 10, "end": 19, "text": "grasp"}]
+    assert attrs[1] == [{"start": 2, "end": 11, "text": "grasp"}, {"start": 17, "end": 21, "text": "lift"}]
