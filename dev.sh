@@ -4,6 +4,7 @@
 #   ./dev.sh test         set up, then run the whole test suite with the long kill -9 series (what CI runs)
 #   ./dev.sh screenshots  regenerate docs/screenshots/
 #   ./dev.sh bench        run every benchmark (JSON on stdout)
+#   ./dev.sh bundle       build the one-folder desktop bundle and its .tar.gz into dist/ (--check: then test it)
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
@@ -84,8 +85,31 @@ case "$cmd" in
             "$VENV/bin/python" "$script" "$@"
         done
         ;;
+    bundle)
+        # the one-folder PyInstaller bundle (packaging/rollout-studio.spec) with install.sh, the desktop
+        # entry, icons and MIME types beside it, and dist/rollout-studio-VERSION-linux-ARCH.tar.gz of it;
+        # --check: then tests/test_bundle.py runs the bundle from a clean environment
+        setup_venv
+        started=$(date +%s)
+        nice -n 10 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist \
+            --workpath build/pyinstaller packaging/rollout-studio.spec
+        out=dist/rollout-studio
+        mkdir -p "$out/share/applications" "$out/share/mime/packages" "$out/share/icons"
+        cp packaging/install.sh "$out/install.sh"
+        cp packaging/rollout-studio.desktop "$out/share/applications/"
+        cp packaging/rollout-studio-mime.xml "$out/share/mime/packages/rollout-studio.xml"
+        cp packaging/icons/rollout-studio.svg packaging/icons/rollout-studio-*.png "$out/share/icons/"
+        version=$("$VENV/bin/python" -c 'import backend; print(backend.__version__)')
+        tarball="dist/rollout-studio-$version-linux-$(uname -m).tar.gz"
+        nice -n 10 tar -C dist -czf "$tarball.partial" rollout-studio && mv "$tarball.partial" "$tarball"
+        echo "bundle: $out ($(du -sh "$out" | cut -f1)), $tarball ($(du -sh "$tarball" | cut -f1)), built in $(( $(date +%s) - started )) s" >&2
+        if [ "${1:-}" = "--check" ]; then
+            ROLLOUT_STUDIO_BUNDLE=1 ROLLOUT_STUDIO_BUNDLE_PREBUILT="$out" \
+                QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest tests/test_bundle.py -m bundle -v
+        fi
+        ;;
     *)
-        sed -n '2,6p' "$0"
+        sed -n '2,7p' "$0"
         exit 2
         ;;
 esac

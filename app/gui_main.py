@@ -196,6 +196,9 @@ def run_gui(argv: list[str]) -> int:
         print(problem, file=sys.stderr)
         return 2
     os.environ.setdefault("SVT_LOG", "1")
+    from backend import crash
+
+    crash.install()  # an uncaught error or a hard crash leaves a report; the next start offers it
     if args.path or args.demo:
         _preload_readers()
 
@@ -233,6 +236,9 @@ def run_gui(argv: list[str]) -> int:
     window.show()
     if not args.screenshot:
         QTimer.singleShot(500, lambda: _reattach_jobs(context))
+        from app.about import offer_crash_reports
+
+        QTimer.singleShot(800, lambda: offer_crash_reports(window))
 
     timings: dict[str, float] = {"window_shown_s": time.time() - LAUNCH_TIME}
     if not args.path and not args.demo:

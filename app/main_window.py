@@ -481,11 +481,9 @@ class MainWindow(QMainWindow):
         return shortcuts_dialog(self)
 
     def show_about(self) -> None:
-        from backend import __version__
+        from app.about import show_about  # version, commit, libraries; Copy; crash reports folder
 
-        self.toast.show_message(
-            f"Rollout Studio {__version__}: record, curate, convert, generate and compare SO-101 demonstrations."
-        )
+        self._about = show_about(self)
 
     def _reveal(self, path: Path | str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
