@@ -85,6 +85,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--format", help="hdf5 | v2.1 | v3.0 (default: the dataset's own format)")
     export.add_argument("--codec", choices=["h264", "av1", "hevc"], help="video codec for LeRobot outputs")
     export.add_argument("--overwrite", action="store_true")
+    export.add_argument(
+        "--subtasks", choices=["auto", "none", "index", "language", "both"], default="auto",
+        help="LeRobot subtask columns: index (LeRobot 0.4-0.5), language (0.6, v3.0), both (docs/subtasks.md)",
+    )
     export.add_argument("--quiet", action="store_true")
     jobs_flag(export)
     export.set_defaults(func=run_export)
@@ -245,6 +249,7 @@ def run_export(args: argparse.Namespace) -> int:
             options=options,
             overwrite=args.overwrite,
             jobs=args.jobs,
+            subtasks=args.subtasks,
         )
         print(f"curated dataset written to {out}")
         return 0
