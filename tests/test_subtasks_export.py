@@ -118,3 +118,23 @@ def test_hdf5_demo_attributes(source, tmp_path):
         attrs = [json.loads(f["data"][d].attrs["subtasks"]) for d in demos]
     assert attrs[0] == [{"start": 0, "end": 9, "text": "reach"}, {"start": 10, "end": 19, "text": "grasp"}]
     assert attrs[1] == [{"start": 2, "end": 11, "text": "grasp"}, {"start": 17, "end": 21, "text": "lift"}]
+
+
+def test_cosmos_batch_one_sample_per_subtask(tmp_path):
+    from backend.cosmos.batch import BatchOptions, build_batch, read_batch
+    from tests.browse_data import write_hdf5
+
+    path = write_hdf5(tmp_path / "pick.hdf5", lengths=(20, 16), width=64, height=48)
+    Curation(path).set(0, subtasks=[[0, 7, "reach the cube"], [8, 19, ""]])
+    out = tmp_path / "batch.jsonl"
+    result = build_batch(path, out, BatchOptions(per_subtask=True, prompt_template="{task}"))
+    samples = read_batch(out)
+    assert [s["name"] for s in samples] == result["names"] == [
+        "pick_episode_000000_subtask_00", "pick_episode_000000_subtask_01", "pick_episode_000001"
+    ]
+    # the text of a segment is its prompt; a segment without text (and an episode without segments) the task
+    assert [s["prompt"] for s in samples] == ["reach the cube", "Pick the orange", "Lift the cube"]
+    import av
+
+    with av.open(str(out.parent / samples[1]["input_path"])) as video:  # frames 8..19 of episode 0
+        assert sum(1 for _ in video.decode(video=0)) == 12

@@ -72,6 +72,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     batch.add_argument("--prompt-template", default=DEFAULT_PROMPT_TEMPLATE)
     batch.add_argument(
+        "--per-subtask", action="store_true",
+        help="one sample per subtask segment (from Browse), its text as {task} in the prompt",
+    )
+    batch.add_argument(
         "--set",
         action="append",
         default=[],
@@ -125,6 +129,7 @@ def run_batch(args: argparse.Namespace) -> int:
         settings=settings,
         curation=_curation(args),
         overwrite=args.overwrite,
+        per_subtask=args.per_subtask,
     )
     result = build_batch(args.dataset, args.out, options, TerminalProgress("batch"))
     if args.json:

@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 
 from backend.atomic import atomic_dir, atomic_file, check_output
-from backend.cosmos.selection import Selected, pick_camera, select
+from backend.cosmos.selection import Selected, by_subtasks, pick_camera, select
 from backend.cosmos.trainset import DEFAULT_PROMPT_TEMPLATE, render_prompt
 from backend.errors import StudioError
 from backend.formats import open_dataset
@@ -98,6 +98,7 @@ class BatchOptions:
     settings: dict[str, Any] = field(default_factory=dict)  # overrides of DEFAULTS
     curation: bool | str | None = None
     overwrite: bool = False  # replace an earlier batch file (and its inputs folder) of the studio
+    per_subtask: bool = False  # one sample per subtask segment, its text as the prompt's {task}
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
@@ -213,6 +214,8 @@ def _samples(
     rows = []
     for item in selection:
         name = f"{prefix}_episode_{item.index:06d}"
+        if item.segment is not None:
+            name += f"_subtask_{item.segment:02d}"
         prompt = settings.get("prompt") or render_prompt(options.prompt_template, item.task)
         kind, reference = _input_kind(item, camera, settings["inference_type"])
         rows.append(
@@ -252,6 +255,8 @@ def plan_batch(dataset_path: str | Path, options: BatchOptions | None = None) ->
                 else None
             )
             selection = select(dataset, options.episodes, options.curation)
+            if options.per_subtask:
+                selection = by_subtasks(dataset, selection, options.curation)
             if not errors:
                 samples = _samples(dataset_path, selection, camera, settings, options)
             if camera is not None and not errors:
@@ -297,6 +302,8 @@ def build_batch(
     with open_dataset(dataset_path) as dataset:
         camera = pick_camera(dataset, options.camera) if settings["inference_type"] != "text2world" else None
         selection = select(dataset, options.episodes, options.curation)
+        if options.per_subtask:
+            selection = by_subtasks(dataset, selection, options.curation)
         rows = _samples(dataset_path, selection, camera, settings, options)
         names = [r["name"] for r in rows]
         if len(set(names)) != len(names):

@@ -24,6 +24,7 @@ class Selected:
     start: int
     stop: int
     task: str | None
+    segment: int | None = None  # the subtask segment this is (``by_subtasks``); its text is ``task``
 
     @property
     def index(self) -> int:
@@ -95,6 +96,29 @@ def select(
             "every episode is excluded by the curation" if decisions is not None else None,
         )
     return selected
+
+
+def by_subtasks(dataset: Dataset, selection: list[Selected], curation: bool | str | Path | None) -> list[Selected]:
+    """Each selected episode cut into its subtask segments (from the curation decisions: the given
+    file, else the dataset's own sidecar), the segment's text as its task; an episode without
+    segments stays whole, a segment without text takes the episode's task."""
+    decisions = load_curation(dataset, curation or True) if curation or _has_sidecar(dataset) else None
+    out: list[Selected] = []
+    for item in selection:
+        segments = decisions.decision(item.index).subtasks if decisions is not None else ()
+        parts = [
+            Selected(item.episode, max(s.start, item.start), min(s.end + 1, item.stop), s.text or item.task, n)
+            for n, s in enumerate(segments)
+            if min(s.end + 1, item.stop) > max(s.start, item.start)
+        ]
+        out.extend(parts or [item])
+    return out
+
+
+def _has_sidecar(dataset: Dataset) -> bool:
+    from backend.curation import sidecar_path
+
+    return sidecar_path(dataset.path).exists()
 
 
 def parse_indices(text: str | None) -> list[int] | None:
