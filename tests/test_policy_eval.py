@@ -15,14 +15,12 @@ from backend.cli import main as cli_main
 from backend.policy.client import connect
 from backend.policy.evaluation import EvalConfig, EvaluationLoop, ScriptedKeys
 from backend.policy.modality import Modality
-from backend.policy.recording import EvalRecorder
 from backend.policy.reference_server import ReferencePolicy, ReferenceServer
 from backend.policy.report import build_report, percentiles, wilson_interval
 from backend.policy.run import episode_actions
 from backend.policy.safety import Envelope, Safety, SafetyConfig
 from backend.teleop.arm import SO101Arm
 from backend.teleop.cameras import Camera, PatternSource
-from backend.teleop.recorder import RecorderThread
 from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration, preload_calibration
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
