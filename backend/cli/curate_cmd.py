@@ -2,13 +2,20 @@
 
 Decisions live in the dataset's sidecar (see backend/curation.py); the dataset is never modified.
 
-    rollout-studio curate show DATASET [--json]
-    rollout-studio curate set DATASET EPISODE [--rating good|bad|none] [--flag|--unflag] [--note TEXT]
+    rollout-studio curate show DATASET [--json] [--where EXPR]
+    rollout-studio curate set DATASET (EPISODE | --where EXPR) [--rating good|bad|none] [--flag|--unflag] [--note TEXT]
                               [--trim-in N] [--trim-out N] [--clear-trim] [--task TEXT|--reset-task]
                               [--exclude|--include]
     rollout-studio curate undo DATASET / curate redo DATASET
     rollout-studio curate export DATASET --out PATH [--format hdf5|v2.1|v3.0] [--overwrite]
     rollout-studio curate export DATASET --decisions FILE.json
+    rollout-studio curate apply-predictions DATASET [--good-above P] [--bad-below P] [--where EXPR] [--dry-run]
+
+``--where`` filters by the score table (``rollout-studio score``; grammar in backend/scores/where.py
+and docs/score.md): ``--where 'jerky>5000 and frozen_camera'``. ``set --where`` changes every
+selected episode as one undoable command; ``apply-predictions`` rates the unrated episodes the
+learned judgement is sure about (good at or above ``--good-above``, bad at or below
+``--bad-below``) as one undoable command.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 from typing import Any
 
 from backend.cli._common import TerminalProgress, jobs_flag, path_arg, print_json
+from backend.cli._curate_scores import register_apply, selected_episodes, set_where, where_flag
 from backend.curation import Curation, export_curated, export_decisions_json, format_summary
 from backend.errors import StudioError
 from backend.task_text import check_task_text
@@ -42,11 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="list the decisions stored for a dataset")
     show.add_argument("dataset", type=path_arg)
     show.add_argument("--json", action="store_true")
+    where_flag(show)
     show.set_defaults(func=run_show)
 
-    edit = actions.add_parser("set", help="change the decisions of one episode (undoable)")
+    edit = actions.add_parser(
+        "set", help="change the decisions of one episode, or of every episode --where selects (undoable)"
+    )
     edit.add_argument("dataset", type=path_arg)
-    edit.add_argument("episode", type=int)
+    edit.add_argument("episode", type=int, nargs="?")
+    where_flag(edit)
     edit.add_argument("--rating", choices=["good", "bad", "none"])
     flag = edit.add_mutually_exclusive_group()
     flag.add_argument("--flag", dest="flagged", action="store_const", const=True)
@@ -92,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--quiet", action="store_true")
     jobs_flag(export)
     export.set_defaults(func=run_export)
+    register_apply(actions)
 
 
 def _open(path: str) -> tuple[Any, Curation]:
@@ -105,8 +118,11 @@ def run_show(args: argparse.Namespace) -> int:
     dataset, curation = _open(args.dataset)
     with dataset:
         summary = curation.summary(dataset)
+        chosen = selected_episodes(dataset, args.where)
         rows = []
         for episode in dataset.episodes:
+            if chosen is not None and episode.index not in chosen:
+                continue
             decision = curation.decision(episode.index)
             start, stop = decision.kept_range(episode.length)
             rows.append(
@@ -128,6 +144,7 @@ def run_show(args: argparse.Namespace) -> int:
                     "episodes": rows,
                     "undo": curation.undo_label,
                     "redo": curation.redo_label,
+                    **({"where": args.where} if chosen is not None else {}),
                 }
             )
             return 0
@@ -135,9 +152,12 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"decisions: {curation.path}{'' if curation.path.exists() else ' (none yet)'}")
         for warning in curation.warnings:
             print(f"warning: {warning}")
-        for row, episode in zip(rows, dataset.episodes, strict=True):
+        for row in rows:
+            episode = dataset.episode(row["episode"])
             decision = curation.decision(episode.index)
             if decision.is_default():
+                if chosen is not None:
+                    print(f"  episode {episode.index:>4} ({episode.length} frames): no decisions")
                 continue
             marks = []
             if decision.excluded:
@@ -159,6 +179,8 @@ def run_show(args: argparse.Namespace) -> int:
             print(
                 f"  episode {episode.index:>4} ({episode.length} frames): {', '.join(m for m in marks if m)}"
             )
+        if chosen is not None:
+            print(f"{len(chosen)} episodes where {args.where}")
         print(format_summary(summary))
         return 0
 
@@ -166,6 +188,12 @@ def run_show(args: argparse.Namespace) -> int:
 def run_set(args: argparse.Namespace) -> int:
     dataset, curation = _open(args.dataset)
     with dataset:
+        if args.where is not None:
+            if args.episode is not None:
+                raise StudioError("give one EPISODE or --where, not both")
+            return set_where(args, dataset, curation)
+        if args.episode is None:
+            raise StudioError("give an EPISODE or --where EXPR", hint="e.g. curate set DATASET 3 --rating good")
         episode = dataset.episode(args.episode)
         values: dict[str, Any] = {}
         if args.rating is not None:

@@ -5,7 +5,7 @@ summary statistics of its joint trajectory (``traj:...``: length, duration, per-
 and peak speed, path length), from the action (the state when there is no action), in SO-101 degrees
 when the joints convert. Labels: the curation ratings (good = 1, bad = 0). The model is a logistic
 regression (``hidden=0``, the default: a few dozen ratings do not feed more) or a one-hidden-layer
-MLP, fitted full batch with L-BFGS and an L2 penalty, classes weighted equally; seeded and on the
+MLP, fitted full batch (Adam, a fixed number of steps) with an L2 penalty, classes weighted equally; seeded and on the
 CPU, so the same ratings give the same model.
 
 Reported with every prediction (``ScoreTable.model``): the stratified k-fold cross-validated
@@ -21,7 +21,8 @@ of plain values and tensors (feature names, hidden width, the state dict), loade
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,10 @@ from backend.scores.table import ScoreTable
 MIN_PER_CLASS = 4
 MAX_FOLDS = 5
 SEED = 0
-L2 = 0.05  # penalty on the weights (features are standardised)
+L2 = 0.1  # penalty on the weights (features are standardised)
+STEPS = 400  # full-batch Adam steps
+LEARNING_RATE = 0.05
+BETAS = (0.9, 0.999)
 SCHEMA = "rollout-studio/judgement/1"
 
 
@@ -139,16 +143,21 @@ def _train(rows: np.ndarray, labels: np.ndarray, hidden: int) -> Any:
         balance = np.where(labels == 1, len(labels) / (2 * positives), len(labels) / (2 * (len(labels) - positives)))
         weight = torch.from_numpy(balance.astype(np.float64))
         weights = [p for name, p in net.named_parameters() if name.endswith("weight")]
-        optimizer = torch.optim.LBFGS(net.parameters(), lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
-
-        def closure() -> Any:
-            optimizer.zero_grad()
+        params = list(net.parameters())
+        # full-batch Adam written out: torch.optim imports torch._dynamo (seconds) on first use
+        first = [torch.zeros_like(p) for p in params]
+        second = [torch.zeros_like(p) for p in params]
+        for step in range(1, STEPS + 1):
             loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x), y, weight=weight)
             loss = loss + L2 * sum((w**2).sum() for w in weights) / 2
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g, m, v in zip(params, grads, first, second, strict=True):
+                    m.mul_(BETAS[0]).add_(g, alpha=1 - BETAS[0])
+                    v.mul_(BETAS[1]).addcmul_(g, g, value=1 - BETAS[1])
+                    m_hat = m / (1 - BETAS[0] ** step)
+                    v_hat = v / (1 - BETAS[1] ** step)
+                    p.sub_(LEARNING_RATE * m_hat / (v_hat.sqrt() + 1e-8))
     net.eval()
     return net
 
@@ -158,6 +167,19 @@ def _probabilities(net: Any, rows: np.ndarray) -> np.ndarray:
 
     with torch.no_grad():
         return torch.sigmoid(net(torch.from_numpy(rows))).numpy().astype(np.float64)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Tiny tensors: one intra-op thread (two threads on a busy 2-core machine are 10x slower)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def folds(labels: Sequence[int], k: int) -> list[int]:
@@ -282,11 +304,12 @@ def fit(
     k = min(MAX_FOLDS, good, len(labels) - good)
     fold = np.array(folds(labels.tolist(), k))
     correct = 0
-    for f in range(k):
-        train, test = fold != f, fold == f
-        net = _train(rows[train], labels[train], hidden)
-        correct += int(((_probabilities(net, rows[test]) >= 0.5) == (labels[test] == 1)).sum())
-    net = _train(rows, labels, hidden)
+    with _one_thread():
+        for f in range(k):
+            train, test = fold != f, fold == f
+            net = _train(rows[train], labels[train], hidden)
+            correct += int(((_probabilities(net, rows[test]) >= 0.5) == (labels[test] == 1)).sum())
+        net = _train(rows, labels, hidden)
     return Judgement(names, net, hidden, correct / len(labels), k, good, len(labels) - good)
 
 
