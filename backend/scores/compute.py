@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from backend import signals as sig
-from backend.model import Dataset, Episode
+from backend.model import Dataset, DatasetFormat
 from backend.progress import Progress, ensure_progress
+from backend.scores import measure
 from backend.scores.table import EpisodeScores, Finding, ScoreTable
+from backend.signals.reason import read_reason_scores, reason_readings
+from backend.signals.specs import TRAJECTORY_POINTS
+from backend.signals.trajectory import resample, trajectory_outliers
 
 MOTION_SIGNALS = (
     "non_finite", "shorter_than_chunk", "short_episode", "long_episode", "idle_episode", "frozen_action",
@@ -39,18 +43,16 @@ SIGNAL_NAMES: tuple[str, ...] = MOTION_SIGNALS + CAMERA_SIGNALS + GENERATED_SIGN
 # signals whose small values are the bad ones: the episode's score is the lowest reading
 LOWER_IS_WORSE = frozenset({"idle_episode", "gripper_never_moves", "blank_camera", "source_psnr",
                             "source_ssim", "reason_score"})
-CAMERA_FRAMES = 48  # frames measured per camera and episode (each with its next frame)
-_READ_ERRORS = (OSError, ValueError, KeyError, RuntimeError, IndexError)
-
-
 @dataclass
 class _Episode:
-    """What one episode measured: its readings, and the tracks the dataset-level passes need."""
+    """What one episode measured: its readings, and what the dataset-level passes need."""
 
     index: int
     length: int
+    task: str
     readings: list[sig.Reading] = field(default_factory=list)
     main: sig.JointTrack | None = None
+    resampled: np.ndarray | None = None  # the main track's body joints at TRAJECTORY_POINTS points
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -62,87 +64,6 @@ def resolve_device(device: str = "auto") -> str:
 
         return "cuda" if torch.cuda.is_available() else "cpu"
     return device
-
-
-def _tracks(episode: Episode) -> dict[str, sig.JointTrack]:
-    tracks: dict[str, sig.JointTrack] = {}
-    for role in ("action", "state"):
-        try:
-            track = sig.joint_track(episode, role)
-        except _READ_ERRORS:
-            continue
-        if track is None or track.values.ndim != 2 or track.placeholder:
-            continue
-        tracks[role] = track
-    return tracks
-
-
-def _motion(episode: Episode, fps: float, median: float, count: int, tracks: dict[str, sig.JointTrack]
-            ) -> list[sig.Reading]:
-    readings = [sig.shorter_than_chunk(episode.length), sig.short_episode(episode.length, fps, median),
-                sig.long_episode(episode.length, median, count)]
-    finite: dict[str, sig.JointTrack] = {}
-    for role, track in tracks.items():
-        reading = sig.non_finite(track.values, track.key)
-        readings.append(reading)
-        if not reading.fired:
-            finite[role] = track
-    main = finite.get("action") or finite.get("state")
-    if main is None or len(main.values) < 2:
-        return readings
-    idle = sig.idle(main)
-    readings.append(idle)
-    quiet = [sig.acceleration(main), sig.gripper_travel(main), sig.gripper_chatter(main)]
-    if "action" in finite:
-        quiet.append(sig.frozen_action(finite["action"]))
-    if idle.fired:  # an idle episode: the rest of its motion says nothing new (as in the doctor)
-        quiet = [_silenced(r) for r in quiet]
-    readings += quiet
-    paced = "state" if "state" in finite else "action"
-    for role, track in finite.items():
-        jumps = sig.joint_jumps(track)
-        skip = sorted({f for r in jumps for f in r.frames})
-        readings += jumps + sig.out_of_range(track) + sig.saturation(track)
-        if role == paced:
-            readings += sig.velocity_spikes(track, skip)
-    if "action" in finite and "state" in finite:
-        readings += sig.stuck_joints(finite["action"], finite["state"])
-        readings += sig.divergence(finite["action"], finite["state"])
-    return readings
-
-
-def _silenced(reading: sig.Reading) -> sig.Reading:
-    return sig.Reading(reading.signal, reading.value, reading.threshold, False, reading.sentence,
-                       reading.frames, reading.subject)
-
-
-def _cameras(episode: Episode, cameras: Sequence[str], motion: sig.JointTrack | None) -> list[sig.Reading]:
-    readings: list[sig.Reading] = []
-    samples: dict[str, sig.CameraSample] = {}
-    for camera in cameras:
-        try:
-            stream = episode.stream(camera)
-        except _READ_ERRORS:
-            continue
-        try:
-            positions = sig.sample_positions(stream.num_frames, CAMERA_FRAMES)
-            sample = sig.sample_camera(stream, camera, positions)
-        except _READ_ERRORS:
-            continue
-        finally:
-            stream.close()
-        if not len(sample.indices):
-            continue
-        samples[camera] = sample
-        readings += [sig.black_frames(sample), sig.saturated_frames(sample)]
-        flat = sig.blank_camera(sample)
-        readings.append(flat)
-        if flat.fired:
-            continue
-        readings += [sig.frozen_camera(sample, motion), sig.repeated_frames(sample, motion)]
-    for a, b in combinations(sorted(samples), 2):
-        readings.append(sig.identical_cameras(samples[a], samples[b]))
-    return readings
 
 
 def _duplicates(measured: list[_Episode]) -> dict[int, list[sig.Reading]]:
@@ -200,17 +121,45 @@ def _aggregate(index: int, length: int, readings: Iterable[sig.Reading], names: 
     return EpisodeScores(index, findings, scores)
 
 
+def _trajectories(measured: list[_Episode]) -> dict[int, sig.Reading]:
+    """trajectory_outlier of every episode, against the medoid of the episodes of its task."""
+    groups: dict[tuple[str, int, bool], dict[int, np.ndarray]] = {}
+    for item in measured:
+        if item.resampled is not None and item.main is not None:
+            key = (item.task, item.resampled.shape[1], item.main.degrees)
+            groups.setdefault(key, {})[item.index] = item.resampled
+    out: dict[int, sig.Reading] = {}
+    for (task, _, _), group in groups.items():
+        out.update(trajectory_outliers(group, task))
+    return out
+
+
+def _variants(refs: dict[int, Any]) -> dict[int, int]:
+    """Episode -> its position among the generated episodes of the same source episode."""
+    counts: dict[tuple[str, int], int] = {}
+    out: dict[int, int] = {}
+    for index in sorted(refs):
+        ref = refs[index]
+        key = (str(ref.path), ref.episode)
+        out[index] = counts.get(key, 0)
+        counts[key] = out[index] + 1
+    return out
+
+
 def compute_scores(
     dataset: Dataset,
     episodes: Sequence[int] | None = None,
     signals: Sequence[str] | None = None,
     device: str = "auto",
     progress: Progress | None = None,
+    reason: str | Path | None = None,
 ) -> ScoreTable:
     """Score ``episodes`` (default all) of ``dataset`` on ``signals`` (default :data:`SIGNAL_NAMES`).
 
-    ``device``: where the video signals run (``auto``: CUDA when present). Raises ValueError for an
-    unknown signal name or episode index.
+    ``device``: where the video signals run (``auto``: CUDA when present). ``reason``: a
+    ``cosmos-reason-score`` job's output (file or folder) whose 1..5 ratings become ``reason_score``.
+    Raises ValueError for an unknown signal name or episode index, StudioError for unreadable
+    Cosmos-Reason outputs.
     """
     progress = ensure_progress(progress)
     wanted = list(SIGNAL_NAMES if signals is None else signals)
@@ -224,28 +173,57 @@ def compute_scores(
             raise ValueError(f"episode {index} is not in {dataset.path} ({dataset.num_episodes} episodes)")
     video = bool(names & set(CAMERA_SIGNALS + GENERATED_SIGNALS)) and bool(dataset.cameras)
     resolved = resolve_device(device) if video else ("cpu" if device == "auto" else device)
+    reason_scores = read_reason_scores(reason) if reason is not None and "reason_score" in names else {}
     fps = float(dataset.fps or 0) or 30.0
     lengths = [e.length for e in dataset.episodes]
     median = float(np.median(lengths)) if lengths else 0.0
     cameras = sorted(dataset.cameras)
+    sources = measure.Sources(dataset)
+    refs: dict[int, Any] = {}
     measured: list[_Episode] = []
-    for done, index in enumerate(indices):
-        progress.report(done, len(indices), f"episode {index}")
-        episode = dataset.episode(index)
-        tracks = _tracks(episode)
-        item = _Episode(index, episode.length)
-        item.main = tracks.get("action") or tracks.get("state")
-        item.readings = _motion(episode, fps, median, dataset.num_episodes, tracks)
-        if video:
-            item.readings += _cameras(episode, cameras, tracks.get("state") or tracks.get("action"))
-        measured.append(item)
-        episode.unload()
-    progress.report(len(indices), len(indices), "dataset")
+    try:
+        for done, index in enumerate(indices):
+            progress.report(done, len(indices), f"episode {index}")
+            episode = dataset.episode(index)
+            found = measure.tracks(episode)
+            item = _Episode(index, episode.length, episode.task or "")
+            item.main = found.get("action") or found.get("state")
+            if item.main is not None and len(item.main.values) >= 2:
+                body = item.main.values[:, item.main.body]
+                if np.all(np.isfinite(body)):
+                    item.resampled = resample(body, TRAJECTORY_POINTS)
+            item.readings = measure.motion(episode, fps, median, dataset.num_episodes, found)
+            ref = sources.ref(episode)
+            generated = ref is not None or dataset.format is DatasetFormat.COSMOS_OUTPUTS
+            if ref is not None:
+                refs[index] = ref
+            if video:
+                motion_track = found.get("state") or found.get("action")
+                readings, stats = measure.cameras(episode, cameras, motion_track, resolved, generated)
+                item.readings += readings
+                if ref is not None and names & set(GENERATED_SIGNALS):
+                    source = sources.open(ref.path)
+                    item.readings += measure.against_source(episode, found, stats, ref, source, resolved)
+            elif ref is not None and "action" in found:
+                item.readings += measure.against_source(episode, found, {}, ref, sources.open(ref.path), "cpu")
+            measured.append(item)
+            episode.unload()
+    finally:
+        sources.close()
+    progress.report(len(indices), len(indices), "comparing episodes")
     duplicates = _duplicates(measured) if "near_duplicate_episodes" in names else {}
+    trajectories = _trajectories(measured) if "trajectory_outlier" in names else {}
+    imported = reason_readings([dataset.episode(i) for i in indices], reason_scores) if reason_scores else {}
+    variants = _variants(refs)
     table = ScoreTable(str(dataset.path), signals=wanted, device=resolved)
     for item in measured:
         readings = item.readings + duplicates.get(item.index, [])
-        table.episodes.append(_aggregate(item.index, item.length, readings, names))
+        readings += [r for r in (trajectories.get(item.index), imported.get(item.index)) if r is not None]
+        scores = _aggregate(item.index, item.length, readings, names)
+        if item.index in refs:
+            scores.source = refs[item.index].episode
+            scores.variant = variants[item.index]
+        table.episodes.append(scores)
     return table
 
 

@@ -73,7 +73,7 @@ def sample_positions(length: int, count: int, block: int = 1) -> list[int]:
     return sorted(p for p in positions if p <= last)
 
 
-def _grey(frame: np.ndarray) -> np.ndarray:
+def grey_frame(frame: np.ndarray) -> np.ndarray:
     import cv2
 
     frame = np.asarray(frame)
@@ -87,7 +87,7 @@ def _grey(frame: np.ndarray) -> np.ndarray:
 _VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm")
 
 
-def _grey_source(stream: Any, wanted: Sequence[int]) -> dict[int, np.ndarray] | None:
+def grey_source(stream: Any, wanted: Sequence[int]) -> dict[int, np.ndarray] | None:
     """Grey frames straight from the video file for streams that show one (``path`` + ``file_index``):
     the luma plane, no RGB conversion (backend/media/sample.py). None for other streams."""
     path = getattr(stream, "path", None)
@@ -111,9 +111,9 @@ def sample_camera(stream: Any, camera: str, positions: Sequence[int], pairs: boo
 
     inside = [p for p in positions if 0 <= p < stream.num_frames]
     wanted = sorted({*inside, *(p + 1 for p in inside if pairs and p + 1 < stream.num_frames)})
-    grey = _grey_source(stream, wanted)
+    grey = grey_source(stream, wanted)
     if grey is None:
-        grey = {i: _grey(stream.frame(i)) for i in wanted}
+        grey = {i: grey_frame(stream.frame(i)) for i in wanted}
     indices: list[int] = []
     thumbs: list[np.ndarray] = []
     signatures: list[np.ndarray] = []

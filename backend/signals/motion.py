@@ -394,3 +394,23 @@ def dead_joints(role: str, names: Sequence[str], low: np.ndarray, high: np.ndarr
     return Reading("dead_joint", len(dead), 0, True,
                    f"{len(dead)} of the {len(spans)} joints of the {role} never change in any episode: {shown}",
                    (), role)
+
+
+def dropped_frames(timestamps: np.ndarray, fps: float, subject: str = "") -> Reading:
+    """Steps between consecutive timestamps longer than DROPPED_GAP frame periods: frames missing."""
+    from backend.signals.specs import DROPPED_GAP
+
+    times = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+    if len(times) < 2 or not fps:
+        return Reading("dropped_frames", 0, 0, False, "too few timestamps", (), subject)
+    period = 1.0 / fps
+    steps = np.diff(times)
+    gaps = np.flatnonzero(steps > DROPPED_GAP * period)
+    missing = int(np.sum(np.round(steps[gaps] / period) - 1)) if len(gaps) else 0
+    where = f"{subject}: " if subject else ""
+    return Reading(
+        "dropped_frames", float(missing), 0, bool(len(gaps)),
+        f"{where}{missing} frames missing in {len(gaps)} gaps of the timestamps (longest "
+        f"{float(steps.max()) * 1000:.0f} ms at {fps:g} fps; after frames {frame_text(gaps.tolist())})",
+        frame_list(gaps + 1), subject,
+    )

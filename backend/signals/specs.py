@@ -26,6 +26,7 @@ DRIFT_FRAMES = 4
 PSNR_DB = 12.0  # mean PSNR to the source video under this: far from the source (info)
 SSIM_MIN = 0.25  # mean SSIM to the source video under this (info)
 ENVELOPE_MARGIN = 0.10  # of the source joint's span (range) and of its peak speed (velocity)
+ENVELOPE_SPEED_MARGIN = 0.5  # of the source's peak speed (IDM labels are noisier than a demonstration)
 ENVELOPE_FRACTION = 0.05  # fraction of the frames outside the envelope that fires
 CHUNK_JUMP_FACTOR = 3.0  # median step at chunk boundaries over the median step elsewhere
 CHUNK_MIN_STEP = 0.5  # deg (SO-101) or fraction of the span x 100: smaller steps do not count
@@ -42,7 +43,8 @@ SCORE_SIGNALS: dict[str, Signal] = {
                f"timestamps step by more than {DROPPED_GAP:g} frame periods: frames were dropped",
                "record at a rate the machine sustains (USB bandwidth, disk); trim or drop the episode"),
         Signal("blurred_frames", "warning", "fraction", BLUR_MIN_FRACTION,
-               f"frames whose variance of the Laplacian is under {BLUR_RELATIVE:.0%} of the camera's median",
+               f"frames whose sharpness (variance of the Laplacian over variance of the picture) is under "
+               f"{BLUR_RELATIVE:.0%} of the camera's median in the episode",
                "motion blur or lost focus: slow down, light the scene, fix the focus"),
         Signal("exposure_change", "warning", "grey levels", EXPOSURE_JUMP,
                f"the mean brightness jumps by more than {EXPOSURE_JUMP:g} grey levels between two frames",
@@ -66,8 +68,8 @@ SCORE_SIGNALS: dict[str, Signal] = {
                f"mean SSIM of the generated video against its source under {SSIM_MIN:g}",
                "expected for a new variant; review it if the scene should match the source"),
         Signal("idm_envelope", "warning", "fraction", ENVELOPE_FRACTION,
-               "IDM actions outside the source episode's range or velocity (plus "
-               f"{ENVELOPE_MARGIN:.0%}) in {ENVELOPE_FRACTION:.0%} of the frames or more",
+               "IDM actions outside the source episode's range (plus "
+               f"{ENVELOPE_MARGIN:.0%} of its span) or peak speed (plus {ENVELOPE_SPEED_MARGIN:.0%}) in {ENVELOPE_FRACTION:.0%} of the frames or more",
                "the IDM invented motion the demonstrations never made: drop the episode"),
         Signal("chunk_boundary_jumps", "warning", "x median step", CHUNK_JUMP_FACTOR,
                f"the action steps at the IDM's {ACTION_CHUNK}-frame chunk boundaries are over "
