@@ -3,8 +3,9 @@
 The arm (``backend.kinematics``: shoulder_pan .. wrist_roll, then the fixed gripper frame) has five
 joints for a six-dimensional pose, so a pose that forward kinematics made is reached exactly and any
 other pose (a MimicGen-warped one) as closely as the weighting allows: position first, orientation
-weighted by ``orientation_weight`` metres per radian. Each frame starts from the previous frame's
-answer (the first from ``q0``), so a trajectory stays on one branch and takes a few iterations a frame.
+weighted by ``orientation_weight`` metres per radian. Each frame starts from the previous answers
+moved on at their last velocity (the first from ``q0``), so a trajectory stays on one branch of the
+arm, through the straight-elbow singularity too, and takes a few iterations a frame.
 
     chain = ArmChain()                      # the chain of default_model()
     pose = chain.fk(q5)                     # (4, 4) gripper frame in the base frame
@@ -236,7 +237,8 @@ def solve_trajectory(
     orientation_weight: float = 0.05,
 ) -> IKResult:
     """Joint angles (T, 5) reaching ``poses`` ((T, 4, 4) or (T, 7) rows xyz + wxyz), each frame
-    warm-started from the previous answer (the first from ``q0``, default the middle of the ranges)."""
+    warm-started from the previous answers (the first from ``q0``, default zeros): frame t starts
+    from ``2 q[t-1] - q[t-2]``; a frame left far from its pose is tried again from other seeds."""
     chain = chain or ArmChain()
     poses = np.asarray(poses, dtype=np.float64)
     if poses.ndim == 2 and poses.shape[1] == 7:
@@ -249,14 +251,25 @@ def solve_trajectory(
     pos_err = np.zeros(count)
     rot_err = np.zeros(count)
     its = np.zeros(count, dtype=np.int64)
-    current = start
+    last_miss = 0.0
     for t in range(count):
-        answer = solve_pose(chain, poses[t], current, orientation_weight)
-        if answer[1] > RESTART_M or answer[2] > RESTART_RAD:  # lost the branch: a few fixed seeds
-            for seed in _restart_seeds(chain):
-                other = solve_pose(chain, poses[t], seed, orientation_weight)
-                if other[1] + orientation_weight * other[2] < answer[1] + orientation_weight * answer[2]:
+        if t >= 2:  # the previous answer moved on at its last velocity: carries a trajectory through
+            # the straight-elbow singularity on its own branch (the previous answer alone may flip)
+            seed = np.clip(2.0 * q[t - 1] - q[t - 2], chain.lower, chain.upper)
+        else:
+            seed = q[0] if t == 1 else start
+        answer = solve_pose(chain, poses[t], seed, orientation_weight)
+        miss = answer[1] + orientation_weight * answer[2]
+        # far from the pose, and much further than the frame before (an unreachable pose of a warped
+        # trajectory stays as far): lost, so try the previous answer itself, then fixed seeds
+        if (answer[1] > RESTART_M or answer[2] > RESTART_RAD) and (
+            t == 0 or miss > 2.0 * last_miss + RESTART_M
+        ):
+            for other_seed in ([q[t - 1]] if t else []) + _restart_seeds(chain):
+                other = solve_pose(chain, poses[t], other_seed, orientation_weight)
+                if other[1] + orientation_weight * other[2] < miss:
                     answer = (other[0], other[1], other[2], answer[3] + other[3])
-        current, pos_err[t], rot_err[t], its[t] = answer
-        q[t] = current
+                    miss = other[1] + orientation_weight * other[2]
+        q[t], pos_err[t], rot_err[t], its[t] = answer
+        last_miss = miss
     return IKResult(q, pos_err, rot_err, its)

@@ -94,3 +94,14 @@ def test_signals_from_boundaries_and_names():
     _, problems = signals_from_boundaries(8, [0], ["grasp"])
     assert "outside 1..7" in problems[0]
     assert signal_name("Grasp the cube!", "s1") == "grasp_the_cube" and signal_name("  ", "s1") == "s1"
+
+
+def test_trajectory_keeps_its_branch_where_the_previous_answer_alone_flips():
+    """The test recordings' demo 0: with the previous answer as the only seed, IK flipped to the
+    other elbow branch at frame 44 (same pose, 14 degrees off); the velocity seed keeps the branch."""
+    from tests.recordings import joint_targets
+
+    q = joint_targets(0, 230, 6)[:, :5].astype(np.float64)
+    result = solve_trajectory(CHAIN.fk_many(q), q[0])
+    assert result.position_error_m.max() < 1e-6
+    assert np.degrees(np.abs(result.q - q).max()) < 0.1

@@ -45,6 +45,7 @@ from backend.formats.leisaac_hdf5 import (
     read_initial_state,
     writer_spec_for,
 )
+from backend.formats.leisaac_hdf5._common import CHUNK_FRAMES
 from backend.ik import ArmChain, poses_from_vectors, rotation_angles, solve_trajectory
 from backend.kinematics import default_model, joint_angles_rad, quaternion_wxyz
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
@@ -112,14 +113,39 @@ def _base_spec(dataset: Dataset, drop: set[str]) -> WriterSpec:
     return spec
 
 
-def _frames(episode: Episode, camera: str) -> np.ndarray:
-    if Capability.BLOCK_READ in reader_capabilities(episode.dataset):
-        return episode.dataset.reader.read_frames(episode, camera, 0, episode.length)
-    stream = episode.stream(camera)
+def _write_episode(
+    writer: LeIsaacHDF5Writer,
+    episode: Episode,
+    values: dict[str, np.ndarray],
+    cameras: list[str],
+    success: bool | None,
+    tree: dict[str, Any] | None,
+    progress: Progress,
+    done: int,
+    total: int,
+) -> None:
+    """One demo, CHUNK_FRAMES frames at a time (camera frames are never all in memory)."""
+    task, extra = _episode_extra(episode)
+    extra.update(tree or {})
+    target = writer.begin_episode(task, **extra)
+    block_read = Capability.BLOCK_READ in reader_capabilities(episode.dataset)
+    streams = {} if block_read else {name: episode.stream(name) for name in cameras}
     try:
-        return np.stack([stream.frame(i) for i in range(episode.length)])
+        for start in range(0, episode.length, CHUNK_FRAMES):
+            stop = min(start + CHUNK_FRAMES, episode.length)
+            images = {
+                name: episode.dataset.reader.read_frames(episode, name, start, stop)
+                if block_read
+                else np.stack([streams[name].frame(i) for i in range(start, stop)])
+                for name in cameras
+            }
+            target.add_frames({key: value[start:stop] for key, value in values.items()}, images)
+            progress.report(done + stop, total, episode.display_name)
     finally:
-        stream.close()
+        for stream in streams.values():
+            stream.close()
+    target.end(success=success)
+    episode.unload()
 
 
 def _episode_extra(episode: Episode) -> tuple[str, dict[str, Any]]:
@@ -299,16 +325,12 @@ def run_joint_to_eef(
                 values[f"{DATAGEN}/target_eef_pose/{eef}"] = target.astype(np.float32)
                 for name, signal in signals.items():
                     values[f"{DATAGEN}/subtask_term_signals/{name}"] = signal
-                images = {cam.name: _frames(episode, cam.name) for cam in spec.cameras}
-                task, extra = _episode_extra(episode)
-                if not object_keys:
-                    extra["obs"] = {"datagen_info": {"object_pose": {}}}
-                target_episode = writer.begin_episode(task, **extra)
-                target_episode.add_frames(values, images)
-                target_episode.end(success=episode.success if episode.success is not None else True)
-                episode.unload()
+                # a LeRobot episode was kept by whoever saved it: a success for Mimic's annotate step
+                success = episode.success if episode.success is not None else True
+                tree = None if object_keys else {"obs": {"datagen_info": {"object_pose": {}}}}
+                cameras = [cam.name for cam in spec.cameras]
+                _write_episode(writer, episode, values, cameras, success, tree, progress, done, total)
                 done += episode.length
-                progress.report(done, total, episode.display_name)
     return ConversionSummary(
         KIND_TO_EEF,
         str(out.absolute()),
@@ -388,14 +410,9 @@ def run_eef_to_joint(
                         joint_errors.append(np.abs(recorded[:, :5] - result.q).max(axis=1))
                 values = {key: np.asarray(episode.array(key)) for key in base.features}
                 values["actions"] = joints.astype(np.float32)
-                images = {cam.name: _frames(episode, cam.name) for cam in spec.cameras}
-                task, extra = _episode_extra(episode)
-                target_episode = writer.begin_episode(task, **extra)
-                target_episode.add_frames(values, images)
-                target_episode.end(success=episode.success)
-                episode.unload()
+                cameras = [cam.name for cam in spec.cameras]
+                _write_episode(writer, episode, values, cameras, episode.success, None, progress, done, total)
                 done += episode.length
-                progress.report(done, total, episode.display_name)
     details = error_stats(pos_errors, rot_errors, joint_errors)
     options.stats = details
     return ConversionSummary(
