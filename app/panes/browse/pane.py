@@ -29,6 +29,7 @@ from app.panes.browse.layout_state import remember_place, remembered_place, rest
 from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
 from app.panes.browse.review import attach_review
+from app.panes.browse.surgery import attach_surgery
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
 from app.tasks import INTERACTIVE, TaskGroup
@@ -165,6 +166,7 @@ class BrowsePane(CurationActions, QWidget):
         self.toast = Toast(self, anchor=self.videos)  # notices over the cameras, never over controls
         self.exporter = BrowseExport(self)
         self.exporter.finished.connect(self.exportFinished.emit)
+        self.surgery = attach_surgery(self)  # Edit dataset…: merge, split, delete, ... (#19)
 
     def _connect_curation_bar(self) -> None:
         bar = self.bar
@@ -542,6 +544,7 @@ class BrowsePane(CurationActions, QWidget):
             return
         self.remember_position()
         self.pause()
+        self.surgery.shutdown()
         self.tasks.shutdown()
         self.loader.shutdown()
         self.hints.stop()
