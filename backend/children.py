@@ -35,6 +35,9 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the folder that holds backe
 USER_ENV_KEY = "ROLLOUT_STUDIO_USER_ENV"
 # set by a frozen (PyInstaller) bundle's boot loader for the bundle alone, never for a user's program
 FROZEN_ONLY_PREFIXES = ("_PYI_", "_MEIPASS")
+# a frozen bundle: the environment as the process started, before the bundle's runtime hooks changed it
+# (packaging/rthook_user_env.py); what differs now was set by the bundle or the studio, not the user
+_START_ENV: dict[str, str] | None = getattr(sys, "_rollout_studio_start_env", None)
 
 
 def frozen() -> bool:
@@ -66,6 +69,7 @@ def child_env(extra: Mapping[str, str] | None = None, *, single_thread_math: boo
         changes.update({name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") if name not in env})
     changes.update(extra or {})
     saved = _saved_user_values(env)
+    _note_bundle_changes(env, saved)
     for name, value in changes.items():
         if name != USER_ENV_KEY and name not in saved and env.get(name) != value:
             saved[name] = env.get(name)
@@ -84,13 +88,25 @@ def _saved_user_values(env: Mapping[str, str]) -> dict[str, str | None]:
     return {str(k): (v if isinstance(v, str) else None) for k, v in saved.items()}
 
 
+def _note_bundle_changes(env: Mapping[str, str], saved: dict[str, str | None]) -> None:
+    """A frozen bundle: what its runtime hooks (or the studio) set since the process started."""
+    if _START_ENV is None:
+        return
+    for name in set(env) | set(_START_ENV):
+        if name not in saved and name != USER_ENV_KEY and env.get(name) != _START_ENV.get(name):
+            saved[name] = _START_ENV.get(name)
+
+
 def user_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment the user started the studio with (from ``env``, default this process's): what
     ``child_env`` changed put back, and a frozen bundle's own variables removed (its boot loader's
     ``_PYI_*``, its ``LD_LIBRARY_PATH`` back to ``LD_LIBRARY_PATH_ORIG``). For a user's programs: the
     studio's source, libraries and thread limits never leak into them."""
     result = dict(os.environ if env is None else env)
-    for name, value in _saved_user_values(result).items():
+    saved = _saved_user_values(result)
+    if env is None:
+        _note_bundle_changes(result, saved)
+    for name, value in saved.items():
         if value is None:
             result.pop(name, None)
         else:

@@ -90,3 +90,16 @@ def test_supervisor_and_wrapper_are_studio_children_and_the_job_gets_the_users_e
     assert "'-m', 'backend.jobs.wrapper'" in log  # the job's parent: the wrapper, started by module
     if supervisor_cmdline:
         assert supervisor_cmdline[2:4] == ["-m", "backend.jobs.daemon"]
+
+
+def test_a_bundles_runtime_hook_settings_never_reach_a_users_program(monkeypatch):
+    # packaging/rthook_user_env.py kept the start environment; PyInstaller's Qt hook then set its paths
+    start = {"PATH": "/usr/bin", "QT_PLUGIN_PATH": "/home/me/qt/plugins"}
+    monkeypatch.setattr(children, "_START_ENV", start)
+    monkeypatch.setattr(os, "environ", {**start, "QT_PLUGIN_PATH": "/opt/rs/_internal/PySide6/Qt/plugins",
+                                        "QML2_IMPORT_PATH": "/opt/rs/_internal/PySide6/Qt/qml"})
+    supervisor = children.child_env()  # the CLI (bundle) starts the supervisor (bundle)
+    monkeypatch.setattr(os, "environ", supervisor)
+    job = children.user_env()  # the supervisor's environment for a local job
+    assert job["QT_PLUGIN_PATH"] == "/home/me/qt/plugins" and "QML2_IMPORT_PATH" not in job
+    assert job["PATH"] == "/usr/bin"
