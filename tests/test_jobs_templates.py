@@ -26,6 +26,7 @@ EXPECTED = {
     "leisaac-replay",
     "mimicgen-generate",
     "gr00t-finetune",
+    "gr00t-inference-server",
     "dreamgen-bench",
     "command",
     "studio",

@@ -131,3 +131,31 @@ def test_http_unreachable_and_bad_address():
     with pytest.raises(PolicyError, match="not a policy server address"):
         connect("udp://x:1")
     assert connect("localhost:5555").address == "tcp://localhost:5555"
+
+
+def test_inference_server_template_and_where_its_job_listens(tmp_path):
+    from types import SimpleNamespace
+
+    from backend.jobs.templates import build_command, load_templates
+    from backend.policy.endpoint import job_address, listen_address
+
+    template = load_templates().get("gr00t-inference-server")
+    values, errors = template.coerce_params({"model_path": "/ck/checkpoint-10000", "http": True, "port": 8000})
+    assert errors == {}
+    argv = build_command(template, values, None).argv
+    assert argv[1:] == ["scripts/inference_service.py", "--server", "--model-path", "/ck/checkpoint-10000",
+                        "--data-config", "so100_dualcam", "--embodiment-tag", "new_embodiment", "--host", "0.0.0.0",
+                        "--port", "8000", "--denoising-steps", "4", "--http-server"]
+    assert template.stop_signal == "SIGINT" and template.gpus == 1
+
+    assert listen_address("loading...\n") is None
+    assert listen_address("Server is ready and listening on tcp://*:5555\n") == "tcp://127.0.0.1:5555"
+    slurm = "[rollout-studio] job 7 attempt 1: slurm job 4242 on gpu-node-3 started 2026-12-06 12:00:00\n"
+    assert listen_address(slurm + "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C)\n") == \
+        "http://gpu-node-3:8000"
+    log = tmp_path / "job.log"
+    log.write_text(slurm + "Server is ready and listening on tcp://*:5555\n")
+    job = SimpleNamespace(template="gr00t-inference-server", state="running", log_path=str(log))
+    assert job_address(job) == "tcp://gpu-node-3:5555"
+    job.state = "succeeded"
+    assert job_address(job) is None
