@@ -4,8 +4,10 @@ For every episode of every SO-101 dataset in ../shared/data: the joint actions (
 as `convert joint-to-eef` does) go through forward kinematics to the 8-D EEF actions and back through
 inverse kinematics. Reported: the reached-pose error (mm, degrees), the joint error against the
 original joints (degrees), forward kinematics and IK frames per second. Baseline in the same run: the
-same IK with every frame started cold (from the middle of the joint ranges) instead of from the
-previous frame's answer. A synthetic 3000-frame trajectory measures speed at a longer length.
+same IK with every frame started cold (from the middle of the joint ranges), and with every frame
+started from the previous answer only (no velocity seed, no restarts). A synthetic 3000-frame
+trajectory measures speed at a longer length; the test recordings' demo 0 (230 frames) shows the
+branch flip the velocity seed avoids.
 
     .venv/bin/python benchmarks/eef_roundtrip.py
 """
@@ -30,10 +32,17 @@ from backend.ik import ArmChain, rotation_angles, solve_pose, solve_trajectory  
 from backend.kinematics import joint_angles_rad  # noqa: E402
 
 
-def _round_trip(chain: ArmChain, q: np.ndarray, warm: bool) -> dict:
+def _round_trip(chain: ArmChain, q: np.ndarray, warm: bool | str) -> dict:
     poses = chain.fk_many(q)
     start = time.perf_counter()
-    if warm:
+    if warm == "previous":  # the plain warm start: each frame from the previous answer only
+        answers, current = [], q[0]
+        for pose in poses:
+            answers.append(solve_pose(chain, pose, current))
+            current = answers[-1][0]
+        solved = np.array([a[0] for a in answers])
+        iterations = np.array([a[3] for a in answers])
+    elif warm:
         result = solve_trajectory(poses, q[0], chain)
         solved, iterations = result.q, result.iterations
     else:
@@ -79,6 +88,7 @@ def main() -> None:
                 fk_fps = len(q) / (time.perf_counter() - start)
                 warm = _round_trip(chain, q[:, :5], warm=True)
                 cold = _round_trip(chain, q[:, :5], warm=False)
+                plain = _round_trip(chain, q[:, :5], warm="previous")
                 episodes.append(
                     {
                         "episode": episode.index,
@@ -86,6 +96,7 @@ def main() -> None:
                         "fk_frames_per_second": round(fk_fps, 1),
                         "warm_start": _rounded(warm),
                         "baseline_cold_start": _rounded(cold),
+                        "baseline_previous_answer_only": _rounded(plain),
                     }
                 )
             if episodes:
@@ -95,6 +106,13 @@ def main() -> None:
     report["synthetic_3000_frames"] = {
         "warm_start": _rounded(_round_trip(chain, q, warm=True)),
         "baseline_cold_start": _rounded(_round_trip(chain, q, warm=False)),
+    }
+    from tests.recordings import joint_targets
+
+    q = joint_targets(0, 230, 6)[:, :5].astype(np.float64)  # the test recordings' demo 0
+    report["test_recording_230_frames"] = {
+        "warm_start": _rounded(_round_trip(chain, q, warm=True)),
+        "baseline_previous_answer_only": _rounded(_round_trip(chain, q, warm="previous")),
     }
     print(json.dumps(report, indent=2))
 
