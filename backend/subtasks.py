@@ -248,3 +248,76 @@ def copy_to_same_task(
         return []
     label = f"Copy subtasks of episode {source} to {len(values)} episode{'s' if len(values) != 1 else ''}"
     return sorted(values) if curation.set_each(values, label) else []
+
+
+# -- suggestions from motion --------------------------------------------------------------------------
+def _smooth(values: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1 or len(values) < width:
+        return values
+    kernel = np.ones(width) / width
+    padded = np.pad(values, (width // 2, width - 1 - width // 2), mode="edge")
+    return np.convolve(padded, kernel, mode="valid")
+
+
+def gripper_events(gripper: np.ndarray, fps: float, min_range: float = 0.05) -> list[int]:
+    """Frames where the gripper crosses half-way between its extremes (opens or closes); none when
+    it hardly moves (``min_range`` of its unit). Crossings closer than 0.3 s count once."""
+    signal = _smooth(np.asarray(gripper, dtype=np.float64), max(1, int(fps * 0.1)))
+    low, high = float(np.min(signal)), float(np.max(signal))
+    if high - low < min_range:
+        return []
+    above = signal > (low + high) / 2
+    events = (np.flatnonzero(above[1:] != above[:-1]) + 1).tolist()
+    kept: list[int] = []
+    for frame in events:
+        if not kept or frame - kept[-1] >= fps * 0.3:
+            kept.append(int(frame))
+    return kept
+
+
+def velocity_minima(arm: np.ndarray, fps: float, fraction: float = 0.2, min_gap_s: float = 0.5) -> list[int]:
+    """Frames where the arm's joint speed has a local minimum below ``fraction`` of its peak (the arm
+    pauses between motions), at least ``min_gap_s`` apart, away from the episode's ends."""
+    arm = np.asarray(arm, dtype=np.float64).reshape(len(arm), -1)
+    if len(arm) < 3:
+        return []
+    speed = _smooth(np.linalg.norm(np.diff(arm, axis=0), axis=1) * fps, max(1, int(fps * 0.2)))
+    peak = float(np.max(speed)) if len(speed) else 0.0
+    if peak <= 0:
+        return []
+    gap = max(1, int(fps * min_gap_s))
+    found: list[int] = []
+    for t in range(1, len(speed) - 1):
+        if speed[t] <= speed[t - 1] and speed[t] < speed[t + 1] and speed[t] < fraction * peak:
+            if gap <= t <= len(arm) - gap and (not found or t - found[-1] >= gap):
+                found.append(t + 1)  # speed[t] is between frames t and t + 1
+    return found
+
+
+def suggest(values: np.ndarray, names: Sequence[str], fps: float) -> Segments:
+    """Suggested segments of one episode from its joint positions (T, joints): boundaries where the
+    gripper opens or closes and where the arm pauses. Texts: "reach" before the gripper first
+    changes, "grasp and move" while it is in its other state, "release" after it is back, "" where
+    only a pause splits; the operator accepts or edits them."""
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    length = len(values)
+    if length < 2:
+        return ()
+    lowered = [str(n).lower() for n in names]
+    grip = next((i for i, n in enumerate(lowered) if "gripper" in n), values.shape[1] - 1 if values.shape[1] >= 6 else None)
+    arm = values if grip is None else np.delete(values, grip, axis=1)
+    events = gripper_events(values[:, grip], fps) if grip is not None else []
+    pauses = velocity_minima(arm, fps)
+    min_gap = max(1, int(fps * 0.3))
+    bounds: list[int] = []
+    for frame in sorted(set(events) | {p for p in pauses if all(abs(p - e) >= min_gap for e in events)}):
+        if min_gap <= frame <= length - min_gap and (not bounds or frame - bounds[-1] >= min_gap):
+            bounds.append(frame)
+    starts = [0, *bounds]
+    stops = [*bounds, length]
+    out = []
+    for start, stop in zip(starts, stops, strict=True):
+        changes = sum(1 for e in events if e <= start)
+        text = "reach" if not changes and events else ("grasp and move" if changes % 2 else "release") if events else ""
+        out.append(Segment(start, stop - 1, text))
+    return tuple(out)
