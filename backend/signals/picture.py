@@ -11,6 +11,7 @@ from backend.signals.specs import (
     BLUR_RELATIVE,
     DIFF_SPIKE_FACTOR,
     DIFF_SPIKE_FLOOR,
+    EXPOSURE_GAP,
     EXPOSURE_JUMP,
     FLICKER_LEVELS,
     LENGTH_MISMATCH_FRAMES,
@@ -41,13 +42,22 @@ def blurred_frames(stats: FrameStats) -> Reading:
 
 
 def exposure_change(stats: FrameStats) -> Reading:
-    """The largest jump of the mean brightness between a measured frame and the next one."""
-    jump = np.abs(stats.next_mean - stats.mean)
+    """The largest jump of the mean brightness from a measured frame to the next frame, or to the next
+    measured frame when it lies at most EXPOSURE_GAP frames later (a step in brightness persists)."""
+    jumps = [np.abs(stats.next_mean - stats.mean)]
+    ends = [stats.indices + 1]
+    if len(stats.indices) >= 2:
+        close = np.diff(stats.indices) <= EXPOSURE_GAP
+        step = np.full(len(stats.indices), np.nan)
+        step[:-1] = np.where(close, np.abs(np.diff(stats.mean)), np.nan)
+        jumps.append(step)
+        ends.append(np.append(stats.indices[1:], stats.indices[-1]))
+    jump, end = np.concatenate(jumps), np.concatenate(ends)
     valid = ~np.isnan(jump)
     if not valid.any():
         return Reading("exposure_change", 0.0, EXPOSURE_JUMP, False, "no frame pairs", (), stats.camera)
     hits = valid & (np.nan_to_num(jump) > EXPOSURE_JUMP)
-    frames = stats.indices[hits] + 1
+    frames = np.unique(end[hits])
     peak = float(np.nanmax(jump))
     return Reading(
         "exposure_change", peak, EXPOSURE_JUMP, bool(hits.any()),

@@ -18,6 +18,7 @@ DROPPED_GAP = 1.5  # a step between two timestamps over this many frame periods 
 BLUR_RELATIVE = 0.35  # Laplacian variance under this fraction of the camera's median in the episode
 BLUR_MIN_FRACTION = 0.05  # ... in at least this fraction of the measured frames (and 2 frames)
 EXPOSURE_JUMP = 30.0  # grey levels the mean brightness changes between two consecutive frames
+EXPOSURE_GAP = 8  # ... or between two measured frames at most this many frames apart
 FLICKER_LEVELS = 2.0  # grey levels: median |second difference| of the mean brightness over time
 DIFF_SPIKE_FACTOR = 4.0  # a frame-to-frame difference over this many times the video's median ...
 DIFF_SPIKE_FLOOR = 8.0  # ... and over this many grey levels
