@@ -7,6 +7,7 @@ checking each output. Skipped unless ROLLOUT_STUDIO_BUNDLE=1 (a build takes minu
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -33,8 +34,20 @@ pytestmark = [
 def bundle() -> Path:
     prebuilt = os.environ.get("ROLLOUT_STUDIO_BUNDLE_PREBUILT")
     if not prebuilt:
-        built = subprocess.run(["./dev.sh", "bundle"], cwd=REPO, capture_output=True, text=True, timeout=1800)
-        assert built.returncode == 0, built.stderr[-3000:]
+        # one build per test run, even when pytest-xdist spreads this module over several workers
+        (REPO / "build").mkdir(exist_ok=True)
+        run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+        with open(REPO / "build" / "bundle-test.lock", "a+") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            lock.seek(0)
+            if lock.read().strip() != run_id:
+                built = subprocess.run(["./dev.sh", "bundle"], cwd=REPO, capture_output=True, text=True,  # noqa: S603, S607
+                                       timeout=1800)
+                assert built.returncode == 0, built.stderr[-3000:]
+                lock.seek(0)
+                lock.truncate()
+                lock.write(run_id)
+                lock.flush()
         prebuilt = str(REPO / "dist" / "rollout-studio")
     folder = Path(prebuilt).absolute()
     assert (folder / "rollout-studio").is_file() and (folder / "_internal").is_dir()
