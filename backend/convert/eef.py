@@ -27,7 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from backend.convert.common import ConversionSummary, Plan, Timer, check_output_target, options_dict
+from backend import provenance as prov
+from backend.convert.common import (
+    ConversionSummary,
+    EpisodePlan,
+    Plan,
+    Timer,
+    check_output_target,
+    options_dict,
+)
 from backend.convert.mimic_signals import (
     DISTANCE_THRESHOLD_M,
     GRASP_THRESHOLD_RAD,
@@ -41,7 +49,6 @@ from backend.formats import open_dataset
 from backend.formats.base import Capability, WriterSpec, reader_capabilities
 from backend.formats.leisaac_hdf5 import (
     LeIsaacHDF5Writer,
-    default_provenance,
     read_initial_state,
     writer_spec_for,
 )
@@ -222,16 +229,100 @@ def _curation(source: Path, dataset: Dataset, options: JointToEefOptions) -> Any
     return curation
 
 
+@dataclass
+class _Prepared:
+    """What both the plan and the run of joint-to-eef know before writing."""
+
+    base: WriterSpec  # the input's own layout to keep (LeIsaac HDF5) and its cameras
+    object_keys: list[str]
+    chosen: list[Episode]
+    skipped: list[dict[str, Any]]
+    boundaries: dict[int, tuple[list[int], str]]  # episode index -> (boundary frames, method)
+    names: list[str]  # the signal names written
+
+
+def _check_joint_actions(source: Path, dataset: Dataset) -> None:
+    space = dataset.joint_space("action")
+    if space is None or not space.is_so101 or space.width != len(SO101_JOINTS):
+        raise StudioError(
+            "the actions are not single-arm SO-101 joint positions (6 joints)",
+            source,
+            "joint-to-eef converts SO-101 joint actions; bi-arm and pose actions are not supported",
+        )
+
+
+def _kinematics(episode: Episode, source: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(joint actions rad, joint state rad, commanded poses (T,4,4), measured poses (T,4,4))."""
+    actions = _joint_rad(episode, "action")
+    if actions is None:
+        raise StudioError(f"{episode.display_name}: the actions cannot be read as joint angles", source)
+    state = _joint_rad(episode, "state")
+    if state is None or len(state) != len(actions):
+        state = actions
+    model = default_model()
+    target = model.link_transforms(actions)["gripper_frame_link"]
+    measured = model.link_transforms(state)["gripper_frame_link"]
+    return actions, state, target, measured
+
+
+def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Prepared:
+    if options.subtasks not in SUBTASK_MODES:
+        raise StudioError(f"--subtasks is one of {', '.join(SUBTASK_MODES)}, not {options.subtasks!r}")
+    _check_joint_actions(source, dataset)
+    base = _base_spec(dataset, {"actions", "obs/joint_pos", "obs/joint_pos_target", "obs/ee_frame_state"})
+    base.features = {
+        k: f for k, f in base.features.items() if not k.startswith(DATAGEN) or k.startswith(OBJECT_POSE)
+    }
+    object_keys = [k for k in base.features if k.startswith(OBJECT_POSE + "/")]
+    chosen, skipped = _selected(dataset, options.include_failed)
+    curation = _curation(source, dataset, options)
+    boundaries: dict[int, tuple[list[int], str]] = {}
+    names: list[str] | None = list(options.signals) if options.signals else None
+    for episode in chosen:
+        _, state, _, measured = _kinematics(episode, source)
+        decision = curation.decision(episode.index) if curation is not None else None
+        objects = _object_positions(episode, object_keys)
+        frames, default_names, method = _boundaries(
+            episode, options, decision, state[:, 5], measured[:, :3, 3], objects
+        )
+        episode.unload()
+        boundaries[episode.index] = (frames, method)
+        if names is None:  # the first episode's names (curation texts or "grasp") name the signals
+            names = default_names
+    return _Prepared(base, object_keys, chosen, skipped, boundaries, names or ["grasp"])
+
+
 def plan_joint_to_eef(source: Path, options: JointToEefOptions) -> Plan:
-    check_output_target(Path(options.out), options.overwrite, [Path(source)])
+    """The preview: per episode, where each subtask signal turns on and how it was found."""
+    source = Path(source)
+    plan = Plan(KIND_TO_EEF, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
+    check_output_target(Path(options.out), options.overwrite, [source])
     with _open(source) as dataset:
-        space = dataset.joint_space("action")
-        plan = Plan(KIND_TO_EEF, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
-        if space is None or not space.is_so101 or space.width != len(SO101_JOINTS):
-            plan.errors.append("the actions are not single-arm SO-101 joint positions")
-        chosen, skipped = _selected(dataset, options.include_failed)
-        plan.details = {"episodes": len(chosen), "skipped": len(skipped), "eef_name": options.eef_name}
-        return plan
+        prepared = _prepare(source, dataset, options)
+        for k, episode in enumerate(prepared.chosen):
+            frames, method = prepared.boundaries[episode.index]
+            signals = dict(zip(prepared.names, frames, strict=False))
+            _, problems = signals_from_boundaries(episode.length, frames, prepared.names)
+            plan.warnings += [f"{episode.display_name}: {problem}" for problem in problems]
+            plan.episodes.append(
+                EpisodePlan(
+                    str(source),
+                    episode.index,
+                    episode.display_name,
+                    episode.length,
+                    True,
+                    output_index=k,
+                    frames_out=episode.length,
+                    task=episode.task,
+                    extra={"subtasks_from": method, "signals": signals},
+                )
+            )
+        for skipped in prepared.skipped:
+            plan.episodes.append(
+                EpisodePlan(str(source), -1, skipped["episode"], 0, False, reason=skipped["reason"])
+            )
+        plan.details = {"eef_name": options.eef_name, "signals": prepared.names}
+    return plan
 
 
 def run_joint_to_eef(
@@ -239,29 +330,11 @@ def run_joint_to_eef(
 ) -> ConversionSummary:
     progress = ensure_progress(progress)
     source, out = Path(source), Path(options.out)
-    if options.subtasks not in SUBTASK_MODES:
-        raise StudioError(f"--subtasks is one of {', '.join(SUBTASK_MODES)}, not {options.subtasks!r}")
     check_output_target(out, options.overwrite, [source])
     timer = Timer()
-    model = default_model()
     with _open(source) as dataset:
-        space = dataset.joint_space("action")
-        if space is None or not space.is_so101 or space.width != len(SO101_JOINTS):
-            raise StudioError(
-                "the actions are not single-arm SO-101 joint positions (6 joints)",
-                source,
-                "joint-to-eef converts SO-101 joint actions; bi-arm and pose actions are not supported",
-            )
-        eef = options.eef_name
-        mine = {"actions", "obs/joint_pos", "obs/joint_pos_target", "obs/ee_frame_state"}
-        base = _base_spec(dataset, mine)
-        base.features = {
-            k: f for k, f in base.features.items() if not k.startswith(DATAGEN) or k.startswith(OBJECT_POSE)
-        }
-        object_keys = [k for k in base.features if k.startswith(OBJECT_POSE + "/")]
-        chosen, skipped = _selected(dataset, options.include_failed)
-        curation = _curation(source, dataset, options)
-        # signal names: given, else from the first episode that has boundaries of the method used
+        prepared = _prepare(source, dataset, options)
+        base, names, eef = prepared.base, prepared.names, options.eef_name
         features = dict(base.features)
         features["actions"] = _vector("actions", (8,), EEF_NAMES)
         features["obs/joint_pos"] = _vector("obs/joint_pos", (6,), list(SO101_JOINTS))
@@ -269,30 +342,9 @@ def run_joint_to_eef(
         features["obs/ee_frame_state"] = _vector("obs/ee_frame_state", (7,), EEF_NAMES[:7])
         features[f"{DATAGEN}/eef_pose/{eef}"] = _vector(f"{DATAGEN}/eef_pose/{eef}", (4, 4))
         features[f"{DATAGEN}/target_eef_pose/{eef}"] = _vector(f"{DATAGEN}/target_eef_pose/{eef}", (4, 4))
-        prepared = []
-        warnings: list[str] = []
-        for episode in chosen:
-            actions = _joint_rad(episode, "action")
-            if actions is None:
-                raise StudioError(
-                    f"{episode.display_name}: the actions cannot be read as joint angles", source
-                )
-            state = _joint_rad(episode, "state")
-            if state is None or len(state) != len(actions):
-                state = actions
-            target = model.link_transforms(actions)["gripper_frame_link"]
-            measured = model.link_transforms(state)["gripper_frame_link"]
-            decision = curation.decision(episode.index) if curation is not None else None
-            objects = _object_positions(episode, object_keys)
-            boundaries, names, method = _boundaries(
-                episode, options, decision, state[:, 5], measured[:, :3, 3], objects
-            )
-            prepared.append((episode, actions, state, target, measured, boundaries, names, method))
-        names = list(options.signals) if options.signals else (prepared[0][6] if prepared else ["grasp"])
         for name in names:
-            features[f"{DATAGEN}/subtask_term_signals/{name}"] = _vector(
-                f"{DATAGEN}/subtask_term_signals/{name}", (), dtype="bool"
-            )
+            key = f"{DATAGEN}/subtask_term_signals/{name}"
+            features[key] = _vector(key, (), dtype="bool")
         spec = WriterSpec(
             base.fps or dataset.fps, dataset.robot_type or "so101_follower", features, base.cameras
         )
@@ -300,21 +352,30 @@ def run_joint_to_eef(
         if options.env_name:
             spec.options.pop("env_args", None)
             spec.options["env_name"] = options.env_name
-        spec.provenance = default_provenance(KIND_TO_EEF, [str(source)], options_dict(options))
-        total = sum(e.length for e, *_ in prepared)
+        spec.provenance = prov.new_record(
+            KIND_TO_EEF,
+            [(source, "source")],
+            options_dict(options),
+            out,
+            DatasetFormat.LEISAAC_HDF5.value,
+            options.hash_mode,
+        )
+        total = sum(e.length for e in prepared.chosen)
         done = 0
         methods: dict[str, int] = {}
+        warnings: list[str] = []
+        cameras = [cam.name for cam in spec.cameras]
         progress.report(0, total, "joint -> eef")
         with LeIsaacHDF5Writer(out, spec, overwrite=options.overwrite) as writer:
-            for episode, actions, state, target, measured, boundaries, _, method in prepared:
-                signals, problems = signals_from_boundaries(episode.length, boundaries, names)
+            for k, episode in enumerate(prepared.chosen):
+                frames, method = prepared.boundaries[episode.index]
+                signals, problems = signals_from_boundaries(episode.length, frames, names)
                 for problem in problems:
                     warnings.append(f"{episode.display_name}: {problem}")
                     progress.warn(f"{episode.display_name}: {problem}")
                 methods[method] = methods.get(method, 0) + 1
-                values: dict[str, np.ndarray] = {}
-                for key in base.features:
-                    values[key] = np.asarray(episode.array(key))
+                actions, state, target, measured = _kinematics(episode, source)
+                values = {key: np.asarray(episode.array(key)) for key in base.features}
                 pose_now = np.concatenate([measured[:, :3, 3], quaternion_wxyz(measured[:, :3, :3])], axis=1)
                 pose_cmd = np.concatenate([target[:, :3, 3], quaternion_wxyz(target[:, :3, :3])], axis=1)
                 values["actions"] = np.concatenate([pose_cmd, actions[:, 5:6]], axis=1).astype(np.float32)
@@ -327,17 +388,27 @@ def run_joint_to_eef(
                     values[f"{DATAGEN}/subtask_term_signals/{name}"] = signal
                 # a LeRobot episode was kept by whoever saved it: a success for Mimic's annotate step
                 success = episode.success if episode.success is not None else True
-                tree = None if object_keys else {"obs": {"datagen_info": {"object_pose": {}}}}
-                cameras = [cam.name for cam in spec.cameras]
+                tree = None if prepared.object_keys else {"obs": {"datagen_info": {"object_pose": {}}}}
                 _write_episode(writer, episode, values, cameras, success, tree, progress, done, total)
+                prov.add_episode(
+                    spec.provenance,
+                    k,
+                    0,
+                    episode.index,
+                    episode.display_name,
+                    0,
+                    episode.length,
+                    subtasks_from=method,
+                    signals=dict(zip(names, frames, strict=False)),
+                )
                 done += episode.length
     return ConversionSummary(
         KIND_TO_EEF,
         str(out.absolute()),
         DatasetFormat.LEISAAC_HDF5.value,
-        episodes_written=len(prepared),
+        episodes_written=len(prepared.chosen),
         frames_written=total,
-        skipped=skipped,
+        skipped=prepared.skipped,
         warnings=warnings,
         seconds=timer.seconds,
         provenance=spec.provenance,
@@ -390,13 +461,20 @@ def run_eef_to_joint(
         features = dict(base.features)
         features["actions"] = _vector("actions", (6,), list(SO101_JOINTS))
         spec = WriterSpec(base.fps, dataset.robot_type, features, base.cameras, dict(base.options))
-        spec.provenance = default_provenance(KIND_TO_JOINT, [str(source)], options_dict(options))
+        spec.provenance = prov.new_record(
+            KIND_TO_JOINT,
+            [(source, "source")],
+            options_dict(options),
+            out,
+            DatasetFormat.LEISAAC_HDF5.value,
+            options.hash_mode,
+        )
         total = dataset.num_frames
         done = 0
         pos_errors, rot_errors, joint_errors = [], [], []
         progress.report(0, total, "eef -> joint")
         with LeIsaacHDF5Writer(out, spec, overwrite=options.overwrite) as writer:
-            for episode in dataset.episodes:
+            for k, episode in enumerate(dataset.episodes):
                 eef_actions = np.asarray(episode.array("actions"), dtype=np.float64)
                 result = solve_trajectory(
                     eef_actions[:, :7], _start(episode), chain, orientation_weight=options.orientation_weight
@@ -412,6 +490,16 @@ def run_eef_to_joint(
                 values["actions"] = joints.astype(np.float32)
                 cameras = [cam.name for cam in spec.cameras]
                 _write_episode(writer, episode, values, cameras, episode.success, None, progress, done, total)
+                prov.add_episode(
+                    spec.provenance,
+                    k,
+                    0,
+                    episode.index,
+                    episode.display_name,
+                    0,
+                    episode.length,
+                    max_position_error_mm=float(result.position_error_m.max(initial=0.0)) * 1000.0,
+                )
                 done += episode.length
     details = error_stats(pos_errors, rot_errors, joint_errors)
     options.stats = details
