@@ -13,6 +13,7 @@ from backend.errors import StudioError
 from backend.formats import open_dataset
 from backend.scores.judgement import (
     MIN_PER_CLASS,
+    Judgement,
     fit,
     folds,
     judge,
@@ -40,10 +41,16 @@ def _inputs(seed: int = 3) -> tuple[dict[int, dict[str, float]], dict[int, int]]
     return inputs, labels
 
 
-def test_learns_a_separable_rule_and_says_how_well() -> None:
+@pytest.fixture(scope="module")
+def fitted() -> Judgement:
+    inputs, labels = _inputs()
+    return fit(inputs, {e: labels[e] for e in range(16)})
+
+
+def test_learns_a_separable_rule_and_says_how_well(fitted: Judgement) -> None:
     inputs, labels = _inputs()
     rated = {e: labels[e] for e in range(16)}
-    judgement = fit(inputs, rated)
+    judgement = fitted
     assert judgement.accuracy == 1.0
     assert judgement.folds == 5 and (judgement.good, judgement.bad) == (10, 6)
     assert judgement.features == ["score:jerky", "score:noise"]
@@ -100,9 +107,9 @@ class _NotATensor:
     pass
 
 
-def test_saved_as_plain_tensors_and_loaded_safely(tmp_path: Path) -> None:
-    inputs, labels = _inputs()
-    judgement = fit(inputs, {e: labels[e] for e in range(16)})
+def test_saved_as_plain_tensors_and_loaded_safely(fitted: Judgement, tmp_path: Path) -> None:
+    inputs, _ = _inputs()
+    judgement = fitted
     path = judgement.save(tmp_path / "d.hdf5.judgement.pt")
     raw = torch.load(path, weights_only=True)
     assert raw["features"] == ["score:jerky", "score:noise"] and raw["hidden"] == 0

@@ -31,35 +31,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--signals", help="comma-separated signal names to compute (default: all)")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto",
                         help="where the video signals run (auto: CUDA when present)")
+    parser.add_argument("--reason", type=path_arg, metavar="PATH",
+                        help="a cosmos-reason-score job's output (file or folder): its 1-5 ratings become reason_score")
     parser.add_argument("--hidden", type=int, default=0,
                         help="hidden units of the learned judgement (0: logistic regression)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
 
-def parse_signals(text: str | None) -> list[str] | None:
+def parse_signals(text: str | None, known: tuple[str, ...]) -> list[str] | None:
+    """The names of ``--signals`` (None: all), each one of ``known``."""
     if text is None:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise StudioError("--signals names no signal", hint="give names separated by commas, e.g. jerky,frozen_camera")
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise StudioError(f"--signals: unknown signal {', '.join(unknown)}", hint=f"known: {', '.join(known)}")
     return names
+
+
+def check_device(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise StudioError("--device cuda: torch sees no CUDA GPU here", hint="use --device cpu or auto")
 
 
 def run(args: argparse.Namespace) -> int:
     from backend.curation import Curation
     from backend.formats import open_dataset
-    from backend.scores.compute import compute_scores
+    from backend.scores.compute import SIGNAL_NAMES, compute_scores
     from backend.scores.judgement import judge_dataset
     from backend.scores.store import save_scores
 
     if args.hidden < 0:
         raise StudioError(f"--hidden must be 0 or more, not {args.hidden}")
-    names = parse_signals(args.signals)
+    names = parse_signals(args.signals, SIGNAL_NAMES)
+    check_device(args.device)
     progress = TerminalProgress("score", quiet=args.quiet)
     dataset = open_dataset(args.dataset)
     with dataset:
-        table = compute_scores(dataset, signals=names, device=args.device, progress=progress)
+        table = compute_scores(dataset, signals=names, device=args.device, progress=progress, reason=args.reason)
         curation = Curation.load(dataset.path, dataset)
         judge_dataset(table, dataset, curation, args.hidden, progress)
         path = save_scores(table, dataset.path)
@@ -74,10 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_lines(table: ScoreTable, label: str, path: Path | None = None) -> list[str]:
     """What ``score`` prints: episodes, findings by signal and severity, the model, the review queue."""
+    from backend.scores.compute import SIGNAL_NAMES
     from backend.scores.judgement import review_order
 
-    lines = [f"{label}: {len(table.episodes)} episodes scored on {table.device}"
-             + (f", signals: {', '.join(table.signals)}" if table.signals else "")]
+    signals = "every signal" if set(table.signals) >= set(SIGNAL_NAMES) else ", ".join(table.signals)
+    lines = [f"{label}: {len(table.episodes)} episodes scored on {table.device} ({signals})"]
     counts: Counter[tuple[str, str]] = Counter()
     for item in table.episodes:
         for finding in item.findings:

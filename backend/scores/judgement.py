@@ -39,8 +39,8 @@ MIN_PER_CLASS = 4
 MAX_FOLDS = 5
 SEED = 0
 L2 = 0.1  # penalty on the weights (features are standardised)
-STEPS = 400  # full-batch Adam steps
-LEARNING_RATE = 0.05
+STEPS = 200  # full-batch Adam steps
+LEARNING_RATE = 0.1
 BETAS = (0.9, 0.999)
 SCHEMA = "rollout-studio/judgement/1"
 
