@@ -51,6 +51,9 @@ QUICK_KILLS = 2
 MID_WRITE_HITS = 2  # long series: kills that must land while the output is being written
 QUICK_ROUNDS = 5  # quick series: rounds of QUICK_KILLS until one kill lands mid-write
 SLOW_KILLS = 20
+# one worker process per run (the helper that must die with its parent is there all the same): two
+# workers would add an interpreter start to each of the ~250 runs of the series
+ONE = ["--jobs", "1"]
 GONE_SECONDS = 15.0  # a recording's writer process closes its demo before it ends
 
 
@@ -137,7 +140,7 @@ WRITERS = [
     Writer(
         "hdf5-to-lerobot",
         "ds",
-        lambda i, out: ["convert", "hdf5-to-lerobot", i.recording, "--out", out, "--task", "t", "--quiet"],
+        lambda i, out: ["convert", "hdf5-to-lerobot", i.recording, "--out", out, "--task", "t", "--quiet", *ONE],
         valid_dataset,
         lambda i: [i.recording],
     ),
@@ -153,6 +156,7 @@ WRITERS = [
             "--out",
             out,
             "--quiet",
+            *ONE,
         ],
         valid_dataset,
         lambda i: [i.v21, i.recording],
@@ -160,35 +164,35 @@ WRITERS = [
     Writer(
         "lerobot-v3-to-v2",
         "v2",
-        lambda i, out: ["convert", "lerobot-v3-to-v2", i.v30, "--out", out, "--quiet"],
+        lambda i, out: ["convert", "lerobot-v3-to-v2", i.v30, "--out", out, "--quiet", *ONE],
         valid_dataset,
         lambda i: [i.v30],
     ),
     Writer(
         "lerobot-v2-to-v3",
         "v3",
-        lambda i, out: ["convert", "lerobot-v2-to-v3", i.v21, "--out", out, "--quiet"],
+        lambda i, out: ["convert", "lerobot-v2-to-v3", i.v21, "--out", out, "--quiet", *ONE],
         valid_dataset,
         lambda i: [i.v21],
     ),
     Writer(
         "transcode",
         "h264",
-        lambda i, out: ["convert", "transcode", i.v30, "--out", out, "--force", "--quiet"],
+        lambda i, out: ["convert", "transcode", i.v30, "--out", out, "--force", "--quiet", *ONE],
         valid_dataset,
         lambda i: [i.v30],
     ),
     Writer(
         "curate-export-lerobot",
         "curated",
-        lambda i, out: ["curate", "export", i.v21, "--out", out, "--format", "v3.0", "--quiet"],
+        lambda i, out: ["curate", "export", i.v21, "--out", out, "--format", "v3.0", "--quiet", *ONE],
         valid_dataset,
         lambda i: [i.v21],
     ),
     Writer(
         "curate-export-hdf5",
         "curated.hdf5",
-        lambda i, out: ["curate", "export", i.recording, "--out", out, "--quiet"],
+        lambda i, out: ["curate", "export", i.recording, "--out", out, "--quiet", *ONE],
         valid_dataset,
         lambda i: [i.recording],
     ),
@@ -205,6 +209,7 @@ WRITERS = [
             out,
             "--source-dataset",
             i.v21,
+            *ONE,
         ],
         valid_dataset,
         lambda i: [i.cosmos, i.v21],
@@ -219,7 +224,7 @@ WRITERS = [
     Writer(
         "cosmos-trainset",
         "trainset",
-        lambda i, out: ["cosmos", "trainset", i.v21, "--out", out, "--keep-short"],
+        lambda i, out: ["cosmos", "trainset", i.v21, "--out", out, "--keep-short", *ONE],
         valid_trainset,
         lambda i: [i.v21],
     ),
