@@ -105,3 +105,16 @@ def test_trajectory_keeps_its_branch_where_the_previous_answer_alone_flips():
     result = solve_trajectory(CHAIN.fk_many(q), q[0])
     assert result.position_error_m.max() < 1e-6
     assert np.degrees(np.abs(result.q - q).max()) < 0.1
+
+
+def test_round_trip_on_the_real_so101_dataset(shared_data):
+    """The LeRobot 0.6.1 SO-101 recording: its joint actions (radians) -> pose -> IK -> joints."""
+    from backend.formats import open_dataset
+    from backend.kinematics import joint_angles_rad
+
+    with open_dataset(shared_data / "lerobot061_so101_v30_h264") as dataset:
+        for episode in dataset.episodes:
+            values = episode.joints("action")
+            stats = round_trip(joint_angles_rad(values.values, values.space))
+            assert stats["max_position_error_mm"] < 0.001 and stats["max_rotation_error_deg"] < 0.001
+            assert stats["max_joint_error_deg"] < 0.01

@@ -21,7 +21,7 @@ reached-pose error in the summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,6 @@ class EefToJointOptions:
     orientation_weight: float = 0.05  # metres per radian in the least-squares pose error
     overwrite: bool = False
     hash_mode: str = "auto"
-    stats: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def _vector(
@@ -502,7 +501,6 @@ def run_eef_to_joint(
                 )
                 done += episode.length
     details = error_stats(pos_errors, rot_errors, joint_errors)
-    options.stats = details
     return ConversionSummary(
         KIND_TO_JOINT,
         str(out.absolute()),
