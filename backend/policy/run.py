@@ -96,7 +96,7 @@ class EvalRun:
         for camera in self.cameras.values():
             camera.stop()
         self.client.close()
-        self.arm.disconnect(disable_torque=self.loop.result.arm == "torque_off")
+        self.arm.disconnect()  # torque off, as LeRobot's disconnect (the arm was held until now)
 
 
 def prepare(settings: EvalSettings, keys: Keys | None = None) -> EvalRun:

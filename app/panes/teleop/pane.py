@@ -22,11 +22,21 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.error_dialog import show_error
 from app.panes.teleop.calibration_wizard import CalibrationWizard
 from app.panes.teleop.connection import ConnectionPanel
+from app.panes.teleop.evaluate import EvaluatePanel
 from app.panes.teleop.live import LivePanel, RecordBar, stats_html
 from app.settings import get_json, set_json
 from app.tasks import BACKGROUND, TaskGroup
@@ -43,6 +53,8 @@ from widgets.video_tile import VideoGrid
 
 POLL_MS = 33
 SETTINGS_KEY = "teleop/form"
+EVALUATE_KEY = "teleop/evaluate"
+MODES = ("record", "evaluate")
 
 
 class TeleopPane(QWidget):
@@ -59,6 +71,7 @@ class TeleopPane(QWidget):
         self._build()
         self.recording.listen(self._session_changed)
         self.recording.restore_form(get_json(context.settings, SETTINGS_KEY, {}) or {})
+        self.evaluate.session.restore_form(get_json(context.settings, EVALUATE_KEY, {}) or {})
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -129,6 +142,14 @@ class TeleopPane(QWidget):
         self.bar.rerecord_button.clicked.connect(self.rerecord)
         self.bar.open_button.clicked.connect(self.open_in_browse)
         root.addWidget(self.bar)
+        self.evaluate = EvaluatePanel(parent=self)  # the Evaluate mode: a policy drives the follower
+        self.evaluate.setVisible(False)
+        root.addWidget(self.evaluate, 1)
+        self.mode_tabs = QTabBar()
+        for title in ("Record", "Evaluate"):
+            self.mode_tabs.addTab(title)
+        self.mode_tabs.currentChanged.connect(lambda index: self.show_mode(MODES[index]))
+        root.insertWidget(0, self.mode_tabs)
         # the names tests and benchmarks use
         self.connect_button = self.connection.connect_button
         self.connect_status = self.connection.connect_status
@@ -138,6 +159,14 @@ class TeleopPane(QWidget):
         self.start_button, self.success_button = self.bar.start_button, self.bar.success_button
         self.fail_button, self.rerecord_button = self.bar.fail_button, self.bar.rerecord_button
         self.open_button = self.bar.open_button
+
+    def show_mode(self, mode: str) -> None:
+        """``record`` (teleoperation) or ``evaluate`` (a policy on the follower)."""
+        evaluate = mode == "evaluate"
+        self.mode_tabs.setCurrentIndex(MODES.index(mode))
+        for widget in (self.splitter, self.bar):
+            widget.setVisible(not evaluate)
+        self.evaluate.setVisible(evaluate)
 
     @property
     def session(self) -> Any:
@@ -173,6 +202,8 @@ class TeleopPane(QWidget):
     def save_state(self) -> dict[str, Any]:
         self._store_form()
         set_json(self.context.settings, SETTINGS_KEY, self.recording.form.to_json())
+        self.evaluate.store_form()
+        set_json(self.context.settings, EVALUATE_KEY, self.evaluate.session.form.to_json())
         return {}
 
     def restore_state(self, state: dict[str, Any]) -> None:
@@ -357,6 +388,7 @@ class TeleopPane(QWidget):
         if self.calibration_wizard is not None:
             self.calibration_wizard.shutdown()
         self.recording.closing = True
+        self.evaluate.shutdown()
         self.tasks.shutdown(timeout=70.0)  # a connect or demo that ends now stops what it started
         self.recording.shutdown()
 

@@ -1,0 +1,75 @@
+"""The Evaluate mode of the Teleop pane: a 3-episode evaluation against the reference policy server and
+a virtual follower arm, labelled with the buttons."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import pytest
+from PySide6.QtCore import Qt
+
+from app.context import AppContext
+from app.panes.teleop import pane as teleop_pane
+from app.settings import make_settings
+from backend.policy.modality import Modality
+from backend.policy.reference_server import ReferencePolicy, ReferenceServer
+from backend.policy.run import episode_actions
+from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration, preload_calibration
+from tests.recordings import DemoSpec, RecordingSpec, write_recording
+
+pytestmark = pytest.mark.realtime
+
+
+@pytest.fixture
+def pane(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROLLOUT_STUDIO_SETTINGS", str(tmp_path / "settings.ini"))
+    widget = teleop_pane.TeleopPane(AppContext(make_settings(), tmp_path / "workspace"))
+    qtbot.addWidget(widget)
+    widget.resize(1280, 760)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def test_gui_runs_a_three_episode_evaluation(qtbot, pane, tmp_path):
+    arm = VirtualSO101("still", assembly=1, follow_tau=0.0, wire_delay=False)
+    calibration = ideal_calibration(arm)
+    preload_calibration(arm, calibration)
+    arm.start()
+    (tmp_path / "follower.json").write_text(json.dumps(calibration.to_dict()))
+    training = write_recording(tmp_path / "train.hdf5", RecordingSpec([DemoSpec(40)]))
+    policy = ReferencePolicy(episode_actions(training, 0)[0], Modality.default(["front", "wrist"]))
+    server = ReferenceServer(policy).start()
+    try:
+        pane.mode_tabs.setCurrentIndex(1)
+        panel = pane.evaluate
+        assert panel.isVisible() and not pane.splitter.isVisible()
+        for edit, text in ((panel.server_edit, server.address), (panel.follower_edit, arm.device),
+                           (panel.calibration_edit, str(tmp_path / "follower.json")),
+                           (panel.cameras_edit, "front=pattern:64x48, wrist=pattern:64x48"),
+                           (panel.training_edit, str(training)), (panel.out_edit, str(tmp_path / "eval.hdf5"))):
+            edit.setText(text)
+        panel.episodes_spin.setValue(3)
+        panel.seconds_spin.setValue(0.6)
+        assert not panel.success_button.isEnabled()
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+        session = panel.session
+        qtbot.waitUntil(lambda: (s := session.snapshot()) is not None and s.step >= 5, timeout=10000)
+        assert "episode 1 of 3 · chunk 0" in panel.status_label.text()
+        qtbot.mouseClick(panel.success_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(session.episodes) == 1 and session.snapshot().step >= 3, timeout=10000)
+        qtbot.keyClick(panel, Qt.Key.Key_F)  # the failure shortcut
+        qtbot.waitUntil(lambda: session.state == "done", timeout=15000)
+        assert [e.label for e in session.episodes] == ["success", "failure", "failure"]
+        text = panel.report_view.toPlainText()
+        assert "episode 3: failure" in text and "time limit" in text
+        assert "success 1/3 = 33 % (95 % CI 6-79 %), aborted 0" in text
+        assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+        with h5py.File(tmp_path / "eval.hdf5", "r") as f:
+            assert [f["data"][f"demo_{i}"].attrs["rs_eval_label"] for i in range(3)] == \
+                ["success", "failure", "failure"]
+        assert [arm.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6  # released at the end
+    finally:
+        server.stop()
+        arm.stop()
