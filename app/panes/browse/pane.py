@@ -29,6 +29,7 @@ from app.panes.browse.layout_state import remember_place, remembered_place, rest
 from app.panes.browse.player import Player
 from app.panes.browse.problems import BrowseProblems
 from app.panes.browse.review import attach_review
+from app.panes.browse.subtasks import attach_subtasks
 from app.panes.browse.surgery import attach_surgery
 from app.panes.browse.viewer import EpisodesPanel, Viewer
 from app.panes.browse.work import load_joints, thumbnails
@@ -167,6 +168,7 @@ class BrowsePane(CurationActions, QWidget):
         self.exporter = BrowseExport(self)
         self.exporter.finished.connect(self.exportFinished.emit)
         self.surgery = attach_surgery(self)  # Edit dataset…: merge, split, delete, ... (#19)
+        self.subtasks = attach_subtasks(self)  # the subtask track under the timeline (#19)
 
     def _connect_curation_bar(self) -> None:
         bar = self.bar
@@ -355,6 +357,7 @@ class BrowsePane(CurationActions, QWidget):
                 self.firstFrameShown.emit()
         self.loader.set_sources({c: self.session.stream_opener(episode, c) for c in cameras})
         self.transport.timeline.set_range(episode.length, self.dataset.fps)
+        self.subtasks.episode_shown()
         self._update_trim_markers()
         self.player.show(self.position)
         if self.plots.showing_message():  # keep the previous plots until the new values arrive

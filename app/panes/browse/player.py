@@ -34,6 +34,7 @@ class Player(QObject):
         self.shown = frame
         pane.transport.set_position(frame, self.clock.length, self.fps)
         pane.plots.set_playhead(frame)
+        pane.subtasks.set_position(frame)
         if request:
             pane.loader.request(frame, lookahead)
         pane.context.set_status("frame", f"frame {frame}/{self.clock.last_frame} · {frame / self.fps:.2f} s")

@@ -1,0 +1,97 @@
+"""Browse's subtask track under the timeline: the widget (``widgets.subtask_track``) forwards to the
+``SubtaskSession`` (``backend/sessions/subtasks.py``); the segments live in the curation decisions,
+so the curation bar's undo/redo (and Ctrl+Z on the track) undo them too. Right-click for suggestions
+from motion, snapping and copying to the episodes of the same task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
+
+from backend.errors import StudioError
+from backend.sessions.subtasks import SubtaskSession
+from widgets.subtask_track import SubtaskTrack
+
+
+class BrowseSubtasks(QObject):
+    def __init__(self, pane: Any) -> None:
+        super().__init__(pane)
+        self.pane = pane
+        self.session = SubtaskSession(pane.session)
+        self.track = SubtaskTrack()
+        self.track.setObjectName("subtaskTrack")
+        pane.transport.layout().insertWidget(1, self.track)  # right under the timeline
+        track, session = self.track, self.session
+        track.createRequested.connect(self._create)
+        track.resizeRequested.connect(lambda i, a, b: self._guard(session.resize, i, a, b))
+        track.selectRequested.connect(lambda i: session.select(i if i >= 0 else None))
+        track.textEdited.connect(lambda i, text: self._guard(session.set_text, text, i))
+        track.splitRequested.connect(lambda frame: self._guard(session.split_at, frame))
+        track.joinRequested.connect(lambda i: self._guard(session.join_next, i))
+        track.deleteRequested.connect(lambda i: self._guard(session.delete, i))
+        track.seekRequested.connect(pane.set_position)
+        track.undoRequested.connect(pane.undo)
+        track.redoRequested.connect(pane.redo)
+        track.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for text, slot in (
+            ("Suggest subtasks from motion", self.suggest),
+            ("Accept suggestions", lambda: self._guard(session.accept_suggestions)),
+            ("Snap edges to suggestions", lambda: self._guard(session.snap)),
+            ("Copy subtasks to episodes of the same task", self.copy_to_same_task),
+            ("Split at playhead (S)", lambda: self._guard(session.split_at, pane.position)),
+            ("Join with next (J)", lambda: self._guard(session.join_next)),
+            ("Delete subtask (Del)", lambda: self._guard(session.delete)),
+        ):
+            action = QAction(text, track)
+            action.triggered.connect(slot)
+            track.addAction(action)
+        session.add_listener(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        session = self.session
+        self.track.set_range(session.length)
+        self.track.set_segments(session.segments(), session.selected)
+        self.track.set_suggestions(session.suggestions)
+
+    def episode_shown(self) -> None:
+        self.session.episode_shown()
+
+    def set_position(self, frame: int) -> None:
+        self.track.set_position(frame)
+
+    def _create(self, first: int, last: int) -> None:
+        index = self._guard(self.session.create, first, last)
+        if index is not None:
+            self.track.edit_text(index)  # type its text right away
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except StudioError as error:
+            self.pane.toast.show_message(error.problem)
+            return None
+
+    def suggest(self) -> None:
+        data = self.pane.joint_data.get("state") or self.pane.joint_data.get("action")
+        if data is None:
+            self.pane.toast.show_message("The joint values of this episode are not loaded yet.")
+            return
+        found = self.session.suggest(data.values, list(data.space.names))
+        self.pane.toast.show_message(
+            f"{len(found)} suggested subtasks (dashed): right-click > Accept suggestions, or snap your own edges."
+        )
+
+    def copy_to_same_task(self) -> None:
+        changed = self._guard(self.session.copy_to_same_task)
+        if changed is not None:
+            self.pane.toast.show_message(
+                f"Subtasks copied to {len(changed)} episodes of the same task" if changed
+                else "No other episode has this task."
+            )
+
+
+def attach_subtasks(pane: Any) -> BrowseSubtasks:
+    return BrowseSubtasks(pane)
