@@ -50,7 +50,7 @@ def _write_source(path: Path) -> Path:
         30.0, "so101_follower", vec, [CameraSpec("front", 64, 48)], {"env_name": "LeIsaac-X-v0"}
     )
     with LeIsaacHDF5Writer(path, spec) as writer:
-        for demo in range(2):
+        for demo in range(3):  # demo 2 failed: left out
             joints = _joints(demo)
             cube = chain.fk_many(joints[:, :5])  # the cube sits in the gripper: the grasp is near it
             if demo == 1:
@@ -61,7 +61,7 @@ def _write_source(path: Path) -> Path:
                 {"actions": joints, "obs/joint_pos": joints, "obs/datagen_info/object_pose/cube": cube},
                 {"front": frames},
             )
-            episode.end(success=True)
+            episode.end(success=demo < 2)
     return path
 
 
@@ -103,7 +103,7 @@ def test_eef_file_has_the_keys_isaac_lab_mimic_reads(converted):
         assert demo["obs/front"].shape == (LENGTH, 48, 64, 3) and demo["obs/front"][0, 0, 0, 0] == 40
         # demo 1: the cube is far from the gripper, so no grasp: all False (and a warning)
         assert not h5["data/demo_1/obs/datagen_info/subtask_term_signals/pick_cube"][:].any()
-        assert h5["data/demo_1"].attrs["seed"] == 8
+        assert h5["data/demo_1"].attrs["seed"] == 8 and sorted(h5["data"]) == ["demo_0", "demo_1"]
 
 
 def test_eef_to_joint_recovers_the_joint_actions(converted):
@@ -225,9 +225,12 @@ def test_plan_previews_the_signal_frames_and_writes_nothing(converted, tmp_path,
     argv = ["convert", "joint-to-eef", str(source), "--out", str(out), "--signals", "pick_cube", "--plan"]
     assert main(argv) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert [e["extra"] for e in plan["episodes"]] == [
+    assert [e["extra"] for e in plan["episodes"] if e["kept"]] == [
         {"subtasks_from": "gripper", "signals": {"pick_cube": GRASP}},
         {"subtasks_from": "gripper", "signals": {}},
+    ]
+    assert [(e["source_index"], e["reason"]) for e in plan["episodes"] if not e["kept"]] == [
+        (2, "failed demo")
     ]
     assert plan["warnings"] == ["demo_1: signal 'pick_cube' has no boundary (found 0)"]
     assert not out.exists()

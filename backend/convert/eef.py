@@ -172,7 +172,12 @@ def _selected(dataset: Dataset, include_failed: bool) -> tuple[list[Episode], li
     for episode in dataset.episodes:
         if episode.success is False and not include_failed:
             skipped.append(
-                {"source": str(dataset.path), "episode": episode.display_name, "reason": "failed demo"}
+                {
+                    "source": str(dataset.path),
+                    "episode": episode.display_name,
+                    "index": episode.index,
+                    "reason": "failed demo",
+                }
             )
         else:
             chosen.append(episode)
@@ -318,7 +323,9 @@ def plan_joint_to_eef(source: Path, options: JointToEefOptions) -> Plan:
             )
         for skipped in prepared.skipped:
             plan.episodes.append(
-                EpisodePlan(str(source), -1, skipped["episode"], 0, False, reason=skipped["reason"])
+                EpisodePlan(
+                    str(source), skipped["index"], skipped["episode"], 0, False, reason=skipped["reason"]
+                )
             )
         plan.details = {"eef_name": options.eef_name, "signals": prepared.names}
     return plan
