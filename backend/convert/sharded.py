@@ -199,6 +199,8 @@ def run_join(spec_path: Path, progress: Progress | None = None) -> JoinSummary:
 
 
 def studio_command() -> list[str]:
+    if getattr(sys, "frozen", False):  # a bundle: its executable runs a command word itself
+        return [sys.executable]
     return [sys.executable, "-m", "backend.cli"]
 
 
