@@ -68,3 +68,22 @@ def test_drop_to_merge_and_refusals(source: Path) -> None:
     assert session.state == "failed" and session.message == "boom"
     with pytest.raises(StudioError):
         session.set("explode")
+
+
+def test_cancel_leaves_nothing(source: Path) -> None:
+    from backend.errors import Cancelled
+
+    session = SurgerySession(str(source), 3, selection=[0, 1])
+    session.set("split")
+    with open_dataset(source) as dataset:
+        session.planned(build_plan(session.request(), dataset))
+        progress: Progress = Progress(
+            on_report=lambda done, _t, _x: progress.cancel() if done >= 50 else None
+        )
+        with pytest.raises(Cancelled):
+            run_plan(session.running(), dataset, progress)
+        session.cancelled()
+    assert session.state == "cancelled" and "nothing was written" in session.message
+    parent = source.parent
+    assert not Path(session.values["out"]).exists() and not Path(session.values["out2"]).exists()
+    assert not [p for p in parent.iterdir() if ".partial" in p.name or p.name.startswith(".ds-split")]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from backend import provenance as prov
+from backend.atomic import remove_path
 from backend.errors import StudioError
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.model import Dataset, DatasetFormat, Feature
@@ -237,19 +238,30 @@ def write_outputs(
     fmt = DatasetFormat(plan.format)
     total = sum(o.frames for o in plan.outputs)
     done = 0
-    results = []
-    for output in plan.outputs:
-        if not output.pieces:
-            raise StudioError("the operation leaves no episode in this output", output.path)
-        result = WriteResult(output.path)
-        record = _record(plan, output, hash_mode)
-        if fmt is DatasetFormat.LEISAAC_HDF5:
-            done = _write_hdf5(datasets, plan, output, record, overwrite, progress, done, total, result)
-        elif fmt in (DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30):
-            done = _write_lerobot(datasets, plan, output, record, overwrite, progress, done, total, result)
-        else:
-            raise StudioError(
-                f"cannot write {fmt.value} here", output.path, "write HDF5 or LeRobot v2.1/v3.0"
-            )
-        results.append(result)
+    results: list[WriteResult] = []
+    new_paths: list[str] = []  # outputs this run created: removed again when a later one fails
+    try:
+        for output in plan.outputs:
+            if not output.pieces:
+                raise StudioError("the operation leaves no episode in this output", output.path)
+            result = WriteResult(output.path)
+            record = _record(plan, output, hash_mode)
+            existed = Path(output.path).exists()
+            if fmt is DatasetFormat.LEISAAC_HDF5:
+                done = _write_hdf5(datasets, plan, output, record, overwrite, progress, done, total, result)
+            elif fmt in (DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30):
+                done = _write_lerobot(
+                    datasets, plan, output, record, overwrite, progress, done, total, result
+                )
+            else:
+                raise StudioError(
+                    f"cannot write {fmt.value} here", output.path, "write HDF5 or LeRobot v2.1/v3.0"
+                )
+            if not existed:
+                new_paths.append(output.path)
+            results.append(result)
+    except BaseException:
+        for path in new_paths:  # all or nothing: a split cancelled in its second output leaves neither
+            remove_path(path)
+        raise
     return results
