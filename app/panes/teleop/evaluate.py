@@ -101,6 +101,15 @@ class EvaluatePanel(QWidget):
                               ("Output", self.out_edit), ("Task", self.task_edit),
                               ("Episodes", self.episodes_spin), ("Per episode", self.seconds_spin)):
             form.addRow(label, widget)
+        safety = self.session.safety
+        self.safety_label = QLabel(
+            f"Safety (enforced by the loop): goals stay inside the calibration's joint ranges and move at most "
+            f"{safety.max_step:g} units per step; NaN, wrong shapes or values out of range hold the arm; "
+            f"no action for {safety.hold_after_ms:.0f} ms holds it, for {safety.torque_off_after_ms:.0f} ms "
+            "turns torque off. Stop (A) holds the arm and ends the run.")
+        self.safety_label.setWordWrap(True)
+        self.safety_label.setObjectName("evaluateSafety")
+        form.addRow(self.safety_label)
         form_box.setMinimumWidth(300)
         splitter.addWidget(form_box)
 
