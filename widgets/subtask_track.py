@@ -120,6 +120,12 @@ class SubtaskTrack(QWidget):
         painter.fillRect(track, palette.color("plot_bg"))
         if self.num_frames:
             accent = palette.color("accent")
+            if not self.segments and self._drag is None:
+                painter.setPen(palette.color("muted"))
+                painter.drawText(
+                    track.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                    "Subtasks: drag here to add one, right-click for suggestions from motion",
+                )
             for start, end, _ in self.suggestions:
                 painter.setPen(QPen(palette.color("muted"), 1, Qt.PenStyle.DashLine))
                 painter.setBrush(Qt.BrushStyle.NoBrush)
