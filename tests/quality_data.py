@@ -293,3 +293,91 @@ def fault_dataset(path: str | Path, faults: list[str | None], length: int = 60, 
             FAULTS[fault](clip, seed + i)
         clips.append(clip)
     return clip_dataset(path, clips)
+
+
+# -- generated variants (Cosmos videos + IDM labels) of clean source episodes -------------------------
+def _flicker(c: Clip, s: int) -> None:
+    for name, frames in c.frames.items():
+        shift = np.where(np.arange(len(frames)) % 2 == 0, 10, -10)[:, None, None, None]
+        c.frames[name] = np.clip(frames.astype(np.int16) + shift, 0, 255).astype(np.uint8)
+
+
+def _spike(c: Clip, s: int) -> None:
+    rng = np.random.default_rng(s)
+    t = len(c.action) // 2
+    c.frames["front"][t] = rng.integers(0, 255, c.frames["front"][t].shape, dtype=np.uint8)
+
+
+def _drift(c: Clip, s: int) -> None:
+    for name in c.frames:
+        c.frames[name][:6] = 255 - c.frames[name][:6]
+
+
+def _inverted(c: Clip, s: int) -> None:  # the negative, contrast doubled
+    c.frames = {name: np.clip(384 - 3 * f.astype(np.int16), 0, 255).astype(np.uint8) for name, f in c.frames.items()}
+
+
+def _other_scene(c: Clip, s: int) -> None:
+    rng = np.random.default_rng(5000 + s)
+    texture = cv2.GaussianBlur(rng.integers(40, 200, (HEIGHT, WIDTH)).astype(np.float32), (0, 0), 0.7)
+    for name, frames in c.frames.items():
+        c.frames[name] = np.repeat(np.clip(texture, 0, 255).astype(np.uint8)[None, ..., None], len(frames), 0)
+        c.frames[name] = np.ascontiguousarray(np.broadcast_to(c.frames[name], frames.shape))
+
+
+def _envelope(c: Clip, s: int) -> None:
+    c.action[len(c.action) // 2:, 1] += 45.0
+
+
+def _chunks(c: Clip, s: int) -> None:
+    c.action[:, :5] += (6.0 * ((np.arange(len(c.action)) // 16) % 2))[:, None]
+
+
+GENERATED_FAULTS: dict[str, Fault] = {
+    "flicker": _flicker, "frame_diff_spikes": _spike, "conditioning_drift": _drift, "source_psnr": _inverted,
+    "source_ssim": _other_scene, "idm_envelope": _envelope, "chunk_boundary_jumps": _chunks,
+}
+
+
+def variant(source: Clip, seed: int, fault: str | None = None) -> Clip:
+    """A generated variant of ``source``: its frames with sensor noise, its action with IDM noise."""
+    rng = np.random.default_rng(seed)
+    frames = {
+        name: np.clip(f.astype(np.int16) + rng.integers(-2, 3, f.shape), 0, 255).astype(np.uint8)
+        for name, f in source.frames.items()
+    }
+    action = source.action + rng.normal(0, 0.3, source.action.shape)
+    clip = Clip(action, action.copy(), source.timestamps.copy(), frames, source.task)
+    if fault is not None:
+        GENERATED_FAULTS[fault](clip, seed)
+    return clip
+
+
+class MemorySources:
+    """``compute_scores(sources=...)`` for in-memory datasets: generated episode -> source episode."""
+
+    def __init__(self, refs: dict[int, object], datasets: dict[Path, Dataset]) -> None:
+        self.refs, self.datasets = refs, datasets
+
+    def ref(self, episode: Episode) -> object | None:
+        return self.refs.get(episode.index)
+
+    def open(self, path: Path | None) -> Dataset | None:
+        return self.datasets.get(Path(path)) if path is not None else None
+
+    def close(self) -> None:
+        pass
+
+
+def generated_dataset(faults: list[str | None], sources: int = 4, length: int = 60, seed: int = 0
+                      ) -> tuple[Dataset, Dataset, MemorySources]:
+    """(generated, source, sources): one generated episode per entry of ``faults`` (None: clean),
+    made from source episode i % ``sources``."""
+    from backend.compare.pairing import SourceRef
+
+    origin = [clean(seed + i, length) for i in range(sources)]
+    source = clip_dataset("/in-memory/source", origin)
+    clips = [variant(origin[i % sources], seed + 100 + i, fault) for i, fault in enumerate(faults)]
+    generated = clip_dataset("/in-memory/generated", clips)
+    refs = {i: SourceRef(source.path, i % sources, 0) for i in range(len(faults))}
+    return generated, source, MemorySources(refs, {source.path: source})

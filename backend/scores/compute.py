@@ -66,8 +66,9 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
-def _duplicates(measured: list[_Episode]) -> dict[int, list[sig.Reading]]:
-    """near_duplicate_episodes: the later episode of each pair (by index) gets the reading."""
+def _duplicates(measured: list[_Episode], refs: dict[int, Any]) -> dict[int, list[sig.Reading]]:
+    """near_duplicate_episodes: the later episode of each pair (by index) gets the reading; generated
+    variants of one source episode are alike by design and not compared with each other."""
     tracks = [(m.index, m.length, m.main) for m in measured if m.main is not None and len(m.main.values)]
     if len(tracks) < 2:
         return {}
@@ -87,11 +88,17 @@ def _duplicates(measured: list[_Episode]) -> dict[int, list[sig.Reading]]:
     out: dict[int, list[sig.Reading]] = {}
     for a, b, rms in pairs:
         first, second = tracks[a][0], tracks[b][0]
+        if first in refs and second in refs and _same_source(refs[first], refs[second]):
+            continue
         out.setdefault(second, []).append(sig.Reading(
             "near_duplicate_episodes", rms, tolerance, True,
             f"the actions repeat episode {first}'s ({rms:.3g} RMS apart over {sig.DUPLICATE_POINTS} "
             "resampled points)", (), str(first)))
     return out
+
+
+def _same_source(a: Any, b: Any) -> bool:
+    return str(a.path) == str(b.path) and a.episode == b.episode
 
 
 def _aggregate(index: int, length: int, readings: Iterable[sig.Reading], names: set[str]) -> EpisodeScores:
@@ -153,13 +160,15 @@ def compute_scores(
     device: str = "auto",
     progress: Progress | None = None,
     reason: str | Path | None = None,
+    sources: measure.Sources | None = None,
 ) -> ScoreTable:
     """Score ``episodes`` (default all) of ``dataset`` on ``signals`` (default :data:`SIGNAL_NAMES`).
 
     ``device``: where the video signals run (``auto``: CUDA when present). ``reason``: a
     ``cosmos-reason-score`` job's output (file or folder) whose 1..5 ratings become ``reason_score``.
     Raises ValueError for an unknown signal name or episode index, StudioError for unreadable
-    Cosmos-Reason outputs.
+    Cosmos-Reason outputs. ``sources``: who the generated episodes' sources are (default: what the
+    dataset's provenance records and Cosmos names say, ``measure.Sources``).
     """
     progress = ensure_progress(progress)
     wanted = list(SIGNAL_NAMES if signals is None else signals)
@@ -178,7 +187,7 @@ def compute_scores(
     lengths = [e.length for e in dataset.episodes]
     median = float(np.median(lengths)) if lengths else 0.0
     cameras = sorted(dataset.cameras)
-    sources = measure.Sources(dataset)
+    sources = sources if sources is not None else measure.Sources(dataset)
     refs: dict[int, Any] = {}
     measured: list[_Episode] = []
     try:
@@ -211,7 +220,7 @@ def compute_scores(
     finally:
         sources.close()
     progress.report(len(indices), len(indices), "comparing episodes")
-    duplicates = _duplicates(measured) if "near_duplicate_episodes" in names else {}
+    duplicates = _duplicates(measured, refs) if "near_duplicate_episodes" in names else {}
     trajectories = _trajectories(measured) if "trajectory_outlier" in names else {}
     imported = reason_readings([dataset.episode(i) for i in indices], reason_scores) if reason_scores else {}
     variants = _variants(refs)

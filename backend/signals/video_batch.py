@@ -14,8 +14,9 @@ torch is imported on first use, so ``from backend import signals`` stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from backend.signals.camera import THUMB_SIZE, CameraSample, grey_frame, grey_so
 
 BATCH = 32  # frames per tensor (640x480 float32: 39 MB)
 HALF_FROM = 256  # frames at least this wide are measured at half resolution
+SMALL_PIXELS = 256 * 256  # smaller frames are measured on one CPU thread
 SSIM_WINDOW = 7  # uniform window of the SSIM (as scikit-image's default)
 SSIM_C1 = (0.01 * 255) ** 2
 SSIM_C2 = (0.03 * 255) ** 2
@@ -52,6 +54,22 @@ class FrameStats:
     def sample(self) -> CameraSample:
         """The doctor's :class:`CameraSample` of the same frames (for the camera signals)."""
         return CameraSample(self.camera, self.indices, self.thumbs, self.signatures, self.changed)
+
+
+@contextlib.contextmanager
+def _threads_for(pixels: int, where: Any) -> Iterator[None]:
+    """One torch thread on the CPU for small frames (waking a thread pool costs more than the work)."""
+    import torch
+
+    if where.type != "cpu" or pixels >= SMALL_PIXELS:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def torch_device(device: str) -> Any:
@@ -119,7 +137,8 @@ def measure_pairs(unique: np.ndarray, at: np.ndarray, following: np.ndarray | No
 
     where = torch_device(device)
     parts: dict[str, list[np.ndarray]] = {}
-    with torch.inference_mode():
+    pixels = int(np.prod(unique.shape[1:])) if unique.ndim == 3 else 0
+    with torch.inference_mode(), _threads_for(pixels, where):
         halves = torch.cat([
             _half(torch.from_numpy(np.ascontiguousarray(unique[s: s + BATCH])).to(where))
             for s in range(0, len(unique), BATCH)
@@ -197,7 +216,7 @@ def similarity(a: np.ndarray, b: np.ndarray, device: str = "cpu") -> tuple[np.nd
     where = torch_device(device)
     psnr: list[np.ndarray] = []
     ssim: list[np.ndarray] = []
-    with torch.inference_mode():
+    with torch.inference_mode(), _threads_for(int(np.prod(a.shape[1:])), where):
         for start in range(0, len(a), BATCH):
             x = _half(torch.from_numpy(np.ascontiguousarray(a[start: start + BATCH])).to(where))[:, None]
             y = _half(torch.from_numpy(np.ascontiguousarray(b[start: start + BATCH])).to(where))[:, None]
