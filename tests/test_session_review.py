@@ -150,7 +150,8 @@ def test_without_scores_the_grid_still_reviews(tmp_path):
 
 
 def test_numbers_shown_never_negative_zero(review):
-    assert format_number(-0.0) == "0" and format_number(-0.0004) == "-0.0004"
+    assert format_number(-0.0) == "0" and format_number(-0.0004) == "-4.0e-04"
+    assert format_number(2982.4) == "2982" and format_number(-0.4) == "-0.4" and format_number(12.345) == "12.3"
     review.set_sort("flicker")
     assert review.caption(review.cells[0]).endswith("flicker 0")
     assert math.isnan(review.value(7, "jerky"))

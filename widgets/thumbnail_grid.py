@@ -3,8 +3,10 @@
 No widget per cell: ``ThumbnailGrid`` is a ``QListView`` in icon mode with uniform cells, so a page
 of hundreds of cells costs one view. Each cell has a few small frames (``QImage``, built off the GUI
 thread by the caller) that loop: a timer advances one shared tick and repaints only the viewport,
-and the delegate draws each visible cell's frame at its native size (a blit, no scaling), then a
-border for the decision, a title and coloured badges.
+and the delegate draws each visible cell's frame at its native size (a blit, no scaling), then the
+cell's parts made once per item and kept (title strip, badges, marks as small images, the decision
+border as four rectangles): text is laid out when a cell changes, never per tick or scroll step.
+Frames given as ``Format_RGB32`` images are painted as plain copies.
 
     grid = ThumbnailGrid()
     grid.set_cell_size(QSize(160, 120))
@@ -23,13 +25,14 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeyEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeyEvent, QPainter
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 KEYS = {
@@ -102,7 +105,8 @@ class ThumbnailModel(QAbstractListModel):
 
 
 class ThumbnailDelegate(QStyledItemDelegate):
-    """Paints a cell: the frame of the grid's tick, the decision border, title, badges and marks."""
+    """Paints a cell: the frame of the grid's tick, then an overlay image made once per item (the
+    decision border, title, badges and marks): a loop tick or a scroll costs two blits a cell."""
 
     def __init__(self, grid: ThumbnailGrid) -> None:
         super().__init__(grid)
@@ -110,53 +114,114 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.font = QFont(grid.font())
         self.font.setPointSizeF(max(6.0, self.font.pointSizeF() * 0.85))
         self.metrics = QFontMetrics(self.font)
+        self._parts: dict[int, tuple[GridItem, tuple[bool, int, int], _Parts]] = {}  # row -> its parts
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
         size = self.grid.image_size
         return QSize(size.width() + 2 * PAD, size.height() + 2 * PAD + TITLE_HEIGHT)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        model = index.model()
-        row = index.row()
-        item: GridItem = model.items[row]
+        """Qt's way in (a drag image, a print): the same as the grid's own paint of a cell."""
+        self.paint_cell(painter, index.row(), option.rect, bool(option.state & QStyle.StateFlag.State_Selected))
+
+    def paint_cell(self, painter: QPainter, row: int, rect: QRect, selected: bool) -> None:
+        """Blits only: the background, the frame of the tick, the cell's cached parts on top."""
+        model = self.grid.model
         frames: list[QImage] = model.frames[row]
-        rect: QRect = option.rect
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.save()
-        painter.fillRect(rect, QColor(70, 90, 130) if selected else QColor(36, 36, 40))
-        image_rect = QRect(rect.x() + PAD, rect.y() + PAD, self.grid.image_size.width(), self.grid.image_size.height())
+        parts = self.parts(row, model.items[row], selected)
+        painter.fillRect(rect, parts.background)
+        origin = rect.topLeft()
         if frames:
-            image = frames[self.grid.tick % len(frames)]
-            painter.drawImage(image_rect.topLeft(), image)
+            painter.drawImage(origin + _FRAME_AT, frames[self.grid.tick % len(frames)])
         else:
-            painter.fillRect(image_rect, QColor(55, 55, 60))
-        colour = DECISION_COLOURS.get(item.decision or "")
-        if colour is not None:
-            painter.setPen(QPen(colour, 3))
-            painter.drawRect(image_rect.adjusted(1, 1, -2, -2))
-        painter.setFont(self.font)
-        x = image_rect.x() + 2
-        y = image_rect.bottom() - BADGE_HEIGHT - 1
-        for text, severity in item.badges[:4]:
-            width = self.metrics.horizontalAdvance(text) + 6
-            if x + width > image_rect.right():
+            painter.fillRect(QRect(origin + _FRAME_AT, self.grid.image_size), _EMPTY)
+        for edge in parts.border:
+            painter.fillRect(edge.translated(origin), parts.border_colour)
+        for image, at in parts.images:
+            painter.drawImage(origin + at, image)
+
+    def parts(self, row: int, item: GridItem, selected: bool) -> _Parts:
+        """What a cell draws besides its frame, made once per row until its item, its selection or
+        the cell size changes: the title strip and the badges as opaque images, the marks as a
+        small transparent one, the decision border as four rectangles."""
+        key = (selected, self.grid.image_size.width(), self.grid.image_size.height())
+        cached = self._parts.get(row)
+        if cached is not None and cached[0] is item and cached[1] == key:
+            return cached[2]
+        width, height = self.grid.image_size.width(), self.grid.image_size.height()
+        background = QColor(70, 90, 130) if selected else QColor(36, 36, 40)
+        images: list[tuple[QImage, QPoint]] = []
+        badges = [(text, severity, self.metrics.horizontalAdvance(text) + 6) for text, severity in item.badges[:4]]
+        total = 0
+        for count, (_, _, w) in enumerate(badges):
+            if total + w + 2 > width - 4:
+                badges = badges[:count]
                 break
-            badge = QRect(x, y, width, BADGE_HEIGHT)
-            painter.fillRect(badge, SEVERITY_COLOURS.get(severity, SEVERITY_COLOURS["info"]))
-            painter.setPen(QColor(255, 255, 255))
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
-            x += width + 2
+            total += w + 2
+        if badges:
+            strip = _image(total, BADGE_HEIGHT, background)
+            with _painting(strip, self.font) as painter:
+                x = 0
+                for text, severity, w in badges:
+                    box = QRect(x, 0, w, BADGE_HEIGHT)
+                    painter.fillRect(box, SEVERITY_COLOURS.get(severity, SEVERITY_COLOURS["info"]))
+                    painter.setPen(QColor(255, 255, 255))
+                    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+                    x += w + 2
+            images.append((strip, QPoint(PAD + 4, PAD + height - BADGE_HEIGHT - 4)))
         marks = ("★ best " if item.best else "") + ("⚑" if item.flagged else "")
         if marks:
-            mark_rect = QRect(image_rect.x(), image_rect.y() + 2, image_rect.width() - 4, BADGE_HEIGHT)
-            painter.setPen(QColor(255, 215, 0))
-            painter.drawText(mark_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, marks)
-        title_rect = QRect(rect.x() + PAD, image_rect.bottom() + 1, rect.width() - 2 * PAD, TITLE_HEIGHT)
-        painter.setPen(QColor(235, 235, 235) if not item.variant else QColor(190, 200, 220))
-        title = ("↳ " if item.variant else "") + item.title
-        painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         self.metrics.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width()))
-        painter.restore()
+            w = self.metrics.horizontalAdvance(marks) + 4
+            image = _image(w, BADGE_HEIGHT, QColor(0, 0, 0, 0), QImage.Format.Format_ARGB32_Premultiplied)
+            with _painting(image, self.font) as painter:
+                painter.setPen(QColor(255, 215, 0))
+                painter.drawText(QRect(0, 0, w, BADGE_HEIGHT), Qt.AlignmentFlag.AlignCenter, marks)
+            images.append((image, QPoint(PAD + width - w - 4, PAD + 4)))
+        title = _image(width + 2 * PAD, TITLE_HEIGHT + PAD, background)
+        with _painting(title, self.font) as painter:
+            painter.setPen(QColor(235, 235, 235) if not item.variant else QColor(190, 200, 220))
+            text = ("↳ " if item.variant else "") + item.title
+            painter.drawText(QRect(PAD, 0, width, TITLE_HEIGHT), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             self.metrics.elidedText(text, Qt.TextElideMode.ElideRight, width))
+        images.append((title, QPoint(0, PAD + height)))
+        colour = DECISION_COLOURS.get(item.decision or "")
+        border = [] if colour is None else [
+            QRect(PAD, PAD, width, 3), QRect(PAD, PAD + height - 3, width, 3),
+            QRect(PAD, PAD, 3, height), QRect(PAD + width - 3, PAD, 3, height),
+        ]
+        parts = _Parts(background, images, border, colour or background)
+        self._parts[row] = (item, key, parts)
+        return parts
+
+
+@dataclass
+class _Parts:
+    background: QColor
+    images: list[tuple[QImage, QPoint]]
+    border: list[QRect]
+    border_colour: QColor
+
+
+_FRAME_AT = QPoint(PAD, PAD)
+_EMPTY = QColor(55, 55, 60)
+
+
+def _image(width: int, height: int, fill: QColor, fmt: QImage.Format = QImage.Format.Format_RGB32) -> QImage:
+    image = QImage(max(1, width), max(1, height), fmt)
+    image.fill(fill)
+    return image
+
+
+class _painting:  # noqa: N801 - a context manager named like the painter it gives
+    def __init__(self, image: QImage, font: QFont) -> None:
+        self.painter = QPainter(image)
+        self.painter.setFont(font)
+
+    def __enter__(self) -> QPainter:
+        return self.painter
+
+    def __exit__(self, *_: Any) -> None:
+        self.painter.end()
 
 
 class ThumbnailGrid(QListView):
@@ -174,6 +239,7 @@ class ThumbnailGrid(QListView):
         self.setModel(self.model)
         self.delegate = ThumbnailDelegate(self)
         self.setItemDelegate(self.delegate)
+        self.model.modelReset.connect(self.delegate._parts.clear)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)

@@ -474,8 +474,13 @@ class ReviewSession:
 
 
 def format_number(value: float) -> str:
-    """A number for the user: 3 significant digits, never '-0'."""
-    if value == 0:
-        value = 0.0  # -0.0 -> 0.0
-    text = f"{value:.3g}"
-    return "0" if text in ("-0", "-0.0") else text
+    """A number for the user: whole above 1000, else 3 significant digits; never '-0'."""
+    if value == 0 or value != value:
+        return "0" if value == 0 else "–"
+    if abs(value) >= 1000:
+        text = f"{value:.0f}"
+    elif abs(value) >= 0.001:
+        text = f"{value:.3g}"
+    else:
+        text = f"{value:.1e}"
+    return "0" if text.strip("-0.") == "" else text

@@ -38,7 +38,8 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     """A QImage owning a copy of an RGB uint8 frame (safe to build off the GUI thread)."""
     rgb = np.ascontiguousarray(rgb)
     height, width = rgb.shape[:2]
-    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+    image = QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return image.convertToFormat(QImage.Format.Format_RGB32)  # the screen's format: painted as a plain copy
 
 
 class ReviewView(QWidget):
@@ -83,6 +84,7 @@ class ReviewView(QWidget):
         self.help_label = QLabel("   ".join(f"{key} {text}" for key, text in KEY_HELP))
         self.help_label.setWordWrap(True)
         self.message = QLabel()
+        self.message.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
@@ -119,14 +121,14 @@ class ReviewView(QWidget):
         self._fill_sort_keys()
         self.pane.tasks.run(
             load_table, dataset.path, key="review.table", lane=INTERACTIVE,
-            on_done=self.set_scores, on_error=lambda m, d: self.message.setText(f"Scores not read: {m}"),
+            on_done=self.set_scores, on_error=lambda m, d: self.say(f"Scores not read: {m}"),
         )
 
     def set_scores(self, table: Any) -> None:
         self.session.set_scores(table)
         self._fill_sort_keys()
         self.score_button.setText("Score again" if table is not None else "Score this dataset")
-        self.message.setText("" if table is not None else "No scores yet: the grid sorts by episode; "
+        self.say("" if table is not None else "No scores yet: the grid sorts by episode; "
                              "Score this dataset to sort and filter by its signals")
 
     def _fill_sort_keys(self) -> None:
@@ -145,16 +147,21 @@ class ReviewView(QWidget):
         if browse.dataset is None or browse.curation is None:
             return
         self.score_button.setEnabled(False)
-        self.message.setText("Scoring…")
+        self.say("Scoring…")
         self.pane.tasks.run(
             score_dataset, browse.dataset, browse.curation.snapshot(), key="review.score", lane=BACKGROUND,
             holds=[browse.share()], on_done=self.set_scores, on_error=self._on_score_failed,
-            on_progress=lambda done, total, text: self.message.setText(f"Scoring… {done}/{total} {text}"),
+            on_progress=lambda done, total, text: self.say(f"Scoring… {done}/{total} {text}"),
             on_finished=lambda: self.score_button.setEnabled(True),
         )
 
+    def say(self, text: str) -> None:
+        """A line above the grid (hidden when there is nothing to say)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
     def _on_score_failed(self, message: str, details: str) -> None:
-        self.message.setText(f"Scoring failed: {message}")
+        self.say(f"Scoring failed: {message}")
         show_error(self, "Could not score the dataset", message, details)
 
     # -- the bar ------------------------------------------------------------------------------------
@@ -167,7 +174,7 @@ class ReviewView(QWidget):
         if self.filter_edit.text() == self.session.filter_text:
             return
         ok = self.session.set_filter(self.filter_edit.text())
-        self.message.setText("" if ok else f"Filter not applied: {self.session.filter_error}")
+        self.say("" if ok else f"Filter not applied: {self.session.filter_error}")
 
     def _on_camera(self, *_: Any) -> None:
         self.session.camera = self.camera_combo.currentData() or ALL_CAMERAS
@@ -236,6 +243,20 @@ class ReviewView(QWidget):
             self.grid.set_current_row(self.session.current)
         finally:
             self._syncing = False
+        self._sync_bar()
+
+    def _sync_bar(self) -> None:
+        """The bar says what the session does (a sort or filter set elsewhere shows here too)."""
+        session = self.session
+        for widget, value in ((self.sort_combo, session.sort_key), (self.decision_combo, session.decision_filter)):
+            if widget.currentText() != value:
+                widget.blockSignals(True)
+                widget.setCurrentText(value)
+                widget.blockSignals(False)
+        if self.descending.isChecked() != session.descending:
+            self.descending.blockSignals(True)
+            self.descending.setChecked(session.descending)
+            self.descending.blockSignals(False)
         self.page_label.setText(self.session.status_text())
         self.prev_button.setEnabled(self.session.page > 0)
         self.next_button.setEnabled(self.session.page < self.session.page_count - 1)
