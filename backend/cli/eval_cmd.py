@@ -67,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--after", type=int, default=0, help="misbehave from this get_action call on")
     serve.add_argument("--delay", type=float, default=0.5, help="seconds late, for --misbehave slow")
     serve.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
+    serve.add_argument("--raw", action="store_true",
+                       help="answer every request with one fixed packed chunk, unread (benchmarks: bare round trip)")
     serve.set_defaults(func=run_serve)
 
     report = actions.add_parser("report", help="success rate, durations, latency, comparison to training")
@@ -145,7 +147,13 @@ def run_serve(args: argparse.Namespace) -> int:
     actions, _ = episode_actions(args.dataset, args.episode)
     info = training_info(args.dataset)
     policy = ReferencePolicy(actions, info.modality, args.horizon, args.misbehave, args.after, args.delay)
-    server = (ReferenceHttpServer if args.http else ReferenceServer)(policy, args.host, args.port)
+    if args.raw:
+        from backend.policy import wire
+
+        server: Any = ReferenceServer(policy, args.host, args.port, raw_reply=wire.pack(policy.modality.reply(
+            policy.chunk(0))))
+    else:
+        server = (ReferenceHttpServer if args.http else ReferenceServer)(policy, args.host, args.port)
     print(f"listening on {server.address}", flush=True)
     server.start()
     deadline = None if args.seconds is None else time.monotonic() + args.seconds

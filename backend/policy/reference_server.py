@@ -74,8 +74,11 @@ class ReferencePolicy:
 class ReferenceServer:
     """The ZeroMQ REP server (``BaseInferenceServer``) on a thread of its own."""
 
-    def __init__(self, policy: ReferencePolicy, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, policy: ReferencePolicy, host: str = "127.0.0.1", port: int = 0,
+                 raw_reply: bytes | None = None) -> None:
+        """``raw_reply``: answer every request with these bytes, unread (the benchmark's bare round trip)."""
         self.policy = policy
+        self.raw_reply = raw_reply
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.REP)
         self._socket.setsockopt(zmq.LINGER, 0)
@@ -98,7 +101,11 @@ class ReferenceServer:
             while not self._stop.is_set() and not self.policy.dead:
                 if not self._socket.poll(50, zmq.POLLIN):
                     continue
-                request = wire.unpack(self._socket.recv())
+                message = self._socket.recv(copy=False)
+                if self.raw_reply is not None:
+                    self._socket.send(self.raw_reply, copy=False)
+                    continue
+                request = wire.unpack(message.bytes)
                 endpoint = request.get("endpoint", "get_action")
                 if endpoint == "ping":
                     reply: dict[str, Any] | None = {"status": "ok", "message": "Server is running"}
