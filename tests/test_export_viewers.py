@@ -114,3 +114,18 @@ def test_entry_point_subprocess(source, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert out.stat().st_size > 0 and "20 frames" in result.stdout
+
+
+def test_real_lerobot_episode_to_mcap(shared_data, tmp_path):
+    from mcap.reader import make_reader
+
+    out = tmp_path / "real.mcap"
+    assert main(["export", "mcap", f"{shared_data / 'lerobot061_so101_v30_h264'}:1", "--out", str(out), "--quiet"]) == 0
+    counts: collections.Counter[str] = collections.Counter()
+    with open(out, "rb") as handle:
+        for _schema, channel, message in make_reader(handle).iter_messages(topics=["/joint_states", "/camera/front"]):
+            counts[channel.topic] += 1
+            if channel.topic == "/joint_states" and counts[channel.topic] == 1:
+                state = json.loads(message.data)
+    assert counts == {"/joint_states": 60, "/camera/front": 60}
+    assert state["name"][0] == "shoulder_pan.pos" and state["episode_index"] == 1
