@@ -1,14 +1,16 @@
-"""SO-101 inverse kinematics: damped least squares on the gripper frame pose, numpy only.
+"""SO-101 inverse kinematics: damped least squares on the end-effector pose, numpy only.
 
-The arm (``backend.kinematics``: shoulder_pan .. wrist_roll, then the fixed gripper frame) has five
-joints for a six-dimensional pose, so a pose that forward kinematics made is reached exactly and any
-other pose (a MimicGen-warped one) as closely as the weighting allows: position first, orientation
-weighted by ``orientation_weight`` metres per radian. Each frame starts from the previous answers
+The end effector is a link of ``backend.kinematics``' model: ``gripper_link`` by default (LeIsaac's
+``gripper`` body: its Mimic environments' IK action term and its ``ee_frame`` "gripper" target, "no
+offset for ik convert"), or ``gripper_frame_link`` (the URDF's point between the jaws). The arm
+(shoulder_pan .. wrist_roll) has five joints for a six-dimensional pose, so a pose that forward
+kinematics made is reached exactly and any other pose (a MimicGen-warped one) as closely as the
+weighting allows: position first, orientation weighted by ``orientation_weight`` metres per radian. Each frame starts from the previous answers
 moved on at their last velocity (the first from ``q0``), so a trajectory stays on one branch of the
 arm, through the straight-elbow singularity too, and takes a few iterations a frame.
 
     chain = ArmChain()                      # the chain of default_model()
-    pose = chain.fk(q5)                     # (4, 4) gripper frame in the base frame
+    pose = chain.fk(q5)                     # (4, 4) end-effector pose in the base frame
     result = solve_trajectory(poses, q0)    # poses (T, 4, 4) or (T, 7) xyz + qw qx qy qz
     result.q, result.position_error_m, result.rotation_error_rad
 
@@ -24,8 +26,9 @@ import numpy as np
 from backend.kinematics import ArmModel, default_model
 from backend.units import SO101_JOINTS
 
-ARM_JOINTS = SO101_JOINTS[:5]  # what moves the gripper frame
-TIP_LINK = "gripper_frame_link"
+ARM_JOINTS = SO101_JOINTS[:5]  # what moves the end effector
+TIP_LINK = "gripper_link"  # LeIsaac's "gripper" body
+TCP_LINK = "gripper_frame_link"  # the URDF's tool point between the jaws
 MAX_STEP_RAD = 0.3  # largest change of one joint in one iteration
 
 
@@ -95,7 +98,7 @@ def _axis_rotation(axis: np.ndarray, angle: float) -> np.ndarray:
 
 
 class ArmChain:
-    """The serial chain base_link -> gripper frame of an ``ArmModel``, for one frame at a time."""
+    """The serial chain base_link -> ``tip`` of an ``ArmModel``, for one frame at a time."""
 
     def __init__(self, model: ArmModel | None = None, tip: str = TIP_LINK) -> None:
         model = model or default_model()
@@ -141,7 +144,7 @@ class ArmChain:
         return rot, pos, axes, points
 
     def fk(self, q: np.ndarray) -> np.ndarray:
-        """(4, 4) gripper frame pose for five arm angles (radians)."""
+        """(4, 4) end-effector pose for five arm angles (radians)."""
         rot, pos, _, _ = self._forward(np.asarray(q, dtype=np.float64))
         pose = np.eye(4)
         pose[:3, :3], pose[:3, 3] = rot, pos

@@ -15,7 +15,7 @@ import pytest
 from backend.cli import main
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.formats.leisaac_hdf5 import LeIsaacHDF5Writer
-from backend.ik import ArmChain, poses_from_vectors
+from backend.ik import TCP_LINK, ArmChain, poses_from_vectors
 from backend.jobs.parsers import ProgressParser
 from backend.jobs.profiles import Profile
 from backend.jobs.templates import build_command, load_templates
@@ -36,7 +36,7 @@ def _joints(demo: int) -> np.ndarray:
 
 
 def _write_source(path: Path) -> Path:
-    chain = ArmChain()
+    tool = ArmChain(tip=TCP_LINK)
     vec = {
         "actions": Feature("actions", FeatureKind.VECTOR, "float32", (6,), names=list(SO101_JOINTS)),
         "obs/joint_pos": Feature(
@@ -52,7 +52,7 @@ def _write_source(path: Path) -> Path:
     with LeIsaacHDF5Writer(path, spec) as writer:
         for demo in range(3):  # demo 2 failed: left out
             joints = _joints(demo)
-            cube = chain.fk_many(joints[:, :5])  # the cube sits in the gripper: the grasp is near it
+            cube = tool.fk_many(joints[:, :5])  # the cube sits between the jaws: the grasp is near it
             if demo == 1:
                 cube[:, :3, 3] += 1.0  # ... except in demo 1: far away, so no grasp there
             episode = writer.begin_episode("lift the cube", seed=7 + demo)
@@ -245,3 +245,18 @@ def test_provenance_names_the_source_demos(converted):
         (0, {"pick_cube": GRASP, "release_cube": RELEASE}),
         (1, {}),
     ]
+
+
+def test_tcp_frame_is_remembered_by_eef_to_joint(converted, tmp_path, capsys):
+    """--frame tcp writes the jaw point's pose; eef-to-joint reads the frame from the provenance."""
+    source, _, _ = converted
+    eef, back = tmp_path / "tcp.hdf5", tmp_path / "tcp_back.hdf5"
+    assert main(["convert", "joint-to-eef", str(source), "--out", str(eef), "--frame", "tcp", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["convert", "eef-to-joint", str(eef), "--out", str(back), "--json", "--quiet"]) == 0
+    details = json.loads(capsys.readouterr().out)["details"]
+    assert details["frame"] == "tcp" and details["max_joint_error_deg"] < 0.01
+    with h5py.File(eef, "r") as h5:
+        actions = h5["data/demo_0/actions"][:]
+    tool = ArmChain(tip=TCP_LINK).fk_many(_joints(0)[:, :5])
+    assert np.abs(poses_from_vectors(actions[:, :7]) - tool).max() < 1e-5

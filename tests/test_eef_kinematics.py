@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from backend.convert.eef import round_trip
 from backend.convert.mimic_signals import gripper_events, signal_name, signals_from_boundaries
 from backend.ik import (
+    TCP_LINK,
     ArmChain,
     matrices_from_quaternions,
     poses_from_vectors,
@@ -45,11 +46,13 @@ def test_ik_reaches_random_reachable_poses(unit, offset):
 def test_chain_matches_the_model_and_ee_frame_state():
     rng = np.random.default_rng(3)
     q = np.array([_reachable(rng.uniform(-1, 1, 5)) for _ in range(20)])
-    single = np.stack([CHAIN.fk(row) for row in q])
-    many = CHAIN.fk_many(q)
-    state = default_model().ee_frame_state(np.c_[q, np.zeros(len(q))])
-    assert np.abs(single - many).max() < 1e-12
-    assert np.abs(poses_from_vectors(state) - many).max() < 1e-12
+    links = default_model().link_transforms(np.c_[q, np.zeros(len(q))])
+    for chain, link in ((CHAIN, "gripper_link"), (ArmChain(tip=TCP_LINK), TCP_LINK)):
+        single = np.stack([chain.fk(row) for row in q])
+        many = chain.fk_many(q)
+        assert np.abs(single - many).max() < 1e-12 and np.abs(many - links[link]).max() < 1e-12
+    state = default_model().ee_frame_state(np.c_[q, np.zeros(len(q))])  # the tool point
+    assert np.abs(poses_from_vectors(state) - links[TCP_LINK]).max() < 1e-12
     assert np.allclose(np.linalg.norm(state[:, 3:], axis=1), 1.0) and np.all(state[:, 3] >= 0)
 
 

@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction, common_flags: Callable, finish: Ca
         "--distance-threshold", type=float, default=DISTANCE_THRESHOLD_M, help="gripper near an object (m)"
     )
     p.add_argument("--env-name", default=None, help="Mimic task id stored in env_args")
+    p.add_argument(
+        "--frame",
+        default="gripper",
+        choices=["gripper", "tcp"],
+        help="the end effector: gripper (LeIsaac's gripper body, what its Mimic IK action moves) or tcp "
+        "(the URDF's point between the jaws)",
+    )
     p.add_argument("--include-failed", action="store_true", help="keep demos with success = False")
     common_flags(p)
     p.set_defaults(func=lambda args: _run_to_eef(args, finish))
@@ -54,6 +61,12 @@ def register(sub: argparse._SubParsersAction, common_flags: Callable, finish: Ca
         type=float,
         default=0.05,
         help="metres of position error one radian of orientation error weighs (0.05)",
+    )
+    p.add_argument(
+        "--frame",
+        default=None,
+        choices=["gripper", "tcp"],
+        help="the end effector the poses are of (default: what joint-to-eef wrote, else gripper)",
     )
     common_flags(p)
     p.set_defaults(func=lambda args: _run_to_joint(args, finish))
@@ -76,6 +89,7 @@ def _run_to_eef(args: argparse.Namespace, finish: Callable) -> int:
         grasp_threshold=args.grasp_threshold,
         distance_threshold=args.distance_threshold,
         env_name=args.env_name,
+        frame=args.frame,
         include_failed=args.include_failed,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
@@ -90,6 +104,7 @@ def _run_to_joint(args: argparse.Namespace, finish: Callable) -> int:
     options = eef.EefToJointOptions(
         out=args.out,
         orientation_weight=args.orientation_weight,
+        frame=args.frame,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )

@@ -1,8 +1,9 @@
 """Joint actions <-> end-effector actions for Isaac Lab Mimic / MimicGen (LeIsaac's Mimic environments).
 
 ``run_joint_to_eef(source, options)``: any SO-101 dataset (LeIsaac HDF5 or LeRobot) -> a LeIsaac HDF5
-whose ``actions`` are ``[x, y, z, qw, qx, qy, qz, gripper]`` (the gripper frame of the commanded
-joints in the base frame, by forward kinematics, ``backend.kinematics``; the gripper in radians)
+whose ``actions`` are ``[x, y, z, qw, qx, qy, qz, gripper]`` (the end effector of the commanded
+joints in the base frame, by forward kinematics, ``backend.kinematics``: LeIsaac's ``gripper`` body,
+or with ``frame="tcp"`` the tool point between the jaws; the gripper in radians)
 and whose demos carry what ``isaaclab_mimic``'s DataGenInfoPool reads::
 
     obs/ee_frame_state                                (T, 7)  pose of the measured joints
@@ -53,7 +54,7 @@ from backend.formats.leisaac_hdf5 import (
     writer_spec_for,
 )
 from backend.formats.leisaac_hdf5._common import CHUNK_FRAMES
-from backend.ik import ArmChain, poses_from_vectors, rotation_angles, solve_trajectory
+from backend.ik import TCP_LINK, TIP_LINK, ArmChain, poses_from_vectors, rotation_angles, solve_trajectory
 from backend.kinematics import default_model, joint_angles_rad, quaternion_wxyz
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
@@ -66,6 +67,15 @@ DEFAULT_EEF = "so101_follower"  # LeIsaac's LiftCube Mimic config names its end 
 DATAGEN = "obs/datagen_info"
 OBJECT_POSE = f"{DATAGEN}/object_pose"
 SUBTASK_MODES = ("auto", "gripper", "curation")
+# the end effector: LeIsaac's "gripper" body (what its Mimic IK action term moves and its ee_frame
+# "gripper" reports), or the URDF's tool point between the jaws
+EEF_FRAMES = {"gripper": TIP_LINK, "tcp": TCP_LINK}
+
+
+def _link(frame: str) -> str:
+    if frame not in EEF_FRAMES:
+        raise StudioError(f"the end-effector frame is one of {', '.join(EEF_FRAMES)}, not {frame!r}")
+    return EEF_FRAMES[frame]
 
 
 @dataclass
@@ -77,6 +87,7 @@ class JointToEefOptions:
     grasp_threshold: float = GRASP_THRESHOLD_RAD
     distance_threshold: float = DISTANCE_THRESHOLD_M
     env_name: str | None = None  # /data env_args env_name (the Mimic task id)
+    frame: str = "gripper"  # the end effector: a key of EEF_FRAMES
     include_failed: bool = False
     overwrite: bool = False
     hash_mode: str = "auto"
@@ -86,6 +97,7 @@ class JointToEefOptions:
 class EefToJointOptions:
     out: Path
     orientation_weight: float = 0.05  # metres per radian in the least-squares pose error
+    frame: str | None = None  # None: the frame joint-to-eef wrote (its provenance record), else gripper
     overwrite: bool = False
     hash_mode: str = "auto"
 
@@ -255,8 +267,11 @@ def _check_joint_actions(source: Path, dataset: Dataset) -> None:
         )
 
 
-def _kinematics(episode: Episode, source: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(joint actions rad, joint state rad, commanded poses (T,4,4), measured poses (T,4,4))."""
+def _kinematics(
+    episode: Episode, source: Path, link: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(joint actions rad, joint state rad, commanded and measured poses (T, 4, 4) of ``link``,
+    measured tool point positions (T, 3): between the jaws, where a grasp is near an object)."""
     actions = _joint_rad(episode, "action")
     if actions is None:
         raise StudioError(f"{episode.display_name}: the actions cannot be read as joint angles", source)
@@ -264,9 +279,9 @@ def _kinematics(episode: Episode, source: Path) -> tuple[np.ndarray, np.ndarray,
     if state is None or len(state) != len(actions):
         state = actions
     model = default_model()
-    target = model.link_transforms(actions)["gripper_frame_link"]
-    measured = model.link_transforms(state)["gripper_frame_link"]
-    return actions, state, target, measured
+    target = model.link_transforms(actions)[link]
+    links = model.link_transforms(state)
+    return actions, state, target, links[link], links[TCP_LINK][:, :3, 3]
 
 
 def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Prepared:
@@ -283,12 +298,10 @@ def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Pre
     boundaries: dict[int, tuple[list[int], str]] = {}
     names: list[str] | None = list(options.signals) if options.signals else None
     for episode in chosen:
-        _, state, _, measured = _kinematics(episode, source)
+        _, state, _, _, tool = _kinematics(episode, source, _link(options.frame))
         decision = curation.decision(episode.index) if curation is not None else None
         objects = _object_positions(episode, object_keys)
-        frames, default_names, method = _boundaries(
-            episode, options, decision, state[:, 5], measured[:, :3, 3], objects
-        )
+        frames, default_names, method = _boundaries(episode, options, decision, state[:, 5], tool, objects)
         episode.unload()
         boundaries[episode.index] = (frames, method)
         if names is None:  # the first episode's names (curation texts or "grasp") name the signals
@@ -380,7 +393,7 @@ def run_joint_to_eef(
                     warnings.append(f"{episode.display_name}: {problem}")
                     progress.warn(f"{episode.display_name}: {problem}")
                 methods[method] = methods.get(method, 0) + 1
-                actions, state, target, measured = _kinematics(episode, source)
+                actions, state, target, measured, _ = _kinematics(episode, source, _link(options.frame))
                 values = {key: np.asarray(episode.array(key)) for key in base.features}
                 pose_now = np.concatenate([measured[:, :3, 3], quaternion_wxyz(measured[:, :3, :3])], axis=1)
                 pose_cmd = np.concatenate([target[:, :3, 3], quaternion_wxyz(target[:, :3, :3])], axis=1)
@@ -418,7 +431,12 @@ def run_joint_to_eef(
         warnings=warnings,
         seconds=timer.seconds,
         provenance=spec.provenance,
-        details={"eef_name": eef, "signals": ",".join(names), "subtasks_from": methods},
+        details={
+            "eef_name": eef,
+            "frame": options.frame,
+            "signals": ",".join(names),
+            "subtasks_from": methods,
+        },
     )
 
 
@@ -444,6 +462,16 @@ def plan_eef_to_joint(source: Path, options: EefToJointOptions) -> Plan:
         return plan
 
 
+def _frame_written(source: Path) -> str:
+    """The end-effector frame joint-to-eef wrote ``source`` with (its provenance record), else gripper."""
+    record = prov.read_provenance(source) or {}
+    if record.get("conversion") == KIND_TO_EEF:
+        frame = (record.get("options") or {}).get("frame")
+        if frame in EEF_FRAMES:
+            return str(frame)
+    return "gripper"
+
+
 def _start(episode: Episode) -> np.ndarray:
     for key in ("obs/joint_pos", "obs/joint_pos_target"):
         if key in episode.dataset.features and episode.length:
@@ -460,9 +488,10 @@ def run_eef_to_joint(
     source, out = Path(source), Path(options.out)
     check_output_target(out, options.overwrite, [source])
     timer = Timer()
-    chain = ArmChain()
     with _open(source) as dataset:
         _eef_dataset(source, dataset)
+        frame = options.frame or _frame_written(source)
+        chain = ArmChain(tip=_link(frame))
         base = _base_spec(dataset, set())
         features = dict(base.features)
         features["actions"] = _vector("actions", (6,), list(SO101_JOINTS))
@@ -507,7 +536,7 @@ def run_eef_to_joint(
                     max_position_error_mm=float(result.position_error_m.max(initial=0.0)) * 1000.0,
                 )
                 done += episode.length
-    details = error_stats(pos_errors, rot_errors, joint_errors)
+    details: dict[str, Any] = {"frame": frame, **error_stats(pos_errors, rot_errors, joint_errors)}
     return ConversionSummary(
         KIND_TO_JOINT,
         str(out.absolute()),
