@@ -100,3 +100,25 @@ def test_subtasks_field_undo_redo_and_persist(dataset, tmp_path):
 def test_subtask_labels_are_ints():
     labels = st.frame_labels((Segment(0, 0, "x"),), 0, 3)
     assert labels.dtype == np.int64
+
+
+def test_cli_add_show_suggest_copy_and_undo(tmp_path, capsys):
+    from backend.cli import main
+    from tests.browse_data import write_hdf5
+
+    path = str(write_hdf5(tmp_path / "rec.hdf5", lengths=(30, 20, 30), width=16, height=12))
+    assert main(["subtasks", "add", path, "0", "0", "11", "reach"]) == 0
+    assert main(["subtasks", "add", path, "0", "12", "29", "grasp"]) == 0
+    assert main(["subtasks", "copy", path, "0"]) == 0  # episode 2 has the same task
+    capsys.readouterr()
+    assert main(["subtasks", "show", path, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["0"] == shown["2"] == [{"start": 0, "end": 11, "text": "reach"}, {"start": 12, "end": 29, "text": "grasp"}]
+    assert shown["1"] == []
+    assert main(["curate", "undo", path]) == 0  # the copy is one undoable command
+    assert Curation.load(path).decision(2).subtasks == ()
+    assert main(["subtasks", "suggest", path, "1"]) == 0
+    assert "episode 1 #0: frames 0-" in capsys.readouterr().out
+    assert Curation.load(path).decision(1).subtasks == ()  # not stored without --accept
+    assert main(["subtasks", "remove", path, "0", "5"]) == 2
+    assert "no segment 5" in capsys.readouterr().err

@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "curate_cmd",
     "score_cmd",
     "export_cmd",
+    "subtasks_cmd",
     "edit_cmd",
     "eval_cmd",
 ]
@@ -58,6 +59,7 @@ COMMAND_MODULE_OF = {
     "curate": "curate_cmd",
     "score": "score_cmd",
     "export": "export_cmd",
+    "subtasks": "subtasks_cmd",
     "edit": "edit_cmd",
     "eval": "eval_cmd",
 }
