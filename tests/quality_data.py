@@ -330,7 +330,7 @@ def _envelope(c: Clip, s: int) -> None:
 
 
 def _chunks(c: Clip, s: int) -> None:
-    c.action[:, :5] += (6.0 * ((np.arange(len(c.action)) // 16) % 2))[:, None]
+    c.action[:, :5] += (12.0 * ((np.arange(len(c.action)) // 16) % 2))[:, None]
 
 
 GENERATED_FAULTS: dict[str, Fault] = {

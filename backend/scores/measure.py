@@ -20,6 +20,7 @@ from backend.signals import picture, video_batch
 from backend.signals.specs import DRIFT_FRAMES
 
 CAMERA_FRAMES = 48  # frames measured per camera and episode (each with its next frame)
+FROZEN_SAMPLES = 12  # samples frozen_camera compares, spread over the episode
 GENERATED_FRAMES = 128  # consecutive frames measured in a generated video
 READ_ERRORS = (OSError, ValueError, KeyError, RuntimeError, IndexError)
 
@@ -99,6 +100,14 @@ def _camera_stats(episode: Episode, camera: str, positions_of: Any, device: str,
         stream.close()
 
 
+def _spread(sample: sig.CameraSample, count: int = FROZEN_SAMPLES) -> sig.CameraSample:
+    """``count`` samples evenly spread (frozen_camera compares samples far apart, not neighbours)."""
+    step = max(1, len(sample.indices) // count)
+    pick = slice(0, None, step)
+    return sig.CameraSample(sample.camera, sample.indices[pick], sample.thumbs[pick], sample.signatures[pick],
+                            sample.changed[pick])
+
+
 def cameras(episode: Episode, names: Sequence[str], motion_track: sig.JointTrack | None, device: str,
             generated: bool = False) -> tuple[list[sig.Reading], dict[str, video_batch.FrameStats]]:
     """Camera readings of one episode, and each camera's frame statistics."""
@@ -128,7 +137,7 @@ def cameras(episode: Episode, names: Sequence[str], motion_track: sig.JointTrack
         if generated:
             readings += [picture.flicker(stats), picture.frame_diff_spikes(stats)]
         else:
-            readings += [sig.frozen_camera(sample, motion_track), sig.repeated_frames(sample, motion_track)]
+            readings += [sig.frozen_camera(_spread(sample), motion_track), sig.repeated_frames(sample, motion_track)]
     for a, b in combinations(sorted(measured), 2):
         readings.append(sig.identical_cameras(measured[a].sample(), measured[b].sample()))
     return readings, measured
