@@ -185,3 +185,29 @@ def test_silent_server_trips_the_watchdog(rig, misbehave):
     assert result.episodes[0].label == "aborted" and result.episodes[0].steps == 16  # the one good chunk
     np.testing.assert_array_equal(run["goal_later"], run["goal"])
     assert len(result.episodes) == 1  # the run ends at the fault
+
+
+def test_cli_refuses_an_output_that_is_not_an_evaluation_recording(rig, capsys):
+    code = cli_main(["eval", "run", "--server", "tcp://127.0.0.1:9", "--follower", rig["arm"].device,
+                     "--training", str(rig["training"]), "--out", str(rig["training"]),
+                     "--camera", "front=pattern", "--camera", "wrist=pattern"])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: {rig['training']}: the output is the input itself (choose another output)")
+    other = rig["root"] / "teleop.hdf5"
+    write_recording(other, RecordingSpec([DemoSpec(5)]))
+    code = cli_main(["eval", "run", "--server", "tcp://127.0.0.1:9", "--follower", rig["arm"].device,
+                     "--training", str(rig["training"]), "--out", str(other),
+                     "--camera", "front=pattern", "--camera", "wrist=pattern"])
+    assert code == 2
+    assert "is not an evaluation recording of the studio" in capsys.readouterr().err
+
+
+def test_cli_unreachable_server_is_one_error_line(rig, capsys):
+    code = cli_main(["eval", "run", "--server", "tcp://127.0.0.1:9", "--timeout-ms", "200",
+                     "--follower", rig["arm"].device, "--training", str(rig["training"]),
+                     "--out", str(rig["root"] / "never.hdf5"), "--camera", "front=pattern", "--camera", "wrist=pattern"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: tcp://127.0.0.1:9: the policy server does not answer ping (start it "
+                                 "(jobs template gr00t-inference-server) and check host and port)"]
+    assert not (rig["root"] / "never.hdf5").exists()

@@ -159,3 +159,17 @@ def test_inference_server_template_and_where_its_job_listens(tmp_path):
     assert job_address(job) == "tcp://gpu-node-3:5555"
     job.state = "succeeded"
     assert job_address(job) is None
+
+
+def test_reference_actions_from_the_real_lerobot_dataset(shared_data):
+    from backend.policy.run import episode_actions, training_info
+
+    root = shared_data / "lerobot061_so101_v30_h264"
+    if not root.is_dir():
+        pytest.skip(f"{root} not found")
+    actions, fps = episode_actions(root, 0)
+    info = training_info(root)
+    assert fps == info.fps == 30.0 and info.cameras == ["front", "wrist"]
+    assert actions.shape == (60, 6) and actions.dtype == np.float32
+    reply = info.modality.reply(actions[:16])
+    np.testing.assert_array_equal(info.modality.action_chunk(reply, 16), actions[:16])

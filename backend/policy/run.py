@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from backend.atomic import atomic_file, refuse_inside_inputs
@@ -16,7 +17,7 @@ from backend.model import Role
 from backend.policy.client import PolicyError, connect
 from backend.policy.evaluation import EvalConfig, EvalResult, EvaluationLoop, Keys
 from backend.policy.modality import Modality
-from backend.policy.recording import EvalRecorder
+from backend.policy.recording import RECORDED_BY, EvalRecorder
 from backend.policy.report import build_report
 from backend.policy.safety import Envelope, Safety, SafetyConfig
 from backend.progress import Progress
@@ -99,11 +100,27 @@ class EvalRun:
         self.arm.disconnect()  # torque off, as LeRobot's disconnect (the arm was held until now)
 
 
+def check_eval_output(out: str | Path) -> None:
+    """An existing output must be an evaluation recording of the studio's (episodes are appended)."""
+    path = Path(out)
+    if not path.exists():
+        return
+    try:
+        with h5py.File(path, "r") as f:
+            record = json.loads(f["data"].attrs.get("rollout_studio_provenance", "{}"))
+    except (OSError, KeyError, ValueError, TypeError):
+        record = {}
+    if record.get("recorded_by") != RECORDED_BY:
+        raise StudioError("is not an evaluation recording of the studio: episodes are appended only to one",
+                          path, "choose a new .hdf5 file for --out")
+    check_output(path, "hdf5", None)
+
+
 def prepare(settings: EvalSettings, keys: Keys | None = None) -> EvalRun:
     """Check the output, reach the server (ping), connect the follower and cameras, open the recording."""
     info = training_info(settings.training)
     refuse_inside_inputs(settings.out, [settings.training])
-    check_output(settings.out, "hdf5", None)
+    check_eval_output(settings.out)
     if not settings.config.task:
         settings.config.task = info.task
     settings.config.fps = settings.config.fps or info.fps
@@ -112,7 +129,7 @@ def prepare(settings: EvalSettings, keys: Keys | None = None) -> EvalRun:
         raise StudioError(f"the policy needs the cameras {', '.join(missing)}", settings.training,
                           "give each one with --camera NAME=SOURCE")
     client = connect(settings.server, settings.timeout_ms, settings.api_token)
-    if not client.ping():
+    if not client.ping(min(5.0, settings.timeout_ms / 1000.0)):
         client.close()
         raise PolicyError("the policy server does not answer ping", settings.server,
                           "start it (jobs template gr00t-inference-server) and check host and port")
