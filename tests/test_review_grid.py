@@ -37,6 +37,11 @@ def _open(qtbot, window, tmp_path):
     return browse, review
 
 
+def _loops(review, episodes) -> bool:
+    """The page's loops (not only its posters) arrived for exactly ``episodes``."""
+    return sorted(review.cache) == sorted(episodes) and all(len(v) > 1 for v in review.cache.values())
+
+
 def _loop_indices(length: int, count: int = 8) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, length - 1, min(count, length))})
 
@@ -47,7 +52,7 @@ def test_grid_loops_sorts_and_keys_decide(qtbot, window, tmp_path):
     review.tabs.setCurrentIndex(1)
     assert not browse.episodes_dock.isVisible()
     grid = review.grid
-    qtbot.waitUntil(lambda: len(review.cache) == len(LENGTHS), timeout=10000)
+    qtbot.waitUntil(lambda: _loops(review, range(5)), timeout=10000)
     assert grid.model.rowCount() == 5 and review.page_label.text() == "1–5 of 5 · page 1/1"
 
     # loops: 8 frames, both cameras side by side (front left), each the episode's frame
@@ -117,13 +122,13 @@ def test_grid_without_scores_and_paging(qtbot, window, tmp_path):
     review.camera_combo.activated.emit(review.camera_combo.currentIndex())
     review.tabs.setCurrentIndex(1)
     grid = review.grid
-    qtbot.waitUntil(lambda: len(review.cache) == 2, timeout=10000)
+    qtbot.waitUntil(lambda: _loops(review, [0, 1]), timeout=10000)
     assert grid.model.frames[1][0].width() == 160  # one camera: 160x120
     assert grid.model.frames[1][0].pixelColor(5, 5).red() == frame_value(1, 0, 1)
     grid.setFocus()
     qtbot.keyClick(grid, Qt.Key.Key_PageDown)
     assert review.session.page == 1 and [item.title for item in grid.model.items] == ["ep 2", "ep 3"]
-    qtbot.waitUntil(lambda: sorted(review.cache) == [2, 3], timeout=10000)  # only the page shown is kept
+    qtbot.waitUntil(lambda: _loops(review, [2, 3]), timeout=10000)  # only the page shown is kept
     review.filter_edit.setText("jerky>3")
     review.filter_edit.editingFinished.emit()
     assert "no scores" in review.message.text() and len(review.session.cells) == 5

@@ -12,7 +12,7 @@ import pytest
 from backend.curation import Curation
 from backend.scores.table import EpisodeScores, Finding, ScoreTable
 from backend.sessions.review import ReviewSession, format_number
-from backend.sessions.review_work import camera_size, episode_loop, loop_frames
+from backend.sessions.review_work import camera_size, episode_loop, loop_frames, poster_frame
 
 
 def _table() -> ScoreTable:
@@ -170,5 +170,8 @@ def test_loop_frames_from_a_recording(tmp_path):
         front, wrist = loop[-1][:, :width].mean(), loop[-1][:, width:].mean()
         assert abs(front - frame_level(1, 29, 0)) < 12 and abs(wrist - frame_level(1, 29, 1)) < 12
         got: list[int] = []
-        assert loop_frames(dataset, [1, 0], ["front"], lambda e, f: got.append((e, len(f), f[0].shape))) == 2
-    assert got == [(1, 8, (120, 160, 3)), (0, 8, (120, 160, 3))]
+        assert loop_frames(dataset, [1, 0], ["front"], lambda e, f: got.append((e, len(f), f[0].shape)),
+                           posters=[0]) == 2
+        poster = poster_frame(dataset, 1, ["front", "wrist"])[0]
+        assert abs(poster[:, :width].mean() - frame_level(1, 15, 0)) < 12
+    assert got == [(0, 1, (120, 160, 3)), (1, 8, (120, 160, 3)), (0, 8, (120, 160, 3))]  # a poster first

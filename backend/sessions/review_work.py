@@ -75,15 +75,43 @@ def loop_frames(
     cameras: Sequence[str],
     on_episode: Callable[[int, list[np.ndarray]], None],
     count: int = LOOP_FRAMES,
+    posters: Sequence[int] = (),
     progress: Progress | None = None,
 ) -> int:
     """``episode_loop`` of each of ``episodes`` in order, handed to ``on_episode`` as it is ready;
-    returns how many were done (a cancel raises between episodes)."""
+    returns how many loops were made (a cancel raises between episodes).
+
+    The episodes of ``posters`` first get one frame each (their middle one), all of them before any
+    loop: a page shows a picture in every cell soon even where each frame is costly (an HDF5 camera
+    stored in lzf chunks of 100 frames decompresses a whole chunk for one frame)."""
     progress = ensure_progress(progress)
+    total = len(posters) + len(episodes)
+    for done, episode in enumerate(posters):
+        progress.report(done, total, "posters")
+        on_episode(episode, poster_frame(dataset, episode, cameras))
     for done, episode in enumerate(episodes):
-        progress.report(done, len(episodes), "thumbnails")
+        progress.report(len(posters) + done, total, "thumbnails")
         on_episode(episode, episode_loop(dataset, episode, cameras, count))
     return len(episodes)
+
+
+def poster_frame(dataset: Dataset, episode: int, cameras: Sequence[str]) -> list[np.ndarray]:
+    """The middle frame of ``episode``, the ``cameras`` side by side (a loop of one frame)."""
+    import cv2
+
+    size = camera_size(len(cameras))
+    shown = dataset.episode(episode)
+    tiles = []
+    for camera in cameras:
+        try:
+            stream = shown.stream(camera)
+            try:
+                tiles.append(cv2.resize(stream.frame(stream.num_frames // 2), size, interpolation=cv2.INTER_AREA))
+            finally:
+                stream.close()
+        except Exception:  # noqa: BLE001 - a dark tile, the player tells the details
+            tiles.append(np.full((size[1], size[0], 3), 40, np.uint8))
+    return [np.ascontiguousarray(np.hstack(tiles))] if tiles else []
 
 
 def load_table(dataset_path: Any, progress: Progress | None = None) -> ScoreTable | None:

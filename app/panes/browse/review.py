@@ -263,7 +263,7 @@ class ReviewView(QWidget):
 
     def _request_page(self, episodes: list[int]) -> None:
         self.cache = {e: self.cache[e] for e in episodes if e in self.cache}  # only the page shown
-        missing = [e for e in episodes if e not in self.cache]
+        missing = [e for e in episodes if len(self.cache.get(e, ())) < 2]  # no loop yet (a poster at most)
         self.generation += 1
         browse = self.pane.session
         if not missing or browse.dataset is None or not self.cameras():
@@ -274,9 +274,10 @@ class ReviewView(QWidget):
         def arrived(episode: int, frames: list[np.ndarray]) -> None:  # in the task's thread
             emit(generation, episode, [to_qimage(f) for f in frames])
 
+        posters = [e for e in missing if e not in self.cache]
         self.pane.tasks.run(
-            loop_frames, browse.dataset, missing, self.cameras(), arrived, key="review.page",
-            lane=INTERACTIVE, holds=[browse.share()],
+            loop_frames, browse.dataset, missing, self.cameras(), arrived, posters=posters,
+            key="review.page", lane=INTERACTIVE, holds=[browse.share()],
         )
 
     def _on_arrived(self, generation: int, episode: int, images: list[QImage]) -> None:
@@ -286,7 +287,8 @@ class ReviewView(QWidget):
         for row, shown in enumerate(self._shown):
             if shown == episode:
                 self.grid.model.set_frames(row, images)
-        self.thumbnailsShown.emit(len(self.cache))
+        if len(images) > 1:
+            self.thumbnailsShown.emit(sum(len(loop) > 1 for loop in self.cache.values()))
 
 
 def attach_review(pane: Any) -> ReviewView:
