@@ -260,3 +260,32 @@ def test_tcp_frame_is_remembered_by_eef_to_joint(converted, tmp_path, capsys):
         actions = h5["data/demo_0/actions"][:]
     tool = ArmChain(tip=TCP_LINK).fk_many(_joints(0)[:, :5])
     assert np.abs(poses_from_vectors(actions[:, :7]) - tool).max() < 1e-5
+
+
+def test_recorded_objects_become_object_poses_in_the_base_frame(tmp_path):
+    """A LeIsaac recording's states/rigid_object/<name>/root_pose (after each step, env frame)
+    become obs/datagen_info/object_pose/<name>: before each step, in the robot's base frame."""
+    from tests.recordings import DemoSpec, RecordingSpec, write_recording
+
+    source = write_recording(tmp_path / "rec.hdf5", RecordingSpec([DemoSpec(20)], cameras=()))
+    with h5py.File(source, "r+") as h5:  # the test data's robot stands at (1, 0.5, 0.1), turned 90 degrees
+        pose = np.array([1.0, 0.5, 0.1, np.cos(np.pi / 4), 0.0, 0.0, np.sin(np.pi / 4)], np.float32)
+        h5["data/demo_0/states/articulation/robot/root_pose"][:] = pose
+        h5["data/demo_0/initial_state/articulation/robot/root_pose"][:] = pose
+    out = tmp_path / "eef.hdf5"
+    assert main(["convert", "joint-to-eef", str(source), "--out", str(out), "--quiet"]) == 0
+    with h5py.File(source, "r") as src, h5py.File(out, "r") as h5:
+        demo = src["data/demo_0"]
+        obj = np.r_[
+            demo["initial_state/rigid_object/orange/root_pose"][:],
+            demo["states/rigid_object/orange/root_pose"][:-1],
+        ]
+        robot = np.r_[
+            demo["initial_state/articulation/robot/root_pose"][:],
+            demo["states/articulation/robot/root_pose"][:-1],
+        ]
+        expected = np.linalg.inv(poses_from_vectors(robot)) @ poses_from_vectors(obj)
+        written = h5["data/demo_0/obs/datagen_info/object_pose/orange"][:]
+        assert written.shape == (20, 4, 4) and np.abs(written - expected).max() < 1e-5
+        # the orange at (0.3, 0, 0.02) in the env is at (-0.5, 0.7, -0.08) from the robot
+        assert np.allclose(written[0, :3, 3], [-0.5, 0.7, -0.08], atol=1e-6)

@@ -66,6 +66,8 @@ EEF_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz", "gripper"]
 DEFAULT_EEF = "so101_follower"  # LeIsaac's LiftCube Mimic config names its end effector so
 DATAGEN = "obs/datagen_info"
 OBJECT_POSE = f"{DATAGEN}/object_pose"
+STATE_OBJECTS = "states/rigid_object/"
+ROBOT_ROOT = "states/articulation/robot/root_pose"
 SUBTASK_MODES = ("auto", "gripper", "curation")
 # the end effector: LeIsaac's "gripper" body (what its Mimic IK action term moves and its ee_frame
 # "gripper" reports), or the URDF's tool point between the jaws
@@ -208,6 +210,48 @@ def _object_positions(episode: Episode, keys: list[str]) -> dict[str, np.ndarray
     return out
 
 
+def _state_objects(dataset: Dataset) -> dict[str, str]:
+    """Object name -> its ``states/rigid_object/<name>/root_pose`` key (a LeIsaac recording's objects)."""
+    out = {}
+    for key, feature in dataset.features.items():
+        parts = key.split("/")
+        if len(parts) == 4 and key.startswith(STATE_OBJECTS) and parts[3] == "root_pose":
+            if tuple(feature.shape) == (7,):
+                out[parts[2]] = key
+    return out
+
+
+def _before_steps(values: np.ndarray, first: np.ndarray | None) -> np.ndarray:
+    """Poses before each step: LeIsaac's ``states[t]`` is the state after step t, so step t starts
+    from ``states[t - 1]`` (step 0 from the initial state, else from ``states[0]``)."""
+    values = np.asarray(values, dtype=np.float64)
+    head = values[:1] if first is None else np.asarray(first, dtype=np.float64).reshape(1, -1)
+    return np.concatenate([head, values[:-1]])
+
+
+def _objects_in_base(episode: Episode, keys: dict[str, str]) -> dict[str, np.ndarray]:
+    """(T, 4, 4) poses of a recording's objects in the robot's base frame, before each step."""
+    if not keys:
+        return {}
+    initial = read_initial_state(episode)
+
+    def first(group: str, name: str) -> np.ndarray | None:
+        try:
+            return np.asarray(initial[group][name]["root_pose"]).reshape(-1)[:7]
+        except (KeyError, TypeError):
+            return None
+
+    if ROBOT_ROOT in episode.dataset.features:
+        robot = poses_from_vectors(_before_steps(episode.array(ROBOT_ROOT), first("articulation", "robot")))
+        to_base = np.linalg.inv(robot)
+    else:
+        to_base = np.broadcast_to(np.eye(4), (episode.length, 4, 4))
+    return {
+        name: to_base @ poses_from_vectors(_before_steps(episode.array(key), first("rigid_object", name)))
+        for name, key in keys.items()
+    }
+
+
 def _boundaries(
     episode: Episode,
     options: JointToEefOptions,
@@ -250,7 +294,8 @@ class _Prepared:
     """What both the plan and the run of joint-to-eef know before writing."""
 
     base: WriterSpec  # the input's own layout to keep (LeIsaac HDF5) and its cameras
-    object_keys: list[str]
+    object_keys: list[str]  # the input's own obs/datagen_info/object_pose keys, copied
+    state_objects: dict[str, str]  # else objects from the recorded states: name -> root_pose key
     chosen: list[Episode]
     skipped: list[dict[str, Any]]
     boundaries: dict[int, tuple[list[int], str]]  # episode index -> (boundary frames, method)
@@ -293,6 +338,7 @@ def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Pre
         k: f for k, f in base.features.items() if not k.startswith(DATAGEN) or k.startswith(OBJECT_POSE)
     }
     object_keys = [k for k in base.features if k.startswith(OBJECT_POSE + "/")]
+    state_objects = {} if object_keys else _state_objects(dataset)
     chosen, skipped = _selected(dataset, options.include_failed)
     curation = _curation(source, dataset, options)
     boundaries: dict[int, tuple[list[int], str]] = {}
@@ -301,12 +347,13 @@ def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Pre
         _, state, _, _, tool = _kinematics(episode, source, _link(options.frame))
         decision = curation.decision(episode.index) if curation is not None else None
         objects = _object_positions(episode, object_keys)
+        objects.update({n: pose[:, :3, 3] for n, pose in _objects_in_base(episode, state_objects).items()})
         frames, default_names, method = _boundaries(episode, options, decision, state[:, 5], tool, objects)
         episode.unload()
         boundaries[episode.index] = (frames, method)
         if names is None:  # the first episode's names (curation texts or "grasp") name the signals
             names = default_names
-    return _Prepared(base, object_keys, chosen, skipped, boundaries, names or ["grasp"])
+    return _Prepared(base, object_keys, state_objects, chosen, skipped, boundaries, names or ["grasp"])
 
 
 def plan_joint_to_eef(source: Path, options: JointToEefOptions) -> Plan:
@@ -364,6 +411,8 @@ def run_joint_to_eef(
         for name in names:
             key = f"{DATAGEN}/subtask_term_signals/{name}"
             features[key] = _vector(key, (), dtype="bool")
+        for name in prepared.state_objects:
+            features[f"{OBJECT_POSE}/{name}"] = _vector(f"{OBJECT_POSE}/{name}", (4, 4))
         spec = WriterSpec(
             base.fps or dataset.fps, dataset.robot_type or "so101_follower", features, base.cameras
         )
@@ -405,9 +454,12 @@ def run_joint_to_eef(
                 values[f"{DATAGEN}/target_eef_pose/{eef}"] = target.astype(np.float32)
                 for name, signal in signals.items():
                     values[f"{DATAGEN}/subtask_term_signals/{name}"] = signal
+                for name, pose in _objects_in_base(episode, prepared.state_objects).items():
+                    values[f"{OBJECT_POSE}/{name}"] = pose.astype(np.float32)
                 # a LeRobot episode was kept by whoever saved it: a success for Mimic's annotate step
                 success = episode.success if episode.success is not None else True
-                tree = None if prepared.object_keys else {"obs": {"datagen_info": {"object_pose": {}}}}
+                has_objects = prepared.object_keys or prepared.state_objects
+                tree = None if has_objects else {"obs": {"datagen_info": {"object_pose": {}}}}
                 _write_episode(writer, episode, values, cameras, success, tree, progress, done, total)
                 prov.add_episode(
                     spec.provenance,
