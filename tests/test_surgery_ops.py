@@ -210,7 +210,7 @@ def test_features_stats_and_reencode(data: dict[str, Path]) -> None:
         execute(plan_rename_feature(ds, "wrist", "hand", data["out"] / "rn"), datasets=[ds])
         execute(plan_remove_feature(ds, ["observation.state", "front"], data["out"] / "rm"), datasets=[ds])
         execute(plan_recompute_stats(ds, data["out"] / "rs"), datasets=[ds])
-        execute(plan_reencode(ds, "hevc", data["out"] / "re"), datasets=[ds])
+        execute(plan_reencode(ds, "h264", data["out"] / "re", crf=40), datasets=[ds])
         with pytest.raises(StudioError, match="no column or camera 'nope'"):
             plan_rename_feature(ds, "nope", "x", data["out"] / "never")
     info = json.loads((data["out"] / "rn" / "meta" / "info.json").read_text())
@@ -224,7 +224,8 @@ def test_features_stats_and_reencode(data: dict[str, Path]) -> None:
     rs = json.loads((data["out"] / "rs" / "meta" / "stats.json").read_text())
     np.testing.assert_allclose(rs["action"]["mean"], a["action"]["mean"], rtol=1e-9)
     reencoded = json.loads((data["out"] / "re" / "meta" / "info.json").read_text())["features"]
-    assert reencoded["observation.images.front"]["info"]["video.codec"] == "hevc"
+    assert reencoded["observation.images.front"]["info"]["video.codec"] == "h264"
+    assert reencoded["observation.images.front"]["info"].get("video.crf") == 40
 
 
 def test_outputs_are_refused_inside_inputs_and_inputs_never_change(data: dict[str, Path]) -> None:
