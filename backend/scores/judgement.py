@@ -1,8 +1,9 @@
 """The learned judgement: a small torch model that predicts the operator's rating of an episode.
 
-Inputs of one episode, standardised: every signal value of the score table (``score:NAME``) and
+Inputs of one episode, compressed (sign(x) log(1 + |x|): peaks and counts have heavy tails) and
+standardised: every signal value of the score table (``score:NAME``) and
 summary statistics of its joint trajectory (``traj:...``: length, duration, per-joint range, mean
-and peak speed, path length), from the action (the state when there is no action), in SO-101 degrees
+and peak speed, overall mean and peak speed, path length), from the action (the state when there is no action), in SO-101 degrees
 when the joints convert. Labels: the curation ratings (good = 1, bad = 0). The model is a logistic
 regression (``hidden=0``, the default: a few dozen ratings do not feed more) or a one-hidden-layer
 MLP, fitted full batch (Adam, a fixed number of steps) with an L2 penalty, classes weighted equally; seeded and on the
@@ -59,6 +60,7 @@ def trajectory_features(episode: Any) -> dict[str, float]:
     for j, name in enumerate(track.names):
         out[f"traj:range:{name}"] = float(values[:, j].max() - values[:, j].min())
         out[f"traj:mean_speed:{name}"] = float(steps[:, j].mean())
+        out[f"traj:peak_speed:{name}"] = float(steps[:, j].max())
     speed = np.linalg.norm(steps, axis=1)
     out["traj:mean_speed"] = float(speed.mean())
     out["traj:peak_speed"] = float(speed.max())
@@ -100,7 +102,7 @@ def _matrix(inputs: Mapping[int, Mapping[str, float]], episodes: Sequence[int], 
             if value is not None:
                 rows[r, c] = float(value)
     rows[~np.isfinite(rows)] = np.nan
-    return rows
+    return np.sign(rows) * np.log1p(np.abs(rows))  # heavy tails (a peak, a count) compressed
 
 
 # -- the model ------------------------------------------------------------------------------------
