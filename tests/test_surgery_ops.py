@@ -235,3 +235,20 @@ def test_outputs_are_refused_inside_inputs_and_inputs_never_change(data: dict[st
             with pytest.raises(StudioError):
                 execute(plan_delete(ds, [0], target), datasets=[ds])
     assert fingerprint(data["a"]) == before
+
+
+def test_hdf5_trim_and_rename_camera(data: dict[str, Path]) -> None:
+    source = episodes_of(data["h1"])
+    with open_dataset(data["h1"]) as ds:
+        execute(plan_trim(ds, {1: (4, 14)}, data["out"] / "t.hdf5"), datasets=[ds])
+        execute(plan_rename_feature(ds, "wrist", "hand", data["out"] / "rn.hdf5"), datasets=[ds])
+    trimmed = episodes_of(data["out"] / "t.hdf5")
+    assert [e["length"] for e in trimmed] == [20, 10]
+    np.testing.assert_array_equal(trimmed[1]["actions"], source[1]["actions"][4:14])
+    with open_dataset(data["h1"]) as ds:
+        wrist = ds.episode(1).stream("wrist").frame(7)
+    with open_dataset(data["out"] / "t.hdf5") as ds:
+        np.testing.assert_array_equal(ds.episode(1).stream("wrist").frame(3), wrist)
+    with open_dataset(data["out"] / "rn.hdf5") as ds:
+        assert sorted(ds.cameras) == ["front", "hand"]
+        np.testing.assert_array_equal(ds.episode(1).stream("hand").frame(7), wrist)
