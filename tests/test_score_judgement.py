@@ -92,6 +92,9 @@ def test_too_few_ratings_say_why_and_predict_nothing() -> None:
     assert all(item.predicted_rating is None for item in table.episodes)  # stale predictions are cleared
     with pytest.raises(StudioError, match="there are 4 good and 3 bad"):
         fit(inputs, rated)
+    # ratings of episodes the table no longer has (a decision kept from before an edit) do not count
+    assert judge(table, {}, {**rated, 40: 0, 41: 0}) is None
+    assert table.model["reason"].endswith("there are 4 good and 3 bad")
 
 
 def test_review_order_puts_the_most_uncertain_first() -> None:

@@ -295,10 +295,11 @@ def fit(
     inputs: Mapping[int, Mapping[str, float]], ratings: Mapping[int, int], hidden: int = 0
 ) -> Judgement:
     """Fit on the rated episodes of ``inputs`` and cross-validate; raises StudioError when too few."""
+    ratings = {e: r for e, r in ratings.items() if e in inputs}
     reason = why_no_model(ratings)
     if reason is not None:
         raise StudioError(reason)
-    episodes = sorted(e for e in ratings if e in inputs)
+    episodes = sorted(ratings)
     labels = np.array([ratings[e] for e in episodes], dtype=np.int64)
     names = sorted({name for e in episodes for name in inputs[e]})
     rows = _matrix(inputs, episodes, names)
@@ -325,6 +326,8 @@ def judge(
     unrated episode, ``model``). None, with ``table.model["reason"]``, when there are too few."""
     for item in table.episodes:
         item.predicted_rating = None
+    scored = {item.episode for item in table.episodes}
+    ratings = {e: r for e, r in ratings.items() if e in scored}  # decisions of episodes gone since
     reason = why_no_model(ratings)
     if reason is not None:
         table.model = {"reason": reason}
