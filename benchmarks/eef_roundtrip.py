@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 
-from backend.convert.eef import error_stats  # noqa: E402
+from backend.convert.eef_common import error_stats  # noqa: E402
 from backend.formats import open_dataset  # noqa: E402
 from backend.ik import ArmChain, rotation_angles, solve_pose, solve_trajectory  # noqa: E402
 from backend.kinematics import joint_angles_rad  # noqa: E402

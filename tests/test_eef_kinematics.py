@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.convert.eef import round_trip
+from backend.convert.eef_to_joint import round_trip
 from backend.convert.mimic_signals import gripper_events, signal_name, signals_from_boundaries
 from backend.ik import (
     TCP_LINK,

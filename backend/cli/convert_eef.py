@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from types import SimpleNamespace
-from typing import Any
 
 from backend.cli._common import path_type
 from backend.convert.mimic_signals import DISTANCE_THRESHOLD_M, GRASP_THRESHOLD_RAD
@@ -94,19 +92,17 @@ def _run_to_eef(args: argparse.Namespace, finish: Callable) -> int:
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )
-    module: Any = SimpleNamespace(plan=eef.plan_joint_to_eef, run=eef.run_joint_to_eef)
-    return finish(args, module, args.dataset, options, "joint -> eef")
+    return finish(args, eef, args.dataset, options, "joint -> eef")
 
 
 def _run_to_joint(args: argparse.Namespace, finish: Callable) -> int:
-    from backend.convert import eef
+    from backend.convert import eef_to_joint
 
-    options = eef.EefToJointOptions(
+    options = eef_to_joint.EefToJointOptions(
         out=args.out,
         orientation_weight=args.orientation_weight,
         frame=args.frame,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
     )
-    module: Any = SimpleNamespace(plan=eef.plan_eef_to_joint, run=eef.run_eef_to_joint)
-    return finish(args, module, args.dataset, options, "eef -> joint")
+    return finish(args, eef_to_joint, args.dataset, options, "eef -> joint")

@@ -1,6 +1,6 @@
-"""Joint actions <-> end-effector actions for Isaac Lab Mimic / MimicGen (LeIsaac's Mimic environments).
+"""Joint actions -> end-effector actions for Isaac Lab Mimic / MimicGen (LeIsaac's Mimic environments).
 
-``run_joint_to_eef(source, options)``: any SO-101 dataset (LeIsaac HDF5 or LeRobot) -> a LeIsaac HDF5
+``run(source, options)`` (``plan`` previews): any SO-101 dataset (LeIsaac HDF5 or LeRobot) -> a LeIsaac HDF5
 whose ``actions`` are ``[x, y, z, qw, qx, qy, qz, gripper]`` (the end effector of the commanded
 joints in the base frame, by forward kinematics, ``backend.kinematics``: LeIsaac's ``gripper`` body,
 or with ``frame="tcp"`` the tool point between the jaws; the gripper in radians)
@@ -10,14 +10,11 @@ and whose demos carry what ``isaaclab_mimic``'s DataGenInfoPool reads::
     obs/joint_pos, obs/joint_pos_target               (T, 6)  measured and commanded joints, rad
     obs/datagen_info/eef_pose/<eef>                   (T, 4, 4)
     obs/datagen_info/target_eef_pose/<eef>            (T, 4, 4)
-    obs/datagen_info/object_pose/...                  copied from the input (empty group if none)
+    obs/datagen_info/object_pose/<object>             the input's, or a recording's objects (base frame)
     obs/datagen_info/subtask_term_signals/<signal>    (T,) bool, 0 -> 1 at each subtask's end
 
 A LeIsaac HDF5 input keeps everything else (other obs, states, initial_state, attributes, cameras).
-
-``run_eef_to_joint(source, options)``: a LeIsaac HDF5 with 8-D actions -> the same file with 6-D
-joint actions by inverse kinematics (``backend.ik``, warm-started from the previous frame) and the
-reached-pose error in the summary.
+The way back is ``backend.convert.eef_to_joint`` (inverse kinematics).
 """
 
 from __future__ import annotations
@@ -37,6 +34,17 @@ from backend.convert.common import (
     check_output_target,
     options_dict,
 )
+from backend.convert.eef_common import (
+    DATAGEN,
+    EEF_NAMES,
+    base_spec,
+    joint_rad,
+    link,
+    open_source,
+    selected,
+    vector,
+    write_episode,
+)
 from backend.convert.mimic_signals import (
     DISTANCE_THRESHOLD_M,
     GRASP_THRESHOLD_RAD,
@@ -46,38 +54,20 @@ from backend.convert.mimic_signals import (
     signals_from_boundaries,
 )
 from backend.errors import StudioError
-from backend.formats import open_dataset
-from backend.formats.base import Capability, WriterSpec, reader_capabilities
-from backend.formats.leisaac_hdf5 import (
-    LeIsaacHDF5Writer,
-    read_initial_state,
-    writer_spec_for,
-)
-from backend.formats.leisaac_hdf5._common import CHUNK_FRAMES
-from backend.ik import TCP_LINK, TIP_LINK, ArmChain, poses_from_vectors, rotation_angles, solve_trajectory
-from backend.kinematics import default_model, joint_angles_rad, quaternion_wxyz
-from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
+from backend.formats.base import WriterSpec
+from backend.formats.leisaac_hdf5 import LeIsaacHDF5Writer, read_initial_state
+from backend.ik import TCP_LINK, poses_from_vectors
+from backend.kinematics import default_model, quaternion_wxyz
+from backend.model import Dataset, DatasetFormat, Episode
 from backend.progress import Progress, ensure_progress
 from backend.units import SO101_JOINTS
 
 KIND_TO_EEF = "joint_to_eef"
-KIND_TO_JOINT = "eef_to_joint"
-EEF_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz", "gripper"]
 DEFAULT_EEF = "so101_follower"  # LeIsaac's LiftCube Mimic config names its end effector so
-DATAGEN = "obs/datagen_info"
 OBJECT_POSE = f"{DATAGEN}/object_pose"
 STATE_OBJECTS = "states/rigid_object/"
 ROBOT_ROOT = "states/articulation/robot/root_pose"
 SUBTASK_MODES = ("auto", "gripper", "curation")
-# the end effector: LeIsaac's "gripper" body (what its Mimic IK action term moves and its ee_frame
-# "gripper" reports), or the URDF's tool point between the jaws
-EEF_FRAMES = {"gripper": TIP_LINK, "tcp": TCP_LINK}
-
-
-def _link(frame: str) -> str:
-    if frame not in EEF_FRAMES:
-        raise StudioError(f"the end-effector frame is one of {', '.join(EEF_FRAMES)}, not {frame!r}")
-    return EEF_FRAMES[frame]
 
 
 @dataclass
@@ -93,109 +83,6 @@ class JointToEefOptions:
     include_failed: bool = False
     overwrite: bool = False
     hash_mode: str = "auto"
-
-
-@dataclass
-class EefToJointOptions:
-    out: Path
-    orientation_weight: float = 0.05  # metres per radian in the least-squares pose error
-    frame: str | None = None  # None: the frame joint-to-eef wrote (its provenance record), else gripper
-    overwrite: bool = False
-    hash_mode: str = "auto"
-
-
-def _vector(
-    key: str, shape: tuple[int, ...], names: list[str] | None = None, dtype: str = "float32"
-) -> Feature:
-    kind = FeatureKind.SCALAR if not shape else FeatureKind.VECTOR
-    return Feature(key, kind, dtype, shape, names=names)
-
-
-def _open(source: Path) -> Dataset:
-    return open_dataset(Path(source))
-
-
-def _joint_rad(episode: Episode, role: str) -> np.ndarray | None:
-    try:
-        values = episode.joints(role)
-    except KeyError:
-        return None
-    return joint_angles_rad(values.values, values.space)
-
-
-def _base_spec(dataset: Dataset, drop: set[str]) -> WriterSpec:
-    """The input's own layout when it is a LeIsaac HDF5 (less ``drop``), else only its cameras."""
-    spec = writer_spec_for(dataset)
-    if dataset.format is not DatasetFormat.LEISAAC_HDF5:
-        spec.features = {}
-        spec.options = {}
-    spec.features = {k: f for k, f in spec.features.items() if k not in drop}
-    return spec
-
-
-def _write_episode(
-    writer: LeIsaacHDF5Writer,
-    episode: Episode,
-    values: dict[str, np.ndarray],
-    cameras: list[str],
-    success: bool | None,
-    tree: dict[str, Any] | None,
-    progress: Progress,
-    done: int,
-    total: int,
-) -> None:
-    """One demo, CHUNK_FRAMES frames at a time (camera frames are never all in memory)."""
-    task, extra = _episode_extra(episode)
-    extra.update(tree or {})
-    target = writer.begin_episode(task, **extra)
-    block_read = Capability.BLOCK_READ in reader_capabilities(episode.dataset)
-    streams = {} if block_read else {name: episode.stream(name) for name in cameras}
-    try:
-        for start in range(0, episode.length, CHUNK_FRAMES):
-            stop = min(start + CHUNK_FRAMES, episode.length)
-            images = {
-                name: episode.dataset.reader.read_frames(episode, name, start, stop)
-                if block_read
-                else np.stack([streams[name].frame(i) for i in range(start, stop)])
-                for name in cameras
-            }
-            target.add_frames({key: value[start:stop] for key, value in values.items()}, images)
-            progress.report(done + stop, total, episode.display_name)
-    finally:
-        for stream in streams.values():
-            stream.close()
-    target.end(success=success)
-    episode.unload()
-
-
-def _episode_extra(episode: Episode) -> tuple[str, dict[str, Any]]:
-    attrs = dict(episode.extra.get("attrs") or {})
-    task = attrs.get("task") if "attrs" in episode.extra else episode.task
-    extra: dict[str, Any] = {"attrs": attrs}
-    if episode.dataset.format is DatasetFormat.LEISAAC_HDF5:
-        initial_state = read_initial_state(episode)
-        if initial_state:
-            extra["initial_state"] = initial_state
-    if episode.extra.get("seed") is not None:
-        extra["seed"] = episode.extra["seed"]
-    return str(task or ""), extra
-
-
-def _selected(dataset: Dataset, include_failed: bool) -> tuple[list[Episode], list[dict[str, Any]]]:
-    chosen, skipped = [], []
-    for episode in dataset.episodes:
-        if episode.success is False and not include_failed:
-            skipped.append(
-                {
-                    "source": str(dataset.path),
-                    "episode": episode.display_name,
-                    "index": episode.index,
-                    "reason": "failed demo",
-                }
-            )
-        else:
-            chosen.append(episode)
-    return chosen, skipped
 
 
 # -- joint -> eef --------------------------------------------------------------------------------------
@@ -317,10 +204,10 @@ def _kinematics(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(joint actions rad, joint state rad, commanded and measured poses (T, 4, 4) of ``link``,
     measured tool point positions (T, 3): between the jaws, where a grasp is near an object)."""
-    actions = _joint_rad(episode, "action")
+    actions = joint_rad(episode, "action")
     if actions is None:
         raise StudioError(f"{episode.display_name}: the actions cannot be read as joint angles", source)
-    state = _joint_rad(episode, "state")
+    state = joint_rad(episode, "state")
     if state is None or len(state) != len(actions):
         state = actions
     model = default_model()
@@ -333,18 +220,18 @@ def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Pre
     if options.subtasks not in SUBTASK_MODES:
         raise StudioError(f"--subtasks is one of {', '.join(SUBTASK_MODES)}, not {options.subtasks!r}")
     _check_joint_actions(source, dataset)
-    base = _base_spec(dataset, {"actions", "obs/joint_pos", "obs/joint_pos_target", "obs/ee_frame_state"})
+    base = base_spec(dataset, {"actions", "obs/joint_pos", "obs/joint_pos_target", "obs/ee_frame_state"})
     base.features = {
         k: f for k, f in base.features.items() if not k.startswith(DATAGEN) or k.startswith(OBJECT_POSE)
     }
     object_keys = [k for k in base.features if k.startswith(OBJECT_POSE + "/")]
     state_objects = {} if object_keys else _state_objects(dataset)
-    chosen, skipped = _selected(dataset, options.include_failed)
+    chosen, skipped = selected(dataset, options.include_failed)
     curation = _curation(source, dataset, options)
     boundaries: dict[int, tuple[list[int], str]] = {}
     names: list[str] | None = list(options.signals) if options.signals else None
     for episode in chosen:
-        _, state, _, _, tool = _kinematics(episode, source, _link(options.frame))
+        _, state, _, _, tool = _kinematics(episode, source, link(options.frame))
         decision = curation.decision(episode.index) if curation is not None else None
         objects = _object_positions(episode, object_keys)
         objects.update({n: pose[:, :3, 3] for n, pose in _objects_in_base(episode, state_objects).items()})
@@ -356,12 +243,12 @@ def _prepare(source: Path, dataset: Dataset, options: JointToEefOptions) -> _Pre
     return _Prepared(base, object_keys, state_objects, chosen, skipped, boundaries, names or ["grasp"])
 
 
-def plan_joint_to_eef(source: Path, options: JointToEefOptions) -> Plan:
+def plan(source: Path, options: JointToEefOptions) -> Plan:
     """The preview: per episode, where each subtask signal turns on and how it was found."""
     source = Path(source)
     plan = Plan(KIND_TO_EEF, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
     check_output_target(Path(options.out), options.overwrite, [source])
-    with _open(source) as dataset:
+    with open_source(source) as dataset:
         prepared = _prepare(source, dataset, options)
         for k, episode in enumerate(prepared.chosen):
             frames, method = prepared.boundaries[episode.index]
@@ -391,28 +278,26 @@ def plan_joint_to_eef(source: Path, options: JointToEefOptions) -> Plan:
     return plan
 
 
-def run_joint_to_eef(
-    source: Path, options: JointToEefOptions, progress: Progress | None = None
-) -> ConversionSummary:
+def run(source: Path, options: JointToEefOptions, progress: Progress | None = None) -> ConversionSummary:
     progress = ensure_progress(progress)
     source, out = Path(source), Path(options.out)
     check_output_target(out, options.overwrite, [source])
     timer = Timer()
-    with _open(source) as dataset:
+    with open_source(source) as dataset:
         prepared = _prepare(source, dataset, options)
         base, names, eef = prepared.base, prepared.names, options.eef_name
         features = dict(base.features)
-        features["actions"] = _vector("actions", (8,), EEF_NAMES)
-        features["obs/joint_pos"] = _vector("obs/joint_pos", (6,), list(SO101_JOINTS))
-        features["obs/joint_pos_target"] = _vector("obs/joint_pos_target", (6,), list(SO101_JOINTS))
-        features["obs/ee_frame_state"] = _vector("obs/ee_frame_state", (7,), EEF_NAMES[:7])
-        features[f"{DATAGEN}/eef_pose/{eef}"] = _vector(f"{DATAGEN}/eef_pose/{eef}", (4, 4))
-        features[f"{DATAGEN}/target_eef_pose/{eef}"] = _vector(f"{DATAGEN}/target_eef_pose/{eef}", (4, 4))
+        features["actions"] = vector("actions", (8,), EEF_NAMES)
+        features["obs/joint_pos"] = vector("obs/joint_pos", (6,), list(SO101_JOINTS))
+        features["obs/joint_pos_target"] = vector("obs/joint_pos_target", (6,), list(SO101_JOINTS))
+        features["obs/ee_frame_state"] = vector("obs/ee_frame_state", (7,), EEF_NAMES[:7])
+        features[f"{DATAGEN}/eef_pose/{eef}"] = vector(f"{DATAGEN}/eef_pose/{eef}", (4, 4))
+        features[f"{DATAGEN}/target_eef_pose/{eef}"] = vector(f"{DATAGEN}/target_eef_pose/{eef}", (4, 4))
         for name in names:
             key = f"{DATAGEN}/subtask_term_signals/{name}"
-            features[key] = _vector(key, (), dtype="bool")
+            features[key] = vector(key, (), dtype="bool")
         for name in prepared.state_objects:
-            features[f"{OBJECT_POSE}/{name}"] = _vector(f"{OBJECT_POSE}/{name}", (4, 4))
+            features[f"{OBJECT_POSE}/{name}"] = vector(f"{OBJECT_POSE}/{name}", (4, 4))
         spec = WriterSpec(
             base.fps or dataset.fps, dataset.robot_type or "so101_follower", features, base.cameras
         )
@@ -442,7 +327,7 @@ def run_joint_to_eef(
                     warnings.append(f"{episode.display_name}: {problem}")
                     progress.warn(f"{episode.display_name}: {problem}")
                 methods[method] = methods.get(method, 0) + 1
-                actions, state, target, measured, _ = _kinematics(episode, source, _link(options.frame))
+                actions, state, target, measured, _ = _kinematics(episode, source, link(options.frame))
                 values = {key: np.asarray(episode.array(key)) for key in base.features}
                 pose_now = np.concatenate([measured[:, :3, 3], quaternion_wxyz(measured[:, :3, :3])], axis=1)
                 pose_cmd = np.concatenate([target[:, :3, 3], quaternion_wxyz(target[:, :3, :3])], axis=1)
@@ -460,7 +345,7 @@ def run_joint_to_eef(
                 success = episode.success if episode.success is not None else True
                 has_objects = prepared.object_keys or prepared.state_objects
                 tree = None if has_objects else {"obs": {"datagen_info": {"object_pose": {}}}}
-                _write_episode(writer, episode, values, cameras, success, tree, progress, done, total)
+                write_episode(writer, episode, values, cameras, success, tree, progress, done, total)
                 prov.add_episode(
                     spec.provenance,
                     k,
@@ -490,155 +375,3 @@ def run_joint_to_eef(
             "subtasks_from": methods,
         },
     )
-
-
-# -- eef -> joint --------------------------------------------------------------------------------------
-def _eef_dataset(source: Path, dataset: Dataset) -> None:
-    if dataset.format is not DatasetFormat.LEISAAC_HDF5:
-        raise StudioError("eef-to-joint reads a LeIsaac HDF5 file", source, "give the output of joint-to-eef")
-    feature = dataset.features.get("actions")
-    if feature is None or tuple(feature.shape) != (8,):
-        shape = "none" if feature is None else f"{tuple(feature.shape)}"
-        raise StudioError(
-            f"the actions are not 8-D end-effector poses [x, y, z, qw, qx, qy, qz, gripper] (shape {shape})",
-            source,
-        )
-
-
-def plan_eef_to_joint(source: Path, options: EefToJointOptions) -> Plan:
-    check_output_target(Path(options.out), options.overwrite, [Path(source)])
-    with _open(source) as dataset:
-        _eef_dataset(Path(source), dataset)
-        plan = Plan(KIND_TO_JOINT, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
-        plan.details = {"episodes": dataset.num_episodes, "frames": dataset.num_frames}
-        return plan
-
-
-def _frame_written(source: Path) -> str:
-    """The end-effector frame joint-to-eef wrote ``source`` with (its provenance record), else gripper."""
-    record = prov.read_provenance(source) or {}
-    if record.get("conversion") == KIND_TO_EEF:
-        frame = (record.get("options") or {}).get("frame")
-        if frame in EEF_FRAMES:
-            return str(frame)
-    return "gripper"
-
-
-def _start(episode: Episode) -> np.ndarray:
-    for key in ("obs/joint_pos", "obs/joint_pos_target"):
-        if key in episode.dataset.features and episode.length:
-            row = np.asarray(episode.array(key), dtype=np.float64)
-            if row.ndim == 2 and row.shape[1] == len(SO101_JOINTS):
-                return row[0, :5]
-    return np.zeros(5)
-
-
-def run_eef_to_joint(
-    source: Path, options: EefToJointOptions, progress: Progress | None = None
-) -> ConversionSummary:
-    progress = ensure_progress(progress)
-    source, out = Path(source), Path(options.out)
-    check_output_target(out, options.overwrite, [source])
-    timer = Timer()
-    with _open(source) as dataset:
-        _eef_dataset(source, dataset)
-        frame = options.frame or _frame_written(source)
-        chain = ArmChain(tip=_link(frame))
-        base = _base_spec(dataset, set())
-        features = dict(base.features)
-        features["actions"] = _vector("actions", (6,), list(SO101_JOINTS))
-        spec = WriterSpec(base.fps, dataset.robot_type, features, base.cameras, dict(base.options))
-        spec.provenance = prov.new_record(
-            KIND_TO_JOINT,
-            [(source, "source")],
-            options_dict(options),
-            out,
-            DatasetFormat.LEISAAC_HDF5.value,
-            options.hash_mode,
-        )
-        total = dataset.num_frames
-        done = 0
-        pos_errors, rot_errors, joint_errors = [], [], []
-        progress.report(0, total, "eef -> joint")
-        with LeIsaacHDF5Writer(out, spec, overwrite=options.overwrite) as writer:
-            for k, episode in enumerate(dataset.episodes):
-                eef_actions = np.asarray(episode.array("actions"), dtype=np.float64)
-                result = solve_trajectory(
-                    eef_actions[:, :7], _start(episode), chain, orientation_weight=options.orientation_weight
-                )
-                joints = np.concatenate([result.q, eef_actions[:, 7:8]], axis=1)
-                pos_errors.append(result.position_error_m)
-                rot_errors.append(result.rotation_error_rad)
-                if "obs/joint_pos_target" in dataset.features:
-                    recorded = np.asarray(episode.array("obs/joint_pos_target"), dtype=np.float64)
-                    if recorded.shape == joints.shape:
-                        joint_errors.append(np.abs(recorded[:, :5] - result.q).max(axis=1))
-                values = {key: np.asarray(episode.array(key)) for key in base.features}
-                values["actions"] = joints.astype(np.float32)
-                cameras = [cam.name for cam in spec.cameras]
-                _write_episode(writer, episode, values, cameras, episode.success, None, progress, done, total)
-                prov.add_episode(
-                    spec.provenance,
-                    k,
-                    0,
-                    episode.index,
-                    episode.display_name,
-                    0,
-                    episode.length,
-                    max_position_error_mm=float(result.position_error_m.max(initial=0.0)) * 1000.0,
-                )
-                done += episode.length
-    details: dict[str, Any] = {"frame": frame, **error_stats(pos_errors, rot_errors, joint_errors)}
-    return ConversionSummary(
-        KIND_TO_JOINT,
-        str(out.absolute()),
-        DatasetFormat.LEISAAC_HDF5.value,
-        episodes_written=dataset.num_episodes,
-        frames_written=total,
-        seconds=timer.seconds,
-        provenance=spec.provenance,
-        details=details,
-    )
-
-
-def error_stats(
-    pos_errors: list[np.ndarray], rot_errors: list[np.ndarray], joint_errors: list[np.ndarray]
-) -> dict[str, float]:
-    """Max and mean reached-pose error (mm, degrees) and joint error (degrees) over all frames."""
-    out: dict[str, float] = {}
-    for name, parts, scale in (
-        ("position_error_mm", pos_errors, 1000.0),
-        ("rotation_error_deg", rot_errors, 180.0 / np.pi),
-        ("joint_error_deg", joint_errors, 180.0 / np.pi),
-    ):
-        if parts:
-            values = np.concatenate(parts) * scale
-            out[f"max_{name}"] = float(np.max(values)) + 0.0
-            out[f"mean_{name}"] = float(np.mean(values)) + 0.0
-    return out
-
-
-def round_trip(q: np.ndarray, chain: ArmChain | None = None) -> dict[str, float]:
-    """joint -> eef -> joint error of joint angles ``q`` (T, 5 or 6 rad): mm, degrees (pose and joints)."""
-    chain = chain or ArmChain()
-    q = np.asarray(q, dtype=np.float64)[:, :5]
-    poses = chain.fk_many(q)
-    result = solve_trajectory(poses, q[0], chain)
-    reached = chain.fk_many(result.q)
-    return error_stats(
-        [np.linalg.norm(reached[:, :3, 3] - poses[:, :3, 3], axis=1)],
-        [rotation_angles(reached[:, :3, :3], poses[:, :3, :3])],
-        [np.abs(result.q - q).max(axis=1)],
-    )
-
-
-__all__ = [
-    "EefToJointOptions",
-    "JointToEefOptions",
-    "plan_eef_to_joint",
-    "plan_joint_to_eef",
-    "poses_from_vectors",
-    "round_trip",
-    "run_eef_to_joint",
-    "run_joint_to_eef",
-]
