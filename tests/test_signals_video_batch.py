@@ -55,7 +55,7 @@ def frames() -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("size", ["small", "half"])
 def test_torch_cpu_matches_float64_reference(frames: dict[str, np.ndarray], size: str) -> None:
     a, b = frames[size], frames[size + "_next"]
-    got = video_batch.measure(a, b, device="cpu")  # 40 frames: two batches of 32 and 8
+    got = video_batch.measure(a, b, device="cpu")  # 40 frames: several batches
     want = reference(a, b)
     for key, value in want.items():
         scale = max(1.0, float(np.abs(value).max()))
