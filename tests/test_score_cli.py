@@ -196,3 +196,20 @@ def test_entry_point(dataset: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["signals"] == ["jerky"]
     assert load_scores(dataset) is not None
+
+
+def test_real_dataset_scores_into_the_fallback(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = shared_data / "lerobot061_so101_v30_h264"
+    if not real.is_dir():
+        pytest.skip(f"{real} is absent")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    code, out, _ = _run(capsys, "score", real, "--json", "--quiet", "--signals", "jerky,idle_episode,joint_jump")
+    assert code == 0
+    printed = json.loads(out)
+    assert [e["episode"] for e in printed["episodes"]] == [0, 1]
+    assert all(f["severity"] != "error" for e in printed["episodes"] for f in e["findings"])  # a clean dataset
+    path = scores_path(real)
+    assert path.parent == tmp_path / "data-home" / "rollout-studio" / "curation"  # the share is read-only
+    assert load_scores(real).to_json() == printed
