@@ -26,6 +26,11 @@ ICON = Path(__file__).resolve().parents[1] / "packaging" / "icons" / "rollout-st
 SUMMARY = "Record, curate, convert, generate and compare SO-101 demonstrations."
 
 
+def app_icon() -> QIcon:
+    """The studio's icon (packaging/icons; an installed bundle's theme icon otherwise)."""
+    return QIcon(str(ICON)) if ICON.exists() else QIcon.fromTheme("rollout-studio")
+
+
 def _versions_text(progress=None) -> str:  # noqa: ARG001 - a task function
     return versions.format_text(versions.collect(qt_runtime=qVersion()))
 

@@ -211,6 +211,10 @@ def run_gui(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
+    app.setDesktopFileName("rollout-studio")  # the entry packaging/install.sh registers (Wayland, docks)
+    from app.about import app_icon
+
+    app.setWindowIcon(app_icon())
     settings = make_settings()
     theme = args.theme or str(settings.value("ui/theme", "dark"))
     apply_theme(app, theme)
