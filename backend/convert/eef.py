@@ -171,7 +171,7 @@ def _curation(source: Path, dataset: Dataset, options: JointToEefOptions) -> Any
         raise StudioError(
             "no episode has subtask segments in its curation decisions",
             source,
-            "mark subtasks in Browse, or use --subtasks gripper",
+            "mark subtasks in Browse or with `rollout-studio subtasks`, or use --subtasks gripper",
         )
     return curation
 
