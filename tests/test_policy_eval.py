@@ -56,7 +56,7 @@ def cli_run(rig):
             "eval", "run", "--server", server.address, "--follower", rig["arm"].device,
             "--follower-calibration", str(rig["calibration_file"]), "--training", str(rig["training"]),
             "--out", str(out), "--camera", "front=pattern:64x48", "--camera", "wrist=pattern:64x48",
-            "--episodes", "3", "--episode-seconds", "0.6", "--keys", "0:12:s,1:14:f",
+            "--episodes", "3", "--episode-seconds", "1.0", "--keys", "0:8:s,1:10:f",
             "--report", str(report), "--json",
         ])
     return {"code": code, "policy": policy, "out": out, "report": json.loads(report.read_text())}
@@ -84,7 +84,7 @@ def test_cli_runs_three_episodes_and_records_what_the_server_sent(cli_run):
             chunks_seen.update(int(c) for c in np.unique(chunk))
             # actions/ in radians are the same values through LeIsaac's map
             assert demo["actions"].shape == (n, 6)
-        assert len(chunks_seen) >= 4
+        assert len(chunks_seen) >= 3 and max(chunks_seen) < len(sent)
 
 
 def test_report_numbers(cli_run):

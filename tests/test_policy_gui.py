@@ -51,24 +51,26 @@ def test_gui_runs_a_three_episode_evaluation(qtbot, pane, tmp_path):
                            (panel.training_edit, str(training)), (panel.out_edit, str(tmp_path / "eval.hdf5"))):
             edit.setText(text)
         panel.episodes_spin.setValue(3)
-        panel.seconds_spin.setValue(0.6)
+        panel.seconds_spin.setValue(20.0)
         assert not panel.success_button.isEnabled()
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
         session = panel.session
         qtbot.waitUntil(lambda: (s := session.snapshot()) is not None and s.step >= 5, timeout=10000)
         assert "episode 1 of 3 · chunk 0" in panel.status_label.text()
         qtbot.mouseClick(panel.success_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: len(session.episodes) == 1 and session.snapshot().step >= 3, timeout=10000)
+        qtbot.waitUntil(lambda: session.snapshot().episode == 1 and session.snapshot().step >= 3, timeout=10000)
         qtbot.keyClick(panel, Qt.Key.Key_F)  # the failure shortcut
+        qtbot.waitUntil(lambda: session.snapshot().episode == 2 and session.snapshot().step >= 3, timeout=10000)
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)  # holds the arm, ends the run
         qtbot.waitUntil(lambda: session.state == "done", timeout=15000)
-        assert [e.label for e in session.episodes] == ["success", "failure", "failure"]
+        assert [e.label for e in session.episodes] == ["success", "failure", "aborted"]
         text = panel.report_view.toPlainText()
-        assert "episode 3: failure" in text and "time limit" in text
-        assert "success 1/3 = 33 % (95 % CI 6-79 %), aborted 0" in text
+        assert "episode 3: aborted" in text and "stopped by the operator" in text
+        assert "success 1/2 = 50 % (95 % CI 9-91 %), aborted 1" in text
         assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
         with h5py.File(tmp_path / "eval.hdf5", "r") as f:
             assert [f["data"][f"demo_{i}"].attrs["rs_eval_label"] for i in range(3)] == \
-                ["success", "failure", "failure"]
+                ["success", "failure", "aborted"]
         assert [arm.register(i, "Torque_Enable") for i in range(1, 7)] == [0] * 6  # released at the end
     finally:
         server.stop()

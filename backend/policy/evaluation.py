@@ -180,7 +180,7 @@ class EvaluationLoop:
                     self._hold_for(cfg.reset_seconds, progress)
             progress.report(len(self.result.episodes), cfg.episodes, "done")
         finally:
-            self._publish("done" if not self.result.fault else self.snapshot.state, message=self.result.fault)
+            self._publish("done" if not self.result.fault else self.snapshot.state, message=self.result.fault or None)
         return self.result
 
     # -- one episode ---------------------------------------------------------------------------------
@@ -191,6 +191,7 @@ class EvaluationLoop:
             self.keys.episode, self.keys.tick = index, 0
         state, raw = self._read()
         self._held_goal = state
+        self._publish("waiting", index, -1, 0, 0.0, message="")
         pending: Pending | None = self.client.submit(self._observation(state))
         current: np.ndarray | None = None
         ready: np.ndarray | None = None
@@ -209,7 +210,9 @@ class EvaluationLoop:
                 if isinstance(self.keys, ScriptedKeys):
                     self.keys.tick = tick
                 key = self.keys.poll()
-                if key in KEYS:
+                if key in ("s", "f") and not steps:
+                    self._publish("waiting", message="success and failure count once the policy has acted")
+                elif key in KEYS:
                     label = KEYS[key]
                     reason = "stopped by the operator" if label == "aborted" else "operator"
                     break
@@ -235,7 +238,7 @@ class EvaluationLoop:
                     self._record(now - t0, action, state, raw, goal_raw, chunk_no, row, latency_ms)
                     row += 1
                     steps += 1
-                    self._publish("running", index, chunk_no, steps, latency_ms)
+                    self._publish("running", index, chunk_no, steps, latency_ms, "" if steps == 1 else None)
                 elif current is None and now > first_deadline:
                     raise _Fault(f"no first action chunk within {cfg.first_chunk_s:g} s")
                 elif current is not None:
@@ -385,10 +388,11 @@ class EvaluationLoop:
             self.recorder.end(label == "success", text)
 
     def _publish(self, state: str, episode: int | None = None, chunk: int | None = None, step: int | None = None,
-                 latency_ms: float | None = None, message: str = "") -> None:
+                 latency_ms: float | None = None, message: str | None = None) -> None:
+        """A new snapshot; ``None`` keeps the old value (``message=""`` clears it)."""
         old = self.snapshot
         self.snapshot = EvalSnapshot(
             state, old.episode if episode is None else episode, old.chunk if chunk is None else chunk,
             old.step if step is None else step, old.latency_ms if latency_ms is None else latency_ms,
-            self._lead(), message or old.message,
+            self._lead(), old.message if message is None else message,
         )
