@@ -12,6 +12,7 @@ loop, never here. A ~30 Hz timer shows the loop's snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -44,6 +45,7 @@ class EvaluatePanel(QWidget):
         self.session = session or EvaluateSession()
         self.tasks = TaskGroup(self)
         self.report_path: str | None = None
+        self.blocked_reason: Callable[[], str] = lambda: ""  # the pane: why not now (the follower is busy)
         self._build()
         self.session.listen(self._changed)
         self.show_form()
@@ -178,6 +180,9 @@ class EvaluatePanel(QWidget):
         if self.session.running or self.tasks.closed:
             return
         self.store_form()
+        if reason := self.blocked_reason():
+            self.session.failed(reason)
+            return
         try:
             settings = self.session.settings()
         except Exception as error:  # noqa: BLE001 - a StudioError sentence, shown in the status line

@@ -144,6 +144,8 @@ class TeleopPane(QWidget):
         root.addWidget(self.bar)
         self.evaluate = EvaluatePanel(parent=self)  # the Evaluate mode: a policy drives the follower
         self.evaluate.setVisible(False)
+        self.evaluate.blocked_reason = lambda: (
+            "Disconnect the Record mode first: it holds the arms' ports" if self.recording.connected else "")
         root.addWidget(self.evaluate, 1)
         self.mode_tabs = QTabBar()
         for title in ("Record", "Evaluate"):
