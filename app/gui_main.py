@@ -205,6 +205,8 @@ def run_gui(argv: list[str]) -> int:
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    getattr(sys, "_rollout_studio_qt_conf", lambda: None)()  # a bundle: Qt's prefix (packaging/hooks)
+
     from app.settings import APPLICATION, ORGANIZATION, make_settings
 
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

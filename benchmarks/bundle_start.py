@@ -75,7 +75,8 @@ def main() -> int:
         "usable_cores": len(os.sched_getaffinity(0)),
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "runs": args.runs,
-        "bundle_size_mb": round(sum(f.stat().st_size for f in bundle.parent.rglob("*") if f.is_file()) / 2**20, 1),
+        "bundle_size_mb": round(sum(f.lstat().st_size for f in bundle.parent.rglob("*")
+                                    if f.is_file() and not f.is_symlink()) / 2**20, 1),
         "python": sys.version.split()[0],
     }
     with tempfile.TemporaryDirectory(prefix="rs-bundle-start-") as tmp:
