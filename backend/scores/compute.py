@@ -128,11 +128,12 @@ def _aggregate(index: int, length: int, readings: Iterable[sig.Reading], names: 
     return EpisodeScores(index, findings, scores)
 
 
-def _trajectories(measured: list[_Episode]) -> dict[int, sig.Reading]:
-    """trajectory_outlier of every episode, against the medoid of the episodes of its task."""
+def _trajectories(measured: list[_Episode], refs: dict[int, Any]) -> dict[int, sig.Reading]:
+    """trajectory_outlier of every recorded episode, against the medoid of the episodes of its task
+    (generated episodes are near copies of their sources: ``idm_envelope`` judges them instead)."""
     groups: dict[tuple[str, int, bool], dict[int, np.ndarray]] = {}
     for item in measured:
-        if item.resampled is not None and item.main is not None:
+        if item.resampled is not None and item.main is not None and item.index not in refs:
             key = (item.task, item.resampled.shape[1], item.main.degrees)
             groups.setdefault(key, {})[item.index] = item.resampled
     out: dict[int, sig.Reading] = {}
@@ -221,7 +222,7 @@ def compute_scores(
         sources.close()
     progress.report(len(indices), len(indices), "comparing episodes")
     duplicates = _duplicates(measured, refs) if "near_duplicate_episodes" in names else {}
-    trajectories = _trajectories(measured) if "trajectory_outlier" in names else {}
+    trajectories = _trajectories(measured, refs) if "trajectory_outlier" in names else {}
     imported = reason_readings([dataset.episode(i) for i in indices], reason_scores) if reason_scores else {}
     variants = _variants(refs)
     table = ScoreTable(str(dataset.path), signals=wanted, device=resolved)
