@@ -207,6 +207,7 @@ class BrowsePane(CurationActions, QWidget):
         self.videos.set_empty_text("Drop a dataset here or use File > Open dataset (Ctrl+O)")
         self.plots.show_message("Open a dataset to see its episodes, cameras and joints")
         self.transport.timeline.set_range(0)
+        self.subtasks.episode_shown()
         self.transport.position_label.setText("–")
         self._refresh_curation()
 
