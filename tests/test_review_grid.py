@@ -50,7 +50,7 @@ def test_grid_loops_sorts_and_keys_decide(qtbot, window, tmp_path):
     browse, review = _open(qtbot, window, tmp_path)
     assert not review.cache  # nothing decoded while the Table tab shows
     review.tabs.setCurrentIndex(1)
-    assert not browse.episodes_dock.isVisible()
+    assert not browse.inner.isVisible() and review.isVisible()
     grid = review.grid
     qtbot.waitUntil(lambda: _loops(review, range(5)), timeout=10000)
     assert grid.model.rowCount() == 5 and review.page_label.text() == "1–5 of 5 · page 1/1"
@@ -96,7 +96,7 @@ def test_grid_loops_sorts_and_keys_decide(qtbot, window, tmp_path):
     # Enter: the player at the frame where the finding fires
     with qtbot.waitSignal(browse.episodeShown, timeout=5000):
         qtbot.keyClick(grid, Qt.Key.Key_Return)
-    assert review.tabs.currentIndex() == 0 and browse.episodes_dock.isVisible()
+    assert review.tabs.currentIndex() == 0 and browse.inner.isVisible() and not review.isVisible()
     assert browse.episode.index == 3 and browse.position == 11
 
     # a decision made in the table shows in the grid; Browse's undo reverts the grid's decision

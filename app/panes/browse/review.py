@@ -1,6 +1,6 @@
 """Browse's review grid: looping thumbnails of a page of episodes to accept, reject and flag by key.
 
-A view of the Browse pane ("Table | Grid" tabs over the player). What it shows and what the keys do
+A view of the Browse pane ("Table | Grid" tabs at its top). What it shows and what the keys do
 live in ``backend.sessions.review.ReviewSession``; decisions go to Browse's curation (undo, export).
 Thumbnails decode on the interactive lane, one task per page (key ``review.page``: a new page or
 camera cancels the previous one), each episode's frames turned into QImages in the task's thread and
@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTabWidget,
+    QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -68,14 +69,14 @@ class ReviewView(QWidget):
         self.sort_combo = QComboBox(toolTip="Order of the cells: any score, the predicted rating or a decision")
         self.descending = QCheckBox("desc")
         self.filter_edit = QLineEdit(placeholderText="filter: jerky>5000 and not frozen_camera")
-        self.decision_combo = QComboBox()
+        self.decision_combo = QComboBox(toolTip="Only the episodes with this decision")
         self.decision_combo.addItems(DECISION_FILTERS)
         self.camera_combo = QComboBox(toolTip="One camera, or every camera side by side")
         self.group_check = QCheckBox("group variants", checked=True)
         self.prev_button, self.next_button = QPushButton("◀"), QPushButton("▶")
         self.page_label = QLabel()
         self.score_button = QPushButton("Score this dataset")
-        for widget in (QLabel("Sort"), self.sort_combo, self.descending, self.filter_edit, self.decision_combo,
+        for widget in (QLabel("Sort"), self.sort_combo, self.descending, self.filter_edit, QLabel("Show"), self.decision_combo,
                        self.camera_combo, self.group_check, self.prev_button, self.page_label, self.next_button,
                        self.score_button):
             bar.addWidget(widget)
@@ -83,6 +84,7 @@ class ReviewView(QWidget):
         self.grid = ThumbnailGrid()
         self.help_label = QLabel("   ".join(f"{key} {text}" for key, text in KEY_HELP))
         self.help_label.setWordWrap(True)
+        self.summary_label = QLabel()  # Browse's curation summary (its dock is not shown with the grid)
         self.message = QLabel()
         self.message.hide()
         layout = QVBoxLayout(self)
@@ -90,6 +92,7 @@ class ReviewView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.grid, 1)
+        layout.addWidget(self.summary_label)
         layout.addWidget(self.help_label)
         self.sort_combo.activated.connect(self._on_sort)
         self.descending.toggled.connect(self._on_sort)
@@ -258,6 +261,7 @@ class ReviewView(QWidget):
             self.descending.setChecked(session.descending)
             self.descending.blockSignals(False)
         self.page_label.setText(self.session.status_text())
+        self.summary_label.setText(self.pane.session.summary_text())
         self.prev_button.setEnabled(self.session.page > 0)
         self.next_button.setEnabled(self.session.page < self.session.page_count - 1)
 
@@ -292,28 +296,29 @@ class ReviewView(QWidget):
 
 
 def attach_review(pane: Any) -> ReviewView:
-    """Put "Table | Grid" tabs over Browse's player: Grid shows the review view (the episodes dock
-    hides while it shows); Enter in the grid opens the episode in the player at its finding."""
+    """Put "Table | Grid" tabs at the top of Browse: Table is the pane as it was (episode table,
+    player, docks), Grid the review view in its place (the docks' layout is left as it is); Enter
+    in the grid opens the episode in the player at its finding."""
     view = ReviewView(pane)
-    tabs = QTabWidget()
+    tabs = QTabBar()
     tabs.setDocumentMode(True)
-    pane.inner.takeCentralWidget()
-    tabs.addTab(pane.viewer, "Table")
-    tabs.addTab(view, "Grid")
-    pane.inner.setCentralWidget(tabs)
+    tabs.setDrawBase(False)
+    tabs.setExpanding(False)
+    tabs.addTab("Table")
+    tabs.addTab("Grid")
+    tabs.setToolTip("Table: the episode table and the player; Grid: review episodes by their looping thumbnails")
+    stack = QStackedWidget()
+    layout = pane.layout()
+    layout.removeWidget(pane.inner)
+    stack.addWidget(pane.inner)
+    stack.addWidget(view)
+    layout.addWidget(tabs)
+    layout.addWidget(stack, 1)
     view.tabs = tabs
-    hidden_dock = {"hid": False}
 
     def on_tab(index: int) -> None:
-        if index == 1:
-            hidden_dock["hid"] = pane.episodes_dock.isVisible()
-            pane.episodes_dock.hide()
-            view.set_active(True)
-            return
-        view.set_active(False)
-        if hidden_dock["hid"]:
-            pane.episodes_dock.show()
-            hidden_dock["hid"] = False
+        stack.setCurrentIndex(index)
+        view.set_active(index == 1)
 
     def on_open(episode: int, frame: int) -> None:
         tabs.setCurrentIndex(0)
