@@ -39,6 +39,16 @@ def test_select_plan_run_and_drop_to_merge(qtbot, tmp_path, monkeypatch, sources
     dialog.fields["out"].setText(str(out))
     dialog.fields["out"].textEdited.emit(str(out))
     assert not dialog.run_button.isEnabled()
+    inside = str(sources["ds"] / "inner")  # refused: the message shows, nothing runs
+    dialog.fields["out"].setText(inside)
+    dialog.fields["out"].textEdited.emit(inside)
+    dialog.plan_button.click()
+    qtbot.waitUntil(lambda: dialog.session.state in ("planned", "failed"), timeout=10000)
+    assert dialog.session.state == "failed" and "inside the input" in dialog.message.text()
+    assert not dialog.run_button.isEnabled()
+    assert not (sources["ds"] / "inner").exists()
+    dialog.fields["out"].setText(str(out))
+    dialog.fields["out"].textEdited.emit(str(out))
     dialog.plan_button.click()
     qtbot.waitUntil(lambda: dialog.session.state == "planned", timeout=10000)
     assert "2 episodes, 44 frames" in dialog.plan_view.toPlainText() and dialog.run_button.isEnabled()
@@ -64,6 +74,11 @@ def test_select_plan_run_and_drop_to_merge(qtbot, tmp_path, monkeypatch, sources
     assert browse.surgery.dialog is dialog and dialog.session.operation == "merge"
     assert dialog.fields["merge_with"].count() == 1 and dialog.fields["merge_with"].isVisibleTo(dialog)
     assert not dialog.fields["task"].isVisibleTo(dialog)
+    dialog.plan_button.click()  # the output is still the delete's, which exists now: refused
+    qtbot.waitUntil(lambda: dialog.session.state in ("planned", "failed"), timeout=10000)
+    assert dialog.session.state == "failed" and "already exists" in dialog.message.text()
+    dialog.fields["out"].setText(str(tmp_path / "merged"))
+    dialog.fields["out"].textEdited.emit(str(tmp_path / "merged"))
     dialog.plan_button.click()
     qtbot.waitUntil(lambda: dialog.session.state == "planned", timeout=10000)
     assert "4 episodes" in dialog.plan_view.toPlainText()

@@ -164,7 +164,16 @@ class SurgerySession:
 
 # -- what the tasks run -------------------------------------------------------------------------------
 def build_plan(request: Request, dataset: Dataset, progress: Progress | None = None) -> Plan:
-    """The plan of ``request`` on the open ``dataset`` (merge partners are opened and closed here)."""
+    """The plan of ``request`` on the open ``dataset`` (merge partners are opened and closed here);
+    outputs that exist or lie inside, equal or contain an input are refused here already."""
+    from backend.surgery.common import check_outputs
+
+    plan = _plan(request, dataset)
+    check_outputs([o.path for o in plan.outputs], plan.inputs, overwrite=False)
+    return plan
+
+
+def _plan(request: Request, dataset: Dataset) -> Plan:
     from backend import surgery as s
     from backend.surgery.common import open_all
 
