@@ -82,7 +82,7 @@ class Plan:
             sources = sorted({p.input for p in output.pieces})
             trimmed = sum(1 for p in output.pieces if p.start > 0)
             out.append(
-                f"  -> {output.path}: {output.episodes} episodes, {output.frames} frames, "
+                f"  -> {output.path}: {output.episodes} episode{'' if output.episodes == 1 else 's'}, {output.frames} frames, "
                 f"about {human_bytes(output.bytes)}, from input(s) {', '.join(map(str, sources))}"
                 + (f" ({trimmed} cut)" if trimmed else "")
             )
