@@ -141,6 +141,17 @@ def start(
     )
 
 
+def process_context() -> Any:
+    """``multiprocessing``'s spawn context, for the children that need its pickled handles (the
+    recorder and teleop session processes: pipes, memfd buffers). From a checkout or a pip install
+    it runs this Python with the parent's ``sys.path``; in a frozen bundle it re-enters the executable
+    (``--multiprocessing-fork``), which ``multiprocessing.freeze_support()`` in ``app.entry.main``
+    dispatches. Never fork: the parent has threads (Qt, the control loop)."""
+    import multiprocessing  # noqa: PLC0415 - only the processes that need it pay for it
+
+    return multiprocessing.get_context("spawn")
+
+
 def run_child_if_asked(argv: Sequence[str] | None = None) -> None:
     """In a frozen bundle's entry point: when started as ``EXE --studio-child MODULE ARGS``, run
     MODULE as ``__main__`` with ``sys.argv = [MODULE, *ARGS]`` and exit with its status."""

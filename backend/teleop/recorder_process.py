@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing as mp
+import multiprocessing as mp  # noqa: F401 - imported first: its exit hooks keep their order
 import os
 import threading
 import time
@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from backend import children
 from backend.shared_buffer import SharedBuffer, SharedBufferHandle
 from backend.teleop.cameras import Frame
 from backend.teleop.steps import EpisodeMeta, EpisodeResult, Step
@@ -145,7 +146,7 @@ class RecorderProcess:
         return str(self.recorder.path)
 
     def start(self, timeout: float = 30.0) -> RecorderProcess:
-        ctx = mp.get_context("spawn")
+        ctx = children.process_context()  # spawn; a bundle re-enters itself (backend/children.py)
         parent_cmd, child_cmd = ctx.Pipe(duplex=False)
         child_evt, parent_evt = ctx.Pipe(duplex=False)
         self._conn, self._events = child_cmd, child_evt

@@ -30,7 +30,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import multiprocessing as mp
+import multiprocessing as mp  # noqa: F401 - imported first: its exit hooks keep their order
 import os
 import threading
 import time
@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from backend import children
 from backend.errors import StudioError
 from backend.shared_buffer import SharedBuffer, SharedBufferHandle, SharedLock
 from backend.teleop.cameras import CameraStats, Frame
@@ -310,7 +311,7 @@ class SessionProcess:
     # -- life cycle -------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> dict[str, Any]:
         """Start the child, connect the arms and cameras there, start the loop; returns the notes."""
-        ctx = mp.get_context("spawn")
+        ctx = children.process_context()  # spawn; a bundle re-enters itself (backend/children.py)
         self._block = _StateBlock(self.history_len)
         self._previews = {name: _Preview(limit=self.preview_limit) for name in self.cameras}
         self._lock = SharedLock()
