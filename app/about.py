@@ -106,8 +106,8 @@ def offer_crash_reports(parent: QWidget | None) -> QMessageBox | None:
     more = f" ({len(reports)} reports)" if len(reports) > 1 else ""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle("Rollout Studio closed unexpectedly")
-    box.setText(f"Rollout Studio stopped because of an error last time{more}. A report was saved:")
+    box.setWindowTitle("Rollout Studio stopped on an error")
+    box.setText(f"An earlier run of Rollout Studio stopped on an error{more}. A report was saved:")
     box.setInformativeText(f"{newest}\n\nIt holds the error, the versions and the last log lines; "
                            "attach it to a bug report.")
     box.setDetailedText(newest.read_text(encoding="utf-8", errors="replace"))

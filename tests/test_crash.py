@@ -71,3 +71,19 @@ def test_a_clean_exit_leaves_nothing(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)  # noqa: S603
     assert done.returncode == 0, done.stderr
     assert list((tmp_path / "crashes").iterdir()) == []
+
+
+def test_a_cli_bug_names_its_report(tmp_path, monkeypatch, capsys):
+    from backend import cli
+    from backend.cli import demo_data_cmd
+
+    def broken(_args):
+        return 1 / 0
+
+    monkeypatch.setenv("ROLLOUT_STUDIO_HOME", str(tmp_path))
+    monkeypatch.setattr(demo_data_cmd, "run", broken)
+    assert cli.main(["demo-data", str(tmp_path / "out")]) == 3
+    line = capsys.readouterr().err.strip()
+    assert line.startswith("error: unexpected ZeroDivisionError") and "report: " in line
+    report = Path(line.split("report: ", 1)[1].split()[0].rstrip(")"))
+    assert "ZeroDivisionError" in report.read_text() and crash.pending() == [report]

@@ -140,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         text = str(error).strip() or "(no message)"
-        _print_error(
-            StudioError(
-                f"unexpected {type(error).__name__}: {text}",
-                hint=f"a bug in rollout-studio; {DEBUG_ENV}=1 shows where",
-            )
-        )
+        hint = f"a bug in rollout-studio; {DEBUG_ENV}=1 shows where"
+        with contextlib.suppress(Exception):  # the traceback and versions for a bug report (backend/crash.py)
+            from backend.crash import write_report
+
+            hint += f"; report: {write_report(type(error), error, error.__traceback__, what='a CLI command failed')}"
+        _print_error(StudioError(f"unexpected {type(error).__name__}: {text}", hint=hint))
         return 3
 
 
