@@ -15,7 +15,7 @@ from backend.cli import main as cli_main
 from backend.policy.client import connect
 from backend.policy.evaluation import EvalConfig, EvaluationLoop, ScriptedKeys
 from backend.policy.modality import Modality
-from backend.policy.reference_server import ReferencePolicy, ReferenceServer
+from backend.policy.reference_server import ReferenceHttpServer, ReferencePolicy, ReferenceServer
 from backend.policy.report import build_report, percentiles, wilson_interval
 from backend.policy.run import episode_actions
 from backend.policy.safety import Envelope, Safety, SafetyConfig
@@ -126,7 +126,8 @@ def test_report_cli_on_the_recording(cli_run, capsys):
 
 
 # -- misbehaving servers ------------------------------------------------------------------------------
-def run_misbehaving(rig, misbehave: str, after: int, delay_s: float = 0.6):
+def run_misbehaving(rig, misbehave: str, after: int, delay_s: float = 0.6, http: bool = False,
+                    episodes: int = 2, seconds: float = 2.0):
     t = np.arange(120)[:, None]
     actions = (20 * np.sin(t / 15.0 + np.arange(6))).astype(np.float32)
     actions[:, 5] = 40.0
@@ -138,12 +139,12 @@ def run_misbehaving(rig, misbehave: str, after: int, delay_s: float = 0.6):
         camera.wait_first_frame()
     before = arm.read_raw()
     try:
-        with ReferenceServer(policy) as server:
+        with (ReferenceHttpServer if http else ReferenceServer)(policy) as server:
             client = connect(server.address)
             safety = Safety(Envelope.from_calibration(rig["calibration"]),
                             SafetyConfig(hold_after_ms=100, torque_off_after_ms=250))
             loop = EvaluationLoop(client, arm, cameras, MODALITY, safety,
-                                  EvalConfig(episodes=2, episode_seconds=2.0, fps=50.0, first_chunk_s=1.0),
+                                  EvalConfig(episodes=episodes, episode_seconds=seconds, fps=50.0, first_chunk_s=1.0),
                                   None, ScriptedKeys({}))
             result = loop.run()
             goal = np.array([rig["arm"].register(i, "Goal_Position") for i in range(1, 7)])
@@ -155,7 +156,7 @@ def run_misbehaving(rig, misbehave: str, after: int, delay_s: float = 0.6):
         for camera in cameras.values():
             camera.stop()
         arm.disconnect(disable_torque=False)
-    return {"result": result, "before": before, "goal": goal, "goal_later": goal_later, "torque": torque,
+    return {"result": result, "policy": policy, "before": before, "goal": goal, "goal_later": goal_later, "torque": torque,
             "address": server.address, "snapshot": loop.snapshot}
 
 
@@ -211,3 +212,12 @@ def test_cli_unreachable_server_is_one_error_line(rig, capsys):
     assert code == 2 and err == ["error: tcp://127.0.0.1:9: the policy server does not answer ping (start it "
                                  "(jobs template gr00t-inference-server) and check host and port)"]
     assert not (rig["root"] / "never.hdf5").exists()
+
+
+def test_http_variant_drives_the_arm(rig):
+    run = run_misbehaving(rig, "none", after=0, http=True, episodes=1, seconds=0.5)
+    result = run["result"]
+    assert result.fault == "" and [e.label for e in result.episodes] == ["failure"]  # the time limit
+    assert result.episodes[0].steps >= 16
+    np.testing.assert_array_equal(np.concatenate(result.chunks), np.concatenate(run["policy"].sent))
+    np.testing.assert_array_equal(result.chunks[0], run["policy"].chunk(0))
