@@ -53,6 +53,8 @@ def test_edit_undo_and_copy(tmp_path, monkeypatch):
     session.episode_shown()
     assert session.segments() == () and session.selected is None
     assert not session.split_at(5) and not session.delete()
+    assert session.offer({1: (Segment(0, 9, "found"),), 2: ()}) == (Segment(0, 9, "found"),)
+    assert session.accept_suggestions() and session.segments() == (Segment(0, 9, "found"),)
 
 
 def test_suggestions_from_motion(tmp_path, monkeypatch):

@@ -138,3 +138,29 @@ def test_cosmos_batch_one_sample_per_subtask(tmp_path):
 
     with av.open(str(out.parent / samples[1]["input_path"])) as video:  # frames 8..19 of episode 0
         assert sum(1 for _ in video.decode(video=0)) == 12
+
+
+def test_subtasks_read_back_from_either_schema(v30, source, tmp_path):
+    from backend.subtask_import import dataset_subtasks
+    from backend.subtasks import Segment
+
+    with open_dataset(v30) as out:  # both written: the language column is read (a gap joins the earlier one)
+        assert dataset_subtasks(out) == {
+            0: (Segment(0, 9, "reach"), Segment(10, 19, "grasp")),
+            1: (Segment(2, 16, "grasp"), Segment(17, 21, "lift")),
+        }
+    dataset, curation = source
+    index_only = tmp_path / "index"
+    export_curated(dataset, curation, index_only, "lerobot_v3.0", subtasks="index", jobs=1)
+    with open_dataset(index_only) as out:  # subtask_index keeps the gap
+        assert dataset_subtasks(out)[1] == (Segment(2, 11, "grasp"), Segment(17, 21, "lift"))
+
+
+def test_cli_import_takes_the_datasets_own_subtasks(v30, capsys):
+    from backend.cli import main
+
+    assert main(["subtasks", "import", str(v30)]) == 0
+    assert "imported the subtasks of 2 episodes" in capsys.readouterr().out
+    assert Curation.load(v30).decision(0).subtasks[1].text == "grasp"
+    assert main(["subtasks", "import", str(v30)]) == 0  # again: episodes with segments keep theirs
+    assert "2 kept their own" in capsys.readouterr().out

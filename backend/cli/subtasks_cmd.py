@@ -9,6 +9,7 @@ command there (`rollout-studio curate undo DATASET`).
     rollout-studio subtasks clear DATASET EPISODE
     rollout-studio subtasks suggest DATASET EPISODE [--accept]     from gripper events and arm pauses
     rollout-studio subtasks copy DATASET EPISODE                   to the other episodes of its task
+    rollout-studio subtasks import DATASET [--replace]             the LeRobot dataset's own subtasks
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("episode", type=int)
         if name == "suggest":
             sub.add_argument("--accept", action="store_true", help="store the suggestions as the segments")
+    imp = actions.add_parser(
+        "import", help="take the subtasks a LeRobot dataset carries (subtask_index or language columns)"
+    )
+    imp.add_argument("dataset", type=path_arg)
+    imp.add_argument("--replace", action="store_true", help="also replace episodes that have segments already")
     for sub in actions.choices.values():
         sub.set_defaults(func=run)
 
@@ -58,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         action = args.subtasks_action
         if action == "show":
             return _show(dataset, curation, args)
+        if action == "import":
+            return _import(dataset, curation, args.replace)
         episode = _episode(dataset, args.episode)
         segments = curation.decision(episode.index).subtasks
         if action == "add":
@@ -81,6 +89,23 @@ def run(args: argparse.Namespace) -> int:
             segments = suggested
         curation.set(episode.index, None, subtasks=segments)
         _print(episode.index, curation.decision(episode.index).subtasks)
+    return 0
+
+
+def _import(dataset: Any, curation: Any, replace: bool) -> int:
+    from backend.subtask_import import dataset_subtasks
+
+    found = dataset_subtasks(dataset)
+    if not found:
+        raise StudioError("the dataset carries no subtasks (no subtask_index or language_persistent)", dataset.path)
+    values = {
+        episode: {"subtasks": segments}
+        for episode, segments in found.items()
+        if replace or not curation.decision(episode).subtasks
+    }
+    curation.set_each(values, f"Import subtasks of {len(values)} episodes from the dataset")
+    kept = len(found) - len(values)
+    print(f"imported the subtasks of {len(values)} episodes" + (f"; {kept} kept their own (--replace)" if kept else ""))
     return 0
 
 

@@ -21,6 +21,7 @@ class SubtaskSession:
         self.selected: int | None = None
         self.suggestions: Segments = ()
         self._suggested_for: int | None = None
+        self._offered: dict[int, Segments] = {}  # the dataset's own subtasks, per episode (``offer``)
         self._listeners: list[Callable[[], None]] = []
         browse.add_listener(self._curation_changed)
 
@@ -58,9 +59,19 @@ class SubtaskSession:
     def episode_shown(self) -> None:
         """Another episode is shown: nothing selected, suggestions of the old one dropped."""
         self.selected = None
-        if self.browse.episode is None or self.browse.episode.index != self._suggested_for:
+        episode = self.browse.episode
+        if episode is not None and episode.index in self._offered:
+            self.suggestions, self._suggested_for = self._offered[episode.index], episode.index
+        elif episode is None or episode.index != self._suggested_for:
             self.suggestions, self._suggested_for = (), None
         self._notify()
+
+    def offer(self, found: dict[int, Segments]) -> Segments:
+        """Segments found elsewhere (the dataset's own subtasks, ``backend.subtask_import``) become the
+        suggestions of each episode as it is shown; returns the shown episode's."""
+        self._offered = dict(found)
+        self.episode_shown()
+        return self.suggestions
 
     def _clamp_selection(self) -> None:
         if self.selected is not None and self.selected >= len(self.segments()):

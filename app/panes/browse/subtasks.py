@@ -10,8 +10,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
+from app.tasks import INTERACTIVE
 from backend.errors import StudioError
 from backend.sessions.subtasks import SubtaskSession
+from backend.subtask_import import dataset_subtasks
 from widgets.subtask_track import SubtaskTrack
 
 
@@ -37,6 +39,7 @@ class BrowseSubtasks(QObject):
         track.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         for text, slot in (
             ("Suggest subtasks from motion", self.suggest),
+            ("Suggest the dataset's own subtasks (LeRobot)", self.offer_dataset_subtasks),
             ("Accept suggestions", lambda: self._guard(session.accept_suggestions)),
             ("Snap edges to suggestions", lambda: self._guard(session.snap)),
             ("Copy subtasks to episodes of the same task", self.copy_to_same_task),
@@ -82,6 +85,23 @@ class BrowseSubtasks(QObject):
         found = self.session.suggest(data.values, list(data.space.names))
         self.pane.toast.show_message(
             f"{len(found)} suggested subtasks (dashed): right-click > Accept suggestions, or snap your own edges."
+        )
+
+    def offer_dataset_subtasks(self) -> None:
+        """Read the subtasks the dataset carries (a task: it reads the data files) and offer them."""
+        if self.pane.dataset is None:
+            return
+        self.pane.tasks.run(
+            dataset_subtasks, self.pane.dataset, key="subtasks-import", lane=INTERACTIVE,
+            holds=[self.pane.session.share()], on_done=self._offered,
+            on_error=lambda message, details: self.pane.toast.show_message(message),
+        )
+
+    def _offered(self, found: dict) -> None:
+        shown = self.session.offer(found)
+        self.pane.toast.show_message(
+            f"The dataset has subtasks in {len(found)} episodes ({len(shown)} here, dashed): "
+            "right-click > Accept suggestions." if found else "This dataset carries no subtasks."
         )
 
     def copy_to_same_task(self) -> None:
