@@ -156,6 +156,11 @@ def test_apply_predictions_is_one_undoable_change(dataset: Path, capsys: pytest.
     assert code == 0 and (json.loads(out)["good"], json.loads(out)["bad"]) == ([], [2])
     code, _, err = _run(capsys, "curate", "apply-predictions", dataset, "--good-above", "0.2", "--bad-below", "0.3")
     assert code == 2 and err.startswith("error: need 0 <= --bad-below < --good-above <= 1")
+    code, _, err = _run(capsys, "curate", "apply-predictions", dataset, "--min-accuracy", "0.9")
+    assert code == 2 and err == (
+        f"error: {dataset}: the learned judgement's cross-validated accuracy is 87.5%, under 90% (rate more "
+        "episodes and run `rollout-studio score` again, or lower --min-accuracy)\n"
+    )
 
 
 def test_apply_predictions_without_a_model_says_why(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from backend.numbers import fixed
 
 GOOD_ABOVE = 0.8
 BAD_BELOW = 0.2
+MIN_ACCURACY = 0.7  # a model that did worse in cross-validation is not trusted with a batch
 
 
 def where_flag(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +80,8 @@ def register_apply(actions: argparse._SubParsersAction) -> None:
                        help=f"rate good when P(good) >= P (default {GOOD_ABOVE})")
     apply.add_argument("--bad-below", type=float, default=BAD_BELOW, metavar="P",
                        help=f"rate bad when P(good) <= P (default {BAD_BELOW})")
+    apply.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY, metavar="A",
+                       help=f"refuse a model whose cross-validated accuracy is under A (default {MIN_ACCURACY})")
     where_flag(apply)
     apply.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     apply.add_argument("--json", action="store_true")
@@ -117,6 +120,14 @@ def run_apply(args: argparse.Namespace) -> int:
         if table.model.get("accuracy") is None:
             reason = table.model.get("reason") or "the score table has no predictions"
             raise StudioError(reason, dataset.path, "rate more episodes, then run `rollout-studio score` again")
+        accuracy = fixed(100.0 * float(table.model["accuracy"]), ".1f")
+        if float(table.model["accuracy"]) < args.min_accuracy:
+            raise StudioError(
+                f"the learned judgement's cross-validated accuracy is {accuracy}%, under "
+                f"{fixed(100.0 * args.min_accuracy, '.0f')}%",
+                dataset.path,
+                "rate more episodes and run `rollout-studio score` again, or lower --min-accuracy",
+            )
         existing = {e.index for e in dataset.episodes}
         among = selected_episodes(dataset, args.where)
         ratings = {
@@ -125,7 +136,6 @@ def run_apply(args: argparse.Namespace) -> int:
         }
         good = sorted(e for e, r in ratings.items() if r == "good")
         bad = sorted(e for e, r in ratings.items() if r == "bad")
-        accuracy = fixed(100.0 * float(table.model["accuracy"]), ".1f")
         label = f"Apply predicted ratings: {len(good)} good, {len(bad)} bad (model accuracy {accuracy}%)"
         changed = False
         if not args.dry_run and ratings:
