@@ -9,7 +9,8 @@ Decisions live in the dataset's sidecar (see backend/curation.py); the dataset i
     rollout-studio curate undo DATASET / curate redo DATASET
     rollout-studio curate export DATASET --out PATH [--format hdf5|v2.1|v3.0] [--overwrite]
     rollout-studio curate export DATASET --decisions FILE.json
-    rollout-studio curate apply-predictions DATASET [--good-above P] [--bad-below P] [--where EXPR] [--dry-run]
+    rollout-studio curate apply-predictions DATASET [--good-above P] [--bad-below P] [--min-accuracy A]
+                                                    [--where EXPR] [--dry-run]
 
 ``--where`` filters by the score table (``rollout-studio score``; grammar in backend/scores/where.py
 and docs/score.md): ``--where 'jerky>5000 and frozen_camera'``. ``set --where`` changes every
