@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 
 from backend.scores.store import save_scores
 from backend.scores.table import EpisodeScores, Finding, ScoreTable
+from backend.sessions.review_work import camera_size
 from tests.browse_data import frame_value, make_window, memory_dataset
 
 LENGTHS = (20, 24, 30, 22, 26)
@@ -132,3 +133,21 @@ def test_grid_without_scores_and_paging(qtbot, window, tmp_path):
     review.filter_edit.setText("jerky>3")
     review.filter_edit.editingFinished.emit()
     assert "no scores" in review.message.text() and len(review.session.cells) == 5
+
+
+def test_grid_of_a_real_lerobot_dataset(qtbot, window, shared_data):
+    """Video cameras (H.264, LeRobot v3.0) loop through the media layer's keyframe thumbnails."""
+    path = shared_data / "lerobot061_so101_v30_h264"
+    browse = window.browse
+    with qtbot.waitSignal(browse.firstFrameShown, timeout=20000):
+        browse.open_path(path)
+    review = browse.review
+    review.tabs.setCurrentIndex(1)
+    episodes = browse.session.table.index.tolist()
+    qtbot.waitUntil(lambda: _loops(review, episodes), timeout=20000)
+    loop = review.cache[episodes[0]]
+    cameras = browse.session.cameras()
+    width, height = camera_size(len(cameras))
+    assert (loop[0].width(), loop[0].height()) == (width * len(cameras), height)
+    pixels = [loop[k].pixelColor(width // 2, height // 2).getRgb()[:3] for k in range(len(loop))]
+    assert len(set(pixels)) > 1  # the frames differ: a loop, not a still
