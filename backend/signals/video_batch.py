@@ -4,9 +4,12 @@ Frames are decoded through the media layer (the luma plane of video files, ``bac
 other streams through ``Stream.frame``), stacked into (N, H, W) tensors and measured on ``cuda`` when
 asked (and present) or ``cpu``: the same numbers on both within float32 tolerance, and the same as
 the float64 numpy reference (``tests/test_signals_video_batch.py``). :class:`FrameStats` holds, per
-measured frame: the mean grey level, the variance of the Laplacian (sharpness), the 32x24 and 8x8
-area averages (the doctor's thumbnails and signatures), and against the next frame the fraction of
-pixels that changed by more than ``PIXEL_CHANGE_LEVEL`` and the mean absolute difference.
+measured frame: the mean grey level, the variance of the Laplacian (sharpness) and of the picture
+(contrast), the 32x24 and 8x8 area averages (the doctor's thumbnails and signatures), and against
+the next frame the fraction of pixels that changed by more than ``PIXEL_CHANGE_LEVEL`` and the mean
+absolute difference. Frames HALF_FROM pixels wide or more are measured at half resolution (2x2
+averages): the averages are the same, the Laplacian and differences those of the half-size picture.
+Each distinct frame is converted once, so consecutive frames share the work.
 Decode time and compute time are kept apart (``decode_s``, ``compute_s``) for the benchmark.
 
 torch is imported on first use, so ``from backend import signals`` stays cheap.
