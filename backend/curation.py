@@ -654,6 +654,8 @@ def export_decisions_json(dataset: Any, curation: Curation, out: str | Path) -> 
 
 # LeRobot writes these per-frame columns itself; they are never copied as features.
 _BOOKKEEPING = {"timestamp", "frame_index", "episode_index", "index", "task_index"}
+# written from the subtask segments (backend/subtask_export.py), never copied as features
+_SUBTASK_COLUMNS = {"subtask_index", "language_persistent", "language_events"}
 _HDF5_TARGETS = {"action": ("actions", "processed_actions"), "state": ("obs/joint_pos",)}
 _LEROBOT_TARGETS = {"action": ("action",), "state": ("observation.state",)}
 
@@ -707,7 +709,7 @@ def _plan_export(dataset: Any, fmt: Any, options: dict[str, Any] | None) -> _Pla
             if (
                 feature.kind in vector_kinds
                 and feature.has_files
-                and key not in _BOOKKEEPING | camera_keys | synthetic
+                and key not in _BOOKKEEPING | _SUBTASK_COLUMNS | camera_keys | synthetic
             ):
                 features[key] = feature
                 mapping[key] = (key, None)
@@ -741,7 +743,8 @@ def _plan_export(dataset: Any, fmt: Any, options: dict[str, Any] | None) -> _Pla
         skipped = [
             k
             for k, f in dataset.features.items()
-            if f.kind in vector_kinds and k not in _BOOKKEEPING and k not in {s for s, _ in mapping.values()}
+            if f.kind in vector_kinds and k not in _BOOKKEEPING | _SUBTASK_COLUMNS
+            and k not in {s for s, _ in mapping.values()}
         ]
         if skipped:
             notes.append(f"not carried across formats: {', '.join(sorted(skipped))}")
@@ -859,7 +862,8 @@ def export_curated(
     for note in plan.notes:
         if note.startswith("not carried"):
             progress.warn(note)
-    labels = _subtask_columns(plan, fmt, kept, curation, subtasks)
+    segments_of = _subtask_source(dataset, curation)
+    labels = _subtask_columns(plan, fmt, kept, segments_of, subtasks)
     done = 0
     progress.report(0, total, "starting")
     writer = open_writer(fmt, out, plan.spec, overwrite=overwrite)
@@ -880,8 +884,9 @@ def export_curated(
                 for target, (src, conv) in plan.mapping.items()
             }
             if labels is not None:
-                values.update(labels.episode(number, curation.decision(episode.index).subtasks, start, stop))
-            ep_writer = writer.begin_episode(task, **_episode_extra(episode, plan, start, curation))
+                values.update(labels.episode(number, segments_of(episode.index), start, stop))
+            extra = _episode_extra(episode, plan, start, curation, segments_of(episode.index))
+            ep_writer = writer.begin_episode(task, **extra)
             streams: dict[str, Any] = {}
             try:
                 if videos is not None:  # rows here, cameras from the workers
@@ -919,13 +924,24 @@ def export_curated(
     return Path(result) if result else out
 
 
-def _subtask_columns(plan: _Plan, fmt: Any, kept: list[Any], curation: Curation, mode: str | None) -> Any:
+def _subtask_source(dataset: Any, curation: Curation) -> Callable[[int], tuple[Any, ...]]:
+    """Each episode's segments: the curation's, else those the dataset carries (a LeRobot dataset's
+    subtask columns, an HDF5 demo's ``subtasks`` attribute), so an export keeps them."""
+    from backend.subtask_import import dataset_subtasks
+
+    own = dataset_subtasks(dataset)
+    return lambda index: curation.decision(index).subtasks or own.get(index, ())
+
+
+def _subtask_columns(
+    plan: _Plan, fmt: Any, kept: list[Any], segments_of: Callable[[int], Any], mode: str | None
+) -> Any:
     """The LeRobot subtask columns of this export (``backend.subtask_export``), None when none."""
     from backend.subtask_export import LeRobotSubtasks, resolve_mode
 
     if _family(fmt) != "lerobot":
         return None
-    index, language = resolve_mode(mode, fmt.value, any(curation.decision(e.index).subtasks for e in kept))
+    index, language = resolve_mode(mode, fmt.value, any(segments_of(e.index) for e in kept))
     if not (index or language):
         return None
     plan.spec.provenance["parameters"]["subtasks"] = {"index": index, "language": language}
@@ -936,7 +952,9 @@ def _report_encoded(progress: Progress, total: int, text: str, encoded: int) -> 
     progress.report(min(encoded, total), total, text)
 
 
-def _episode_extra(episode: Any, plan: _Plan, start: int, curation: Curation) -> dict[str, Any]:
+def _episode_extra(
+    episode: Any, plan: _Plan, start: int, curation: Curation, segments: tuple[Any, ...] = ()
+) -> dict[str, Any]:
     """Per-episode extras for the writer: HDF5 attributes/seed/initial state, LeRobot tasks."""
     from backend.model import DatasetFormat
     from backend.subtask_export import hdf5_attrs
@@ -947,8 +965,8 @@ def _episode_extra(episode: Any, plan: _Plan, start: int, curation: Curation) ->
         attrs["source_episode"] = int(episode.index)
         if start:
             attrs["source_first_frame"] = int(start)
-        decision = curation.decision(episode.index)
-        attrs.update(hdf5_attrs(decision.subtasks, *decision.kept_range(episode.length)))
+        attrs.pop("subtasks", None)  # the source's own, before the trim: written again below
+        attrs.update(hdf5_attrs(segments, *curation.decision(episode.index).kept_range(episode.length)))
         extra["attrs"] = attrs
         if episode.extra.get("seed") is not None:
             extra["seed"] = episode.extra["seed"]

@@ -1,4 +1,6 @@
-"""Subtasks a LeRobot dataset carries itself, as segments (the reverse of ``backend.subtask_export``).
+"""Subtasks a dataset carries itself, as segments (the reverse of ``backend.subtask_export``).
+
+HDF5: each demo's ``subtasks`` attribute (JSON {start, end, text}). LeRobot:
 
 Reads either schema: ``subtask_index`` + ``meta/subtasks.parquet`` (LeRobot 0.4-0.5; runs of one index
 become a segment, the text ``""`` is a gap) or ``language_persistent`` rows of style ``subtask``
@@ -8,15 +10,16 @@ episode's end). Written by the studio, by ``lerobot-annotate`` or by LeRobot's a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from backend.errors import FormatError
+from backend.errors import FormatError, StudioError
 from backend.subtask_export import LANGUAGE_PERSISTENT, SUBTASK_INDEX, SUBTASKS_PARQUET
-from backend.subtasks import Segment, Segments
+from backend.subtasks import Segment, Segments, check_segments
 
 
 def has_subtasks(dataset: Any) -> bool:
@@ -28,7 +31,7 @@ def has_subtasks(dataset: Any) -> bool:
 def dataset_subtasks(dataset: Any, progress: Any = None) -> dict[int, Segments]:
     """{episode index: segments} for every episode that has any; {} for a dataset without subtasks."""
     if not has_subtasks(dataset):
-        return {}
+        return _from_attrs(dataset)
     root = Path(dataset.path)
     language = LANGUAGE_PERSISTENT in dataset.features
     column = LANGUAGE_PERSISTENT if language else SUBTASK_INDEX
@@ -50,6 +53,21 @@ def dataset_subtasks(dataset: Any, progress: Any = None) -> dict[int, Segments]:
                 found = _from_index(table.column(column).to_numpy()[rows], texts)
             if found:
                 out[int(episode)] = found
+    return out
+
+
+def _from_attrs(dataset: Any) -> dict[int, Segments]:
+    out: dict[int, Segments] = {}
+    for episode in dataset.episodes:
+        text = (getattr(episode, "extra", None) or {}).get("attrs", {}).get("subtasks")
+        if text is None:
+            continue
+        try:
+            found = check_segments(json.loads(text if isinstance(text, str) else bytes(text).decode()))
+        except (ValueError, TypeError, StudioError) as error:
+            raise FormatError(f"episode {episode.index} has a malformed subtasks attribute ({error})", dataset.path) from None
+        if found:
+            out[episode.index] = found
     return out
 
 

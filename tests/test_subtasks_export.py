@@ -164,3 +164,23 @@ def test_cli_import_takes_the_datasets_own_subtasks(v30, capsys):
     assert Curation.load(v30).decision(0).subtasks[1].text == "grasp"
     assert main(["subtasks", "import", str(v30)]) == 0  # again: episodes with segments keep theirs
     assert "2 kept their own" in capsys.readouterr().out
+
+
+def test_a_dataset_keeps_its_own_subtasks_through_an_export(v30, source, tmp_path):
+    from backend.subtask_import import dataset_subtasks
+    from backend.subtasks import Segment
+
+    with open_dataset(v30) as annotated:  # LeRobot with language + index columns, no decisions of its own
+        again = tmp_path / "again"
+        export_curated(annotated, Curation(v30, sidecar=tmp_path / "a.curation.json"), again, jobs=1)
+    with open_dataset(again) as out:
+        assert dataset_subtasks(out)[0] == (Segment(0, 9, "reach"), Segment(10, 19, "grasp"))
+    dataset, curation = source
+    demo = export_curated(dataset, curation, tmp_path / "demo.hdf5", "leisaac_hdf5")
+    with open_dataset(demo) as hdf5:
+        assert dataset_subtasks(hdf5)[1] == (Segment(2, 11, "grasp"), Segment(17, 21, "lift"))
+        trimmed = Curation(demo, sidecar=tmp_path / "b.curation.json")
+        trimmed.set(1, trim_in=5)
+        out = export_curated(hdf5, trimmed, tmp_path / "trimmed.hdf5", "leisaac_hdf5")
+    with open_dataset(out) as hdf5:  # the demo's attribute follows the trim
+        assert dataset_subtasks(hdf5)[1] == (Segment(0, 6, "grasp"), Segment(12, 16, "lift"))
