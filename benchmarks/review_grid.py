@@ -46,9 +46,14 @@ def _stats(samples: list[tuple[float, float]]) -> dict[str, float]:
     """Wall ms (what the user sees, other processes' load included) and the GUI thread's own CPU ms."""
     wall = np.array([s[0] for s in samples]) * 1000.0
     cpu = np.array([s[1] for s in samples]) * 1000.0
-    return {"max_ms": round(float(wall.max()), 2), "p95_ms": round(float(np.percentile(wall, 95)), 2),
-            "median_ms": round(float(np.median(wall)), 2), "cpu_max_ms": round(float(cpu.max()), 2),
-            "cpu_p95_ms": round(float(np.percentile(cpu, 95)), 2), "frames": len(samples)}
+    return {
+        "max_ms": round(float(wall.max()), 2),
+        "p95_ms": round(float(np.percentile(wall, 95)), 2),
+        "median_ms": round(float(np.median(wall)), 2),
+        "cpu_max_ms": round(float(cpu.max()), 2),
+        "cpu_p95_ms": round(float(np.percentile(cpu, 95)), 2),
+        "frames": len(samples),
+    }
 
 
 def _scroll(app, scroll_bar, viewport, steps: int, tick) -> list[tuple[float, float]]:
@@ -79,8 +84,17 @@ def bench_grid(app, cells: int, steps: int, loading: bool) -> list[tuple[float, 
     grid.timer.setInterval(10_000_000)  # ticks come from the measure
     grid.resize(1280, 740)
     grid.set_cell_size(QSize(WIDTH, HEIGHT))
-    items = [GridItem(f"ep {i} · jerky {i * 3.1:.3g}", [("jerky", "warning"), ("frozen_camera", "error")],
-                      ("good", "bad", None)[i % 3], i % 7 == 0, i % 11 == 0, i % 4 != 0) for i in range(cells)]
+    items = [
+        GridItem(
+            f"ep {i} · jerky {i * 3.1:.3g}",
+            [("jerky", "warning"), ("frozen_camera", "error")],
+            ("good", "bad", None)[i % 3],
+            i % 7 == 0,
+            i % 11 == 0,
+            i % 4 != 0,
+        )
+        for i in range(cells)
+    ]
     loops = [_frames(i) for i in range(cells)]
     grid.show()
     if not loading:
@@ -163,7 +177,11 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    samples: dict[str, list[tuple[float, float]]] = {"grid": [], "grid_while_loading": [], "baseline_widgets": []}
+    samples: dict[str, list[tuple[float, float]]] = {
+        "grid": [],
+        "grid_while_loading": [],
+        "baseline_widgets": [],
+    }
     for _ in range(args.rounds):  # interleaved: a busy moment of the machine hits all three alike
         samples["grid"] += bench_grid(app, args.cells, args.steps, loading=False)
         samples["grid_while_loading"] += bench_grid(app, args.cells, args.steps, loading=True)

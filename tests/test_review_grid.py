@@ -116,8 +116,10 @@ def test_grid_without_scores_and_paging(qtbot, window, tmp_path):
     with qtbot.waitSignal(browse.firstFrameShown, timeout=10000):
         browse.show_dataset(dataset)
     review = browse.review
-    qtbot.waitUntil(lambda: review.score_button.text() == "Score this dataset" and bool(review.message.text()),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: review.score_button.text() == "Score this dataset" and bool(review.message.text()),
+        timeout=5000,
+    )
     review.session.page_size = 2
     review.camera_combo.setCurrentIndex(review.camera_combo.findData("wrist"))
     review.camera_combo.activated.emit(review.camera_combo.currentIndex())

@@ -151,7 +151,9 @@ def test_without_scores_the_grid_still_reviews(tmp_path):
 
 def test_numbers_shown_never_negative_zero(review):
     assert format_number(-0.0) == "0" and format_number(-0.0004) == "-4.0e-04"
-    assert format_number(2982.4) == "2982" and format_number(-0.4) == "-0.4" and format_number(12.345) == "12.3"
+    assert (
+        format_number(2982.4) == "2982" and format_number(-0.4) == "-0.4" and format_number(12.345) == "12.3"
+    )
     review.set_sort("flicker")
     assert review.caption(review.cells[0]).endswith("flicker 0")
     assert math.isnan(review.value(7, "jerky"))
@@ -161,7 +163,9 @@ def test_loop_frames_from_a_recording(tmp_path):
     from backend.formats import open_dataset
     from tests.recordings import DemoSpec, RecordingSpec, frame_level, write_recording
 
-    path = write_recording(tmp_path / "r.hdf5", RecordingSpec([DemoSpec(20), DemoSpec(30)], width=64, height=48))
+    path = write_recording(
+        tmp_path / "r.hdf5", RecordingSpec([DemoSpec(20), DemoSpec(30)], width=64, height=48)
+    )
     with open_dataset(path) as dataset:
         loop = episode_loop(dataset, 1, ["front", "wrist"], count=8)
         width, height = camera_size(2)
@@ -170,8 +174,12 @@ def test_loop_frames_from_a_recording(tmp_path):
         front, wrist = loop[-1][:, :width].mean(), loop[-1][:, width:].mean()
         assert abs(front - frame_level(1, 29, 0)) < 12 and abs(wrist - frame_level(1, 29, 1)) < 12
         got: list[int] = []
-        assert loop_frames(dataset, [1, 0], ["front"], lambda e, f: got.append((e, len(f), f[0].shape)),
-                           posters=[0]) == 2
+        assert (
+            loop_frames(
+                dataset, [1, 0], ["front"], lambda e, f: got.append((e, len(f), f[0].shape)), posters=[0]
+            )
+            == 2
+        )
         poster = poster_frame(dataset, 1, ["front", "wrist"])[0]
         assert abs(poster[:, :width].mean() - frame_level(1, 15, 0)) < 12
     assert got == [(0, 1, (120, 160, 3)), (1, 8, (120, 160, 3)), (0, 8, (120, 160, 3))]  # a poster first

@@ -36,13 +36,26 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QKeyEvent, QPaint
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 KEYS = {
-    Qt.Key.Key_A: "A", Qt.Key.Key_R: "R", Qt.Key.Key_F: "F", Qt.Key.Key_U: "U", Qt.Key.Key_B: "B",
-    Qt.Key.Key_Return: "Enter", Qt.Key.Key_Enter: "Enter",
-    Qt.Key.Key_Left: "Left", Qt.Key.Key_Right: "Right", Qt.Key.Key_Up: "Up", Qt.Key.Key_Down: "Down",
-    Qt.Key.Key_PageUp: "PgUp", Qt.Key.Key_PageDown: "PgDown",
+    Qt.Key.Key_A: "A",
+    Qt.Key.Key_R: "R",
+    Qt.Key.Key_F: "F",
+    Qt.Key.Key_U: "U",
+    Qt.Key.Key_B: "B",
+    Qt.Key.Key_Return: "Enter",
+    Qt.Key.Key_Enter: "Enter",
+    Qt.Key.Key_Left: "Left",
+    Qt.Key.Key_Right: "Right",
+    Qt.Key.Key_Up: "Up",
+    Qt.Key.Key_Down: "Down",
+    Qt.Key.Key_PageUp: "PgUp",
+    Qt.Key.Key_PageDown: "PgDown",
 }
 DECISION_COLOURS = {"good": QColor(60, 180, 90), "bad": QColor(220, 70, 60)}
-SEVERITY_COLOURS = {"error": QColor(200, 50, 50), "warning": QColor(215, 150, 30), "info": QColor(70, 120, 200)}
+SEVERITY_COLOURS = {
+    "error": QColor(200, 50, 50),
+    "warning": QColor(215, 150, 30),
+    "info": QColor(70, 120, 200),
+}
 TITLE_HEIGHT = 18
 BADGE_HEIGHT = 15
 PAD = 3
@@ -72,7 +85,9 @@ class ThumbnailModel(QAbstractListModel):
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.items)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.items):
             return None
         item = self.items[index.row()]
@@ -120,9 +135,13 @@ class ThumbnailDelegate(QStyledItemDelegate):
         size = self.grid.image_size
         return QSize(size.width() + 2 * PAD, size.height() + 2 * PAD + TITLE_HEIGHT)
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         """Qt's way in (a drag image, a print): the same as the grid's own paint of a cell."""
-        self.paint_cell(painter, index.row(), option.rect, bool(option.state & QStyle.StateFlag.State_Selected))
+        self.paint_cell(
+            painter, index.row(), option.rect, bool(option.state & QStyle.StateFlag.State_Selected)
+        )
 
     def paint_cell(self, painter: QPainter, row: int, rect: QRect, selected: bool) -> None:
         """Blits only: the background, the frame of the tick, the cell's cached parts on top."""
@@ -151,7 +170,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         width, height = self.grid.image_size.width(), self.grid.image_size.height()
         background = QColor(70, 90, 130) if selected else QColor(36, 36, 40)
         images: list[tuple[QImage, QPoint]] = []
-        badges = [(text, severity, self.metrics.horizontalAdvance(text) + 6) for text, severity in item.badges[:4]]
+        badges = [
+            (text, severity, self.metrics.horizontalAdvance(text) + 6) for text, severity in item.badges[:4]
+        ]
         total = 0
         for count, (_, _, w) in enumerate(badges):
             if total + w + 2 > width - 4:
@@ -181,14 +202,23 @@ class ThumbnailDelegate(QStyledItemDelegate):
         with _painting(title, self.font) as painter:
             painter.setPen(QColor(235, 235, 235) if not item.variant else QColor(190, 200, 220))
             text = ("↳ " if item.variant else "") + item.title
-            painter.drawText(QRect(PAD, 0, width, TITLE_HEIGHT), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             self.metrics.elidedText(text, Qt.TextElideMode.ElideRight, width))
+            painter.drawText(
+                QRect(PAD, 0, width, TITLE_HEIGHT),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                self.metrics.elidedText(text, Qt.TextElideMode.ElideRight, width),
+            )
         images.append((title, QPoint(0, PAD + height)))
         colour = DECISION_COLOURS.get(item.decision or "")
-        border = [] if colour is None else [
-            QRect(PAD, PAD, width, 3), QRect(PAD, PAD + height - 3, width, 3),
-            QRect(PAD, PAD, 3, height), QRect(PAD + width - 3, PAD, 3, height),
-        ]
+        border = (
+            []
+            if colour is None
+            else [
+                QRect(PAD, PAD, width, 3),
+                QRect(PAD, PAD + height - 3, width, 3),
+                QRect(PAD, PAD, 3, height),
+                QRect(PAD + width - 3, PAD, 3, height),
+            ]
+        )
         parts = _Parts(background, images, border, colour or background)
         self._parts[row] = (item, key, parts)
         return parts
@@ -250,7 +280,9 @@ class ThumbnailGrid(QListView):
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setStyleSheet("QListView { background: #202024; }")
         self.timer = QTimer(self, interval=interval_ms, timeout=self.advance)
-        self.selectionModel().currentRowChanged.connect(lambda current, _: self.currentRowChanged.emit(current.row()))
+        self.selectionModel().currentRowChanged.connect(
+            lambda current, _: self.currentRowChanged.emit(current.row())
+        )
         self.activated.connect(lambda index: self.rowActivated.emit(index.row()))
         self.doubleClicked.connect(lambda index: self.rowActivated.emit(index.row()))
 

@@ -100,11 +100,16 @@ class ReviewSession:
 
     # -- what is reviewed ---------------------------------------------------------------------------
     def load(
-        self, episodes: Iterable[int], lengths: dict[int, int] | None = None, curation: Any = None,
+        self,
+        episodes: Iterable[int],
+        lengths: dict[int, int] | None = None,
+        curation: Any = None,
         scores: ScoreTable | None = None,
     ) -> None:
-        """The dataset's episodes (and their lengths), its curation and its score table (or None)."""
+        """The dataset's episodes (and their lengths), its curation and its score table (or None);
+        the sort stays, the filter (of another table's signals) goes."""
         self.episodes = [int(e) for e in episodes]
+        self.filter_text, self._predicate, self.filter_error = "", None, ""
         self.lengths = dict(lengths or {})
         self.curation = curation
         self._set_table(scores)
@@ -237,9 +242,11 @@ class ReviewSession:
         """Compute the cells again (after a decision, new scores, a sort or filter change)."""
         shown = self.current_cell().episode if keep_current and self.current_cell() else None
         passing = [e for e in self.episodes if self._passes(e)]
-        self.cells = self._grouped(passing) if self.grouped and self.scores is not None else [
-            ReviewCell(e, e) for e in self._order(passing)
-        ]
+        self.cells = (
+            self._grouped(passing)
+            if self.grouped and self.scores is not None
+            else [ReviewCell(e, e) for e in self._order(passing)]
+        )
         if shown is not None:
             self.go_to_episode(shown, notify=False)
         self._clamp()
@@ -270,9 +277,15 @@ class ReviewSession:
                 cells.append(ReviewCell(head, head))
             for episode in variants:
                 entry = self.entry(episode)
-                cells.append(ReviewCell(
-                    episode, head, head, entry.variant if entry is not None else None, episode == best,
-                ))
+                cells.append(
+                    ReviewCell(
+                        episode,
+                        head,
+                        head,
+                        entry.variant if entry is not None else None,
+                        episode == best,
+                    )
+                )
         return cells
 
     def best_of(self, variants: list[int]) -> int | None:

@@ -47,7 +47,10 @@ def _camera_frames(episode: Any, camera: str, count: int, size: tuple[int, int])
 
 
 def episode_loop(
-    dataset: Dataset, episode: int, cameras: Sequence[str], count: int = LOOP_FRAMES,
+    dataset: Dataset,
+    episode: int,
+    cameras: Sequence[str],
+    count: int = LOOP_FRAMES,
 ) -> list[np.ndarray]:
     """``count`` frames spread over ``episode``, the ``cameras`` side by side in each (RGB uint8).
 
@@ -106,7 +109,9 @@ def poster_frame(dataset: Dataset, episode: int, cameras: Sequence[str]) -> list
         try:
             stream = shown.stream(camera)
             try:
-                tiles.append(cv2.resize(stream.frame(stream.num_frames // 2), size, interpolation=cv2.INTER_AREA))
+                tiles.append(
+                    cv2.resize(stream.frame(stream.num_frames // 2), size, interpolation=cv2.INTER_AREA)
+                )
             finally:
                 stream.close()
         except Exception:  # noqa: BLE001 - a dark tile, the player tells the details

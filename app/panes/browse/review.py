@@ -66,7 +66,9 @@ class ReviewView(QWidget):
 
     def _build(self) -> None:
         bar = QHBoxLayout()
-        self.sort_combo = QComboBox(toolTip="Order of the cells: any score, the predicted rating or a decision")
+        self.sort_combo = QComboBox(
+            toolTip="Order of the cells: any score, the predicted rating or a decision"
+        )
         self.descending = QCheckBox("desc")
         self.filter_edit = QLineEdit(placeholderText="filter: jerky>5000 and not frozen_camera")
         self.decision_combo = QComboBox(toolTip="Only the episodes with this decision")
@@ -76,9 +78,20 @@ class ReviewView(QWidget):
         self.prev_button, self.next_button = QPushButton("◀"), QPushButton("▶")
         self.page_label = QLabel()
         self.score_button = QPushButton("Score this dataset")
-        for widget in (QLabel("Sort"), self.sort_combo, self.descending, self.filter_edit, QLabel("Show"), self.decision_combo,
-                       self.camera_combo, self.group_check, self.prev_button, self.page_label, self.next_button,
-                       self.score_button):
+        for widget in (
+            QLabel("Sort"),
+            self.sort_combo,
+            self.descending,
+            self.filter_edit,
+            QLabel("Show"),
+            self.decision_combo,
+            self.camera_combo,
+            self.group_check,
+            self.prev_button,
+            self.page_label,
+            self.next_button,
+            self.score_button,
+        ):
             bar.addWidget(widget)
         bar.setStretchFactor(self.filter_edit, 1)
         self.grid = ThumbnailGrid()
@@ -97,7 +110,9 @@ class ReviewView(QWidget):
         self.sort_combo.activated.connect(self._on_sort)
         self.descending.toggled.connect(self._on_sort)
         self.filter_edit.editingFinished.connect(self._on_filter)
-        self.decision_combo.activated.connect(lambda: self.session.set_decision_filter(self.decision_combo.currentText()))
+        self.decision_combo.activated.connect(
+            lambda: self.session.set_decision_filter(self.decision_combo.currentText())
+        )
         self.camera_combo.activated.connect(self._on_camera)
         self.group_check.toggled.connect(self.session.set_grouped)
         self.prev_button.clicked.connect(lambda: self.session.set_page(self.session.page - 1))
@@ -116,23 +131,38 @@ class ReviewView(QWidget):
             return
         self.cache, self._shown = {}, []
         table = browse.table
+        self.session.camera = ALL_CAMERAS
         self.session.load(table.index.tolist(), dict(table.lengths), browse.curation, None)
+        self.filter_edit.setText(self.session.filter_text)
         self.camera_combo.clear()
         self.camera_combo.addItem("all cameras", ALL_CAMERAS)
         for camera in browse.cameras():
             self.camera_combo.addItem(camera, camera)
         self._fill_sort_keys()
         self.pane.tasks.run(
-            load_table, dataset.path, key="review.table", lane=INTERACTIVE,
-            on_done=self.set_scores, on_error=lambda m, d: self.say(f"Scores not read: {m}"),
+            load_table,
+            dataset.path,
+            key="review.table",
+            lane=INTERACTIVE,
+            on_done=lambda table: self.set_scores(table, dataset.path),
+            on_error=lambda m, d: self.say(f"Scores not read: {m}"),
         )
 
-    def set_scores(self, table: Any) -> None:
+    def set_scores(self, table: Any, path: Any = None) -> None:
+        """Sort and filter by ``table`` (None: no scores), unless it is of another dataset than the
+        one shown (``path``: the dataset it was read or computed for)."""
+        dataset = self.pane.session.dataset
+        if dataset is None or (path is not None and path != dataset.path):
+            return
         self.session.set_scores(table)
         self._fill_sort_keys()
         self.score_button.setText("Score again" if table is not None else "Score this dataset")
-        self.say("" if table is not None else "No scores yet: the grid sorts by episode; "
-                             "Score this dataset to sort and filter by its signals")
+        self.say(
+            ""
+            if table is not None
+            else "No scores yet: the grid sorts by episode; "
+            "Score this dataset to sort and filter by its signals"
+        )
 
     def _fill_sort_keys(self) -> None:
         current = self.session.sort_key
@@ -152,8 +182,14 @@ class ReviewView(QWidget):
         self.score_button.setEnabled(False)
         self.say("Scoring…")
         self.pane.tasks.run(
-            score_dataset, browse.dataset, browse.curation.snapshot(), key="review.score", lane=BACKGROUND,
-            holds=[browse.share()], on_done=self.set_scores, on_error=self._on_score_failed,
+            score_dataset,
+            browse.dataset,
+            browse.curation.snapshot(),
+            key="review.score",
+            lane=BACKGROUND,
+            holds=[browse.share()],
+            on_done=lambda table, path=browse.dataset.path: self.set_scores(table, path),
+            on_error=self._on_score_failed,
             on_progress=lambda done, total, text: self.say(f"Scoring… {done}/{total} {text}"),
             on_finished=lambda: self.score_button.setEnabled(True),
         )
@@ -208,12 +244,18 @@ class ReviewView(QWidget):
         session = self.session
         decision = session.decision_of(cell.episode) if session.curation is not None else None
         findings = session.findings(cell.episode)
-        tooltip = "\n".join(f"{f.severity}: {f.signal} (frames {f.frames[0]}–{f.frames[1]}): {f.message}"
-                            for f in findings[:8])
+        tooltip = "\n".join(
+            f"{f.severity}: {f.signal} (frames {f.frames[0]}–{f.frames[1]}): {f.message}"
+            for f in findings[:8]
+        )
         return GridItem(
-            session.caption(cell), session.badges(cell.episode),
-            decision.rating if decision is not None else None, bool(decision and decision.flagged),
-            cell.best, cell.source is not None, tooltip or f"episode {cell.episode}: nothing fired",
+            session.caption(cell),
+            session.badges(cell.episode),
+            decision.rating if decision is not None else None,
+            bool(decision and decision.flagged),
+            cell.best,
+            cell.source is not None,
+            tooltip or f"episode {cell.episode}: nothing fired",
         )
 
     def set_active(self, active: bool) -> None:
@@ -251,7 +293,10 @@ class ReviewView(QWidget):
     def _sync_bar(self) -> None:
         """The bar says what the session does (a sort or filter set elsewhere shows here too)."""
         session = self.session
-        for widget, value in ((self.sort_combo, session.sort_key), (self.decision_combo, session.decision_filter)):
+        for widget, value in (
+            (self.sort_combo, session.sort_key),
+            (self.decision_combo, session.decision_filter),
+        ):
             if widget.currentText() != value:
                 widget.blockSignals(True)
                 widget.setCurrentText(value)
@@ -280,8 +325,15 @@ class ReviewView(QWidget):
 
         posters = [e for e in missing if e not in self.cache]
         self.pane.tasks.run(
-            loop_frames, browse.dataset, missing, self.cameras(), arrived, posters=posters,
-            key="review.page", lane=INTERACTIVE, holds=[browse.share()],
+            loop_frames,
+            browse.dataset,
+            missing,
+            self.cameras(),
+            arrived,
+            posters=posters,
+            key="review.page",
+            lane=INTERACTIVE,
+            holds=[browse.share()],
         )
 
     def _on_arrived(self, generation: int, episode: int, images: list[QImage]) -> None:
@@ -306,7 +358,9 @@ def attach_review(pane: Any) -> ReviewView:
     tabs.setExpanding(False)
     tabs.addTab("Table")
     tabs.addTab("Grid")
-    tabs.setToolTip("Table: the episode table and the player; Grid: review episodes by their looping thumbnails")
+    tabs.setToolTip(
+        "Table: the episode table and the player; Grid: review episodes by their looping thumbnails"
+    )
     stack = QStackedWidget()
     layout = pane.layout()
     layout.removeWidget(pane.inner)
