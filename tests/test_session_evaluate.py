@@ -91,3 +91,24 @@ def test_server_jobs_lists_listening_inference_servers(tmp_path):
             logs[name].write_text(text)
             store.update(job_id, state="running", log_path=str(logs[name]))
     assert server_jobs(db) == [("job 1 serve: tcp://127.0.0.1:5555", "tcp://127.0.0.1:5555")]
+
+
+def test_demo_fills_the_form(tmp_path):
+    from backend.policy.demo import EvalDemo
+
+    session = EvaluateSession()
+    heard = []
+    session.listen(heard.append)
+    demo = EvalDemo([], "/dev/pts/7", "/w/calibration/f.json", "tcp://127.0.0.1:40000", "/w/datasets/d.hdf5",
+                    {"front": "/w/front.mp4", "wrist": "/w/wrist.mp4"})
+    session.demo_ready(demo, tmp_path)
+    f = session.form
+    assert (f.server, f.follower, f.follower_calibration, f.training) == \
+        ("tcp://127.0.0.1:40000", "/dev/pts/7", "/w/calibration/f.json", "/w/datasets/d.hdf5")
+    assert f.cameras == "front=/w/front.mp4, wrist=/w/wrist.mp4"
+    assert f.out.startswith(str(tmp_path / "evaluations" / "eval-")) and f.out.endswith(".hdf5")
+    assert heard == ["form", "state"] and session.demo is demo
+    assert session.status_text() == "demo ready: a virtual follower and the reference server"
+    assert session.settings().cameras == {"front": "/w/front.mp4", "wrist": "/w/wrist.mp4"}
+    session.stop_demo()
+    assert session.demo is None

@@ -67,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--after", type=int, default=0, help="misbehave from this get_action call on")
     serve.add_argument("--delay", type=float, default=0.5, help="seconds late, for --misbehave slow")
     serve.add_argument("--seconds", type=float, default=None, help="stop after this long (default: never)")
+    serve.add_argument("--exit-with-parent", action="store_true", help="stop when the process that started it dies")
     serve.add_argument("--raw", action="store_true",
                        help="answer every request with one fixed packed chunk, unread (benchmarks: bare round trip)")
     serve.set_defaults(func=run_serve)
@@ -141,6 +142,13 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import os
+
+    if args.exit_with_parent:
+        from backend.children import die_with_parent
+
+        die_with_parent()
+    parent = os.getppid()
     from backend.policy.reference_server import ReferenceHttpServer, ReferencePolicy, ReferenceServer
     from backend.policy.run import episode_actions, training_info
 
@@ -159,6 +167,8 @@ def run_serve(args: argparse.Namespace) -> int:
     deadline = None if args.seconds is None else time.monotonic() + args.seconds
     try:
         while (deadline is None or time.monotonic() < deadline) and not policy.dead:
+            if args.exit_with_parent and os.getppid() != parent:
+                break  # reparented: whoever started us died without stopping us
             time.sleep(0.1)
     except KeyboardInterrupt:
         pass

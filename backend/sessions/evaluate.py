@@ -14,6 +14,7 @@ keys and shows what the loop publishes. Listeners hear ``"state"``, ``"episode"`
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 from backend.errors import StudioError
 from backend.numbers import fixed
+from backend.policy.demo import EvalDemo
 from backend.policy.endpoint import job_address
 from backend.policy.evaluation import EpisodeOutcome, EvalConfig, EvalResult, EvalSnapshot, Keys
 from backend.policy.report import format_report
@@ -61,6 +63,7 @@ class EvaluateSession:
     episodes: list[EpisodeOutcome] = field(default_factory=list)
     report: dict[str, Any] | None = None
     safety: SafetyConfig = field(default_factory=SafetyConfig)
+    demo: EvalDemo | None = None  # the virtual follower and reference server, when started here
     _listeners: list[Callable[[str], None]] = field(default_factory=list)
 
     def listen(self, listener: Callable[[str], None]) -> None:
@@ -113,6 +116,11 @@ class EvaluateSession:
         run = self.run
         return run.loop.snapshot if run is not None else None
 
+    def frames(self) -> dict[str, Any]:
+        """The cameras' latest frames while running (name -> Frame or None)."""
+        run = self.run
+        return {name: camera.latest() for name, camera in run.cameras.items()} if run is not None else {}
+
     def poll(self) -> None:
         """New finished episodes (the pane's timer calls this)."""
         run = self.run
@@ -136,6 +144,31 @@ class EvaluateSession:
         self.state, self.message, self.run = "fault", message, None
         self._tell("state")
 
+    # -- demo (no GPU, no arm) --------------------------------------------------------------------------------
+    def demo_starting(self) -> None:
+        self.state, self.message = "idle", "starting a virtual follower and the reference server..."
+        self._tell("state")
+
+    def demo_ready(self, demo: EvalDemo, workspace: str | Path) -> None:
+        """Fill the form with the demo's follower, calibration, server, cameras and training data."""
+        self.stop_demo()
+        self.demo = demo
+        f = self.form
+        f.server, f.follower, f.follower_calibration, f.training = (demo.server, demo.follower, demo.calibration,
+                                                                    demo.training)
+        f.cameras = ", ".join(f"{name}={path}" for name, path in demo.cameras.items())
+        if not f.out.strip():
+            f.out = str(Path(workspace) / "evaluations" / time.strftime("eval-%y%m%d-%H%M%S.hdf5"))
+        f.episode_seconds = min(f.episode_seconds, 10.0)
+        self.state, self.message = "idle", "demo ready: a virtual follower and the reference server"
+        self._tell("form")
+        self._tell("state")
+
+    def stop_demo(self) -> None:
+        demo, self.demo = self.demo, None
+        if demo is not None:
+            demo.stop()
+
     # -- text ----------------------------------------------------------------------------------------------
     def status_text(self) -> str:
         snap = self.snapshot()
@@ -149,7 +182,7 @@ class EvaluateSession:
             return self.message
         if self.state == "done":
             return "evaluation finished"
-        return "not running"
+        return self.message or "not running"
 
     def episodes_text(self) -> list[str]:
         return [f"episode {e.index + 1}: {e.label} · {fixed(e.duration_s, '.2f')} s · {e.steps} steps"

@@ -13,6 +13,7 @@ loop, never here. A ~30 Hz timer shows the loop's snapshot.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -33,18 +34,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.tasks import BACKGROUND, INTERACTIVE, TaskGroup
+from backend.policy.demo import start_eval_demo
 from backend.sessions.evaluate import EvaluateSession, run_evaluation, server_jobs
+from widgets.video_tile import VideoGrid
 
 POLL_MS = 33
 
 
 class EvaluatePanel(QWidget):
-    def __init__(self, session: EvaluateSession | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: EvaluateSession | None = None, workspace: str | Path = ".",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("evaluatePanel")
         self.session = session or EvaluateSession()
+        self.workspace = Path(workspace)
         self.tasks = TaskGroup(self)
         self.report_path: str | None = None
+        self._last_seq: dict[str, int] = {}
         self.blocked_reason: Callable[[], str] = lambda: ""  # the pane: why not now (the follower is busy)
         self._build()
         self.session.listen(self._changed)
@@ -112,6 +118,11 @@ class EvaluatePanel(QWidget):
         self.safety_label.setWordWrap(True)
         self.safety_label.setObjectName("evaluateSafety")
         form.addRow(self.safety_label)
+        self.demo_button = QPushButton("Try with a virtual arm and the reference server")
+        self.demo_button.setToolTip("No GPU, no arm: a virtual follower and a server replaying episode 0 of the "
+                                    "training data (the demo dataset when none is given)")
+        self.demo_button.clicked.connect(self.start_demo)
+        form.addRow(self.demo_button)
         form_box.setMinimumWidth(300)
         splitter.addWidget(form_box)
 
@@ -121,10 +132,13 @@ class EvaluatePanel(QWidget):
         self.status_label.setObjectName("evaluateStatus")
         self.status_label.setWordWrap(True)
         column.addWidget(self.status_label)
+        self.video = VideoGrid()
+        self.video.set_empty_text("The cameras the policy sees appear here during a run")
+        column.addWidget(self.video, 3)
         self.report_view = QPlainTextEdit()
         self.report_view.setObjectName("evaluateReport")
         self.report_view.setReadOnly(True)
-        column.addWidget(self.report_view, 1)
+        column.addWidget(self.report_view, 2)
         splitter.addWidget(right)
         splitter.setSizes([380, 700])
 
@@ -149,6 +163,7 @@ class EvaluatePanel(QWidget):
                             (self.calibration_edit, f.follower_calibration), (self.cameras_edit, f.cameras),
                             (self.training_edit, f.training), (self.out_edit, f.out), (self.task_edit, f.task)):
             edit.setText(value)
+            edit.setCursorPosition(0)  # a long path shows its start
         self.episodes_spin.setValue(int(f.episodes))
         self.seconds_spin.setValue(float(f.episode_seconds))
 
@@ -174,6 +189,15 @@ class EvaluatePanel(QWidget):
         address = self.jobs_combo.itemData(index)
         if address:
             self.server_edit.setText(str(address))
+
+    def start_demo(self) -> None:
+        if self.session.running or self.tasks.closed or self.tasks.busy("demo"):
+            return
+        self.store_form()
+        self.session.demo_starting()
+        self.tasks.run(start_eval_demo, str(self.workspace), self.session.form.training.strip() or None,
+                       key="demo", lane=BACKGROUND, on_done=lambda demo: self.session.demo_ready(demo, self.workspace),
+                       on_error=self._run_failed)
 
     # -- run ------------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -217,13 +241,22 @@ class EvaluatePanel(QWidget):
     def _poll(self) -> None:
         self.session.poll()
         self.status_label.setText(self.session.status_text())
+        frames = self.session.frames()
+        if frames and set(frames) != set(self.video.tiles):
+            self.video.set_cameras(sorted(frames))
+        for name, frame in frames.items():
+            tile = self.video.tiles.get(name)
+            if tile is not None and frame is not None and self._last_seq.get(name) != frame.seq:
+                self._last_seq[name] = frame.seq
+                tile.set_frame(frame.image, frame.seq)
 
     # -- shutdown -----------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Abort a running evaluation (the arm holds) and wait for its task to release the hardware."""
         self.timer.stop()
         self.session.press("a")
-        self.tasks.shutdown(timeout=30.0)
+        self.tasks.shutdown(timeout=60.0)
+        self.session.stop_demo()
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self.shutdown()

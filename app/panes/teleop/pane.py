@@ -142,7 +142,7 @@ class TeleopPane(QWidget):
         self.bar.rerecord_button.clicked.connect(self.rerecord)
         self.bar.open_button.clicked.connect(self.open_in_browse)
         root.addWidget(self.bar)
-        self.evaluate = EvaluatePanel(parent=self)  # the Evaluate mode: a policy drives the follower
+        self.evaluate = EvaluatePanel(workspace=self.context.workspace, parent=self)  # a policy drives the arm
         self.evaluate.setVisible(False)
         self.evaluate.blocked_reason = lambda: (
             "Disconnect the Record mode first: it holds the arms' ports" if self.recording.connected else "")
