@@ -22,8 +22,14 @@ from backend.subtask_export import LANGUAGE_PERSISTENT, SUBTASK_INDEX, SUBTASKS_
 from backend.subtasks import Segment, Segments, check_segments
 
 
+def _language(dataset: Any) -> bool:
+    """The dataset's info.json lists LeRobot 0.6's language columns (the reader keeps them out of
+    ``features``: they are text rows, not values)."""
+    return LANGUAGE_PERSISTENT in ((getattr(dataset, "info", None) or {}).get("features") or {})
+
+
 def has_subtasks(dataset: Any) -> bool:
-    return LANGUAGE_PERSISTENT in dataset.features or (
+    return _language(dataset) or (
         SUBTASK_INDEX in dataset.features and (Path(dataset.path) / SUBTASKS_PARQUET).is_file()
     )
 
@@ -33,7 +39,7 @@ def dataset_subtasks(dataset: Any, progress: Any = None) -> dict[int, Segments]:
     if not has_subtasks(dataset):
         return _from_attrs(dataset)
     root = Path(dataset.path)
-    language = LANGUAGE_PERSISTENT in dataset.features
+    language = _language(dataset)
     column = LANGUAGE_PERSISTENT if language else SUBTASK_INDEX
     texts = [] if language else _texts(root / SUBTASKS_PARQUET)
     out: dict[int, Segments] = {}

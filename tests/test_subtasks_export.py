@@ -184,3 +184,14 @@ def test_a_dataset_keeps_its_own_subtasks_through_an_export(v30, source, tmp_pat
         out = export_curated(hdf5, trimmed, tmp_path / "trimmed.hdf5", "leisaac_hdf5")
     with open_dataset(out) as hdf5:  # the demo's attribute follows the trim
         assert dataset_subtasks(hdf5)[1] == (Segment(0, 6, "grasp"), Segment(12, 16, "lift"))
+
+
+def test_language_columns_are_not_values(v30, tmp_path):
+    """LeRobot 0.6's language columns are text rows: the reader keeps them out of the features, so
+    conversions and checks that read every value column pass over them."""
+    from backend.cli import main
+
+    with open_dataset(v30) as out:
+        assert "language_persistent" not in out.features and "subtask_index" in out.features
+    assert main(["convert", "lerobot-v3-to-v2", str(v30), "--out", str(tmp_path / "v21")]) == 0
+    assert [p.line() for p in validate_path(tmp_path / "v21") if p.severity == "error"] == []

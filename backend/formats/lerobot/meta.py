@@ -181,6 +181,8 @@ def build_features(
         if not isinstance(ft, dict) or "dtype" not in ft:
             raise FormatError(f"feature {key!r} has no dtype", INFO_PATH)
         dtype = str(ft["dtype"])
+        if dtype == "language":  # LeRobot 0.6's language columns: text rows, not values (backend/subtask_import.py)
+            continue
         shape = tuple(int(s) for s in (ft.get("shape") or ()))
         names = feature_names(ft)
         if dtype in ("video", "image"):
