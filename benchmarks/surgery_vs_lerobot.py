@@ -174,35 +174,56 @@ def _peers(venv: Path, source: Path, other: Path, work: Path) -> dict[str, Any]:
                 ["--operation.type", "delete_episodes", "--operation.episode_indices", "[0]"],
             ),
         }
+        version = subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-c",
+                "import importlib.metadata as m; print(m.version('lerobot'))",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        ).stdout.strip()
+        # LeRobot < 0.5 has no --new_root: the output goes to ROOT/NEW_REPO_ID (inside the input folder)
+        old_cli = version.startswith("0.") and [int(v) for v in version.split(".")[:2]] < [0, 5]
+        out["lerobot-edit-dataset"] = {"lerobot_version": version}
         for name, (root, extra) in runs.items():
             new_root = root if name == "delete_in_place" else work / "peer-out" / name
+            argv = [str(edit), "--repo_id", f"local/{name}", "--root", str(root)]
+            if old_cli:
+                argv += [] if name == "delete_in_place" else ["--new_repo_id", f"{name}_out"]
+            else:
+                argv += ["--new_repo_id", f"local/{name}_out", "--new_root", str(new_root)]
+            out["lerobot-edit-dataset"][name] = _peer([*argv, *extra], env, root)
+        if old_cli:  # every input under HF_LEROBOT_HOME/<repo_id>; the output too
+            home = Path(env["HF_LEROBOT_HOME"])
+            a = home / "local" / "merge_a"
+            shutil.copytree(source, a)
+            shutil.copytree(other, home / "local" / "merge_b")
             argv = [
                 str(edit),
                 "--repo_id",
-                f"local/{name}",
-                "--root",
-                str(root),
-                "--new_repo_id",
-                f"local/{name}_out",
-                "--new_root",
-                str(new_root),
-                *extra,
+                "local/merged",
+                "--operation.type",
+                "merge",
+                "--operation.repo_ids",
+                "['local/merge_a', 'local/merge_b']",
             ]
-            out.setdefault("lerobot-edit-dataset", {})[name] = _peer(argv, env, root)
-        a, b = copy("merge_a"), copy("merge_b", other)
-        argv = [
-            str(edit),
-            "--new_repo_id",
-            "local/merged",
-            "--new_root",
-            str(work / "peer-out" / "merge"),
-            "--operation.type",
-            "merge",
-            "--operation.repo_ids",
-            "['local/a', 'local/b']",
-            "--operation.roots",
-            json.dumps([str(a), str(b)]).replace('"', "'"),
-        ]
+        else:
+            a, b = copy("merge_a"), copy("merge_b", other)
+            argv = [
+                str(edit),
+                "--new_repo_id",
+                "local/merged",
+                "--new_root",
+                str(work / "peer-out" / "merge"),
+                "--operation.type",
+                "merge",
+                "--operation.repo_ids",
+                "['local/a', 'local/b']",
+                "--operation.roots",
+                json.dumps([str(a), str(b)]).replace('"', "'"),
+            ]
         out["lerobot-edit-dataset"]["merge"] = _peer(argv, env, a)
     surgery_cli = venv / "bin" / "lerobot-surgery"
     if surgery_cli.exists():
