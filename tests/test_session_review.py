@@ -183,3 +183,11 @@ def test_loop_frames_from_a_recording(tmp_path):
         poster = poster_frame(dataset, 1, ["front", "wrist"])[0]
         assert abs(poster[:, :width].mean() - frame_level(1, 15, 0)) < 12
     assert got == [(0, 1, (120, 160, 3)), (1, 8, (120, 160, 3)), (0, 8, (120, 160, 3))]  # a poster first
+
+
+def test_a_new_dataset_keeps_the_sort_and_drops_the_filter(review, tmp_path):
+    review.set_sort("jerky", descending=True)
+    assert review.set_filter("jerky>70")
+    review.load([0, 1], {0: 5, 1: 6}, review.curation, None)
+    assert (review.sort_key, review.filter_text) == ("jerky", "")
+    assert _episodes(review) == [0, 1]  # no scores: every episode, in episode order
