@@ -564,12 +564,17 @@ def write_text_atomic(target: str | Path, text: str) -> None:
 
     Not for outputs a user names: those go through :func:`atomic_file` and its ownership rule.
     """
+    write_bytes_atomic(target, text.encode("utf-8"))
+
+
+def write_bytes_atomic(target: str | Path, data: bytes) -> None:
+    """:func:`write_text_atomic` for a binary state file (the learned judgement's tensors)."""
     target = _absolute(target)
     created = _make_parents(target)
     remove_stale_partials(target.parent)
     tmp = _partial_sibling(target)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)

@@ -122,7 +122,9 @@ def test_saved_as_plain_tensors_and_loaded_safely(fitted: Judgement, tmp_path: P
     unrated = list(range(16, EPISODES))
     assert loaded.predict(inputs, unrated) == judgement.predict(inputs, unrated)
     assert loaded.accuracy == judgement.accuracy
-    judgement.save(path)  # the studio replaces its own file
+    path.write_bytes(b"left by a copy from another machine")
+    judgement.save(path)  # a state file, like the curation sidecar: replaced whoever wrote it
+    assert load_judgement(path).features == judgement.features
     evil = tmp_path / "evil.pt"
     torch.save({"schema": "x", "payload": _NotATensor()}, evil)
     with pytest.raises(StudioError, match="cannot load the learned judgement"):

@@ -23,6 +23,7 @@ of plain values and tensors (feature names, hidden width, the state dict), loade
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from backend import signals
-from backend.atomic import atomic_file
+from backend.atomic import write_bytes_atomic
 from backend.errors import StudioError
 from backend.progress import Progress, ensure_progress
 from backend.scores.table import ScoreTable
@@ -227,8 +228,9 @@ class Judgement:
             **self.extra,
         }
 
-    def save(self, path: str | Path, inputs: Sequence[str | Path] = ()) -> Path:
-        """``torch.save`` of plain values and the state dict, atomically, replacing the studio's own."""
+    def save(self, path: str | Path) -> Path:
+        """``torch.save`` of plain values and the state dict; a state file of the studio (like the
+        curation sidecar: replaced atomically, whoever wrote the previous one)."""
         import torch
 
         data = {
@@ -241,9 +243,10 @@ class Judgement:
             "bad": int(self.bad),
             "state_dict": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
         }
+        buffer = io.BytesIO()
+        torch.save(data, buffer)
         path = Path(path)
-        with atomic_file(path, overwrite=True, inputs=inputs) as tmp:
-            torch.save(data, tmp)
+        write_bytes_atomic(path, buffer.getvalue())
         return path
 
 
@@ -363,6 +366,6 @@ def judge_dataset(
     trajectories = dataset_trajectories(dataset, [item.episode for item in table.episodes], progress)
     judgement = judge(table, trajectories, ratings, hidden)
     if judgement is not None:
-        path = judgement.save(judgement_path(dataset.path), inputs=[dataset.path])
+        path = judgement.save(judgement_path(dataset.path))
         table.model["path"] = str(path)
     return judgement
