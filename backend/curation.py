@@ -927,10 +927,9 @@ def export_curated(
 def _subtask_source(dataset: Any, curation: Curation) -> Callable[[int], tuple[Any, ...]]:
     """Each episode's segments: the curation's, else those the dataset carries (a LeRobot dataset's
     subtask columns, an HDF5 demo's ``subtasks`` attribute), so an export keeps them."""
-    from backend.subtask_import import dataset_subtasks
+    from backend.subtask_import import segments_source
 
-    own = dataset_subtasks(dataset)
-    return lambda index: curation.decision(index).subtasks or own.get(index, ())
+    return segments_source(dataset, curation)
 
 
 def _subtask_columns(

@@ -11,6 +11,7 @@ episode's end). Written by the studio, by ``lerobot-annotate`` or by LeRobot's a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,17 @@ def dataset_subtasks(dataset: Any, progress: Any = None) -> dict[int, Segments]:
             if found:
                 out[int(episode)] = found
     return out
+
+
+def segments_source(dataset: Any, curation: Any | None) -> Callable[[int], Segments]:
+    """Each episode's segments: the curation's (when it has any), else those the dataset carries."""
+    own = dataset_subtasks(dataset)
+
+    def segments_of(index: int) -> Segments:
+        mine = curation.decision(index).subtasks if curation is not None else ()
+        return mine or own.get(index, ())
+
+    return segments_of
 
 
 def _from_attrs(dataset: Any) -> dict[int, Segments]:

@@ -195,3 +195,18 @@ def test_language_columns_are_not_values(v30, tmp_path):
         assert "language_persistent" not in out.features and "subtask_index" in out.features
     assert main(["convert", "lerobot-v3-to-v2", str(v30), "--out", str(tmp_path / "v21")]) == 0
     assert [p.line() for p in validate_path(tmp_path / "v21") if p.severity == "error"] == []
+
+
+def test_viewer_export_shows_the_datasets_own_subtasks(source, tmp_path):
+    from mcap.reader import make_reader
+
+    from backend.export.mcap import export_mcap
+
+    dataset, curation = source
+    demo = export_curated(dataset, curation, tmp_path / "demo.hdf5", "leisaac_hdf5")  # no sidecar of its own
+    with open_dataset(demo) as hdf5:
+        summary = export_mcap(hdf5, tmp_path / "demo.mcap")
+    assert summary["messages"]["/subtask"] == 4
+    with open(tmp_path / "demo.mcap", "rb") as handle:
+        texts = [json.loads(m.data)["message"] for _s, _c, m in make_reader(handle).iter_messages(topics=["/subtask"])]
+    assert texts == ["reach", "grasp", "grasp", "lift"]

@@ -1,9 +1,10 @@
 """What a viewer export reads from a dataset: ``DATASET[:EP]`` targets, each episode's joint tracks
-(state and action, with joint names), cameras and subtask segments (from the curation sidecar)."""
+(state and action, with joint names), cameras and subtask segments (the curation sidecar's, else
+those the dataset carries)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,15 +72,13 @@ def tracks(dataset: Any, episode: Any) -> list[Track]:
     return out
 
 
-def subtasks_of(dataset: Any, curation: Any | None, episode: Any) -> tuple[Segment, ...]:
-    return curation.decision(episode.index).subtasks if curation is not None else ()
-
-
-def load_curation(dataset: Any) -> Any | None:
-    """The dataset's curation decisions, None when it has no sidecar (subtasks come from there)."""
+def subtask_source(dataset: Any) -> Callable[[int], tuple[Segment, ...]]:
+    """Episode index -> its segments: the curation sidecar's, else the dataset's own."""
     from backend.curation import Curation, sidecar_path
+    from backend.subtask_import import segments_source
 
-    return Curation.load(dataset.path, dataset) if sidecar_path(dataset.path).exists() else None
+    curation = Curation.load(dataset.path, dataset) if sidecar_path(dataset.path).exists() else None
+    return segments_source(dataset, curation)
 
 
 def jpeg_frames(episode: Any, camera: str) -> Iterator[bytes]:

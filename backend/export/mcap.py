@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.atomic import atomic_file
-from backend.export.episodes import jpeg_frames, load_curation, pick, subtasks_of, tracks
+from backend.export.episodes import jpeg_frames, pick, subtask_source, tracks
 from backend.progress import Progress, ensure_progress
 
 _TIME = {"type": "object", "properties": {"sec": {"type": "integer"}, "nsec": {"type": "integer"}}}
@@ -69,7 +69,7 @@ def export_mcap(
 
     progress = ensure_progress(progress)
     chosen = pick(dataset, episodes)
-    curation = load_curation(dataset)
+    segments_of = subtask_source(dataset)
     total = sum(e.length for e in chosen)
     counts: dict[str, int] = {}
     out = Path(out)
@@ -97,7 +97,7 @@ def export_mcap(
         index = 0
         for episode in chosen:
             lanes = tracks(dataset, episode)
-            segments = {s.start: s for s in subtasks_of(dataset, curation, episode)}
+            segments = {s.start: s for s in segments_of(episode.index)}
             cameras = {name: jpeg_frames(episode, name) for name in dataset.cameras}
             for t in range(episode.length):
                 ns = int(round(index * 1e9 / float(dataset.fps)))

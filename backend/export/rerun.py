@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from backend.atomic import atomic_file
-from backend.export.episodes import jpeg_frames, load_curation, pick, subtasks_of, tracks
+from backend.export.episodes import jpeg_frames, pick, subtask_source, tracks
 from backend.progress import Progress, ensure_progress
 
 APPLICATION_ID = "rollout_studio"
@@ -32,7 +32,7 @@ def export_rerun(
 
     progress = ensure_progress(progress)
     chosen = pick(dataset, episodes)
-    curation = load_curation(dataset)
+    segments_of = subtask_source(dataset)
     total = sum(e.length for e in chosen)
     counts: dict[str, int] = {}
     out = Path(out)
@@ -49,7 +49,7 @@ def export_rerun(
                     if entity not in series_done:
                         rec.log(entity, rr.SeriesLines(names=lane.names), static=True)
                         series_done.add(entity)
-                segments = {s.start: s for s in subtasks_of(dataset, curation, episode)}
+                segments = {s.start: s for s in segments_of(episode.index)}
                 cameras = {name: jpeg_frames(episode, name) for name in dataset.cameras}
                 for t in range(episode.length):
                     rec.set_time("index", sequence=index)
