@@ -252,3 +252,43 @@ def test_hdf5_trim_and_rename_camera(data: dict[str, Path]) -> None:
     with open_dataset(data["out"] / "rn.hdf5") as ds:
         assert sorted(ds.cameras) == ["front", "hand"]
         np.testing.assert_array_equal(ds.episode(1).stream("hand").frame(7), wrist)
+
+
+def test_images_to_video(data: dict[str, Path]) -> None:
+    """A LeRobot camera stored as PNG images in the parquet becomes video; values stay as they were."""
+    import shutil
+
+    import cv2
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from backend.surgery import plan_images_to_video
+
+    root = write_lerobot(data["out"] / "img", V21, (6,), ("pick",), cameras=("front",))
+    info = json.loads((root / "meta/info.json").read_text())
+    del info["features"]["observation.images.front"]
+    info["video_path"] = None
+    info["features"]["observation.images.top"] = {
+        "dtype": "image",
+        "shape": [48, 64, 3],
+        "names": ["height", "width", "channels"],
+    }
+    (root / "meta/info.json").write_text(json.dumps(info))
+    shutil.rmtree(root / "videos")
+    frames = [np.full((48, 64, 3), 40 * t, np.uint8) for t in range(6)]
+    cells = [{"bytes": cv2.imencode(".png", f)[1].tobytes(), "path": None} for f in frames]
+    path = root / "data/chunk-000/episode_000000.parquet"
+    pq.write_table(pq.read_table(path).append_column("observation.images.top", pa.array(cells)), path)
+    with open_dataset(root) as ds:
+        plan = plan_images_to_video(ds, data["out"] / "img-video", crf=0)
+        assert plan.video == {"top": "images encoded as video (h264)"}
+        execute(plan, datasets=[ds])
+        with open_dataset(data["a"]) as video, pytest.raises(StudioError, match="video already"):
+            plan_images_to_video(video, data["out"] / "never")
+        action = np.asarray(ds.episode(0).array("action"))
+    with open_dataset(data["out"] / "img-video") as ds:
+        assert ds.features["observation.images.top"].kind.value == "video"
+        stream = ds.episode(0).stream("top")
+        assert all(np.abs(stream.frame(t).astype(int) - frames[t]).max() <= 3 for t in range(6))
+        stream.close()
+        np.testing.assert_array_equal(ds.episode(0).array("action"), action)

@@ -9,6 +9,7 @@
     rollout-studio edit remove-feature D NAME [NAME ...] --out OUT
     rollout-studio edit recompute-stats D --out OUT
     rollout-studio edit reencode D --codec h264|hevc|av1 [--crf N] --out OUT
+    rollout-studio edit images-to-video D [--crf N] --out OUT
 
 Every operation: ``--plan`` prints what would go where (sizes, video handling, warnings) and writes
 nothing; ``--json`` prints the plan or the result as JSON; ``--overwrite`` replaces an output the
@@ -124,6 +125,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _common(reencode)
     reencode.set_defaults(func=run, build=_reencode)
 
+    images = ops.add_parser("images-to-video", help="a copy with cameras stored as images encoded as video")
+    images.add_argument("dataset", type=path_arg)
+    images.add_argument("--crf", type=int, help="encoder quality (lower is better; default LeRobot's 30)")
+    _common(images)
+    images.set_defaults(func=run, build=_images)
+
 
 # -- plans ------------------------------------------------------------------------------------------
 def _merge(args: argparse.Namespace, datasets: list[Any]) -> Any:
@@ -192,6 +199,12 @@ def _reencode(args: argparse.Namespace, datasets: list[Any]) -> Any:
     from backend.surgery import plan_reencode
 
     return plan_reencode(datasets[0], args.codec, args.out, args.crf)
+
+
+def _images(args: argparse.Namespace, datasets: list[Any]) -> Any:
+    from backend.surgery import plan_images_to_video
+
+    return plan_images_to_video(datasets[0], args.out, args.crf)
 
 
 # -- run --------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ OPERATIONS = {  # operation -> what the dialog says it does
     "remove-feature": "Remove columns or cameras",
     "recompute-stats": "Recompute statistics",
     "reencode": "Re-encode every camera",
+    "images-to-video": "Encode cameras stored as images as video",
 }
 STATES = ("editing", "planning", "planned", "running", "done", "failed", "cancelled")
 
@@ -213,6 +214,8 @@ def _plan(request: Request, dataset: Dataset) -> Plan:
         return s.plan_recompute_stats(dataset, request.out)
     if op == "reencode":
         return s.plan_reencode(dataset, request.codec, request.out)
+    if op == "images-to-video":
+        return s.plan_images_to_video(dataset, request.out)
     raise StudioError(f"unknown operation {op!r}")
 
 

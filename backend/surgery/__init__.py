@@ -1,10 +1,12 @@
 """Dataset surgery: merge, split, delete, keep, trim, retask, rename/remove a feature, recompute
-statistics, re-encode. Each operation returns a ``Plan`` first (``plan_*``), then ``execute(plan)``
-writes new datasets (the inputs are never changed) and validates them. See docs/surgery.md.
+statistics, re-encode, images to video. Each operation returns a ``Plan`` first (``plan_*``), then
+``execute(plan)`` writes new datasets (the inputs are never changed) and validates them. See
+docs/surgery.md.
 """
 
 from backend.surgery.compat import check_merge, mismatches
 from backend.surgery.features import (
+    plan_images_to_video,
     plan_recompute_stats,
     plan_reencode,
     plan_remove_feature,
@@ -25,6 +27,7 @@ __all__ = [
     "mismatches",
     "parse_episodes",
     "plan_delete",
+    "plan_images_to_video",
     "plan_keep",
     "plan_merge",
     "plan_recompute_stats",

@@ -118,3 +118,26 @@ def plan_reencode(dataset: Dataset, codec: str, out: str | Path, crf: int | None
     if crf is not None:
         options["writer_options"] = {"crf": int(crf)}
     return _plan("reencode", dataset, out, [f"every camera encoded again as {codec}"], **options)
+
+
+def plan_images_to_video(dataset: Dataset, out: str | Path, crf: int | None = None) -> Plan:
+    """LeRobot cameras stored as images (PNG in the parquet) encoded as video; video cameras keep
+    their packets."""
+    from backend.model import FeatureKind
+
+    if dataset.format is DatasetFormat.LEISAAC_HDF5:
+        raise StudioError("LeIsaac HDF5 keeps images: convert it to LeRobot to get video", dataset.path)
+    images = [c for c, key in dataset.cameras.items() if dataset.features[key].kind is FeatureKind.IMAGE]
+    if not images:
+        raise StudioError("has no camera stored as images: its cameras are video already", dataset.path)
+    options: dict[str, object] = {"writer_options": {"crf": int(crf)}} if crf is not None else {}
+    plan = _plan(
+        "images-to-video",
+        dataset,
+        out,
+        [f"camera {c}: images encoded as h264 video" for c in images],
+        **options,
+    )
+    for camera in images:
+        plan.video[camera] = "images encoded as video (h264)"
+    return plan

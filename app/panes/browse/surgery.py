@@ -42,6 +42,7 @@ _ROWS = {
     "remove-feature": ("names", "out"),
     "recompute-stats": ("out",),
     "reencode": ("codec", "out"),
+    "images-to-video": ("out",),
 }
 
 
