@@ -41,8 +41,8 @@ def export_rerun(
         rec.save(str(tmp))
         try:
             index = 0
+            series_done: set[str] = set()  # joint names are static: logged once per entity
             for episode in chosen:
-                series_done: set[str] = set()
                 lanes = tracks(dataset, episode)
                 for lane in lanes:
                     entity = f"robot/{lane.role}"
