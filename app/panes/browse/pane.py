@@ -42,7 +42,7 @@ from backend.units import Unit
 from widgets.shortcuts import add_pane_shortcut, add_transport_shortcuts
 from widgets.toast import Toast
 
-_READERS = ("joints", "thumbs")  # tasks that read the dataset shown
+_READERS = ("joints", "thumbs", "review.page")  # tasks that read the dataset shown
 
 
 def _dock(title: str, name: str, parent: QMainWindow, widget: QWidget) -> QDockWidget:

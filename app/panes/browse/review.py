@@ -129,6 +129,8 @@ class ReviewView(QWidget):
         dataset = browse.dataset
         if dataset is None:
             return
+        self.pane.tasks.cancel("review.page")  # the previous dataset's page (what it still sends is dropped)
+        self.generation += 1
         self.cache, self._shown = {}, []
         table = browse.table
         self.session.camera = ALL_CAMERAS
