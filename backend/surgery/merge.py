@@ -65,6 +65,13 @@ def plan_merge(datasets: list[Dataset], out: str | Path, fmt: str | None = None)
             "statistics " + ("aggregated exactly from the inputs'" if method == "join" else "recomputed"),
         ],
     )
+    if family(target) == "hdf5":
+        envs = {str(d.info.get("env_name") or "") for d in datasets}
+        if len(envs) > 1:
+            plan.warnings.append(
+                f"the files come from different environments ({', '.join(sorted(envs))}): "
+                f"the merged file keeps {first.info.get('env_name')!r} in /data env_args"
+            )
     if method == "rewrite" and family(target) == "lerobot":
         plan.warnings.append(f"files cannot be joined as they are ({why}): episodes are rewritten")
     return plan
