@@ -24,7 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = [
     pytest.mark.bundle,
-    pytest.mark.allow_threads,
     pytest.mark.skipif(os.environ.get("ROLLOUT_STUDIO_BUNDLE") != "1",
                        reason="builds the desktop bundle (minutes): set ROLLOUT_STUDIO_BUNDLE=1"),
 ]
