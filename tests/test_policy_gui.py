@@ -56,7 +56,8 @@ def test_gui_runs_a_three_episode_evaluation(qtbot, pane, tmp_path):
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
         session = panel.session
         qtbot.waitUntil(lambda: (s := session.snapshot()) is not None and s.step >= 5, timeout=10000)
-        assert "episode 1 of 3 · chunk 0" in panel.status_label.text()
+        qtbot.waitUntil(lambda: panel.status_label.text().startswith("episode 1 of 3 · chunk "), timeout=5000)
+        assert "next chunk requested" in panel.status_label.text()
         qtbot.mouseClick(panel.success_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: session.snapshot().episode == 1 and session.snapshot().step >= 3, timeout=10000)
         qtbot.keyClick(panel, Qt.Key.Key_F)  # the failure shortcut

@@ -45,7 +45,7 @@ KEYS = {"s": "success", "f": "failure", "a": "aborted"}
 @dataclass
 class EvalConfig:
     episodes: int = 3
-    episode_seconds: float = 20.0
+    episode_seconds: float = 20.0  # from the first executed action (the first chunk's wait is not counted)
     fps: float = 30.0
     horizon: int = 16
     task: str = ""
@@ -199,7 +199,7 @@ class EvaluationLoop:
         chunk_no = -1
         latency_ms = 0.0
         latencies: list[float] = []
-        t0 = time.perf_counter()
+        t0 = t_first = time.perf_counter()
         first_deadline = t0 + cfg.first_chunk_s
         recording = False
         label, reason = cfg.default_label, "time limit"
@@ -216,7 +216,7 @@ class EvaluationLoop:
                     label = KEYS[key]
                     reason = "stopped by the operator" if label == "aborted" else "operator"
                     break
-                if steps and now - t0 >= cfg.episode_seconds:
+                if steps and now - t_first >= cfg.episode_seconds:  # the policy's time, not the warm-up
                     break
                 if pending is not None and pending.done():
                     latency_ms = 1000.0 * (pending.received_at - pending.sent_at)
@@ -235,7 +235,9 @@ class EvaluationLoop:
                     goal_raw = self.arm.write_goal(goal)
                     self._held_goal = goal
                     self.safety.fed(now)
-                    self._record(now - t0, action, state, raw, goal_raw, chunk_no, row, latency_ms)
+                    if not steps:
+                        t_first = now
+                    self._record(now - t_first, action, state, raw, goal_raw, chunk_no, row, latency_ms)
                     row += 1
                     steps += 1
                     self._publish("running", index, chunk_no, steps, latency_ms, "" if steps == 1 else None)
