@@ -19,6 +19,7 @@ from backend.signals.trajectory import dtw_to, trajectory_outliers
 from tests.quality_data import FAULTS, GENERATED_FAULTS, fault_dataset, generated_dataset
 
 CLEAN = 5
+LENGTH = 40
 
 
 def _fired(table: ScoreTable) -> list[set[str]]:
@@ -28,7 +29,7 @@ def _fired(table: ScoreTable) -> list[set[str]]:
 @pytest.fixture(scope="module")
 def faults() -> tuple[list[str | None], ScoreTable]:
     names: list[str | None] = [None] * CLEAN + list(FAULTS)
-    return names, compute_scores(fault_dataset("/in-memory/faults", names, length=48), device="cpu")
+    return names, compute_scores(fault_dataset("/in-memory/faults", names, length=LENGTH), device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +51,11 @@ def test_findings_say_where(faults: tuple[list[str | None], ScoreTable]) -> None
     names, table = faults
     item = table.episodes[names.index("blurred_frames")]
     blur = next(f for f in item.findings if f.signal == "blurred_frames")
-    assert 16 <= blur.frames[0] <= blur.frames[1] < 32  # frames 16..31 were blurred
+    third = LENGTH // 3
+    assert third <= blur.frames[0] <= blur.frames[1] < 2 * third  # the middle third was blurred
     assert item.scores["blurred_frames"] > 0.2 and table.episodes[0].scores["blurred_frames"] == 0.0
     drop = next(f for f in table.episodes[names.index("dropped_frames")].findings if f.signal == "dropped_frames")
-    assert drop.frames == (24, 24) and "6 frames missing" in drop.message
+    assert drop.frames == (LENGTH // 2, LENGTH // 2) and "6 frames missing" in drop.message
 
 
 def test_generated_faults_against_their_source(generated: tuple[list[str | None], ScoreTable]) -> None:

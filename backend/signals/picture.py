@@ -8,6 +8,7 @@ import numpy as np
 from backend.signals.base import Reading, frame_list, frame_text
 from backend.signals.specs import (
     BLUR_MIN_FRACTION,
+    BLUR_MIN_FRAMES,
     BLUR_RELATIVE,
     DIFF_SPIKE_FACTOR,
     DIFF_SPIKE_FLOOR,
@@ -31,7 +32,7 @@ def blurred_frames(stats: FrameStats) -> Reading:
     blurred = textured & (np.nan_to_num(sharp, nan=median) < BLUR_RELATIVE * median)
     fraction = float(blurred.sum() / textured.sum())
     frames = stats.indices[blurred]
-    fired = fraction >= BLUR_MIN_FRACTION and len(frames) >= 2
+    fired = fraction >= BLUR_MIN_FRACTION and len(frames) >= BLUR_MIN_FRAMES
     worst = float(np.nanmin(sharp) / median) if median > 0 else 1.0
     return Reading(
         "blurred_frames", fraction, BLUR_MIN_FRACTION, fired,
