@@ -87,3 +87,25 @@ def open_all(paths: list[str | Path]) -> list[Dataset]:
 
 def formats(datasets: list[Any]) -> list[str]:
     return [d.format.value for d in datasets]
+
+
+_BOOKKEEPING = {"timestamp", "frame_index", "episode_index", "index", "task_index"}
+
+
+def not_carried(dataset: Dataset) -> list[str]:
+    """Warnings for columns an episode-by-episode rewrite does not write (only vectors, scalars and
+    cameras travel; a join keeps every column)."""
+    from backend.model import FeatureKind
+
+    cameras = set(dataset.cameras.values())
+    synthetic = set((dataset.info.get("synthetic_features") or {}).keys())
+    left = sorted(
+        key
+        for key, f in dataset.features.items()
+        if f.has_files
+        and key not in cameras | _BOOKKEEPING | synthetic
+        and f.kind not in (FeatureKind.VECTOR, FeatureKind.SCALAR)
+    )
+    return (
+        [f"not carried: {', '.join(left)} (only numeric columns and cameras are rewritten)"] if left else []
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from backend.errors import StudioError
 from backend.model import Dataset, DatasetFormat
-from backend.surgery.common import disk_size, estimate, formats, video_note, whole
+from backend.surgery.common import disk_size, estimate, formats, not_carried, video_note, whole
 from backend.surgery.plan import Output, Plan
 
 _FIXED = {"timestamp", "frame_index", "episode_index", "index", "task_index"}
@@ -46,6 +46,7 @@ def _plan(op: str, dataset: Dataset, out: str | Path, changes: list[str], **opti
         [output],
         video=video,
         changes=changes,
+        warnings=not_carried(dataset),
         options=dict(options),
     )
 

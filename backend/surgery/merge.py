@@ -14,7 +14,7 @@ from pathlib import Path
 
 from backend.errors import StudioError
 from backend.model import Dataset, DatasetFormat
-from backend.surgery.common import disk_size, estimate, formats, video_note, whole
+from backend.surgery.common import disk_size, estimate, formats, not_carried, video_note, whole
 from backend.surgery.compat import check_merge, family
 from backend.surgery.plan import Output, Plan
 
@@ -74,4 +74,6 @@ def plan_merge(datasets: list[Dataset], out: str | Path, fmt: str | None = None)
             )
     if method == "rewrite" and family(target) == "lerobot":
         plan.warnings.append(f"files cannot be joined as they are ({why}): episodes are rewritten")
+    if method == "rewrite":
+        plan.warnings += not_carried(first)
     return plan

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from backend.errors import StudioError
 from backend.model import Dataset
-from backend.surgery.common import disk_size, estimate, formats, video_note, whole
+from backend.surgery.common import disk_size, estimate, formats, not_carried, video_note, whole
 from backend.surgery.plan import Output, Piece, Plan
 
 
@@ -53,6 +53,7 @@ def _plan(op: str, dataset: Dataset, outputs: list[Output], changes: list[str], 
         outputs,
         video=video_note([dataset], None, cut),
         changes=changes,
+        warnings=not_carried(dataset),
     )
 
 
