@@ -173,3 +173,18 @@ def test_reference_actions_from_the_real_lerobot_dataset(shared_data):
     assert actions.shape == (60, 6) and actions.dtype == np.float32
     reply = info.modality.reply(actions[:16])
     np.testing.assert_array_equal(info.modality.action_chunk(reply, 16), actions[:16])
+
+
+def test_api_token_is_checked_like_the_service():
+    policy = ReferencePolicy(ACTIONS, MODALITY)
+    with ReferenceServer(policy, api_token="secret") as server:
+        wrong = ZmqPolicyClient("127.0.0.1", server.port, timeout_ms=3000, api_token="nope")
+        right = ZmqPolicyClient("127.0.0.1", server.port, timeout_ms=3000, api_token="secret")
+        try:
+            with pytest.raises(PolicyError, match="Unauthorized: Invalid API token"):
+                wrong.get_action(observation())
+            assert right.ping() and policy.calls == 0
+            np.testing.assert_array_equal(MODALITY.action_chunk(right.get_action(observation()), 16), ACTIONS[:16])
+        finally:
+            wrong.close()
+            right.close()

@@ -75,9 +75,11 @@ class ReferenceServer:
     """The ZeroMQ REP server (``BaseInferenceServer``) on a thread of its own."""
 
     def __init__(self, policy: ReferencePolicy, host: str = "127.0.0.1", port: int = 0,
-                 raw_reply: bytes | None = None) -> None:
-        """``raw_reply``: answer every request with these bytes, unread (the benchmark's bare round trip)."""
+                 raw_reply: bytes | None = None, api_token: str | None = None) -> None:
+        """``raw_reply``: answer every request with these bytes, unread (the benchmark's bare round trip);
+        ``api_token``: refuse requests without it, as the service does."""
         self.policy = policy
+        self.api_token = api_token
         self.raw_reply = raw_reply
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.REP)
@@ -107,8 +109,10 @@ class ReferenceServer:
                     continue
                 request = wire.unpack(message.bytes)
                 endpoint = request.get("endpoint", "get_action")
-                if endpoint == "ping":
-                    reply: dict[str, Any] | None = {"status": "ok", "message": "Server is running"}
+                if self.api_token is not None and request.get("api_token") != self.api_token:
+                    reply: dict[str, Any] | None = {"error": "Unauthorized: Invalid API token"}
+                elif endpoint == "ping":
+                    reply = {"status": "ok", "message": "Server is running"}
                 elif endpoint == "kill":
                     self._socket.send(wire.pack({}))
                     return
