@@ -43,10 +43,10 @@ def fingerprint(root: Path) -> dict[str, str]:
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("surgery")
     paths = {
-        "a": write_lerobot(root / "a", V30, seed=0),
-        "b": write_lerobot(root / "b", V30, (22, 26), ("pick", "stack"), seed=1),
-        "c": write_lerobot(root / "c", V21, (20, 21), ("stack", "pick"), seed=2),
-        "slow": write_lerobot(root / "slow", V30, (20,), ("pick",), seed=3, fps=15, cameras=("front",)),
+        "a": write_lerobot(root / "a", V30, (16, 12, 14), seed=0),
+        "b": write_lerobot(root / "b", V30, (12, 10), ("pick", "stack"), seed=1),
+        "c": write_lerobot(root / "c", V21, (10, 11), ("stack", "pick"), seed=2),
+        "slow": write_lerobot(root / "slow", V30, (6,), ("pick",), seed=3, fps=15, cameras=("front",)),
         "h1": write_hdf5(root / "h1.hdf5", lengths=(20, 24)),
         "h2": write_hdf5(root / "h2.hdf5", lengths=(22,), tasks=("Stack the cube",)),
     }
@@ -88,7 +88,7 @@ def test_merge_lerobot_joins_files_and_keeps_every_episode(data: dict[str, Path]
     before = fingerprint(data["a"]) | fingerprint(data["b"])
     datasets = open_all([data["a"], data["b"]])
     plan = plan_merge(datasets, data["out"] / "m")
-    assert plan.method == "join" and plan.outputs[0].episodes == 5 and plan.outputs[0].frames == 122
+    assert plan.method == "join" and plan.outputs[0].episodes == 5 and plan.outputs[0].frames == 64
     assert plan.outputs[0].bytes > 0
     summary = execute(plan, datasets=datasets)
     for d in datasets:
@@ -182,7 +182,7 @@ def test_delete_keep_trim_retask(data: dict[str, Path]) -> None:
     with open_dataset(data["a"]) as ds:
         execute(plan_delete(ds, [1], data["out"] / "d"), datasets=[ds])
         execute(plan_keep(ds, [2, 0], data["out"] / "k"), datasets=[ds])
-        trim = execute(plan_trim(ds, {0: (2, 20), 2: (5, 11)}, data["out"] / "t"), datasets=[ds])
+        trim = execute(plan_trim(ds, {0: (2, 14), 2: (5, 11)}, data["out"] / "t"), datasets=[ds])
         execute(plan_retask(ds, r"grab \1", data["out"] / "r", pattern="^(pick)$"), datasets=[ds])
         with pytest.raises(StudioError, match="leaves nothing"):
             plan_delete(ds, [0, 1, 2], data["out"] / "none")
@@ -193,8 +193,8 @@ def test_delete_keep_trim_retask(data: dict[str, Path]) -> None:
         for g, w in zip(got, [source[0], source[2]], strict=True):
             same(w, g)
     trimmed = episodes_of(data["out"] / "t")
-    assert [e["length"] for e in trimmed] == [18, 20, 6]
-    np.testing.assert_array_equal(trimmed[0]["action"], source[0]["action"][2:20])
+    assert [e["length"] for e in trimmed] == [12, 12, 6]
+    np.testing.assert_array_equal(trimmed[0]["action"], source[0]["action"][2:14])
     np.testing.assert_array_equal(trimmed[2]["observation.state"], source[2]["observation.state"][5:11])
     # windows from a keyframe (GOP 2: even frames) copy packets; a window from frame 5 is re-encoded
     assert trim.outputs[0]["videos_copied"] == 4 and trim.outputs[0]["videos_encoded"] == 2
