@@ -170,6 +170,8 @@ def test_bad_first_chunk_never_moves_the_arm(rig, misbehave, message):
     result = run["result"]
     assert result.fault == message and result.arm == "held"
     assert [e.label for e in result.episodes] == ["aborted"] and result.episodes[0].steps == 0
+    assert len(run["policy"].sent) == 1  # one request, never retried
+    assert len(result.chunks) == (0 if misbehave == "shape" else 1)  # a refused chunk is counted once
     np.testing.assert_allclose(run["goal"], run["before"], atol=1)  # held where it stood: no motion
     np.testing.assert_array_equal(run["goal_later"], run["goal"])
     assert run["torque"] == [1] * 6

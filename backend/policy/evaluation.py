@@ -219,10 +219,10 @@ class EvaluationLoop:
                 if steps and now - t_first >= cfg.episode_seconds:  # the policy's time, not the warm-up
                     break
                 if pending is not None and pending.done():
-                    latency_ms = 1000.0 * (pending.received_at - pending.sent_at)
-                    ready = self._receive(pending, latency_ms)
+                    answered, pending = pending, None  # consumed, even when its chunk is refused
+                    latency_ms = 1000.0 * (answered.received_at - answered.sent_at)
                     latencies.append(latency_ms)
-                    pending = None
+                    ready = self._receive(answered, latency_ms)
                 if (current is None or row >= len(current)) and ready is not None:
                     current, ready, row = ready, None, 0
                     chunk_no = len(self.result.chunks) - 1
