@@ -12,15 +12,19 @@ import numpy as np
 import pytest
 
 from backend.cli import main as cli_main
+from backend.errors import Cancelled
 from backend.policy.client import connect
 from backend.policy.evaluation import EvalConfig, EvaluationLoop, ScriptedKeys
 from backend.policy.modality import Modality
+from backend.policy.recording import EvalRecorder
 from backend.policy.reference_server import ReferenceHttpServer, ReferencePolicy, ReferenceServer
 from backend.policy.report import build_report, percentiles, wilson_interval
 from backend.policy.run import episode_actions
 from backend.policy.safety import Envelope, Safety, SafetyConfig
+from backend.progress import Progress
 from backend.teleop.arm import SO101Arm
 from backend.teleop.cameras import Camera, PatternSource
+from backend.teleop.recorder import RecorderThread
 from backend.teleop.virtual_arm import VirtualSO101, ideal_calibration, preload_calibration
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
@@ -127,7 +131,7 @@ def test_report_cli_on_the_recording(cli_run, capsys):
 
 # -- misbehaving servers ------------------------------------------------------------------------------
 def run_misbehaving(rig, misbehave: str, after: int, delay_s: float = 0.6, http: bool = False,
-                    episodes: int = 2, seconds: float = 2.0):
+                    episodes: int = 2, seconds: float = 2.0, recorder=None, progress=None):
     t = np.arange(120)[:, None]
     actions = (20 * np.sin(t / 15.0 + np.arange(6))).astype(np.float32)
     actions[:, 5] = 40.0
@@ -145,8 +149,11 @@ def run_misbehaving(rig, misbehave: str, after: int, delay_s: float = 0.6, http:
                             SafetyConfig(hold_after_ms=100, torque_off_after_ms=250))
             loop = EvaluationLoop(client, arm, cameras, MODALITY, safety,
                                   EvalConfig(episodes=episodes, episode_seconds=seconds, fps=50.0, first_chunk_s=1.0),
-                                  None, ScriptedKeys({}))
-            result = loop.run()
+                                  recorder, ScriptedKeys({}))
+            try:
+                result = loop.run(progress)
+            except Cancelled:
+                result = loop.result
             goal = np.array([rig["arm"].register(i, "Goal_Position") for i in range(1, 7)])
             torque = [rig["arm"].register(i, "Torque_Enable") for i in range(1, 7)]
             time.sleep(0.05)
@@ -223,3 +230,25 @@ def test_http_variant_drives_the_arm(rig):
     assert result.episodes[0].steps >= 16
     np.testing.assert_array_equal(np.concatenate(result.chunks), np.concatenate(run["policy"].sent))
     np.testing.assert_array_equal(result.chunks[0], run["policy"].chunk(0))
+
+
+def test_cancelling_the_run_holds_the_arm_and_closes_the_episode(rig):
+    """What closing the pane does: the task's progress is cancelled mid-episode."""
+    out = rig["root"] / "cancelled.hdf5"
+    recorder = RecorderThread(EvalRecorder(out, fps=50.0)).start()
+
+    def cancel_after_steps(done: int, total: int, text: str) -> None:
+        if text.endswith(": 20 steps"):
+            progress.cancel()
+
+    progress = Progress(cancel_after_steps)
+    try:
+        run = run_misbehaving(rig, "none", after=0, episodes=1, seconds=5.0, recorder=recorder, progress=progress)
+    finally:
+        recorder.stop()
+    assert run["result"].arm == "held" and run["snapshot"].state == "holding"
+    np.testing.assert_array_equal(run["goal_later"], run["goal"])
+    with h5py.File(out, "r") as f:
+        demo = f["data"]["demo_0"]
+        assert demo.attrs["rs_eval_label"] == "aborted" and demo.attrs["rs_eval_reason"] == "aborted: cancelled"
+        assert demo.attrs["num_samples"] == 20 and demo.attrs["rs_status"] == "finished"

@@ -180,7 +180,9 @@ class EvaluationLoop:
                     self._hold_for(cfg.reset_seconds, progress)
             progress.report(len(self.result.episodes), cfg.episodes, "done")
         finally:
-            self._publish("done" if not self.result.fault else self.snapshot.state, message=self.result.fault or None)
+            # "done" when the arm was never stopped; else it stays "holding" / "torque_off"
+            self._publish("done" if self.result.arm == "moving" else self.snapshot.state,
+                          message=self.result.fault or None)
         return self.result
 
     # -- one episode ---------------------------------------------------------------------------------
