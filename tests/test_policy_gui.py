@@ -76,3 +76,27 @@ def test_gui_runs_a_three_episode_evaluation(qtbot, pane, tmp_path):
     finally:
         server.stop()
         arm.stop()
+
+
+def test_evaluate_offers_a_listening_server_job(qtbot, pane, tmp_path, monkeypatch):
+    from backend.jobs.store import JobStore
+
+    db = tmp_path / "jobs.sqlite"
+    monkeypatch.setenv("ROLLOUT_STUDIO_JOBS_DB", str(db))
+    log = tmp_path / "serve.log"
+    log.write_text("[rollout-studio] job 1 attempt 1: slurm job 99 on gpu-7 started 2026-12-06 12:00:00\n"
+                   "Server is ready and listening on tcp://*:5555\n")
+    with JobStore(db) as store:
+        job_id = store.add_job(name="serve", template="gr00t-inference-server", runner="slurm", profile=None,
+                               argv=["x"], env={}, cwd=str(tmp_path), submit_cwd=str(tmp_path), params={},
+                               template_spec={}, profile_spec=None)
+        store.update(job_id, state="running", log_path=str(log))
+    pane.show_mode("evaluate")  # shown: it looks for server jobs at once, then every few seconds
+    panel = pane.evaluate
+    qtbot.waitUntil(lambda: panel.jobs_combo.count() == 1, timeout=5000)
+    assert panel.jobs_combo.itemText(0) == "job 1 serve: tcp://gpu-7:5555"
+    panel.jobs_combo.setCurrentIndex(0)
+    panel.jobs_combo.activated.emit(0)
+    assert panel.server_edit.text() == "tcp://gpu-7:5555"
+    pane.show_mode("record")
+    assert panel._watch is None

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import async_loop
 from app.tasks import BACKGROUND, INTERACTIVE, TaskGroup
 from backend.policy.demo import start_eval_demo
 from backend.sessions.evaluate import EvaluateSession, run_evaluation, server_jobs
@@ -50,6 +51,7 @@ class EvaluatePanel(QWidget):
         self.workspace = Path(workspace)
         self.tasks = TaskGroup(self)
         self.report_path: str | None = None
+        self._watch: async_loop.Handle | None = None  # looks for listening server jobs while shown
         self._last_seq: dict[str, int] = {}
         self.blocked_reason: Callable[[], str] = lambda: ""  # the pane: why not now (the follower is busy)
         self._build()
@@ -179,11 +181,31 @@ class EvaluatePanel(QWidget):
             self.tasks.run(server_jobs, key="jobs", lane=INTERACTIVE, on_done=self._show_jobs)
 
     def _show_jobs(self, servers: list[tuple[str, str]]) -> None:
+        if servers == [(self.jobs_combo.itemText(i), self.jobs_combo.itemData(i))
+                       for i in range(self.jobs_combo.count())]:
+            return
         self.jobs_combo.clear()
         for label, address in servers:
             self.jobs_combo.addItem(label, address)
-        if not servers:
-            self.jobs_combo.setPlaceholderText("no running server job listens yet")
+        self.jobs_combo.setCurrentIndex(-1)
+        self.jobs_combo.setPlaceholderText(f"{len(servers)} server job(s) listen: pick one" if servers
+                                           else "no running server job listens yet")
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        """While shown, a server job that starts listening is offered without pressing Find."""
+        super().showEvent(event)
+        if self._watch is None and not self.tasks.closed:
+            self.find_jobs()
+            self._watch = async_loop.start(async_loop.every, 3.0, self.find_jobs, name="evaluate-server-jobs")
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self._stop_watch()
+        super().hideEvent(event)
+
+    def _stop_watch(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
 
     def _job_chosen(self, index: int) -> None:
         address = self.jobs_combo.itemData(index)
@@ -254,6 +276,7 @@ class EvaluatePanel(QWidget):
     def shutdown(self) -> None:
         """Abort a running evaluation (the arm holds) and wait for its task to release the hardware."""
         self.timer.stop()
+        self._stop_watch()
         self.session.press("a")
         self.tasks.shutdown(timeout=60.0)
         self.session.stop_demo()
