@@ -180,7 +180,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 break
             total += w + 2
         if badges:
-            strip = _image(total, BADGE_HEIGHT, background)
+            strip = _image(total - 2, BADGE_HEIGHT, background)  # no gap after the last badge
             with _painting(strip, self.font) as painter:
                 x = 0
                 for text, severity, w in badges:
