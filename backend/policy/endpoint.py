@@ -32,18 +32,30 @@ def listen_address(log_text: str, local_host: str = "127.0.0.1") -> str | None:
     return found[1] if found else None
 
 
-def job_address(job: Any, max_bytes: int = 1 << 20) -> str | None:
+_FOUND: dict[tuple[str, int], str] = {}  # (log, attempt) -> address: a server keeps its address
+
+
+def job_address(job: Any, head_bytes: int = 1 << 20, tail_bytes: int = 1 << 18) -> str | None:
     """The address a running ``gr00t-inference-server`` job listens on (None: not a server, not
-    running, or not listening yet)."""
+    running, or not listening yet). Reads the log's head (the Slurm node line, the listen line after
+    the model loaded) and tail (a restarted server's newer line); once found, it is remembered."""
     if getattr(job, "template", None) != TEMPLATE or getattr(job, "state", "") != "running":
         return None
     log = getattr(job, "log_path", None)
     if not log or not Path(log).is_file():
         return None
+    key = (str(log), int(getattr(job, "attempt", 1) or 1))
+    if key in _FOUND:
+        return _FOUND[key]
     with open(log, "rb") as handle:
-        head = handle.read(4096)  # the Slurm line naming the node comes first
+        head = handle.read(head_bytes)
         handle.seek(0, 2)
         size = handle.tell()
-        handle.seek(max(len(head), size - max_bytes))
-        text = (head + b"\n" + handle.read()).decode("utf-8", "replace")
-    return listen_address(text)
+        tail = b""
+        if size > len(head):
+            handle.seek(max(len(head), size - tail_bytes))
+            tail = handle.read()
+    address = listen_address((head + b"\n" + tail).decode("utf-8", "replace"))
+    if address is not None:
+        _FOUND[key] = address
+    return address
