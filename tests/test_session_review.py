@@ -191,3 +191,16 @@ def test_a_new_dataset_keeps_the_sort_and_drops_the_filter(review, tmp_path):
     review.load([0, 1], {0: 5, 1: 6}, review.curation, None)
     assert (review.sort_key, review.filter_text) == ("jerky", "")
     assert _episodes(review) == [0, 1]  # no scores: every episode, in episode order
+
+
+def test_one_update_per_key_and_decisions_made_elsewhere(review):
+    review.set_grouped(False)
+    updates: list[int] = []
+    review.curation.add_listener(lambda episodes: review.decisions_changed())  # as Browse's view does
+    review.add_listener(lambda: updates.append(review.current))
+    review.key("A")
+    assert updates == [1]  # the curation's listener waited for the key's own update
+    review.set_decision_filter("unrated")
+    updates.clear()
+    review.curation.set(2, None, rating="bad")  # decided in Browse's table
+    assert 2 not in _episodes(review) and len(updates) == 1

@@ -19,8 +19,9 @@ export see them like any other. The session never reads frames; thumbnails are t
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,7 @@ class ReviewSession:
     _predicate: Callable[[EpisodeScores], bool] | None = None
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _entries: dict[int, EpisodeScores] = field(default_factory=dict)
+    _own_edit: bool = False
 
     # -- what is reviewed ---------------------------------------------------------------------------
     def load(
@@ -238,7 +240,7 @@ class ReviewSession:
 
         return sorted(episodes, key=key)
 
-    def refresh(self, keep_current: bool = False) -> None:
+    def refresh(self, keep_current: bool = False, notify: bool = True) -> None:
         """Compute the cells again (after a decision, new scores, a sort or filter change)."""
         shown = self.current_cell().episode if keep_current and self.current_cell() else None
         passing = [e for e in self.episodes if self._passes(e)]
@@ -250,7 +252,8 @@ class ReviewSession:
         if shown is not None:
             self.go_to_episode(shown, notify=False)
         self._clamp()
-        self._notify()
+        if notify:
+            self._notify()
 
     def _grouped(self, passing: list[int]) -> list[ReviewCell]:
         """Sources (and lone episodes) in sort order, each followed by its variants in sort order;
@@ -392,14 +395,16 @@ class ReviewSession:
         if cell is None or self.curation is None:
             return
         verb = "Accept" if rating == "good" else "Reject"
-        self.curation.set(cell.episode, f"{verb} episode {cell.episode}", rating=rating)
+        with self._deciding():
+            self.curation.set(cell.episode, f"{verb} episode {cell.episode}", rating=rating)
         self._after_decision()
 
     def toggle_flag(self) -> None:
         cell = self.current_cell()
         if cell is None or self.curation is None:
             return
-        self.curation.set(cell.episode, None, flagged=not self.decision_of(cell.episode).flagged)
+        with self._deciding():
+            self.curation.set(cell.episode, None, flagged=not self.decision_of(cell.episode).flagged)
         self._after_decision(advance=False)
 
     def accept_best(self) -> bool:
@@ -412,13 +417,41 @@ class ReviewSession:
         if best is None:
             return False
         values = {e: {"rating": "good" if e == best else "bad"} for e in variants}
-        self.curation.set_each(values, f"Best of {len(variants)}: keep episode {best}")
-        self.refresh(keep_current=True)
+        with self._deciding():
+            self.curation.set_each(values, f"Best of {len(variants)}: keep episode {best}")
+        self._after_decision(advance=False)
         return True
 
     def undo(self) -> None:
-        if self.curation is not None and self.curation.undo() is not None:
+        if self.curation is None:
+            return
+        with self._deciding():
+            undone = self.curation.undo()
+        if undone is not None:
+            self._after_decision(advance=False)
+
+    @contextlib.contextmanager
+    def _deciding(self) -> Iterator[None]:
+        """The session's own curation edits: ``decisions_changed`` from the curation's listeners
+        waits for ``_after_decision`` (one update of the cells per key)."""
+        self._own_edit = True
+        try:
+            yield
+        finally:
+            self._own_edit = False
+
+    def decisions_changed(self) -> None:
+        """Decisions changed elsewhere (Browse's table, its Undo): the cells are computed again only
+        when the filter or the sort reads decisions; the listeners are told either way."""
+        if self._own_edit:
+            return
+        if self._reads_decisions():
             self.refresh(keep_current=True)
+        else:
+            self._notify()
+
+    def _reads_decisions(self) -> bool:
+        return self.decision_filter != "any" or self.sort_key == "rating"
 
     def _after_decision(self, advance: bool = True) -> None:
         """A filter or the sort may read decisions: the cells are computed again, and the next cell
@@ -428,12 +461,13 @@ class ReviewSession:
         if advance and self.advance and cell is not None:
             position = self.page * self.page_size + self.current
             following = next((c.episode for c in self.cells[position + 1 :]), None)
-        self.refresh(keep_current=True)
-        if following is not None:
-            self.go_to_episode(following)
-        elif cell is not None and not self.go_to_episode(cell.episode):
-            self._clamp()
-            self._notify()
+        if self._reads_decisions():
+            self.refresh(keep_current=True, notify=False)
+        if following is None or not self.go_to_episode(following, notify=False):
+            if cell is not None:
+                self.go_to_episode(cell.episode, notify=False)
+        self._clamp()
+        self._notify()
 
     def key(self, name: str, columns: int = 1) -> str | None:
         """Do what key ``name`` means (``KEY_ACTIONS``); the action's name, None for other keys."""

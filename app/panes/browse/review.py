@@ -175,7 +175,7 @@ class ReviewView(QWidget):
     def curation_changed(self, episodes: list[int]) -> None:
         """A decision changed (here, in the table or by undo): badges, borders, filters again."""
         if self.session.curation is not None and self.pane.session.curation is self.session.curation:
-            self.session.refresh(keep_current=True)
+            self.session.decisions_changed()
 
     def score(self) -> None:
         browse = self.pane.session
@@ -285,8 +285,9 @@ class ReviewView(QWidget):
                 self._shown = episodes
                 self._request_page(episodes)
                 self.pageShown.emit(len(items))
-            else:
-                self.grid.model.update_items(items)
+            else:  # an unchanged cell keeps its item, so the grid keeps its painted parts
+                shown = self.grid.model.items
+                self.grid.model.update_items([a if a == b else b for a, b in zip(shown, items, strict=True)])
             self.grid.set_current_row(self.session.current)
         finally:
             self._syncing = False
