@@ -32,7 +32,7 @@ BATCH = 8  # frames per tensor on the CPU (640x480 float32: 10 MB, near the cach
 CUDA_BATCH = 64  # frames per tensor on a GPU
 HALF_FROM = 256  # frames at least this wide are measured at half resolution
 SMALL_PIXELS = 256 * 256  # smaller frames are measured on one CPU thread
-CPU_THREADS = 1  # torch threads for larger frames on the CPU (0: torch's default)
+CPU_THREADS = 0  # torch threads for larger frames on the CPU (0: by the machine's load, cpu_threads)
 SSIM_WINDOW = 7  # uniform window of the SSIM (as scikit-image's default)
 SSIM_C1 = (0.01 * 255) ** 2
 SSIM_C2 = (0.03 * 255) ** 2
@@ -61,21 +61,37 @@ class FrameStats:
         return CameraSample(self.camera, self.indices, self.thumbs, self.signatures, self.changed)
 
 
+def cpu_threads() -> int:
+    """Torch threads for large frames on the CPU: CPU_THREADS when set, else every core of this
+    process's affinity while the machine is idle (1-minute load under the core count), else one."""
+    import os
+
+    if CPU_THREADS > 0:
+        return CPU_THREADS
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = os.getloadavg()[0] >= cores - 0.5
+    except OSError:
+        busy = False
+    return 1 if busy else cores
+
+
 @contextlib.contextmanager
 def _threads_for(pixels: int, where: Any) -> Iterator[None]:
-    """CPU_THREADS torch threads on the CPU (one for small frames): on a shared 2-core machine
-    a thread pool waits on busy cores longer than it computes (measured: 640x480 frames 6x slower with
-    2 threads than with 1 under load); parallel work belongs to episodes, not to one frame's pixels."""
+    """The torch threads of one measurement on the CPU: one for small frames, :func:`cpu_threads` for
+    large ones. On a busy shared machine a thread pool waits on taken cores longer than it computes
+    (measured on 2 cores at load 10: 640x480 frames 7x slower with 2 threads than with 1; idle: 2x
+    faster with 2)."""
     import torch
 
     if where.type != "cpu":
         yield
         return
-    wanted = CPU_THREADS if pixels >= SMALL_PIXELS else 1
-    if wanted <= 0:
+    wanted = cpu_threads() if pixels >= SMALL_PIXELS else 1
+    before = torch.get_num_threads()
+    if wanted == before:
         yield
         return
-    before = torch.get_num_threads()
     torch.set_num_threads(wanted)
     try:
         yield
