@@ -79,3 +79,16 @@ def test_watchdog_holds_then_turns_torque_off():
     assert s.watchdog(10.31) == "torque_off"
     s.fed(11.0)
     assert s.watchdog(11.01) == "ok"
+
+
+def test_degrees_policy_recorded_in_the_same_radians_as_range():
+    from backend.policy.evaluation import radians_of
+    from backend.teleop.calibration import LEISAAC_NORM_MODES, Normalizer
+    from backend.teleop.session import lerobot_range_to_radians
+
+    cal = calibration()
+    ticks = np.array([[1100, 1500, 2000, 2500, 2900, 1800], [2047, 2047, 2047, 2047, 2047, 2047]])
+    degrees = Normalizer(cal, DEGREES_NORM_MODES).normalize(ticks)
+    via_range = lerobot_range_to_radians(Normalizer(cal, LEISAAC_NORM_MODES).normalize(ticks))
+    np.testing.assert_allclose(radians_of(cal, "degrees")(degrees), via_range, atol=2e-3)  # 1 tick
+    assert radians_of(cal, "range") is lerobot_range_to_radians

@@ -35,6 +35,7 @@ from backend.policy.recording import EvalStep
 from backend.policy.safety import Safety
 from backend.progress import Progress, ensure_progress
 from backend.teleop.bus import BusError
+from backend.teleop.calibration import DEGREES_NORM_MODES, LEISAAC_NORM_MODES, Normalizer
 from backend.teleop.cameras import Frame
 from backend.teleop.session import lerobot_range_to_radians
 from backend.teleop.steps import EpisodeMeta
@@ -53,6 +54,7 @@ class EvalConfig:
     first_chunk_s: float = 15.0  # the first chunk of an episode may take long (model warm-up)
     reset_seconds: float = 0.0  # pause between episodes (the arm holds)
     default_label: str = "failure"  # an episode that reaches episode_seconds
+    units: str = "range"  # the policy's LeRobot units: range (-100..100 / 0..100) or degrees
 
 
 @dataclass
@@ -91,6 +93,16 @@ class EvalSnapshot:
     latency_ms: float
     lead: int
     message: str = ""
+
+
+def radians_of(calibration: Any, units: str) -> Callable[[np.ndarray], np.ndarray]:
+    """LeRobot values in ``units`` -> sim joint radians (LeIsaac's map), through the arm's ticks:
+    degrees need the calibration (their zero is the range's middle), range values do not."""
+    if units == "range":
+        return lerobot_range_to_radians
+    source = Normalizer(calibration, DEGREES_NORM_MODES)
+    target = Normalizer(calibration, LEISAAC_NORM_MODES)
+    return lambda values: lerobot_range_to_radians(target.normalize(source.unnormalize(values)))
 
 
 class Keys:
@@ -158,6 +170,8 @@ class EvaluationLoop:
         self.recorder = recorder  # a RecorderThread over an EvalRecorder (None: nothing recorded)
         self.keys = keys or Keys()
         self.on_episode = on_episode
+        self.to_radians = radians_of(arm.calibration, config.units) if config.units != "range" else \
+            lerobot_range_to_radians
         self.result = EvalResult()
         self._latencies: list[float] = []
         self.snapshot = EvalSnapshot("waiting", 0, 0, 0, 0.0, self._lead())
@@ -371,7 +385,7 @@ class EvaluationLoop:
             if frame is not None:
                 cameras[name] = frame.image.shape[:2]
         self.recorder.begin(EpisodeMeta(index, self.config.task, self.config.fps, time.time(), index,
-                                        cameras, True))
+                                        cameras, True, self.config.units))
         self._cameras_recorded = list(cameras)
         return True
 
@@ -381,7 +395,7 @@ class EvaluationLoop:
             return
         frames = {name: self.cameras[name].latest() for name in getattr(self, "_cameras_recorded", [])}
         self.recorder.step(EvalStep(
-            t, lerobot_range_to_radians(action), lerobot_range_to_radians(state), np.asarray(action),
+            t, self.to_radians(action), self.to_radians(state), np.asarray(action),
             np.asarray(state), np.asarray(raw), np.asarray(raw), True, frames,
             np.asarray(goal_raw), chunk, row, latency_ms,
         ))

@@ -21,6 +21,7 @@ from backend.policy.recording import RECORDED_BY, EvalRecorder
 from backend.policy.report import build_report
 from backend.policy.safety import Envelope, Safety, SafetyConfig
 from backend.progress import Progress
+from backend.teleop.calibration import DEGREES_NORM_MODES, LEISAAC_NORM_MODES, NormMode
 from backend.teleop.cameras import Camera
 from backend.teleop.factory import check_output, connect_arm, start_cameras
 from backend.teleop.recorder import RecorderThread
@@ -36,6 +37,7 @@ class TrainingInfo:
     cameras: list[str]
     modality: Modality
     task: str
+    units: str = "range"  # the actions' LeRobot units: range or degrees
 
 
 def training_info(path: str | Path) -> TrainingInfo:
@@ -44,18 +46,22 @@ def training_info(path: str | Path) -> TrainingInfo:
     with open_dataset(path) as dataset:
         cameras = sorted(dataset.cameras)
         task = dataset.tasks[0] if dataset.tasks else ""
-        return TrainingInfo(str(path), float(dataset.fps), cameras, Modality.for_dataset(path, cameras), task)
+        space = dataset.joint_space(Role.ACTION)
+        units = "degrees" if space is not None and space.unit is Unit.LEROBOT_DEGREES else "range"
+        return TrainingInfo(str(path), float(dataset.fps), cameras, Modality.for_dataset(path, cameras), task,
+                            units)
 
 
 def episode_actions(path: str | Path, episode: int) -> tuple[np.ndarray, float]:
-    """A recorded episode's actions in LeRobot units (what an SO-101 GR00T policy answers) and fps."""
+    """A recorded episode's actions in LeRobot units (what an SO-101 GR00T policy trained on it answers:
+    its own LeRobot units, range for a LeIsaac recording) and fps."""
     from backend.formats import open_dataset
 
     with open_dataset(path) as dataset:
         if not 0 <= episode < dataset.num_episodes:
             raise StudioError(f"no episode {episode} (the dataset has {dataset.num_episodes})", path)
         values = dataset.episode(episode).joints(Role.ACTION)
-        if values.unit is not Unit.LEROBOT_RANGE:
+        if values.unit not in (Unit.LEROBOT_RANGE, Unit.LEROBOT_DEGREES):  # a policy answers LeRobot units
             values = values.to(Unit.LEROBOT_RANGE)
         return np.asarray(values.values, dtype=np.float32), float(dataset.fps)
 
@@ -83,8 +89,12 @@ class EvalRun:
         self.settings, self.info = settings, info
         self.client, self.arm, self.cameras, self.recorder = client, arm, cameras, recorder
         assert arm.calibration is not None
+        modes = DEGREES_NORM_MODES if info.units == "degrees" else LEISAAC_NORM_MODES
+        arm.norm_modes = {j: NormMode(modes[j]) for j in arm.joints}  # the follower speaks the policy's units
+        arm.calibration = arm.calibration  # rebuilds its normaliser with those modes
+        settings.config.units = info.units
         self.loop = EvaluationLoop(client, arm, cameras, info.modality,
-                                   Safety(Envelope.from_calibration(arm.calibration), settings.safety),
+                                   Safety(Envelope.from_calibration(arm.calibration, modes), settings.safety),
                                    settings.config, recorder, keys)
 
     def run(self, progress: Progress | None = None) -> EvalResult:
