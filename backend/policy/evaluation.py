@@ -362,10 +362,9 @@ class EvaluationLoop:
 
     def _observation(self, state: np.ndarray) -> dict[str, Any]:
         images = {}
-        for key, camera in self.modality.video.items():
+        for camera in set(self.modality.video.values()):
             frame = self.cameras[camera].latest() if camera in self.cameras else None
             images[camera] = frame.image if frame is not None else np.zeros((480, 640, 3), np.uint8)
-            del key
         return self.modality.observation(images, state, self.config.task)
 
     def _lead(self) -> int:
