@@ -330,7 +330,7 @@ class EvaluationLoop:
                    "arm held")
         self._hold(message)
         # keep holding until the server answers late (ignored) or the torque-off deadline passes
-        torque_at = self.safety._last_action + self.safety.config.torque_off_after_ms / 1000.0
+        torque_at = self.safety.torque_off_at()
         while time.perf_counter() < torque_at:
             time.sleep(0.01)
         self.arm.set_torque(False)

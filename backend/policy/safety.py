@@ -111,5 +111,10 @@ class Safety:
             self.state = "hold"
         return self.state
 
+    def torque_off_at(self) -> float:
+        """When the watchdog turns torque off if nothing is executed before (perf_counter seconds)."""
+        last = self._last_action if self._last_action is not None else 0.0
+        return last + self.config.torque_off_after_ms / 1000.0
+
     def idle_ms(self, now: float) -> float:
         return 0.0 if self._last_action is None else 1000.0 * (now - self._last_action)
