@@ -131,3 +131,23 @@ def test_real_datasets_raise_no_error(shared_data: Path) -> None:
         severities = {f.severity for e in table.episodes for f in e.findings}
         assert "error" not in severities, name
         assert table.episodes[0].scores["non_finite"] == 0
+
+
+def test_cosmos_outputs_are_generated_variants_of_their_source(shared_data: Path, tmp_path: Path) -> None:
+    """Real files: Cosmos stand-in clips (H.264, decoded through the media layer) name their source
+    episode; each gets ``source``/``variant`` and the generated-video signals."""
+    from tests.cosmos_data import StandinSample, write_standin_outputs
+
+    out = write_standin_outputs(shared_data / "lerobot061_so101_v30_h264", tmp_path / "cosmos", [
+        StandinSample("pick_episode_000000", 0, 24, "pick", size=(64, 48)),
+        StandinSample("pick_episode_000000_seed2", 0, 24, "pick", size=(64, 48)),
+        StandinSample("lift_episode_000001", 1, 24, "lift", size=(64, 48)),
+    ])
+    with open_dataset(out) as dataset:
+        table = compute_scores(dataset, device="cpu")
+    by_name = {dataset.episodes[e.episode].extra["name"]: e for e in table.episodes}
+    assert {n: (e.source, e.variant) for n, e in by_name.items()} == {
+        "pick_episode_000000": (0, 0), "pick_episode_000000_seed2": (0, 1), "lift_episode_000001": (1, 0)}
+    for item in table.episodes:
+        assert {"flicker", "frame_diff_spikes", "black_frames", "length_mismatch"} <= set(item.scores)
+        assert item.scores["length_mismatch"] == 0
