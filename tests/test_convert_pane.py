@@ -51,7 +51,7 @@ def test_hdf5_wizard_preview_run_and_open(
     pane = ConvertPane(context)
     qtbot.addWidget(pane)
     pane.show()
-    assert pane.chooser.count() == 5 + 4  # five conversions, four Cosmos/IDM wizards
+    assert pane.chooser.count() == 7 + 4  # seven conversions, four Cosmos/IDM wizards
     wizard = pane.select("hdf5_to_lerobot")
     family = wizard.family
     assert not wizard.frame.next_button.isEnabled()  # no inputs yet

@@ -61,6 +61,21 @@ CONVERSIONS: list[ConversionInfo] = [
         "TranscodeOptions",
         "a LeRobot dataset",
     ),
+    ConversionInfo(
+        "joint_to_eef",
+        "Joints -> end effector (MimicGen)",
+        "SO-101 joint actions to 8-D end-effector actions [x, y, z, qw, qx, qy, qz, gripper] with the "
+        "subtask signals Isaac Lab Mimic reads, in a LeIsaac HDF5.",
+        "JointToEefOptions",
+        "a LeIsaac .hdf5 recording or a LeRobot dataset of the SO-101",
+    ),
+    ConversionInfo(
+        "eef_to_joint",
+        "End effector -> joints (IK)",
+        "8-D end-effector actions (MimicGen output) back to SO-101 joint actions by inverse kinematics.",
+        "EefToJointOptions",
+        "a LeIsaac .hdf5 with end-effector actions",
+    ),
 ]
 
 _MODULES = {
@@ -69,6 +84,8 @@ _MODULES = {
     "lerobot_v3_to_v2": "backend.convert.lerobot_versions",
     "lerobot_v2_to_v3": "backend.convert.lerobot_versions",
     "transcode": "backend.convert.transcode",
+    "joint_to_eef": "backend.convert.eef",
+    "eef_to_joint": "backend.convert.eef_to_joint",
 }
 
 

@@ -21,6 +21,7 @@ from backend.sessions.wizard import Check, WizardSession, window_words
 HDF5_SUFFIXES = (".hdf5", ".h5", ".he5")
 FOLDER_OUTPUT = {"hdf5_to_lerobot", "lerobot_v3_to_v2", "lerobot_v2_to_v3", "transcode"}
 _SUFFIX = {"lerobot_v3_to_v2": "v21", "lerobot_v2_to_v3": "v30", "transcode": "h264"}
+EEF_SUFFIX = {"joint_to_eef": "eef", "eef_to_joint": "joint"}
 
 
 def is_hdf5(path: Path) -> bool:
@@ -143,7 +144,13 @@ class ConvertSession(WizardSession):
             if not self.template:
                 return False, "drop the source .hdf5 (template)"
             return True, ""
-        return (True, "") if self.sources else (False, "drop a LeRobot dataset folder")
+        if self.sources:
+            return True, ""
+        if self.key == "joint_to_eef":
+            return False, "drop a LeIsaac .hdf5 recording or a LeRobot dataset"
+        if self.key == "eef_to_joint":
+            return False, "drop an .hdf5 with end-effector actions"
+        return False, "drop a LeRobot dataset folder"
 
     def backend_inputs(self) -> list[Path] | Path:
         if self.key == "hdf5_to_lerobot":
@@ -159,6 +166,9 @@ class ConvertSession(WizardSession):
             return self.workspace / "datasets" / f"{first.stem}_lerobot"
         if self.key == "lerobot_to_hdf5":
             return self.workspace / "replay" / f"{first.name}_replay.hdf5"
+        if self.key in EEF_SUFFIX:  # MimicGen's files: an .hdf5 beside the others of the same flow
+            stem = first.stem if first.suffix.lower() in HDF5_SUFFIXES else first.name
+            return self.workspace / "mimic" / f"{stem}_{EEF_SUFFIX[self.key]}.hdf5"
         return self.workspace / "datasets" / f"{first.name}_{_SUFFIX[self.key]}"
 
     def out_path(self) -> Path:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panes.convert.eef import EefToJointFamily, JointToEefFamily
 from app.panes.convert.hdf5_to_lerobot import Hdf5ToLerobotFamily
 from app.panes.convert.lerobot_to_hdf5 import LerobotToHdf5Family
 from app.panes.convert.lerobot_versions import TranscodeFamily, VersionsFamily
@@ -42,6 +43,8 @@ FAMILIES = {
     "lerobot_v3_to_v2": VersionsFamily,
     "lerobot_v2_to_v3": VersionsFamily,
     "transcode": TranscodeFamily,
+    "joint_to_eef": JointToEefFamily,
+    "eef_to_joint": EefToJointFamily,
 }
 
 
