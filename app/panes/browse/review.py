@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTabBar,
     QVBoxLayout,
@@ -66,46 +67,47 @@ class ReviewView(QWidget):
 
     def _build(self) -> None:
         bar = QHBoxLayout()
+        self.tabs = view_tabs()  # "Table | Grid" (synced with the one over the episode table)
+        bar.addWidget(self.tabs)
         self.sort_combo = QComboBox(
             toolTip="Order of the cells: any score, the predicted rating or a decision"
         )
+        self.sort_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sort_combo.setMinimumContentsLength(12)
         self.descending = QCheckBox("desc")
         self.filter_edit = QLineEdit(placeholderText="filter: jerky>5000 and not frozen_camera")
         self.decision_combo = QComboBox(toolTip="Only the episodes with this decision")
         self.decision_combo.addItems(DECISION_FILTERS)
         self.camera_combo = QComboBox(toolTip="One camera, or every camera side by side")
-        self.group_check = QCheckBox("group variants", checked=True)
+        self.group_check = QCheckBox("group", checked=True, toolTip="Generated variants under their source")
         self.prev_button, self.next_button = QPushButton("◀"), QPushButton("▶")
         self.page_label = QLabel()
         self.score_button = QPushButton("Score this dataset")
-        for widget in (
-            QLabel("Sort"),
-            self.sort_combo,
-            self.descending,
-            self.filter_edit,
-            QLabel("Show"),
-            self.decision_combo,
-            self.camera_combo,
-            self.group_check,
-            self.prev_button,
-            self.page_label,
-            self.next_button,
-            self.score_button,
-        ):
+        for widget in (QLabel("Sort"), self.sort_combo, self.descending, self.filter_edit):
+            bar.addWidget(widget)
+        for widget in (QLabel("Show"), self.decision_combo, self.camera_combo, self.group_check):
             bar.addWidget(widget)
         bar.setStretchFactor(self.filter_edit, 1)
+        self.filter_edit.setMinimumWidth(160)
+        for combo in (self.decision_combo, self.camera_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(7)
         self.grid = ThumbnailGrid()
         self.help_label = QLabel("   ".join(f"{key} {text}" for key, text in KEY_HELP))
         self.help_label.setWordWrap(True)
         self.summary_label = QLabel()  # Browse's curation summary (its dock is not shown with the grid)
         self.message = QLabel()
         self.message.hide()
+        foot = QHBoxLayout()  # the curation summary; pages and scoring
+        foot.addWidget(self.summary_label, 1)
+        for widget in (self.prev_button, self.page_label, self.next_button, self.score_button):
+            foot.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.message)
         layout.addWidget(self.grid, 1)
-        layout.addWidget(self.summary_label)
+        layout.addLayout(foot)
         layout.addWidget(self.help_label)
         self.sort_combo.activated.connect(self._on_sort)
         self.descending.toggled.connect(self._on_sort)
@@ -350,38 +352,55 @@ class ReviewView(QWidget):
             self.thumbnailsShown.emit(sum(len(loop) > 1 for loop in self.cache.values()))
 
 
-def attach_review(pane: Any) -> ReviewView:
-    """Put "Table | Grid" tabs at the top of Browse: Table is the pane as it was (episode table,
-    player, docks), Grid the review view in its place (the docks' layout is left as it is); Enter
-    in the grid opens the episode in the player at its finding."""
-    view = ReviewView(pane)
+def view_tabs() -> QTabBar:
+    """A "Table | Grid" tab bar (Browse has two: over the episode table, and in the grid's bar)."""
     tabs = QTabBar()
     tabs.setDocumentMode(True)
     tabs.setDrawBase(False)
     tabs.setExpanding(False)
     tabs.addTab("Table")
     tabs.addTab("Grid")
+    tabs.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    tabs.setUsesScrollButtons(False)
+    tabs.setElideMode(Qt.TextElideMode.ElideNone)
     tabs.setToolTip(
         "Table: the episode table and the player; Grid: review episodes by their looping thumbnails"
     )
+    return tabs
+
+
+def attach_review(pane: Any) -> ReviewView:
+    """Offer the review grid as a view of Browse: "Table | Grid" tabs over the episode table (its
+    dock's column is not the one that sets the pane's minimum height, so the pane grows no taller)
+    and in the grid's bar. Grid shows the review view in place of the whole pane (the docks' layout
+    is left as it is); Enter in the grid opens the episode in the player at its finding."""
+    view = ReviewView(pane)
+    # the grid's bar is wide: it must not make the pane (and the window) wider than the Table view needs
+    view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     stack = QStackedWidget()
     layout = pane.layout()
     layout.removeWidget(pane.inner)
     stack.addWidget(pane.inner)
     stack.addWidget(view)
-    layout.addWidget(tabs)
     layout.addWidget(stack, 1)
-    view.tabs = tabs
+    view.table_tabs = view_tabs()
+    pane.episodes_dock.widget().layout().insertWidget(0, view.table_tabs)
+    bars = (view.table_tabs, view.tabs)
 
     def on_tab(index: int) -> None:
+        for bar in bars:
+            bar.blockSignals(True)
+            bar.setCurrentIndex(index)
+            bar.blockSignals(False)
         stack.setCurrentIndex(index)
         view.set_active(index == 1)
 
     def on_open(episode: int, frame: int) -> None:
-        tabs.setCurrentIndex(0)
+        on_tab(0)
         pane.show_episode(episode, frame)
 
-    tabs.currentChanged.connect(on_tab)
+    for bar in bars:
+        bar.currentChanged.connect(on_tab)
     view.episodeOpened.connect(on_open)
     pane.datasetLoaded.connect(view.dataset_opened)
     pane.session.add_listener(view.curation_changed)
