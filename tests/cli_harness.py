@@ -1,5 +1,7 @@
-"""Running the CLI as a user does, for the fault tests: a real subprocess, its exit code, its one
-``error:`` line, what it left on disk and whether any process it started outlived it."""
+"""Running the CLI as a user does, for the fault tests: a process of its own (forked from an interpreter
+that imported the studio once, tests/cli_zygote.py; a fresh interpreter with a prefix or preexec_fn),
+its exit code, its one ``error:`` line, what it left on disk and whether any process it started
+outlived it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests import cli_zygote
 
 REPO = Path(__file__).resolve().parents[1]
 MARK = "ROLLOUT_STUDIO_TEST_RUN"  # set in the CLI's environment; its children inherit it
@@ -54,15 +58,18 @@ def run_cli(
     mark = uuid.uuid4().hex
     environment = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
     environment[MARK] = mark
-    proc = subprocess.run(
-        [*prefix, sys.executable, "-m", "backend.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd or REPO,
-        env=environment,
-        preexec_fn=preexec_fn,
-    )
+    if prefix or preexec_fn is not None:
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "backend.cli", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd or REPO,
+            env=environment,
+            preexec_fn=preexec_fn,
+        )
+    else:  # forked from an interpreter that imported the studio once (tests/cli_zygote.py)
+        proc = cli_zygote.run(args, cwd=cwd or REPO, env=environment, timeout=timeout)
     return CliRun(proc.returncode, proc.stdout, proc.stderr, _processes_marked(mark))
 
 

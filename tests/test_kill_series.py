@@ -41,6 +41,7 @@ from backend.convert import hdf5_to_lerobot as h2l
 from backend.cosmos.trainset import read_trainset
 from backend.formats import open_dataset, validate_path
 from backend.teleop.hdf5_recorder import check_readable
+from tests import cli_zygote
 from tests.cosmos_data import StandinSample, write_standin_outputs
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 from tests.test_convert_cli import _partials
@@ -255,14 +256,9 @@ def group_members(pgid: int) -> list[int]:
 
 
 def start(args: list) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", *map(str, args)],
-        cwd=REPO,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: the helpers it starts are in it too
-    )
+    # its own session and process group: the helpers it starts are in it too; forked from an
+    # interpreter that imported the studio once (tests/cli_zygote.py): a kill lands in the command
+    return cli_zygote.popen(args, cwd=REPO, new_session=True)
 
 
 def run_to_end(args: list, timeout: float = 120) -> float:
@@ -345,10 +341,13 @@ def kill_once(
     killed = process.poll() is None
     mid_write = killed and writing(process, out, writer, since)
     if killed:
-        if whole_group:
-            os.killpg(process.pid, signal.SIGKILL)
-        else:
-            os.kill(process.pid, signal.SIGKILL)
+        try:
+            if whole_group:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                os.kill(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it ended (and was reaped) between the look and the signal
     _, stderr = process.communicate(timeout=60)
     # (it may have ended between the look and the signal)
     assert process.returncode in (0, -signal.SIGKILL), stderr.decode(errors="replace")

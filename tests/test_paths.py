@@ -36,6 +36,7 @@ from backend.convert import hdf5_to_lerobot as h2l
 from backend.convert.camera_worker import CameraWorkers, EncodeJob, VideoSettings, WorkerError
 from backend.formats import open_dataset
 from backend.paths import user_path
+from tests import cli_zygote
 from tests.cosmos_data import StandinSample, write_standin_outputs
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
@@ -71,15 +72,7 @@ class P:
 
 def cli(args: list[str], cwd: Path, home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO), HOME=str(home))
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    return cli_zygote.run(args, cwd=cwd, env=env, timeout=timeout)  # a process of its own, forked
 
 
 def run(variant: Variant, args: list[str | P]) -> subprocess.CompletedProcess:
