@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.realtime  # it drives the virtual arms in real time
+# it drives the virtual arms in real time; one worker runs every test of it (./dev.sh test's realtime
+# run uses --dist loadgroup), so the others do not wait on the walk's lock
+pytestmark = [pytest.mark.realtime, pytest.mark.xdist_group("walk")]
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = ["record", "browse", "curate", "export", "convert", "compare", "job"]
