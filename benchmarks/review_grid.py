@@ -15,7 +15,9 @@ out), over ``--rounds`` rounds with the three measures interleaved, for
 * ``baseline_widgets``: the obvious alternative measured in the same run: one QLabel per cell in a
   QScrollArea, each label given its next pixmap on every loop tick.
 
-The budget for smooth scrolling is one display frame: 16.7 ms at 60 Hz.
+The budget for smooth scrolling is one display frame: 16.7 ms at 60 Hz. ``decision_keys``: the
+median ms of one A/R key in a 10,000-episode review (sorted by a score, a page of 200), with every
+decision filter off and with "unrated" shown (the cells computed again after each decision).
 """
 
 from __future__ import annotations
@@ -168,6 +170,48 @@ def bench_widgets(app, cells: int, steps: int) -> list[tuple[float, float]]:
     return samples
 
 
+def bench_keys(episodes: int = 10_000, presses: int = 40) -> dict[str, float]:
+    """ms per decision key at ``episodes`` episodes (a score table, a page of 200): the session's
+    work plus what the view reads for the page (captions, badges, decisions), as the grid does."""
+    import tempfile
+
+    from backend.curation import Curation
+    from backend.scores.table import EpisodeScores, Finding, ScoreTable
+    from backend.sessions.review import ReviewSession
+
+    rng = np.random.default_rng(0)
+    table = ScoreTable("bench", signals=["jerky", "idle_episode"])
+    for index in range(episodes):
+        item = EpisodeScores(index, scores={"jerky": float(rng.uniform(0, 9000))})
+        if index % 7 == 0:
+            item.findings = [Finding("jerky", "warning", (3, 9), "jerky")]
+        item.predicted_rating = float(rng.uniform())
+        table.episodes.append(item)
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, decision_filter in (("key_ms", "any"), ("key_unrated_view_ms", "unrated")):
+            curation = Curation(Path(folder) / "bench.hdf5")
+            curation.autosave = False
+            session = ReviewSession(page_size=200)
+            session.load(range(episodes), {i: 300 for i in range(episodes)}, curation, table)
+            session.set_sort("jerky", descending=True)
+            session.set_decision_filter(decision_filter)
+
+            def view(session: ReviewSession = session) -> None:
+                for cell in session.page_cells():
+                    session.caption(cell), session.badges(cell.episode), session.decision_of(cell.episode)
+
+            session.add_listener(view)
+            times = []
+            for press in range(presses):
+                start = time.perf_counter()
+                session.key("A" if press % 2 else "R")
+                times.append(time.perf_counter() - start)
+            results[name] = round(float(np.median(times)) * 1000.0, 2)
+    results["episodes"] = episodes
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=200)
@@ -195,6 +239,7 @@ def main() -> None:
         "cell": f"{WIDTH}x{HEIGHT}, {LOOP} loop frames",
         "budget_ms": 16.7,
         **{name: _stats(values) for name, values in samples.items()},
+        "decision_keys": bench_keys(),
     }
     print(json.dumps(results, indent=2))
 

@@ -99,6 +99,7 @@ class ReviewSession:
     _listeners: list[Callable[[], None]] = field(default_factory=list)
     _entries: dict[int, EpisodeScores] = field(default_factory=dict)
     _own_edit: bool = False
+    _variants: bool = False  # the table has generated episodes (grouping has something to do)
 
     # -- what is reviewed ---------------------------------------------------------------------------
     def load(
@@ -125,6 +126,7 @@ class ReviewSession:
     def _set_table(self, scores: ScoreTable | None) -> None:
         self.scores = scores
         self._entries = {item.episode: item for item in scores.episodes} if scores is not None else {}
+        self._variants = any(item.source is not None for item in self._entries.values())
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Called after the cells, the page or the current cell changed."""
@@ -246,7 +248,7 @@ class ReviewSession:
         passing = [e for e in self.episodes if self._passes(e)]
         self.cells = (
             self._grouped(passing)
-            if self.grouped and self.scores is not None
+            if self.grouped and self._variants
             else [ReviewCell(e, e) for e in self._order(passing)]
         )
         if shown is not None:
@@ -260,6 +262,7 @@ class ReviewSession:
         a variant whose source is filtered out still shows, under its source's number."""
         members: dict[int, list[int]] = {}
         heads: list[int] = []
+        shown = set(passing)
         for episode in self._order(passing):
             entry = self.entry(episode)
             source = entry.source if entry is not None else None
@@ -269,14 +272,14 @@ class ReviewSession:
             else:
                 if source not in members:
                     members[source] = []
-                    if source not in passing:
+                    if source not in shown:
                         heads.append(source)  # placeholder: the group's place, not shown itself
                 members[source].append(episode)
         cells: list[ReviewCell] = []
         for head in heads:
             variants = members.get(head, [])
             best = self.best_of(variants)
-            if head in passing:
+            if head in shown:
                 cells.append(ReviewCell(head, head))
             for episode in variants:
                 entry = self.entry(episode)
