@@ -83,6 +83,10 @@ def test_wizard_writes_eef_actions_and_back(qtbot, tmp_path: Path, recording: Pa
     back = tmp_path / "lift_joint.hdf5"
     plan = _run(qtbot, back_wizard, eef, back)
     assert back_wizard.family.note.text() == "2 demos, 44 frames to solve"
+    assert [(e["source_name"], e["kept"], e["frames_out"]) for e in plan["episodes"]] == [
+        ("demo_0", True, 24),
+        ("demo_1", True, 20),
+    ]
     with h5py.File(back, "r") as f, h5py.File(recording, "r") as src:
         joints = f["data/demo_0/actions"][()]
         assert joints.shape == (24, 6)

@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from backend import provenance as prov
-from backend.convert.common import ConversionSummary, Plan, Timer, check_output_target, options_dict
+from backend.convert.common import (
+    ConversionSummary,
+    EpisodePlan,
+    Plan,
+    Timer,
+    check_output_target,
+    options_dict,
+)
 from backend.convert.eef_common import (
     EEF_FRAMES,
     base_spec,
@@ -63,6 +70,19 @@ def plan(source: Path, options: EefToJointOptions) -> Plan:
         _eef_dataset(Path(source), dataset)
         plan = Plan(KIND, str(options.out), DatasetFormat.LEISAAC_HDF5.value)
         plan.details = {"episodes": dataset.num_episodes, "frames": dataset.num_frames}
+        for k, episode in enumerate(dataset.episodes):  # every demo is solved, in order
+            plan.episodes.append(
+                EpisodePlan(
+                    str(source),
+                    episode.index,
+                    episode.display_name,
+                    episode.length,
+                    True,
+                    output_index=k,
+                    frames_out=episode.length,
+                    task=episode.task,
+                )
+            )
         return plan
 
 

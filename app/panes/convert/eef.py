@@ -17,15 +17,15 @@ from backend.convert.mimic_signals import DISTANCE_THRESHOLD_M, GRASP_THRESHOLD_
 from backend.sessions.convert import is_hdf5, is_lerobot
 from widgets.wizard_inputs import DropPath
 
-FRAMES = [
-    ("gripper (LeIsaac's gripper body, what its Mimic IK action moves)", "gripper"),
-    ("tcp (the point between the jaws)", "tcp"),
-]
-SUBTASK_TEXT = {
-    "auto": "auto (the curation's segments where an episode has them, else the gripper)",
-    "gripper": "gripper (closes near an object)",
-    "curation": "curation (the subtask segments of the Review pane)",
-}
+FRAMES = [("gripper body", "gripper"), ("tcp (between the jaws)", "tcp")]
+FRAME_TIP = (
+    "gripper: LeIsaac's gripper body, what its Mimic IK action moves; tcp: the URDF's point between the jaws"
+)
+SUBTASK_TEXT = {"auto": "auto", "gripper": "gripper", "curation": "curation segments"}
+SUBTASK_TIP = (
+    "auto: the curation's subtask segments where an episode has them, else the gripper;\n"
+    "gripper: where the gripper closes near an object; curation: the Review pane's subtask segments"
+)
 
 
 def number(minimum: float, maximum: float, value: float, decimals: int, suffix: str) -> QDoubleSpinBox:
@@ -73,15 +73,17 @@ class JointToEefFamily(OneInputFamily):
         self.eef_name = QLineEdit(DEFAULT_EEF)
         self.eef_name.setToolTip("the end-effector name of the Mimic env config (obs/datagen_info/.../<eef>)")
         self.env_name = QLineEdit()
-        self.env_name.setPlaceholderText("keep the recording's (e.g. LeIsaac-SO101-LiftCube-Mimic-v0)")
+        self.env_name.setPlaceholderText("the recording's")
         self.signals = QLineEdit()
-        self.signals.setPlaceholderText("grasp, or the curation's segment texts (e.g. pick_cube, place)")
+        self.signals.setPlaceholderText("e.g. pick_cube, place")
         self.subtasks = combo([(SUBTASK_TEXT[mode], mode) for mode in SUBTASK_MODES])
+        self.subtasks.setToolTip(SUBTASK_TIP)
         self.grasp = number(0.0, 3.2, GRASP_THRESHOLD_RAD, 2, " rad")
         self.grasp.setToolTip("the gripper is closed below this joint angle")
         self.distance = number(0.0, 1.0, DISTANCE_THRESHOLD_M, 3, " m")
         self.distance.setToolTip("a grasp counts when the jaws are this close to an object")
         self.frame = combo(FRAMES)
+        self.frame.setToolTip(FRAME_TIP)
         self.include_failed = QCheckBox("include failed demos (success = False)")
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -131,7 +133,10 @@ class EefToJointFamily(OneInputFamily):
         )
         self.weight = number(0.0, 10.0, 0.05, 3, " m/rad")
         self.weight.setToolTip("metres of position error one radian of orientation error weighs")
-        self.frame = combo([("as joint -> EEF wrote it, else gripper", None), *FRAMES])
+        self.frame = combo([("as written", None), *FRAMES])
+        self.frame.setToolTip(
+            f"as written: the frame joint -> EEF used (its provenance), else gripper.\n{FRAME_TIP}"
+        )
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.form.addRow("Output file", self.out)
