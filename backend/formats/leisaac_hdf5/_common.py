@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,10 @@ _POSITION_NAMES = ("joint_pos", "joint_pos_target", "joint_position")
 # per-joint vectors that are not absolute positions (velocities, offsets): names yes, unit OTHER
 _PER_JOINT_NAMES = ("joint_vel", "joint_pos_rel", "joint_vel_rel", "joint_velocity")
 _POSE_NAMES = ["x", "y", "z", "qw", "qx", "qy", "qz"]
+# 8-D end-effector actions (Isaac Lab Mimic's IK action; `convert joint-to-eef` writes them)
+EEF_ACTION_NAMES = (*_POSE_NAMES, "gripper")
+EEF_CONVERSION = "joint_to_eef"  # the provenance record's conversion of backend.convert.eef
+EEF_POSE_GROUP = "obs/datagen_info/eef_pose/"  # Isaac Lab Mimic's datagen_info beside EEF actions
 _TWIST_NAMES = ["vx", "vy", "vz", "wx", "wy", "wz"]
 
 
@@ -190,11 +194,15 @@ def _generic(key: str, width: int) -> tuple[str, ...]:
     return tuple(f"{key}[{i}]" for i in range(width))
 
 
-def joint_space_for(key: str, width: int, joint_actions: bool) -> JointSpace | None:
+def joint_space_for(
+    key: str, width: int, joint_actions: bool, eef_actions: bool = False
+) -> JointSpace | None:
     """The joint space of a (T, width) vector by its HDF5 key; None when it is not per-joint.
 
     ``joint_actions`` is False when the file's ``actions`` are not joint targets (keyboard /
-    gamepad IK teleop, width 8): then no action-like key is treated as joints.
+    gamepad IK teleop, width 8): then no action-like key is treated as joints. ``eef_actions``: the
+    file says its 8-D actions are end-effector poses (``holds_eef_actions``), named
+    ``x, y, z, qw, qx, qy, qz, gripper`` (never rescaled: unit OTHER).
     """
     n = len(SO101_JOINTS)
     if key in ACTION_KEYS:
@@ -202,6 +210,8 @@ def joint_space_for(key: str, width: int, joint_actions: bool) -> JointSpace | N
             return JointSpace.so101(Unit.RADIANS)
         if joint_actions and width == 2 * n:
             return JointSpace.so101(Unit.RADIANS, BI_ARMS)
+        if eef_actions and width == len(EEF_ACTION_NAMES):
+            return JointSpace(EEF_ACTION_NAMES, Unit.OTHER)
         return JointSpace(_generic(key, width), Unit.OTHER)
     prefix = arm_prefix(key)
     base = key.split("/")[-1]
@@ -229,6 +239,26 @@ def vector_names(key: str, width: int) -> list[str] | None:
 
 def actions_are_joints(width: int | None) -> bool:
     return width in (len(SO101_JOINTS), 2 * len(SO101_JOINTS))
+
+
+def eef_by_attrs(data_attrs: dict[str, Any]) -> bool:
+    """Whether /data's attributes say the actions are end-effector poses: the provenance record (the
+    studio's joint -> EEF wrote the file) or a Mimic task in ``env_args`` (its action is the IK pose)."""
+    record = parse_env_args(data_attrs.get(PROVENANCE_ATTR)) or {}
+    if record.get("conversion") == EEF_CONVERSION:
+        return True
+    env_name = str((parse_env_args(data_attrs.get("env_args")) or {}).get("env_name") or "")
+    return "-mimic-" in env_name.lower()
+
+
+def holds_eef_actions(width: int | None, by_attrs: bool, demo_keys: Iterable[str]) -> bool:
+    """Whether a demo's ``actions`` of ``width`` are 8-D end-effector poses ``[x, y, z, qw, qx, qy, qz,
+    gripper]``, by what the file says: its attributes (``by_attrs``, from ``eef_by_attrs``) or Isaac
+    Lab Mimic's ``obs/datagen_info/eef_pose`` beside them (a MimicGen-generated file). Keyboard /
+    gamepad IK recordings, also 8 wide, say neither."""
+    if width != len(EEF_ACTION_NAMES):
+        return False
+    return by_attrs or any(key.startswith(EEF_POSE_GROUP) for key in demo_keys)
 
 
 def read_tree(group: h5py.Group) -> dict[str, Any]:

@@ -36,7 +36,9 @@ from backend.formats.leisaac_hdf5._common import (
     camera_name,
     demo_names,
     demo_number,
+    eef_by_attrs,
     frame_datasets,
+    holds_eef_actions,
     is_image,
     iter_datasets,
     joint_space_for,
@@ -239,7 +241,9 @@ def _image_cache_bytes(h5: h5py.File) -> int:
     return 0
 
 
-def _feature(key: str, dataset: h5py.Dataset, fps: float, joint_actions: bool) -> Feature:
+def _feature(
+    key: str, dataset: h5py.Dataset, fps: float, joint_actions: bool, eef_actions: bool = False
+) -> Feature:
     shape = tuple(int(s) for s in dataset.shape[1:])
     dtype = str(dataset.dtype)
     if is_image(key, dataset.shape, dataset.dtype):
@@ -255,7 +259,7 @@ def _feature(key: str, dataset: h5py.Dataset, fps: float, joint_actions: bool) -
     if len(shape) == 0:
         return Feature(key, FeatureKind.SCALAR, dtype, shape, [key])
     width = int(np.prod(shape))
-    space = joint_space_for(key, width, joint_actions) if len(shape) == 1 else None
+    space = joint_space_for(key, width, joint_actions, eef_actions) if len(shape) == 1 else None
     names = list(space.names) if space is not None else vector_names(key, width)
     return Feature(key, FeatureKind.VECTOR, dtype, shape, names, space=space)
 
@@ -338,10 +342,15 @@ def _build(path: Path, h5: h5py.File, fps_override: float | None) -> Dataset:
             continue
         action = shapes.get("actions")
         joint_actions = action is not None and action.ndim == 2 and actions_are_joints(action.shape[1])
+        eef_actions = (
+            action is not None
+            and action.ndim == 2
+            and holds_eef_actions(action.shape[1], eef_by_attrs(data_attrs), shapes)
+        )
         for key, dataset in shapes.items():
             if dataset.ndim == 0:
                 continue
-            features[key] = _feature(key, dataset, fps, joint_actions)
+            features[key] = _feature(key, dataset, fps, joint_actions, eef_actions)
         break
 
     synthetic: dict[str, tuple[str, ...]] = {}

@@ -15,7 +15,9 @@ from backend.formats.leisaac_hdf5._common import (
     attrs_dict,
     demo_names,
     demo_number,
+    eef_by_attrs,
     frame_datasets,
+    holds_eef_actions,
     is_image,
     open_h5,
     parse_env_args,
@@ -119,6 +121,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             True,
         )
 
+    eef_said = eef_by_attrs(attrs)  # the attributes say the actions are end-effector poses
     finished_total = 0
     missing_seed: list[str] = []
     missing_initial: list[str] = []
@@ -168,7 +171,8 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
             missing_initial.append(name)
 
         joint_actions = actions is not None and actions.ndim == 2 and actions_are_joints(actions.shape[1])
-        if actions is not None and actions.ndim == 2 and not joint_actions:
+        width = actions.shape[1] if actions is not None and actions.ndim == 2 else None
+        if width is not None and not joint_actions and not holds_eef_actions(width, eef_said, arrays):
             add(
                 f"actions have width {actions.shape[1]}, not {len(SO101_JOINTS)} or {2 * len(SO101_JOINTS)}: "
                 "not joint positions (keyboard/gamepad IK teleop?)",
