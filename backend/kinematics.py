@@ -168,8 +168,10 @@ class ArmModel:
         return self.link_transforms(q)["gripper_frame_link"][:, :3, 3]
 
     def ee_frame_state(self, q: np.ndarray) -> np.ndarray:
-        """(T, 7) gripper frame poses in the base frame, xyz (m) + quaternion wxyz: what LeIsaac
-        records as ``obs/ee_frame_state``."""
+        """(T, 7) poses of ``gripper_frame_link`` (the URDF's tool point between the jaws) in the base
+        frame, xyz (m) + quaternion wxyz (w >= 0). Not LeIsaac's ``obs/ee_frame_state``: that is the
+        pose of its ``gripper`` body (``gripper_link``, ``backend.ik.TIP_LINK``); for that frame take
+        ``link_transforms(q)["gripper_link"]``, as ``convert joint-to-eef`` does by default."""
         pose = self.link_transforms(q)["gripper_frame_link"]
         return np.concatenate([pose[:, :3, 3], quaternion_wxyz(pose[:, :3, :3])], axis=1)
 
