@@ -5,7 +5,7 @@ Cosmos output folders):
 
 1. the format's own consistency checks (``backend.formats.<format>.validate``: metadata, totals,
    timestamps, indices, tasks, video frame counts and times, NaN/inf);
-2. the signals of ``backend/signals.py`` over every episode: lengths, motion (idle, frozen action,
+2. the signals of ``backend/signals/`` over every episode: lengths, motion (idle, frozen action,
    jumps, speed, acceleration, range, saturation, stuck joints, action/state divergence, gripper),
    and cameras from ``sample_frames`` decoded positions per episode per camera (black, white, blank,
    frozen, repeated frames, two cameras showing the same picture);

@@ -1,7 +1,7 @@
 """Quality hints that help an operator decide which demonstrations to watch first.
 
 Heuristics, not verdicts: each hint names what was measured so the operator can judge. They are the
-motion signals of ``backend/signals.py`` (the same ones the dataset doctor reports):
+motion signals of ``backend/signals/`` (the same ones the dataset doctor reports):
 
   short    very short: under 1 s, or under a quarter of the dataset's median length (short_episode)
   static   nearly static: no body joint of the action moves more than 2 degrees (idle_episode)

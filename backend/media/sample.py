@@ -1,7 +1,7 @@
 """A few grey frames of a video file, cheaply: the luma plane of chosen frames, without RGB conversion.
 
 For checks that look at a handful of frames in each of many episodes (the dataset doctor,
-``backend/signals.py``). Converting a 640x480 frame to RGB costs about four times its decoding; the
+``backend/signals/``). Converting a 640x480 frame to RGB costs about four times its decoding; the
 Y plane of a YUV frame *is* the picture's grey (BT.601 luma), so it is copied out and mapped from
 the limited range (16..235) to 0..255 when the stream is not full range. Frames are visited in file
 order on one private container; a seek happens only when the next wanted frame lies past the next
