@@ -15,6 +15,7 @@ from app.panes.convert import ConvertPane
 from backend.convert.eef_common import EEF_NAMES
 from backend.sessions.convert import ConvertSession
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
+from widgets.wizard_preview import _note as preview_note
 
 WAIT_MS = 60_000
 
@@ -69,6 +70,13 @@ def test_wizard_writes_eef_actions_and_back(qtbot, tmp_path: Path, recording: Pa
     plan = _run(qtbot, wizard, recording, eef)
     assert plan["details"]["signals"] == ["pick_orange"]
     assert family.note.text() == "Signals written: pick_orange"
+    view = wizard.preview  # each demo's row says where its signal turns on, as `--plan` does
+    notes = [view.episodes.item(r, view.REASON_COLUMN).text() for r in range(view.episodes.rowCount())]
+    # the synthetic gripper never closes near the orange: no boundary (the plan warns for each demo)
+    assert notes == ["no subtask boundary (from gripper)"] * 2
+    assert len([w for w in plan["warnings"] if "'pick_orange' has no boundary" in w]) == 2
+    row = {"extra": {"signals": {"pick_cube": 12, "place": 30}, "subtasks_from": "curation"}}
+    assert preview_note(row) == "pick_cube at 12, place at 30 (from curation)"
     assert wizard.last_summary["episodes_written"] == 2
     with h5py.File(eef, "r") as f, h5py.File(recording, "r") as src:
         actions = f["data/demo_0/actions"][()]

@@ -265,6 +265,10 @@ def _note(row: dict[str, Any]) -> str:
         return (
             f"→ {extra['demo_name']} ({extra.get('matched_by', '')}, offset {extra.get('offset_from', '')})"
         )
+    signals = extra.get("signals")  # joint -> EEF: where each subtask signal turns on
+    if isinstance(signals, dict):
+        where = ", ".join(f"{name} at {frame}" for name, frame in signals.items()) or "no subtask boundary"
+        return f"{where} (from {extra.get('subtasks_from', '?')})"
     return ""
 
 
