@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
+from tests import cli_zygote
 from tests.cli_harness import tree_digest
 from tests.cosmos_data import StandinSample, write_standin_outputs
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
@@ -30,14 +31,7 @@ TASK = "Pick up the orange and place it on the plate."
 
 def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd or REPO,
-        env=env,
-    )
+    return cli_zygote.run(args, cwd=cwd or REPO, env=env, timeout=120)
 
 
 def one_error(proc: subprocess.CompletedProcess, *needles: str, code: int = 2, stream: str = "stderr") -> str:

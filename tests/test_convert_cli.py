@@ -18,6 +18,7 @@ import pytest
 from backend import provenance as prov
 from backend.formats import validate_path
 from backend.media import probe
+from tests import cli_zygote
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,14 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, SVT_LOG="1")
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", "convert", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return cli_zygote.run(["convert", *map(str, args)], cwd=REPO, env=env, timeout=timeout)
 
 
 def start(*args: str) -> subprocess.Popen:

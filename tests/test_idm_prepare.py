@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from backend.media import VideoReader
 from backend.media.export import letterbox
 from backend.model import DatasetFormat
 from backend.units import JointSpace, Unit
+from tests import cli_zygote
 from tests.cosmos_data import StandinSample, pingpong, write_standin_outputs
 from tests.test_idm_kit import seed_modality
 
@@ -55,9 +55,7 @@ SKIPPED = [
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True, timeout=300
-    )
+    return cli_zygote.run(args, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import pytest
 
+from tests import cli_zygote
 from tests.cosmos_data import StandinSample, write_small_lerobot, write_standin_outputs
 from tests.recordings import DemoSpec, RecordingSpec, write_recording
 
@@ -26,14 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args: object, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *map(str, args)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=dict(os.environ, SVT_LOG="1"),
-    )
+    return cli_zygote.run(args, cwd=REPO, env=dict(os.environ, SVT_LOG="1"), timeout=timeout)
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -31,6 +30,7 @@ from backend.formats.lerobot.stats import aggregate, vector_stats
 from backend.progress import Progress
 from backend.provenance import hash_input
 from backend.repair import repair
+from tests import cli_zygote
 from tests.cosmos_data import write_small_lerobot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -342,10 +342,7 @@ def test_the_output_never_overlaps_the_input_and_replaces_only_the_studios_own(v
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "backend.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    return cli_zygote.run(args, cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
 
 
 def test_cli_fix_relative_paths_lines_exit_codes_and_json(
