@@ -55,6 +55,7 @@ def test_grid_loops_sorts_and_keys_decide(qtbot, window, tmp_path):
     grid = review.grid
     qtbot.waitUntil(lambda: _loops(review, range(5)), timeout=10000)
     assert grid.model.rowCount() == 5 and review.page_label.text() == "1–5 of 5 · page 1/1"
+    assert grid.visible_rows() == [0, 1, 2, 3, 4]
 
     # loops: 8 frames, both cameras side by side (front left), each the episode's frame
     frames = grid.model.frames[2]

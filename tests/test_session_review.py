@@ -11,7 +11,7 @@ import pytest
 
 from backend.curation import Curation
 from backend.scores.table import EpisodeScores, Finding, ScoreTable
-from backend.sessions.review import ReviewSession, format_number
+from backend.sessions.review import ReviewSession, format_number, visible_first
 from backend.sessions.review_work import camera_size, episode_loop, loop_frames, poster_frame
 
 
@@ -176,13 +176,19 @@ def test_loop_frames_from_a_recording(tmp_path):
         got: list[int] = []
         assert (
             loop_frames(
-                dataset, [1, 0], ["front"], lambda e, f: got.append((e, len(f), f[0].shape)), posters=[0]
+                dataset,
+                [1, 0],
+                ["front"],
+                lambda e, f: got.append((e, len(f), f[0].shape)),
+                posters=[0],
+                first=1,
             )
             == 2
         )
         poster = poster_frame(dataset, 1, ["front", "wrist"])[0]
         assert abs(poster[:, :width].mean() - frame_level(1, 15, 0)) < 12
-    assert got == [(0, 1, (120, 160, 3)), (1, 8, (120, 160, 3)), (0, 8, (120, 160, 3))]  # a poster first
+    # the loop of the cell in view, then the others' posters, then their loops
+    assert got == [(1, 8, (120, 160, 3)), (0, 1, (120, 160, 3)), (0, 8, (120, 160, 3))]
 
 
 def test_a_new_dataset_keeps_the_sort_and_drops_the_filter(review, tmp_path):
@@ -204,3 +210,8 @@ def test_one_update_per_key_and_decisions_made_elsewhere(review):
     updates.clear()
     review.curation.set(2, None, rating="bad")  # decided in Browse's table
     assert 2 not in _episodes(review) and len(updates) == 1
+
+
+def test_cells_in_view_decode_first():
+    assert visible_first([4, 5, 6, 7, 8], [7, 8, 9]) == [7, 8, 4, 5, 6]
+    assert visible_first([1, 2], []) == [1, 2]

@@ -301,6 +301,12 @@ class ThumbnailGrid(QListView):
         step = self.cell_size().width() + 2 * self.spacing()
         return max(1, self.viewport().width() // max(1, step))
 
+    def visible_rows(self) -> list[int]:
+        """The rows with a cell at least partly in view, in row order."""
+        area = self.viewport().rect()
+        model = self.model
+        return [row for row in range(model.rowCount()) if self.visualRect(model.index(row)).intersects(area)]
+
     def set_current_row(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
             index = self.model.index(row)

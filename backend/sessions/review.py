@@ -523,6 +523,12 @@ class ReviewSession:
         )
 
 
+def visible_first(episodes: list[int], visible: Iterable[int]) -> list[int]:
+    """``episodes`` to decode, those in view first (each group in its page order)."""
+    seen = set(visible)
+    return [e for e in episodes if e in seen] + [e for e in episodes if e not in seen]
+
+
 def format_number(value: float) -> str:
     """A number for the user: whole above 1000, else 3 significant digits; never '-0'."""
     if value == 0 or value != value:

@@ -79,22 +79,27 @@ def loop_frames(
     on_episode: Callable[[int, list[np.ndarray]], None],
     count: int = LOOP_FRAMES,
     posters: Sequence[int] = (),
+    first: int = 0,
     progress: Progress | None = None,
 ) -> int:
     """``episode_loop`` of each of ``episodes`` in order, handed to ``on_episode`` as it is ready;
     returns how many loops were made (a cancel raises between episodes).
 
-    The episodes of ``posters`` first get one frame each (their middle one), all of them before any
-    loop: a page shows a picture in every cell soon even where each frame is costly (an HDF5 camera
-    stored in lzf chunks of 100 frames decompresses a whole chunk for one frame)."""
+    The first ``first`` episodes (those in view) get their loops at once; then the episodes of
+    ``posters`` get one frame each (their middle one), all of them before the other loops: a page
+    shows a picture in every cell soon even where each frame is costly (an HDF5 camera stored in lzf
+    chunks of 100 frames decompresses a whole chunk for one frame)."""
     progress = ensure_progress(progress)
-    total = len(posters) + len(episodes)
-    for done, episode in enumerate(posters):
-        progress.report(done, total, "posters")
-        on_episode(episode, poster_frame(dataset, episode, cameras))
-    for done, episode in enumerate(episodes):
-        progress.report(len(posters) + done, total, "thumbnails")
-        on_episode(episode, episode_loop(dataset, episode, cameras, count))
+    steps = [(e, True) for e in episodes[:first]] + [(e, False) for e in posters]
+    steps += [(e, True) for e in episodes[first:]]
+    for done, (episode, loop) in enumerate(steps):
+        progress.report(done, len(steps), "thumbnails" if loop else "posters")
+        frames = (
+            episode_loop(dataset, episode, cameras, count)
+            if loop
+            else poster_frame(dataset, episode, cameras)
+        )
+        on_episode(episode, frames)
     return len(episodes)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,7 +31,14 @@ from PySide6.QtWidgets import (
 
 from app.error_dialog import show_error
 from app.tasks import BACKGROUND, INTERACTIVE
-from backend.sessions.review import ALL_CAMERAS, DECISION_FILTERS, KEY_HELP, ReviewCell, ReviewSession
+from backend.sessions.review import (
+    ALL_CAMERAS,
+    DECISION_FILTERS,
+    KEY_HELP,
+    ReviewCell,
+    ReviewSession,
+    visible_first,
+)
 from backend.sessions.review_work import camera_size, load_table, loop_frames, score_dataset
 from widgets.thumbnail_grid import GridItem, ThumbnailGrid
 
@@ -121,6 +128,8 @@ class ReviewView(QWidget):
         self.next_button.clicked.connect(lambda: self.session.set_page(self.session.page + 1))
         self.score_button.clicked.connect(self.score)
         self.grid.keyPressed.connect(self.key)
+        self._scroll_timer = QTimer(self, singleShot=True, interval=200, timeout=self._scrolled)
+        self.grid.verticalScrollBar().valueChanged.connect(lambda _: self._scroll_timer.start())
         self.grid.currentRowChanged.connect(self._on_current_row)
         self.grid.rowActivated.connect(lambda row: (self.session.set_current(row), self.open_current()))
 
@@ -317,7 +326,10 @@ class ReviewView(QWidget):
 
     def _request_page(self, episodes: list[int]) -> None:
         self.cache = {e: self.cache[e] for e in episodes if e in self.cache}  # only the page shown
-        missing = [e for e in episodes if len(self.cache.get(e, ())) < 2]  # no loop yet (a poster at most)
+        in_view = {episodes[row] for row in self.grid.visible_rows() if row < len(episodes)}
+        missing = visible_first(
+            [e for e in episodes if len(self.cache.get(e, ())) < 2], in_view
+        )  # no loop yet
         self.generation += 1
         browse = self.pane.session
         if not missing or browse.dataset is None or not self.cameras():
@@ -328,7 +340,8 @@ class ReviewView(QWidget):
         def arrived(episode: int, frames: list[np.ndarray]) -> None:  # in the task's thread
             emit(generation, episode, [to_qimage(f) for f in frames])
 
-        posters = [e for e in missing if e not in self.cache]
+        first = sum(e in in_view for e in missing)  # loops of the cells in view come first
+        posters = [e for e in missing[first:] if e not in self.cache]
         self.pane.tasks.run(
             loop_frames,
             browse.dataset,
@@ -336,10 +349,16 @@ class ReviewView(QWidget):
             self.cameras(),
             arrived,
             posters=posters,
+            first=first,
             key="review.page",
             lane=INTERACTIVE,
             holds=[browse.share()],
         )
+
+    def _scrolled(self) -> None:
+        """Scrolled while the page still decodes: what came into view is decoded next."""
+        if self.active and self.pane.tasks.busy("review.page"):
+            self._request_page(self._shown)
 
     def _on_arrived(self, generation: int, episode: int, images: list[QImage]) -> None:
         if generation != self.generation:
