@@ -36,6 +36,7 @@ from backend.atomic import write_bytes_atomic
 from backend.errors import StudioError
 from backend.progress import Progress, ensure_progress
 from backend.scores.table import ScoreTable
+from backend.torch_threads import torch_threads
 
 MIN_PER_CLASS = 4
 MAX_FOLDS = 5
@@ -175,14 +176,8 @@ def _probabilities(net: Any, rows: np.ndarray) -> np.ndarray:
 @contextlib.contextmanager
 def _one_thread() -> Iterator[None]:
     """Tiny tensors: one intra-op thread (two threads on a busy 2-core machine are 10x slower)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):  # shared with other overlapping users (backend/torch_threads.py)
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def folds(labels: Sequence[int], k: int) -> list[int]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from backend.signals.base import PIXEL_CHANGE_LEVEL
 from backend.signals.camera import THUMB_SIZE, CameraSample, grey_frame, grey_source
+from backend.torch_threads import torch_threads
 
 BATCH = 8  # frames per tensor on the CPU (640x480 float32: 10 MB, near the caches: twice as fast as 32)
 CUDA_BATCH = 64  # frames per tensor on a GPU
@@ -82,21 +83,12 @@ def _threads_for(pixels: int, where: Any) -> Iterator[None]:
     large ones. On a busy shared machine a thread pool waits on taken cores longer than it computes
     (measured on 2 cores at load 10: 640x480 frames 7x slower with 2 threads than with 1; idle: 2x
     faster with 2)."""
-    import torch
-
     if where.type != "cpu":
         yield
         return
     wanted = cpu_threads() if pixels >= SMALL_PIXELS else 1
-    before = torch.get_num_threads()
-    if wanted == before:
+    with torch_threads(wanted):  # shared with other overlapping users (backend/torch_threads.py)
         yield
-        return
-    torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def torch_device(device: str) -> Any:
