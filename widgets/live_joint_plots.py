@@ -14,6 +14,7 @@ from widgets import palette
 LABEL_STYLE = {"font-size": "7pt"}
 AXIS_WIDTH = 40  # ticks and a one-line label
 AXIS_WIDTH_TWO_LINES = 48  # ticks and a two-line label
+SMALL_UNIT_PT = 5.5  # the unit line of a label on an axis too short for it at the label's 7 pt
 SHORT = {
     "shoulder_pan": "pan",
     "shoulder_lift": "lift",
@@ -35,6 +36,7 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
         self.follower_curves: list[pg.PlotDataItem] = []
         self.unit = ""
         self.two_lines = False
+        self.label_lines = 1
         for i, joint in enumerate(self.joints):
             plot = self.addPlot(row=i, col=0)
             plot.setMenuEnabled(False)
@@ -83,29 +85,36 @@ class LiveJointPlots(pg.GraphicsLayoutWidget):
         self._label_axes(self._needs_two_lines())
         self.plots[-1].setLabel("bottom", "time (s)")
 
-    def _label_axes(self, two_lines: bool) -> None:
-        self.two_lines = two_lines
+    def _label_axes(self, lines: int) -> None:
+        """1: "name (unit)"; 2: the unit on a second line; 3: that line in a smaller font (short axes)."""
+        self.two_lines = lines > 1
+        self.label_lines = lines
         for i, (joint, plot) in enumerate(zip(self.joints, self.plots, strict=False)):
             name = SHORT.get(joint, joint)
-            text = (f"{name}<br>({self.unit})" if two_lines else f"{name} ({self.unit})") if self.unit else name
+            unit = f"({self.unit})" if lines < 3 else f"<span style='font-size:{SMALL_UNIT_PT}pt'>({self.unit})</span>"
+            text = (f"{name}<br>{unit}" if lines > 1 else f"{name} {unit}") if self.unit else name
             plot.setLabel("left", text, color=palette.joint_color(joint, i).name(), **LABEL_STYLE)
-            plot.getAxis("left").setWidth(AXIS_WIDTH_TWO_LINES if two_lines else AXIS_WIDTH)
+            plot.getAxis("left").setWidth(AXIS_WIDTH_TWO_LINES if lines > 1 else AXIS_WIDTH)
 
-    def _needs_two_lines(self) -> bool:
-        """Whether the longest one-line label is longer than the shortest joint axis."""
+    def _needs_two_lines(self) -> int:
+        """How many lines (see ``_label_axes``) the labels need to fit the shortest joint axis."""
         if not self.unit or not self.plots:
-            return False
+            return 1
         font = QFont(self.font())
         font.setPointSizeF(7.0)
         metrics = QFontMetricsF(font)
-        longest = max(metrics.horizontalAdvance(f"{SHORT.get(j, j)} ({self.unit})") for j in self.joints)
         shortest = min(plot.getAxis("left").geometry().height() for plot in self.plots)
-        return longest + 8 > shortest  # the label's text item has a margin of 4 on each end
+        longest = max(metrics.horizontalAdvance(f"{SHORT.get(j, j)} ({self.unit})") for j in self.joints)
+        if longest + 8 <= shortest:  # the label's text item has a margin of 4 on each end
+            return 1
+        if metrics.horizontalAdvance(f"({self.unit})") + 8 <= shortest:
+            return 2
+        return 3
 
     def _refit(self, *_: object) -> None:
-        """The plots changed height: one or two lines, whichever fits."""
-        if self.unit and self._needs_two_lines() != self.two_lines:
-            self._label_axes(not self.two_lines)
+        """The plots changed height: as many lines as fit."""
+        if self.unit and self._needs_two_lines() != self.label_lines:
+            self._label_axes(self._needs_two_lines())
 
     def set_data(self, t: np.ndarray, leader: np.ndarray, follower: np.ndarray | None = None) -> None:
         """``t`` seconds (e.g. relative to now, negative), ``leader``/``follower`` (N, joints)."""
