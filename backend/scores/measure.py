@@ -15,6 +15,7 @@ import numpy as np
 from backend import signals as sig
 from backend.compare.pairing import SourceRef, cosmos_name_source, dataset_sources
 from backend.model import Dataset, Episode
+from backend.scores.lineage import is_generated
 from backend.signals import generated as gen
 from backend.signals import picture, video_batch
 from backend.signals.specs import DRIFT_FRAMES
@@ -145,17 +146,22 @@ def cameras(episode: Episode, names: Sequence[str], motion_track: sig.JointTrack
 
 class Sources:
     """The source of each generated episode (provenance, IDM prepare records, Cosmos names) and the
-    source datasets, opened once and closed by :meth:`close`."""
+    source datasets, opened once and closed by :meth:`close`. Only a dataset whose lineage holds
+    generated data (``backend/scores/lineage.py``) has any: a conversion or a curated export of a
+    recording names its source episodes too, but its episodes are recordings, not variants."""
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
+        self.generated = is_generated(dataset)
         try:
-            self.refs = dataset_sources(dataset)
+            self.refs = dataset_sources(dataset) if self.generated else {}
         except READ_ERRORS:
             self.refs = {}
         self._open: dict[Path, Dataset | None] = {}
 
     def ref(self, episode: Episode) -> SourceRef | None:
+        if not self.generated:
+            return None
         ref = self.refs.get(episode.index)
         if ref is None:
             with contextlib.suppress(*READ_ERRORS):
