@@ -196,8 +196,10 @@ def test_delete_keep_trim_retask(data: dict[str, Path]) -> None:
     assert [e["length"] for e in trimmed] == [12, 12, 6]
     np.testing.assert_array_equal(trimmed[0]["action"], source[0]["action"][2:14])
     np.testing.assert_array_equal(trimmed[2]["observation.state"], source[2]["observation.state"][5:11])
-    # windows from a keyframe (GOP 2: even frames) copy packets; a window from frame 5 is re-encoded
-    assert trim.outputs[0]["videos_copied"] == 4 and trim.outputs[0]["videos_encoded"] == 2
+    # windows from a keyframe (GOP 2: even frames) copy packets; a window from frame 5 re-encodes frame 5 only
+    out = trim.outputs[0]
+    assert out["videos_copied"] == 4 and out["videos_encoded"] == 0
+    assert out["videos_spliced"] == 2 and out["frames_reencoded"] == 2
     with open_dataset(data["a"]) as ds:
         frame = ds.episode(0).stream("front").frame(2)
     with open_dataset(data["out"] / "t") as ds:

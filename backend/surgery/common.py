@@ -64,7 +64,8 @@ def video_note(datasets: list[Dataset], codec: str | None, cut: bool) -> dict[st
             notes[camera] = f"decoded and encoded again as {codec}"
         elif cut:
             notes[camera] = (
-                "packets copied where a window starts on a keyframe; a cut inside a GOP re-encodes that window"
+                "packets copied where a window starts on a keyframe; a cut inside a GOP re-encodes only the "
+                "frames up to the next keyframe (the whole window when the source's settings cannot be matched)"
             )
         else:
             notes[camera] = "packets copied (whole episodes, nothing re-encoded)"
@@ -109,3 +110,47 @@ def not_carried(dataset: Dataset) -> list[str]:
     return (
         [f"not carried: {', '.join(left)} (only numeric columns and cameras are rewritten)"] if left else []
     )
+
+
+def video_hints(dataset: Dataset, camera: str) -> dict[str, Any]:
+    """The dataset's video info of ``camera`` (``video.crf``, ``video.g``, ``video.preset`` ...)."""
+    key = dataset.cameras.get(camera, camera)
+    feature = (dataset.info.get("features") or {}).get(key) or {}
+    return dict(feature.get("info") or {})
+
+
+def cut_windows(dataset: Dataset, pieces: list[Piece]) -> list[dict[str, Any]]:
+    """What happens to the video of each cut piece (one that does not start at frame 0), per camera:
+    ``copy``, ``splice`` (frames re-encoded up to the next keyframe, the rest copied) or ``encode``."""
+    from backend.formats.lerobot.splice import cut_plan
+    from backend.formats.lerobot.stream import VideoWindowStream
+    from backend.media import probe
+
+    cuts: list[dict[str, Any]] = []
+    for piece in pieces:
+        if piece.start == 0:
+            continue
+        episode = dataset.episode(piece.episode)
+        for camera in dataset.cameras:
+            stream = episode.stream(camera)
+            try:
+                if not isinstance(stream, VideoWindowStream):
+                    continue
+                if stream.is_contiguous:
+                    plan = cut_plan(
+                        stream.path,
+                        probe(stream.path),
+                        stream.first_file_frame + piece.start,
+                        piece.frames,
+                        video_hints(dataset, camera),
+                    )
+                    mode, encoded, copied, reason = plan.mode, plan.encoded, plan.copied, plan.reason
+                else:
+                    mode, encoded, copied, reason = "encode", piece.frames, 0, "frames are not contiguous"
+            finally:
+                stream.close()
+            cuts.append(
+                {"episode": piece.episode, "camera": camera, "mode": mode, "encoded": encoded,
+                 "copied": copied, "reason": reason}
+            )  # fmt: skip
+    return cuts

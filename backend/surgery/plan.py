@@ -54,6 +54,8 @@ class Plan:
     changes: list[str] = field(default_factory=list)  # what the operation changes, one line each
     warnings: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)  # renames, removals, codec, ...
+    # per cut window of a camera (trim): episode, camera, mode (copy / splice / encode), encoded, copied, reason
+    cuts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -89,6 +91,7 @@ class Plan:
         out.append(f"  method: {METHODS.get(self.method, self.method)}")
         out += [f"  change: {line}" for line in self.changes]
         out += [f"  video {camera}: {what}" for camera, what in sorted(self.video.items())]
+        out += [f"  cut episode {c['episode']} {c['camera']}: {cut_text(c)}" for c in self.cuts]
         out += [f"  warning: {line}" for line in self.warnings]
         return out
 
@@ -100,6 +103,18 @@ METHODS = {
     "join": "files joined as they are (rows renumbered, videos linked or copied, nothing re-encoded)",
     "rewrite": "episodes written one by one through the format's writer",
 }
+
+
+def cut_text(cut: dict[str, Any]) -> str:
+    """One cut window as a person reads it."""
+    if cut["mode"] == "copy":
+        return f"{cut['copied']} frames, packets copied (starts on a keyframe)"
+    if cut["mode"] == "splice":
+        return (
+            f"{cut['encoded']} frame(s) re-encoded up to the next keyframe, "
+            f"{cut['copied']} copied from it (one stream, the source's codec settings)"
+        )
+    return f"all {cut['encoded']} frames re-encoded ({cut['reason']})"
 
 
 def human_bytes(size: float) -> str:

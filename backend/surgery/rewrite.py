@@ -3,8 +3,10 @@
 Every output episode is a ``Piece`` (a frame window of one input episode, with its task). Values are
 copied as stored (never converted). LeRobot outputs copy each camera's video packets whenever the
 window starts on a keyframe of a file without B-frame reordering (whole episodes always do in LeRobot's
-and the studio's files; a trim does when its first frame is a keyframe) and decode and encode the
-window again otherwise, or for every camera when a codec is asked for. HDF5 outputs copy frames as
+and the studio's files; a trim does when its first frame is a keyframe); a window cut inside a GOP of
+an x264 file is spliced (its frames up to the next keyframe re-encoded with the source's settings, the
+rest copied, ``backend.formats.lerobot.splice``); otherwise the window is decoded and encoded again,
+as is every camera when a codec is asked for. HDF5 outputs copy frames as
 arrays. Statistics are recomputed by the writer from the written values (exact, not averaged).
 """
 
@@ -23,6 +25,7 @@ from backend.errors import StudioError
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.model import Dataset, DatasetFormat, Feature
 from backend.progress import Progress
+from backend.surgery.common import video_hints
 from backend.surgery.plan import Output, Plan
 
 
@@ -33,6 +36,8 @@ class WriteResult:
     frames: int = 0
     videos_copied: int = 0  # (episode, camera) windows copied packet by packet
     videos_encoded: int = 0  # (episode, camera) windows decoded and encoded again
+    videos_spliced: int = 0  # windows cut inside a GOP: re-encoded to the next keyframe, then copied
+    frames_reencoded: int = 0  # frames re-encoded by those splices
     warnings: list[str] = field(default_factory=list)
 
 
@@ -95,6 +100,24 @@ def _frames_of(stream: Any, start: int, stop: int) -> Iterator[np.ndarray]:
         yield stream.frame(index)
 
 
+def _splice(
+    writer: Any, path: Path, info: Any, first: int, count: int, hints: dict[str, Any], result: WriteResult
+) -> Path | None:
+    """The window cut keyframe-exact into the writer's staging folder (re-encoded only up to the first
+    keyframe, see ``backend.formats.lerobot.splice``); None when it must be re-encoded whole."""
+    from backend.formats.lerobot.splice import cut_plan, write_spliced
+
+    plan = cut_plan(path, info, first, count, hints)
+    if plan.mode != "splice":
+        return None
+    writer.staging.mkdir(parents=True, exist_ok=True)
+    target = writer.staging / f"splice-{result.videos_spliced}-{Path(path).stem}.mp4"
+    write_spliced(path, info, first, count, target, hints)
+    result.videos_spliced += 1
+    result.frames_reencoded += plan.encoded
+    return target
+
+
 def _lerobot_spec(first: Dataset, plan: Plan, output: Output) -> tuple[WriterSpec, dict[str, str]]:
     from backend.formats.lerobot.copy import _spec
 
@@ -135,6 +158,7 @@ def _write_lerobot(
     spec.provenance = record
     codec = plan.options.get("codec")
     probes: dict[Path, Any] = {}
+    staged: list[Path] = []
     writer = LeRobotWriter(DatasetFormat(plan.format), output.path, spec, overwrite=overwrite)
     try:
         for piece in output.pieces:
@@ -157,9 +181,16 @@ def _write_lerobot(
                     first = stream.first_file_frame + start
                     if remux_problem(stream.path, info, first, stop - start) is None:
                         window = (stream.path, info, first)
+                    else:
+                        hints = video_hints(datasets[piece.input], source_name)
+                        spliced = _splice(writer, stream.path, info, first, stop - start, hints, result)
+                        if spliced is not None:
+                            window = (spliced, probe(spliced), 0)
+                            staged.append(spliced)
                 if window is not None:
                     ew.add_video(name, window[0], window[2], stop - start, window[1])
-                    result.videos_copied += 1
+                    if window[0] == stream.path:
+                        result.videos_copied += 1
                 else:
                     images[name] = _frames_of(stream, start, stop)
                     result.videos_encoded += 1
@@ -169,6 +200,8 @@ def _write_lerobot(
             for stream in streams:
                 stream.close()
             ew.end(episode.success)
+            while staged:  # the spliced windows are in the output now
+                remove_path(staged.pop())
             episode.unload()
             done += stop - start
             result.episodes += 1
@@ -178,7 +211,7 @@ def _write_lerobot(
             )
         writer.finish()
     except BaseException:
-        writer.abort()
+        writer.abort()  # removes the staging folder, spliced windows included
         raise
     return done
 

@@ -1,7 +1,8 @@
 """Operations that choose episodes, frames or tasks of one dataset: split, delete, keep, trim, retask.
 
 Each writes a new dataset (split: two) of the input's format: whole episodes keep their video
-packets; a trim copies packets from a keyframe and re-encodes only a window that starts inside a GOP.
+packets; a trim copies packets from a keyframe and, for a window that starts inside a GOP, re-encodes
+only its frames up to the next keyframe (``backend.formats.lerobot.splice``); the plan lists each cut.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from pathlib import Path
 
 from backend.errors import StudioError
 from backend.model import Dataset
-from backend.surgery.common import disk_size, estimate, formats, not_carried, video_note, whole
+from backend.surgery.common import (
+    cut_windows,
+    disk_size,
+    estimate,
+    formats,
+    not_carried,
+    video_note,
+    whole,
+)
 from backend.surgery.plan import Output, Piece, Plan
 
 
@@ -131,12 +140,30 @@ def plan_trim(dataset: Dataset, trims: dict[int, tuple[int, int]], out: str | Pa
     unknown = sorted(set(trims) - {p.episode for p in pieces})
     if unknown:
         raise StudioError(f"has no episode {unknown[0]}", dataset.path)
-    return _plan(
+    plan = _plan(
         "trim",
         dataset,
         [_out(out, pieces)],
         [f"episode {e}: frames {a}..{b - 1} kept" for e, (a, b) in sorted(trims.items())],
         cut=True,
+    )
+    plan.cuts = cut_windows(dataset, pieces)
+    for camera in plan.video:
+        mine = [c for c in plan.cuts if c["camera"] == camera]
+        if mine:
+            plan.video[camera] = cut_summary(mine)
+    return plan
+
+
+def cut_summary(cuts: list[dict]) -> str:
+    """'2 cut windows: 1 copied, 1 re-encoded to the next keyframe (1 frame), 0 re-encoded whole'."""
+    copied = sum(c["mode"] == "copy" for c in cuts)
+    spliced = [c for c in cuts if c["mode"] == "splice"]
+    whole_ = sum(c["mode"] == "encode" for c in cuts)
+    frames = sum(c["encoded"] for c in spliced)
+    return (
+        f"{len(cuts)} cut window(s): {copied} packets copied, {len(spliced)} re-encoded only up to the next "
+        f"keyframe ({frames} frame(s)), {whole_} re-encoded whole; other episodes copied"
     )
 
 
