@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from backend.errors import FormatError, StudioError
+from backend.progress import Progress
 from backend.units import JointSpace, JointValues, Unit
 
 
@@ -75,6 +77,17 @@ class Stream(ABC):
     @abstractmethod
     def frame(self, index: int) -> np.ndarray:
         """RGB uint8 (H, W, 3) of frame ``index`` (0-based within the episode)."""
+
+    def frames(self, indices: Sequence[int], progress: Progress | None = None) -> list[np.ndarray]:
+        """The frames of ``indices`` (in that order, repeats allowed), as ``frame`` gives them; a format
+        whose frames are costly one by one (HDF5 chunks) reads what they share once. ``progress``
+        hears of each frame (and so can cancel between frames) where they are read one by one."""
+        out = []
+        for number, index in enumerate(indices):
+            if progress is not None:
+                progress.report(number, len(indices), "frames")
+            out.append(self.frame(index))
+        return out
 
     def timestamps(self) -> np.ndarray:
         return np.arange(self.num_frames, dtype=np.float64) / self.fps

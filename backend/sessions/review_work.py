@@ -3,7 +3,7 @@ table, and scoring a dataset (the same steps as ``rollout-studio score``).
 
 Thumbnails go through the media layer: a video camera gives its frames with
 ``VideoStream.thumbnails`` (keyframes only when they are dense enough), a camera of images (HDF5)
-its frames resized here. ``loop_frames`` calls ``on_episode`` as each episode is ready, so a page
+its frames in one batch read (``Stream.frames``: each lzf chunk decompressed once), resized here. ``loop_frames`` calls ``on_episode`` as each episode is ready, so a page
 fills in while it decodes, and a cancelled task stops between episodes.
 """
 
@@ -41,7 +41,8 @@ def _camera_frames(episode: Any, camera: str, count: int, size: tuple[int, int])
             return list(stream.thumbnails(count, size)[1])
         n = stream.num_frames
         indices = sorted({int(round(x)) for x in np.linspace(0, max(0, n - 1), min(count, n))})
-        return [cv2.resize(stream.frame(i), size, interpolation=cv2.INTER_AREA) for i in indices]
+        # one batch read: an HDF5 camera decompresses each chunk once, only as far as it needs
+        return [cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for frame in stream.frames(indices)]
     finally:
         stream.close()
 
@@ -114,9 +115,8 @@ def poster_frame(dataset: Dataset, episode: int, cameras: Sequence[str]) -> list
         try:
             stream = shown.stream(camera)
             try:
-                tiles.append(
-                    cv2.resize(stream.frame(stream.num_frames // 2), size, interpolation=cv2.INTER_AREA)
-                )
+                middle = stream.frames([stream.num_frames // 2])[0]  # HDF5: half a chunk decompressed
+                tiles.append(cv2.resize(middle, size, interpolation=cv2.INTER_AREA))
             finally:
                 stream.close()
         except Exception:  # noqa: BLE001 - a dark tile, the player tells the details

@@ -36,10 +36,10 @@ def thumbnails(
     try:
         n = stream.num_frames
         indices = sorted({int(round(x)) for x in np.linspace(0, max(0, n - 1), min(count, n))})
+        frames = stream.frames(indices, progress)  # one batch: an HDF5 camera decompresses each chunk once
         thumbs = []
-        for number, index in enumerate(indices):
+        for number, (index, rgb) in enumerate(zip(indices, frames, strict=True)):
             progress.report(number, len(indices), "thumbnails")
-            rgb = stream.frame(index)
             height = max(1, int(round(rgb.shape[0] * width / rgb.shape[1])))
             small = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
             thumbs.append((index, np.ascontiguousarray(small)))

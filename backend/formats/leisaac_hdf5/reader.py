@@ -17,6 +17,7 @@ demo's ``task``. Recordings the studio made before those names kept them as ``rs
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ from backend.formats.leisaac_hdf5._common import (
     short_error,
     vector_names,
 )
+from backend.formats.leisaac_hdf5.chunks import read_frames
 from backend.formats.leisaac_hdf5.direct import open_object, read_attrs, read_rows, small_metadata_cache
 from backend.model import (
     ArrayStream,
@@ -60,6 +62,7 @@ from backend.model import (
     Stream,
     VideoInfo,
 )
+from backend.progress import Progress
 from backend.units import JointSpace, Unit
 
 STATE_KEY = "obs/joint_pos"
@@ -104,6 +107,28 @@ class _ImageStream(ArrayStream):
             raise FormatError(
                 f"cannot read frame {index} of {self._where} ({short_error(error)})", self._path
             ) from None
+        return self._rgb(image)
+
+    def frames(self, indices: Sequence[int], progress: Progress | None = None) -> list[np.ndarray]:
+        """Frames of ``indices`` with each stored chunk read and decompressed once (``chunks.py``):
+        the same arrays as ``frame`` gives one by one."""
+        frames = self._frames
+        if not isinstance(frames, _Rows) or not len(indices):
+            return super().frames(indices, progress)
+        if progress is not None:
+            progress.report(0, len(indices), "frames")
+        for index in indices:
+            self._check_index(index)
+        try:
+            got = read_frames(frames._dataset.id, indices, self._lock, self._raw)
+        except OSError as error:
+            raise FormatError(f"cannot read frames of {self._where} ({short_error(error)})", self._path) from None
+        return [self._rgb(got[int(i)]) for i in indices]
+
+    def _raw(self, index: int) -> np.ndarray:
+        return ArrayStream.frame(self, index)
+
+    def _rgb(self, image: np.ndarray) -> np.ndarray:
         if image.dtype != np.uint8:
             raise FormatError(f"{self._where} holds {image.dtype} frames, not uint8 RGB", self._path)
         if image.ndim == 3 and image.shape[-1] == 1:
