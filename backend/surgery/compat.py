@@ -117,8 +117,27 @@ def mismatches(datasets: list[Any]) -> list[Mismatch]:
     return found
 
 
+def refuse_unlabelled(datasets: list[Any]) -> None:
+    """Refuse Cosmos output folders: their videos carry no actions or states to merge.
+
+    Only a LeRobot dataset holds IDM labels: ``rollout-studio idm prepare`` turns the folder into the
+    IDM's input (a LeRobot v2.1 dataset with placeholder actions) and GR00T-Dreams' ``dump_idm_actions``
+    writes the labelled dataset; both merge as LeRobot. The studio pairs no label files with the videos
+    of a Cosmos folder, so such a folder is refused however it is labelled.
+    """
+    for dataset in datasets:
+        if dataset.format is DatasetFormat.COSMOS_OUTPUTS:
+            raise StudioError(
+                "is a folder of Cosmos outputs: its videos have no actions or states to merge",
+                dataset.path,
+                "run `rollout-studio idm prepare` on it first, label that dataset "
+                "with the IDM (dump_idm_actions) and merge the labelled LeRobot dataset",
+            )
+
+
 def check_merge(datasets: list[Any]) -> None:
     """Raise the first mismatch as a StudioError naming the dataset that differs."""
+    refuse_unlabelled(datasets)
     found = mismatches(datasets)
     if found:
         raise found[0].error()

@@ -5,7 +5,8 @@ Compatibility is checked first (``compat.py``). LeRobot inputs of one version wh
 tasks unified, videos hard-linked or copied, never re-encoded; statistics aggregated exactly);
 other LeRobot inputs (mixed v2.1 / v3.0, different file sizes or encoder notes) and HDF5 files are
 rewritten episode by episode (videos still copied packet by packet, HDF5 demos renumbered with their
-attributes kept, statistics recomputed).
+attributes kept, statistics recomputed). Cosmos output folders are refused (no actions: run
+``idm prepare`` and the IDM first, then merge the labelled LeRobot dataset).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from backend.errors import StudioError
 from backend.model import Dataset, DatasetFormat
 from backend.surgery.common import disk_size, estimate, formats, not_carried, video_note, whole
-from backend.surgery.compat import check_merge, family
+from backend.surgery.compat import check_merge, family, refuse_unlabelled
 from backend.surgery.plan import Output, Plan
 
 
@@ -33,6 +34,7 @@ def _joinable(datasets: list[Dataset]) -> str | None:
 
 
 def plan_merge(datasets: list[Dataset], out: str | Path, fmt: str | None = None) -> Plan:
+    refuse_unlabelled(datasets)
     if len(datasets) < 2:
         raise StudioError("merge needs two or more datasets", hint="give A B ... --out M")
     check_merge(datasets)

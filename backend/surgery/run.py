@@ -30,14 +30,31 @@ def _join(plan: Plan, overwrite: bool, progress: Progress) -> list[WriteResult]:
     from backend.surgery.rewrite import _record
 
     output = plan.outputs[0]
+    record = _record(plan, output, "fast")
+    if all(_embodiment_stats(Path(p)) for p in plan.inputs):
+        record["stats_source"] = "embodiment"  # stats.json is the inputs' own (GR00T), kept as it is
     summary = join(
         [Path(p) for p in plan.inputs],
         Path(output.path),
         overwrite=overwrite,
-        record=_record(plan, output, "fast"),
+        record=record,
         progress=progress,
     )
     return [WriteResult(output.path, summary.episodes, summary.frames, videos_copied=summary.videos)]
+
+
+def _embodiment_stats(root: Path) -> bool:
+    """An IDM dataset (``idm prepare`` or the IDM's dump): modality.json beside a stats.json that holds
+    the embodiment's normalization (no counts) rather than statistics of its own data."""
+    import json
+
+    if not (root / "meta" / "modality.json").is_file():
+        return False
+    try:
+        stats = json.loads((root / "meta" / "stats.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(stats, dict) and any(isinstance(v, dict) and "count" not in v for v in stats.values())
 
 
 def validate_output(path: str | Path) -> list[str]:

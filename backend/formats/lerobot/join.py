@@ -383,6 +383,8 @@ def _write_tasks(shards: list[_Shard], merged: dict[str, int], tmp: Path, versio
 
 
 def _global_stats(shards: list[_Shard], index_stats: list[dict[str, Stats]]) -> dict[str, Stats]:
+    if any("count" not in stats for shard in shards for stats in shard.stats.values()):
+        return _copied_stats(shards)
     out: dict[str, Stats] = {}
     for key in shards[0].stats:
         if key in RENUMBERED:
@@ -392,6 +394,25 @@ def _global_stats(shards: list[_Shard], index_stats: list[dict[str, Stats]]) -> 
         else:
             out[key] = aggregate([s.stats[key] for s in shards if key in s.stats])
     return out
+
+
+def _copied_stats(shards: list[_Shard]) -> dict[str, Stats]:
+    """A stats.json without counts (an IDM dataset's: the embodiment's normalization, copied by
+    ``idm prepare``) is not the data's own and cannot be aggregated: kept when every input has the same."""
+    first = shards[0].stats
+    for shard in shards[1:]:
+        same = shard.stats.keys() == first.keys() and all(
+            shard.stats[k].keys() == first[k].keys()
+            and all(np.array_equal(shard.stats[k][s], first[k][s]) for s in first[k])
+            for k in first
+        )
+        if not same:
+            raise StudioError(
+                f"its {STATS_PATH} has no counts and differs from {shards[0].root.name}'s: it cannot be aggregated",
+                shard.root,
+                "join datasets that share one stats.json (the same embodiment metadata)",
+            )
+    return first
 
 
 # -- provenance -------------------------------------------------------------------------------------

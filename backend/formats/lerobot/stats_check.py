@@ -44,8 +44,8 @@ def _studio_computed_stats(root: Path) -> bool:
         record = json.loads((root / PROVENANCE_PATH).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(record, dict):
-        return False
+    if not isinstance(record, dict) or record.get("stats_source") == "embodiment":
+        return False  # a join of IDM datasets keeps their (embodiment) stats.json: edit merge says so
     operation = str(record.get("operation") or record.get("conversion") or "")
     return operation.replace("_", " ") != "idm prepare"
 
