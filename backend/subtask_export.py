@@ -17,6 +17,9 @@ LeRobot, two schemas (``mode``):
 HDF5: each demo gets the attribute ``subtasks``, a JSON list of ``{start, end, text}`` (frames of
 the exported demo, end inclusive).
 Segments are clipped to the kept frames and renumbered like them.
+``CarriedSubtasks`` writes a dataset's own subtasks afresh into a LeRobot version change
+(``backend.convert.lerobot_versions``): the language columns of v3.0 become ``subtask_index`` +
+``meta/subtasks.parquet`` in v2.1, and the other way when asked.
 """
 
 from __future__ import annotations
@@ -30,13 +33,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from backend.errors import StudioError
-from backend.subtasks import Segment, clip, frame_labels, segments_json
+from backend.subtasks import Segment, Segments, clip, frame_labels, segments_json
 
 MODES = ("auto", "none", "index", "language", "both")
 SUBTASKS_PARQUET = "meta/subtasks.parquet"
 LANGUAGE_PERSISTENT, LANGUAGE_EVENTS = "language_persistent", "language_events"
 LANGUAGE_FEATURE = {"dtype": "language", "shape": [1], "names": None}
 SUBTASK_INDEX = "subtask_index"
+SUBTASK_COLUMNS = frozenset({SUBTASK_INDEX, LANGUAGE_PERSISTENT, LANGUAGE_EVENTS})
 
 PERSISTENT_ROW = pa.struct(
     [
@@ -118,6 +122,29 @@ class LeRobotSubtasks:
         if self.language:
             for path in sorted((root / "data").rglob("*.parquet")):
                 _add_language_columns(path, self.rows)
+
+
+class CarriedSubtasks:
+    """A dataset's own subtasks (``{episode index: segments}``) written afresh into a copy of it
+    (``backend.formats.lerobot.copy.CopyExtras``): the source's subtask columns are never copied as
+    values; ``index`` / ``language`` say which schema the copy gets (``resolve_mode``)."""
+
+    drop = SUBTASK_COLUMNS
+
+    def __init__(self, segments: dict[int, Segments], index: bool, language: bool) -> None:
+        self.segments, self.index, self.language = segments, index, language
+        self.labels: LeRobotSubtasks | None = None
+
+    def prepare(self, spec: Any) -> None:
+        self.labels = LeRobotSubtasks(spec, self.index, self.language)
+
+    def attach(self, writer: Any) -> None:
+        assert self.labels is not None, "prepare(spec) comes first"
+        self.labels.attach(writer)
+
+    def columns(self, number: int, episode: Any) -> dict[str, np.ndarray]:
+        assert self.labels is not None, "prepare(spec) comes first"
+        return self.labels.episode(number, tuple(self.segments.get(episode.index, ())), 0, episode.length)
 
 
 def _write_subtasks_parquet(path: Path, texts: dict[str, int]) -> None:

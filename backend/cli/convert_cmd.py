@@ -126,6 +126,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="keep: copy video packets as they are; h264: re-encode videos that are not H.264",
         )
         p.add_argument("--reencode", action="store_true", help="re-encode every video, even H.264 ones")
+        p.add_argument("--subtasks", default="auto", choices=["auto", "none", "index", "language", "both"],
+                       help="the source's subtasks as subtask_index + meta/subtasks.parquet (auto, index), "
+                       "LeRobot 0.6 language columns (language, v3.0 only), both, or none")
         p.add_argument("--crf", type=int, default=None)
         p.add_argument("--gop", type=int, default=None)
         p.add_argument("--preset", default=None)
@@ -317,6 +320,7 @@ def _run_versions(args: argparse.Namespace) -> int:
         gop=args.gop,
         preset=args.preset,
         modality=getattr(args, "modality", "none"),
+        subtasks=args.subtasks,
         jobs=args.jobs,
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,

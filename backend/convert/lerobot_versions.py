@@ -7,8 +7,12 @@ exactly), optional meta/modality.json, task indices kept. Videos are copied pack
 default towards v2.1, because decord and older torchcodec cannot read AV1) videos that are not H.264
 are re-encoded to H.264; ``reencode`` re-encodes all of them.
 
+Subtasks travel (docs/subtasks.md): the source's ``subtask_index`` + ``meta/subtasks.parquet`` or
+LeRobot 0.6 language columns are read as segments and written afresh, by default as ``subtask_index``
++ ``meta/subtasks.parquet`` (the one schema both versions hold; ``subtasks`` asks for another).
+
 The copy itself is ``backend.formats.lerobot.copy_dataset``; this module adds the plan, the
-modality.json, the provenance record and one atomic publish of the whole folder.
+modality.json, the subtasks, the provenance record and one atomic publish of the whole folder.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class LerobotVersionOptions:
     jobs: int | None = None  # re-encoding worker processes (None: the usable cores); same output for any
     overwrite: bool = False
     hash_mode: str = "auto"
+    subtasks: str = "auto"  # auto (= index) | none | index | language | both (v3.0 only), as curate export
 
 
 def kind_for(target: str) -> str:
@@ -110,6 +115,23 @@ def _modality(dataset: Dataset, options: LerobotVersionOptions) -> tuple[dict[st
         return None, "copied from the source"
     made = so101_modality(dataset)
     return made, ("made for SO-101" if made else "none (not an SO-101 dataset: give --modality FILE)")
+
+
+def _subtasks(dataset: Dataset, options: LerobotVersionOptions) -> tuple[Any, str]:
+    """(the copy's ``CarriedSubtasks`` or None, what happens to the source's subtasks)."""
+    from backend.subtask_export import CarriedSubtasks, resolve_mode
+    from backend.subtask_import import dataset_subtasks, has_subtasks
+
+    if options.subtasks not in ("auto", "none", "index", "language", "both"):
+        raise StudioError(f"subtasks must be auto, none, index, language or both, not {options.subtasks!r}")
+    if not has_subtasks(dataset):
+        return None, "none in the source"
+    segments = dataset_subtasks(dataset)
+    mode = "index" if options.subtasks == "auto" else options.subtasks
+    index, language = resolve_mode(mode, TARGETS[options.target].value, bool(segments))
+    written = [n for n, on in (("subtask_index + meta/subtasks.parquet", index), ("language columns", language)) if on]
+    note = f"{len(segments)} episodes' subtasks -> {' and '.join(written)}" if written else "not written"
+    return CarriedSubtasks(segments, index, language), note
 
 
 def _video_plan(dataset: Dataset, options: LerobotVersionOptions) -> tuple[str | None, dict[str, str]]:
@@ -192,15 +214,23 @@ def plan(source: Path, options: LerobotVersionOptions) -> Plan:
         except StudioError as error:
             result.errors.append(error.message)
             modality, modality_note = None, "error"
+        try:
+            carried, subtasks_note = _subtasks(dataset, options)
+        except StudioError as error:
+            result.errors.append(error.message)
+            carried, subtasks_note = None, "error"
         extra = [prov.LEROBOT_FILE]
         if options.target == "v2.1" and (modality is not None or modality_note.startswith("copied")):
             extra.insert(0, MODALITY_FILE)
+        if carried is not None and carried.index:
+            extra.insert(0, "meta/subtasks.parquet")
         keys = [dataset.cameras[c] for c in sorted(dataset.cameras)]
         result.tree = lerobot_tree(options.target, dataset.num_episodes, keys, extra)
         result.details = {
             "videos": videos,
             "reencode_codec": codec,
             "modality": modality_note,
+            "subtasks": subtasks_note,
             "source_format": dataset.format.value,
             "tasks": list(dataset.tasks),
         }
@@ -225,6 +255,7 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
     try:
         codec, videos = _video_plan(dataset, options)
         modality, modality_note = _modality(dataset, options)
+        carried, subtasks_note = _subtasks(dataset, options)
         progress.report(0, dataset.num_episodes, "hashing the input")
         record = prov.new_record(
             kind_for(options.target),
@@ -247,10 +278,11 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
             inner = tmp / "dataset"
             if video_worker.available():  # re-encodes in worker processes, the same output for any jobs
                 versions_copy.copy_dataset(
-                    dataset, inner, fmt, progress, codec, options=writer_options, jobs=options.jobs
+                    dataset, inner, fmt, progress, codec, options=writer_options, jobs=options.jobs,
+                    extras=carried,
                 )
             else:
-                copy_dataset(dataset, inner, fmt, progress, codec, options=writer_options)
+                copy_dataset(dataset, inner, fmt, progress, codec, options=writer_options, extras=carried)
             for entry in os.listdir(inner):
                 os.replace(inner / entry, tmp / entry)
             remove_empty_dir(inner)
@@ -262,6 +294,7 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
         summary.details = {
             "videos": "; ".join(f"{k}: {v}" for k, v in videos.items()),
             "modality": modality_note,
+            "subtasks": subtasks_note,
         }
         summary.seconds = timer.seconds
         return summary

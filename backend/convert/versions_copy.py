@@ -111,11 +111,15 @@ class _Copier:
         return task
 
     # -- writing (in order) ---------------------------------------------------------------------
-    def write(self, plan: _Plan, progress: Progress, keys: dict[str, str]) -> None:
+    def write(
+        self, plan: _Plan, progress: Progress, keys: dict[str, str], extras: lerobot_copy.CopyExtras | None
+    ) -> None:
         episode, dataset = plan.episode, self.dataset
         tasks = episode.extra.get("tasks") or ([episode.task] if episode.task is not None else [])
         ew = self.writer.begin_episode(episode.task if episode.task is not None else "", tasks=tasks)
         values = {target: episode.array(source) for source, target in keys.items()}
+        if extras is not None:
+            values.update(extras.columns(plan.number, episode))
         for key, array in values.items():
             if len(array) != episode.length:
                 raise StudioError(
@@ -128,7 +132,7 @@ class _Copier:
         streams = {name: episode.stream(name) for name in plan.here}
         try:
             images = {name: lerobot_copy._frames_of(stream) for name, stream in streams.items()}
-            if keys:
+            if values:
                 ew.add_frames(values, images)
             else:
                 ew.add_frames({}, images)
@@ -184,6 +188,7 @@ def copy_dataset(
     *,
     options: dict[str, Any] | None = None,
     jobs: int | None = None,
+    extras: lerobot_copy.CopyExtras | None = None,
 ) -> Path:
     """``backend.formats.lerobot.copy.copy_dataset`` (same arguments and output) re-encoding in
     ``jobs`` worker processes (None: the usable cores)."""
@@ -193,9 +198,11 @@ def copy_dataset(
     if codec is not None and codec not in CODECS:
         raise StudioError(f"unknown codec {codec!r}; use one of {sorted(CODECS)}")
     progress = ensure_progress(progress)
-    spec, keys = lerobot_copy._spec(dataset, codec, options)
+    spec, keys = lerobot_copy._spec(dataset, codec, options, extras)
     total = dataset.num_episodes
     writer = LeRobotWriter(fmt, out, spec)
+    if extras is not None:
+        extras.attach(writer)
     copier = _Copier(dataset, writer, codec, jobs)
     try:
         # every episode is planned first (the pool takes its tasks at once, in order); a plan is small
@@ -203,7 +210,7 @@ def copy_dataset(
         copier.start([p for p in plans if p.encoded])
         for plan in plans:
             progress.report(plan.number, total, f"episode {plan.episode.index}")
-            copier.write(plan, progress, keys)
+            copier.write(plan, progress, keys, extras)
         progress.report(total, total, "writing metadata")
         copier.close()  # nothing left to encode
         return writer.finish()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -24,10 +24,24 @@ from backend.formats.lerobot.stream import VideoWindowStream
 from backend.formats.lerobot.writer import LeRobotWriter
 from backend.media import VideoProbe, probe
 from backend.media.encoder import CODECS
-from backend.model import Dataset, DatasetFormat, Feature, FeatureKind
+from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
 
 LEROBOT_FORMATS = (DatasetFormat.LEROBOT_V20, DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30)
+
+
+class CopyExtras(Protocol):
+    """Columns a converter writes afresh instead of copying them (the subtask columns:
+    ``backend.subtask_export.CarriedSubtasks``): ``drop`` names source features not copied,
+    ``prepare`` edits the writer's spec, ``attach`` hooks the writer, ``columns`` gives an episode's."""
+
+    drop: frozenset[str]
+
+    def prepare(self, spec: WriterSpec) -> None: ...
+
+    def attach(self, writer: LeRobotWriter) -> None: ...
+
+    def columns(self, number: int, episode: Episode) -> dict[str, np.ndarray]: ...
 
 
 def lerobot_key(dataset: Dataset, key: str) -> str:
@@ -43,12 +57,13 @@ def lerobot_key(dataset: Dataset, key: str) -> str:
 
 
 def _spec(
-    dataset: Dataset, codec: str | None, options: dict[str, Any] | None
+    dataset: Dataset, codec: str | None, options: dict[str, Any] | None, extras: CopyExtras | None = None
 ) -> tuple[WriterSpec, dict[str, str]]:
     keys: dict[str, str] = {}
     features: dict[str, Feature] = {}
+    drop = extras.drop if extras is not None else frozenset()
     for key, feature in dataset.features.items():
-        if feature.kind not in (FeatureKind.VECTOR, FeatureKind.SCALAR) or not feature.has_files:
+        if feature.kind not in (FeatureKind.VECTOR, FeatureKind.SCALAR) or not feature.has_files or key in drop:
             continue
         target = lerobot_key(dataset, key)
         if target in DEFAULT_FEATURES:
@@ -98,6 +113,8 @@ def _spec(
             "tool_version": __version__,
         },
     )
+    if extras is not None:
+        extras.prepare(spec)
     return spec, keys
 
 
@@ -132,11 +149,13 @@ def copy_dataset(
     *,
     overwrite: bool = False,
     options: dict[str, Any] | None = None,
+    extras: CopyExtras | None = None,
 ) -> Path:
     """Write ``dataset`` to ``out`` as LeRobot ``fmt`` (v2.1 or v3.0); returns the output folder.
 
     ``codec`` ("h264", "av1", "hevc") re-encodes every video; None copies packets where possible.
     ``options`` go to the writer (crf, gop, preset, chunks_size, data/video_files_size_in_mb, ...).
+    ``extras`` writes some columns afresh (see ``CopyExtras``).
     """
     fmt = DatasetFormat(fmt)
     if fmt not in (DatasetFormat.LEROBOT_V21, DatasetFormat.LEROBOT_V30):
@@ -144,16 +163,20 @@ def copy_dataset(
     if codec is not None and codec not in CODECS:
         raise StudioError(f"unknown codec {codec!r}; use one of {sorted(CODECS)}")
     progress = ensure_progress(progress)
-    spec, keys = _spec(dataset, codec, options)
+    spec, keys = _spec(dataset, codec, options, extras)
     probes: dict[Path, VideoProbe] = {}
     total = dataset.num_episodes
     writer = LeRobotWriter(fmt, out, spec, overwrite=overwrite)
+    if extras is not None:
+        extras.attach(writer)
     try:
         for number, episode in enumerate(dataset.episodes):
             progress.report(number, total, f"episode {episode.index}")
             tasks = episode.extra.get("tasks") or ([episode.task] if episode.task is not None else [])
             ew = writer.begin_episode(episode.task if episode.task is not None else "", tasks=tasks)
             values = {target: episode.array(source) for source, target in keys.items()}
+            if extras is not None:
+                values.update(extras.columns(number, episode))
             for key, array in values.items():
                 if len(array) != episode.length:
                     raise StudioError(
@@ -180,7 +203,7 @@ def copy_dataset(
                     ew.add_video(name, path, first, episode.length, info)
                 else:
                     images[name] = _frames_of(stream)
-            if keys:
+            if values:
                 ew.add_frames(values, images)
             else:
                 ew.add_frames({}, images)
