@@ -236,7 +236,9 @@ def run(args: argparse.Namespace) -> int:
     for output in summary.outputs:
         print(
             f"written {output['path']}: {output['episodes']} episodes, {output['frames']} frames; video windows "
-            f"{output['videos_copied']} copied, {output['videos_encoded']} re-encoded; validate --quick: "
+            f"{output['videos_copied']} copied, {output.get('videos_spliced', 0)} spliced "
+            f"({output.get('frames_reencoded', 0)} frame(s) re-encoded), {output['videos_encoded']} re-encoded; "
+            "validate --quick: "
             f"{len(summary.validation.get(output['path'], []))} warning(s)"
         )
     return 0
