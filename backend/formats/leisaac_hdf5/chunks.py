@@ -30,11 +30,12 @@ import numpy as np
 from h5py import h5d
 
 LZF_FILTER = 32000
-MAX_WORKERS = 4  # chunks decompressed at once (each holds up to one chunk, 92 MB for 640x480)
+MAX_WORKERS = 4  # chunks decompressed at once in the process (each holds up to a chunk: 92 MB at 640x480)
 # the most bytes one lzf token writes (a back reference of 7 + 255 + 2 bytes): a prefix decoded into a
 # buffer this much longer than needed is whole when the decoder stops for want of room
 _LZF_TOKEN = 264
 _decoder: Any = None
+_decoding = threading.BoundedSemaphore(MAX_WORKERS)
 _decoder_lock = threading.Lock()
 
 
@@ -106,20 +107,20 @@ def _direct(dataset: h5d.DatasetID, start: int, rows: list[int], chunk: tuple[in
             mask, stored = dataset.read_direct_chunk((start,) + (0,) * len(frame_shape))
         except (OSError, ValueError, KeyError):
             return None
-    chunk_bytes = int(np.prod(chunk))
     length = (max(rows) - start + 1) * frame_bytes
+
+    def cut(flat: np.ndarray | None) -> dict[int, np.ndarray] | None:
+        if flat is None or len(flat) < length:
+            return None
+        return {
+            row: flat[(row - start) * frame_bytes:(row - start + 1) * frame_bytes].reshape(frame_shape).copy()
+            for row in rows
+        }
+
     if mask & 1:  # lzf skipped for this chunk (it did not compress): stored as is
-        flat = np.frombuffer(stored, np.uint8)
-        if len(flat) < length:
-            return None
-    else:
-        flat = _decode_prefix(stored, length, chunk_bytes)  # the GIL is free while it runs
-        if flat is None:
-            return None
-    return {
-        row: flat[(row - start) * frame_bytes:(row - start + 1) * frame_bytes].reshape(frame_shape).copy()
-        for row in rows
-    }
+        return cut(np.frombuffer(stored, np.uint8))
+    with _decoding:  # at most MAX_WORKERS chunk buffers in the process, whoever reads
+        return cut(_decode_prefix(stored, length, int(np.prod(chunk))))  # the GIL is free while it decodes
 
 
 def read_frames(dataset: h5d.DatasetID, indices: Sequence[int], lock: threading.Lock,
