@@ -117,7 +117,12 @@ def test_long_paths_are_shortened_and_axis_labels_whole_at_1280x800(qtbot, conte
                                             "repeats 53 · age 17 ms · recorder lag 0 steps"] * 6))
     widget.live.unit_combo.setCurrentIndex(widget.live.unit_combo.findData("lerobot"))
     widget.plots.set_unit("LeRobot")
-    qtbot.wait(100)
+
+    def fitted() -> bool:  # the labels refit once the layout gave the axes their heights (a busy machine: later)
+        return all(p.getAxis("left").label.boundingRect().width() <= p.getAxis("left").geometry().height()
+                   for p in widget.plots.plots)  # fmt: skip
+
+    qtbot.waitUntil(fitted, timeout=5000)
     for plot in widget.plots.plots:
         axis = plot.getAxis("left")
         text = axis.label.toPlainText()
