@@ -41,6 +41,10 @@ setup_venv() {
         "$VENV/bin/python" -m pip install -q -e '.[test]'
         echo "$want" > "$stamp"
     fi
+    # the bundle's builder, for ./dev.sh bundle and a test run with ROLLOUT_STUDIO_BUNDLE=1
+    if { [ "$cmd" = bundle ] || [ "${ROLLOUT_STUDIO_BUNDLE:-}" = 1 ]; } && [ ! -x "$VENV/bin/pyinstaller" ]; then
+        "$VENV/bin/python" -m pip install -q -e '.[test,bundle]'
+    fi
 }
 
 cmd=${1:-help}
