@@ -93,6 +93,17 @@ def test_cut_plan_falls_back_when_the_source_cannot_be_matched(tmp_path: Path) -
     bframes = _video(tmp_path / "b.mp4", {"bf": "2"})
     plan = cut_plan(bframes, probe(bframes), 5, 7)
     assert plan.mode == "encode" and "B-frames" in plan.reason
+    # x264 told to use B-frames at GOP 2 (LeRobot's h264) uses none but keeps a decode delay: spliced
+    delayed = tmp_path / "delayed.mp4"
+    with VideoEncoder(delayed, 64, 48, 30, gop=2, options={"bf": "1"}) as encoder:
+        for i in range(10):
+            encoder.write(frame(i, 0, 0))
+    assert cut_plan(delayed, probe(delayed), 3, 6).mode == "splice"
+    write_spliced(delayed, probe(delayed), 3, 6, tmp_path / "d.mp4")
+    with av.open(str(tmp_path / "d.mp4")) as container:
+        stream = container.streams.video[0]
+        dts = [p.dts for p in container.demux(stream) if p.size]
+    assert dts == sorted(set(dts)) and len(dts) == 6  # decode times rise
     refs = _video(tmp_path / "refs.mp4", {"x264-params": "ref=7"})
     plan = cut_plan(refs, probe(refs), 5, 7)
     assert (plan.mode, plan.reason) == ("encode", "no x264 setting reproduces the source's stream headers")
@@ -102,3 +113,24 @@ def test_cut_plan_falls_back_when_the_source_cannot_be_matched(tmp_path: Path) -
             encoder.write(frame(i, 0, 0))
     plan = cut_plan(av1, probe(av1), 1, 6)
     assert plan.mode == "encode" and "needs h264" in plan.reason
+
+
+def test_lerobot_061_h264_is_spliced(shared_data: Path, tmp_path: Path) -> None:
+    """LeRobot 0.6.1's h264 (x264 medium, bframes=1 unused at GOP 2): headers matched, one frame re-encoded."""
+    folder = shared_data / "lerobot061_so101_v30_h264"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent")
+    video = sorted((folder / "videos").rglob("*.mp4"))[0]
+    info = probe(video)
+    plan = write_spliced(video, info, 5, 8, tmp_path / "cut.mp4", {"video.crf": 30, "video.g": 2})
+    assert (plan.mode, plan.encoded, plan.copied) == ("splice", 1, 7)
+    with av.open(str(video)) as container:
+        want = [
+            f.to_ndarray(format="rgb24").astype(np.int16)
+            for _, f in zip(range(13), container.decode(video=0), strict=False)
+        ]
+    with av.open(str(tmp_path / "cut.mp4")) as container:
+        got = [f.to_ndarray(format="rgb24").astype(np.int16) for f in container.decode(video=0)]
+    assert len(got) == 8
+    np.testing.assert_array_equal(np.stack(got[1:]), np.stack(want[6:13]))
+    assert np.abs(got[0] - want[5]).mean() < 3

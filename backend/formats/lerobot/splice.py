@@ -151,7 +151,7 @@ def _search_settings(
     if info.codec != "h264":
         return None, f"splicing needs h264, the source is {info.codec}"
     if info.reordered:
-        return None, "the source has B-frames"
+        return None, "the source has B-frames (frames reordered)"
     container = av.open(str(path))
     try:
         headers = _avcc_headers(bytes(container.streams.video[0].codec_context.extradata or b""))
@@ -163,9 +163,8 @@ def _search_settings(
     written = _x264_options(path)
     if not written:
         return None, "the source was not written by x264 (its settings are unknown)"
-    if written.get("bframes", "0") != "0":
-        return None, "the source has B-frames"
-    crfs = [str(v) for v in (hints.get("video.crf"), written.get("crf")) if v not in (None, "")]
+    bframes = written.get("bframes", "0")  # allowed when no frame is reordered (GOP 2: B-frames unused)
+    crfs = [f"{float(v):g}" for v in (hints.get("video.crf"), written.get("crf")) if v not in (None, "")]
     gops = [str(v) for v in (hints.get("video.g"), written.get("keyint")) if v not in (None, "")]
     presets = [str(hints["video.preset"])] if hints.get("video.preset") else []
     presets += [p for p in ("veryfast", "medium", *X264_PRESETS) if p not in presets]
@@ -176,7 +175,7 @@ def _search_settings(
         for gop in dict.fromkeys(gops or ["2"]):
             for preset in presets:
                 for rate in rates:
-                    options = {"crf": crf, "preset": preset, "g": gop, "bf": "0"}
+                    options = {"crf": crf, "preset": preset, "g": gop, "bf": bframes}
                     if _trial_headers(info, rate, options) == wanted:
                         matches.append({"options": options, "rate": rate, "length_size": length_size})
     if not matches:
@@ -261,6 +260,15 @@ def _decode_range(path: Path, info: VideoProbe, first: int, stop: int) -> list[n
     return [frames[i] for i in range(first, stop)]
 
 
+def _decode_delay(container: av.container.InputContainer, info: VideoProbe, key: int) -> int:
+    """dts - pts of the keyframe packet ``key`` (0, or minus a frame when x264 kept a B-frame delay)."""
+    from backend.formats.lerobot.remux import _window_packets
+
+    for packet in _window_packets(container, info, key, 1):
+        return 0 if packet.dts is None else int(packet.dts) - int(packet.pts)
+    return 0
+
+
 def write_spliced(
     path: Path, info: VideoProbe, first: int, count: int, out: Path, hints: dict[str, Any] | None = None
 ) -> CutPlan:
@@ -289,14 +297,18 @@ def write_spliced(
         for number, picture in enumerate(pictures):
             frame = av.VideoFrame.from_ndarray(picture, format=info.pix_fmt or "yuv420p")
             frame.pts = number
+            if number:  # P-frames only (keyframes where the GOP says): decode order is display order
+                frame.pict_type = av.video.frame.PictureType.P
             packets += encoder.encode(frame)
         packets += encoder.encode(None)
-        if len(packets) != len(pictures):
-            raise FormatError(f"the encoder gave {len(packets)} packets for {len(pictures)} frames", path)
+        order = [int(packet.pts) for packet in packets]
+        if order != list(range(len(pictures))):
+            raise FormatError(f"the encoder gave frames {order} for {len(pictures)} frames in order", path)
+        delay = _decode_delay(source, info, key)
         for packet in packets:
-            index = first + int(packet.pts)
             copy = av.Packet(_to_length_prefixed(bytes(packet), settings["length_size"]))
-            copy.pts = copy.dts = int(info.pts[index]) - origin
+            copy.pts = int(info.pts[first + int(packet.pts)]) - origin
+            copy.dts = copy.pts + delay  # the source's decode delay (x264 with bframes > 0 keeps one)
             copy.time_base = src.time_base
             copy.is_keyframe = packet.is_keyframe
             copy.stream = target
