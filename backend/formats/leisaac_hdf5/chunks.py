@@ -97,10 +97,9 @@ def _decode_prefix(stored: bytes, length: int, chunk_bytes: int) -> np.ndarray |
     return out[:length]
 
 
-def _direct(dataset: h5d.DatasetID, start: int, rows: list[int], chunk: tuple[int, ...], lock: threading.Lock
-            ) -> dict[int, np.ndarray] | None:
+def _direct(dataset: h5d.DatasetID, start: int, rows: list[int], frame_shape: tuple[int, ...],
+            chunk: tuple[int, ...], lock: threading.Lock) -> dict[int, np.ndarray] | None:
     """Frames ``rows`` of the chunk starting at frame ``start``, from its stored bytes; None: not here."""
-    frame_shape = tuple(int(s) for s in dataset.shape[1:])
     frame_bytes = int(np.prod(frame_shape))  # uint8
     with lock:  # h5py: one thread per file
         try:
@@ -129,23 +128,25 @@ def read_frames(dataset: h5d.DatasetID, indices: Sequence[int], lock: threading.
 
     ``read_one(i)`` is the ordinary read of one frame (it takes the lock itself): the fallback."""
     wanted = sorted({int(i) for i in indices})
-    with lock:
+    with lock:  # h5py: one thread per file
         chunk = _chunk_shape(dataset)
+        frame_shape = tuple(int(s) for s in dataset.shape[1:])
         direct = chunk is not None and dataset.dtype == np.uint8 and _lzf_only(dataset)
     if chunk is None:
         return {i: read_one(i) for i in wanted}
-    per_chunk = int(chunk[0])
-    whole_frames = tuple(int(c) for c in chunk[1:]) == tuple(int(s) for s in dataset.shape[1:])
+    per_chunk = chunk[0]
+    direct = direct and chunk[1:] == frame_shape  # whole frames in each chunk
     groups: dict[int, list[int]] = {}
     for index in wanted:
         groups.setdefault(index // per_chunk * per_chunk, []).append(index)
+
     def one_chunk(start: int) -> dict[int, np.ndarray]:
         rows = groups[start]
-        got = _direct(dataset, start, rows, tuple(chunk), lock) if direct and whole_frames else None
+        got = _direct(dataset, start, rows, frame_shape, chunk, lock) if direct else None
         return got if got is not None else {i: read_one(i) for i in rows}
 
     out: dict[int, np.ndarray] = {}
-    workers = min(len(groups), _cores(), MAX_WORKERS) if direct and whole_frames else 1
+    workers = min(len(groups), _cores(), MAX_WORKERS) if direct else 1
     if workers < 2:
         for start in groups:
             out.update(one_chunk(start))
