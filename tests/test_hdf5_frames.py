@@ -5,6 +5,7 @@ fallback (other filters, split chunks, no chunks, a chunk stored unfiltered, a c
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import h5py
@@ -13,7 +14,7 @@ import pytest
 
 from backend.errors import FormatError
 from backend.formats import open_dataset
-from backend.formats.leisaac_hdf5.chunks import lzf_decoder
+from backend.formats.leisaac_hdf5.chunks import lzf_decoder, read_frames
 from backend.sessions.review_work import camera_size, episode_loop, poster_frame
 from tests.browse_data import write_hdf5
 
@@ -126,3 +127,21 @@ def test_review_thumbnails_use_the_batch(recording: Path) -> None:
     assert loop[0][:, :width].std() > 10 and loop[-1][:, width:].std() > 10  # pictures, not grey tiles
     width, height = camera_size(1)
     assert len(poster) == 1 and poster[0].shape == (height, width, 3) and poster[0].std() > 10
+
+
+@pytest.mark.parametrize(("compression", "one_by_one"), [("lzf", 0), ("gzip", 4)])
+def test_lzf_chunks_are_decoded_directly(recording: Path, tmp_path: Path, compression: str, one_by_one: int) -> None:
+    """The lzf chunks never fall back to the frame-by-frame read (other filters always do)."""
+    path = Path(shutil.copy(recording, tmp_path / f"{compression}.hdf5"))
+    _store(path, chunks=(100, HEIGHT, WIDTH, 3), compression=compression)
+    fallback: list[int] = []
+    with h5py.File(path, "r") as handle:
+        front = handle["data/demo_0/obs/front"]
+
+        def read_one(index: int) -> np.ndarray:
+            fallback.append(index)
+            return front[index]
+
+        got = read_frames(front.id, [0, 99, 100, 249], threading.Lock(), read_one)
+        assert all(np.array_equal(got[i], front[i]) for i in (0, 99, 100, 249))
+    assert len(fallback) == one_by_one
