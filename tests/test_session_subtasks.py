@@ -45,6 +45,7 @@ def test_edit_undo_and_copy(tmp_path, monkeypatch):
     assert browse.curation.undo_label == "Move subtask edge (episode 0)"
     browse.undo()
     assert session.segments()[0] == Segment(10, 30, "reach")
+    assert session.copy_to_same_task([1]) == []  # a selection (table or grid): only episodes of its task
     assert session.copy_to_same_task() == [2]  # episode 2 has the same task
     assert browse.curation.decision(2).subtasks == (Segment(15, 45, "reach"), Segment(46, 89, "grasp"))
     assert session.delete(0) and session.segments() == (Segment(31, 59, "grasp"),)

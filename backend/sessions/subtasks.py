@@ -6,7 +6,7 @@ The track widget forwards here; ``listeners`` hear about every change (edits, un
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -128,10 +128,13 @@ class SubtaskSession:
         fps = float(self.browse.dataset.fps or 30.0)
         return self._write(ops.snap(self.segments(), marks, max(1, int(round(tolerance_s * fps)))), "Snap subtasks")
 
-    def copy_to_same_task(self) -> list[int]:
+    def copy_to_same_task(self, targets: Iterable[int] | None = None) -> list[int]:
+        """Copy the shown episode's segments to the other episodes of its task, or to ``targets``
+        among them (a selection in the table or the review grid); returns the episodes changed."""
         if not self.active:
             return []
-        return ops.copy_to_same_task(self.browse.curation, self.browse.dataset, self.browse.episode.index)
+        episode = self.browse.episode.index
+        return ops.copy_to_same_task(self.browse.curation, self.browse.dataset, episode, targets)
 
     # -- selection ----------------------------------------------------------------------------------
     def select(self, index: int | None) -> None:

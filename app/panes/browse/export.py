@@ -1,6 +1,9 @@
 """Browse's exports: the curated dataset (dialog, background task with progress and cancel, validated
 when written), the decisions as JSON, and validating the dataset shown.
 
+The dialog offers the subtask schema of a LeRobot output like ``curate export --subtasks``
+(docs/subtasks.md); the choice is remembered in the settings (``SUBTASKS_SETTING``).
+
 The export task holds its own lease on the dataset: closing the dataset or opening another one while
 it runs leaves the file open for the export, closed when it ends.
 """
@@ -37,13 +40,24 @@ WRITABLE_FORMATS = [
     (DatasetFormat.LEROBOT_V30, "LeRobot v3.0 (folder)"),
     (DatasetFormat.LEROBOT_V21, "LeRobot v2.1 (folder)"),
 ]
-_CHROME = 200  # the dialog's margins, the "Output" caption and the Choose… button
+_CHROME = 216  # the dialog's margins, the widest caption ("Subtasks") and the Choose… button
+SUBTASKS_SETTING = "browse/export_subtasks"
+SUBTASK_MODES = [  # backend.subtask_export.MODES, as the dialog names them
+    ("auto", "Auto: language columns for v3.0, subtask_index for v2.1"),
+    ("none", "None"),
+    ("index", "subtask_index + subtasks.parquet (LeRobot 0.4 – 0.5)"),
+    ("language", "Language columns (LeRobot 0.6, v3.0 only)"),
+    ("both", "Both (v3.0 only)"),
+]
+_V30_ONLY = ("language", "both")
 
 
 class ExportDialog(QDialog):
     """Where and in which format to write the curated dataset."""
 
-    def __init__(self, parent: QWidget, dataset: Dataset, summary_text: str, default_out: Path) -> None:
+    def __init__(
+        self, parent: QWidget, dataset: Dataset, summary_text: str, default_out: Path, subtasks: str = "auto"
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export curated dataset")
         self.format = QComboBox()
@@ -60,7 +74,12 @@ class ExportDialog(QDialog):
         row.addWidget(self.out, 1)
         row.addWidget(browse)
         form = QFormLayout()
+        self.subtasks = QComboBox()
+        for mode, label in SUBTASK_MODES:
+            self.subtasks.addItem(label, mode)
+        self.subtasks.setCurrentIndex(max(0, self.subtasks.findData(subtasks)))
         form.addRow("Format", self.format)
+        form.addRow("Subtasks", self.subtasks)
         form.addRow("Output", row)
         self.path_label = QLabel("")  # the path elided in the middle, when the field cannot show it all
         self.path_label.setObjectName("mutedLabel")
@@ -82,6 +101,7 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
         self.out.textChanged.connect(self._fit_path)
+        self._subtasks_for_format()
         self._fit_path()
 
     def _fit_path(self) -> None:
@@ -104,7 +124,26 @@ class ExportDialog(QDialog):
         width = min(screen - 40, max(620, self.out.minimumWidth() + _CHROME))
         self.resize(width, self.sizeHint().height())
 
+    def _subtasks_for_format(self) -> None:
+        """HDF5 demos always get the ``subtasks`` attribute; v2.1 has no language columns."""
+        fmt = self.chosen_format()
+        hdf5 = fmt is DatasetFormat.LEISAAC_HDF5
+        self.subtasks.setEnabled(not hdf5)
+        self.subtasks.setToolTip(
+            "HDF5 demos get a 'subtasks' attribute (JSON start, end, text)" if hdf5
+            else "How subtask segments are written for LeRobot (docs/subtasks.md)"
+        )
+        model = self.subtasks.model()
+        for row, (mode, _label) in enumerate(SUBTASK_MODES):
+            model.item(row).setEnabled(fmt is not DatasetFormat.LEROBOT_V21 or mode not in _V30_ONLY)
+        if fmt is DatasetFormat.LEROBOT_V21 and self.chosen_subtasks() in _V30_ONLY:
+            self.subtasks.setCurrentIndex(self.subtasks.findData("index"))
+
+    def chosen_subtasks(self) -> str:
+        return str(self.subtasks.currentData())
+
     def _format_changed(self) -> None:
+        self._subtasks_for_format()
         out = Path(self.out.text())
         if self.chosen_format() is DatasetFormat.LEISAAC_HDF5:
             self.out.setText(str(out.with_suffix(".hdf5")))
@@ -170,13 +209,22 @@ class BrowseExport(QObject):
             return None
         dataset = session.dataset
         fmt = dataset.format if dataset.format in dict(WRITABLE_FORMATS) else DatasetFormat.LEROBOT_V30
-        dialog = ExportDialog(self.pane, dataset, session.summary_text(), self.default_path(fmt))
-        dialog.accepted.connect(lambda: self.start(dialog.output(), dialog.chosen_format()))
+        settings = self.pane.context.settings
+        remembered = str(settings.value(SUBTASKS_SETTING, "auto"))
+        dialog = ExportDialog(self.pane, dataset, session.summary_text(), self.default_path(fmt), remembered)
+
+        def accepted() -> None:
+            if dialog.subtasks.isEnabled():  # an HDF5 export leaves the LeRobot choice as it was
+                settings.setValue(SUBTASKS_SETTING, dialog.chosen_subtasks())
+            self.start(dialog.output(), dialog.chosen_format(), dialog.chosen_subtasks())
+
+        dialog.accepted.connect(accepted)
         dialog.open()
         return dialog
 
-    def start(self, out: Path, fmt: DatasetFormat) -> None:
-        """Export in the background with progress and cancel; validate the result when done."""
+    def start(self, out: Path, fmt: DatasetFormat, subtasks: str = "auto") -> None:
+        """Export in the background with progress and cancel; validate the result when done.
+        ``subtasks``: the LeRobot subtask schema (``backend.subtask_export.MODES``)."""
         session, bar = self.pane.session, self.pane.bar
         if session.dataset is None or session.curation is None or self.running:
             return
@@ -190,6 +238,7 @@ class BrowseExport(QObject):
             session.curation.snapshot(),
             str(out),
             fmt.value,
+            subtasks=subtasks,
             key="export",
             lane=BACKGROUND,
             holds=[session.share()],

@@ -243,6 +243,11 @@ class ReviewView(QWidget):
         if action == "open":
             self.open_current()
 
+    def selected_episodes(self) -> list[int]:
+        """The grid's selection (the current cell's episode) while the grid is shown, else []."""
+        cell = self.session.current_cell() if self.active else None
+        return [cell.episode] if cell is not None else []
+
     def open_current(self) -> None:
         target = self.session.open_target()
         if target is not None:
@@ -371,6 +376,15 @@ class ReviewView(QWidget):
             self.thumbnailsShown.emit(sum(len(loop) > 1 for loop in self.cache.values()))
 
 
+def selected_episodes(pane: Any) -> list[int]:
+    """What Browse's episode operations (Edit dataset, copying subtasks) act on: the review grid's
+    selection while the grid is shown, else the episode table's."""
+    review = getattr(pane, "review", None)
+    if review is not None and review.active:
+        return review.selected_episodes()
+    return pane.table.selected_episodes()
+
+
 def view_tabs() -> QTabBar:
     """A "Table | Grid" tab bar (Browse has two: over the episode table, and in the grid's bar)."""
     tabs = QTabBar()
@@ -423,4 +437,5 @@ def attach_review(pane: Any) -> ReviewView:
     view.episodeOpened.connect(on_open)
     pane.datasetLoaded.connect(view.dataset_opened)
     pane.session.add_listener(view.curation_changed)
+    pane.subtasks.attach_grid(view.grid)  # copying subtasks to the grid's selection
     return view

@@ -1,7 +1,8 @@
 """Browse's subtask track under the timeline: the widget (``widgets.subtask_track``) forwards to the
 ``SubtaskSession`` (``backend/sessions/subtasks.py``); the segments live in the curation decisions,
 so the curation bar's undo/redo (and Ctrl+Z on the track) undo them too. Right-click for suggestions
-from motion, snapping and copying to the episodes of the same task."""
+from motion, snapping and copying to the episodes of the same task (all of them, or the selected ones:
+the table's, or the review grid's while the grid is shown, where its right-click offers the copy too)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
+from app.panes.browse.review import selected_episodes
 from app.tasks import INTERACTIVE
 from backend.errors import StudioError
 from backend.sessions.subtasks import SubtaskSession
@@ -43,6 +45,7 @@ class BrowseSubtasks(QObject):
             ("Accept suggestions", lambda: self._guard(session.accept_suggestions)),
             ("Snap edges to suggestions", lambda: self._guard(session.snap)),
             ("Copy subtasks to episodes of the same task", self.copy_to_same_task),
+            ("Copy subtasks to the selected episodes of the same task", self.copy_to_selection),
             ("Split at playhead (S)", lambda: self._guard(session.split_at, pane.position)),
             ("Join with next (J)", lambda: self._guard(session.join_next)),
             ("Delete subtask (Del)", lambda: self._guard(session.delete)),
@@ -50,8 +53,16 @@ class BrowseSubtasks(QObject):
             action = QAction(text, track)
             action.triggered.connect(slot)
             track.addAction(action)
+        self.grid_copy: QAction | None = None
         session.add_listener(self.refresh)
         self.refresh()
+
+    def attach_grid(self, grid: Any) -> None:
+        """The review grid's right-click copies the player's subtasks to the grid's selection."""
+        grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.grid_copy = QAction("Copy the player's subtasks to this episode", grid)
+        self.grid_copy.triggered.connect(self.copy_to_selection)
+        grid.addAction(self.grid_copy)
 
     def refresh(self) -> None:
         session = self.session
@@ -110,6 +121,19 @@ class BrowseSubtasks(QObject):
             self.pane.toast.show_message(
                 f"Subtasks copied to {len(changed)} episodes of the same task" if changed
                 else "No other episode has this task."
+            )
+
+    def copy_to_selection(self) -> None:
+        """The shown episode's segments to the selected episodes of its task (``selected_episodes``)."""
+        targets = [e for e in selected_episodes(self.pane) if e != getattr(self.pane.session.episode, "index", None)]
+        if not targets:
+            self.pane.toast.show_message("Select other episodes of the same task first.")
+            return
+        changed = self._guard(self.session.copy_to_same_task, targets)
+        if changed is not None:
+            self.pane.toast.show_message(
+                f"Subtasks copied to {len(changed)} of {len(targets)} selected episodes" if changed
+                else "No selected episode has this episode's task."
             )
 
 

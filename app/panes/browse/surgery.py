@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.panes.browse.review import selected_episodes
 from app.tasks import BACKGROUND, TaskGroup
 from backend.sessions.surgery import OPERATIONS, SurgerySession, build_plan, run_plan
 from widgets.shortcuts import add_pane_shortcut
@@ -286,8 +287,8 @@ class SurgeryHook:
             return None
         if self.dialog is not None:
             self.dialog.reject()
-        session = SurgerySession(
-            str(pane.dataset.path), pane.dataset.num_episodes, pane.table.selected_episodes()
+        session = SurgerySession(  # the review grid's selection while the grid is shown
+            str(pane.dataset.path), pane.dataset.num_episodes, selected_episodes(pane)
         )
         if merge_with:
             session.add_merge_inputs(merge_with)
