@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from backend.cli import main
 from backend.convert import lerobot_versions
 from backend.curation import Curation, export_curated
 from backend.formats import open_dataset
@@ -89,8 +90,16 @@ def test_v21_to_v30_auto_keeps_subtask_index_and_plan_says_so(chain, tmp_path):
     summary = lerobot_versions.run(v21, options)
     assert summary.details["subtasks"] == plan.details["subtasks"]
     assert _frame_texts(out) == EXPECTED
-    none = lerobot_versions.run(
-        v21, lerobot_versions.LerobotVersionOptions(out=tmp_path / "none", target="v3.0", subtasks="none")
-    )
+    # the CLI's --subtasks: none drops them; language towards v2.1 is one error line
+    assert main(["convert", "lerobot-v2-to-v3", str(v21), "--out", str(tmp_path / "none"), "--subtasks", "none"]) == 0
     assert "subtask_index" not in json.loads((tmp_path / "none" / "meta" / "info.json").read_text())["features"]
-    assert none.details["subtasks"] == "not written"
+    assert not (tmp_path / "none" / "meta" / "subtasks.parquet").exists()
+
+
+def test_language_towards_v21_is_refused(chain, tmp_path, capsys):
+    v30, _, _ = chain
+    out = tmp_path / "v21"
+    assert main(["convert", "lerobot-v3-to-v2", str(v30), "--out", str(out), "--subtasks", "language"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "language columns of LeRobot 0.6 exist in LeRobot v3.0 datasets only" in error[0]
+    assert not out.exists()

@@ -130,7 +130,10 @@ def _subtasks(dataset: Dataset, options: LerobotVersionOptions) -> tuple[Any, st
     mode = "index" if options.subtasks == "auto" else options.subtasks
     index, language = resolve_mode(mode, TARGETS[options.target].value, bool(segments))
     written = [n for n, on in (("subtask_index + meta/subtasks.parquet", index), ("language columns", language)) if on]
-    note = f"{len(segments)} episodes' subtasks -> {' and '.join(written)}" if written else "not written"
+    if written:
+        note = f"{len(segments)} episodes' subtasks -> {' and '.join(written)}"
+    else:
+        note = "not written" if segments else "the source's subtask columns hold no subtasks: not written"
     return CarriedSubtasks(segments, index, language), note
 
 
