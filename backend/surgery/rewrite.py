@@ -21,7 +21,7 @@ import numpy as np
 
 from backend import provenance as prov
 from backend.atomic import remove_path
-from backend.errors import StudioError
+from backend.errors import FormatError, StudioError
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.model import Dataset, DatasetFormat, Feature
 from backend.progress import Progress
@@ -112,7 +112,14 @@ def _splice(
         return None
     writer.staging.mkdir(parents=True, exist_ok=True)
     target = writer.staging / f"splice-{result.videos_spliced}-{Path(path).stem}.mp4"
-    write_spliced(path, info, first, count, target, hints)
+    try:
+        write_spliced(path, info, first, count, target, hints)
+    except FormatError as error:  # the plan expected a splice: say so, and re-encode the window whole
+        remove_path(target)
+        result.warnings.append(
+            f"{path}: frames {first}..{first + count - 1} re-encoded whole ({error.problem})"
+        )
+        return None
     result.videos_spliced += 1
     result.frames_reencoded += plan.encoded
     return target

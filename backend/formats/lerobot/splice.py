@@ -17,6 +17,7 @@ the whole window as before.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -283,7 +284,10 @@ def write_spliced(
     settings, _ = matching_settings(path, info, hints)
     assert settings is not None
     key = first + plan.encoded
-    pictures = _decode_range(path, info, first, key)
+    try:
+        pictures = _decode_range(path, info, first, key)
+    except (av.error.FFmpegError, ValueError) as error:
+        raise FormatError(f"decoding frames {first}..{key - 1} failed ({error})", path) from error
     origin = int(info.pts[first])
     source = av.open(str(path))
     output = av.open(str(out), mode="w", format="mp4")
@@ -318,9 +322,16 @@ def write_spliced(
             packet.dts = packet.pts if packet.dts is None else packet.dts - origin
             packet.stream = target
             output.mux(packet)
-    except av.error.FFmpegError as error:
-        raise FormatError(f"splicing the video failed ({error})", path) from error
-    finally:
+    except BaseException as error:
         source.close()
+        with contextlib.suppress(Exception):  # the half file is thrown away by the caller
+            output.close()
+        if isinstance(error, (av.error.FFmpegError, ValueError)):
+            raise FormatError(f"splicing the video failed ({error})", path) from error
+        raise
+    source.close()
+    try:
         output.close()
+    except av.error.FFmpegError as error:
+        raise FormatError(f"finishing the spliced video failed ({error})", path) from error
     return plan
