@@ -13,7 +13,7 @@ import pytest
 from backend.cli import main
 from backend.convert import lerobot_versions
 from backend.curation import Curation, export_curated
-from backend.formats import open_dataset
+from backend.formats import open_dataset, validate_path
 from backend.subtask_import import dataset_subtasks
 from tests.browse_data import memory_dataset
 
@@ -78,6 +78,7 @@ def test_round_trip_back_to_language_keeps_every_frame(chain):
     assert _frame_texts(back) == EXPECTED
     with open_dataset(back) as dataset, open_dataset(v21) as middle:
         assert dataset_subtasks(dataset) == dataset_subtasks(middle)
+    assert validate_path(v21) == [] and validate_path(back) == []
 
 
 def test_v21_to_v30_auto_keeps_subtask_index_and_plan_says_so(chain, tmp_path):
