@@ -67,7 +67,11 @@ def test_edit_dataset_and_copying_subtasks_act_on_the_review_grids_selection(qtb
     review.grid.set_current_row(2)
     assert review.session.current_cell().episode == 2
     assert selected_episodes(pane) == [2]
-    dialog = pane.surgery.open()
+    assert [a.text() for a in review.grid.actions()] == [
+        "Copy the player's subtasks to this episode", "Edit dataset… (Ctrl+Shift+E)"
+    ]
+    review.grid.actions()[1].trigger()
+    dialog = pane.surgery.dialog
     assert dialog.session.selection == [2] and "1 episode(s) selected" in dialog.selection_label.text()
     dialog.reject()
     assert pane.session.episode.index == 0  # the player still shows episode 0: its subtasks go to 2

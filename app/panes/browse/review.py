@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QAction, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -437,5 +437,8 @@ def attach_review(pane: Any) -> ReviewView:
     view.episodeOpened.connect(on_open)
     pane.datasetLoaded.connect(view.dataset_opened)
     pane.session.add_listener(view.curation_changed)
-    pane.subtasks.attach_grid(view.grid)  # copying subtasks to the grid's selection
+    pane.subtasks.attach_grid(view.grid)  # right-click: copy subtasks to the grid's selection, and
+    edit = QAction("Edit dataset… (Ctrl+Shift+E)", view.grid)  # surgery from it
+    edit.triggered.connect(lambda: pane.surgery.open())
+    view.grid.addAction(edit)
     return view
