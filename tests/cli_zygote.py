@@ -96,7 +96,11 @@ class _Zygote:
             if message is None:
                 raise RuntimeError("the CLI zygote did not answer")
             if "started" in message:
-                return int(message["started"])
+                pid = int(message["started"])
+                # an earlier command may have had this pid (pids wrap around at pid_max): its exit code
+                # is not this one's (the zygote reports a command's exit only after its start)
+                self.exits.pop(pid, None)
+                return pid
 
     def exit_code(self, pid: int, timeout: float | None) -> int | None:
         """The exit code of ``pid`` once it ended (negative: the signal), else None after ``timeout``."""
@@ -105,7 +109,7 @@ class _Zygote:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if self._collect(left) is None and left is not None and time.monotonic() >= deadline:
                 return None  # nothing came (each pass reads what is there, timeout 0 included)
-        return self.exits[pid]
+        return self.exits.pop(pid)
 
     def close(self) -> None:
         if self.process.poll() is None:

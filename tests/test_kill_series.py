@@ -487,7 +487,7 @@ def test_kill_9_series(slow_selected: None, writer: Writer, inputs: Inputs, tmp_
 def valid_recording(path: Path) -> None:
     """Readable, every finished demo whole (an unfinished one is recovered by the next run)."""
     report = check_readable(path)
-    assert report["readable"], (report, path.stat().st_size)
+    assert report["readable"], f"{path} ({path.stat().st_size} bytes) is not readable: {report['error']} ({report})"
 
 
 def lerobot_episodes(path: Path) -> int:
