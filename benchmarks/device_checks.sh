@@ -42,6 +42,8 @@ run() {
     cd "$ROOT"
     cp -r "$CARRY/extra312" /tmp/extra312 2>/dev/null || true
     "$py" -c "import platform, os, torch, lerobot, av; print('python', platform.python_version(), 'cores', os.cpu_count(), 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lerobot', lerobot.__version__, 'av', av.__version__)"
+    # 4 first (the shortest): quality signals on the GPU beside its CPU
+    step quality-speed-cuda "$py" benchmarks/quality_speed.py --device cuda --skip-motion
     # 1. surgery outputs, loaded by LeRobot 0.6.1
     local cli=("$py" -m backend.cli)
     mkdir -p "$w"
@@ -71,11 +73,6 @@ run() {
     printf '#!/bin/sh\nexec python3 -m lerobot.scripts.lerobot_edit_dataset "$@"\n' >/tmp/dc/peers/bin/lerobot-edit-dataset
     chmod +x /tmp/dc/peers/bin/*
     step surgery-vs-lerobot "$py" benchmarks/surgery_vs_lerobot.py --peers-venv /tmp/dc/peers --work /tmp/dc/svl
-    # 4. quality signals on the GPU
-    if [ -f benchmarks/quality_speed.py ]; then
-        step quality-speed-cuda "$py" benchmarks/quality_speed.py --device cuda --skip-motion
-        step quality-speed-cpu16 "$py" benchmarks/quality_speed.py --device cpu
-    fi
 }
 
 case "${1:-}" in
