@@ -75,8 +75,28 @@ run() {
     step surgery-vs-lerobot "$py" benchmarks/surgery_vs_lerobot.py --peers-venv /tmp/dc/peers --work /tmp/dc/svl
 }
 
+peers() {  # LeRobot 0.5.1 reads the subtask_index export; lerobot-surgery 0.1.0 timed beside edit
+    # here first: pip install --target .cache/carry/extra05 lerobot==0.5.1 and --target
+    # .cache/carry/extra_surgery lerobot-surgery click tqdm (--no-deps, --python-version 3.12)
+    mkdir -p /tmp/site312 /tmp/dc
+    [ -d /tmp/site312/lerobot ] || { tar -xJf "$CARRY/site312.tar.xz" -C /tmp/site312; rm -rf /tmp/site312/tests; }
+    [ -d /tmp/dc/lerobot061_so101_v30_h264 ] || tar -xf "$CARRY/data.tar" -C /tmp/dc
+    local base="/tmp/site312:$CARRY/extra312:$ROOT" py=python3
+    export HF_HUB_OFFLINE=1 HF_HOME=/tmp/dc/hf HF_LEROBOT_HOME=/tmp/dc/hf
+    cd "$ROOT"
+    step subtasks05-make env PYTHONPATH="$base" "$py" scripts/lerobot_subtasks_check.py make /tmp/dc/subtasks05
+    step subtasks05-read env PYTHONPATH="$CARRY/extra05:$base" "$py" scripts/lerobot_subtasks_check.py read /tmp/dc/subtasks05
+    mkdir -p /tmp/dc/peers-surgery/bin /tmp/dc/svl-surgery
+    printf '#!/bin/sh\nexec python3 "$@"\n' >/tmp/dc/peers-surgery/bin/python
+    printf '#!/bin/sh\nexec python3 -m lerobot_surgery.cli "$@"\n' >/tmp/dc/peers-surgery/bin/lerobot-surgery
+    chmod +x /tmp/dc/peers-surgery/bin/*
+    step surgery-vs-lerobot-surgery env PYTHONPATH="$CARRY/extra_surgery:$base" "$py" benchmarks/surgery_vs_lerobot.py \
+        --peers-venv /tmp/dc/peers-surgery --work /tmp/dc/svl-surgery --lerobot-data /tmp/dc/lerobot061_so101_v30_h264
+}
+
 case "${1:-}" in
     data) data ;;
     run) run ;;
-    *) echo "usage: $0 data | run" >&2; exit 2 ;;
+    peers) peers ;;
+    *) echo "usage: $0 data | run | peers" >&2; exit 2 ;;
 esac
