@@ -277,6 +277,15 @@ def _vector(key: str, names: list[str], unit: Unit) -> Feature:
     return Feature(key, FeatureKind.VECTOR, "float32", (len(names),), names, JointSpace(tuple(names), unit))
 
 
+def declare_joint_units(record: dict[str, Any], features: dict[str, Feature]) -> None:
+    """The joint unit of the written vectors, in the record (``joint_units``, as the recorders write it):
+    readers take it instead of guessing from values, which a joint held past its calibrated range
+    (beyond +-100) would make look like degrees."""
+    units = {f.space.unit for f in features.values() if f.space is not None and f.space.unit is not Unit.OTHER}
+    if len(units) == 1:
+        record["joint_units"] = units.pop().value
+
+
 def _features(source: _Source) -> tuple[dict[str, Feature], list[str]]:
     """Output vector features and warnings. Joint positions go to LeRobot's range; anything else
     (keyboard / IK actions, non-SO-101 joints) is copied unscaled and said so."""
@@ -487,6 +496,7 @@ def run(
                 fmt.value,
                 options.hash_mode,
             )
+            declare_joint_units(record, features)
             cameras = []
             for cam in first.cameras:
                 info = first.dataset.camera_info(cam)

@@ -36,6 +36,7 @@ from backend.convert.common import (
 )
 from backend.errors import StudioError
 from backend.formats import open_dataset
+from backend.formats.lerobot.meta import declared_joint_unit
 from backend.model import Dataset, DatasetFormat, FeatureKind
 from backend.progress import Progress, ensure_progress
 from backend.units import SO101_JOINTS, base_joint_name
@@ -268,6 +269,9 @@ def run(source: Path, options: LerobotVersionOptions, progress: Progress | None 
             fmt.value,
             options.hash_mode,
         )
+        declared = declared_joint_unit(Path(source))
+        if declared is not None:  # a unit the source declares stays declared (never guessed again)
+            record["joint_units"] = declared.value
         for number, episode in enumerate(dataset.episodes):  # the writer numbers episodes 0..N-1
             prov.add_episode(record, number, 0, episode.index, f"episode {episode.index}", 0, episode.length)
         writer_options: dict[str, Any] = {
