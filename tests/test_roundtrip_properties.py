@@ -112,14 +112,28 @@ def write_source(rec: Recording, path: Path) -> Path:
     with h5py.File(path, "r+") as handle:
         for d, n in enumerate(rec.lengths):
             demo = handle[f"data/demo_{d}"]
-            demo["actions"][...] = rec.actions[d]
-            demo["processed_actions"][...] = rec.actions[d]
+            _rewrite(demo, "actions", rec.actions[d])
+            _rewrite(demo, "processed_actions", rec.actions[d])
             previous = np.vstack([np.zeros((1, 6), np.float32), rec.actions[d][:-1]])
-            demo["obs/actions"][...] = previous  # Isaac Lab's last_action: actions[t - 1]
-            demo["obs/joint_pos"][...] = rec.states[d]
+            _rewrite(demo, "obs/actions", previous)  # Isaac Lab's last_action: actions[t - 1]
+            _rewrite(demo, "obs/joint_pos", rec.states[d])
             for c, cam in enumerate(rec.cameras):
-                demo[f"obs/{cam}"][...] = np.stack([source_frame(rec, d, c, t) for t in range(n)])
+                _rewrite(demo, f"obs/{cam}", np.stack([source_frame(rec, d, c, t) for t in range(n)]))
     return path
+
+
+def _rewrite(group: h5py.Group, key: str, values: np.ndarray) -> None:
+    """Replace a dataset's values by a new dataset with the same layout, never in place: HDF5 (1.14 and
+    2.0, h5py's optional LZF filter) keeps a chunk's "filter skipped" mark when the chunk is written
+    again, so a chunk that once did not compress and then does reads back as garbage (found by this
+    test: a 3-frame demo's actions; tests/test_hdf5_lzf_rewrite.py pins it)."""
+    old = group[key]
+    layout = {"chunks": old.chunks, "maxshape": old.maxshape, "compression": old.compression,
+              "dtype": old.dtype}  # fmt: skip
+    attrs = dict(old.attrs)
+    del group[key]
+    new = group.create_dataset(key, data=np.asarray(values, dtype=layout.pop("dtype")), **layout)
+    new.attrs.update(attrs)
 
 
 # -- checks ----------------------------------------------------------------------------------------
