@@ -373,8 +373,8 @@ class EpisodeFilterBar(QWidget):
         length_row.addWidget(self.length, 1)
         length_row.addWidget(self.length_label)
         layout.addLayout(length_row, 3, 0, 1, 3)
-        layout.addWidget(self.excluded, 4, 0)
-        layout.addWidget(self.count, 4, 1, 1, 2)
+        layout.addWidget(self.excluded, 4, 0, 1, 2)  # two columns: "Show excluded" whole at 1280x800
+        layout.addWidget(self.count, 4, 2)
         # typing on a large table filters once the keys pause, not once a key (each costs a relayout)
         self._text_timer = QTimer(self, singleShot=True, interval=TEXT_PAUSE_MS, timeout=self._apply)
         self.text.textChanged.connect(self._text_changed)
