@@ -236,7 +236,7 @@ def _peers(venv: Path, source: Path, other: Path, work: Path) -> dict[str, Any]:
                     "merge",
                     str(a),
                     str(other),
-                    "--output-path",
+                    "--output",  # lerobot-surgery 0.1.0: merge SOURCE... -o OUT
                     str(work / "peer-out" / "surgery_merge"),
                 ],
                 env,
@@ -247,9 +247,8 @@ def _peers(venv: Path, source: Path, other: Path, work: Path) -> dict[str, Any]:
                     str(surgery_cli),
                     "remove",
                     str(a),
-                    "--episodes",
-                    "0",
-                    "--output-path",
+                    "0",  # lerobot-surgery 0.1.0: remove DATASET EPISODES... -o OUT
+                    "--output",
                     str(work / "peer-out" / "surgery_remove"),
                 ],
                 env,
