@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
 
 from widgets import palette
+from widgets.timeline import frame_at_x, x_for_frame
 
 EDGE_PX = 5  # how close to an edge a press grabs it
 
@@ -83,17 +84,10 @@ class SubtaskTrack(QWidget):
         return QRectF(8, 2, max(1, self.width() - 16), self.height() - 4)
 
     def x_for(self, frame: float) -> float:
-        track = self._track()
-        if self.num_frames <= 1:
-            return track.left()
-        return track.left() + track.width() * frame / (self.num_frames - 1)
+        return x_for_frame(self._track(), self.num_frames, frame)
 
     def frame_at(self, x: float) -> int:
-        track = self._track()
-        if self.num_frames <= 1:
-            return 0
-        frac = (x - track.left()) / track.width()
-        return int(round(max(0.0, min(1.0, frac)) * (self.num_frames - 1)))
+        return frame_at_x(self._track(), self.num_frames, x)
 
     def _rect(self, start: int, end: int) -> QRectF:
         track = self._track()

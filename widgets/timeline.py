@@ -27,6 +27,21 @@ from widgets.video_tile import rgb_to_qimage
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
 
 
+
+def x_for_frame(track: QRectF, num_frames: int, frame: float) -> float:
+    """x of ``frame`` on a track whose ends are the first and the last frame (timeline strips)."""
+    if num_frames <= 1:
+        return track.left()
+    return track.left() + track.width() * frame / (num_frames - 1)
+
+
+def frame_at_x(track: QRectF, num_frames: int, x: float) -> int:
+    """The frame nearest to ``x`` on such a track (clamped to its ends)."""
+    if num_frames <= 1:
+        return 0
+    frac = (x - track.left()) / track.width()
+    return int(round(max(0.0, min(1.0, frac)) * (num_frames - 1)))
+
 class TimelineBar(QWidget):
     scrubbed = Signal(int)  # playhead dragged/clicked to a frame
     scrubFinished = Signal(int)
@@ -85,17 +100,10 @@ class TimelineBar(QWidget):
         return QRectF(8, 4, max(1, self.width() - 16), self.height() - 8)
 
     def x_for(self, frame: float) -> float:
-        track = self._track()
-        if self.num_frames <= 1:
-            return track.left()
-        return track.left() + track.width() * frame / (self.num_frames - 1)
+        return x_for_frame(self._track(), self.num_frames, frame)
 
     def frame_at(self, x: float) -> int:
-        track = self._track()
-        if self.num_frames <= 1:
-            return 0
-        frac = (x - track.left()) / track.width()
-        return int(round(max(0.0, min(1.0, frac)) * (self.num_frames - 1)))
+        return frame_at_x(self._track(), self.num_frames, x)
 
     # -- painting ---------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
