@@ -181,6 +181,11 @@ class Episode:
         )
         values = np.asarray(values)
         width = int(np.prod(values.shape[1:], dtype=np.int64))  # -1 cannot be inferred with 0 rows
+        if width != space.width:  # one episode unlike the others: the file is wrong, say where
+            raise FormatError(
+                f"{self.display_name}: {key} is {width} wide, the dataset's other episodes have {space.width}",
+                self.dataset.path,
+            )
         return JointValues(values.reshape(len(values), width), space)
 
     def timestamps(self) -> np.ndarray:

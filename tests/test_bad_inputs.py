@@ -217,6 +217,7 @@ COMMANDS: dict[str, Argv] = {
     ],
     "idm kit": lambda x, g, o: ["idm", "kit", x, "--out", o / "out"],
     "compare": lambda x, g, o: ["compare", g["rec"], x],
+    "score": lambda x, g, o: ["score", x, "--quiet"],
 }
 QUIET = {"hdf5-to-lerobot", "lerobot-to-hdf5", "lerobot-to-hdf5 template", "v2-to-v3", "v3-to-v2", "transcode",
          "curate export", "curate export v2.1", "compare"}  # fmt: skip
@@ -240,6 +241,8 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     )],  # fmt: skip
     *[("garbage_chunk.hdf5", c, ("demo_0",)) for c in ("hdf5-to-lerobot", "curate export v2.1", "cosmos trainset")],
     ("wrong_shape.hdf5", "hdf5-to-lerobot", ("obs/joint_pos", "5 wide")),
+    ("wrong_shape.hdf5", "score", ("obs/joint_pos", "wide")),  # named by the data model, for every reader
+    ("trunc.hdf5", "score", HDF5_OPEN),
     ("missing_key.hdf5", "hdf5-to-lerobot", ("actions",)),
     *[("text_joints.hdf5", c, TEXT) for c in ("hdf5-to-lerobot", "curate export", "curate export v2.1")],
     *[("float_images.hdf5", c, FLOAT_FRAMES) for c in ("hdf5-to-lerobot", "curate export v2.1")],
