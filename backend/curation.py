@@ -857,7 +857,11 @@ def export_curated(
             "options": dict(options or {}),
             "mapping": plan.notes,
         },
-        "episodes": [{"source_episode": e.index, "frames": list(ranges[e.index])} for e in kept],
+        "episodes": [
+            {"output_episode": n, "source_episode": e.index, "frame_offset": ranges[e.index][0],
+             "frames": list(ranges[e.index])}
+            for n, e in enumerate(kept)
+        ],
     }
     for note in plan.notes:
         if note.startswith("not carried"):

@@ -208,7 +208,9 @@ def episode_map(record: dict[str, Any] | None) -> dict[int, dict[str, Any]]:
     """output episode -> mapping entry, for panes that pair generated episodes with sources."""
     if not record:
         return {}
-    return {int(e["output_episode"]): e for e in record.get("episodes", [])}
+    # a curated export's record (backend.curation) lists its kept episodes in output order with
+    # their ``frames`` and, before 2026-12, without ``output_episode``
+    return {int(e.get("output_episode", n)): e for n, e in enumerate(record.get("episodes") or [])}
 
 
 def trace(record: dict[str, Any] | None, episode: int) -> dict[str, Any] | None:
@@ -217,30 +219,33 @@ def trace(record: dict[str, Any] | None, episode: int) -> dict[str, Any] | None:
     Returns {"source_path", "source_episode", "source_name", "frame_offset", "sha256", "hash_mode",
     "steps"} where frame_offset adds up the offsets of every step; None when unknown.
     """
-    if not record:
-        return None
-    result: dict[str, Any] | None = None
+    steps = trace_steps(record, episode)
+    return steps[-1] if steps else None
+
+
+def trace_steps(record: dict[str, Any] | None, episode: int) -> list[dict[str, Any]]:
+    """Every step of ``trace``, nearest source first: step k says where the episode was after k + 1
+    conversions back (its frame_offset counts from that source's episode start)."""
+    found: list[dict[str, Any]] = []
     offset = 0
-    steps = 0
-    current: dict[str, Any] | None = record
+    current: dict[str, Any] | None = record or None
     index = int(episode)
     while current is not None:
         entry = episode_map(current).get(index)
         if entry is None:
-            return result
+            break
         inputs = current.get("inputs") or []
         source = inputs[int(entry.get("input", 0))] if inputs else {}
-        offset += int(entry.get("frame_offset", 0))
-        steps += 1
-        result = {
+        offset += int(entry.get("frame_offset", (entry.get("frames") or [0])[0]))
+        found.append({
             "source_path": entry.get("source_path") or source.get("path"),
             "source_episode": int(entry["source_episode"]),
             "source_name": entry.get("source_name"),
             "frame_offset": offset,
             "sha256": source.get("sha256"),
             "hash_mode": source.get("hash_mode"),
-            "steps": steps,
-        }
+            "steps": len(found) + 1,
+        })
         current = source.get("provenance")
         index = int(entry["source_episode"])
-    return result
+    return found

@@ -63,6 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--cameras", default=None, help="comma-separated cameras to include (default: all)")
     p.add_argument("--demos", default=None, help="comma-separated demo numbers to convert (default: all)")
+    p.add_argument("--subtasks", default="auto", choices=["auto", "none", "index", "language", "both"],
+                   help="the demos' subtasks attributes as LeRobot columns: index (LeRobot 0.4-0.5), language "
+                        "(0.6, v3.0 only), both; auto: language for v3.0, index for v2.1 (docs/subtasks.md)")
     convert_sharded.add_flags(p)
     jobs_flag(p)
     _common_flags(p)
@@ -274,6 +277,7 @@ def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         hash_mode=args.hash_mode,
         jobs=args.jobs,
+        subtasks=args.subtasks,
     )
     if args.on == "slurm" and not args.plan:
         return convert_sharded.run_on_slurm(args, list(args.sources), options)

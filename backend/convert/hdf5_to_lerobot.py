@@ -77,6 +77,8 @@ class Hdf5ToLerobotOptions:
     overwrite: bool = False
     hash_mode: str = "auto"  # provenance checksums: auto | full | fast
     jobs: int | None = None  # worker processes; None: one per core this process may use
+    # the demos' ``subtasks`` attributes as LeRobot subtask columns (backend.subtask_export.MODES)
+    subtasks: str = "auto"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,6 +97,17 @@ class _Source:
     has_success_attr: bool
 
 
+class _Subtasks(NamedTuple):
+    """The output's subtask columns and each input's segments ({demo index: segments})."""
+
+    labels: Any  # backend.subtask_export.LeRobotSubtasks
+    segments: list[dict[int, Any]]
+
+    def columns(self, number: int, source: int, episode: Episode, skip: int) -> dict[str, np.ndarray]:
+        own = tuple(self.segments[source].get(episode.index, ()))
+        return self.labels.episode(number, own, skip, episode.length)
+
+
 class _Target(NamedTuple):
     """Where and how episodes are written (the same for every episode of a run)."""
 
@@ -104,6 +117,7 @@ class _Target(NamedTuple):
     record: dict[str, Any]
     progress: Progress
     total: int
+    subtasks: _Subtasks | None = None
 
 
 def _lookup(mapping: dict[str, Any] | None, path: Path) -> Any:
@@ -128,6 +142,9 @@ def _check_options(options: Hdf5ToLerobotOptions) -> None:
         raise StudioError(f"fps must be positive, got {options.fps}")
     if options.jobs is not None and options.jobs < 1:
         raise StudioError(f"--jobs must be at least 1, got {options.jobs}")
+    from backend.subtask_export import resolve_mode
+
+    resolve_mode(options.subtasks, FORMATS[options.format].value, True)  # a known mode, valid for the format
     check_task_text(options.task)  # one line: it goes into tasks.jsonl, parquet and prompts
     for source, text in (options.tasks or {}).items():
         check_task_text(text, f"the task text of {Path(source).name}")
@@ -514,13 +531,16 @@ def run(
                 options=writer_options,
                 provenance=record,
             )
+            subtasks = _subtask_columns(sources, selected, spec, fmt, options)
             done = 0
             with open_writer(fmt, out, spec, overwrite=options.overwrite) as writer:
+                if subtasks is not None:
+                    subtasks.labels.attach(writer)
                 if workers is not None:
                     assert located is not None
                     try:
                         jobs = _submit(workers, writer, located, selected, cameras, options)
-                        target = _Target(writer, features, options, record, progress, total)
+                        target = _Target(writer, features, options, record, progress, total, subtasks)
                         for k, (number, source, episode) in enumerate(selected):
                             done = _adopt_episode(
                                 target, k, number, source, episode, done, workers, jobs, selected
@@ -531,7 +551,7 @@ def run(
                         workers.close()
                         raise
                 else:
-                    target = _Target(writer, features, options, record, progress, total)
+                    target = _Target(writer, features, options, record, progress, total, subtasks)
                     for number, source, episode in selected:
                         done = _write_episode(target, number, source, episode, done)
         finally:
@@ -548,6 +568,26 @@ def run(
     finally:
         for source in sources:
             source.dataset.close()
+
+
+def _subtask_columns(
+    sources: list[_Source],
+    selected: list[tuple[int, _Source, Episode]],
+    spec: WriterSpec,
+    fmt: DatasetFormat,
+    options: Hdf5ToLerobotOptions,
+) -> _Subtasks | None:
+    """The demos' ``subtasks`` attributes (docs/subtasks.md) as the output's subtask columns, clipped
+    to the kept frames like the curated export does; None when no kept demo has any."""
+    from backend.subtask_export import LeRobotSubtasks, resolve_mode
+    from backend.subtask_import import dataset_subtasks
+
+    segments = [dataset_subtasks(source.dataset) for source in sources]
+    any_kept = any(segments[number].get(episode.index) for number, _, episode in selected)
+    index, language = resolve_mode(options.subtasks, fmt.value, any_kept)
+    if not (index or language):
+        return None
+    return _Subtasks(LeRobotSubtasks(spec, index, language), segments)
 
 
 def _episode_values(
@@ -674,11 +714,13 @@ def _adopt_episode(
     selected: list[tuple[int, _Source, Episode]],
 ) -> int:
     """Episode ``k``: its rows from here, its videos from the camera processes."""
-    writer, features, options, record, progress, total = target
+    writer, features, options, record, progress, total, subtasks = target
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
     length = episode.length - skip
     values = _episode_values(source, episode, features, skip)
+    if subtasks is not None:
+        values.update(subtasks.columns(writer.num_episodes, number, episode, skip))
     out_episode = writer.begin_episode(task=source.task)
     try:
         out_episode.add_frames(values)
@@ -720,10 +762,12 @@ def _adopt_episode(
 
 
 def _write_episode(target: _Target, number: int, source: _Source, episode: Episode, done: int) -> int:
-    writer, features, options, record, progress, total = target
+    writer, features, options, record, progress, total, subtasks = target
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
     values = _episode_values(source, episode, features, skip)
+    if subtasks is not None:
+        values.update(subtasks.columns(writer.num_episodes, number, episode, skip))
     length = episode.length - skip
     streams = {cam: episode.stream(cam) for cam in source.cameras}
     try:

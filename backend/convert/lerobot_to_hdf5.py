@@ -31,6 +31,7 @@ provenance chain; without either they are kept as they are (and the plan warns w
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ from backend.formats import open_dataset, open_writer
 from backend.formats.base import Capability, WriterSpec, reader_capabilities
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
 from backend.progress import Progress, ensure_progress
+from backend.subtask_import import dataset_subtasks
+from backend.subtasks import Segments, check_segments, clip, scale, segments_json
 from backend.units import JointSpace, Unit
 
 KIND = "lerobot_to_hdf5"
@@ -205,13 +208,16 @@ def _provenance_demos(
     elsewhere: list[str] = []
     untraced = False
     for index in episodes:
-        traced = prov.trace(record, index)
-        if traced is None:
-            untraced = True
-        elif check.matches(traced):
+        steps = prov.trace_steps(record, index)
+        # the nearest source that is the template: a dataset converted from a curated export of a
+        # recording pairs with the export (and with the recording when that is the template)
+        traced = next((step for step in steps if check.matches(step)), None)
+        if traced is not None:
             found[index] = traced
+        elif not steps:
+            untraced = True
         else:
-            name = Path(str(traced.get("source_path") or "?")).name
+            name = Path(str(steps[-1].get("source_path") or "?")).name
             if name not in elsewhere:
                 elsewhere.append(name)
     if elsewhere:
@@ -640,12 +646,14 @@ def run(
             },
             provenance=record,
         )
+        own_subtasks = dataset_subtasks(dataset)
         writer = open_writer(DatasetFormat.LEISAAC_HDF5, out, spec, overwrite=options.overwrite)
         frames = 0
         with writer:
             for number, m in enumerate(kept):
                 frames += _write_one(
-                    writer, m, dataset, template, space, target_space, options, record, summary, fps_out
+                    writer, m, dataset, template, space, target_space, options, record, summary, fps_out,
+                    own_subtasks.get(m.episode.index, ()),
                 )
                 m.episode.unload()
                 progress.report(number + 1, len(kept), f"episode {m.episode.index} -> demo_{number}")
@@ -659,6 +667,30 @@ def run(
         template.close()
 
 
+def _set_subtasks(attrs: dict[str, Any], own: Segments, source_length: int, offset: int, length: int) -> None:
+    """The demo's ``subtasks`` attribute in its own frames: the dataset's segments (rescaled when the
+    replay rate changes the length), else the template demo's from the replayed offset on."""
+    if own:
+        segments = scale(own, source_length, length) if source_length != length else tuple(own)
+    else:
+        try:
+            found = _template_subtasks(attrs.get("subtasks"))
+        except (ValueError, TypeError, StudioError):
+            found = ()  # the template's own attribute is not ours to judge here: left out
+        segments = clip(found, offset, offset + length)
+    if segments:
+        attrs["subtasks"] = json.dumps(segments_json(segments))
+    else:
+        attrs.pop("subtasks", None)
+
+
+def _template_subtasks(value: Any) -> Segments:
+    if value is None:
+        return ()
+    text = value if isinstance(value, str) else bytes(value).decode()
+    return check_segments(json.loads(text))
+
+
 def _write_one(
     writer: Any,
     m: _Match,
@@ -670,6 +702,7 @@ def _write_one(
     record: dict[str, Any],
     summary: ConversionSummary,
     fps_out: float,
+    own_subtasks: Segments = (),
 ) -> int:
     assert m.demo is not None
     demo = m.demo
@@ -696,6 +729,7 @@ def _write_one(
         },
         "initial_state": _initial_state(template, demo, m.offset, warnings),
     }
+    _set_subtasks(extra["attrs"], own_subtasks, m.episode.length, m.offset, len(actions))
     if options.copy_states:
         states = _states(template, demo, m.offset, len(actions))
         if states is None:

@@ -52,7 +52,9 @@ def plan_shards(inputs: list[Path], options: h2l.Hdf5ToLerobotOptions, shards: i
     plan = h2l.plan([Path(p) for p in inputs], replace(options, overwrite=True))
     problems = [e for e in plan.errors if "already exists" not in e]
     if problems:
-        raise StudioError(problems[0], Path(inputs[0]) if inputs else None)
+        first = Path(inputs[0]) if inputs else None
+        # the plan's lines name their file already ("PATH: problem")
+        raise StudioError(problems[0], None if first is None or str(first) in problems[0] else first)
     kept = sorted(plan.kept, key=lambda e: e.output_index)
     count = min(shards, len(kept))
     plans = []
@@ -107,12 +109,31 @@ def _options_from(data: dict[str, Any]) -> h2l.Hdf5ToLerobotOptions:
     return h2l.Hdf5ToLerobotOptions(**data)
 
 
+def _refuse_subtasks(inputs: list[Path], options: h2l.Hdf5ToLerobotOptions) -> None:
+    """The join does not merge subtask columns yet: demos that carry subtasks are refused rather than
+    joined without them (or with one shard's subtask indices read as another's)."""
+    if options.subtasks == "none":
+        return
+    from backend.formats import open_dataset
+    from backend.subtask_import import dataset_subtasks
+
+    for path in inputs:
+        with contextlib.closing(open_dataset(path)) as dataset:
+            if dataset_subtasks(dataset):
+                raise StudioError(
+                    "its demos carry subtasks, which a sharded conversion cannot join yet",
+                    path,
+                    "convert on this machine (without --on slurm), or add --subtasks none to leave them out",
+                )
+
+
 def prepare(inputs: list[Path], options: h2l.Hdf5ToLerobotOptions, shards: int) -> Path:
     """Check everything, make the staging folder and write its spec; returns the spec's path."""
     inputs = [Path(p).absolute() for p in inputs]
     out = Path(options.out).absolute()
     check_output_target(out, options.overwrite, inputs)
     plans = plan_shards(inputs, options, shards)
+    _refuse_subtasks(inputs, options)
     staging = staging_for(out)
     register_state_root(staging.parent)  # only for this process: the staging folder is the studio's
     if staging.exists():
