@@ -185,8 +185,18 @@ REALTIME_MODULES = {
 }
 
 
+# The longest modules of each run start first (the realtime run hands out whole files, --dist
+# loadfile): a 20-40 s file handed out last leaves the other worker idle at the end of the run.
+LONGEST_FIRST = ("test_walk", "test_kill_series", "test_teleop_cli", "test_teleop_recording", "test_teleop_pane")
+
+
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else ""
-        if module in REALTIME_MODULES or "virtual_arm" in getattr(item, "fixturenames", ()):
+        if _module(item) in REALTIME_MODULES or "virtual_arm" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.realtime)
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item), len(rank)))  # stable: file order otherwise
