@@ -85,7 +85,8 @@ peers() {  # LeRobot 0.5.1 reads the subtask_index export; lerobot-surgery 0.1.0
     export HF_HUB_OFFLINE=1 HF_HOME=/tmp/dc/hf HF_LEROBOT_HOME=/tmp/dc/hf
     cd "$ROOT"
     step subtasks05-make env PYTHONPATH="$base" "$py" scripts/lerobot_subtasks_check.py make /tmp/dc/subtasks05
-    step subtasks05-read env PYTHONPATH="$CARRY/extra05:$base" "$py" scripts/lerobot_subtasks_check.py read /tmp/dc/subtasks05
+    step subtasks05-read env PYTHONPATH="$CARRY/extra05:$base" "$py" scripts/lerobot_subtasks_check.py read /tmp/dc/subtasks05 --pyav
+    [ "${SUBTASKS_ONLY:-}" = 1 ] && return 0
     mkdir -p /tmp/dc/peers-surgery/bin /tmp/dc/svl-surgery
     printf '#!/bin/sh\nexec python3 "$@"\n' >/tmp/dc/peers-surgery/bin/python
     printf '#!/bin/sh\nexec python3 -m lerobot_surgery.cli "$@"\n' >/tmp/dc/peers-surgery/bin/lerobot-surgery
@@ -98,5 +99,6 @@ case "${1:-}" in
     data) data ;;
     run) run ;;
     peers) peers ;;
-    *) echo "usage: $0 data | run | peers" >&2; exit 2 ;;
+    subtasks05) SUBTASKS_ONLY=1 peers ;;
+    *) echo "usage: $0 data | run | peers | subtasks05" >&2; exit 2 ;;
 esac

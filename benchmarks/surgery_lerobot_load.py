@@ -14,26 +14,6 @@ import json
 from pathlib import Path
 
 
-def _pyav_decode(video_path, timestamps, tolerance_s, backend=None):  # noqa: ANN001, ANN201 - LeRobot's signature
-    import av
-    import numpy as np
-    import torch
-
-    with av.open(str(video_path)) as container:
-        stream = container.streams.video[0]
-        frames = [
-            (float(f.pts * stream.time_base), f.to_ndarray(format="rgb24")) for f in container.decode(stream)
-        ]
-    times = np.array([t for t, _ in frames])
-    out = []
-    for ts in timestamps:
-        i = int(np.argmin(abs(times - ts)))
-        if abs(times[i] - ts) >= tolerance_s:
-            raise ValueError(f"{video_path}: no frame at {ts:.4f} s (nearest {times[i]:.4f} s)")
-        out.append(torch.from_numpy(frames[i][1]).permute(2, 0, 1).float() / 255)
-    return torch.stack(out)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="+", type=Path)
@@ -42,7 +22,12 @@ def main() -> int:
     import lerobot.datasets.lerobot_dataset as lds
 
     if args.pyav:
-        lds.decode_video_frames = _pyav_decode
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from scripts.lerobot_pyav import install
+
+        install()
     failed = 0
     for path in args.datasets:
         try:

@@ -1,12 +1,14 @@
 """Read the studio's subtask exports back with LeRobot's own loader (run where LeRobot is installed).
 
     python scripts/lerobot_subtasks_check.py make OUT_DIR          # here: writes OUT_DIR/index, OUT_DIR/language
-    python scripts/lerobot_subtasks_check.py read OUT_DIR          # where lerobot 0.5.x or 0.6.x is installed
+    python scripts/lerobot_subtasks_check.py read OUT_DIR [--pyav] # where lerobot 0.5.x or 0.6.x is installed
 
 ``make`` exports a small dataset (3 episodes, 64x48 video) whose episodes 0 and 1 carry subtasks, once
 with ``subtasks="index"`` (LeRobot 0.4-0.5) and once with ``subtasks="language"`` (LeRobot 0.6,
 v3.0). ``read`` opens the variant the installed LeRobot reads with ``LeRobotDataset(repo_id, root=)``
-and checks every frame against the segments (printed as JSON; exit 1 on a mismatch).
+and checks every frame against the segments (printed as JSON; exit 1 on a mismatch). ``--pyav`` decodes
+the videos with ``scripts/lerobot_pyav.py`` (LeRobot 0.5.x cannot decode on a machine whose torchvision
+lacks ``VideoReader`` and that has no FFmpeg libraries for torchcodec).
 Only ``read`` imports LeRobot; only ``make`` imports the studio.
 """
 
@@ -42,15 +44,23 @@ def expected(episode: int, frame: int) -> str | None:
     return None
 
 
-def read(out: Path) -> int:
+def read(out: Path, pyav: bool = False) -> int:
     import lerobot
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
+
+    patched = []
+    if pyav:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from scripts.lerobot_pyav import install
+
+        patched = install()
 
     version = getattr(lerobot, "__version__", "?")
     language = not version.startswith(("0.4", "0.5"))
     root = out / ("language" if language else "index")
     dataset = LeRobotDataset("studio/subtasks_check", root=root)
     bad = []
+    seen = []
     for i in range(len(dataset)):
         sample = dataset[i]
         episode, frame = int(sample["episode_index"]), int(sample["frame_index"])
@@ -61,9 +71,11 @@ def read(out: Path) -> int:
             got = active[-1] if active else None
         else:
             got = sample["subtask"] or None
+        seen.append(got)
         if got != want:
             bad.append({"episode": episode, "frame": frame, "expected": want, "got": got})
-    print(json.dumps({"lerobot": version, "root": str(root), "frames": len(dataset), "mismatches": bad[:10]}))
+    print(json.dumps({"lerobot": version, "root": str(root), "frames": len(dataset), "decoder": patched or "lerobot's",
+                      "subtasks_seen": sorted({m for m in seen if m}), "mismatches": bad[:10]}))
     return 1 if bad else 0
 
 
@@ -72,4 +84,4 @@ if __name__ == "__main__":
     if action == "make":
         make(folder)
         sys.exit(0)
-    sys.exit(read(folder))
+    sys.exit(read(folder, pyav="--pyav" in sys.argv[3:]))
