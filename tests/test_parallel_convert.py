@@ -17,9 +17,11 @@ import pytest
 
 from backend.convert import hdf5_to_lerobot as h2l
 from backend.errors import Cancelled
+from backend.formats import open_dataset
 from backend.progress import Progress
 from tests.recordings import DemoSpec, RecordingSpec, frame_level, write_recording
 from tests.test_convert_cli import _camera_workers, _describe, _partials
+from tests.video_diff import describe
 
 LENGTHS = (14, 9, 17, 11, 12, 10)
 
@@ -46,13 +48,36 @@ def _convert(recording: Path, out: Path, fmt: str, jobs: int, progress: Progress
     h2l.run([recording], options, progress)
 
 
+def _wrong_frames(root: Path) -> list[tuple[int, str, int, float, int]]:
+    wrong = []
+    with open_dataset(root) as dataset:
+        for episode in dataset.episodes:
+            for index, camera in enumerate(("front", "wrist")):
+                stream = episode.stream(camera)
+                try:
+                    for t in range(episode.length):
+                        mean, want = float(np.mean(stream.frame(t))), frame_level(episode.index, t + 2, index)
+                        if abs(mean - want) >= 6:  # frame t is source frame t + 2 (2 skipped)
+                            wrong.append((episode.index, camera, t, round(mean, 1), want))
+                finally:
+                    stream.close()
+    return wrong
+
+
 @pytest.mark.parametrize("fmt", ["v2.1", "v3.0"])
 def test_one_and_four_workers_write_the_same_bytes(recording: Path, tmp_path: Path, fmt: str) -> None:
     _convert(recording, tmp_path / "one", fmt, 1)
     _convert(recording, tmp_path / "four", fmt, 4)
+    # every frame of every episode and camera shows its own demo's level, in both runs
+    for run in ("one", "four"):
+        wrong = _wrong_frames(tmp_path / run)
+        assert wrong == [], f"{run}: (episode, camera, frame, mean, want): {wrong[:8]}"
     one, four = _files(tmp_path / "one"), _files(tmp_path / "four")
     assert list(one) == list(four)
-    assert [name for name in one if one[name] != four[name]] == []
+    differing = [name for name in one if one[name] != four[name]]
+    # seen once in a full run from a fresh checkout (wrist camera, v3.0), never alone: say how
+    details = [describe(tmp_path / "one" / n, tmp_path / "four" / n) for n in differing if n.endswith(".mp4")]
+    assert differing == [], "\n".join([*differing, *details, f"kept in {tmp_path}"])
     assert sum(name.endswith(".mp4") for name in one) == (2 * len(LENGTHS) if fmt == "v2.1" else 2)
     # and each episode's video holds its own demo's frames, camera by camera
     info = json.loads((tmp_path / "four/meta/info.json").read_text())
