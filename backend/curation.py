@@ -63,7 +63,7 @@ class EpisodeDecision:
     FIELDS = ("rating", "flagged", "note", "trim_in", "trim_out", "task", "excluded", "subtasks")
 
     def is_default(self) -> bool:
-        return self == EpisodeDecision()
+        return self.values() == _DEFAULT_VALUES
 
     def kept_range(self, length: int) -> tuple[int, int]:
         """(start, stop) of the frames kept on export, stop exclusive, clipped to the episode."""
@@ -98,6 +98,7 @@ class EpisodeDecision:
 
 _DEFAULT = EpisodeDecision()  # never changed: read only
 _DEFAULT_VALUES = _DEFAULT.values()
+_FIELD_DEFAULTS = dict(zip(EpisodeDecision.FIELDS, _DEFAULT_VALUES, strict=True))
 
 
 def _check_value(name: str, value: Any) -> Any:
@@ -595,12 +596,18 @@ class Curation:
         return command
 
     def _apply(self, changes: list[Change], forward: bool) -> None:
+        decisions, dirty = self.decisions, self._dirty
         for change in changes if forward else reversed(changes):
-            self._dirty.add(change.episode)
-            decision = self.decisions.setdefault(change.episode, EpisodeDecision())
-            setattr(decision, change.field, change.new if forward else change.old)
-            if decision.is_default():
-                del self.decisions[change.episode]
+            dirty.add(change.episode)
+            decision = decisions.get(change.episode)
+            if decision is None:
+                decision = decisions[change.episode] = EpisodeDecision()
+            value = change.new if forward else change.old
+            setattr(decision, change.field, value)
+            # only a field set back to its default can make the whole decision the default one
+            # (10,000 episodes rated at once: no 10,000 comparisons of every field)
+            if value == _FIELD_DEFAULTS[change.field] and decision.is_default():
+                del decisions[change.episode]
 
     def _changed(self, changes: list[Change]) -> None:
         if self.autosave:
