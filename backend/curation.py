@@ -255,7 +255,7 @@ class Curation:
         self._order: list[int] | None = None  # sorted keys of _lines (None: to sort again)
         self._fingerprint_text: tuple[dict[str, Any] | None, str] = (None, "")
         self._schedule: Callable[[Callable[..., Path | None]], None] | None = None
-        self._pending: str | None = None  # text not written yet (deferred saves)
+        self._pending: tuple[str, str, list[str], list[Command], list[Command]] | None = None  # not written yet
         self._queued = False  # a flush was handed to the schedule and has not started
         self._writing = False  # a flush is writing
         self._pending_lock = threading.Lock()
@@ -340,19 +340,19 @@ class Curation:
         """The sidecar's text: ``to_json()`` as JSON, one episode and one command a line.
 
         Only what changed since the last call is encoded again (10,000 decisions: a few ms)."""
-        dumps = json.dumps
+        return _assemble(self._text_parts())
+
+    def _text_parts(self) -> tuple[str, str, list[str], list[Command], list[Command]]:
+        """What the text is made of, read on the thread that changes the decisions; commands never
+        change once made, so encoding them (10,000 changes: tens of ms) can wait for ``_assemble``
+        on the thread that writes."""
         fingerprint = self.fingerprint or {"path": str(self.dataset_path)}
         if self._fingerprint_text[0] is not fingerprint:
-            self._fingerprint_text = (fingerprint, dumps(fingerprint, ensure_ascii=False))
-        lines = self._episode_lines()
+            self._fingerprint_text = (fingerprint, json.dumps(fingerprint, ensure_ascii=False))
         head = {"schema": SCHEMA, "tool": f"rollout-studio {__version__}", "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        undo = ",\n  ".join(c.text() for c in self._undo[-MAX_HISTORY:])
-        redo = ",\n  ".join(c.text() for c in self._redo[-MAX_HISTORY:])
         return (
-            dumps(head, ensure_ascii=False)[:-1]
-            + f',\n "dataset": {self._fingerprint_text[1]},\n "episodes": {{\n'
-            + ",\n".join(lines)
-            + f'\n }},\n "history": {{"undo": [\n  {undo}\n ], "redo": [\n  {redo}\n ]}}\n}}\n'
+            json.dumps(head, ensure_ascii=False), self._fingerprint_text[1], self._episode_lines(),
+            self._undo[-MAX_HISTORY:], self._redo[-MAX_HISTORY:],
         )
 
     def _episode_lines(self) -> list[str]:
@@ -414,12 +414,12 @@ class Curation:
         """Write the latest pending text (any thread); None when nothing was pending."""
         with self._write_lock:
             with self._pending_lock:
-                text, self._pending, self._queued = self._pending, None, False
-                self._writing = text is not None
-            if text is None:
+                parts, self._pending, self._queued = self._pending, None, False
+                self._writing = parts is not None
+            if parts is None:
                 return None
             try:
-                self._write(text)
+                self._write(_assemble(parts))
             finally:
                 with self._pending_lock:
                     self._writing = False
@@ -430,9 +430,9 @@ class Curation:
         if schedule is None:
             self.save()
             return
-        text = self.text()
+        parts = self._text_parts()  # the text itself is put together by flush, on the saving thread
         with self._pending_lock:
-            self._pending, queued, self._queued = text, self._queued, True
+            self._pending, queued, self._queued = parts, self._queued, True
         if not queued:
             schedule(self.flush)
 
@@ -615,6 +615,18 @@ class Curation:
         episodes = sorted({c.episode for c in changes})
         for listener in list(self._listeners):
             listener(episodes)
+
+
+def _assemble(parts: tuple[str, str, list[str], list[Command], list[Command]]) -> str:
+    head, fingerprint, lines, undo, redo = parts
+    undo_text = ",\n  ".join(c.text() for c in undo)
+    redo_text = ",\n  ".join(c.text() for c in redo)
+    return (
+        head[:-1]
+        + f',\n "dataset": {fingerprint},\n "episodes": {{\n'
+        + ",\n".join(lines)
+        + f'\n }},\n "history": {{"undo": [\n  {undo_text}\n ], "redo": [\n  {redo_text}\n ]}}\n}}\n'
+    )
 
 
 def _describe(changes: list[Change]) -> str:

@@ -82,6 +82,7 @@ class Opening:
         try:
             progress.report(1, 2, "reading curation")
             curation = Curation.load(lease.dataset.path, lease.dataset)
+            curation.text()  # encoded here, off the GUI thread: the first save re-encodes only what changed
             table = EpisodeTable()
             table.load(lease.dataset.episodes, lease.dataset.fps, curation)
         except BaseException:
