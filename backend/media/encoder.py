@@ -84,6 +84,7 @@ class VideoEncoder:
         self.gop = int(DEFAULT_GOP if gop is None else gop)
         self.preset: str | int = DEFAULT_PRESET[codec] if preset is None else preset
         self.frames_written = 0  # frames accepted by write()
+        self._muxed: tuple[int | None, int | None] = (None, None)  # (pts, dts) of the last packet muxed
         self._closed = False
         self._error: BaseException | None = None
 
@@ -231,11 +232,16 @@ class VideoEncoder:
         video_frame = self._make_frame(rgb)
         video_frame.pts = index
         video_frame.time_base = self._frame_time_base
+        packet = None
         try:
             for packet in self._stream.encode(video_frame):
                 self._container.mux(packet)
+                self._muxed = (packet.pts, packet.dts)
         except av.error.FFmpegError as error:
-            raise StudioError(f"encoding frame {index} failed ({error})", self.path) from error
+            # the packet's and the previous packet's timestamps: seen once from libsvtav1 on a loaded
+            # machine (the muxer refused a packet of frame 90 of 96), not reproduced since
+            where = "" if packet is None else f"; packet pts/dts {packet.pts}/{packet.dts}, previous {self._muxed}"
+            raise StudioError(f"encoding frame {index} failed ({error}{where})", self.path) from error
 
     def _flush(self) -> None:
         try:
