@@ -3,28 +3,22 @@ SO-101 pick-and-place demos (one failure), two 640x480 cameras, states and initi
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from backend import demo_data
-from backend.cli import main
 from backend.formats import detect_format, open_dataset, validate_path
 from backend.model import Dataset, DatasetFormat
 from backend.units import SO101_JOINTS, SO101_RANGES, Unit
+from tests.demo_file import shared_demo_file
 
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(["demo-data", str(folder / "data"), "--quiet"]) == 0
-    path = Path(out.getvalue().strip())
-    assert path == (folder / "data" / "so101_pick_orange.hdf5").absolute()
+    path, folder, printed = shared_demo_file(tmp_path_factory)  # the command, run once for the whole run
+    assert printed.strip() == str((folder / "data" / "so101_pick_orange.hdf5").absolute())
     return path
 
 

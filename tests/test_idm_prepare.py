@@ -314,7 +314,9 @@ def test_task_folder_names_are_safe_and_distinct() -> None:
     assert groups["Lift_the_cube_2"][0].prompt == "Lift the cube!"
 
 
-def test_idm_dump_output_reads_in_lerobot_units_and_goes_back_to_hdf5(prepared: dict, tmp_path: Path) -> None:
+def test_idm_dump_output_reads_in_lerobot_units_and_goes_back_to_hdf5(
+    prepared: dict, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Item 5: what dump_idm_actions writes (actions of width 6, <DREAM> tasks) opens as a dataset."""
     dump = tmp_path / "so101.cosmos_pick_idm"
     shutil.copytree(prepared["out"], dump)
@@ -347,9 +349,9 @@ def test_idm_dump_output_reads_in_lerobot_units_and_goes_back_to_hdf5(prepared: 
         np.testing.assert_array_equal(joints.values, actions[1])
 
     lerobot_to_hdf5 = pytest.importorskip("backend.convert.lerobot_to_hdf5")
-    from backend.demo_data import write_demo_dataset
+    from tests.demo_file import shared_demo_file
 
-    template = write_demo_dataset(tmp_path / "template")
+    template, _, _ = shared_demo_file(tmp_path_factory)  # read only
     out = tmp_path / "replay.hdf5"
     # the template is not where the IDM episodes came from: no record pairs them, so say how
     mapping = {0: 0, 1: 1, 2: 2, 3: 3}
