@@ -438,6 +438,7 @@ def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
             "codec": options.codec,
             "fps": options.fps,
             "tasks": {str(s.path): s.task for s in sources},
+            "subtasks": _subtask_note(sources, result.kept, options),
         }
     finally:
         for source in sources:
@@ -588,6 +589,23 @@ def _subtask_columns(
     if not (index or language):
         return None
     return _Subtasks(LeRobotSubtasks(spec, index, language), segments)
+
+
+def _subtask_note(sources: list[_Source], kept: list[EpisodePlan], options: Hdf5ToLerobotOptions) -> str:
+    """What happens to the demos' subtasks, in words (the plan's ``subtasks`` line)."""
+    from backend.subtask_export import resolve_mode
+    from backend.subtask_import import dataset_subtasks
+
+    by_path = {str(s.path): dataset_subtasks(s.dataset) for s in sources}
+    carrying = sum(1 for e in kept if by_path.get(e.source, {}).get(e.source_index))
+    if not carrying:
+        return "none in the kept demos"
+    try:
+        index, language = resolve_mode(options.subtasks, FORMATS[options.format].value, True)
+    except StudioError as error:
+        return f"refused: {error.message}"
+    written = [n for n, on in (("subtask_index + meta/subtasks.parquet", index), ("language columns", language)) if on]
+    return f"{carrying} demos' subtasks -> {' and '.join(written)}" if written else f"{carrying} demos' subtasks: not written"
 
 
 def _episode_values(
