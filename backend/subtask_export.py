@@ -79,6 +79,11 @@ def resolve_mode(mode: str | None, fmt_value: str, any_subtasks: bool) -> tuple[
     return mode in ("index", "both"), mode in ("language", "both")
 
 
+def written_schemas(index: bool, language: bool) -> list[str]:
+    """The schemas ``resolve_mode`` chose, in words (plans and summaries)."""
+    return [n for n, on in (("subtask_index + meta/subtasks.parquet", index), ("language columns", language)) if on]
+
+
 class LeRobotSubtasks:
     """Collects each exported episode's segments and writes them into a LeRobot writer's output."""
 

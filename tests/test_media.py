@@ -475,3 +475,18 @@ def test_real_h264_files(shared_data):
             assert np.array_equal(stream.frame(0), plain[60]) and np.array_equal(stream.frame(59), plain[119])
         finally:
             stream.close()
+
+
+@pytest.mark.parametrize(("size", "mbtree"), [((32, 24), "0"), ((64, 48), "0"), ((96, 72), "1"), ((640, 480), "1")])
+def test_tiny_frames_are_encoded_without_x264_mbtree(tmp_path: Path, size: tuple[int, int], mbtree: str) -> None:
+    """libx264's mbtree gives other bytes from one encode of the same tiny frames to the next (docs/convert.md):
+    off under 64 px a side, as the x264 settings written into the stream say; on for real camera sizes."""
+    from backend.media.encoder import VideoEncoder
+    from tests.video_diff import x264_options
+
+    width, height = size
+    path = tmp_path / "v.mp4"
+    with VideoEncoder(path, width, height, 30.0, codec="h264") as encoder:
+        for t in range(4):
+            encoder.write(np.full((height, width, 3), 40 + 30 * t, np.uint8))
+    assert f" mbtree={mbtree} " in f" {x264_options(path)} "

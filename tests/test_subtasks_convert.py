@@ -130,3 +130,20 @@ def test_a_sharded_conversion_refuses_demos_with_subtasks(recording, tmp_path):
         sharded.prepare([recording], options, 2)
     assert caught.value.path == str(recording.absolute())
     assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder
+
+
+def test_the_plan_says_what_happens_to_them(recording, tmp_path):
+    def plan(fmt: str, subtasks: str) -> h2l.Plan:
+        return h2l.plan([recording], h2l.Hdf5ToLerobotOptions(
+            out=tmp_path / "p", task="Pick", format=fmt, skip_frames=SKIP, min_length=1, include_failed=True,
+            subtasks=subtasks,
+        ))
+
+    assert plan("v3.0", "auto").details["subtasks"] == "2 demos' subtasks -> language columns"
+    assert plan("v2.1", "auto").details["subtasks"] == "2 demos' subtasks -> subtask_index + meta/subtasks.parquet"
+    assert plan("v3.0", "none").details["subtasks"] == "2 demos' subtasks: not written"
+    refused = plan("v2.1", "language")
+    assert [e for e in refused.errors if "v3.0" in e] == [
+        "the language columns of LeRobot 0.6 exist in LeRobot v3.0 datasets only (export to v3.0, or use --subtasks index)"
+    ]
+    assert not (tmp_path / "p").exists()

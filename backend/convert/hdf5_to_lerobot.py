@@ -592,19 +592,17 @@ def _subtask_columns(
 
 
 def _subtask_note(sources: list[_Source], kept: list[EpisodePlan], options: Hdf5ToLerobotOptions) -> str:
-    """What happens to the demos' subtasks, in words (the plan's ``subtasks`` line)."""
-    from backend.subtask_export import resolve_mode
+    """What happens to the demos' subtasks, in words (the plan's ``subtasks`` line; the options are
+    checked before: a schema the format cannot hold is already one of the plan's errors)."""
+    from backend.subtask_export import resolve_mode, written_schemas
     from backend.subtask_import import dataset_subtasks
 
     by_path = {str(s.path): dataset_subtasks(s.dataset) for s in sources}
     carrying = sum(1 for e in kept if by_path.get(e.source, {}).get(e.source_index))
     if not carrying:
         return "none in the kept demos"
-    try:
-        index, language = resolve_mode(options.subtasks, FORMATS[options.format].value, True)
-    except StudioError as error:
-        return f"refused: {error.message}"
-    written = [n for n, on in (("subtask_index + meta/subtasks.parquet", index), ("language columns", language)) if on]
+    index, language = resolve_mode(options.subtasks, FORMATS[options.format].value, True)  # checked already
+    written = written_schemas(index, language)
     return f"{carrying} demos' subtasks -> {' and '.join(written)}" if written else f"{carrying} demos' subtasks: not written"
 
 

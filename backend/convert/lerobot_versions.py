@@ -120,7 +120,7 @@ def _modality(dataset: Dataset, options: LerobotVersionOptions) -> tuple[dict[st
 
 def _subtasks(dataset: Dataset, options: LerobotVersionOptions) -> tuple[Any, str]:
     """(the copy's ``CarriedSubtasks`` or None, what happens to the source's subtasks)."""
-    from backend.subtask_export import CarriedSubtasks, resolve_mode
+    from backend.subtask_export import CarriedSubtasks, resolve_mode, written_schemas
     from backend.subtask_import import dataset_subtasks, has_subtasks
 
     if options.subtasks not in ("auto", "none", "index", "language", "both"):
@@ -130,7 +130,7 @@ def _subtasks(dataset: Dataset, options: LerobotVersionOptions) -> tuple[Any, st
     segments = dataset_subtasks(dataset)
     mode = "index" if options.subtasks == "auto" else options.subtasks
     index, language = resolve_mode(mode, TARGETS[options.target].value, bool(segments))
-    written = [n for n, on in (("subtask_index + meta/subtasks.parquet", index), ("language columns", language)) if on]
+    written = written_schemas(index, language)
     if written:
         note = f"{len(segments)} episodes' subtasks -> {' and '.join(written)}"
     else:
