@@ -5,7 +5,6 @@ report and its screenshots."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -14,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.run_once import once_per_run, run_root
 
 # it drives the virtual arms in real time; one worker runs every test of it (./dev.sh test's realtime
 # run uses --dist loadfile: xdist_group marks do nothing under pytest 9 with xdist 3.8), so no other
@@ -37,15 +38,9 @@ def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run's temporary root (the first to ask runs it, holding a lock; the others read it)."""
     if not shutil.which("xvfb-run"):
         pytest.skip("xvfb-run is not installed (apt install xvfb): the walk needs a real X server")
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # this run's root, shared by its workers (popen-gwN are inside)
-    with open(root / "walk.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        saved = root / "walk.json"
-        if not saved.exists():
-            saved.write_text(json.dumps(_run_walk(root / "walk")), encoding="utf-8")
-    report = json.loads(saved.read_text(encoding="utf-8"))
+    root = run_root(tmp_path_factory)
+    text = once_per_run(tmp_path_factory, "walk", lambda: json.dumps(_run_walk(root / "walk")))
+    report = json.loads(text)
     report["shots"] = Path(report["shots"])
     return report
 
