@@ -143,6 +143,7 @@ def start_cluster(cpus: int = 2, timeout: float = 30.0) -> SlurmCluster:
                 "AccountingStorageType=accounting_storage/none",
                 "ReturnToService=2",
                 "KillWait=5",
+                "SchedulerParameters=batch_sched_delay=0,sched_min_interval=50000,sched_interval=1,default_queue_depth=100",
                 "MinJobAge=300",
                 f"NodeName=localhost CPUs={cpus} RealMemory=2000 State=UNKNOWN",
                 "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
