@@ -103,7 +103,7 @@ case "$cmd" in
         # bulk: beside it the arm's 20 ms replies and the recorders' fsyncs come late
         status=0
         QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -n auto --dist worksteal -m "(slow or not slow) and not realtime" || status=$?
-        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -n auto --dist loadfile -m "realtime and (slow or not slow)" || status=$?
+        QT_QPA_PLATFORM=offscreen "$VENV/bin/python" -m pytest -n auto --dist worksteal -m "realtime and (slow or not slow)" || status=$?
         exit $status
         ;;
     screenshots)

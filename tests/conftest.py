@@ -185,8 +185,8 @@ REALTIME_MODULES = {
 }
 
 
-# The longest modules of each run start first (the realtime run hands out whole files, --dist
-# loadfile): a 20-40 s file handed out last leaves the other worker idle at the end of the run.
+# The longest modules of each run start first: a 20-40 s test handed out last leaves the other worker
+# idle at the end of the run (--dist worksteal hands out the rest as workers become free).
 LONGEST_FIRST = ("test_walk", "test_kill_series", "test_teleop_cli", "test_teleop_recording", "test_teleop_pane")
 
 
