@@ -36,15 +36,16 @@ pip_find_links() {
     "$VENV/bin/python" -m pip config list 2>/dev/null | sed -n "s/^.*find-links='\(.*\)'$/\1/p" | tr ' ' '\n' | sort -u
 }
 
-# the project and the given extras into the venv: uv (seconds: parallel downloads, no byte-compiling
-# of 2 GB of wheels) with pip's find-links, else pip (about a minute)
+# the project and the given extras into the venv: uv (about 15 s: parallel downloads and byte-compiling,
+# which the test processes would otherwise do on first import, several at once) with pip's find-links,
+# else pip (about a minute)
 install_project() {
     local extras=$1 links=() link
     while read -r link; do
         [ -n "$link" ] && links+=(--find-links "$link")
     done < <(pip_find_links)
     if [ -x "$VENV/bin/uv" ] || "$VENV/bin/python" -m pip install -q uv; then
-        "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" "${links[@]}" -e ".[$extras]" && return 0
+        "$VENV/bin/uv" pip install -q --compile-bytecode --python "$VENV/bin/python" "${links[@]}" -e ".[$extras]" && return 0
         echo "note: uv could not install the project; pip instead" >&2
     fi
     "$VENV/bin/python" -m pip install -q -e ".[$extras]"
