@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import av
@@ -204,3 +205,37 @@ def test_frozen_bundles_convert_on_threads(tmp_path: Path, monkeypatch) -> None:
         [source], hdf5_to_lerobot.Hdf5ToLerobotOptions(out=tmp_path / "out", task="Pick", hash_mode="fast")
     )
     assert summary.frames_written == 15
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"chunks": (10, 12, 16, 3), "compression": "lzf"},  # LeIsaac's layout: lzf chunks of whole frames
+        {"chunks": (7, 12, 16, 3), "compression": "gzip"},  # another filter
+        {"chunks": (10, 6, 16, 3), "compression": "lzf"},  # frames split over chunks
+        {},  # contiguous
+    ],
+    ids=["lzf-frames", "gzip", "lzf-split", "contiguous"],
+)
+def test_the_worker_reads_exactly_the_frames_h5py_reads(tmp_path: Path, layout: dict) -> None:
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 256, size=(43, 12, 16, 3), dtype=np.uint8)
+    frames[:, :6] //= 7  # some of it compressible: lzf stores those chunks compressed
+    path = tmp_path / "cam.hdf5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("obs/front", data=frames, **layout)
+    stop = threading.Event()
+    decoded = camera_worker._ChunkBuffer()
+    with h5py.File(path, "r") as f:
+        for start, end in ((0, 43), (3, 41), (10, 20), (19, 21), (42, 43)):
+            buffers = camera_worker._Buffers(2, stop)
+            got = []
+            for t0, block, buffer in camera_worker._slabs(
+                f, {"dataset": "obs/front", "start": start, "stop": end}, buffers, decoded
+            ):
+                assert t0 == start + len(got) and len(block) <= camera_worker.SLAB
+                got.extend(block.copy())
+                buffers.give_back(buffer)
+            assert np.array_equal(np.array(got), frames[start:end]), (layout, start, end)
+    # the lzf layout is read from the stored chunks (one buffer of one chunk), not through h5py
+    assert (decoded.flat is not None) == (layout.get("chunks") == (10, 12, 16, 3))

@@ -4,8 +4,9 @@ Converting a LeIsaac recording costs about 5.5 ms of CPU per frame and camera (l
 ~2.4 ms, x264 ~2.5 ms, colour conversion and image statistics the rest). In one process h5py holds
 the GIL while it decompresses and every frame crosses Python twice, so the work runs in a pool of
 child processes (``backend.pool``: ``python -m backend.convert.camera_worker``), one task per
-episode and camera: a worker reads the task's frames (one HDF5 chunk decompressed once into a
-one-chunk cache, read ahead on a thread, across task boundaries), encodes them with the writer's
+episode and camera: a worker reads the task's frames (each lzf HDF5 chunk read as stored and decoded
+once into one buffer kept for the process, other layouts through a one-chunk cache; read ahead on a
+thread, across task boundaries), encodes them with the writer's
 video settings on ONE encoder thread (the same bytes whatever the number of workers) and computes
 LeRobot's image statistics. The parent only writes the parquet rows and adopts each finished mp4
 in episode order (``LeRobotEpisodeWriter.add_encoded_video``), so the output does not depend on
@@ -37,7 +38,7 @@ import numpy as np
 from backend import children
 from backend.pool import Pool, PoolError, Task
 
-SLAB = 10  # frames read at a time
+SLAB = 5  # frames read at a time (a slab buffer: 4.6 MB at 640x480)
 WORKER_CWD = children.CHILD_CWD
 READ_AHEAD = 3  # slabs read ahead of the encoder
 MODULE = "backend.convert.camera_worker"
@@ -218,11 +219,77 @@ class _Buffers:
         self._free.put(buffer)
 
 
+class _ChunkBuffer:
+    """One chunk's decoded bytes, kept for the whole process: each lzf chunk of whole frames is read as
+    stored (``read_direct_chunk``) and decoded into it as far as the task needs. h5py's own read holds
+    the cached chunk and the next one while it swaps them (two 92 MB chunks at 640x480, 16 workers:
+    1.5 GB more)."""
+
+    def __init__(self) -> None:
+        self.flat: np.ndarray | None = None
+
+    def rows(self, dataset: Any, c0: int, count: int, chunk: tuple[int, ...]) -> np.ndarray | None:
+        """Frames ``c0 .. c0+count-1`` of the chunk starting at frame ``c0``; None: read them through
+        h5py instead (a chunk never written, a decoder error: h5py then says what is wrong)."""
+        from backend.formats.leisaac_hdf5 import chunks  # noqa: PLC0415
+
+        frame_shape = chunk[1:]
+        frame_bytes = int(np.prod(frame_shape))
+        chunk_bytes = frame_bytes * chunk[0]
+        try:
+            mask, stored = dataset.id.read_direct_chunk((c0,) + (0,) * len(frame_shape))
+        except (OSError, ValueError, KeyError):
+            return None
+        length = count * frame_bytes
+        if mask & 1:  # lzf skipped for this chunk (it did not compress): stored as is
+            flat = np.frombuffer(stored, np.uint8)
+        else:
+            if self.flat is None or self.flat.size < chunk_bytes:
+                self.flat = None
+                self.flat = np.empty(chunk_bytes, np.uint8)
+            flat = chunks.decode_prefix(stored, length, chunk_bytes, out=self.flat)
+        if flat is None or flat.size < length:
+            return None
+        return flat[:length].reshape(count, *frame_shape)
+
+
+def _slabs(h5: Any, job: dict[str, Any], buffers: _Buffers, decoded: _ChunkBuffer) -> Any:
+    """(t0, frames, buffer) of the task's frames, SLAB at a time, in order; stops (None) when stopped."""
+    from backend.formats.leisaac_hdf5 import chunks  # noqa: PLC0415
+
+    name, start, stop_at = job["dataset"], int(job["start"]), int(job["stop"])
+    dataset = h5[name]
+    if dataset.ndim != 4 or dataset.shape[-1] != 3 or dataset.dtype != np.uint8:
+        raise ValueError(f"{name} is {dataset.shape} {dataset.dtype}, not RGB uint8")
+    if dataset.shape[0] < stop_at:
+        raise ValueError(f"{name} has {dataset.shape[0]} frames, {stop_at} needed")
+    frame_shape = tuple(int(n) for n in dataset.shape[1:])
+    chunk = chunks.whole_frame_lzf_chunks(dataset.id)
+    if chunk is None:  # any other layout: h5py, with a cache of one chunk
+        del dataset
+        dataset = _open_dataset(h5, name)
+    per = chunk[0] if chunk is not None else stop_at - start
+    for c0 in range(start // per * per if chunk is not None else start, stop_at, max(1, per)):
+        lo, hi = max(start, c0), min(stop_at, c0 + per)
+        rows = decoded.rows(dataset, c0, hi - c0, chunk) if chunk is not None else None
+        for t0 in range(lo, hi, SLAB):
+            t1 = min(hi, t0 + SLAB)
+            buffer = buffers.take((SLAB, *frame_shape))
+            if buffer is None:
+                return
+            if rows is not None:
+                buffer[: t1 - t0] = rows[t0 - c0 : t1 - c0]
+            else:
+                dataset.read_direct(buffer, np.s_[t0:t1], np.s_[0 : t1 - t0])
+            yield t0, buffer[: t1 - t0], buffer
+
+
 def _reader(tasks: queue.Queue, out: queue.Queue, buffers: _Buffers, stop: threading.Event) -> None:
     """Read every task's frames in order into ``out``: (task, t0, frames, buffer) per slab, then
     (task, None, None, None); the consumer gives each buffer back once it is done with the frames.
     ``tasks`` yields task dicts, then None (end of input): ``out`` then gets None."""
     files: dict[str, Any] = {}
+    decoded = _ChunkBuffer()
     try:
         for job in iter(tasks.get, None):
             t0 = int(job["start"])
@@ -230,20 +297,10 @@ def _reader(tasks: queue.Queue, out: queue.Queue, buffers: _Buffers, stop: threa
                 h5 = files.get(job["source"])
                 if h5 is None:
                     h5 = files[job["source"]] = _open_file(job["source"])
-                dataset = _open_dataset(h5, job["dataset"])
-                if dataset.ndim != 4 or dataset.shape[-1] != 3 or dataset.dtype != np.uint8:
-                    raise ValueError(f"{job['dataset']} is {dataset.shape} {dataset.dtype}, not RGB uint8")
-                if dataset.shape[0] < int(job["stop"]):
-                    raise ValueError(f"{job['dataset']} has {dataset.shape[0]} frames, {job['stop']} needed")
-                stop_at = int(job["stop"])
-                for t0 in range(int(job["start"]), stop_at, SLAB):
-                    t1 = min(stop_at, t0 + SLAB)
-                    buffer = buffers.take((SLAB, *dataset.shape[1:]))
-                    if buffer is None:
-                        return
-                    dataset.read_direct(buffer, np.s_[t0:t1], np.s_[0 : t1 - t0])
-                    out.put((job, t0, buffer[: t1 - t0], buffer))
-                del dataset
+                for t0, frames, buffer in _slabs(h5, job, buffers, decoded):
+                    out.put((job, t0, frames, buffer))
+                if stop.is_set():
+                    return
             except Exception as error:  # noqa: BLE001 - handed to the encoding thread
                 text = str(error).splitlines()[0] if str(error) else type(error).__name__
                 out.put((job, t0, ReadFailure(text), None))

@@ -79,14 +79,25 @@ def _lzf_only(dataset: h5d.DatasetID) -> bool:
     return filters == [LZF_FILTER]
 
 
-def _decode_prefix(stored: bytes, length: int, chunk_bytes: int) -> np.ndarray | None:
-    """The first ``length`` bytes of an lzf chunk that holds ``chunk_bytes`` bytes; None on a decoder
-    error (corrupt data: the ordinary read then reports it)."""
+def whole_frame_lzf_chunks(dataset: h5d.DatasetID) -> tuple[int, ...] | None:
+    """The chunk shape of a uint8 camera stored in lzf chunks of whole frames (what
+    :func:`decode_prefix` reads), else None."""
+    chunk = _chunk_shape(dataset)
+    if chunk is None or dataset.dtype != np.uint8 or chunk[1:] != tuple(int(s) for s in dataset.shape[1:]):
+        return None
+    return chunk if _lzf_only(dataset) and lzf_decoder() is not None else None
+
+
+def decode_prefix(stored: bytes, length: int, chunk_bytes: int, out: np.ndarray | None = None) -> np.ndarray | None:
+    """The first ``length`` bytes of an lzf chunk that holds ``chunk_bytes`` bytes, decoded into ``out``
+    (a flat uint8 buffer of at least ``chunk_bytes``, used over and over by the caller) or a new
+    buffer; None on a decoder error (corrupt data: the ordinary read then reports it)."""
     decode = lzf_decoder()
     if decode is None:
         return None
     room = min(chunk_bytes, length + _LZF_TOKEN)
-    out = np.empty(room, np.uint8)
+    if out is None or out.size < room:
+        out = np.empty(room, np.uint8)
     source = np.frombuffer(stored, np.uint8)
     ctypes.set_errno(0)
     written = decode(source.ctypes.data, len(source), out.ctypes.data, room)
@@ -119,7 +130,7 @@ def _direct(dataset: h5d.DatasetID, start: int, rows: list[int], frame_shape: tu
     if mask & 1:  # lzf skipped for this chunk (it did not compress): stored as is
         return cut(np.frombuffer(stored, np.uint8))
     with _decoding:  # at most MAX_WORKERS chunk buffers in the process, whoever reads
-        return cut(_decode_prefix(stored, length, int(np.prod(chunk))))  # the GIL is free while it decodes
+        return cut(decode_prefix(stored, length, int(np.prod(chunk))))  # the GIL is free while it decodes
 
 
 def read_frames(dataset: h5d.DatasetID, indices: Sequence[int], lock: threading.Lock,
