@@ -248,6 +248,8 @@ class Curation:
         self._undo: list[Command] = []
         self._redo: list[Command] = []
         self._listeners: list[Callable[[list[int]], None]] = []
+        # the fields the last edit, undo or redo changed (listeners may update only those)
+        self.changed_fields: frozenset[str] = frozenset()
         # the sidecar's lines, kept between saves: episode -> its line (non-default decisions only)
         self._lines: dict[int, str] = {}
         self._lines_of: dict[int, EpisodeDecision] | None = None  # the decisions they were made from
@@ -613,6 +615,7 @@ class Curation:
         if self.autosave:
             self._autosave()
         episodes = sorted({c.episode for c in changes})
+        self.changed_fields = frozenset(c.field for c in changes)
         for listener in list(self._listeners):
             listener(episodes)
 

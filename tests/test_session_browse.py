@@ -272,3 +272,41 @@ def test_rating_every_episode_at_once_is_one_command_and_one_save(tmp_path, monk
     session.undo()
     assert not table.rating.any() and table.note[7] == "keep"
     session.close()
+
+
+def test_each_edit_updates_the_table_as_a_fresh_one_would_show_it(tmp_path, monkeypatch):
+    """Edits update only the columns of the fields they change: after each edit, undo and redo the
+    table's rows and text search equal those of a table made afresh from the same decisions."""
+    from backend.sessions.browse_table import EpisodeTable
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    session = _big_session(tmp_path)
+    table = session.table
+
+    def fresh() -> EpisodeTable:
+        other = EpisodeTable()
+        other.load(session.dataset.episodes, session.dataset.fps, session.curation)
+        return other
+
+    def same() -> None:
+        other = fresh()
+        for column in ("rating", "flagged", "excluded", "trimmed", "task_edited"):
+            assert getattr(table, column).tolist() == getattr(other, column).tolist(), column
+        assert (table.note, table.task) == (other.note, other.task)
+        for text in ("good", "bad", "slow", "wobbly"):
+            for t in (table, other):
+                t.set_filters(text=text)
+            assert table.compute_order().tolist() == other.compute_order().tolist(), text
+        table.reset_filters()
+
+    session.show_episode(3)
+    session.selection = [1, 2, 3]
+    steps = [
+        lambda: session.rate("good"), lambda: session.toggle_flag(), lambda: session.set_note("wobbly"),
+        lambda: session.set_task("Pick it slow"), lambda: session.trim_in(2), lambda: session.toggle_excluded(),
+        lambda: session.rate("bad"), session.undo, session.undo, session.redo,
+    ]
+    for step in steps:
+        step()
+        same()
+    session.close()

@@ -343,7 +343,7 @@ class BrowseSession:
 
     def _changed(self, episodes: list[int]) -> None:
         if self.curation is not None:
-            self.table.set_decisions(self.curation, episodes)
+            self.table.set_decisions(self.curation, episodes, self.curation.changed_fields or None)
         for listener in list(self._listeners):
             listener(episodes)
 

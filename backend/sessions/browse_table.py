@@ -14,7 +14,7 @@ computed again only when asked (``compute_order``), so a view can tell its rows 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -24,6 +24,9 @@ ANY = "any"
 KEYS = ("index", "task", "length", "duration", "success", "flagged", "rating", "hints", "note", "source")
 _RATING_CODE = {None: 0, "good": 1, "bad": 2}
 _RATING_NAME = (None, "good", "bad")
+# the decision fields the table shows, and those in a row's searchable text (``_haystacks``)
+_DECISION_FIELDS = frozenset({"rating", "flagged", "note", "trim_in", "trim_out", "task", "excluded"})
+_SEARCHED_FIELDS = frozenset({"rating", "note", "task"})
 _RATING_SORT = np.array([1, 2, 0], dtype=np.int64)  # unrated between bad (0) and good (2)
 
 
@@ -87,10 +90,13 @@ class EpisodeTable:
     def __len__(self) -> int:
         return len(self.index)
 
-    def set_decisions(self, curation: Any, episodes: Iterable[int]) -> list[int]:
+    def set_decisions(
+        self, curation: Any, episodes: Iterable[int], changed_fields: Collection[str] | None = None
+    ) -> list[int]:
         """Copy the decisions of ``episodes`` from ``curation``; the positions that changed.
 
-        Column by column (10,000 episodes rated at once: a few ms, not one Python pass per cell)."""
+        Column by column (10,000 episodes rated at once: a few ms, not one Python pass per cell), and
+        only the columns of ``changed_fields`` (the decision fields that changed; None: every one)."""
         position, decisions = self.position, curation.decisions
         pairs = [(pos, decisions.get(e)) for e in map(int, episodes) if (pos := position.get(e)) is not None]
         if not pairs:
@@ -98,19 +104,33 @@ class EpisodeTable:
         changed = [pos for pos, _ in pairs]
         found = [d for _, d in pairs]
         at, n = np.array(changed, dtype=np.int64), len(pairs)
-        self.flagged[at] = np.fromiter((d is not None and bool(d.flagged) for d in found), bool, n)
-        self.excluded[at] = np.fromiter((d is not None and bool(d.excluded) for d in found), bool, n)
-        self.trimmed[at] = np.fromiter(
-            (d is not None and (d.trim_in is not None or d.trim_out is not None) for d in found), bool, n
-        )
-        self.task_edited[at] = np.fromiter((d is not None and d.task is not None for d in found), bool, n)
-        self.rating[at] = np.fromiter((_RATING_CODE.get(d.rating, 0) if d else 0 for d in found), np.int8, n)
-        note, task, recorded, haystack = self.note, self.task, self.recorded_task, self._haystack
-        for pos, decision in pairs:
-            note[pos] = (decision.note or "") if decision is not None else ""
-            task[pos] = (decision.task or recorded[pos]) if decision is not None else recorded[pos]
-            haystack[pos] = None
-        self._haystack_array = None
+        wanted = set(_DECISION_FIELDS if changed_fields is None else changed_fields)
+        if "flagged" in wanted:
+            self.flagged[at] = np.fromiter((d is not None and bool(d.flagged) for d in found), bool, n)
+        if "excluded" in wanted:
+            self.excluded[at] = np.fromiter((d is not None and bool(d.excluded) for d in found), bool, n)
+        if wanted & {"trim_in", "trim_out"}:
+            self.trimmed[at] = np.fromiter(
+                (d is not None and (d.trim_in is not None or d.trim_out is not None) for d in found), bool, n
+            )
+        if "task" in wanted:
+            self.task_edited[at] = np.fromiter((d is not None and d.task is not None for d in found), bool, n)
+        if "rating" in wanted:
+            self.rating[at] = np.fromiter(
+                (_RATING_CODE.get(d.rating, 0) if d else 0 for d in found), np.int8, n
+            )
+        note, task, recorded = self.note, self.task, self.recorded_task
+        if "note" in wanted:
+            for pos, decision in pairs:
+                note[pos] = (decision.note or "") if decision is not None else ""
+        if "task" in wanted:
+            for pos, decision in pairs:
+                task[pos] = (decision.task or recorded[pos]) if decision is not None else recorded[pos]
+        if wanted & _SEARCHED_FIELDS:  # the row's searchable text is made again
+            haystack = self._haystack
+            for pos in changed:
+                haystack[pos] = None
+            self._haystack_array = None
         return changed
 
     def set_hints(self, episode: int, hints: list[tuple[str, str, str]]) -> int | None:
