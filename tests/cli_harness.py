@@ -25,14 +25,16 @@ class CliRun:
     returncode: int
     stdout: str
     stderr: str
-    survivors: list[int]  # processes still alive after the command ended that it started
+    survivors: list[str]  # processes it started still alive after it ended ("PID STATE cmdline")
 
     def errors(self, stream: str = "stderr") -> list[str]:
         text = self.stderr if stream == "stderr" else self.stdout
         return [line for line in text.splitlines() if line.startswith("error:")]
 
 
-def _processes_marked(mark: str) -> list[int]:
+def _processes_marked(mark: str) -> list[str]:
+    """Live processes whose environment holds ``mark``: "PID STATE command line" each (what it was,
+    read as it is found: by the time a failure is shown it may have ended)."""
     found = []
     needle = f"{MARK}={mark}".encode()
     for entry in Path("/proc").iterdir():
@@ -40,10 +42,13 @@ def _processes_marked(mark: str) -> list[int]:
             continue
         try:
             environ = (entry / "environ").read_bytes()
-        except OSError:
+            if needle not in environ.split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
             continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
+        found.append(f"{entry.name} {state} {command[:200].strip()}")
     return found
 
 
