@@ -236,21 +236,11 @@ class _ChunkBuffer:
         frame_shape = chunk[1:]
         frame_bytes = int(np.prod(frame_shape))
         chunk_bytes = frame_bytes * chunk[0]
-        try:
-            mask, stored = dataset.id.read_direct_chunk((c0,) + (0,) * len(frame_shape))
-        except (OSError, ValueError, KeyError):
-            return None
-        length = count * frame_bytes
-        if mask & 1:  # lzf skipped for this chunk (it did not compress): stored as is
-            flat = np.frombuffer(stored, np.uint8)
-        else:
-            if self.flat is None or self.flat.size < chunk_bytes:
-                self.flat = None
-                self.flat = np.empty(chunk_bytes, np.uint8)
-            flat = chunks.decode_prefix(stored, length, chunk_bytes, out=self.flat)
-        if flat is None or flat.size < length:
-            return None
-        return flat[:length].reshape(count, *frame_shape)
+        if self.flat is None or self.flat.size < chunk_bytes:
+            self.flat = None
+            self.flat = np.empty(chunk_bytes, np.uint8)
+        flat = chunks.chunk_prefix(dataset.id, c0, count * frame_bytes, chunk_bytes, out=self.flat)
+        return None if flat is None else flat.reshape(count, *frame_shape)
 
 
 def _slabs(h5: Any, job: dict[str, Any], buffers: _Buffers, decoded: _ChunkBuffer) -> Any:

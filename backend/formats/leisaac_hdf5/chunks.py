@@ -17,6 +17,7 @@ in chunk order, so each chunk still decompresses once with the file's chunk cach
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -108,29 +109,37 @@ def decode_prefix(stored: bytes, length: int, chunk_bytes: int, out: np.ndarray 
     return out[:length]
 
 
+def chunk_prefix(dataset: h5d.DatasetID, start: int, length: int, chunk_bytes: int,
+                 out: np.ndarray | None = None, lock: threading.Lock | None = None) -> np.ndarray | None:
+    """The first ``length`` bytes (flat uint8) of the stored lzf chunk that starts at frame ``start``,
+    decoded into ``out`` (see :func:`decode_prefix`) or a new buffer; None where the ordinary read must
+    say what it finds instead (a chunk never written, a decoder error, too few bytes). ``lock``: held
+    for the stored-bytes read only (h5py: one thread per file)."""
+    with lock if lock is not None else contextlib.nullcontext():
+        try:
+            mask, stored = dataset.read_direct_chunk((start,) + (0,) * (dataset.rank - 1))
+        except (OSError, ValueError, KeyError):
+            return None
+    if mask & 1:  # lzf skipped for this chunk (it did not compress): stored as is
+        flat: np.ndarray | None = np.frombuffer(stored, np.uint8)
+    else:
+        with _decoding:  # at most MAX_WORKERS chunk buffers in the process, whoever reads
+            flat = decode_prefix(stored, length, chunk_bytes, out)  # the GIL is free while it decodes
+    return flat[:length] if flat is not None and flat.size >= length else None
+
+
 def _direct(dataset: h5d.DatasetID, start: int, rows: list[int], frame_shape: tuple[int, ...],
             chunk: tuple[int, ...], lock: threading.Lock) -> dict[int, np.ndarray] | None:
     """Frames ``rows`` of the chunk starting at frame ``start``, from its stored bytes; None: not here."""
     frame_bytes = int(np.prod(frame_shape))  # uint8
-    with lock:  # h5py: one thread per file
-        try:
-            mask, stored = dataset.read_direct_chunk((start,) + (0,) * len(frame_shape))
-        except (OSError, ValueError, KeyError):
-            return None
     length = (max(rows) - start + 1) * frame_bytes
-
-    def cut(flat: np.ndarray | None) -> dict[int, np.ndarray] | None:
-        if flat is None or len(flat) < length:
-            return None
-        return {
-            row: flat[(row - start) * frame_bytes:(row - start + 1) * frame_bytes].reshape(frame_shape).copy()
-            for row in rows
-        }
-
-    if mask & 1:  # lzf skipped for this chunk (it did not compress): stored as is
-        return cut(np.frombuffer(stored, np.uint8))
-    with _decoding:  # at most MAX_WORKERS chunk buffers in the process, whoever reads
-        return cut(decode_prefix(stored, length, int(np.prod(chunk))))  # the GIL is free while it decodes
+    flat = chunk_prefix(dataset, start, length, int(np.prod(chunk)), lock=lock)
+    if flat is None:
+        return None
+    return {
+        row: flat[(row - start) * frame_bytes:(row - start + 1) * frame_bytes].reshape(frame_shape).copy()
+        for row in rows
+    }
 
 
 def read_frames(dataset: h5d.DatasetID, indices: Sequence[int], lock: threading.Lock,
