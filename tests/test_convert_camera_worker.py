@@ -217,25 +217,39 @@ def test_frozen_bundles_convert_on_threads(tmp_path: Path, monkeypatch) -> None:
     ],
     ids=["lzf-frames", "gzip", "lzf-split", "contiguous"],
 )
-def test_the_worker_reads_exactly_the_frames_h5py_reads(tmp_path: Path, layout: dict) -> None:
+def test_the_worker_reads_exactly_the_frames_h5py_reads(tmp_path: Path, layout: dict, monkeypatch) -> None:
     rng = np.random.default_rng(5)
     frames = rng.integers(0, 256, size=(43, 12, 16, 3), dtype=np.uint8)
     frames[:, :6] //= 7  # some of it compressible: lzf stores those chunks compressed
+    frames[40:] = rng.integers(0, 256, size=(3, 12, 16, 3), dtype=np.uint8)  # a chunk lzf leaves as it is
     path = tmp_path / "cam.hdf5"
     with h5py.File(path, "w") as f:
         f.create_dataset("obs/front", data=frames, **layout)
     stop = threading.Event()
-    decoded = camera_worker._ChunkBuffer()
-    with h5py.File(path, "r") as f:
-        for start, end in ((0, 43), (3, 41), (10, 20), (19, 21), (42, 43)):
-            buffers = camera_worker._Buffers(2, stop)
-            got = []
-            for t0, block, buffer in camera_worker._slabs(
-                f, {"dataset": "obs/front", "start": start, "stop": end}, buffers, decoded
-            ):
-                assert t0 == start + len(got) and len(block) <= camera_worker.SLAB
-                got.extend(block.copy())
-                buffers.give_back(buffer)
-            assert np.array_equal(np.array(got), frames[start:end]), (layout, start, end)
-    # the lzf layout is read from the stored chunks (one buffer of one chunk), not through h5py
-    assert (decoded.flat is not None) == (layout.get("chunks") == (10, 12, 16, 3))
+    lzf_frames = layout.get("chunks") == (10, 12, 16, 3)
+    if lzf_frames:  # read from the stored chunks, a piece at a time, never through h5py
+        def no_h5py(*_args, **_kwargs):
+            raise AssertionError("read through h5py")
+
+        monkeypatch.setattr(h5py.Dataset, "read_direct", no_h5py)
+    files = camera_worker._Files()
+    try:
+        for through_fd in (True, False):
+            h5, fd = files.get(str(path))
+            assert (fd is not None) == (h5.driver == "sec2")
+            for start, end in ((0, 43), (3, 41), (10, 20), (19, 21), (42, 43)):
+                buffers = camera_worker._Buffers(2, stop)
+                got = []
+                for t0, block, buffer in camera_worker._slabs(
+                    h5, {"dataset": "obs/front", "start": start, "stop": end}, buffers, fd if through_fd else None
+                ):
+                    assert t0 == start + len(got) and len(block) <= camera_worker.SLAB
+                    got.extend(block.copy())
+                    buffers.give_back(buffer)
+                assert np.array_equal(np.array(got), frames[start:end]), (layout, start, end, through_fd)
+    finally:
+        files.close()
+    if lzf_frames:
+        with h5py.File(path, "r") as f:  # both kinds of stored chunk were read
+            masks = {f["obs/front"].id.get_chunk_info_by_coord((c, 0, 0, 0)).filter_mask for c in (0, 40)}
+        assert masks == {0, 1}

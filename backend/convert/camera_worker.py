@@ -4,9 +4,9 @@ Converting a LeIsaac recording costs about 5.5 ms of CPU per frame and camera (l
 ~2.4 ms, x264 ~2.5 ms, colour conversion and image statistics the rest). In one process h5py holds
 the GIL while it decompresses and every frame crosses Python twice, so the work runs in a pool of
 child processes (``backend.pool``: ``python -m backend.convert.camera_worker``), one task per
-episode and camera: a worker reads the task's frames (each lzf HDF5 chunk read as stored and decoded
-once into one buffer kept for the process, other layouts through a one-chunk cache; read ahead on a
-thread, across task boundaries), encodes them with the writer's
+episode and camera: a worker reads the task's frames (each lzf HDF5 chunk read from the file as stored and
+decoded once, a piece at a time as the slabs need it, ``lzf_stream``; other layouts through a
+one-chunk cache; read ahead on a thread, across task boundaries), encodes them with the writer's
 video settings on ONE encoder thread (the same bytes whatever the number of workers) and computes
 LeRobot's image statistics. The parent only writes the parquet rows and adopts each finished mp4
 in episode order (``LeRobotEpisodeWriter.add_encoded_video``), so the output does not depend on
@@ -219,33 +219,40 @@ class _Buffers:
         self._free.put(buffer)
 
 
-class _ChunkBuffer:
-    """One chunk's decoded bytes, kept for the whole process: each lzf chunk of whole frames is read as
-    stored (``read_direct_chunk``) and decoded into it as far as the task needs. h5py's own read holds
-    the cached chunk and the next one while it swaps them (two 92 MB chunks at 640x480, 16 workers:
-    1.5 GB more)."""
+class _Files:
+    """The task's HDF5 files, open for the process: h5py's handle, and for a file on disk read with the
+    plain driver a descriptor its stored chunks are read through, a piece at a time."""
 
     def __init__(self) -> None:
-        self.flat: np.ndarray | None = None
+        self._open: dict[str, tuple[Any, int | None]] = {}
 
-    def rows(self, dataset: Any, c0: int, count: int, chunk: tuple[int, ...]) -> np.ndarray | None:
-        """Frames ``c0 .. c0+count-1`` of the chunk starting at frame ``c0``; None: read them through
-        h5py instead (a chunk never written, a decoder error: h5py then says what is wrong)."""
-        from backend.formats.leisaac_hdf5 import chunks  # noqa: PLC0415
+    def get(self, path: str) -> tuple[Any, int | None]:
+        got = self._open.get(path)
+        if got is None:
+            h5 = _open_file(path)
+            fd = None
+            if h5.driver == "sec2":
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except OSError:
+                    fd = None
+            got = self._open[path] = (h5, fd)
+        return got
 
-        frame_shape = chunk[1:]
-        frame_bytes = int(np.prod(frame_shape))
-        chunk_bytes = frame_bytes * chunk[0]
-        if self.flat is None or self.flat.size < chunk_bytes:
-            self.flat = None
-            self.flat = np.empty(chunk_bytes, np.uint8)
-        flat = chunks.chunk_prefix(dataset.id, c0, count * frame_bytes, chunk_bytes, out=self.flat)
-        return None if flat is None else flat.reshape(count, *frame_shape)
+    def close(self) -> None:
+        for h5, fd in self._open.values():
+            h5.close()
+            if fd is not None:
+                os.close(fd)
+        self._open.clear()
 
 
-def _slabs(h5: Any, job: dict[str, Any], buffers: _Buffers, decoded: _ChunkBuffer) -> Any:
-    """(t0, frames, buffer) of the task's frames, SLAB at a time, in order; stops (None) when stopped."""
-    from backend.formats.leisaac_hdf5 import chunks  # noqa: PLC0415
+def _slabs(h5: Any, job: dict[str, Any], buffers: _Buffers, fd: int | None = None) -> Any:
+    """(t0, frames, buffer) of the task's frames, SLAB at a time, in order; stops (None) when stopped.
+    LeIsaac's lzf chunks of whole frames are decoded a piece at a time as the slabs need them
+    (``lzf_stream``: a few frames held, not the chunk), through ``fd`` where given; anything else, and
+    a chunk that does not decode so, is read through h5py."""
+    from backend.formats.leisaac_hdf5 import chunks, lzf_stream  # noqa: PLC0415
 
     name, start, stop_at = job["dataset"], int(job["start"]), int(job["stop"])
     dataset = h5[name]
@@ -254,6 +261,7 @@ def _slabs(h5: Any, job: dict[str, Any], buffers: _Buffers, decoded: _ChunkBuffe
     if dataset.shape[0] < stop_at:
         raise ValueError(f"{name} has {dataset.shape[0]} frames, {stop_at} needed")
     frame_shape = tuple(int(n) for n in dataset.shape[1:])
+    frame_bytes = int(np.prod(frame_shape))
     chunk = chunks.whole_frame_lzf_chunks(dataset.id)
     if chunk is None:  # any other layout: h5py, with a cache of one chunk
         del dataset
@@ -261,15 +269,16 @@ def _slabs(h5: Any, job: dict[str, Any], buffers: _Buffers, decoded: _ChunkBuffe
     per = chunk[0] if chunk is not None else stop_at - start
     for c0 in range(start // per * per if chunk is not None else start, stop_at, max(1, per)):
         lo, hi = max(start, c0), min(stop_at, c0 + per)
-        rows = decoded.rows(dataset, c0, hi - c0, chunk) if chunk is not None else None
+        stream = lzf_stream.chunk_stream(dataset.id, c0, per * frame_bytes, fd) if chunk is not None else None
+        if stream is not None and lo > c0 and not stream.skip((lo - c0) * frame_bytes):
+            stream = None
         for t0 in range(lo, hi, SLAB):
             t1 = min(hi, t0 + SLAB)
             buffer = buffers.take((SLAB, *frame_shape))
             if buffer is None:
                 return
-            if rows is not None:
-                buffer[: t1 - t0] = rows[t0 - c0 : t1 - c0]
-            else:
+            if stream is None or not stream.read_into(buffer[: t1 - t0].reshape(-1)):
+                stream = None  # h5py reads the rest of this chunk, and says what is wrong with it
                 dataset.read_direct(buffer, np.s_[t0:t1], np.s_[0 : t1 - t0])
             yield t0, buffer[: t1 - t0], buffer
 
@@ -278,16 +287,13 @@ def _reader(tasks: queue.Queue, out: queue.Queue, buffers: _Buffers, stop: threa
     """Read every task's frames in order into ``out``: (task, t0, frames, buffer) per slab, then
     (task, None, None, None); the consumer gives each buffer back once it is done with the frames.
     ``tasks`` yields task dicts, then None (end of input): ``out`` then gets None."""
-    files: dict[str, Any] = {}
-    decoded = _ChunkBuffer()
+    files = _Files()
     try:
         for job in iter(tasks.get, None):
             t0 = int(job["start"])
             try:
-                h5 = files.get(job["source"])
-                if h5 is None:
-                    h5 = files[job["source"]] = _open_file(job["source"])
-                for t0, frames, buffer in _slabs(h5, job, buffers, decoded):
+                h5, fd = files.get(job["source"])
+                for t0, frames, buffer in _slabs(h5, job, buffers, fd):
                     out.put((job, t0, frames, buffer))
                 if stop.is_set():
                     return
@@ -298,8 +304,7 @@ def _reader(tasks: queue.Queue, out: queue.Queue, buffers: _Buffers, stop: threa
             out.put((job, None, None, None))
         out.put(None)
     finally:
-        for h5 in files.values():
-            h5.close()
+        files.close()
 
 
 def _read_tasks(tasks: queue.Queue, stop: threading.Event, send: Callable[[dict[str, Any]], None]) -> None:
