@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from backend.demo_data import write_demo_dataset  # noqa: E402
 from backend.formats import open_dataset  # noqa: E402
-from backend.formats.leisaac_hdf5.chunks import MAX_WORKERS, lzf_decoder  # noqa: E402
+from backend.formats.leisaac_hdf5.chunks import MAX_WORKERS  # noqa: E402
+from backend.formats.leisaac_hdf5.lzf_stream import lzf_decoder  # noqa: E402
 from backend.model import Dataset  # noqa: E402
 from backend.sessions.review_work import LOOP_FRAMES, camera_size, episode_loop, poster_frame  # noqa: E402
 

@@ -14,7 +14,8 @@ import pytest
 
 from backend.errors import FormatError
 from backend.formats import open_dataset
-from backend.formats.leisaac_hdf5.chunks import lzf_decoder, read_frames
+from backend.formats.leisaac_hdf5.chunks import read_frames
+from backend.formats.leisaac_hdf5.lzf_stream import lzf_decoder
 from backend.sessions.review_work import camera_size, episode_loop, poster_frame
 from tests.browse_data import write_hdf5
 

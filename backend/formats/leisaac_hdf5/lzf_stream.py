@@ -21,18 +21,42 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import threading
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from h5py import h5d
-
-from backend.formats.leisaac_hdf5.chunks import lzf_decoder
 
 WINDOW = 8192  # the farthest back an lzf back reference reaches
 PIECE = 1 << 20  # decoded bytes a call aims at (a 640x480 frame is 921,600)
 _TOKEN = 264  # the most bytes one token writes
 _LOOK_BACK = 512  # stored bytes read as tokens before a piece's wanted end, at first
+
+
+_decoder: Any = None
+_decoder_lock = threading.Lock()
+
+
+def lzf_decoder() -> Callable[..., int] | None:
+    """h5py's ``lzf_decompress(in, in_len, out, out_len)`` (it sets errno), or None where h5py does not
+    export it."""
+    global _decoder
+    with _decoder_lock:
+        if _decoder is None:
+            _decoder = False
+            try:
+                from h5py import h5z  # noqa: PLC0415
+
+                library = ctypes.CDLL(str(Path(h5z.__file__)), use_errno=True)
+                function = library.lzf_decompress
+                function.restype = ctypes.c_uint
+                function.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_void_p, ctypes.c_uint]
+                _decoder = function
+            except (OSError, AttributeError, ImportError):
+                _decoder = False
+        return _decoder or None
 
 
 def _literals(window: bytes) -> bytes:
@@ -96,12 +120,16 @@ class LzfStream:
 
     def skip(self, size: int) -> bool:
         """Decode and drop the next ``size`` bytes."""
-        scratch = np.empty(min(size, self._piece), np.uint8)
+        drop = min(size, self._left.size)
+        self._left = self._left[drop:]
+        size -= drop
         while size > 0:
-            part = scratch[:min(size, scratch.size)]
-            if not self.read_into(part):
+            piece = self._next(size)
+            if piece is None:
                 return False
-            size -= part.size
+            if piece.size > size:
+                self._left = piece[size:].copy()
+            size -= min(size, piece.size)
         return True
 
     def _next(self, wanted: int) -> np.ndarray | None:
