@@ -44,7 +44,9 @@ from backend.task_text import check_task_text
 
 SCHEMA = "rollout-studio/curation/1"
 SIDECAR_SUFFIX = ".curation.json"
-MAX_HISTORY = 500
+MAX_HISTORY = 500  # commands kept for undo (and redo)
+MAX_HISTORY_CHANGES = 50_000  # and at most this many changes in them: rating 10,000 episodes at once
+# is one command of 10,000 changes (~0.6 MB of sidecar); the latest command is always kept
 RATINGS = ("good", "bad")
 
 
@@ -209,13 +211,13 @@ class Command:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Command:
-        changes = [
-            Change(int(c["episode"]), str(c["field"]), c.get("old"), c.get("new")) for c in data["changes"]
-        ]
-        for change in changes:
-            old, new = _check_value(change.field, change.old), _check_value(change.field, change.new)
-            if change.field == "subtasks":  # stored as tuples of segments, not JSON lists
-                change.old, change.new = old, new
+        changes = []
+        for c in data["changes"]:
+            name, old, new = str(c["field"]), c.get("old"), c.get("new")
+            checked = _check_value(name, old), _check_value(name, new)
+            if name == "subtasks":  # stored as tuples of segments, not JSON lists
+                old, new = checked
+            changes.append(Change(int(c["episode"]), name, old, new))
         return cls(str(data.get("label", "")), changes, float(data.get("time", 0.0)))
 
 
@@ -316,8 +318,8 @@ class Curation:
             }
             self.fingerprint = dict(data.get("dataset") or {})
             history = data.get("history") or {}
-            self._undo = [Command.from_json(c) for c in history.get("undo", [])]
-            self._redo = [Command.from_json(c) for c in history.get("redo", [])]
+            self._undo = _kept([Command.from_json(c) for c in history.get("undo", [])])
+            self._redo = _kept([Command.from_json(c) for c in history.get("redo", [])])
         except (KeyError, TypeError, ValueError) as error:
             raise StudioError(f"curation file is malformed ({error})", self.path) from error
 
@@ -333,8 +335,8 @@ class Curation:
         }
         if with_history:
             data["history"] = {
-                "undo": [c.to_json() for c in self._undo[-MAX_HISTORY:]],
-                "redo": [c.to_json() for c in self._redo[-MAX_HISTORY:]],
+                "undo": [c.to_json() for c in _kept(self._undo)],
+                "redo": [c.to_json() for c in _kept(self._redo)],
             }
         return data
 
@@ -354,7 +356,7 @@ class Curation:
         head = {"schema": SCHEMA, "tool": f"rollout-studio {__version__}", "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         return (
             json.dumps(head, ensure_ascii=False), self._fingerprint_text[1], self._episode_lines(),
-            self._undo[-MAX_HISTORY:], self._redo[-MAX_HISTORY:],
+            _kept(self._undo), _kept(self._redo),
         )
 
     def _episode_lines(self) -> list[str]:
@@ -537,7 +539,7 @@ class Curation:
             return False
         self._apply(changes, forward=True)
         self._undo.append(Command(label or _describe(changes), changes))
-        del self._undo[:-MAX_HISTORY]
+        del self._undo[: len(self._undo) - len(_kept(self._undo))]
         self._redo.clear()
         self._changed(changes)
         return True
@@ -612,12 +614,26 @@ class Curation:
                 del decisions[change.episode]
 
     def _changed(self, changes: list[Change]) -> None:
-        if self.autosave:
-            self._autosave()
         episodes = sorted({c.episode for c in changes})
         self.changed_fields = frozenset(c.field for c in changes)
-        for listener in list(self._listeners):
-            listener(episodes)
+        try:
+            for listener in list(self._listeners):
+                listener(episodes)
+        finally:  # saved after the listeners: a save on another thread would share the GIL with them
+            if self.autosave:
+                self._autosave()
+
+
+def _kept(commands: list[Command]) -> list[Command]:
+    """The newest commands within MAX_HISTORY commands and MAX_HISTORY_CHANGES changes (the newest
+    one always), oldest first."""
+    total, first = 0, len(commands)
+    while first > 0 and len(commands) - first < MAX_HISTORY:
+        total += len(commands[first - 1].changes)
+        if total > MAX_HISTORY_CHANGES and first < len(commands):
+            break
+        first -= 1
+    return commands[first:]
 
 
 def _assemble(parts: tuple[str, str, list[str], list[Command], list[Command]]) -> str:

@@ -369,3 +369,57 @@ def test_deferred_saves_write_the_latest_text_once(tmp_path):
     assert json.loads(curation.path.read_text(encoding="utf-8"))["episodes"] == {"2": {"flagged": True}}
     curation.set(3, None, excluded=True)
     assert json.loads(curation.path.read_text(encoding="utf-8"))["episodes"]["3"] == {"excluded": True}
+
+
+def test_history_keeps_at_most_max_history_changes(tmp_path):
+    """Rating 10,000 episodes at once is one command of 10,000 changes: the undo history (and the
+    sidecar) keeps the newest commands within MAX_HISTORY_CHANGES changes, the newest always."""
+    from backend.curation import MAX_HISTORY_CHANGES
+
+    dataset = memory_dataset(tmp_path / "d.hdf5")
+    curation = Curation.load(dataset.path, dataset)
+    episodes = range(10_000)
+    rounds = MAX_HISTORY_CHANGES // 10_000 + 2
+    for k in range(rounds):
+        curation.set(0, note=f"before {k}")
+        assert curation.set_many(episodes, rating="good" if k % 2 else "bad")
+    kept = list(curation._undo)
+    assert sum(len(c.changes) for c in kept) <= MAX_HISTORY_CHANGES
+    # the newest commands, in order: the last rating and the note before it, and so on back
+    assert [c.changes[0].new for c in kept[-2:]] == [f"before {rounds - 1}", "good" if (rounds - 1) % 2 else "bad"]
+    undone = 0
+    while curation.can_undo:
+        curation.undo()
+        undone += 1
+    assert undone == len(kept) and undone < 2 * rounds
+    assert sum(len(c.changes) for c in kept) > MAX_HISTORY_CHANGES - 10_001  # no more dropped than needed
+    # what the sidecar keeps is the same history
+    curation.save()
+    data = json.loads(curation.path.read_text())
+    assert sum(len(c["changes"]) for c in data["history"]["redo"]) <= MAX_HISTORY_CHANGES
+    assert len(data["history"]["redo"]) == undone
+    # one command larger than the cap is still kept: it can be undone
+    big = Curation.load(dataset.path, dataset)
+    assert big.set_many(range(MAX_HISTORY_CHANGES + 5), flagged=True)
+    assert len(big._undo) == 1 and big.undo() is not None
+
+
+def test_a_change_is_saved_after_its_listeners_even_when_one_fails(tmp_path):
+    """Listeners (the table, the view) run first, then the save: a save on another thread would share
+    the GIL with them. A failing listener does not lose the save."""
+    dataset = memory_dataset(tmp_path / "d.hdf5")
+    curation = Curation.load(dataset.path, dataset)
+    scheduled: list = []
+    curation.defer_saves(scheduled.append)
+    order: list[str] = []
+
+    def listener(_episodes):
+        order.append(f"listener, {len(scheduled)} saves scheduled")
+        raise RuntimeError("a listener failed")
+
+    curation.add_listener(listener)
+    with pytest.raises(RuntimeError):
+        curation.set(1, rating="good")
+    assert order == ["listener, 0 saves scheduled"] and len(scheduled) == 1
+    scheduled[0]()
+    assert json.loads(curation.path.read_text())["episodes"]["1"] == {"rating": "good"}
