@@ -174,6 +174,14 @@ def decide_and_save(app, browse, curation, sidecar: Path) -> dict:
     }
 
 
+def fresh_sidecar(path: Path) -> None:
+    """Each run starts from no curation decisions and no undo history (an earlier run's sidecar holds
+    10,000-change commands): an empty curation is saved over it, as the studio saves any."""
+    from backend.curation import Curation
+
+    Curation(path).save()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -201,6 +209,8 @@ def main() -> None:
     if args.hdf5:
         paths[f"hdf5_{args.hdf5}"] = dataset(args.hdf5, args.frames, args.data, "hdf5")
     results: dict = {}
+    for path in paths.values():
+        fresh_sidecar(path)
     for name, path in paths.items():
         runs = [launch(path, tmp) for _ in range(args.launches)]
         results[name] = {
