@@ -157,3 +157,18 @@ def test_a_decision_made_just_before_the_window_closes_is_on_disk(qtbot, window,
     assert json.loads(sidecar.read_text())["episodes"]["0"] == {"rating": "bad"}
     qtbot.wait(60)  # the delayed start runs on a closed window without an error
     assert json.loads(sidecar.read_text())["episodes"]["0"] == {"rating": "bad"}
+
+
+def test_the_status_bar_counts_the_rows_shown_after_a_filter_and_a_sort(qtbot, window, tmp_path):
+    browse = _show(qtbot, window, tmp_path)
+    browse.show_episode(129)
+    assert window.status_text("episode") == f"episode 129 (130/{COUNT} shown)"
+    browse.filters.text.setText("demo_12")  # demo_12, demo_120..129: 11 rows
+    qtbot.waitUntil(lambda: browse.model.rowCount() == 11, timeout=2000)
+    assert window.status_text("episode") == "episode 129 (11/11 shown)"
+    _click_header(qtbot, browse, 0)  # by # again: the order reversed or kept, the count holds
+    row = browse.model.row_of(129) + 1
+    assert window.status_text("episode") == f"episode 129 ({row}/11 shown)"
+    browse.filters.text.setText("demo_3")
+    qtbot.waitUntil(lambda: browse.model.rowCount() == 111, timeout=2000)
+    assert window.status_text("episode") == "episode 129"  # filtered out: no row

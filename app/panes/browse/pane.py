@@ -141,6 +141,7 @@ class BrowsePane(CurationActions, QWidget):
         self.model, self.table, self.filters = episodes.model, episodes.table, episodes.filters
         self.table.episodeActivated.connect(self._on_table_episode)
         self.filters.changed.connect(self._on_filters_changed)
+        self.model.layoutChanged.connect(self._episode_status)
         self.episodes_dock = _dock("Episodes", "browse.episodes", self.inner, episodes)
         self.inner.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.episodes_dock)
 
@@ -385,10 +386,7 @@ class BrowsePane(CurationActions, QWidget):
                 holds=[self.session.share()], on_done=self._on_thumbs,
             )
         self._refresh_curation()
-        number = self.model.row_of(index) + 1
-        self.context.set_status(
-            "episode", f"episode {index} ({number}/{self.model.rowCount()} shown)" if number else f"episode {index}"
-        )
+        self._episode_status()
         if was_playing:
             self.play()
 
@@ -448,6 +446,17 @@ class BrowsePane(CurationActions, QWidget):
         else:
             return
         self.show_episode(target, 0)
+
+    def _episode_status(self) -> None:
+        """The status bar's "episode N (row/rows shown)", again whenever the rows change (a filter,
+        a sort, a decision a filter reads)."""
+        if self.episode is None:
+            return
+        index = self.episode.index
+        number = self.model.row_of(index) + 1
+        self.context.set_status(
+            "episode", f"episode {index} ({number}/{self.model.rowCount()} shown)" if number else f"episode {index}"
+        )
 
     def _on_filters_changed(self) -> None:
         if self.episode is not None:
