@@ -155,7 +155,7 @@ def test_a_chunk_never_written_has_no_stream(tmp_path: Path) -> None:
         os.close(fd)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "file_ends"])
 def test_corrupt_stored_bytes_do_not_decode(tmp_path: Path, damage: str) -> None:
     frames = _frames("mixed", 8, 7)
     path = tmp_path / "bad.hdf5"
@@ -166,7 +166,8 @@ def test_corrupt_stored_bytes_do_not_decode(tmp_path: Path, damage: str) -> None
         data = bytes([0xFF, 0xFF, 0xFF]) + stored[3:]
     else:
         data = stored[: len(stored) // 2]
-    stream = LzfStream(lambda offset, count: data[offset:offset + count], len(data), 8 * FRAME, piece=FRAME)
+    size = len(stored) if damage == "file_ends" else len(data)  # the file is shorter than the chunk says
+    stream = LzfStream(lambda offset, count: data[offset:offset + count], size, 8 * FRAME, piece=FRAME)
     assert not stream.read_into(np.empty(8 * FRAME, np.uint8))
 
 

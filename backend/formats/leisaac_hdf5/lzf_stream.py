@@ -146,6 +146,8 @@ class LzfStream:
         head = _literals(self._window)
         while True:
             data = self._read(self._at, min(left, size + 40))  # a token ends within 33 bytes of `size`
+            if not data:
+                return None  # the file ends before the chunk does
             end = len(data) if size >= left else min(len(data), _boundary(data, max(0, size - back), size))
             source = np.frombuffer(head + data[:end], np.uint8)
             ctypes.set_errno(0)
