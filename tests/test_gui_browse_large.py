@@ -172,3 +172,21 @@ def test_the_status_bar_counts_the_rows_shown_after_a_filter_and_a_sort(qtbot, w
     browse.filters.text.setText("demo_3")
     qtbot.waitUntil(lambda: browse.model.rowCount() == 111, timeout=2000)
     assert window.status_text("episode") == "episode 129"  # filtered out: no row
+
+
+def test_garbage_left_when_another_dataset_is_shown_is_not_frozen_with_it(qtbot, window, tmp_path):
+    """Showing another dataset collects once before freezing: cycles that became garbage meanwhile
+    (the previous dataset's) are not kept frozen for as long as the next one is shown."""
+    browse = _show(qtbot, window, tmp_path)
+    gc.disable()  # no collection but the studio's own in what follows
+    try:
+        cycle = _Cycle()
+        dropped = weakref.ref(cycle)
+        del cycle  # garbage now, found only by a collection
+        assert dropped() is not None
+        with qtbot.waitSignal(browse.firstFrameShown, timeout=10000):
+            browse.show_dataset(memory_dataset(tmp_path / "other.hdf5", lengths=LENGTHS[:20], width=8, height=6))
+        assert gc.get_freeze_count() > 0
+        assert dropped() is None
+    finally:
+        gc.enable()
