@@ -94,7 +94,6 @@ class LzfStream:
         self.decoded = decoded
         self._piece = max(1, piece)
         self._at = 0  # stored bytes used: a token boundary
-        self._given = 0  # decoded bytes handed out
         self._window = b""  # the last WINDOW bytes decoded
         self._left = np.empty(0, np.uint8)  # decoded, not yet handed out
         self._ratio = max(stored / max(1, decoded), 1 / _TOKEN)  # stored bytes per decoded byte
@@ -115,7 +114,6 @@ class LzfStream:
             dest[done:done + take] = piece[:take]
             self._left = piece[take:].copy()
             done += take
-        self._given += dest.size
         return True
 
     def skip(self, size: int) -> bool:
