@@ -184,3 +184,31 @@ def test_the_window_is_emitted_as_literal_tokens() -> None:
             assert out.tobytes() == window
         else:
             assert tokens == b""
+
+
+@pytest.mark.parametrize("piece", [500, 3000, 20_000])
+def test_camera_sized_frames_in_pieces_that_end_on_guessed_boundaries(tmp_path: Path, piece: int) -> None:
+    """Frames large enough that a piece's end is guessed (read as tokens from before it, not from the
+    piece's start): rows of noise among rows of few values, and a gradient."""
+    rng = np.random.default_rng(piece)
+    shape = (96, 128, 3)
+    mixed = rng.integers(0, 256, (8, *shape), dtype=np.uint8)
+    mixed[:, rng.random(shape[0]) < 0.7] //= 64
+    y, x = np.arange(shape[0])[:, None, None], np.arange(shape[1])[None, :, None]
+    gradient = np.stack([((y * (k + 1) + x * 3 + rng.integers(0, 3, shape)) % 256).astype(np.uint8) for k in range(8)])
+    for frames in (mixed, gradient):
+        path = tmp_path / "big.hdf5"
+        with h5py.File(path, "w") as f:
+            f.create_dataset("cam", data=frames, chunks=frames.shape, compression="lzf")
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with h5py.File(path, "r") as f:
+                stream = chunk_stream(f["cam"].id, 0, frames.nbytes, fd)
+                assert isinstance(stream, LzfStream)
+                stream._piece = piece
+                out = np.empty(frames.nbytes, np.uint8)
+                for at in range(0, frames.nbytes, 7_001):  # reads cut anywhere
+                    assert stream.read_into(out[at:at + 7_001])
+        finally:
+            os.close(fd)
+        assert out.tobytes() == frames.tobytes()
