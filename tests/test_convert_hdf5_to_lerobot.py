@@ -241,3 +241,21 @@ def test_bad_inputs_give_clear_errors(recording: Path, tmp_path: Path) -> None:
     plan = h2l.plan([recording], h2l.Hdf5ToLerobotOptions(out=tmp_path / "exists", task="t", codec="vp9"))
     assert not plan.ok
     assert not (tmp_path / "o").exists()
+
+
+def test_a_camera_of_another_shape_in_one_demo_names_the_file_and_the_demo(tmp_path: Path) -> None:
+    """demo_1's wrist camera is grey (T, H, W): one error naming the file, the demo and the camera,
+    and nothing written."""
+    src = write_recording(
+        tmp_path / "grey.hdf5", RecordingSpec([DemoSpec(20), DemoSpec(20)], cameras=("front", "wrist"), width=32, height=24)
+    )
+    with h5py.File(src, "r+") as handle:
+        grey = handle["data/demo_1/obs/wrist"][:, :, :, 0]
+        del handle["data/demo_1/obs/wrist"]
+        handle.create_dataset("data/demo_1/obs/wrist", data=grey, chunks=(10, 24, 32), compression="lzf")
+    out = tmp_path / "o"
+    with pytest.raises(StudioError) as raised:
+        h2l.run([src], h2l.Hdf5ToLerobotOptions(out=out, task="t"))
+    assert raised.value.path == str(src)
+    assert raised.value.problem == "demo_1: camera 'wrist': frame of shape (24, 32), expected (24, 32, 3)"
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["grey.hdf5"]

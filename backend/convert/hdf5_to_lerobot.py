@@ -799,7 +799,13 @@ def _write_episode(target: _Target, number: int, source: _Source, episode: Episo
             with FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES) as frames:
                 for t, images in frames:
                     i = t - skip
-                    out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
+                    try:
+                        out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
+                    except StudioError as error:
+                        if error.path is not None:
+                            raise
+                        # the writer's own words ("camera 'wrist': frame of shape ..."), said of the input
+                        raise FormatError(f"{name}: {error.problem}", source.path) from None
                     done += 1
                     if done % 10 == 0 or i == length - 1:
                         progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
