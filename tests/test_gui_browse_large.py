@@ -190,3 +190,10 @@ def test_garbage_left_when_another_dataset_is_shown_is_not_frozen_with_it(qtbot,
         assert dropped() is None
     finally:
         gc.enable()
+
+
+def test_closing_the_window_unfreezes_what_the_dataset_held(qtbot, window, tmp_path):
+    _show(qtbot, window, tmp_path)
+    assert gc.get_freeze_count() > 0
+    window.close()
+    assert gc.get_freeze_count() == 0

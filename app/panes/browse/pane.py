@@ -582,6 +582,7 @@ class BrowsePane(CurationActions, QWidget):
         self.loader.shutdown()
         self.hints.stop()
         self.session.close()
+        gc.unfreeze()  # the dataset is let go: what it held in cycles is collected again (see _populate)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.shutdown()
