@@ -39,7 +39,7 @@ def _click_header(qtbot, browse, column: int) -> None:
 
 def test_hundreds_of_rows_sort_filter_and_a_decision_survives_a_reopen(qtbot, window, tmp_path):
     gc.collect()
-    before = sum(isinstance(o, EpisodeRow) for o in gc.get_objects())
+    before = sum(type(o) is EpisodeRow for o in gc.get_objects())
     browse = _show(qtbot, window, tmp_path)
     model = browse.model
     assert model.rowCount() == COUNT and model.columnCount() == 10
@@ -47,7 +47,7 @@ def test_hundreds_of_rows_sort_filter_and_a_decision_survives_a_reopen(qtbot, wi
     qtbot.wait(20)  # rows painted
     gc.unfreeze()  # the objects of the dataset shown are frozen: counted here too
     gc.collect()
-    assert sum(isinstance(o, EpisodeRow) for o in gc.get_objects()) == before  # no object per row
+    assert sum(type(o) is EpisodeRow for o in gc.get_objects()) == before  # no object per row
     assert isinstance(browse.session.table.length, np.ndarray) and len(browse.session.table) == COUNT
     assert model.index(COUNT - 1, 2).data() == str(LENGTHS[-1])
     # a click on the Len header sorts by length; a second click reverses it (ties keep the order)
