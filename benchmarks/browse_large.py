@@ -16,7 +16,8 @@ built once under benchmarks/out/, or taken from ``--data DIR/ds<N>``), plus a Le
     until the sidecar on disk holds it; every episode rated at once (select all, G); one decision
     again with every episode decided.
 Baseline in the same run: the heartbeat of the idle window, and with ``--before DIR`` the same
-figures of another checkout (its own browse_large.py, run first). Prints JSON; the CPU count is stated.
+figures of another checkout (its own browse_large.py, run first). Prints JSON; the CPU count is stated;
+``growth``: how the times and memory grow from the smallest size to the largest (benchmarks/growth.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 from browse_common import OUT, REPO, Heartbeat, machine, make_window, open_in, spin, wait_until
+from growth import growth
 
 
 def rss_mb() -> float:
@@ -227,6 +229,22 @@ def main() -> None:
     for name, path in paths.items():
         results[name].update(measure_window(app, window, path))
     window.close()
+    sized = {int(k.rsplit("_", 1)[1]): r for k, r in results.items() if k.startswith("lerobot_v30_")}
+    growth_of = {  # 100 -> 10,000 episodes: each figure's factor (benchmarks/growth.py)
+        "launch_to_first_frame": growth(
+            [(n, r["launch_to_first_frame_s"], r["launch_peak_rss_mb"]) for n, r in sized.items()]
+        ),
+        "open_to_first_frame": growth(
+            [(n, r["open_to_first_frame_s"], r["rss_added_mb"]) for n, r in sized.items()]
+        ),
+        "rate_all_key_to_return": growth(
+            [(n, r["rate_all_and_save"]["key_to_return_s"], None) for n, r in sized.items()]
+        ),
+        "one_decision_key_to_on_disk": growth(
+            [(n, r["decision_and_save"]["key_to_on_disk_s"], r["decision_and_save"]["sidecar_kb"] / 1024)
+             for n, r in sized.items()]
+        ),
+    }
     print(json.dumps({
         "benchmark": "browse_large",
         "code": subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=REPO, capture_output=True,
@@ -234,6 +252,7 @@ def main() -> None:
         "targets": {"launch_to_first_frame_s": 1.5, "save_10000_s": 0.1, "max_stall_ms": 50},
         "baseline_idle_event_loop_gap_ms": baseline,
         "results": results,
+        "growth": growth_of,
         **({"before": before} if before is not None else {}),
         "machine": machine(),
     }, indent=1))

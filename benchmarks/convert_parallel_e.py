@@ -4,7 +4,8 @@ the worker pool; a frozen bundle still does it), small to large inputs.
 
 Each measurement runs in its own subprocess, so its peak RSS (and its workers', the largest child) is
 its own; each is the fastest of ``--repeats`` runs (a shared machine is noisy). Prints JSON: the CPU count, per input size and converter the seconds, episode-frames per
-second and peak memory of each variant, and the speed-up of 2 workers over the baseline.
+second and peak memory of each variant, the speed-up of 2 workers over the baseline, and ``growth``:
+how time and peak memory grow from the smallest input to the largest (benchmarks/growth.py).
 
     .venv/bin/python benchmarks/convert_parallel_e.py [--episodes 4 12] [--frames 60] [--size 320x240]
 """
@@ -23,6 +24,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from growth import growth  # noqa: E402
+
 sys.path.insert(0, str(REPO))
 
 VARIANTS = ("in-process", "jobs=1", "jobs=2")
@@ -53,7 +57,9 @@ def one(kind: str, variant: str, inputs: dict[str, str], out: Path) -> dict:
     jobs = None if variant == "in-process" else int(variant.split("=")[1])
     start = time.perf_counter()
     if kind == "transcode":
-        summary = tc.run(Path(inputs["v2.1"]), tc.TranscodeOptions(out=out, force=True, jobs=jobs, hash_mode="fast"))
+        summary = tc.run(
+            Path(inputs["v2.1"]), tc.TranscodeOptions(out=out, force=True, jobs=jobs, hash_mode="fast")
+        )
     elif kind in ("v3-to-v2 reencode", "v3-to-v2 copy"):
         codec, reencode = ("h264", True) if kind.endswith("reencode") else ("keep", False)
         options = lv.LerobotVersionOptions(
@@ -95,7 +101,15 @@ def measure(kind: str, variant: str, inputs: dict[str, Path], folder: Path, repe
 def _measure_once(kind: str, variant: str, inputs: dict[str, Path], folder: Path) -> dict:
     out = folder / f"out-{kind.replace(' ', '_')}-{variant}"
     out = out.with_suffix(".hdf5") if kind == "lerobot-to-hdf5" else out
-    argv = [sys.executable, __file__, "--one", kind, variant, json.dumps({k: str(v) for k, v in inputs.items()}), str(out)]
+    argv = [
+        sys.executable,
+        __file__,
+        "--one",
+        kind,
+        variant,
+        json.dumps({k: str(v) for k, v in inputs.items()}),
+        str(out),
+    ]
     done = subprocess.run(argv, check=False, capture_output=True, text=True)  # noqa: S603
     if done.returncode:
         raise RuntimeError(f"{kind} {variant} failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -111,7 +125,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, nargs="+", default=[4, 12])
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--size", default="320x240")
-    parser.add_argument("--kinds", nargs="+", default=["transcode", "v3-to-v2 reencode", "v3-to-v2 copy", "lerobot-to-hdf5"])
+    parser.add_argument(
+        "--kinds", nargs="+", default=["transcode", "v3-to-v2 reencode", "v3-to-v2 copy", "lerobot-to-hdf5"]
+    )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,6 +158,23 @@ def main() -> None:
                 row["speedup_jobs2_vs_jobs1"] = round(row["jobs=1"]["seconds"] / row["jobs=2"]["seconds"], 2)
                 result["runs"].append(row)
                 print(json.dumps(row), file=sys.stderr)
+    result[
+        "growth"
+    ] = {  # smallest -> largest input, per converter and variant (peak: the process or its largest child)
+        f"{kind} {variant}": growth(
+            [
+                (
+                    r["episodes"],
+                    r[variant]["seconds"],
+                    max(r[variant]["peak_rss_mb"], r[variant]["child_peak_rss_mb"]),
+                )
+                for r in result["runs"]
+                if r["kind"] == kind
+            ]
+        )
+        for kind in args.kinds
+        for variant in VARIANTS
+    }
     print(json.dumps(result, indent=1))
 
 

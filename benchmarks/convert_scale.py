@@ -21,7 +21,9 @@ left out); ``ratios.studio_over_lerobot`` uses the latter, which favours LeRobot
     .venv/bin/python benchmarks/convert_scale.py --demos 4 --frames 40 --ceiling-demos 1 --lerobot-demos 1 \
         --two-core-demos 2 --small-demos 1 --lerobot-python .cache/lr312/bin/python     (a quick look here)
     benchmarks/run_on_device.sh run        (the full race on the 16-core device machine: see that script;
-                                            defaults: 120 demos, about 6 minutes there)
+                                            defaults: 120 demos, about 4 minutes there)
+    benchmarks/run_on_device.sh run --repeat 3 --parts studio_all_cores,studio_two_cores
+                                           (the 2 -> 16 core ratio from three rounds: the median of each)
 """
 
 from __future__ import annotations
@@ -449,6 +451,7 @@ class Race:
         self.logs = work / "logs"
         self.report: dict[str, Any] = {}
         self.runs: dict[str, Any] = {}
+        self.rounds: dict[str, list[dict[str, Any]]] = {}
 
     def save(self) -> None:
         self.report["runs"] = self.runs
@@ -456,15 +459,26 @@ class Race:
         if self.args.json_out:
             self.args.json_out.write_text(json.dumps(self.report, indent=2))
 
-    def part(self, key: str, fn: Any, gate: str | None = None) -> None:
+    def part(self, key: str, fn: Any, gate: str | None = None, round_: int = 0) -> None:
+        """Run one part; in a later round (``--repeat``), its median run by rate stands for it and
+        every run's rate is kept under ``rates``."""
         if (gate or key) not in self.args.parts:
             return
-        print(f"[convert_scale] {key} ...", file=sys.stderr, flush=True)
+        print(f"[convert_scale] {key} (round {round_ + 1}) ...", file=sys.stderr, flush=True)
         try:
-            self.runs[key] = fn()
+            result = fn()
         except Exception as exc:  # one failed part still leaves the others' figures
-            self.runs[key] = {"failed": str(exc)[-4000:]}
-        print(f"[convert_scale] {key}: {json.dumps(self.runs[key])}", file=sys.stderr, flush=True)
+            result = {"failed": str(exc)[-4000:]}
+        self.rounds.setdefault(key, []).append(result)
+        done = [r for r in self.rounds[key] if r.get("episode_frames_per_s")]
+        if len(self.rounds[key]) > 1 and done:
+            done.sort(key=lambda r: r["episode_frames_per_s"])
+            self.runs[key] = dict(done[(len(done) - 1) // 2])  # the median (the lower one of two)
+            self.runs[key]["rates"] = [r.get("episode_frames_per_s") for r in self.rounds[key]]
+            self.runs[key]["peak_pss_mb_runs"] = [r.get("peak_pss_mb") for r in self.rounds[key]]
+        else:
+            self.runs[key] = result
+        print(f"[convert_scale] {key}: {json.dumps(result)}", file=sys.stderr, flush=True)
         shutil.rmtree(self.work / "outputs", ignore_errors=True)
         self.save()
 
@@ -570,15 +584,26 @@ class Race:
         }
         self.save()
         n = len(self.cores)
-        self.part("studio_all_cores", lambda: self.studio("studio_all_cores", None, n, None))
         small = min(args.small_demos, args.demos)
-        self.part("studio_small", lambda: self.studio("studio_small", None, n, small))
-        self.part("ceiling", self.ceiling)
-        self.part("lerobot_all_cores", lambda: self.lerobot("lerobot_all_cores", None))
         demos = min(args.two_core_demos, args.demos)
-        for jobs in (2, 1):
-            key = f"studio_two_cores_jobs{jobs}"
-            self.part(key, lambda k=key, j=jobs: self.studio(k, two, j, demos), gate="studio_two_cores")
+        for round_ in range(args.repeat):
+            # --repeat: the studio's runs again, in the same order each round (all cores, then 2 cores
+            # with --jobs 2 and --jobs 1), so that slow spells of the machine fall on every one of them
+            self.part(
+                "studio_all_cores", lambda: self.studio("studio_all_cores", None, n, None), round_=round_
+            )
+            if round_ == 0:
+                self.part("studio_small", lambda: self.studio("studio_small", None, n, small))
+                self.part("ceiling", self.ceiling)
+                self.part("lerobot_all_cores", lambda: self.lerobot("lerobot_all_cores", None))
+            for jobs in (2, 1):
+                key = f"studio_two_cores_jobs{jobs}"
+                self.part(
+                    key,
+                    lambda k=key, j=jobs: self.studio(k, two, j, demos),
+                    gate="studio_two_cores",
+                    round_=round_,
+                )
         self.part("lerobot_two_cores", lambda: self.lerobot("lerobot_two_cores", two))
         self.report["machine"]["load_average_after"] = round(os.getloadavg()[0], 2)
         self.report["total_s"] = round(time.perf_counter() - started, 1)
@@ -608,6 +633,11 @@ def ratios(runs: dict[str, Any], cores: int) -> dict[str, Any]:
         "cores_ratio": round(cores / 2, 2),
         "large_over_small_throughput": div(studio, _rate(runs, "studio_small")),
     }
+    rates16, rates2 = (runs.get(k, {}).get("rates") for k in ("studio_all_cores", "studio_two_cores_jobs2"))
+    if rates16 and rates2:  # --repeat: each round's own ratio too
+        out[f"efficiency_2_to_{cores}_cores_each_round"] = [
+            div(a, b) for a, b in zip(rates16, rates2, strict=False)
+        ]
     big, small = runs.get("studio_all_cores", {}), runs.get("studio_small", {})
     if big.get("peak_pss_mb") and small.get("peak_pss_mb"):
         out["large_over_small_peak_pss"] = round(big["peak_pss_mb"] / small["peak_pss_mb"], 3)
@@ -629,6 +659,9 @@ def main() -> None:
     )
     parser.add_argument("--lerobot-demos", type=int, default=8, help="demos LeRobot converts (8)")
     parser.add_argument("--two-core-demos", type=int, default=24, help="demos of the 2-core studio runs (24)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the studio's all-core and 2-core runs (median kept)"
+    )
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     parser.add_argument("--python", default=sys.executable, help="interpreter running the studio")
     parser.add_argument("--lerobot-python", default=sys.executable, help="interpreter holding lerobot 0.6.1")

@@ -5,7 +5,8 @@ Inputs: small LeRobot v2.1 datasets (two 320x240 cameras, ``--frames`` per episo
 episodes; AV1 for the trainset's encode case, H.264 (whole per-episode files: copied) for its copy
 case; stand-in Cosmos samples (320x240, 16 fps) for idm prepare. Each run is its own subprocess,
 so its peak RSS is its own (workers: the largest child). Prints JSON: CPU count, per converter and
-size the seconds and peak RSS of each jobs value, and the speed-up over jobs=1.
+size the seconds and peak RSS of each jobs value, the speed-up over jobs=1, and ``growth``: how time
+and peak memory grow from the smallest size to the largest (benchmarks/growth.py).
 
     .venv/bin/python benchmarks/export_parallel_f.py [--sizes 3,6] [--frames 60] [--jobs 2]
 """
@@ -25,6 +26,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+from growth import growth  # noqa: E402
 
 SIZE = (320, 240)
 
@@ -74,7 +77,9 @@ def run_one(kind: str, jobs: int, inputs: dict[str, str], out: Path) -> None:
     )
     # the largest worker (an upper bound: a forked child starts with this process's pages counted)
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"seconds": round(seconds, 3), "rss_mb": round(own, 1), "child_rss_mb": round(child, 1)}))
+    print(
+        json.dumps({"seconds": round(seconds, 3), "rss_mb": round(own, 1), "child_rss_mb": round(child, 1)})
+    )
 
 
 def main() -> None:
@@ -115,6 +120,24 @@ def main() -> None:
                     shutil.rmtree(out.parent)
                 row["speedup"] = round(row["jobs_1"]["seconds"] / row[f"jobs_{args.jobs}"]["seconds"], 2)
                 report["results"].setdefault(kind, {})[f"{size}_episodes"] = row
+    sizes = [int(s) for s in args.sizes.split(",")]
+    report["growth"] = {  # smallest -> largest input (peak: the process or its largest worker)
+        f"{kind} jobs={jobs}": growth(
+            [
+                (
+                    size,
+                    report["results"][kind][f"{size}_episodes"][f"jobs_{jobs}"]["seconds"],
+                    max(
+                        report["results"][kind][f"{size}_episodes"][f"jobs_{jobs}"][field]
+                        for field in ("rss_mb", "child_rss_mb")
+                    ),
+                )
+                for size in sizes
+            ]
+        )
+        for kind in kinds
+        for jobs in (1, args.jobs)
+    }
     print(json.dumps(report, indent=1))
 
 
