@@ -365,6 +365,7 @@ class EpisodeFilterBar(QWidget):
         self.length_label.setMinimumWidth(84)
         self.count = QLabel("")
         self.count.setObjectName("mutedLabel")
+        self._count_width_of = -1  # the total the count's minimum width was set for
         layout = QGridLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setHorizontalSpacing(4)
@@ -447,6 +448,13 @@ class EpisodeFilterBar(QWidget):
 
     def update_count(self) -> None:
         total, shown = self.model.total(), self.model.rowCount()
+        if self._count_width_of != total:
+            # as wide as the widest count this dataset can show: a filter that makes the text longer
+            # would otherwise widen the bar, the Episodes dock with it, and relayout the whole window
+            # (video, plots: 40 ms and a jump of the viewer as the first letter is typed)
+            self._count_width_of = total
+            widest = self.count.fontMetrics().horizontalAdvance(f"{total} of {total} episodes")
+            self.count.setMinimumWidth(widest + self.count.contentsMargins().left() * 2 + 2)
         self.count.setText(f"{shown} of {total} episodes" if shown != total else f"{total} episodes")
 
 
