@@ -171,7 +171,9 @@ def run_group(name: str, argvs: list[list[str]], env: dict[str, str], logs: Path
     procs = []
     for i, argv in enumerate(argvs):
         out = open(logs / f"{name}-{i}.out", "wb")  # noqa: SIM115 - closed below
-        procs.append((subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO), out))
+        # cwd: the checkout first on PYTHONPATH (``python -m`` puts the working folder before it)
+        cwd = env.get("PYTHONPATH", str(REPO)).split(os.pathsep)[0]
+        procs.append((subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd), out))
     sampler.start([p.pid for p, _ in procs])
     codes = []
     for proc, out in procs:
@@ -426,11 +428,11 @@ def lerobot_argv(python: str, src: Path, out: Path, demos: int) -> list[str]:
 # ---------------------------------------------------------------- the race
 
 
-def child_env(work: Path) -> dict[str, str]:
+def child_env(work: Path, root: Path = REPO) -> dict[str, str]:
     path = os.environ.get("PYTHONPATH", "")
     return dict(
         os.environ,
-        PYTHONPATH=f"{REPO}{os.pathsep}{path}" if path else str(REPO),
+        PYTHONPATH=f"{root}{os.pathsep}{path}" if path else str(root),
         PYTHONUNBUFFERED="1",
         HF_HOME=str(work / "hf"),
         HF_LEROBOT_HOME=str(work / "hf" / "lerobot"),
@@ -446,7 +448,8 @@ class Race:
     def __init__(self, args: argparse.Namespace, work: Path) -> None:
         self.args = args
         self.work = work
-        self.env = child_env(work)
+        self.root = (args.studio_root or REPO).resolve()
+        self.env = child_env(work, self.root)
         self.cores = sorted(os.sched_getaffinity(0))
         self.logs = work / "logs"
         self.report: dict[str, Any] = {}
@@ -557,6 +560,7 @@ class Race:
                 ).stdout.strip(),
             },
             "studio_has_jobs_flag": self.with_jobs,
+            "studio_root": str(self.root),
             "lerobot": {"importable": self.lerobot_ok, "detail": self.lerobot_reason},
             "settings": {
                 "studio": "convert hdf5-to-lerobot --format v3.0 --codec h264 (the writer's defaults: "
@@ -664,6 +668,9 @@ def main() -> None:
     )
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     parser.add_argument("--python", default=sys.executable, help="interpreter running the studio")
+    parser.add_argument(
+        "--studio-root", type=Path, default=None, help="the checkout the studio runs from (default: this one)"
+    )
     parser.add_argument("--lerobot-python", default=sys.executable, help="interpreter holding lerobot 0.6.1")
     parser.add_argument("--input", type=Path, default=None, help="an existing input HDF5 (skips generating)")
     parser.add_argument("--work", type=Path, default=None, help="work folder (default: a new temporary one)")
