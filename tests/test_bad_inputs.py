@@ -239,7 +239,8 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     *[("trunc.hdf5", c, HDF5_OPEN) for c in (
         "inspect", "validate", "hdf5-to-lerobot", "lerobot-to-hdf5 template", "cosmos trainset", "compare",
     )],  # fmt: skip
-    *[("garbage_chunk.hdf5", c, ("demo_0",)) for c in ("hdf5-to-lerobot", "curate export v2.1", "cosmos trainset")],
+    ("garbage_chunk.hdf5", "hdf5-to-lerobot", ("of demo_0, camera 'front'",)),
+    *[("garbage_chunk.hdf5", c, ("demo_0",)) for c in ("curate export v2.1", "cosmos trainset")],
     ("wrong_shape.hdf5", "hdf5-to-lerobot", ("obs/joint_pos", "5 wide")),
     ("wrong_shape.hdf5", "score", ("obs/joint_pos", "wide")),  # named by the data model, for every reader
     ("trunc.hdf5", "score", HDF5_OPEN),

@@ -79,12 +79,14 @@ class EncodedVideo:
 
 
 class WorkerError(Exception):
-    """A worker could not read or encode (``job``: episode number, ``frame``: first frame of the slab)."""
+    """A worker could not read or encode (``job``: episode number, ``frame``: first frame of the slab,
+    ``camera``: the task's camera; None when a worker ended before it took a task)."""
 
-    def __init__(self, message: str, job: int, frame: int | None) -> None:
+    def __init__(self, message: str, job: int, frame: int | None, camera: str | None = None) -> None:
         super().__init__(message)
         self.job = job
         self.frame = frame
+        self.camera = camera
 
 
 def available() -> bool:
@@ -136,9 +138,14 @@ class CameraWorkers:
             if isinstance(code, int) and details.get("writing"):
                 # the disk, not the input: an OSError naming the file, so the output is blamed
                 raise OSError(code, os.strerror(code), details.get("path")) from None
-            episode = self.pool.task(error.task).group if error.task is not None else -1
+            task = self.pool.task(error.task) if error.task is not None else None
             frame = details.get("frame")
-            raise WorkerError(str(error), episode, frame if isinstance(frame, int) else None) from None
+            raise WorkerError(
+                str(error),
+                task.group if task is not None else -1,
+                frame if isinstance(frame, int) else None,
+                task.payload.get("camera") if task is not None else None,
+            ) from None
         videos = {}
         for camera, result in zip(self.cameras, results, strict=True):
             hist = result.get("hist")

@@ -753,7 +753,8 @@ def _adopt_episode(
             at = selected[error.job] if 0 <= error.job < len(selected) else (number, source, episode)
             failed = at[2].source or f"demo_{at[2].index}"
             where = f"frames from {error.frame} of " if error.frame is not None else ""
-            raise FormatError(f"cannot convert {where}{failed} ({error})", at[1].path) from None
+            camera = f", camera '{error.camera}'" if error.camera else ""
+            raise FormatError(f"cannot convert {where}{failed}{camera} ({error})", at[1].path) from None
         for cam, video in videos.items():
             if video.frames != length:
                 raise FormatError(
