@@ -270,6 +270,7 @@ def test_idm_prepare_corrupt_sample_named(cosmos: dict[str, Path], tmp_path: Pat
         with pytest.raises(StudioError) as caught:
             _prepare({**cosmos, "cosmos": folder}, tmp_path / f"out{jobs}", jobs)
         assert "front_episode_000002" in caught.value.message and "decoding frame" in caught.value.message
+        assert caught.value.message.count(str(folder / "front_episode_000002.mp4")) == 1  # said once
         assert not (tmp_path / f"out{jobs}").exists()
 
 
