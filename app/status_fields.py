@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar
 
 from widgets.elided_label import ElidedLabel
 
@@ -51,9 +51,14 @@ class StatusFields:
         label = self.labels.get(name)
         if label is None:
             label = ElidedLabel("")
+            if name != "dataset":
+                # the short fields ask for their text's width; the dataset's name takes what is left
+                # and is cut first (with every field's width "ignored", the stretch alone shared the
+                # bar and "episode 2 (3/6 shown)" was cut at 1280 px)
+                label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
             label.setObjectName(f"status_{name}")
             label.setProperty("statusField", True)
-            self.bar.addPermanentWidget(label, 3 if name == "dataset" else 1)
+            self.bar.addPermanentWidget(label, 1 if name == "dataset" else 0)
             self.labels[name] = label
             label.setVisible(False)
         return label
