@@ -20,7 +20,7 @@ import numpy as np
 
 from backend import curation_export_worker as worker
 from backend.episode_tasks import EpisodeTasks, Task, TaskFailed, worker_count
-from backend.errors import FormatError, about
+from backend.errors import FormatError
 from backend.formats.base import Capability
 from backend.formats.lerobot.stats import ImageStats
 
@@ -93,7 +93,7 @@ def write_videos(
         results = videos.results(number, lambda: on_progress(videos.progress() // len(cameras)))
     except TaskFailed as error:
         path = getattr(getattr(episode, "dataset", None), "path", None)
-        raise FormatError(f"cannot export episode {episode.index} ({about(error, path)})", path) from None
+        raise FormatError(f"cannot export episode {episode.index} ({error.about(path)})", path) from None
     for camera, result in zip(cameras, results, strict=True):
         if int(result["frames"]) != frames:
             raise FormatError(

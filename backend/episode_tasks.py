@@ -14,11 +14,12 @@ results are taken; ``Cancelled`` raised by ``on_progress`` goes through unchange
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from backend import children
 from backend.errors import Cancelled
-from backend.pool import Pool, PoolError, Task
+from backend.pool import Pool, PoolError, Task, error_fields, one_line
 from backend.pool import worker_count as pool_worker_count
 
 __all__ = ["EpisodeTasks", "Task", "TaskFailed", "worker_count"]
@@ -27,12 +28,22 @@ LocalHandle = Callable[[dict[str, Any], Callable[[int], None]], Any]
 
 
 class TaskFailed(Exception):
-    """Task of ``group`` failed with ``message`` (``details``: what the worker said besides)."""
+    """Task of ``group`` failed with ``message`` (``details``: what the worker said besides; for a
+    ``StudioError``, its ``path``, ``problem`` and ``hint``)."""
 
     def __init__(self, message: str, group: int, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.group = group
         self.details = details or {}
+
+    def about(self, path: str | Path | None) -> str:
+        """The message for an error that names ``path`` itself: the problem (and its hint) alone when
+        the task's error was about that same file, else the whole message (another file stays named)."""
+        said, problem, hint = (self.details.get(k) for k in ("path", "problem", "hint"))
+        if path is not None and said is not None and problem is not None:
+            if Path(said).absolute() == Path(path).absolute():
+                return f"{problem} ({hint})" if hint else str(problem)
+        return str(self)
 
 
 def worker_count(jobs: int | None, groups: int) -> int:
@@ -105,7 +116,7 @@ class EpisodeTasks:
         except Cancelled:
             raise
         except Exception as error:  # noqa: BLE001 - the same message as from a worker process
-            raise TaskFailed(" ".join((str(error) or type(error).__name__).split()), task.group) from None
+            raise TaskFailed(one_line(error), task.group, error_fields(error)) from None
         finally:
             self._units_done += self._units_now
             self._units_now = 0

@@ -22,14 +22,6 @@ class StudioError(Exception):
         return text
 
 
-def about(text: object, path: str | Path | None) -> str:
-    """``text`` (another process's error about ``path``) without its leading ``path: ``: the error
-    that wraps it names the file once."""
-    text = str(text)
-    prefix = f"{path}: " if path is not None else None
-    return text[len(prefix) :] if prefix and text.startswith(prefix) else text
-
-
 class FormatError(StudioError):
     """A file exists but is not what its format says (truncated, corrupt, inconsistent)."""
 

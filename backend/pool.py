@@ -223,7 +223,9 @@ class Pool:
                     lost, PoolError(f"a worker process ended early (exit status {message['exit']})", lost)
                 )
             worker.busy.clear()
-            if len(self._exited) == len(self._workers) and (self._next < len(self._tasks) or not self._complete):
+            if len(self._exited) == len(self._workers) and (
+                self._next < len(self._tasks) or not self._complete
+            ):
                 raise PoolError("every worker process ended before the work was done", None)
 
     def task(self, task_id: int) -> Task:
@@ -239,6 +241,21 @@ class Pool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's text on one line (its type's name when it has none)."""
+    return " ".join((str(error) or type(error).__name__).split())
+
+
+def error_fields(error: BaseException) -> dict[str, Any]:
+    """What an ``error`` message says besides its text: a ``StudioError``'s file, problem and hint,
+    so that the parent's own error, which names the file already, can leave the file out."""
+    from backend.errors import StudioError  # noqa: PLC0415
+
+    if isinstance(error, StudioError) and error.path is not None:
+        return {"path": error.path, "problem": error.problem, "hint": error.hint}
+    return {}
 
 
 def serve(handle: Callable[[dict[str, Any], Callable[[int], None]], Any]) -> int:
@@ -264,7 +281,7 @@ def serve(handle: Callable[[dict[str, Any], Callable[[int], None]], Any]) -> int
         except BrokenPipeError:
             return 0
         except Exception as error:  # noqa: BLE001 - reported to the parent, which decides
-            send({"task": number, "error": " ".join((str(error) or type(error).__name__).split())})
+            send({"task": number, "error": one_line(error), **error_fields(error)})
             return 1
         send({"task": number, "done": result})
     return 0

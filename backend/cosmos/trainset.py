@@ -23,7 +23,7 @@ from backend.atomic import atomic_dir, check_output
 from backend.cosmos import trainset_worker
 from backend.cosmos.selection import Selected, pick_camera, select
 from backend.episode_tasks import EpisodeTasks, Task, TaskFailed, worker_count
-from backend.errors import FormatError, StudioError, about
+from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset
 from backend.media.export import plain_file_of
 from backend.progress import Progress, ensure_progress
@@ -195,7 +195,7 @@ def build_trainset(
                         )
                     except TaskFailed as error:
                         raise FormatError(
-                            f"cannot write episode {item.index} ({about(error, dataset_path)})", dataset_path
+                            f"cannot write episode {item.index} ({error.about(dataset_path)})", dataset_path
                         ) from None
                     stem = row["stem"]
                     (tmp / "metas" / f"{stem}.txt").write_text(

@@ -29,7 +29,7 @@ from backend import provenance as prov
 from backend.atomic import atomic_dir, check_output, remove_empty_dir
 from backend.convert.common import options_dict
 from backend.episode_tasks import EpisodeTasks, Task, TaskFailed, worker_count
-from backend.errors import FormatError, StudioError, about
+from backend.errors import FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, WriterSpec
 from backend.formats.cosmos_outputs import prompt_of, sample_json
@@ -501,7 +501,7 @@ def _encoded(
         (result,) = encodes.results(number, lambda: progress.report(number, total, sample.name))
     except TaskFailed as error:
         raise FormatError(
-            f"cannot prepare sample {sample.name} ({about(error, sample.video)})", sample.video
+            f"cannot prepare sample {sample.name} ({error.about(sample.video)})", sample.video
         ) from None
     if int(result["frames"]) != sample.frames:
         raise FormatError(f"gave {result['frames']} frames, {sample.frames} expected", sample.video)
