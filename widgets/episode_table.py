@@ -453,8 +453,9 @@ class EpisodeFilterBar(QWidget):
             # would otherwise widen the bar, the Episodes dock with it, and relayout the whole window
             # (video, plots: 40 ms and a jump of the viewer as the first letter is typed)
             self._count_width_of = total
-            widest = self.count.fontMetrics().horizontalAdvance(f"{total} of {total} episodes")
-            self.count.setMinimumWidth(widest + self.count.contentsMargins().left() * 2 + 2)
+            digits = "8" * len(str(total))  # the widest digit, as many as the total has
+            widest = QLabel(f"{digits} of {digits} episodes", font=self.count.font()).sizeHint().width()
+            self.count.setMinimumWidth(widest)
         self.count.setText(f"{shown} of {total} episodes" if shown != total else f"{total} episodes")
 
 
