@@ -7,12 +7,6 @@ per worker and never more than ``window`` groups ahead of the group being waited
 the dataset's size, what is in flight (and finished but not yet taken) stays bounded; the output
 is written in order by the parent, so it is the same for any number of workers.
 
-A task that says its ``size`` (units of progress) is followed on its worker only when at most
-``lead`` units of it are left (``Pool(lead=...)``): the worker's next task is chosen at the last
-moment, so the last tasks go to the workers that finish first, not to ones still half a task
-from done while another sits idle (the next task still arrives early enough for the worker to
-read ahead across the boundary).
-
 Workers are ``python -m MODULE`` children started through ``backend.children`` (a checkout, a pip
 install and a frozen bundle alike). The protocol is JSON lines, never pickle:
   parent -> child   ``{"task": ID, ...payload}``, one per line; end of input: finish and exit 0.
@@ -58,7 +52,6 @@ class PoolError(Exception):
 class Task:
     group: int
     payload: dict[str, Any]
-    size: int | None = None  # units of progress the task reports in all (None: unknown)
 
 
 class _Worker:
@@ -129,7 +122,6 @@ class Pool:
         *,
         depth: int = 2,
         window: int | None = None,
-        lead: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         if workers < 1:
@@ -137,7 +129,6 @@ class Pool:
         self._events: queue.Queue = queue.Queue()
         self._workers: list[_Worker] = []
         self.depth = max(1, depth)
-        self.lead = lead
         self.window = window if window is not None else max(4, 2 * workers)
         try:
             for number in range(workers):
@@ -201,32 +192,14 @@ class Pool:
             if task.group > group + self.window:
                 return
             free = [w for w in self._workers if w.proc is not None and w.number not in self._exited]
-            worker = min(free, key=lambda w: (len(w.busy), self._left(w)), default=None)
-            if worker is None or len(worker.busy) >= self.depth or not self._ready(worker):
+            worker = min(free, key=lambda w: len(w.busy), default=None)
+            if worker is None or len(worker.busy) >= self.depth:
                 return
             worker.send(self._next, task.payload)
             self._next += 1
         if self._complete:  # nothing left to hand out: idle workers may end
             for worker in self._workers:
                 worker.finish_input()
-
-    def _left(self, worker: _Worker) -> int:
-        """Units of work the worker's tasks have left (a task of unknown size counts as none)."""
-        left = 0
-        for t in worker.busy:
-            size = self._tasks[t].size
-            if size is not None:
-                left += max(0, size - self._progress.get(t, 0))
-        return left
-
-    def _ready(self, worker: _Worker) -> bool:
-        """Whether the worker may take another task now: it is idle, or no ``lead`` is set, or what
-        its tasks have left (all of known size) is at most ``lead`` units."""
-        if not worker.busy or self.lead is None:
-            return True
-        if any(self._tasks[t].size is None for t in worker.busy):
-            return True
-        return self._left(worker) <= self.lead
 
     def _handle(self, number: int, message: dict[str, Any]) -> None:
         """A worker's message. A task's failure is kept until its group is waited for: an earlier

@@ -113,22 +113,3 @@ def test_tasks_can_be_submitted_in_batches_until_the_last() -> None:
         assert [pool.wait(g, lambda: None)[0]["square"] for g in (2, 3)] == [16, 25]
         with pytest.raises(ValueError):
             pool.submit([Task(4, {"n": 1})])
-
-
-def test_with_a_lead_the_next_task_waits_for_the_worker_that_finishes_first() -> None:
-    # worker 0 takes a long task, worker 1 a short one; with depth 2 and no lead, task 2 would be
-    # queued at once behind the long task; with lead 0 it goes to whichever worker is idle first
-    tasks = [Task(0, {"n": 1, "sleep": 1.5}, size=1)] + [Task(k, {"n": 1}, size=1) for k in range(1, 4)]
-    with Pool(MODULE, 2, lead=0) as pool:
-        pool.submit(tasks)
-        pids = [pool.wait(group, lambda: None)[0]["pid"] for group in range(4)]
-    assert pids[1] != pids[0]
-    assert pids[2] == pids[1] and pids[3] == pids[1]  # the short tasks followed each other on worker 1
-
-
-def test_without_sizes_a_lead_changes_nothing() -> None:
-    with Pool(MODULE, 2, lead=0) as pool:
-        pool.submit([Task(0, {"n": 1, "sleep": 1.0})] + [Task(k, {"n": 1}) for k in range(1, 4)])
-        assert pool._next == 4  # every task went out at once, two per worker (depth 2)
-        pids = [pool.wait(group, lambda: None)[0]["pid"] for group in range(4)]
-    assert pids[2] == pids[0]  # queued behind the long task, as before

@@ -41,10 +41,6 @@ from backend.pool import Pool, PoolError, Task
 SLAB = 5  # frames read at a time (a slab buffer: 4.6 MB at 640x480)
 WORKER_CWD = children.CHILD_CWD
 READ_AHEAD = 3  # slabs read ahead of the encoder
-# a worker's next task is sent when its current one has this many frames left to encode: the
-# reader (READ_AHEAD slabs ahead) is then on the last slab, and the last tasks of a run go to
-# whichever worker gets there first
-LEAD_FRAMES = (READ_AHEAD + 2) * SLAB
 MODULE = "backend.convert.camera_worker"
 
 
@@ -110,7 +106,7 @@ class CameraWorkers:
 
     def __init__(self, cameras: list[str], workers: int | None = None) -> None:
         self.cameras = list(cameras)
-        self.pool = Pool(MODULE, workers or default_workers(), lead=LEAD_FRAMES)
+        self.pool = Pool(MODULE, workers or default_workers())
 
     def submit(self, jobs: dict[str, list[EncodeJob]], videos: dict[str, VideoSettings]) -> None:
         """Every camera's episodes, in order, and its video settings; relative paths are made
@@ -123,8 +119,7 @@ class CameraWorkers:
             for camera in self.cameras:
                 job = jobs[camera][k]
                 job = replace(job, source=str(Path(job.source).absolute()), out=str(Path(job.out).absolute()))
-                payload = {**asdict(job), "camera": camera, "video": asdict(videos[camera])}
-                tasks.append(Task(k, payload, size=job.stop - job.start))
+                tasks.append(Task(k, {**asdict(job), "camera": camera, "video": asdict(videos[camera])}))
         self.pool.submit(tasks)
 
     def frames_encoded(self) -> int:
