@@ -79,6 +79,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_topology(cpus: list[int]) -> dict[str, Any]:
+    """How the usable CPUs sit on the machine's cores (Linux sysfs): a "core" of ``os.cpu_count`` may
+    be one of two hardware threads sharing a physical core, which changes what 16 workers can do."""
+    cores: dict[int, tuple[str, str]] = {}
+    for cpu in cpus:
+        top = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores[cpu] = (
+                (top / "physical_package_id").read_text().strip(),
+                (top / "core_id").read_text().strip(),
+            )
+        except OSError:
+            return {"known": False}
+    physical = len(set(cores.values()))
+    two = cpus[:2]
+    return {
+        "known": True,
+        "physical_cores": physical,
+        "threads_per_core": round(len(cpus) / physical, 2) if physical else None,
+        "two_core_cpus": two,
+        "two_core_cpus_share_a_core": len(two) == 2 and cores[two[0]] == cores[two[1]],
+    }
+
+
 def _parents() -> dict[int, int]:
     """pid -> parent pid of every process now."""
     out: dict[int, int] = {}
@@ -546,6 +570,7 @@ class Race:
                 "cpu_model": cpu_model(),
                 "cpu_count": os.cpu_count(),
                 "usable_cores": len(self.cores),
+                "topology": cpu_topology(self.cores),
                 "load_average_before": round(os.getloadavg()[0], 2),
                 "studio_python_av": subprocess.run(
                     [
@@ -591,13 +616,13 @@ class Race:
         small = min(args.small_demos, args.demos)
         demos = min(args.two_core_demos, args.demos)
         for round_ in range(args.repeat):
-            # --repeat: the studio's runs again, in the same order each round (all cores, then 2 cores
-            # with --jobs 2 and --jobs 1), so that slow spells of the machine fall on every one of them
+            # --repeat: the studio's runs again, in the same order each round (all cores, the small input,
+            # then 2 cores with --jobs 2 and --jobs 1), so that slow spells of the machine fall on every one
             self.part(
                 "studio_all_cores", lambda: self.studio("studio_all_cores", None, n, None), round_=round_
             )
+            self.part("studio_small", lambda: self.studio("studio_small", None, n, small), round_=round_)
             if round_ == 0:
-                self.part("studio_small", lambda: self.studio("studio_small", None, n, small))
                 self.part("ceiling", self.ceiling)
                 self.part("lerobot_all_cores", lambda: self.lerobot("lerobot_all_cores", None))
             for jobs in (2, 1):
@@ -641,6 +666,11 @@ def ratios(runs: dict[str, Any], cores: int) -> dict[str, Any]:
     if rates16 and rates2:  # --repeat: each round's own ratio too
         out[f"efficiency_2_to_{cores}_cores_each_round"] = [
             div(a, b) for a, b in zip(rates16, rates2, strict=False)
+        ]
+    rates_small = runs.get("studio_small", {}).get("rates")
+    if rates16 and rates_small:
+        out["large_over_small_throughput_each_round"] = [
+            div(a, b) for a, b in zip(rates16, rates_small, strict=False)
         ]
     big, small = runs.get("studio_all_cores", {}), runs.get("studio_small", {})
     if big.get("peak_pss_mb") and small.get("peak_pss_mb"):
