@@ -50,11 +50,13 @@ class StatusFields:
     def label(self, name: str) -> QLabel:
         label = self.labels.get(name)
         if label is None:
-            label = ElidedLabel("")
+            label = ElidedLabel("", grow_only=name != "dataset")
             if name != "dataset":
                 # the short fields ask for their text's width; the dataset's name takes what is left
                 # and is cut first (with every field's width "ignored", the stretch alone shared the
                 # bar and "episode 2 (3/6 shown)" was cut at 1280 px)
+                # and keep the widest text's width until the dataset or the pane changes, so that a
+                # counter or a filter's "(2/1000 shown)" coming and going does not shift the bar
                 label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
             label.setObjectName(f"status_{name}")
             label.setProperty("statusField", True)
@@ -65,6 +67,8 @@ class StatusFields:
 
     def set(self, name: str, text: str, pane: str | None = None) -> None:
         """A field's text; ``pane`` = the pane that set it (None or a global field: the window's)."""
+        if name == "dataset" and text != self.text("dataset"):
+            self._release_widths()
         if pane is None or name in GLOBAL_FIELDS:
             self._show(name, text)
             return
@@ -75,11 +79,18 @@ class StatusFields:
 
     def set_current(self, pane: str) -> None:
         """Show ``pane``'s own fields, hide the other panes'."""
+        if pane != self.current:
+            self._release_widths()
         self.current = pane
         own = self._panes.get(pane, {})
         for name in self.labels:
             if name not in GLOBAL_FIELDS and self._owned(name):
                 self._show(name, own.get(name, ""))
+
+    def _release_widths(self) -> None:
+        for name, label in self.labels.items():
+            if name != "dataset" and isinstance(label, ElidedLabel):
+                label.release_width()
 
     def _owned(self, name: str) -> bool:
         return any(name in fields for fields in self._panes.values())

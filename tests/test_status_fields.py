@@ -45,3 +45,18 @@ def test_with_room_every_field_is_whole(qtbot) -> None:
     assert fields.labels["dataset"].shown_text() == "so101_pick_orange.hdf5 (leisaac_hdf5, 6 episodes)"
     for name, text in TEXTS.items():
         assert fields.labels[name].shown_text() == text, name
+
+
+def test_a_short_field_keeps_its_widest_width_until_the_dataset_changes(qtbot) -> None:
+    fields = _bar(qtbot, 1920, "so101_pick_orange.hdf5 (leisaac_hdf5, 1000 episodes)")
+    episode, arm = fields.labels["episode"], fields.labels["arm"]
+    fields.set("episode", "episode 1 (2/1000 shown)")
+    qtbot.wait(20)
+    wide, arm_x = episode.width(), arm.x()
+    fields.set("episode", "episode 1")  # a filter hid the shown episode
+    qtbot.wait(20)
+    assert episode.width() == wide and arm.x() == arm_x  # the bar's fields stay where they were
+    assert episode.shown_text() == "episode 1"
+    fields.set("dataset", "another.hdf5 (leisaac_hdf5, 6 episodes)")
+    qtbot.wait(20)
+    assert episode.width() < wide  # a new dataset: the field takes its text's width again

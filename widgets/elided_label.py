@@ -9,15 +9,30 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 
 class ElidedLabel(QLabel):
-    def __init__(self, text: str = "", parent: QWidget | None = None, minimum_chars: int = 8) -> None:
+    """``grow_only``: the width it asks for is the widest text it showed since ``release_width``, so
+    a field whose text narrows and widens again (a frame counter, "episode 1 (2/1000 shown)" ->
+    "episode 1") does not move its neighbours at every change."""
+
+    def __init__(
+        self, text: str = "", parent: QWidget | None = None, minimum_chars: int = 8, *, grow_only: bool = False
+    ) -> None:
         super().__init__(text, parent)
         self._minimum_chars = minimum_chars
+        self._grow_only = grow_only
+        self._held = 0
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setToolTip(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt API
         super().setText(text)
         self.setToolTip(text)
+        if self._grow_only and text:
+            self._held = max(self._held, super().sizeHint().width())
+
+    def release_width(self) -> None:
+        """Ask for the current text's width again (``grow_only``)."""
+        self._held = 0
+        self.updateGeometry()
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         hint = super().minimumSizeHint()
@@ -25,7 +40,8 @@ class ElidedLabel(QLabel):
         return QSize(min(width, super().sizeHint().width()), hint.height())
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return super().sizeHint()
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._held), hint.height()) if self._grow_only else hint
 
     def shown_text(self) -> str:
         """The text as painted at the current width."""
