@@ -1,7 +1,7 @@
 """One camera of one episode of a curated export -> an mp4 for the LeRobot writer to adopt.
 
 ``python -m backend.curation_export_worker`` serves ``backend.pool`` tasks; ``run_task`` is the same
-work in the parent (one worker, a frozen bundle, a dataset only the parent can read). A task:
+work in the parent (one worker, a dataset only the parent can read). A task:
 ``dataset`` (absolute path), ``episode`` (index), ``length`` (its frames, checked), ``camera``,
 ``start``/``stop`` (the frames kept), ``out`` (absolute, the writer's ``encode_path``: inside its
 temporary folder) and ``video`` (the writer's encoder settings, size and fps). Frames are decoded

@@ -4,7 +4,7 @@ The exports that write one video per episode (curate export to LeRobot, cosmos t
 prepare) list one task per output episode (and camera) and take the results back episode by
 episode, in order, while the parent writes the output. With more than one worker the tasks run in
 ``backend.pool``'s worker processes (``python -m MODULE``, whose ``handle`` does one task); with one
-worker, in a frozen bundle, or when the caller asks, the same task function runs here, on the
+worker, or when the caller asks, the same task function runs here, on the
 parent's thread, so the output is the same whatever ``--jobs`` (every encoder uses one thread).
 
 A failed task raises ``TaskFailed`` (its text and its group) in both modes, when its group's
@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from backend import children
 from backend.errors import Cancelled
 from backend.pool import Pool, PoolError, Task, error_fields, one_line
 from backend.pool import worker_count as pool_worker_count
@@ -47,9 +46,8 @@ class TaskFailed(Exception):
 
 
 def worker_count(jobs: int | None, groups: int) -> int:
-    """Workers for ``groups`` episodes (``backend.pool.worker_count``); one in a frozen bundle (its
-    children are not started by these exports yet)."""
-    return 1 if children.frozen() else pool_worker_count(jobs, groups)
+    """Workers for ``groups`` episodes (``backend.pool.worker_count``), in a frozen bundle too."""
+    return pool_worker_count(jobs, groups)
 
 
 class EpisodeTasks:

@@ -13,6 +13,7 @@ import os
 import re
 import struct
 import subprocess
+import time
 from pathlib import Path
 
 import h5py
@@ -87,17 +88,56 @@ def test_version_names_the_commit_it_was_built_from(bundle, clean):
     assert "torch not installed" in done.stdout and "libx264" in done.stdout and "HDF5 " in done.stdout
 
 
+def _children_seen(proc: subprocess.Popen, poll_s: float = 0.01) -> list[str]:
+    """The command line of every child of ``proc`` seen while it runs (from /proc, every ``poll_s``)."""
+    seen: dict[int, str] = {}
+    while proc.poll() is None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == proc.pid:
+                    line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                    if line:  # a child that has ended (a zombie) has none
+                        seen[int(entry.name)] = line
+            except (OSError, IndexError, ValueError):
+                continue
+        time.sleep(poll_s)
+    return list(seen.values())
+
+
+def _run_watching(env, work, exe: Path, *args: str, timeout: float = 300) -> tuple[int, str, list[str]]:
+    with subprocess.Popen([str(exe), *args], env=env, cwd=work, stdout=subprocess.DEVNULL,  # noqa: S603
+                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True) as proc:
+        seen = _children_seen(proc)
+        _out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err, seen
+
+
 def test_demo_data_and_conversion_with_worker_processes(bundle, clean, demo):
-    _env, work, run = clean
+    env, work, _run = clean
     with h5py.File(demo) as f:
         lengths = [f[f"data/demo_{i}/actions"].shape[0] for i in (0, 1)]
     out = work / "lerobot"
-    done = run(bundle / "rollout-studio", "convert", "hdf5-to-lerobot", str(demo), "--out", str(out),
-               "--demos", "0,1", "--skip-frames", "0", "--jobs", "2", "--quiet")
-    assert done.returncode == 0, done.stderr
+    code, err, seen = _run_watching(env, work, bundle / "rollout-studio", "convert", "hdf5-to-lerobot", str(demo),
+                                    "--out", str(out), "--demos", "0,1", "--skip-frames", "0", "--jobs", "2")
+    assert code == 0, err
     with open_dataset(out) as dataset:
         assert [dataset.episode(i).length for i in range(dataset.num_episodes)] == lengths
-    assert len(list((out / "videos").rglob("*.mp4"))) == 4  # 2 episodes x front + wrist, from the workers
+    assert len(list((out / "videos").rglob("*.mp4"))) == 4  # 2 episodes x front + wrist
+    # the frames were encoded by two of the bundle's own worker processes, not by threads
+    workers = [c for c in seen if c.endswith("--studio-child backend.convert.camera_worker")]
+    assert len(workers) == 2 and all(c.startswith(str(bundle / "rollout-studio")) for c in workers), seen
+
+    # and the same for re-encoding: transcode's video workers
+    again = work / "transcoded"
+    code, err, seen = _run_watching(env, work, bundle / "rollout-studio", "convert", "transcode", str(out),
+                                    "--out", str(again), "--force", "--jobs", "2")
+    assert code == 0, err
+    with open_dataset(again) as dataset:
+        assert [dataset.episode(i).length for i in range(dataset.num_episodes)] == lengths
+    assert [c for c in seen if c.endswith("--studio-child backend.convert.video_worker")], seen
 
 
 def test_jobs_run_on_the_local_runner_with_the_users_environment(bundle, clean, demo):

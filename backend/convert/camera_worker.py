@@ -90,10 +90,10 @@ class WorkerError(Exception):
 
 
 def available() -> bool:
-    """Whether worker processes can start. A frozen bundle starts them through
-    ``children.run_child_if_asked``, which its entry point calls; until the bundle's build has
-    been tested with it, conversions there read frames on threads."""
-    return not children.frozen()
+    """Whether conversions encode in worker processes: yes, from a checkout, a pip install and a
+    frozen bundle alike (``children.start``; the bundle's entry point runs ``--studio-child``
+    first). The one switch the threads' path is tested through."""
+    return True
 
 
 def default_workers() -> int:

@@ -263,7 +263,7 @@ def _encode_videos(
     results: dict[str, dict[str, Any]] = {}
     if not todo:
         return results
-    if not video_worker.available():  # a frozen bundle: here, one after the other
+    if not video_worker.available():  # in-process: here, one after the other
         return _encode_here(source, tmp, todo, total, options, progress)
     jobs = video_worker.VideoJobs(video_worker.workers_for(options.jobs, len(todo)))
     try:

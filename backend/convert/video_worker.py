@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from backend import children
 from backend.pool import Pool, PoolError, Task, worker_count
 
 MODULE = "backend.convert.video_worker"
@@ -30,8 +29,9 @@ ENCODER_THREADS = 1
 
 
 def available() -> bool:
-    """Whether worker processes are used (a frozen bundle keeps the in-process path)."""
-    return not children.frozen()
+    """Whether re-encoding uses worker processes: yes, from a checkout, a pip install and a frozen
+    bundle alike (``children.start``). The one switch the in-process path is tested through."""
+    return True
 
 
 def workers_for(jobs: int | None, tasks: int) -> int:

@@ -1,7 +1,7 @@
 """One episode of a Cosmos training set -> ``videos/<stem>.mp4``: the task of ``cosmos trainset``'s workers.
 
 ``python -m backend.cosmos.trainset_worker`` serves ``backend.pool`` tasks; ``run_task`` is the same
-work in the parent (one worker, a frozen bundle), reading the parent's open dataset. A task:
+work in the parent (one worker), reading the parent's open dataset. A task:
 ``dataset`` (absolute path), ``episode`` (index), ``camera``, ``start``/``stop`` (frames),
 ``out`` (absolute path inside the output's temporary folder). An H.264 file already usable is
 copied; anything else is encoded on one thread, so the bytes do not depend on the workers.

@@ -1,7 +1,7 @@
 """One Cosmos sample -> the IDM's letterboxed H.264 video: the task of ``idm prepare``'s workers.
 
 ``python -m backend.idm.prepare_worker`` serves ``backend.pool`` tasks; ``run_task`` is the same
-work done in the parent (one worker, a frozen bundle). A task: ``source`` (the sample's mp4),
+work done in the parent (one worker). A task: ``source`` (the sample's mp4),
 ``out`` (where to encode it, inside the output's temporary folder), ``video`` (size, fps and the
 writer's encoder settings). Paths are absolute: the worker runs in ``/``.
 """
