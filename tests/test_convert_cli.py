@@ -261,3 +261,22 @@ def test_kill_9_during_transcode_leaves_the_source_and_a_whole_or_no_output(
     assert done.returncode == 0, done.stderr
     assert {probe(p).codec for p in target.rglob("*.mp4")} == {"h264"}
     assert _errors(target) == [] and _partials(tmp_path) == []
+
+
+def test_the_summary_gives_a_long_run_of_skipped_demos_one_line(tmp_path: Path) -> None:
+    src = write_recording(
+        tmp_path / "rec.hdf5",
+        RecordingSpec([DemoSpec(12) for _ in range(9)] + [DemoSpec(12, success=False)], width=16, height=12),
+    )
+    done = cli("hdf5-to-lerobot", src, "--out", tmp_path / "out", "--demos", "0,9", "--include-failed",
+               "--skip-frames", "0", "--jobs", "1", "--task", "Pick", "--quiet")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if "skipped" in line]
+    assert lines == ["  skipped 8 episodes of rec.hdf5: not selected (demo_1, demo_2, demo_3, ..., demo_8)"]
+    few = cli("hdf5-to-lerobot", src, "--out", tmp_path / "few", "--demos", "0,1,2,3,4,5,6", "--skip-frames", "0",
+              "--jobs", "1", "--task", "Pick", "--quiet")
+    assert [line for line in few.stdout.splitlines() if "skipped" in line] == [
+        "  skipped demo_7 of rec.hdf5: not selected",
+        "  skipped demo_8 of rec.hdf5: not selected",
+        "  skipped demo_9 of rec.hdf5: not selected",
+    ]

@@ -244,13 +244,32 @@ def _print_summary(summary: Any, shown: Collection[str] = ()) -> None:
     for key, value in summary.details.items():
         if isinstance(value, (int, float, str)) and key != "frames_per_second":
             print(f"  {key}: {value}")
-    for skipped in summary.skipped:
-        print(
-            f"  skipped {skipped.get('episode')} of {Path(str(skipped.get('source'))).name}: {skipped.get('reason')}"
-        )
+    for line in skipped_lines(summary.skipped):
+        print(line)
     for warning in summary.warnings:
         if warning not in shown:
             print(f"  warning: {warning}", file=sys.stderr)
+
+
+def skipped_lines(skipped: list[dict[str, Any]], most: int = 5) -> list[str]:
+    """One line per skipped episode; a run of more than ``most`` with the same file and reason (the
+    114 demos a ``--demos`` left out of 120, say) is one line with the count and the first and last
+    names (``--json`` lists every one)."""
+    groups: list[tuple[str, str, list[str]]] = []
+    for item in skipped:
+        source, reason = Path(str(item.get("source"))).name, str(item.get("reason"))
+        if groups and groups[-1][:2] == (source, reason):
+            groups[-1][2].append(str(item.get("episode")))
+        else:
+            groups.append((source, reason, [str(item.get("episode"))]))
+    lines = []
+    for source, reason, names in groups:
+        if len(names) > most:
+            shown = ", ".join(names[:3]) + f", ..., {names[-1]}"
+            lines.append(f"  skipped {len(names)} episodes of {source}: {reason} ({shown})")
+        else:
+            lines.extend(f"  skipped {name} of {source}: {reason}" for name in names)
+    return lines
 
 
 def _run_hdf5_to_lerobot(args: argparse.Namespace) -> int:
