@@ -189,14 +189,16 @@ def test_a_child_that_ends_at_once_is_reported(tmp_path: Path) -> None:
     assert "a worker process ended early" in str(raised.value)
 
 
-def test_frozen_bundles_convert_on_threads(tmp_path: Path, monkeypatch) -> None:
+def test_frozen_bundles_use_workers_too_and_the_switch_converts_on_threads(tmp_path: Path, monkeypatch) -> None:
     import sys
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert not camera_worker.available()
+    assert camera_worker.available()  # started as EXE --studio-child (tests/test_bundle.py sees them)
+    monkeypatch.setattr(sys, "frozen", False)
+    monkeypatch.setattr(camera_worker, "available", lambda: False)
 
     def no_processes(*_a, **_k):
-        raise AssertionError("a camera process was started in a frozen bundle")
+        raise AssertionError("a camera process was started with the workers switched off")
 
     monkeypatch.setattr(camera_worker, "CameraWorkers", no_processes)
     spec = RecordingSpec([DemoSpec(20)], cameras=("front",), width=64, height=48)
