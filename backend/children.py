@@ -40,9 +40,19 @@ FROZEN_ONLY_PREFIXES = ("_PYI_", "_MEIPASS")
 _START_ENV: dict[str, str] | None = getattr(sys, "_rollout_studio_start_env", None)
 
 
+_DISPATCHES = False  # run_child_if_asked was called: this executable runs `--studio-child MODULE`
+
+
 def frozen() -> bool:
     """Whether this process is a frozen bundle (its executable is not a Python interpreter)."""
     return bool(getattr(sys, "frozen", False))
+
+
+def can_start() -> bool:
+    """Whether this process can start studio children: a Python always; a frozen executable once its
+    entry point has shown that it runs ``--studio-child MODULE`` (it called ``run_child_if_asked``, as
+    the bundle's ``app.entry.main`` does first). Where it cannot, the work runs in this process."""
+    return not frozen() or _DISPATCHES
 
 
 def python_argv(module: str, args: Sequence[str] = ()) -> list[str]:
@@ -155,6 +165,8 @@ def process_context() -> Any:
 def run_child_if_asked(argv: Sequence[str] | None = None) -> None:
     """In a frozen bundle's entry point: when started as ``EXE --studio-child MODULE ARGS``, run
     MODULE as ``__main__`` with ``sys.argv = [MODULE, *ARGS]`` and exit with its status."""
+    global _DISPATCHES
+    _DISPATCHES = True
     argv = list(sys.argv if argv is None else argv)
     if len(argv) < 3 or argv[1] != CHILD_FLAG:
         return

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from backend import children
 from backend.errors import Cancelled
 from backend.pool import Pool, PoolError, Task, error_fields, one_line
 from backend.pool import worker_count as pool_worker_count
@@ -46,8 +47,9 @@ class TaskFailed(Exception):
 
 
 def worker_count(jobs: int | None, groups: int) -> int:
-    """Workers for ``groups`` episodes (``backend.pool.worker_count``), in a frozen bundle too."""
-    return pool_worker_count(jobs, groups)
+    """Workers for ``groups`` episodes (``backend.pool.worker_count``; the bundle's too), one (this
+    process) where no child can start (``children.can_start``)."""
+    return pool_worker_count(jobs, groups) if children.can_start() else 1
 
 
 class EpisodeTasks:

@@ -45,6 +45,15 @@ def test_user_env_drops_a_bundles_own_variables():
     assert children.user_env(bundle) == {"PATH": "/usr/bin", "LD_LIBRARY_PATH": "/usr/local/cuda/lib64"}
 
 
+def test_a_frozen_executable_starts_children_once_its_entry_dispatches_them(monkeypatch):
+    assert children.can_start()  # a Python
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(children, "_DISPATCHES", False)
+    assert not children.can_start()
+    children.run_child_if_asked(["rollout-studio", "convert"])  # not a child: returns
+    assert children.can_start()
+
+
 def test_argv_names_a_module_checkout_and_frozen(monkeypatch):
     assert children.python_argv("backend.jobs.wrapper", ["s.json"]) == [
         sys.executable, "-P", "-m", "backend.jobs.wrapper", "s.json",

@@ -189,16 +189,24 @@ def test_a_child_that_ends_at_once_is_reported(tmp_path: Path) -> None:
     assert "a worker process ended early" in str(raised.value)
 
 
-def test_frozen_bundles_use_workers_too_and_the_switch_converts_on_threads(tmp_path: Path, monkeypatch) -> None:
+def test_a_frozen_executable_converts_on_threads_unless_its_entry_runs_studio_children(
+    tmp_path: Path, monkeypatch
+) -> None:
     import sys
 
+    from backend import children
+
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    assert camera_worker.available()  # started as EXE --studio-child (tests/test_bundle.py sees them)
-    monkeypatch.setattr(sys, "frozen", False)
-    monkeypatch.setattr(camera_worker, "available", lambda: False)
+    monkeypatch.setattr(children, "_DISPATCHES", False)
+    # the bundle's entry point calls run_child_if_asked first: from then on it starts workers
+    # (EXE --studio-child MODULE; tests/test_bundle.py sees them)
+    children.run_child_if_asked(["rollout-studio", "--version"])
+    assert camera_worker.available()
+    monkeypatch.setattr(children, "_DISPATCHES", False)  # another frozen program importing the backend
+    assert not camera_worker.available()
 
     def no_processes(*_a, **_k):
-        raise AssertionError("a camera process was started with the workers switched off")
+        raise AssertionError("a camera process was started by an executable that cannot run one")
 
     monkeypatch.setattr(camera_worker, "CameraWorkers", no_processes)
     spec = RecordingSpec([DemoSpec(20)], cameras=("front",), width=64, height=48)

@@ -91,6 +91,7 @@ def test_a_frozen_bundle_runs_the_module_itself(monkeypatch: pytest.MonkeyPatch,
     import sys
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(children, "_DISPATCHES", False)  # run_child_if_asked sets it: restored after
     assert children.python_argv("tests.pool_worker_sample") == [
         sys.executable, children.CHILD_FLAG, "tests.pool_worker_sample"
     ]

@@ -90,10 +90,9 @@ class WorkerError(Exception):
 
 
 def available() -> bool:
-    """Whether conversions encode in worker processes: yes, from a checkout, a pip install and a
-    frozen bundle alike (``children.start``; the bundle's entry point runs ``--studio-child``
-    first). The one switch the threads' path is tested through."""
-    return True
+    """Whether conversions encode in worker processes: from a checkout, a pip install and the
+    frozen bundle alike (``children.can_start``); elsewhere frames are read on threads."""
+    return children.can_start()
 
 
 def default_workers() -> int:

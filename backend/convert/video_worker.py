@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from backend import children
 from backend.pool import Pool, PoolError, Task, worker_count
 
 MODULE = "backend.convert.video_worker"
@@ -29,9 +30,9 @@ ENCODER_THREADS = 1
 
 
 def available() -> bool:
-    """Whether re-encoding uses worker processes: yes, from a checkout, a pip install and a frozen
-    bundle alike (``children.start``). The one switch the in-process path is tested through."""
-    return True
+    """Whether re-encoding uses worker processes: from a checkout, a pip install and the frozen
+    bundle alike (``children.can_start``); elsewhere one video after the other, here."""
+    return children.can_start()
 
 
 def workers_for(jobs: int | None, tasks: int) -> int:
