@@ -76,6 +76,15 @@ def _wrong_shape(g: dict[str, Path], out: Path) -> Path:
     return path
 
 
+def _action_width(g: dict[str, Path], out: Path) -> Path:
+    """demo_1's actions 4 wide, demo_0's 6: the output's columns come from the first demo."""
+    path = _copy(g["rec"], out / "action_width.hdf5")
+    with h5py.File(path, "a") as h5:
+        length = h5["data/demo_1/actions"].shape[0]
+        _replace(h5, "data/demo_1/actions", np.zeros((length, 4), np.float32))
+    return path
+
+
 def _missing_key(g: dict[str, Path], out: Path) -> Path:
     path = _copy(g["rec"], out / "missing.hdf5")
     with h5py.File(path, "a") as h5:
@@ -166,6 +175,7 @@ BAD: dict[str, Callable[[dict[str, Path], Path], Path]] = {
     "trunc.hdf5": _trunc_hdf5,
     "garbage_chunk.hdf5": _garbage_chunk,
     "wrong_shape.hdf5": _wrong_shape,
+    "action_width.hdf5": _action_width,
     "missing_key.hdf5": _missing_key,
     "text_joints.hdf5": _text_joints,
     "float_images.hdf5": _float_images,
@@ -242,6 +252,7 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("garbage_chunk.hdf5", "hdf5-to-lerobot", ("of demo_0, camera 'front'",)),
     *[("garbage_chunk.hdf5", c, ("demo_0",)) for c in ("curate export v2.1", "cosmos trainset")],
     ("wrong_shape.hdf5", "hdf5-to-lerobot", ("obs/joint_pos", "5 wide")),
+    ("action_width.hdf5", "hdf5-to-lerobot", ("demo_1:", "width 4, joint space has 6 joints")),
     ("wrong_shape.hdf5", "score", ("obs/joint_pos", "wide")),  # named by the data model, for every reader
     ("trunc.hdf5", "score", HDF5_OPEN),
     ("missing_key.hdf5", "hdf5-to-lerobot", ("actions",)),

@@ -18,6 +18,7 @@ Output frame ``t`` of an episode is source frame ``skip_frames + t``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -718,6 +719,18 @@ def _submit(
     return jobs
 
 
+@contextlib.contextmanager
+def _said_of(source: _Source, name: str) -> Iterator[None]:
+    """The writer's own words about a demo's values ("action has shape (6,), expected (4,)"), said
+    of the input file and the demo; an error that names its file already goes through."""
+    try:
+        yield
+    except StudioError as error:
+        if error.path is not None:
+            raise
+        raise FormatError(f"{name}: {error.problem}", source.path) from None
+
+
 def _adopt_episode(
     target: _Target,
     k: int,
@@ -734,12 +747,14 @@ def _adopt_episode(
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
     length = episode.length - skip
-    values = _episode_values(source, episode, features, skip)
+    with _said_of(source, name):
+        values = _episode_values(source, episode, features, skip)
     if subtasks is not None:
         values.update(subtasks.columns(writer.num_episodes, number, episode, skip))
     out_episode = writer.begin_episode(task=source.task)
     try:
-        out_episode.add_frames(values)
+        with _said_of(source, name):
+            out_episode.add_frames(values)
 
         def report() -> None:
             encoded = workers.frames_encoded()
@@ -782,7 +797,8 @@ def _write_episode(target: _Target, number: int, source: _Source, episode: Episo
     writer, features, options, record, progress, total, subtasks = target
     skip = options.skip_frames
     name = episode.source or f"demo_{episode.index}"
-    values = _episode_values(source, episode, features, skip)
+    with _said_of(source, name):
+        values = _episode_values(source, episode, features, skip)
     if subtasks is not None:
         values.update(subtasks.columns(writer.num_episodes, number, episode, skip))
     length = episode.length - skip
@@ -800,13 +816,8 @@ def _write_episode(target: _Target, number: int, source: _Source, episode: Episo
             with FramePrefetcher(streams, skip, episode.length, depth=PREFETCH_FRAMES) as frames:
                 for t, images in frames:
                     i = t - skip
-                    try:
+                    with _said_of(source, name):
                         out_episode.add_frame({k: v[i] for k, v in values.items()}, images)
-                    except StudioError as error:
-                        if error.path is not None:
-                            raise
-                        # the writer's own words ("camera 'wrist': frame of shape ..."), said of the input
-                        raise FormatError(f"{name}: {error.problem}", source.path) from None
                     done += 1
                     if done % 10 == 0 or i == length - 1:
                         progress.report(done, total, f"{source.path.name} {name} frame {i + 1}/{length}")
