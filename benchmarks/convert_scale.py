@@ -12,6 +12,13 @@ every process of the group, sampled from /proc/<pid>/smaps_rollup every 0.2 s):
                        save_episode per demo, finalize), H.264 g=2 crf=30 like the studio
   studio_two_cores     ``taskset -c 0,1`` with ``--jobs 2`` and ``--jobs 1``
   lerobot_two_cores    LeRobot under ``taskset -c 0,1``
+  floors               what the work itself allows, side by side like the ceiling (one process per core,
+                       ``--ceiling-demos`` demos each): ``decode`` only reads and decompresses every kept
+                       camera frame (the studio's reader: h5py's lzf decoder, which LeIsaac's loop and so
+                       LeRobot's use too), ``encode`` adds the colour conversion and x264 with the studio's
+                       settings into real files, ``encode_ultrafast`` the same with x264's fastest preset;
+                       ``ratios.floor_*_over_lerobot`` say how far above LeRobot any converter of this
+                       input can get at all
 LeRobot runs in ``--lerobot-python`` (Python >= 3.12); when it cannot import lerobot there, its parts are
 skipped with the reason. Every figure is episode-frames per second (frames written to the dataset, read
 back from its meta/info.json; video frames counted from the packets of its MP4s). LeRobot's figure is
@@ -55,7 +62,9 @@ PARTS = (
     "lerobot_all_cores",
     "studio_two_cores",
     "lerobot_two_cores",
+    "floors",
 )
+FLOOR_STAGES = ("decode", "encode_ultrafast", "encode")
 TARGETS = {
     "studio_over_ceiling": 0.8,
     "studio_over_lerobot": 30.0,
@@ -428,6 +437,59 @@ def lerobot_child(src: Path, out: Path, demos: int, encoder_threads: int | None)
     )
 
 
+def floor_child(src: Path, out: Path, demos: int, stage: str) -> None:
+    """One core's share of a floor: every kept frame of each camera of demos 0..demos-1, read (and for
+    the encode stages encoded into ``out``) with the studio's own reader and encoder, nothing else."""
+    import threading as _threading
+
+    import h5py
+
+    from backend.convert.camera_worker import _Buffers, _Files, _slabs
+    from backend.media.encoder import VideoEncoder
+
+    files = _Files()
+    buffers = _Buffers(2, _threading.Event())
+    frames = 0
+    started = time.perf_counter()
+    with h5py.File(src, "r") as handle:
+        names = sorted(handle["data"].keys(), key=lambda n: int(n.split("_")[1]))[:demos]
+        jobs = []
+        for name in names:
+            obs = handle["data"][name]["obs"]
+            for cam in ("front", "wrist"):
+                if cam in obs:
+                    jobs.append(
+                        {"dataset": f"data/{name}/obs/{cam}", "start": SKIP, "stop": obs[cam].shape[0]}
+                    )
+    h5, fd = files.get(str(src))
+    out.mkdir(parents=True, exist_ok=True)
+    for k, job in enumerate(jobs):
+        encoder = None
+        if stage != "decode":
+            height, width = h5[job["dataset"]].shape[1:3]
+            encoder = VideoEncoder(
+                out / f"{k}.mp4",
+                int(width),
+                int(height),
+                30.0,
+                codec="h264",
+                preset="ultrafast" if stage == "encode_ultrafast" else None,
+                options={"threads": "1"},
+            )
+        for _t0, block, buffer in _slabs(h5, job, buffers, fd):
+            if encoder is not None:
+                for frame in block:
+                    encoder.write(frame)
+            frames += len(block)
+            buffers.give_back(buffer)
+        if encoder is not None:
+            encoder.close()
+    files.close()
+    print(
+        json.dumps({"camera_frames": frames, "cameras": 2, "seconds_inside": time.perf_counter() - started})
+    )
+
+
 def lerobot_probe(python: str, env: dict[str, str]) -> tuple[bool, str]:
     code = (
         "import lerobot, av; from lerobot.datasets.lerobot_dataset import LeRobotDataset; "
@@ -556,6 +618,39 @@ class Race:
         result["episode_frames_per_s_inside"] = round(result["frames"] / child["seconds_inside"], 3)
         return result
 
+    def floor(self, stage: str) -> dict[str, Any]:
+        outs = [self.work / "outputs" / f"floor-{stage}-{c}" for c in self.cores]
+        demos = min(self.args.ceiling_demos, self.args.demos)
+        argvs = [
+            pinned(
+                [
+                    self.args.python,
+                    __file__,
+                    "--floor-child",
+                    stage,
+                    "--src",
+                    str(self.src),
+                    "--out",
+                    str(out),
+                    "--demos",
+                    str(demos),
+                ],
+                [core],
+            )
+            for core, out in zip(self.cores, outs, strict=True)
+        ]
+        result = run_group(f"floor-{stage}", argvs, self.env, self.logs)
+        camera_frames = 0
+        for i in range(len(argvs)):
+            camera_frames += json.loads((self.logs / f"floor-{stage}-{i}.out").read_text().splitlines()[-1])[
+                "camera_frames"
+            ]
+        result.update(
+            {"processes": len(argvs), "demos_each": demos, "cores": len(self.cores), "stage": stage}
+        )
+        # episode-frames: two camera frames each (the input's cameras), as the conversions count them
+        return finish(result, {"episodes": demos * len(argvs), "frames": camera_frames // 2})
+
     def run(self) -> dict[str, Any]:
         args = self.args
         two = self.cores[:2]
@@ -634,6 +729,8 @@ class Race:
                     round_=round_,
                 )
         self.part("lerobot_two_cores", lambda: self.lerobot("lerobot_two_cores", two))
+        for stage in FLOOR_STAGES:
+            self.part(f"floor_{stage}", lambda s=stage: self.floor(s), gate="floors")
         self.report["machine"]["load_average_after"] = round(os.getloadavg()[0], 2)
         self.report["total_s"] = round(time.perf_counter() - started, 1)
         self.save()
@@ -662,6 +759,13 @@ def ratios(runs: dict[str, Any], cores: int) -> dict[str, Any]:
         "cores_ratio": round(cores / 2, 2),
         "large_over_small_throughput": div(studio, _rate(runs, "studio_small")),
     }
+    lerobot = _rate(runs, "lerobot_all_cores", inside)
+    for stage in FLOOR_STAGES:
+        floor = _rate(runs, f"floor_{stage}")
+        if floor:
+            # the most any converter doing this stage's work could reach, over LeRobot
+            out[f"floor_{stage}_over_lerobot"] = div(floor, lerobot)
+            out[f"studio_over_floor_{stage}"] = div(studio, floor)
     rates16, rates2 = (runs.get(k, {}).get("rates") for k in ("studio_all_cores", "studio_two_cores_jobs2"))
     if rates16 and rates2:  # --repeat: each round's own ratio too
         out[f"efficiency_2_to_{cores}_cores_each_round"] = [
@@ -711,7 +815,11 @@ def main() -> None:
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--encoder-threads", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--floor-child", choices=FLOOR_STAGES, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_child:
+        floor_child(args.src, args.out, args.demos, args.floor_child)
+        return
     if args.lerobot_child:
         lerobot_child(args.src, args.out, args.demos, args.encoder_threads)
         return
