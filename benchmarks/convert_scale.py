@@ -4,7 +4,10 @@ ceiling and LeRobot 0.6.1's best writer mode, all in one run on one input.
 Parts (each a set of child processes; CPU from their rusage, peak memory as the largest sum of PSS over
 every process of the group, sampled from /proc/<pid>/smaps_rollup every 0.2 s):
   studio_all_cores     ``convert hdf5-to-lerobot --format v3.0 --jobs N`` on all N usable cores
-  studio_small         the same on ``--small-demos`` demos: how time and peak memory grow with the input
+  studio_small         the same on ``--small-demos`` demos: how time and peak memory grow with the input;
+                       and once on one demo (``studio_one_demo``): no run of whole-episode tasks is
+                       shorter, so ``ratios.small_bound_episode_frames_per_s`` is the most the small
+                       input can reach on any number of cores
   ceiling              N independent conversions side by side, each pinned to one core
                        (``taskset -c i``, ``--jobs 1``), each converting ``--ceiling-demos`` demos
   lerobot_all_cores    LeRobot 0.6.1 ``LeRobotDataset.create(streaming_encoding=True)`` fed the way
@@ -718,6 +721,12 @@ class Race:
             )
             self.part("studio_small", lambda: self.studio("studio_small", None, n, small), round_=round_)
             if round_ == 0:
+                # one demo on every core: its two camera tasks' time is what any run of whole-episode
+                # tasks takes at least, however few demos and many cores (the small input's bound)
+                self.part(
+                    "studio_one_demo", lambda: self.studio("studio_one_demo", None, n, 1), gate="studio_small"
+                )
+            if round_ == 0:
                 self.part("ceiling", self.ceiling)
                 self.part("lerobot_all_cores", lambda: self.lerobot("lerobot_all_cores", None))
             for jobs in (2, 1):
@@ -747,6 +756,7 @@ def ratios(runs: dict[str, Any], cores: int) -> dict[str, Any]:
         return round(a / b, 3) if a and b else None
 
     inside = "episode_frames_per_s_inside"
+    small_run = runs.get("studio_small", {})
     studio, two = _rate(runs, "studio_all_cores"), _rate(runs, "studio_two_cores_jobs2")
     out: dict[str, Any] = {
         "studio_over_ceiling": div(studio, _rate(runs, "ceiling")),
@@ -759,6 +769,12 @@ def ratios(runs: dict[str, Any], cores: int) -> dict[str, Any]:
         "cores_ratio": round(cores / 2, 2),
         "large_over_small_throughput": div(studio, _rate(runs, "studio_small")),
     }
+    one = runs.get("studio_one_demo", {})
+    if one.get("seconds") and small_run.get("frames") and studio:
+        # the small input converted in the one demo's time: the most any whole-episode split gives it
+        bound = small_run["frames"] / one["seconds"]
+        out["small_bound_episode_frames_per_s"] = round(bound, 1)
+        out["large_over_small_bound"] = div(studio, bound)
     lerobot = _rate(runs, "lerobot_all_cores", inside)
     for stage in FLOOR_STAGES:
         floor = _rate(runs, f"floor_{stage}")
