@@ -116,6 +116,21 @@ def test_a_cancelled_parallel_run_leaves_no_output_no_staging_and_no_worker(
     assert left == set(), _describe(left)
 
 
+def test_no_more_workers_start_than_camera_tasks(tmp_path: Path) -> None:
+    """One demo of two cameras is two tasks: --jobs 8 starts two workers, not eight idle ones."""
+    spec = RecordingSpec([DemoSpec(14)], cameras=("front", "wrist"), width=32, height=24)
+    source = write_recording(tmp_path / "one.hdf5", spec)
+    earlier = set(_camera_workers())
+    alive: list[int] = []
+    progress = Progress(
+        on_report=lambda done, total, text: alive.append(len(set(_camera_workers()) - earlier))
+    )
+    _convert(source, tmp_path / "out", "v3.0", 8, progress)
+    assert alive and max(alive) == 2, alive
+    assert json.loads((tmp_path / "out/meta/info.json").read_text())["total_frames"] == 12
+    assert _wrong_frames(tmp_path / "out") == []
+
+
 def test_jobs_is_not_recorded_and_must_be_positive(recording: Path, tmp_path: Path) -> None:
     _convert(recording, tmp_path / "out", "v2.1", 2)
     record = tmp_path / "out" / ".rollout_studio_output.json"

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from backend import children
-from backend.pool import Pool, PoolError, Task
+from backend.pool import Pool, PoolError, Task, worker_count
 
 SLAB = 5  # frames read at a time (a slab buffer: 4.6 MB at 640x480)
 WORKER_CWD = children.CHILD_CWD
@@ -103,9 +103,12 @@ def default_workers() -> int:
 class CameraWorkers:
     """A pool of ``workers`` encoder processes for ``cameras``; ``wait`` hands episodes out in order."""
 
-    def __init__(self, cameras: list[str], workers: int | None = None) -> None:
+    def __init__(self, cameras: list[str], workers: int | None = None, tasks: int | None = None) -> None:
+        """``workers``: None for one per core; ``tasks``: how many will come, when known (never more
+        workers than tasks: each idle one would cost its interpreter and imports, ~70 MB)."""
         self.cameras = list(cameras)
-        self.pool = Pool(MODULE, workers or default_workers())
+        count = worker_count(workers, tasks) if tasks is not None else workers or default_workers()
+        self.pool = Pool(MODULE, count)
 
     def submit(self, jobs: dict[str, list[EncodeJob]], videos: dict[str, VideoSettings]) -> None:
         """Every camera's episodes, in order, and its video settings; relative paths are made
@@ -347,7 +350,9 @@ def _limit_opencv_threads(threads: int) -> None:
         pass
 
 
-def _error_message(error: BaseException, job: int | None, frame: int | None, path: str | None) -> dict[str, Any]:
+def _error_message(
+    error: BaseException, job: int | None, frame: int | None, path: str | None
+) -> dict[str, Any]:
     """An ``error`` line: the text, and for a write fault (disk full, file-size limit, read-only,
     permission) its ``errno`` and the ``path`` written, so the parent blames the output."""
     from backend.errors import StudioError  # noqa: PLC0415

@@ -299,7 +299,9 @@ def declare_joint_units(record: dict[str, Any], features: dict[str, Feature]) ->
     """The joint unit of the written vectors, in the record (``joint_units``, as the recorders write it):
     readers take it instead of guessing from values, which a joint held past its calibrated range
     (beyond +-100) would make look like degrees."""
-    units = {f.space.unit for f in features.values() if f.space is not None and f.space.unit is not Unit.OTHER}
+    units = {
+        f.space.unit for f in features.values() if f.space is not None and f.space.unit is not Unit.OTHER
+    }
     if len(units) == 1:
         record["joint_units"] = units.pop().value
 
@@ -504,7 +506,11 @@ def run(
             and camera_worker.available()
             and Capability.ENCODED_VIDEO in writer_capabilities(fmt)
         )
-        workers = camera_worker.CameraWorkers(first.cameras, options.jobs) if use_workers else None
+        workers = (
+            camera_worker.CameraWorkers(first.cameras, options.jobs, len(selected) * len(first.cameras))
+            if use_workers
+            else None
+        )
         try:
             progress.report(0, total, "hashing inputs")
             record = prov.new_record(
@@ -604,7 +610,11 @@ def _subtask_note(sources: list[_Source], kept: list[EpisodePlan], options: Hdf5
         return "none in the kept demos"
     index, language = resolve_mode(options.subtasks, FORMATS[options.format].value, True)  # checked already
     written = written_schemas(index, language)
-    return f"{carrying} demos' subtasks -> {' and '.join(written)}" if written else f"{carrying} demos' subtasks: not written"
+    return (
+        f"{carrying} demos' subtasks -> {' and '.join(written)}"
+        if written
+        else f"{carrying} demos' subtasks: not written"
+    )
 
 
 def _episode_values(
