@@ -305,9 +305,9 @@ def test_hdf5_to_lerobot_keeps_each_camera(
     started: list[list[str]] = []
 
     class Recorded(camera_worker.CameraWorkers):
-        def __init__(self, cameras: list[str], workers: int | None = None) -> None:
+        def __init__(self, cameras: list[str], workers: int | None = None, tasks: int | None = None) -> None:
             started.append(list(cameras))
-            super().__init__(cameras, workers)
+            super().__init__(cameras, workers, tasks)
 
     monkeypatch.setattr(camera_worker, "CameraWorkers", Recorded)
     if path == "threads":  # what a frozen bundle does

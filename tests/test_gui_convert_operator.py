@@ -149,7 +149,7 @@ def test_run_page_has_no_idle_next_and_no_eta_after_cancel_or_the_end(
     qtbot, context: AppContext, recording: Path, tmp_path: Path
 ) -> None:
     big = write_recording(
-        tmp_path / "big.hdf5", RecordingSpec([DemoSpec(150) for _ in range(4)], width=160, height=120)
+        tmp_path / "big.hdf5", RecordingSpec([DemoSpec(300) for _ in range(8)], width=160, height=120)
     )
     pane = ConvertPane(context)
     qtbot.addWidget(pane)
