@@ -163,6 +163,7 @@ def test_run_page_has_no_idle_next_and_no_eta_after_cancel_or_the_end(
     assert wizard.frame.note.text() == ""
     run = wizard.run_view
     qtbot.waitUntil(lambda: "left" in run.rate.text() or not run.running, timeout=WAIT_MS)
+    assert run.running and wizard.step() == 2, (wizard.step(), wizard.last_error, run.text.text())
     _click(qtbot, run.cancel_button)
     qtbot.waitUntil(lambda: not run.running, timeout=WAIT_MS)
     assert wizard.last_error == "cancelled"
