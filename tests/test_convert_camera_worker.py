@@ -149,8 +149,12 @@ def test_worker_and_thread_paths_write_the_same_dataset(tmp_path: Path, monkeypa
         assert len(_packets(video)) == len(_packets(b / video.relative_to(a)))
 
 
-def test_one_worker_per_usable_core() -> None:
-    assert camera_worker.default_workers() == len(os.sched_getaffinity(0))
+def test_one_worker_per_usable_core_and_never_more_than_tasks() -> None:
+    cores = len(os.sched_getaffinity(0))
+    with CameraWorkers(["front"], tasks=1000) as workers:
+        assert workers.pool.size == cores
+    with CameraWorkers(["front"], 8, tasks=3) as workers:
+        assert workers.pool.size == 3
 
 
 def test_cameras_of_different_sizes_keep_their_own_size(tmp_path: Path) -> None:

@@ -95,11 +95,6 @@ def available() -> bool:
     return children.can_start()
 
 
-def default_workers() -> int:
-    """One worker per core this process may use (``--jobs`` overrides it)."""
-    return children.usable_cores()
-
-
 class CameraWorkers:
     """A pool of ``workers`` encoder processes for ``cameras``; ``wait`` hands episodes out in order."""
 
@@ -107,8 +102,7 @@ class CameraWorkers:
         """``workers``: None for one per core; ``tasks``: how many will come, when known (never more
         workers than tasks: each idle one would cost its interpreter and imports, ~70 MB)."""
         self.cameras = list(cameras)
-        count = worker_count(workers, tasks) if tasks is not None else workers or default_workers()
-        self.pool = Pool(MODULE, count)
+        self.pool = Pool(MODULE, worker_count(workers, tasks if tasks is not None else sys.maxsize))
 
     def submit(self, jobs: dict[str, list[EncodeJob]], videos: dict[str, VideoSettings]) -> None:
         """Every camera's episodes, in order, and its video settings; relative paths are made
