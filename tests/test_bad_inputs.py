@@ -85,6 +85,31 @@ def _action_width(g: dict[str, Path], out: Path) -> Path:
     return path
 
 
+def _grey_camera(g: dict[str, Path], out: Path) -> Path:
+    """demo_0's front camera without a channel axis: the file's cameras (its first demo's) lack it."""
+    path = _copy(g["rec"], out / "grey_camera.hdf5")
+    with h5py.File(path, "a") as h5:
+        frames = h5["data/demo_0/obs/front"][:]
+        _replace(h5, "data/demo_0/obs/front", frames[..., 0])
+    return path
+
+
+def _late_camera(g: dict[str, Path], out: Path) -> Path:
+    """demo_0 has no front camera, demo_1 has one."""
+    path = _copy(g["rec"], out / "late_camera.hdf5")
+    with h5py.File(path, "a") as h5:
+        del h5["data/demo_0/obs/front"]
+    return path
+
+
+def _lost_camera(g: dict[str, Path], out: Path) -> Path:
+    """demo_1 has no wrist camera, demo_0 has one."""
+    path = _copy(g["rec"], out / "lost_camera.hdf5")
+    with h5py.File(path, "a") as h5:
+        del h5["data/demo_1/obs/wrist"]
+    return path
+
+
 def _missing_key(g: dict[str, Path], out: Path) -> Path:
     path = _copy(g["rec"], out / "missing.hdf5")
     with h5py.File(path, "a") as h5:
@@ -176,6 +201,9 @@ BAD: dict[str, Callable[[dict[str, Path], Path], Path]] = {
     "garbage_chunk.hdf5": _garbage_chunk,
     "wrong_shape.hdf5": _wrong_shape,
     "action_width.hdf5": _action_width,
+    "grey_camera.hdf5": _grey_camera,
+    "late_camera.hdf5": _late_camera,
+    "lost_camera.hdf5": _lost_camera,
     "missing_key.hdf5": _missing_key,
     "text_joints.hdf5": _text_joints,
     "float_images.hdf5": _float_images,
@@ -256,6 +284,9 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
     ("wrong_shape.hdf5", "score", ("obs/joint_pos", "wide")),  # named by the data model, for every reader
     ("trunc.hdf5", "score", HDF5_OPEN),
     ("missing_key.hdf5", "hdf5-to-lerobot", ("actions",)),
+    # a camera the first demo lacks or holds malformed was left out of the output without a word
+    ("grey_camera.hdf5", "hdf5-to-lerobot", ("demo_0/obs/front", "without a channel axis", "--cameras wrist")),
+    ("late_camera.hdf5", "hdf5-to-lerobot", ("demo_1 has camera front, which demo_0 has not", "--cameras wrist")),
     *[("text_joints.hdf5", c, TEXT) for c in ("hdf5-to-lerobot", "curate export", "curate export v2.1")],
     *[("float_images.hdf5", c, FLOAT_FRAMES) for c in ("hdf5-to-lerobot", "curate export v2.1")],
     *[("nan.hdf5", c, NAN) for c in ("hdf5-to-lerobot", "lerobot-to-hdf5 template", "curate export")],
@@ -323,6 +354,28 @@ def test_validate_findings_are_one_line_each_exit_1(bad: Callable[[str], Path]) 
     assert run.returncode == 1 and run.stderr == "", run.stderr
     (line,) = run.errors("stdout")
     assert f"{corrupt}/data/chunk-000/episode_000000.parquet: cannot read parquet" in line
+
+
+def test_validate_names_a_camera_the_first_demo_lacks_and_one_a_demo_lacks(
+    good: dict[str, Path], bad: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Both used to be "clean": a camera only later demos hold was left out of a conversion unsaid."""
+    late = bad("late_camera.hdf5")
+    run = run_cli("validate", late)
+    assert run.returncode == 1 and run.stderr == "", run.stderr
+    (line,) = run.errors("stdout")
+    assert f"{late}:/data/demo_1: has camera obs/front, which demo_0 has not" in line and "[camera_set]" in line
+    lost = bad("lost_camera.hdf5")
+    run = run_cli("validate", lost)
+    assert run.returncode == 0 and run.errors("stdout") == [], run.stdout
+    warnings = [x for x in run.stdout.splitlines() if x.startswith("warning:") and "camera_set" in x]
+    assert len(warnings) == 1 and "demo_1" in warnings[0] and "has no camera obs/wrist (demo_0 has one)" in warnings[0]
+    # and converting it skips that demo, by name, as validate says
+    run = run_cli("convert", "hdf5-to-lerobot", lost, "--out", tmp_path / "out", "--task", TASK, "--json", "--quiet")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["episodes_written"] == 1
+    assert [(s["episode"], s["reason"]) for s in summary["skipped"]] == [("demo_1", "has no obs/wrist")]
 
 
 # -- what is not an error ------------------------------------------------------------------------------

@@ -257,5 +257,7 @@ def test_a_camera_of_another_shape_in_one_demo_names_the_file_and_the_demo(tmp_p
     with pytest.raises(StudioError) as raised:
         h2l.run([src], h2l.Hdf5ToLerobotOptions(out=out, task="t"))
     assert raised.value.path == str(src)
-    assert raised.value.problem == "demo_1: camera 'wrist': frame of shape (24, 32), expected (24, 32, 3)"
+    # found before anything is written, in the validator's words, with what to do
+    assert raised.value.problem == "demo_1/obs/wrist has shape (20, 24, 32): an image without a channel axis"
+    assert raised.value.hint == "re-record the camera as (T, H, W, 3) RGB uint8, or convert without it: --cameras front"
     assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["grey.hdf5"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel
@@ -219,3 +220,25 @@ def test_at_1280_the_values_and_the_prompt_columns_fit_their_tables(
     prompt = table.item(0, headers.index("prompt"))
     assert prompt.toolTip() == prompt.text() and len(prompt.text()) > 20  # whole in the tooltip
     assert _columns_fit(table), [table.columnWidth(c) for c in range(table.columnCount())]
+
+
+def test_a_camera_the_first_demo_lacks_stops_the_run_before_it_starts(
+    qtbot, context: AppContext, tmp_path: Path
+) -> None:
+    """demo_1 has a front camera, demo_0 has not: the preview says so in the CLI's sentence and Convert
+    stays off (the run would have left the camera out without a word)."""
+    source = write_recording(tmp_path / "late.hdf5", RecordingSpec([DemoSpec(12), DemoSpec(14)]))
+    with h5py.File(source, "a") as handle:
+        del handle["data/demo_0/obs/front"]
+    pane = ConvertPane(context)
+    qtbot.addWidget(pane)
+    pane.show()
+    wizard = pane.show_input(str(source))
+    qtbot.keyClicks(wizard.family.task, "Pick the orange")
+    qtbot.waitUntil(lambda: wizard.preview_ready() and bool(wizard.plan()["errors"]), timeout=WAIT_MS)
+    errors = wizard.plan()["errors"]
+    assert len(errors) == 1 and errors[0].startswith(f"{source}: demo_1 has camera front, which demo_0 has not")
+    assert "demo_1 has camera front" in wizard.preview.messages.text()
+    assert not wizard.frame.next_button.isEnabled()
+    assert _cli_words(_labels(wizard)) == []  # the hint names the Cameras field, not --cameras
+    assert not Path(wizard.family.out.path()).exists()

@@ -41,7 +41,8 @@ from backend.convert.common import (
 from backend.errors import Cancelled, FormatError, StudioError
 from backend.formats import open_dataset, open_writer
 from backend.formats.base import CameraSpec, Capability, WriterSpec, reader_capabilities
-from backend.formats.leisaac_hdf5.reader import demo_task
+from backend.formats.leisaac_hdf5._common import IMAGE_LAYOUT_FIX
+from backend.formats.leisaac_hdf5.reader import LeIsaacReader, demo_task
 from backend.formats.lerobot.layout import writer_capabilities
 from backend.formats.lerobot.stats import ImageStats
 from backend.model import Dataset, DatasetFormat, Episode, Feature, FeatureKind
@@ -373,6 +374,7 @@ def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
         features, warnings = _features(sources[0])
         result.warnings += warnings
         output_index = 0
+        kept: list[tuple[int, _Source, Episode]] = []
         for source in sources:
             if not source.has_success_attr and source.dataset.episodes:
                 result.warnings.append(f"{source.path.name}: no demo has a success attribute: all demos kept")
@@ -389,14 +391,17 @@ def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
                     extra={"success": episode.success, "seed": episode.extra.get("seed")},
                 )
                 if not reason:
+                    kept.append((output_index, source, episode))
                     entry.output_index = output_index
                     entry.frame_offset = options.skip_frames
                     entry.frames_out = episode.length - options.skip_frames
                     output_index += 1
                 result.episodes.append(entry)
-        first = next(
-            ((s, e) for s in sources for e in s.dataset.episodes if not _select(s, e, options)), None
-        )
+        try:
+            _check_cameras(kept, options)
+        except StudioError as error:
+            result.errors.append(error.message)
+        first = next(((s, e) for _, s, e in kept), None)
         if first is not None:
             source, episode = first
             frame = options.skip_frames
@@ -493,6 +498,7 @@ def run(
                 inputs[0],
                 "; ".join(f"{s['episode']}: {s['reason']}" for s in summary.skipped[:5]),
             )
+        _check_cameras(selected, options)
         total = sum(e.length - options.skip_frames for _, _, e in selected)
         first = sources[0]
         located = _locate_frames(selected, first.cameras)
@@ -658,6 +664,33 @@ def _success(episode: Episode) -> bool:
 
 
 # -- frames encoded by camera processes ------------------------------------------------------------
+
+
+def _check_cameras(selected: list[tuple[int, _Source, Episode]], options: Hdf5ToLerobotOptions) -> None:
+    """No kept demo holds a malformed camera or one the output lacks (a file's cameras are its first
+    demo's: a camera only later demos hold would be left out without a word; a demo that lacks one of
+    the output's cameras is skipped, and said so, by ``_select``). Cameras left out with ``--cameras``
+    are not looked at."""
+    for _, source, episode in selected:
+        reader = source.dataset.reader
+        if not isinstance(reader, LeIsaacReader):
+            continue
+        demo = episode.source or f"demo_{episode.index}"
+        found = reader.cameras_of(episode)
+        others = ",".join(c for c in source.cameras if c in found and found[c] is None)
+        for name, problem in found.items():
+            if options.cameras is not None and name not in options.cameras:
+                continue
+            if problem:
+                hint = IMAGE_LAYOUT_FIX + (f", or convert without it: --cameras {others}" if others else "")
+                raise FormatError(f"{demo}/{problem}", source.path, hint)
+            if name not in source.cameras:
+                first = source.dataset.episodes[0].source if source.dataset.episodes else "the first demo"
+                raise FormatError(
+                    f"{demo} has camera {name}, which {first} has not (the output's cameras are the first demo's)",
+                    source.path,
+                    f"convert without it: --cameras {','.join(source.cameras)}" if source.cameras else None,
+                )
 
 
 def _locate_frames(

@@ -169,6 +169,22 @@ def is_image(key: str, shape: tuple[int, ...], dtype: np.dtype) -> bool:
     return len(parts) >= 2 and parts[0] == "obs" and len(shape) == 4 and shape[-1] in (1, 3, 4)
 
 
+IMAGE_LAYOUT_FIX = "re-record the camera as (T, H, W, 3) RGB uint8"
+
+
+def image_layout_problem(key: str, shape: tuple[int, ...], dtype: np.dtype) -> tuple[bool, str | None]:
+    """(whether ``key`` is a camera's frames, what is wrong with their layout or None). A camera is
+    an image array (``is_image``) or, under obs/, a uint8 array of frames without a channel axis; only
+    (T, H, W, 3) uint8 RGB is converted and shown."""
+    if is_image(key, shape, dtype):
+        if np.dtype(dtype) != np.uint8 or shape[-1] != 3:
+            return True, f"{key} has shape {tuple(shape)} {dtype}, expected (T, H, W, 3) uint8 RGB"
+        return True, None
+    if key.startswith("obs/") and len(shape) == 3 and np.dtype(dtype) == np.uint8:
+        return True, f"{key} has shape {tuple(shape)}: an image without a channel axis"
+    return False, None
+
+
 def camera_name(key: str) -> str:
     """'obs/front' -> 'front' (nested observation groups keep their path: 'policy/front')."""
     return key.split("/", 1)[1]

@@ -40,6 +40,7 @@ from backend.formats.leisaac_hdf5._common import (
     eef_by_attrs,
     frame_datasets,
     holds_eef_actions,
+    image_layout_problem,
     is_image,
     iter_datasets,
     joint_space_for,
@@ -50,7 +51,13 @@ from backend.formats.leisaac_hdf5._common import (
     vector_names,
 )
 from backend.formats.leisaac_hdf5.chunks import read_frames
-from backend.formats.leisaac_hdf5.direct import open_object, read_attrs, read_rows, small_metadata_cache
+from backend.formats.leisaac_hdf5.direct import (
+    frame_arrays,
+    open_object,
+    read_attrs,
+    read_rows,
+    small_metadata_cache,
+)
 from backend.model import (
     ArrayStream,
     Dataset,
@@ -197,6 +204,19 @@ class LeIsaacReader(DatasetReader):
             raise FormatError(
                 f"cannot read {episode.extra['demo']}/{key} ({short_error(error)})", self.path
             ) from None
+
+    def cameras_of(self, episode: Episode) -> dict[str, str | None]:
+        """Every camera of the episode's own demo: {name: what is wrong with its layout, or None}. The
+        dataset's cameras are the first demo's; another demo may hold more, fewer or malformed ones."""
+        with self.lock:
+            cameras: dict[str, str | None] = {}
+            demo = open_object(self._file().id, f"data/{episode.extra['demo']}")
+            arrays, _ = frame_arrays(demo, INITIAL_STATE)  # low-level: validate's walk, ~10x h5py's
+            for key, dataset in arrays.items():
+                camera, problem = image_layout_problem(key, dataset.shape, dataset.dtype)
+                if camera:
+                    cameras[camera_name(key)] = problem
+            return cameras
 
     # -- DatasetReader ------------------------------------------------------------------------------
     def read_array(self, episode: Episode, key: str) -> np.ndarray:

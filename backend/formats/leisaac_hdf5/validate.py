@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 from backend.errors import FormatError
 from backend.formats.leisaac_hdf5._common import (
+    IMAGE_LAYOUT_FIX,
     INITIAL_STATE,
     SO101_JOINTS,
     actions_are_joints,
@@ -18,6 +18,7 @@ from backend.formats.leisaac_hdf5._common import (
     eef_by_attrs,
     frame_datasets,
     holds_eef_actions,
+    image_layout_problem,
     is_image,
     open_h5,
     parse_env_args,
@@ -125,6 +126,7 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
     finished_total = 0
     missing_seed: list[str] = []
     missing_initial: list[str] = []
+    first_cameras: tuple[str, set[str]] | None = None  # the first demo with arrays: its name, its cameras
     for name in names:  # low-level reads: one pass over each demo's attributes and arrays
         demo = open_object(data.id, name)
         if demo is None:
@@ -132,6 +134,28 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
         where = f"/data/{name}"
         demo_attrs = read_attrs(demo)
         arrays, has_initial = frame_arrays(demo, INITIAL_STATE)
+        layouts = {k: image_layout_problem(k, d.shape, d.dtype) for k, d in arrays.items()}
+        cameras = {k for k, (camera, _) in layouts.items() if camera}
+        if first_cameras is None and arrays:
+            first_cameras = (name, cameras)
+        elif first_cameras is not None:
+            first, expected = first_cameras
+            for key in sorted(k for k in cameras - expected if layouts[k][1] is None):  # else image_layout
+                add(
+                    f"has camera {key}, which {first} has not (a file's cameras are its first demo's)",
+                    f"convert without it (--cameras), or give {first} the camera",
+                    "error",
+                    where,
+                    "camera_set",
+                )
+            for key in sorted(expected - cameras):
+                add(
+                    f"has no camera {key} ({first} has one)",
+                    "converting skips this demo; remove it, or convert without the camera (--cameras)",
+                    "warning",
+                    where,
+                    "camera_set",
+                )
         lengths = {k: int(d.shape[0]) for k, d in arrays.items() if d.ndim > 0}
         actions = arrays.get("actions")
         if actions is None:
@@ -182,24 +206,10 @@ def _validate(path: Path, h5: h5py.File) -> list[Problem]:
                 "actions_not_joints",
             )
         for key, dataset in arrays.items():
-            if is_image(key, dataset.shape, dataset.dtype):
-                if dataset.dtype != np.uint8 or dataset.shape[-1] != 3:
-                    add(
-                        f"{key} has shape {tuple(dataset.shape)} {dataset.dtype}, expected (T, H, W, 3) uint8 RGB",
-                        "re-record the camera as RGB uint8",
-                        "error",
-                        where,
-                        "image_layout",
-                    )
-                continue
-            if key.startswith("obs/") and dataset.ndim == 3 and dataset.dtype == np.uint8:
-                add(
-                    f"{key} has shape {tuple(dataset.shape)}: an image without a channel axis",
-                    "re-record the camera as (T, H, W, 3) RGB uint8",
-                    "error",
-                    where,
-                    "image_layout",
-                )
+            camera, problem = layouts[key]
+            if problem:
+                add(problem, IMAGE_LAYOUT_FIX, "error", where, "image_layout")
+            if camera:
                 continue
             if dataset.ndim != 2 or dataset.dtype.kind != "f":
                 continue
