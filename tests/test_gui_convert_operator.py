@@ -242,3 +242,13 @@ def test_a_camera_the_first_demo_lacks_stops_the_run_before_it_starts(
     assert not wizard.frame.next_button.isEnabled()
     assert _cli_words(_labels(wizard)) == []  # the hint names the Cameras field, not --cameras
     assert not Path(wizard.family.out.path()).exists()
+    # the Cameras list shows the camera too: left out there, the run goes on without it
+    cameras = wizard.family.cameras
+    assert [cameras.item(i).text() for i in range(cameras.count())] == ["front", "wrist"]
+    cameras.item(0).setCheckState(Qt.CheckState.Unchecked)
+    _ready(qtbot, wizard)
+    assert wizard.plan()["errors"] == []
+    _convert(qtbot, wizard)
+    info = json.loads((Path(wizard.family.out.path()) / "meta" / "info.json").read_text())
+    assert [k for k in info["features"] if "images" in k] == ["observation.images.wrist"]
+    assert info["total_episodes"] == 2

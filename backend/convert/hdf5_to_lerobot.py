@@ -397,8 +397,9 @@ def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
                     entry.frames_out = episode.length - options.skip_frames
                     output_index += 1
                 result.episodes.append(entry)
+        seen: set[str] = set()
         try:
-            _check_cameras(kept, options)
+            _check_cameras(kept, options, seen)
         except StudioError as error:
             result.errors.append(error.message)
         first = next(((s, e) for _, s, e in kept), None)
@@ -441,7 +442,7 @@ def plan(inputs: list[Path], options: Hdf5ToLerobotOptions) -> Plan:
             "robot": sources[0].robot,
             "robot_type": ROBOTS[sources[0].robot][0],
             "cameras": sources[0].cameras,
-            "available_cameras": sorted(sources[0].dataset.cameras),
+            "available_cameras": sorted(set(sources[0].dataset.cameras) | seen),
             "action_width": sources[0].action_space.width,
             "codec": options.codec,
             "fps": options.fps,
@@ -666,31 +667,45 @@ def _success(episode: Episode) -> bool:
 # -- frames encoded by camera processes ------------------------------------------------------------
 
 
-def _check_cameras(selected: list[tuple[int, _Source, Episode]], options: Hdf5ToLerobotOptions) -> None:
+def _check_cameras(
+    selected: list[tuple[int, _Source, Episode]], options: Hdf5ToLerobotOptions, seen: set[str] | None = None
+) -> None:
     """No kept demo holds a malformed camera or one the output lacks (a file's cameras are its first
     demo's: a camera only later demos hold would be left out without a word; a demo that lacks one of
     the output's cameras is skipped, and said so, by ``_select``). Cameras left out with ``--cameras``
-    are not looked at."""
+    are not looked at. ``seen`` gets every camera of every kept demo (for the Cameras list of the
+    preview); the first problem is raised after all were looked at."""
+    problem: FormatError | None = None
     for _, source, episode in selected:
         reader = source.dataset.reader
         if not isinstance(reader, LeIsaacReader):
             continue
         demo = episode.source or f"demo_{episode.index}"
         found = reader.cameras_of(episode)
-        others = ",".join(c for c in source.cameras if c in found and found[c] is None)
-        for name, problem in found.items():
+        if seen is not None:
+            seen.update(found)
+        if problem is not None:
+            continue
+        good = ",".join(c for c in source.cameras if c in found and found[c] is None)
+        for name, layout in found.items():
             if options.cameras is not None and name not in options.cameras:
                 continue
-            if problem:
-                hint = IMAGE_LAYOUT_FIX + (f", or convert without it: --cameras {others}" if others else "")
-                raise FormatError(f"{demo}/{problem}", source.path, hint)
-            if name not in source.cameras:
+            if layout:
+                hint = IMAGE_LAYOUT_FIX + (f", or convert without it: --cameras {good}" if good else "")
+                problem = FormatError(f"{demo}/{layout}", source.path, hint)
+            elif name not in source.cameras:
                 first = source.dataset.episodes[0].source if source.dataset.episodes else "the first demo"
-                raise FormatError(
+                problem = FormatError(
                     f"{demo} has camera {name}, which {first} has not (the output's cameras are the first demo's)",
                     source.path,
                     f"convert without it: --cameras {','.join(source.cameras)}" if source.cameras else None,
                 )
+            if problem is not None:
+                break
+        if problem is not None and seen is None:
+            break
+    if problem is not None:
+        raise problem
 
 
 def _locate_frames(
