@@ -213,8 +213,11 @@ def _open_source(path: Path, options: Hdf5ToLerobotOptions) -> _Source:
         else:
             missing = [c for c in options.cameras if c not in dataset.cameras]
             if missing:
+                first = dataset.episodes[0].source if dataset.episodes else None
                 raise StudioError(
-                    f"has no camera {', '.join(missing)}", path, f"cameras: {', '.join(available) or 'none'}"
+                    f"has no camera {', '.join(missing)}" + (f" in {first}, whose cameras are the file's" if first else ""),
+                    path,
+                    f"cameras: {', '.join(available) or 'none'}",
                 )
             cameras = list(options.cameras)
         has_success = any(e.success is not None for e in dataset.episodes)
