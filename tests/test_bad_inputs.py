@@ -94,27 +94,16 @@ def _grey_camera(g: dict[str, Path], out: Path) -> Path:
     return path
 
 
-def _late_camera(g: dict[str, Path], out: Path) -> Path:
-    """demo_0 has no front camera, demo_1 has one."""
-    path = _copy(g["rec"], out / "late_camera.hdf5")
-    with h5py.File(path, "a") as h5:
-        del h5["data/demo_0/obs/front"]
-    return path
+def _without(name: str, key: str) -> Callable[[dict[str, Path], Path], Path]:
+    """A copy of the recording without ``key``."""
 
+    def make(g: dict[str, Path], out: Path) -> Path:
+        path = _copy(g["rec"], out / name)
+        with h5py.File(path, "a") as h5:
+            del h5[key]
+        return path
 
-def _lost_camera(g: dict[str, Path], out: Path) -> Path:
-    """demo_1 has no wrist camera, demo_0 has one."""
-    path = _copy(g["rec"], out / "lost_camera.hdf5")
-    with h5py.File(path, "a") as h5:
-        del h5["data/demo_1/obs/wrist"]
-    return path
-
-
-def _missing_key(g: dict[str, Path], out: Path) -> Path:
-    path = _copy(g["rec"], out / "missing.hdf5")
-    with h5py.File(path, "a") as h5:
-        del h5["data/demo_0/actions"]
-    return path
+    return make
 
 
 def _text_joints(g: dict[str, Path], out: Path) -> Path:
@@ -202,9 +191,9 @@ BAD: dict[str, Callable[[dict[str, Path], Path], Path]] = {
     "wrong_shape.hdf5": _wrong_shape,
     "action_width.hdf5": _action_width,
     "grey_camera.hdf5": _grey_camera,
-    "late_camera.hdf5": _late_camera,
-    "lost_camera.hdf5": _lost_camera,
-    "missing_key.hdf5": _missing_key,
+    "late_camera.hdf5": _without("late_camera.hdf5", "data/demo_0/obs/front"),  # demo_1 has one
+    "lost_camera.hdf5": _without("lost_camera.hdf5", "data/demo_1/obs/wrist"),  # demo_0 has one
+    "missing_key.hdf5": _without("missing.hdf5", "data/demo_0/actions"),
     "text_joints.hdf5": _text_joints,
     "float_images.hdf5": _float_images,
     "empty_demo.hdf5": _empty_demo,
